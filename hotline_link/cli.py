@@ -1,0 +1,90 @@
+"""The ``hotline-link`` command: sandbox, serve, demo.
+
+Every ``HotlineError`` ends as one line on stderr and exit status 2; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from hotline_link.errors import HotlineError
+from hotline_link.logs import configure_logging
+from hotline_link.settings import Settings, load_settings
+
+
+def _status_line(status) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps({
+        "running": status.running,
+        "rootfs_ready": status.rootfs_ready,
+        "redis_pid": status.redis_pid,
+        "sites": {s.site_id: {"pid": s.pid, "ami": s.ami_open} for s in status.sites},
+    })
+
+
+def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline_link.sandbox import Sandbox
+
+    sandbox = Sandbox(settings)
+    if args.action == "up":
+        status = sandbox.up(rebuild=args.rebuild)
+    elif args.action == "down":
+        status = sandbox.down()
+    else:
+        status = sandbox.status()
+    print(_status_line(status))
+    return 0 if args.action != "status" or status.running else 1
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline_link.server import run_forever
+
+    asyncio.run(run_forever(settings))
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline_link.demo import run_demo
+
+    return asyncio.run(run_demo(settings, calls=args.calls, keep_running=not args.once))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline-link", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML settings file (or HOTLINE_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = sub.add_parser("sandbox", help="the local Asterisk 22 + Redis sandbox")
+    sandbox.add_argument("action", choices=("up", "down", "status"))
+    sandbox.add_argument("--rebuild", action="store_true", help="rebuild the cached sid root")
+    sandbox.set_defaults(func=_cmd_sandbox)
+
+    serve = sub.add_parser("serve", help="run the server: AMI manager, FastAGI, HTTP")
+    serve.set_defaults(func=_cmd_serve)
+
+    demo = sub.add_parser("demo", help="sandbox up, server, a few real SIP calls")
+    demo.add_argument("--calls", type=int, default=3)
+    demo.add_argument("--once", action="store_true", help="exit after the calls")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        configure_logging(settings.log_level)
+        return int(args.func(settings, args))
+    except HotlineError as exc:
+        print(f"hotline-link: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

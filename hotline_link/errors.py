@@ -1,0 +1,29 @@
+"""The small exception hierarchy of hotline-link.
+
+Every error a user or operator can cause derives from ``HotlineError``; the CLI prints
+its message as one line and exits non-zero instead of showing a traceback.
+"""
+
+
+class HotlineError(Exception):
+    """Base of every error hotline-link reports to a person."""
+
+
+class ConfigError(HotlineError):
+    """Settings, templates or data files are wrong."""
+
+
+class SandboxError(HotlineError):
+    """The local Asterisk/Redis sandbox cannot be built, started or reached."""
+
+
+class AmiError(HotlineError):
+    """An AMI action failed or the connection is not usable."""
+
+
+class AmiDisconnected(AmiError):
+    """The AMI connection dropped before the action got its answer."""
+
+
+class AgiProtocolError(HotlineError):
+    """A FastAGI peer sent something that is not AGI."""

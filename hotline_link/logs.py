@@ -1,0 +1,67 @@
+"""structlog set-up: JSON lines on stdout, one event name plus key/values.
+
+Configured once at start-up by ``configure_logging``. Two processors of our own run on
+every line, so no call site can forget them: caller numbers are masked and secrets are
+dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any, MutableMapping
+
+import structlog
+
+NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
+SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "authorization"})
+_DIGITS = re.compile(r"^\+?\d{5,}$")
+
+
+def mask_number(number: str) -> str:
+    """``13812341234`` -> ``138****1234``; short numbers (110, 12345) stay readable."""
+    text = str(number)
+    if not _DIGITS.match(text):
+        return text
+    if len(text) <= 6:
+        return text[:2] + "*" * (len(text) - 2)
+    keep_tail = 4
+    keep_head = min(3, len(text) - keep_tail - 1)
+    return text[:keep_head] + "*" * (len(text) - keep_head - keep_tail) + text[-keep_tail:]
+
+
+def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in NUMBER_KEYS.intersection(event_dict):
+        value = event_dict[key]
+        if isinstance(value, str) and len(value) > 5:
+            event_dict[key] = mask_number(value)
+    return event_dict
+
+
+def drop_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in SECRET_KEYS.intersection(event_dict):
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(level: str = "info", stream: Any = None) -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            drop_secrets,
+            mask_numbers,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries (panoramisk, aiohttp) log through stdlib: keep them quiet unless asked.
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)

@@ -1,0 +1,134 @@
+"""The local sandbox: three Asterisk 22 sites (12345, 110, remote) and a Redis.
+
+``Sandbox.up()`` builds (or reuses) the sid root, renders each site's config from
+``asterisk_conf/``, checks ports, and starts everything; ``down()`` stops it all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as token_source
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from hotline_link.errors import SandboxError
+from hotline_link.sandbox import rootfs
+from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
+from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
+from hotline_link.sandbox.render import SiteLayout, render_site
+from hotline_link.settings import Settings, read_secret_file
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    site_id: str
+    pid: int | None
+    ami_open: bool
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    rootfs_ready: bool
+    sites: tuple[SiteStatus, ...]
+    redis_pid: int | None
+
+    @property
+    def running(self) -> bool:
+        return all(s.pid and s.ami_open for s in self.sites) and self.redis_pid is not None
+
+
+def _chroot_ids(root: Path, user: str = "asterisk") -> tuple[int, int]:
+    for line in (root / "etc/passwd").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == user:
+            return int(parts[2]), int(parts[3])
+    raise SandboxError(f"no '{user}' user in {root}/etc/passwd; rebuild the root")
+
+
+class Sandbox:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.rootfs_dir
+        self.state_dir = settings.state_dir
+        self.redis = RedisProcess(settings.redis_url, settings.state_dir)
+
+    def asterisk(self, site_id: str) -> AsteriskProcess:
+        return AsteriskProcess(self.root, self.state_dir, site_id)
+
+    def load_or_create_secrets(self) -> dict[str, str]:
+        path = self.settings.secrets_file
+        if path.exists():
+            return read_secret_file(path)
+        values = {"ami_secret": token_source.token_urlsafe(24),
+                  "agent_password": token_source.token_urlsafe(12)}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.writelines(f'{k} = "{v}"\n' for k, v in values.items())
+        return values
+
+    def _port_needs(self) -> list[PortNeed]:
+        needs = []
+        for site in self.settings.sites:
+            if self.asterisk(site.id).pid():
+                continue
+            needs.append(PortNeed(f"site {site.id} SIP", site.host, site.sip_port, "udp"))
+            needs.append(PortNeed(f"site {site.id} AMI", site.host, site.ami_port, "tcp"))
+        if self.redis.local and not self.redis.pid():
+            needs.append(PortNeed("redis", self.redis.host, self.redis.port, "tcp"))
+        return needs
+
+    def write_site_configs(self, secrets: dict[str, str]) -> None:
+        settings = self.settings.with_secret(secrets["ami_secret"])
+        uid, gid = _chroot_ids(self.root)
+        module_dir = rootfs.module_dir(self.root)
+        for site in settings.sites:
+            rendered = render_site(settings, site, module_dir, secrets["agent_password"])
+            layout = SiteLayout(site.id)
+            for d in layout.dirs():
+                host_dir = self.root / d.lstrip("/")
+                host_dir.mkdir(parents=True, exist_ok=True)
+                os.chown(host_dir, uid, gid)
+            etc = self.root / layout.etc.lstrip("/")
+            for name, text in rendered.items():
+                target = etc / name
+                target.write_text(text, encoding="utf-8")
+                os.chown(target, uid, gid)
+                target.chmod(0o640)
+
+    def up(self, rebuild: bool = False) -> SandboxStatus:
+        if os.geteuid() != 0:
+            raise SandboxError("the sandbox needs root (debootstrap, chroot)")
+        rootfs.ensure_rootfs(self.root, self.settings.debian_suite, self.settings.debian_mirror,
+                             rebuild=rebuild)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        secrets = self.load_or_create_secrets()
+        require_free(self._port_needs())
+        self.write_site_configs(secrets)
+        if self.redis.local:
+            self.redis.start()
+        for site in self.settings.sites:
+            process = self.asterisk(site.id)
+            started = process.pid() is None
+            process.start()
+            if started:
+                log.info("sandbox.site.started", site=site.id, sip_port=site.sip_port,
+                         ami_port=site.ami_port, pid=process.pid())
+        return self.status()
+
+    def down(self) -> SandboxStatus:
+        for site in self.settings.sites:
+            self.asterisk(site.id).stop()
+        if self.redis.local:
+            self.redis.stop()
+        return self.status()
+
+    def status(self) -> SandboxStatus:
+        sites = tuple(
+            SiteStatus(s.id, self.asterisk(s.id).pid(), tcp_open(s.host, s.ami_port))
+            for s in self.settings.sites)
+        return SandboxStatus(rootfs.is_ready(self.root), sites, self.redis.pid())

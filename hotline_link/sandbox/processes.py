@@ -1,0 +1,167 @@
+"""Start and stop the sandbox's processes: one Asterisk per site (in the chroot) and Redis.
+
+Each process is detached into its own session so it outlives the ``sandbox up`` command;
+its pid goes into the state dir, which is how ``down`` and ``status`` find it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from hotline_link.errors import SandboxError
+from hotline_link.sandbox.render import SiteLayout
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)  # polling another process's exit; there is no event to await
+    return not pid_alive(pid)
+
+
+def terminate(pid: int, timeout: float = 10.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait_gone(pid, timeout):
+            return
+
+
+class AsteriskProcess:
+    def __init__(self, rootfs: Path, state_dir: Path, site_id: str) -> None:
+        self.rootfs = rootfs
+        self.layout = SiteLayout(site_id)
+        self.site_id = site_id
+        self.pid_file = state_dir / f"asterisk-{site_id}.pid"
+        self.console_log = state_dir / f"asterisk-{site_id}.console.log"
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def _cli(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-C", self.layout.config_file,
+             "-rx", command], capture_output=True, text=True, timeout=timeout)
+
+    def cli(self, command: str, timeout: float = 10.0) -> str:
+        try:
+            done = self._cli(command, timeout)
+        except subprocess.TimeoutExpired:
+            raise SandboxError(f"site {self.site_id}: CLI '{command}' timed out") from None
+        if done.returncode != 0:
+            raise SandboxError(f"site {self.site_id}: CLI '{command}' failed: "
+                               f"{(done.stderr or done.stdout).strip()[:200]}")
+        return done.stdout
+
+    def start(self, boot_timeout: float = 60.0) -> None:
+        if self.pid():
+            return
+        with self.console_log.open("ab") as out:
+            proc = subprocess.Popen(
+                ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-f", "-n",
+                 "-C", self.layout.config_file, "-U", "asterisk", "-G", "asterisk"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        self.pid_file.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + boot_timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SandboxError(f"site {self.site_id}: Asterisk exited with {proc.returncode} "
+                                   f"while starting; see {self.console_log}")
+            try:
+                if self._cli("core waitfullybooted", timeout=deadline - time.monotonic()).returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                break
+            time.sleep(0.2)  # the control socket is not there yet; nothing to await
+        raise SandboxError(f"site {self.site_id}: Asterisk did not finish booting in "
+                           f"{boot_timeout:.0f} s; see {self.console_log}")
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        try:
+            self._cli("core stop now", timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if not wait_gone(pid, 10):
+            terminate(pid)
+        self.pid_file.unlink(missing_ok=True)
+
+
+class RedisProcess:
+    def __init__(self, redis_url: str, state_dir: Path) -> None:
+        parsed = urlparse(redis_url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 6379
+        self.dir = state_dir / "redis"
+        self.pid_file = self.dir / "redis.pid"
+
+    @property
+    def local(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def start(self) -> None:
+        if self.pid():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        cmd = ["redis-server", "--bind", self.host, "--port", str(self.port),
+               "--dir", str(self.dir), "--appendonly", "yes", "--save", "",
+               "--daemonize", "yes", "--pidfile", str(self.pid_file),
+               "--logfile", str(self.dir / "redis.log")]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+        except FileNotFoundError:
+            raise SandboxError("redis-server is not installed; run 'make install' first") from None
+        if done.returncode != 0:
+            raise SandboxError(f"redis-server did not start: {done.stdout.strip()[:200]}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ping = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port), "ping"],
+                                  capture_output=True, text=True)
+            if ping.stdout.strip() == "PONG":
+                return
+            time.sleep(0.1)  # redis daemonizes before it accepts; poll its port
+        raise SandboxError(f"redis-server on port {self.port} did not answer; see {self.dir}/redis.log")
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            terminate(pid)
+        self.pid_file.unlink(missing_ok=True)

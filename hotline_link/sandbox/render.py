@@ -1,0 +1,156 @@
+"""Render the Asterisk config templates in ``asterisk_conf/`` for one site.
+
+Templates use ``{{ name }}`` placeholders (Asterisk's own ``${VAR}`` must stay as it is).
+A placeholder with no value is an error naming the file and line, never an empty string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+from hotline_link.errors import ConfigError
+from hotline_link.settings import Settings, SiteSettings
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+COMMON_TEMPLATES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.conf",
+                    "pjsip.conf", "rtp.conf", "extensions_common.conf", "cdr.conf", "cel.conf",
+                    "acl.conf", "udptl.conf", "ccss.conf", "pjproject.conf", "features.conf",
+                    "indications.conf", "confbridge.conf", "musiconhold.conf", "queues.conf",
+                    "queuerules.conf")
+
+
+def render_text(text: str, context: Mapping[str, object], source: str) -> str:
+    """Replace every placeholder; raise ConfigError at the first one without a value."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        for match in _PLACEHOLDER.finditer(line):
+            if match.group(1) not in context:
+                raise ConfigError(
+                    f"{source}:{lineno}: template variable '{match.group(1)}' has no value")
+    return _PLACEHOLDER.sub(lambda m: str(context[m.group(1)]), text)
+
+
+def read_template(name: str, template_dir: Path | None = None) -> str:
+    if template_dir is not None:
+        path = template_dir / name
+        if not path.is_file():
+            raise ConfigError(f"template {path} does not exist")
+        return path.read_text(encoding="utf-8")
+    try:
+        return resources.files("asterisk_conf").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"template asterisk_conf/{name} does not exist") from None
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """Where one site's files live, as seen from inside the chroot."""
+
+    site_id: str
+
+    @property
+    def root(self) -> str:
+        return f"/srv/hotline-link/sites/{self.site_id}"
+
+    @property
+    def etc(self) -> str:
+        return f"{self.root}/etc"
+
+    @property
+    def config_file(self) -> str:
+        return f"{self.etc}/asterisk.conf"
+
+    def dirs(self) -> tuple[str, ...]:
+        return tuple(f"{self.root}/{d}" for d in ("etc", "run", "log", "spool", "lib", "cache"))
+
+
+def role_of(site: SiteSettings) -> str:
+    """A site with an intake number is a call center; one without only lends seats."""
+    return "center" if site.intake else "seats"
+
+
+def _agent_sections(site: SiteSettings) -> str:
+    blocks = []
+    for agent in site.agents:
+        blocks.append(
+            f"[{agent}](agent-endpoint)\nauth={agent}-auth\naors={agent}\n"
+            f"callerid=\"agent {agent}\" <{agent}>\n\n"
+            f"[{agent}-auth](agent-auth)\nusername={agent}\n\n"
+            f"[{agent}](agent-aor)\n")
+    return "\n".join(blocks)
+
+
+def _trunk_sections(settings: Settings, site: SiteSettings) -> str:
+    blocks = []
+    for peer in settings.sites:
+        if peer.id == site.id:
+            continue
+        name = f"trunk-{peer.id}"
+        blocks.append(
+            f"[{name}](trunk-endpoint)\naors={name}\n\n"
+            f"[{name}]\ntype=aor\ncontact=sip:{peer.host}:{peer.sip_port}\n\n"
+            f"[{name}]\ntype=identify\nendpoint={name}\nmatch={peer.host}:{peer.sip_port}\n")
+    return "\n".join(blocks)
+
+
+def _dial_out(settings: Settings, site: SiteSettings) -> str:
+    """Numbers of the other sites (their intake and their agents) go over the trunk."""
+    lines = []
+    for peer in settings.sites:
+        if peer.id == site.id:
+            continue
+        for number in ((peer.intake,) if peer.intake else ()) + peer.agents:
+            lines.append(f"exten => {number},1,Dial(PJSIP/{number}@trunk-{peer.id},${{RING_TIMEOUT}},b(predial-headers^s^1))")
+            lines.append(" same => n,Hangup()")
+    return "\n".join(lines)
+
+
+def _agent_extensions(site: SiteSettings) -> str:
+    lines = []
+    for agent in site.agents:
+        lines.append(f"exten => {agent},1,Dial(PJSIP/{agent},${{RING_TIMEOUT}},b(predial-headers^s^1))")
+        lines.append(" same => n,Hangup()")
+    return "\n".join(lines)
+
+
+def site_context(settings: Settings, site: SiteSettings, module_dir: str,
+                 agent_password: str) -> dict[str, object]:
+    layout = SiteLayout(site.id)
+    return {
+        "site_id": site.id,
+        "system_name": f"hl{site.id}",
+        "site_root": layout.root,
+        "module_dir": module_dir,
+        "sip_host": site.host,
+        "sip_port": site.sip_port,
+        "ami_port": site.ami_port,
+        "ami_username": settings.ami_username,
+        "ami_secret": settings.ami_secret,
+        "rtp_start": site.rtp_start,
+        "rtp_end": site.rtp_end,
+        "intake": site.intake,
+        "agi_url": f"agi://{settings.agi_host}:{settings.agi_port}",
+        "ring_timeout": 30,
+        "ring_all": "&".join(site.agent_device(a) for a in site.agents),
+        "agent_password": agent_password,
+        "agent_sections": _agent_sections(site),
+        "trunk_sections": _trunk_sections(settings, site),
+        "dial_out": _dial_out(settings, site),
+        "agent_extensions": _agent_extensions(site),
+    }
+
+
+def render_site(settings: Settings, site: SiteSettings, module_dir: str, agent_password: str,
+                template_dir: Path | None = None) -> dict[str, str]:
+    """Return {file name in the site's etc dir: rendered text}."""
+    context = site_context(settings, site, module_dir, agent_password)
+    out = {name: render_text(read_template(name, template_dir), context, name)
+           for name in COMMON_TEMPLATES}
+    role_template = f"extensions_{role_of(site)}.conf"
+    out["extensions.conf"] = render_text(read_template(role_template, template_dir), context,
+                                         role_template)
+    return out

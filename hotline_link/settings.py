@@ -1,0 +1,179 @@
+"""One typed settings object, read from an optional TOML file and then env vars.
+
+Precedence: defaults < TOML file (``HOTLINE_CONFIG`` or ``--config``) < ``HOTLINE_*`` env.
+Secrets (the AMI secret, SIP passwords) are never part of ``repr`` and never logged;
+they come from env or from a file that only its owner can read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from hotline_link.errors import ConfigError
+
+DEFAULT_STATE_DIR = Path("/var/lib/hotline-link")
+DEFAULT_CACHE_DIR = Path("/var/cache/hotline-link")
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """One Asterisk site: a call center (12345, 110) or a site lending remote seats."""
+
+    id: str
+    intake: str  # the number callers dial to reach this platform ("" for a seat-only site)
+    sip_port: int
+    ami_port: int
+    rtp_start: int
+    rtp_end: int
+    agents: tuple[str, ...]
+    host: str = "127.0.0.1"
+
+    def agent_device(self, agent: str) -> str:
+        return f"PJSIP/{agent}"
+
+
+def _default_sites() -> tuple[SiteSettings, ...]:
+    return (
+        SiteSettings("12345", "12345", 25060, 25038, 30000, 30999,
+                     tuple(str(n) for n in range(1001, 1006))),
+        SiteSettings("110", "110", 25070, 25039, 31000, 31999,
+                     tuple(str(n) for n in range(2001, 2006))),
+        SiteSettings("remote", "", 25080, 25040, 32000, 32999,
+                     tuple(str(n) for n in range(3001, 3006))),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:26379/0"
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    ami_username: str = "hotline"
+    ami_secret: str = field(default="", repr=False)
+    ami_reconnect_min_s: float = 0.5
+    ami_reconnect_max_s: float = 10.0
+    ami_ping_interval_s: float = 5.0
+    ami_ping_timeout_s: float = 3.0
+    seat_claim_ttl_s: int = 20
+    log_level: str = "info"
+    state_dir: Path = DEFAULT_STATE_DIR
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    debian_mirror: str = ""  # empty: read from this machine's apt sources
+    debian_suite: str = "sid"
+    sites: tuple[SiteSettings, ...] = field(default_factory=_default_sites)
+
+    @property
+    def rootfs_dir(self) -> Path:
+        return self.cache_dir / "rootfs-asterisk"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.toml"
+
+    def site(self, site_id: str) -> SiteSettings:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise ConfigError(f"unknown site {site_id!r}; known: {', '.join(s.id for s in self.sites)}")
+
+    def with_secret(self, secret: str) -> "Settings":
+        return replace(self, ami_secret=secret)
+
+
+_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name != "sites"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _SCALAR_TYPES[name]
+    try:
+        if kind in ("int", int):
+            return int(value)
+        if kind in ("float", float):
+            return float(value)
+        if kind in ("Path", Path):
+            return Path(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: expected {kind}, got {value!r}") from None
+
+
+def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
+    required = ("id", "sip_port", "ami_port", "rtp_start", "rtp_end", "agents")
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise ConfigError(f"sites[{index}]: missing {', '.join(missing)}")
+    try:
+        return SiteSettings(
+            id=str(raw["id"]), intake=str(raw.get("intake", "")),
+            sip_port=int(raw["sip_port"]), ami_port=int(raw["ami_port"]),
+            rtp_start=int(raw["rtp_start"]), rtp_end=int(raw["rtp_end"]),
+            agents=tuple(str(a) for a in raw["agents"]), host=str(raw.get("host", "127.0.0.1")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"sites[{index}]: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+
+
+def read_secret_file(path: Path) -> dict[str, str]:
+    """Read a secrets TOML file, refusing one that others can read."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"secrets file {path} is readable by others; chmod 600 it")
+    return {k: str(v) for k, v in _read_toml(path).items()}
+
+
+def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
+    raw = _read_toml(path) if path else {}
+    unknown = set(raw) - set(_SCALAR_TYPES) - {"sites"}
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
+    for name, value in raw.items():
+        if name == "sites":
+            values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
+        else:
+            values[name] = _coerce(name, value)
+    for name in _SCALAR_TYPES:
+        env_value = env.get(f"HOTLINE_{name.upper()}")
+        if env_value is not None:
+            values[name] = _coerce(name, env_value)
+    settings = Settings(**values)
+    if not settings.ami_secret and settings.secrets_file.exists():
+        secret = read_secret_file(settings.secrets_file).get("ami_secret", "")
+        settings = settings.with_secret(secret)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    ids = [s.id for s in settings.sites]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"site ids must be unique, got {ids}")
+    ports: dict[tuple[str, int], str] = {}
+    for site in settings.sites:
+        for kind, port in (("sip", site.sip_port), ("ami", site.ami_port)):
+            if not 0 < port < 65536:
+                raise ConfigError(f"site {site.id}: {kind} port {port} out of range")
+            owner = ports.setdefault((kind, port), site.id)
+            if owner != site.id:
+                raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
+        if site.rtp_start >= site.rtp_end:
+            raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
