@@ -31,7 +31,7 @@ def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
     sandbox = Sandbox(settings)
     if args.action == "up":
-        status = sandbox.up(rebuild=args.rebuild)
+        status = sandbox.up(rebuild=args.rebuild, build=not args.no_build)
     elif args.action == "down":
         status = sandbox.down()
     else:
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="the local Asterisk 22 + Redis sandbox")
     sandbox.add_argument("action", choices=("up", "down", "status"))
     sandbox.add_argument("--rebuild", action="store_true", help="rebuild the cached sid root")
+    sandbox.add_argument("--no-build", action="store_true",
+                         help="fail instead of building the sid root when it is missing")
     sandbox.set_defaults(func=_cmd_sandbox)
 
     serve = sub.add_parser("serve", help="run the server: AMI manager, FastAGI, HTTP")

@@ -67,6 +67,7 @@ class Settings:
     cache_dir: Path = DEFAULT_CACHE_DIR
     debian_mirror: str = ""  # empty: read from this machine's apt sources
     debian_suite: str = "sid"
+    template_dir: str = ""  # empty: the asterisk_conf templates shipped with hotline-link
     sites: tuple[SiteSettings, ...] = field(default_factory=_default_sites)
 
     @property

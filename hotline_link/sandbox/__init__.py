@@ -87,7 +87,8 @@ class Sandbox:
         uid, gid = _chroot_ids(self.root)
         module_dir = rootfs.module_dir(self.root)
         for site in settings.sites:
-            rendered = render_site(settings, site, module_dir, secrets["agent_password"])
+            template_dir = Path(settings.template_dir) if settings.template_dir else None
+            rendered = render_site(settings, site, module_dir, secrets["agent_password"], template_dir)
             layout = SiteLayout(site.id)
             for d in layout.dirs():
                 host_dir = self.root / d.lstrip("/")
@@ -100,9 +101,12 @@ class Sandbox:
                 os.chown(target, uid, gid)
                 target.chmod(0o640)
 
-    def up(self, rebuild: bool = False) -> SandboxStatus:
+    def up(self, rebuild: bool = False, build: bool = True) -> SandboxStatus:
         if os.geteuid() != 0:
             raise SandboxError("the sandbox needs root (debootstrap, chroot)")
+        if not build and not rootfs.is_ready(self.root):
+            raise SandboxError(f"the Asterisk root is not built yet at {self.root}; run "
+                               "'hotline-link sandbox up' to build it (about a minute)")
         rootfs.ensure_rootfs(self.root, self.settings.debian_suite, self.settings.debian_mirror,
                              rebuild=rebuild)
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,80 @@
+"""The route hook: ``AGI(agi://127.0.0.1:4573/route,${SITE})`` on every inbound call.
+
+Claims a seat for the call and sets ``ROUTE_TARGET`` (``PJSIP/1001``). Leaving it empty is
+always safe: the dialplan then rings every local seat itself.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from hotline_link.agi.server import AgiSession
+from hotline_link.bus import EventBus
+from hotline_link.settings import Settings
+from seat_pool.store import SeatStore
+
+log = structlog.get_logger(__name__)
+
+ROUTE_VARIABLE = "ROUTE_TARGET"
+
+
+class RouteHook:
+    def __init__(self, settings: Settings, seats: SeatStore, bus: EventBus) -> None:
+        self._agents = {s.id: s.agents for s in settings.sites}
+        self.seats = seats
+        self.bus = bus
+
+    async def __call__(self, session: AgiSession) -> None:
+        request = session.request
+        site = request.args[0] if request.args else ""
+        if site not in self._agents:
+            log.warning("route.unknown_site", site=site, channel=request.channel)
+            return
+        call_id = await session.get_variable("CHANNEL(linkedid)") or request.uniqueid
+        with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
+            seat = await self.seats.claim_idle(site, self._agents[site], call_id)
+            if seat is None:
+                log.info("call.route_no_seat", caller=request.caller)
+                self.bus.publish("call.routed", call_id=call_id, site=site, seat=None)
+                return
+            await session.set_variable(ROUTE_VARIABLE, f"PJSIP/{seat}")
+            log.info("call.routed", seat=seat, caller=request.caller)
+            self.bus.publish("call.routed", call_id=call_id, site=site, seat=seat)
+
+
+def main() -> int:
+    """Classic process AGI: the same decision, over stdin/stdout with pyst2."""
+    import asyncio
+
+    from asterisk.agi import AGI
+    from redis.asyncio import Redis
+
+    from hotline_link.logs import configure_logging
+    from hotline_link.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level, stream=__import__("sys").stderr)
+    agi = AGI()
+    site = agi.env.get("agi_arg_1", "")
+    agents = {s.id: s.agents for s in settings.sites}
+    if site not in agents:
+        log.warning("route.unknown_site", site=site)
+        return 0
+    call_id = agi.get_variable("CHANNEL(linkedid)") or agi.env.get("agi_uniqueid", "")
+
+    async def claim() -> str | None:
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        try:
+            return await SeatStore(redis, settings.seat_claim_ttl_s).claim_idle(site, agents[site], call_id)
+        finally:
+            await redis.aclose()
+
+    seat = asyncio.run(claim())
+    if seat is not None:
+        agi.set_variable(ROUTE_VARIABLE, f"PJSIP/{seat}")
+    log.info("call.routed", call_id=call_id, site=site, seat=seat, caller=agi.env.get("agi_callerid", ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

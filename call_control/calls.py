@@ -1,0 +1,103 @@
+"""A call is every channel sharing one Asterisk linkedid on one site; its id is that
+linkedid (``call_id``). ``CallBook`` turns channel events into call events. Pure: no I/O,
+the clock is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+CallEvent = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Call:
+    call_id: str
+    site: str
+    caller: str
+    dialled: str
+    started_at: float
+    channels: set[str] = field(default_factory=set)
+    answered_by: str | None = None
+    answered_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    site: str
+    call_id: str
+    name: str
+
+
+def _answerer(dest_channel: str) -> str:
+    """``PJSIP/1001-0000002a`` -> ``PJSIP/1001``."""
+    return dest_channel.rsplit("-", 1)[0] if "-" in dest_channel else dest_channel
+
+
+class CallBook:
+    def __init__(self) -> None:
+        self.calls: dict[tuple[str, str], Call] = {}
+        self.channels: dict[tuple[str, str], ChannelRef] = {}
+
+    def active(self, site: str | None = None) -> list[Call]:
+        return [c for c in self.calls.values() if site is None or c.site == site]
+
+    def get(self, site: str, call_id: str) -> Call | None:
+        return self.calls.get((site, call_id))
+
+    def channel_up(self, site: str, uniqueid: str, linkedid: str, name: str, caller: str,
+                   dialled: str, now: float, resynced: bool = False) -> list[CallEvent]:
+        if not uniqueid or not linkedid or (site, uniqueid) in self.channels:
+            return []
+        self.channels[(site, uniqueid)] = ChannelRef(site, linkedid, name)
+        call = self.calls.get((site, linkedid))
+        if call is not None:
+            call.channels.add(uniqueid)
+            return []
+        call = Call(linkedid, site, caller, dialled, now, {uniqueid})
+        self.calls[(site, linkedid)] = call
+        return [("call.started", {"call_id": linkedid, "site": site, "caller": caller,
+                                  "dialled": dialled, "channel": name, "resynced": resynced})]
+
+    def dial_end(self, site: str, linkedid: str, dest_channel: str, status: str,
+                 now: float) -> list[CallEvent]:
+        call = self.calls.get((site, linkedid))
+        if call is None or status.upper() != "ANSWER" or call.answered_by is not None:
+            return []
+        call.answered_by = _answerer(dest_channel)
+        call.answered_at = now
+        return [("call.answered", {"call_id": linkedid, "site": site, "caller": call.caller,
+                                   "answered_by": call.answered_by,
+                                   "wait_s": round(now - call.started_at, 3)})]
+
+    def channel_down(self, site: str, uniqueid: str, cause: str, now: float,
+                     reason: str = "hangup") -> list[CallEvent]:
+        ref = self.channels.pop((site, uniqueid), None)
+        if ref is None:
+            return []
+        call = self.calls.get((site, ref.call_id))
+        if call is None:
+            return []
+        call.channels.discard(uniqueid)
+        if call.channels:
+            return []
+        del self.calls[(site, ref.call_id)]
+        return [("call.ended", {"call_id": call.call_id, "site": site, "caller": call.caller,
+                                "answered_by": call.answered_by, "cause": cause, "reason": reason,
+                                "duration_s": round(now - call.started_at, 3)})]
+
+    def resync(self, site: str, live: Iterable[dict[str, str]], now: float) -> list[CallEvent]:
+        """Make the book match Asterisk's own list of channels after a (re)connect: channels
+        that went away while we could not hear end their calls; unknown ones start calls."""
+        live = list(live)
+        live_ids = {ch.get("Uniqueid", "") for ch in live}
+        events: list[CallEvent] = []
+        for site_id, uniqueid in [k for k in self.channels if k[0] == site]:
+            if uniqueid not in live_ids:
+                events += self.channel_down(site_id, uniqueid, cause="", now=now,
+                                            reason="gone_while_disconnected")
+        for ch in live:
+            events += self.channel_up(site, ch.get("Uniqueid", ""), ch.get("Linkedid", ""),
+                                      ch.get("Channel", ""), ch.get("CallerIDNum", ""),
+                                      ch.get("Exten", ""), now, resynced=True)
+        return events

@@ -1,0 +1,48 @@
+"""Feeds the CallBook from AMI and logs and publishes the call events it yields."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from call_control.calls import CallBook, CallEvent
+from hotline_link.ami.manager import AmiEvent, AmiManager
+from hotline_link.bus import EventBus
+
+log = structlog.get_logger(__name__)
+
+
+class CallTracker:
+    def __init__(self, ami: AmiManager, bus: EventBus, book: CallBook | None = None) -> None:
+        self.ami = ami
+        self.bus = bus
+        self.book = book or CallBook()
+
+    def attach(self) -> None:
+        self.ami.subscribe("Newchannel", self.on_new_channel)
+        self.ami.subscribe("DialEnd", self.on_dial_end)
+        self.ami.subscribe("Hangup", self.on_hangup)
+        self.ami.on_resync(self.on_resync)
+
+    def _emit(self, events: list[CallEvent]) -> None:
+        for name, data in events:
+            log.info(name, **data)
+            self.bus.publish(name, **data)
+
+    async def on_new_channel(self, event: AmiEvent) -> None:
+        self._emit(self.book.channel_up(
+            event.site, event.get("Uniqueid"), event.get("Linkedid"), event.get("Channel"),
+            event.get("CallerIDNum"), event.get("Exten"), time.time()))
+
+    async def on_dial_end(self, event: AmiEvent) -> None:
+        self._emit(self.book.dial_end(event.site, event.get("Linkedid"),
+                                      event.get("DestChannel"), event.get("DialStatus"),
+                                      time.time()))
+
+    async def on_hangup(self, event: AmiEvent) -> None:
+        self._emit(self.book.channel_down(event.site, event.get("Uniqueid"),
+                                          event.get("Cause-txt") or event.get("Cause"), time.time()))
+
+    async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
+        self._emit(self.book.resync(site, channels, time.time()))

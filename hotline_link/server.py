@@ -1,0 +1,88 @@
+"""Wires the server together: Redis, the AMI manager, seat registry, call tracker, the
+FastAGI route hook and a small HTTP API. Start-up and shutdown live here and nowhere else."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agi_scripts.route import RouteHook
+from call_control.tracker import CallTracker
+from hotline_link.agi.server import FastAgiServer
+from hotline_link.ami.manager import AmiManager
+from hotline_link.bus import EventBus
+from hotline_link.errors import ConfigError
+from hotline_link.http import build_app
+from hotline_link.settings import Settings
+from seat_pool.registry import SeatRegistry
+from seat_pool.store import SeatStore
+
+log = structlog.get_logger(__name__)
+
+
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.ami_secret:
+            raise ConfigError("no AMI secret: set HOTLINE_AMI_SECRET or run 'hotline-link sandbox up' "
+                              f"to create {settings.secrets_file}")
+        self.settings = settings
+        self.bus = EventBus()
+        self.redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        self.ami = AmiManager(settings)
+        self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s)
+        self.registry = SeatRegistry(settings, self.seats, self.ami, self.bus)
+        self.calls = CallTracker(self.ami, self.bus)
+        self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
+        self.agi.add_route("route", RouteHook(settings, self.seats, self.bus))
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, http: bool = True) -> None:
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            raise ConfigError(f"Redis at {self.settings.redis_url} is not reachable: {exc}") from None
+        self.registry.attach()
+        self.calls.attach()
+        try:
+            await self.agi.start()
+        except OSError as exc:
+            raise ConfigError(f"FastAGI port {self.settings.agi_port} is not free: {exc.strerror}") from None
+        self.ami.start()
+        if http:
+            self._runner = web.AppRunner(build_app(self))
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+            try:
+                await site.start()
+            except OSError as exc:
+                await self.stop()
+                raise ConfigError(f"HTTP port {self.settings.http_port} is not free: {exc.strerror}") from None
+        log.info("server.started", agi_port=self.settings.agi_port,
+                 http_port=self.settings.http_port if http else None)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.agi.stop()
+        await self.ami.stop()
+        await self.redis.aclose()
+        log.info("server.stopped")
+
+
+async def run_forever(settings: Settings) -> None:
+    server = Server(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

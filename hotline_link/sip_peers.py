@@ -1,0 +1,108 @@
+"""Real SIP peers for the demo and the tests: SIPp (Debian ``sip-tester``) playing
+softphones that register and auto-answer, and callers that dial a platform.
+
+Scenarios are XML files in ``sip_scenarios/`` with ``{{ name }}`` placeholders rendered
+per run (SIPp's own ``[keywords]`` are left alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from hotline_link.errors import SandboxError
+from hotline_link.sandbox.render import render_text
+from hotline_link.settings import SiteSettings
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SippRun:
+    name: str
+    process: asyncio.subprocess.Process
+    log_file: Path
+
+    async def finished(self, timeout: float) -> int:
+        """Wait for SIPp to exit and return its exit code (0: every call succeeded)."""
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except asyncio.TimeoutError:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    def output(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+
+class SipPeers:
+    def __init__(self, workdir: Path, host: str = "127.0.0.1") -> None:
+        if shutil.which("sipp") is None:
+            raise SandboxError("sipp is not installed (Debian package sip-tester); run 'make install'")
+        self.workdir = workdir
+        self.host = host
+        self.runs: list[SippRun] = []
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._counter = 0
+
+    def _scenario(self, template: str, **values: object) -> Path:
+        text = resources.files("hotline_link.sip_scenarios").joinpath(template).read_text()
+        self._counter += 1
+        path = self.workdir / f"{self._counter:03d}-{template}"
+        path.write_text(render_text(text, values, template))
+        return path
+
+    async def _start(self, name: str, scenario: Path, site: SiteSettings, port: int,
+                     calls: int, timeout_s: int, extra: list[str] | None = None) -> SippRun:
+        log_file = self.workdir / f"{self._counter:03d}-{name}.log"
+        args = ["sipp", "-sf", str(scenario), "-i", self.host, "-p", str(port),
+                "-mp", str(free_udp_port(self.host)), "-m", str(calls),
+                "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin",
+                "-trace_err", "-error_file", str(self.workdir / f"{self._counter:03d}-{name}.errors"),
+                *(extra or []), f"{site.host}:{site.sip_port}"]
+        with log_file.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
+                cwd=self.workdir)
+        run = SippRun(name, process, log_file)
+        self.runs.append(run)
+        return run
+
+    async def register(self, site: SiteSettings, agent: str, password: str, port: int,
+                       expires: int = 600, timeout_s: int = 10) -> None:
+        scenario = self._scenario("register.xml", agent=agent, password=password, expires=expires)
+        run = await self._start(f"register-{agent}", scenario, site, port, 1, timeout_s)
+        code = await run.finished(timeout_s + 5)
+        if code != 0:
+            raise SandboxError(f"agent {agent} could not register with site {site.id} "
+                               f"(sipp exit {code}); see {run.log_file}")
+
+    async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
+                     ring_ms: int = 200, timeout_s: int = 60) -> SippRun:
+        """A softphone for ``agent`` listening on ``port`` (register it on that port first)."""
+        scenario = self._scenario("answer.xml", ring_ms=ring_ms)
+        return await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s)
+
+    async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
+                   timeout_s: int = 60) -> SippRun:
+        scenario = self._scenario("call.xml", caller=caller, dialled=dialled, hold_ms=hold_ms)
+        return await self._start(f"call-{caller}", scenario, site, free_udp_port(self.host), 1,
+                                 timeout_s)
+
+    def kill_all(self) -> None:
+        for run in self.runs:
+            run.kill()

@@ -1,0 +1,65 @@
+"""Keeps seat state in step with Asterisk: PJSIP contacts (registered or not) and device
+state (idle, ringing, in use), from live AMI events and from a snapshot on every connect."""
+
+from __future__ import annotations
+
+import structlog
+
+from hotline_link.ami.manager import AmiEvent, AmiManager
+from hotline_link.bus import EventBus
+from hotline_link.settings import Settings
+from seat_pool.state import SeatState, contact_registered, seat_from_device
+from seat_pool.store import SeatStore
+
+log = structlog.get_logger(__name__)
+
+
+class SeatRegistry:
+    def __init__(self, settings: Settings, store: SeatStore, ami: AmiManager, bus: EventBus) -> None:
+        self.store = store
+        self.ami = ami
+        self.bus = bus
+        self._agents = {site.id: frozenset(site.agents) for site in settings.sites}
+
+    def attach(self) -> None:
+        self.ami.subscribe("ContactStatus", self.on_contact_status)
+        self.ami.subscribe("DeviceStateChange", self.on_device_state)
+        self.ami.on_connect(self.snapshot)
+
+    def is_seat(self, site: str, seat: str | None) -> bool:
+        return seat is not None and seat in self._agents.get(site, ())
+
+    async def _apply(self, site: str, seat: str, source: str, *, registered: bool | None = None,
+                     device_state: str | None = None) -> None:
+        old, new = await self.store.update(site, seat, registered=registered, device_state=device_state)
+        if old is not new:
+            log.info("seat.changed", site=site, seat=seat, old=old.value, new=new.value, source=source)
+            self.bus.publish("seat.changed", site=site, seat=seat, old=old.value, new=new.value)
+
+    async def on_contact_status(self, event: AmiEvent) -> None:
+        seat = event.get("EndpointName") or event.get("AOR")
+        registered = contact_registered(event.get("ContactStatus"))
+        if not self.is_seat(event.site, seat) or registered is None:
+            return
+        await self._apply(event.site, seat, "contact", registered=registered)
+
+    async def on_device_state(self, event: AmiEvent) -> None:
+        seat = seat_from_device(event.get("Device"))
+        if not self.is_seat(event.site, seat) or not event.get("State"):
+            return
+        await self._apply(event.site, seat, "device", device_state=event.get("State"))
+
+    async def snapshot(self, site: str) -> None:
+        """After (re)connecting: registrations and device states as Asterisk has them now."""
+        contacts = await self.ami.send_list(site, {"Action": "PJSIPShowContacts"})
+        registered = {c.get("Aor") for c in contacts if contact_registered(c.get("Status", "")) is not False}
+        devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
+        states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
+        for seat in sorted(self._agents.get(site, ())):
+            await self._apply(site, seat, "snapshot", registered=seat in registered,
+                              device_state=states.get(seat) or "UNKNOWN")
+        log.info("seat.snapshot", site=site, registered=len(registered & self._agents[site]))
+
+    async def states(self, site: str) -> dict[str, SeatState]:
+        views = await self.store.view(site, sorted(self._agents.get(site, ())))
+        return {v.seat: v.state for v in views}

@@ -1,0 +1,70 @@
+"""Seats in Redis, shared by every hotline-link instance.
+
+Keys: ``hl:seat:{site}:{seat}`` (hash: state, registered, device_state, since) and
+``hl:claim:{site}:{seat}`` (the call that claimed the seat, with a TTL). A claim is a
+``SET NX``: of two routers racing for one seat exactly one wins.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from redis.asyncio import Redis
+
+from seat_pool.selection import SeatView, idle_longest_first
+from seat_pool.state import SeatState, derive_state
+
+
+def seat_key(site: str, seat: str) -> str:
+    return f"hl:seat:{site}:{seat}"
+
+
+def claim_key(site: str, seat: str) -> str:
+    return f"hl:claim:{site}:{seat}"
+
+
+class SeatStore:
+    def __init__(self, redis: Redis, claim_ttl_s: int) -> None:
+        self.redis = redis
+        self.claim_ttl_s = claim_ttl_s
+
+    async def update(self, site: str, seat: str, *, registered: bool | None = None,
+                     device_state: str | None = None) -> tuple[SeatState, SeatState]:
+        """Apply one Asterisk signal; return (old state, new state)."""
+        key = seat_key(site, seat)
+        current = await self.redis.hgetall(key)
+        was_registered = current.get("registered") == "1"
+        old_device = current.get("device_state", "UNKNOWN")
+        old = SeatState(current["state"]) if "state" in current else SeatState.OFFLINE
+        now_registered = was_registered if registered is None else registered
+        new_device = old_device if device_state is None else device_state
+        new = derive_state(now_registered, new_device)
+        mapping = {"registered": "1" if now_registered else "0", "device_state": new_device,
+                   "state": new.value}
+        if new is not old or "since" not in current:
+            mapping["since"] = repr(time.time())
+        await self.redis.hset(key, mapping=mapping)
+        if new is not SeatState.IDLE:
+            await self.redis.delete(claim_key(site, seat))  # the call arrived, or the seat left
+        return old, new
+
+    async def view(self, site: str, seats: Iterable[str]) -> list[SeatView]:
+        pipe = self.redis.pipeline()
+        names = list(seats)
+        for seat in names:
+            pipe.hgetall(seat_key(site, seat))
+        rows = await pipe.execute()
+        out = []
+        for seat, row in zip(names, rows):
+            state = SeatState(row.get("state", SeatState.OFFLINE.value))
+            out.append(SeatView(site, seat, state, float(row.get("since", "0") or 0)))
+        return out
+
+    async def claim_idle(self, site: str, seats: Iterable[str], call_id: str) -> str | None:
+        """Claim the longest-idle seat not already claimed; None if every seat is taken."""
+        for candidate in idle_longest_first(await self.view(site, seats)):
+            if await self.redis.set(claim_key(site, candidate.seat), call_id,
+                                    nx=True, ex=self.claim_ttl_s):
+                return candidate.seat
+        return None

@@ -1,0 +1,106 @@
+"""Fixtures. Sandbox tests run against the real Asterisk sites, SIPp and Redis.
+
+When ``HOTLINE_REQUIRE_SANDBOX=1`` (set by ``make test`` and so by CI) a missing Asterisk,
+SIPp or Redis fails the run; otherwise those tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import pytest
+
+from hotline_link.errors import HotlineError
+from hotline_link.logs import configure_logging
+from hotline_link.settings import Settings, load_settings, read_secret_file
+from tests.helpers import free_tcp_port
+
+REQUIRED = os.environ.get("HOTLINE_REQUIRE_SANDBOX") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"sandbox required (HOTLINE_REQUIRE_SANDBOX=1) but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class LogLines(io.TextIOBase):
+    """structlog's output: echoed to stdout and kept as parsed JSON lines for assertions."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict] = []
+
+    def write(self, text: str) -> int:
+        sys.stdout.write(text)
+        for line in text.splitlines():
+            if line.strip():
+                self.lines.append(json.loads(line))
+        return len(text)
+
+    def events(self, name: str) -> list[dict]:
+        return [line for line in self.lines if line.get("event") == name]
+
+
+@pytest.fixture
+def log_lines() -> LogLines:
+    lines = LogLines()
+    configure_logging("info", stream=lines)
+    return lines
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings() -> Settings:
+    """Settings of the running sandbox; brings it up (without building) if it is down."""
+    if os.geteuid() != 0:
+        _unavailable("the sandbox needs root")
+    for tool in ("sipp", "redis-server", "chroot"):
+        if shutil.which(tool) is None:
+            _unavailable(f"{tool} is not installed (run 'make install')")
+    settings = load_settings()
+    from hotline_link.sandbox import Sandbox
+
+    try:
+        status = Sandbox(settings).up(build=REQUIRED)
+    except HotlineError as exc:
+        _unavailable(str(exc))
+    if not status.running:
+        _unavailable(f"the sandbox did not come up: {status}")
+    return load_settings()  # again: now the secrets file exists
+
+
+@pytest.fixture(scope="session")
+def agent_password(sandbox_settings: Settings) -> str:
+    return read_secret_file(sandbox_settings.secrets_file)["agent_password"]
+
+
+@pytest.fixture
+def server_settings(sandbox_settings: Settings) -> Settings:
+    return replace(sandbox_settings, http_port=free_tcp_port(), ami_reconnect_min_s=0.2,
+                   ami_reconnect_max_s=1.0)
+
+
+@pytest.fixture
+async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterator["Server"]:
+    from hotline_link.server import Server
+
+    srv = Server(server_settings)
+    await srv.start()
+    await srv.ami.wait_connected(15)
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+def peers(tmp_path: Path) -> Iterator["SipPeers"]:
+    from hotline_link.sip_peers import SipPeers
+
+    sip = SipPeers(tmp_path / "sipp")
+    yield sip
+    sip.kill_all()

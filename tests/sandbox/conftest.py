@@ -1,0 +1,34 @@
+"""Agents registered for a test are unregistered after it, so the next test starts clean."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+import pytest
+
+from hotline_link.settings import Settings
+from hotline_link.sip_peers import SipPeers, free_udp_port
+
+
+@dataclass
+class Softphones:
+    peers: SipPeers
+    password: str
+    registered: list[tuple[object, str, int]] = field(default_factory=list)
+
+    async def register(self, site, agent: str) -> int:  # type: ignore[no-untyped-def]
+        port = free_udp_port()
+        await self.peers.register(site, agent, self.password, port)
+        self.registered.append((site, agent, port))
+        return port
+
+
+@pytest.fixture
+async def softphones(peers: SipPeers, agent_password: str,
+                     sandbox_settings: Settings) -> AsyncIterator[Softphones]:
+    phones = Softphones(peers, agent_password)
+    yield phones
+    peers.kill_all()
+    for site, agent, port in phones.registered:
+        await peers.register(site, agent, agent_password, port, expires=0)
