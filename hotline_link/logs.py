@@ -16,11 +16,12 @@ import structlog
 
 NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "authorization"})
-_DIGITS = re.compile(r"^\+?\d{5,}$")
+_DIGITS = re.compile(r"^\+?\d{6,}$")
 
 
 def mask_number(number: str) -> str:
-    """``13812341234`` -> ``138****1234``; short numbers (110, 12345) stay readable."""
+    """``13812341234`` -> ``138****1234``; service numbers and extensions (110, 12345,
+    1001: five digits or fewer) stay readable."""
     text = str(number)
     if not _DIGITS.match(text):
         return text

@@ -82,20 +82,24 @@ class Sandbox:
             needs.append(PortNeed("redis", self.redis.host, self.redis.port, "tcp"))
         return needs
 
-    def write_site_configs(self, secrets: dict[str, str]) -> None:
+    def render_site_configs(self, secrets: dict[str, str]) -> dict[str, dict[str, str]]:
+        """{site id: {file name: text}}; fails on any template error before anything runs."""
         settings = self.settings.with_secret(secrets["ami_secret"])
-        uid, gid = _chroot_ids(self.root)
         module_dir = rootfs.module_dir(self.root)
-        for site in settings.sites:
-            template_dir = Path(settings.template_dir) if settings.template_dir else None
-            rendered = render_site(settings, site, module_dir, secrets["agent_password"], template_dir)
-            layout = SiteLayout(site.id)
+        template_dir = Path(settings.template_dir) if settings.template_dir else None
+        return {site.id: render_site(settings, site, module_dir, secrets["agent_password"], template_dir)
+                for site in settings.sites}
+
+    def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> None:
+        uid, gid = _chroot_ids(self.root)
+        for site_id, files in rendered.items():
+            layout = SiteLayout(site_id)
             for d in layout.dirs():
                 host_dir = self.root / d.lstrip("/")
                 host_dir.mkdir(parents=True, exist_ok=True)
                 os.chown(host_dir, uid, gid)
             etc = self.root / layout.etc.lstrip("/")
-            for name, text in rendered.items():
+            for name, text in files.items():
                 target = etc / name
                 target.write_text(text, encoding="utf-8")
                 os.chown(target, uid, gid)
@@ -110,9 +114,9 @@ class Sandbox:
         rootfs.ensure_rootfs(self.root, self.settings.debian_suite, self.settings.debian_mirror,
                              rebuild=rebuild)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        secrets = self.load_or_create_secrets()
+        rendered = self.render_site_configs(self.load_or_create_secrets())
         require_free(self._port_needs())
-        self.write_site_configs(secrets)
+        self.write_site_configs(rendered)
         if self.redis.local:
             self.redis.start()
         for site in self.settings.sites:

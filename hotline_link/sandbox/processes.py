@@ -31,12 +31,15 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-def read_pid(pid_file: Path) -> int | None:
+def read_pid(pid_file: Path, expect: str) -> int | None:
+    """The pid in ``pid_file`` if that process is alive and its command line contains
+    ``expect`` (a stale file whose pid was reused by another program is not ours)."""
     try:
         pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except (OSError, ValueError):
         return None
-    return pid if pid_alive(pid) else None
+    return pid if expect in cmdline and pid_alive(pid) else None
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
@@ -67,7 +70,7 @@ class AsteriskProcess:
         self.console_log = state_dir / f"asterisk-{site_id}.console.log"
 
     def pid(self) -> int | None:
-        return read_pid(self.pid_file)
+        return read_pid(self.pid_file, self.layout.config_file)
 
     def _cli(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -135,7 +138,7 @@ class RedisProcess:
         return self.host in ("127.0.0.1", "localhost", "::1")
 
     def pid(self) -> int | None:
-        return read_pid(self.pid_file)
+        return read_pid(self.pid_file, f":{self.port}")
 
     def start(self) -> None:
         if self.pid():

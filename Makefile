@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test sandbox-up sandbox-down unit clean
+
+$(STAMP): pyproject.toml scripts/install.sh
+	bash scripts/install.sh
+	touch $@
+
+install: $(STAMP)
+
+## The main job: installs what is missing, brings up the sandbox and the server, places a
+## few real SIP calls, prints what happened, and keeps the server running until Ctrl-C.
+demo: install
+	$(BIN)/hotline-link demo
+
+## Every test, against the real sandbox; a missing Asterisk, SIPp or Redis fails the run.
+test: install
+	$(BIN)/hotline-link sandbox up
+	HOTLINE_REQUIRE_SANDBOX=1 $(BIN)/python -m pytest -ra
+
+unit: install
+	$(BIN)/python -m pytest -ra tests/unit
+
+sandbox-up: install
+	$(BIN)/hotline-link sandbox up
+
+sandbox-down: install
+	$(BIN)/hotline-link sandbox down
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what hotline-link needs on a Debian machine, as root: Debian packages
+# (debootstrap for the Asterisk 22 root, SIPp, Redis) and a virtualenv with the project.
+# Idempotent: run it again at will. Asterisk itself is built by 'hotline-link sandbox up'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install: run as root (apt-get, debootstrap and chroot need it)" >&2
+  exit 2
+fi
+
+packages=(debootstrap sip-tester redis-server redis-tools ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=(python3 python3-venv)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install: apt-get install ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian starts a system redis on 6379 when the package is installed; the sandbox runs its
+# own on a private port and does not need that one.
+
+python3 -c 'import sys; assert sys.version_info >= (3, 11), sys.version' || {
+  echo "install: Python 3.11 or newer is needed" >&2; exit 2; }
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "install: done ($(.venv/bin/hotline-link --help >/dev/null && echo hotline-link ready))"

@@ -1,0 +1,67 @@
+from call_control.calls import CallBook
+
+
+def _start(book, uniqueid="u1", linkedid="u1", name="PJSIP/anonymous-01", now=100.0):
+    return book.channel_up("12345", uniqueid, linkedid, name, "13812341234", "12345", now)
+
+
+def test_first_channel_starts_the_call_later_ones_join_it():
+    book = CallBook()
+    (name, data), = _start(book)
+    assert name == "call.started" and data["call_id"] == "u1" and data["resynced"] is False
+    assert _start(book, uniqueid="u2", name="PJSIP/1001-02") == []
+    assert book.get("12345", "u1").channels == {"u1", "u2"}
+
+
+def test_answer_is_reported_once_with_the_seat_and_wait():
+    book = CallBook()
+    _start(book)
+    (name, data), = book.dial_end("12345", "u1", "PJSIP/1001-00000002", "ANSWER", 104.5)
+    assert name == "call.answered" and data["answered_by"] == "PJSIP/1001" and data["wait_s"] == 4.5
+    assert book.dial_end("12345", "u1", "PJSIP/1002-00000003", "ANSWER", 105) == []
+    assert book.dial_end("12345", "nope", "PJSIP/1002-3", "ANSWER", 105) == []
+
+
+def test_unanswered_dial_changes_nothing():
+    book = CallBook()
+    _start(book)
+    assert book.dial_end("12345", "u1", "PJSIP/1001-2", "NOANSWER", 130) == []
+    assert book.get("12345", "u1").answered_by is None
+
+
+def test_call_ends_when_its_last_channel_hangs_up():
+    book = CallBook()
+    _start(book)
+    _start(book, uniqueid="u2", name="PJSIP/1001-02")
+    assert book.channel_down("12345", "u2", "Normal Clearing", 110) == []
+    (name, data), = book.channel_down("12345", "u1", "Normal Clearing", 112)
+    assert name == "call.ended" and data["duration_s"] == 12 and data["reason"] == "hangup"
+    assert book.active() == []
+
+
+def test_unknown_or_malformed_events_are_ignored():
+    book = CallBook()
+    assert book.channel_down("12345", "ghost", "", 1) == []
+    assert book.channel_up("12345", "", "", "", "", "", 1) == []
+    assert _start(book) and _start(book) == []  # the same Newchannel twice
+
+
+def test_resync_ends_vanished_calls_and_adopts_unknown_ones():
+    book = CallBook()
+    _start(book)
+    _start(book, uniqueid="v1", linkedid="v1")
+    live = [{"Uniqueid": "v1", "Linkedid": "v1"},
+            {"Uniqueid": "w1", "Linkedid": "w1", "Channel": "PJSIP/anonymous-9",
+             "CallerIDNum": "13900000000", "Exten": "12345"}]
+    events = book.resync("12345", live, 200)
+    assert [(n, d["call_id"]) for n, d in events] == [("call.ended", "u1"), ("call.started", "w1")]
+    assert events[0][1]["reason"] == "gone_while_disconnected"
+    assert events[1][1]["resynced"] is True
+    assert {c.call_id for c in book.active()} == {"v1", "w1"}
+
+
+def test_sites_do_not_mix():
+    book = CallBook()
+    _start(book)
+    assert book.resync("110", [], 5) == []
+    assert book.get("12345", "u1") is not None

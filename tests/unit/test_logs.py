@@ -1,0 +1,37 @@
+import io
+import json
+
+import pytest
+import structlog
+
+from hotline_link.logs import configure_logging, mask_number
+
+
+@pytest.mark.parametrize("raw, masked", [
+    ("13812341234", "138****1234"),
+    ("+8613812341234", "+86*******1234"),
+    ("02588881234", "025****1234"),
+    ("110", "110"), ("12345", "12345"), ("anonymous", "anonymous"),
+])
+def test_mask_number(raw, masked):
+    assert mask_number(raw) == masked
+
+
+def test_log_line_is_json_with_masked_caller_and_no_secret():
+    out = io.StringIO()
+    configure_logging("info", stream=out)
+    with structlog.contextvars.bound_contextvars(call_id="hl12345-1.2", site="12345"):
+        structlog.get_logger().info("call.started", caller="13812341234", secret="hunter2")
+    line = json.loads(out.getvalue())
+    assert line["event"] == "call.started"
+    assert line["call_id"] == "hl12345-1.2" and line["site"] == "12345"
+    assert line["caller"] == "138****1234"
+    assert line["secret"] == "[redacted]"
+    assert "hunter2" not in out.getvalue() and "13812341234" not in out.getvalue()
+
+
+def test_debug_is_filtered_at_info():
+    out = io.StringIO()
+    configure_logging("info", stream=out)
+    structlog.get_logger().debug("noise")
+    assert out.getvalue() == ""

@@ -1,0 +1,64 @@
+import re
+
+import pytest
+
+from hotline_link.errors import ConfigError
+from hotline_link.sandbox.render import render_site, render_text, role_of
+from hotline_link.settings import Settings
+
+MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+
+
+def test_missing_variable_names_file_and_line():
+    with pytest.raises(ConfigError, match=r"^pjsip.conf:2: template variable 'sip_port' has no value$"):
+        render_text("[t]\nbind=127.0.0.1:{{ sip_port }}\n", {}, "pjsip.conf")
+
+
+def test_asterisk_variables_are_left_alone():
+    assert render_text("Dial(${ROUTE},{{t}})", {"t": 30}, "x") == "Dial(${ROUTE},30)"
+
+
+def test_missing_template_file_is_a_config_error(tmp_path):
+    settings = Settings(ami_secret="x")
+    with pytest.raises(ConfigError, match="does not exist"):
+        render_site(settings, settings.sites[0], MODULES, "pw", template_dir=tmp_path)
+
+
+@pytest.fixture
+def rendered():
+    settings = Settings(ami_secret="amisecret")
+    return {s.id: render_site(settings, s, MODULES, "agentpw") for s in settings.sites}
+
+
+def test_every_placeholder_is_filled(rendered):
+    for files in rendered.values():
+        for name, text in files.items():
+            assert "{{" not in text, name
+
+
+def test_each_site_listens_on_its_own_ports_on_loopback(rendered):
+    assert "bind = 127.0.0.1:25060" in rendered["12345"]["pjsip.conf"]
+    assert "port = 25039" in rendered["110"]["manager.conf"]
+    assert "bindaddr = 127.0.0.1" in rendered["110"]["manager.conf"]
+    assert "systemname = hl110" in rendered["110"]["asterisk.conf"]
+
+
+def test_trunks_identify_each_peer_by_ip_and_port(rendered):
+    pjsip = rendered["12345"]["pjsip.conf"]
+    assert "match=127.0.0.1:25070" in pjsip and "match=127.0.0.1:25080" in pjsip
+    assert "trunk-12345" not in pjsip  # no trunk to itself
+
+
+def test_center_dialplan_falls_back_to_ringing_all_seats(rendered):
+    ext = rendered["12345"]["extensions.conf"]
+    assert "AGI(agi://127.0.0.1:4573/route,${SITE})" in ext
+    assert re.search(r"n\(fallback\),Dial\(\$\{RING_ALL\}", ext)
+    assert "RING_ALL = PJSIP/1001&PJSIP/1002" in rendered["12345"]["extensions_common.conf"]
+
+
+def test_seat_site_has_no_intake(rendered):
+    settings = Settings()
+    assert role_of(settings.site("remote")) == "seats"
+    assert "intake" not in rendered["remote"]["extensions.conf"].split("[from-trunk]")[1]
+    assert "exten => 3001,1,Dial(PJSIP/3001" in rendered["remote"]["extensions_common.conf"]
+    assert "exten => 110,1,Dial(PJSIP/110@trunk-110" in rendered["12345"]["extensions_common.conf"]
