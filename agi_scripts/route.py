@@ -45,6 +45,8 @@ class RouteHook:
 def main() -> int:
     """Classic process AGI: the same decision, over stdin/stdout with pyst2."""
     import asyncio
+    import os
+    import sys
 
     from asterisk.agi import AGI
     from redis.asyncio import Redis
@@ -53,8 +55,10 @@ def main() -> int:
     from hotline_link.settings import load_settings
 
     settings = load_settings()
-    configure_logging(settings.log_level, stream=__import__("sys").stderr)
-    agi = AGI()
+    configure_logging(settings.log_level, stream=sys.stderr)
+    # pyst2 echoes the whole AGI environment, caller number included, and every command to
+    # the stderr it is given (Asterisk shows it on its console): give it none.
+    agi = AGI(stderr=open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as agi
     site = agi.env.get("agi_arg_1", "")
     agents = {s.id: s.agents for s in settings.sites}
     if site not in agents:

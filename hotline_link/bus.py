@@ -1,7 +1,7 @@
 """In-process domain event bus: call.started, call.routed, seat.changed...
 
-Producers ``publish``; consumers (the WebSocket pushers to come, tests) ``subscribe`` and
-await the next matching event with a timeout instead of sleeping.
+Producers ``publish`` (synchronously, never blocking call handling); consumers ``subscribe``
+and await a matching event with a timeout instead of sleeping.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
+from collections import deque
 from contextlib import contextmanager
 
 
@@ -19,30 +20,34 @@ class BusEvent:
 
 
 class Subscription:
-    """Events since subscribing, in order. ``wait_for`` looks at what already came first,
-    so the order in which a test awaits related events does not matter."""
+    """Events since subscribing, in order (the oldest dropped past ``maxsize``).
+
+    ``wait_for`` looks at what already came before waiting, so the order in which related
+    events are awaited does not matter, and any number of tasks may wait at once."""
 
     def __init__(self, maxsize: int) -> None:
-        self.queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize)
-        self.seen: list[BusEvent] = []
-        self.overflowed = 0
+        self.seen: deque[BusEvent] = deque(maxlen=maxsize)
+        self.dropped = 0
+        self._waiters: list[tuple[Callable[[BusEvent], bool], asyncio.Future[BusEvent]]] = []
 
-    async def next(self, timeout: float) -> BusEvent:
-        event = await asyncio.wait_for(self.queue.get(), timeout)
+    def deliver(self, event: BusEvent) -> None:
+        if len(self.seen) == self.seen.maxlen:
+            self.dropped += 1
         self.seen.append(event)
-        return event
+        for predicate, future in self._waiters:
+            if not future.done() and predicate(event):
+                future.set_result(event)
 
     async def wait_for(self, predicate: Callable[[BusEvent], bool], timeout: float) -> BusEvent:
         for event in self.seen:
             if predicate(event):
                 return event
-        async def _scan() -> BusEvent:
-            while True:
-                event = await self.queue.get()
-                self.seen.append(event)
-                if predicate(event):
-                    return event
-        return await asyncio.wait_for(_scan(), timeout)
+        waiter = (predicate, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter[1], timeout)
+        finally:
+            self._waiters.remove(waiter)
 
 
 class EventBus:
@@ -52,11 +57,8 @@ class EventBus:
 
     def publish(self, name: str, **data: Any) -> BusEvent:
         event = BusEvent(name, data)
-        for sub in self._subscribers:
-            try:
-                sub.queue.put_nowait(event)
-            except asyncio.QueueFull:  # a stalled consumer must not stall call handling
-                sub.overflowed += 1
+        for sub in list(self._subscribers):
+            sub.deliver(event)
         return event
 
     @contextmanager

@@ -60,6 +60,14 @@ class SeatRegistry:
                               device_state=states.get(seat) or "UNKNOWN")
         log.info("seat.snapshot", site=site, registered=len(registered & self._agents[site]))
 
+    async def wait_for_state(self, site: str, seat: str, state: SeatState, timeout: float) -> None:
+        """Return once ``seat`` is in ``state``: already, or on the change that makes it so."""
+        with self.bus.subscribe() as events:
+            if (await self.states(site)).get(seat) is state:
+                return
+            await events.wait_for(lambda e: e.name == "seat.changed" and e.data["site"] == site
+                                  and e.data["seat"] == seat and e.data["new"] == state.value, timeout)
+
     async def states(self, site: str) -> dict[str, SeatState]:
         views = await self.store.view(site, sorted(self._agents.get(site, ())))
         return {v.seat: v.state for v in views}

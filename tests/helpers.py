@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 
-from hotline_link.bus import BusEvent, Subscription
+from hotline_link.bus import BusEvent
 
 
 def free_tcp_port() -> int:
@@ -67,11 +67,3 @@ def is_event(name: str, **fields: object):  # type: ignore[no-untyped-def]
         return event.name == name and all(event.data.get(k) == v for k, v in fields.items())
     return predicate
 
-
-async def wait_seat_state(events: Subscription, registry, site: str, seat: str, state: str,
-                          timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    """Return once ``seat`` is in ``state``: now, or on the seat.changed event that makes it so."""
-    if (await registry.states(site)).get(seat) is not None and \
-            (await registry.states(site))[seat].value == state:
-        return
-    await events.wait_for(is_event("seat.changed", site=site, seat=seat, new=state), timeout)

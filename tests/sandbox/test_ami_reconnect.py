@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from hotline_link.server import Server
-from tests.helpers import TcpProxy, is_event, wait_seat_state
+from seat_pool.state import SeatState
+from tests.helpers import TcpProxy, is_event
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ async def test_hangup_during_ami_outage_is_seen_after_reconnect(proxied_server, 
     server.ami.on_disconnect(on_disconnect)
     with server.bus.subscribe() as events:
         port = await softphones.register(site, "1003")
-        await wait_seat_state(events, server.registry, "12345", "1003", "idle")
+        await server.registry.wait_for_state("12345", "1003", SeatState.IDLE, 10)
         agent = await peers.answer(site, "1003", port)
         caller = await peers.call(site, "13900001111", "12345", hold_ms=2500)
         answered = await events.wait_for(is_event("call.answered", site="12345"), 10)

@@ -1,0 +1,138 @@
+"""``hotline-link demo``: the sandbox, the server, softphones and a few real SIP calls.
+
+Brings up the three sites and Redis, starts the server, registers SIPp softphones as
+agents on the 12345 and 110 centers, places calls from (made-up) mobile numbers to both
+platforms, prints how each was routed, answered and ended, then keeps the server running
+until Ctrl-C so a real softphone can register and call in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+from dataclasses import dataclass
+
+from hotline_link.bus import Subscription
+from hotline_link.logs import configure_logging, mask_number
+from hotline_link.sandbox import Sandbox
+from hotline_link.server import Server
+from hotline_link.settings import Settings, read_secret_file
+from hotline_link.sip_peers import SipPeers, free_udp_port
+from seat_pool.state import SeatState
+
+DEMO_AGENTS = {"12345": ("1001", "1002"), "110": ("2001",)}
+
+
+@dataclass
+class CallOutcome:
+    caller: str
+    dialled: str
+    call_id: str = "-"
+    seat: str | None = None
+    answered_by: str | None = None
+    wait_s: float | None = None
+    duration_s: float | None = None
+    sipp_exit: int | None = None
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+async def _follow(events: Subscription, outcome: CallOutcome, timeout: float) -> None:
+    started = await events.wait_for(
+        lambda e: e.name == "call.started" and e.data.get("caller") == outcome.caller, timeout)
+    outcome.call_id = started.data["call_id"]
+    ended = await events.wait_for(
+        lambda e: e.name == "call.ended" and e.data.get("call_id") == outcome.call_id, timeout)
+    outcome.duration_s = ended.data["duration_s"]
+    outcome.answered_by = ended.data.get("answered_by")
+    for event in events.seen:
+        if event.data.get("call_id") != outcome.call_id:
+            continue
+        if event.name == "call.routed":
+            outcome.seat = event.data.get("seat")
+        elif event.name == "call.answered":
+            outcome.wait_s = event.data.get("wait_s")
+
+
+async def _place_calls(server: Server, peers: SipPeers, count: int) -> list[CallOutcome]:
+    rng = random.Random()
+    outcomes = [CallOutcome(caller=f"139{rng.randrange(10**8):08d}",
+                            dialled="110" if i % 3 == 2 else "12345") for i in range(count)]
+    with server.bus.subscribe() as events:
+        runs = []
+        for outcome in outcomes:
+            site = server.settings.site(outcome.dialled)
+            runs.append(await peers.call(site, outcome.caller, outcome.dialled, hold_ms=2000))
+            await asyncio.wait_for(_follow_started(events, outcome.caller), 10)
+        await asyncio.gather(*(_follow(events, o, 60) for o in outcomes))
+        for outcome, run in zip(outcomes, runs):
+            outcome.sipp_exit = await run.finished(30)
+    return outcomes
+
+
+async def _follow_started(events: Subscription, caller: str) -> None:
+    await events.wait_for(lambda e: e.name == "call.started" and e.data.get("caller") == caller, 10)
+
+
+def _report(outcomes: list[CallOutcome]) -> int:
+    _out(f"{'caller':<14} {'dialled':<8} {'call_id':<26} {'routed to':<10} "
+         f"{'answered by':<12} {'wait s':>6} {'talk s':>6}  sipp")
+    for o in outcomes:
+        _out(f"{mask_number(o.caller):<14} {o.dialled:<8} {o.call_id:<26} {o.seat or 'ring-all':<10} "
+             f"{str(o.answered_by):<12} {o.wait_s if o.wait_s is not None else '-':>6} "
+             f"{o.duration_s if o.duration_s is not None else '-':>6}  "
+             f"{'ok' if o.sipp_exit == 0 else f'exit {o.sipp_exit}'}")
+    good = sum(1 for o in outcomes if o.answered_by and o.sipp_exit == 0)
+    _out(f"\n{good} of {len(outcomes)} calls were routed, answered by an agent and hung up cleanly.")
+    return 0 if good == len(outcomes) else 1
+
+
+async def _wait_for_ctrl_c() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True) -> int:
+    configure_logging(settings.log_level, stream=sys.stderr)
+    _out("== hotline-link demo: bringing up the sandbox (first run builds Asterisk 22, ~1 min)")
+    status = await asyncio.to_thread(Sandbox(settings).up)
+    secrets = read_secret_file(settings.secrets_file)
+    settings = settings if settings.ami_secret else settings.with_secret(secrets["ami_secret"])
+    for site in status.sites:
+        _out(f"   site {site.site_id:<7} Asterisk pid {site.pid}, AMI up: {site.ami_open}")
+    server = Server(settings)
+    await server.start()
+    await server.ami.wait_connected(15)
+    peers = SipPeers(settings.state_dir / "demo-sipp")
+    registered: list[tuple[str, str, int]] = []
+    try:
+        for site_id, agents in DEMO_AGENTS.items():
+            for agent in agents:
+                port = free_udp_port()
+                await peers.register(settings.site(site_id), agent, secrets["agent_password"], port)
+                registered.append((site_id, agent, port))
+                await peers.answer(settings.site(site_id), agent, port, calls=calls, timeout_s=3600)
+                await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
+        _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
+        _out(f"== placing {calls} real SIP calls")
+        code = _report(await _place_calls(server, peers, calls))
+        if keep_running:
+            _out(f"\n== server running: http://{settings.http_host}:{settings.http_port}/health, "
+                 "/api/calls, /api/seats")
+            _out(f"   register a softphone to {settings.site('12345').host}:{settings.site('12345').sip_port} "
+                 f"as 1003..1005 (password: agent_password in {settings.secrets_file}) and dial 12345")
+            _out("   Ctrl-C to stop (the sandbox keeps running; 'hotline-link sandbox down' stops it)")
+            await _wait_for_ctrl_c()
+        return code
+    finally:
+        peers.kill_all()
+        for site_id, agent, port in registered:
+            await peers.register(settings.site(site_id), agent, secrets["agent_password"], port, expires=0)
+        await server.stop()
