@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import structlog
 
+from call_control.channel_vars import decode
 from hotline_link.agi.server import AgiSession
 from hotline_link.bus import EventBus
 from hotline_link.settings import Settings
 from seat_pool.store import SeatStore
+from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
 
@@ -19,10 +21,26 @@ ROUTE_VARIABLE = "ROUTE_TARGET"
 
 
 class RouteHook:
-    def __init__(self, settings: Settings, seats: SeatStore, bus: EventBus) -> None:
+    def __init__(self, settings: Settings, seats: SeatStore, tickets: TicketStore, bus: EventBus) -> None:
         self._agents = {s.id: s.agents for s in settings.sites}
         self.seats = seats
+        self.tickets = tickets
         self.bus = bus
+
+    async def _receive_ticket(self, session: AgiSession, site: str, call_id: str) -> None:
+        """A case handed over by the other platform: open this platform's ticket for it."""
+        source_ticket = decode(await session.get_variable("TICKET"))
+        if not source_ticket:
+            return
+        source = decode(await session.get_variable("TICKET_FROM"))
+        ticket = await self.tickets.open_for_call(
+            site, call_id, category=decode(await session.get_variable("TICKET_CATEGORY")),
+            summary=decode(await session.get_variable("TICKET_SUMMARY")),
+            source_platform=source, source_ticket=source_ticket)
+        log.info("ticket.received", ticket_id=ticket.id, source_ticket=source_ticket, source=source)
+        self.bus.publish("ticket.received", call_id=call_id, site=site, ticket_id=ticket.id,
+                         source_ticket=source_ticket, source_platform=source,
+                         category=ticket.category, summary=ticket.summary)
 
     async def __call__(self, session: AgiSession) -> None:
         request = session.request
@@ -32,6 +50,7 @@ class RouteHook:
             return
         call_id = await session.get_variable("CHANNEL(linkedid)") or request.uniqueid
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
+            await self._receive_ticket(session, site, call_id)
             seat = await self.seats.claim_idle(site, self._agents[site], call_id)
             if seat is None:
                 log.info("call.route_no_seat", caller=request.caller)

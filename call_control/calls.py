@@ -17,9 +17,22 @@ class Call:
     caller: str
     dialled: str
     started_at: float
-    channels: set[str] = field(default_factory=set)
+    channels: dict[str, str] = field(default_factory=dict)  # uniqueid -> channel name
     answered_by: str | None = None
     answered_at: float | None = None
+
+    @property
+    def caller_channel(self) -> tuple[str, str] | None:
+        """(uniqueid, name) of the leg that started the call: the caller's."""
+        name = self.channels.get(self.call_id)
+        return (self.call_id, name) if name else None
+
+    def agent_channel(self, agent: str) -> tuple[str, str] | None:
+        prefix = f"PJSIP/{agent}-"
+        for uniqueid, name in self.channels.items():
+            if name.startswith(prefix):
+                return uniqueid, name
+        return None
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,15 @@ class CallBook:
     def get(self, site: str, call_id: str) -> Call | None:
         return self.calls.get((site, call_id))
 
+    def find(self, call_id: str) -> Call | None:
+        """A call by id alone (call ids carry their site's systemname, so they are unique)."""
+        return next((c for (_, cid), c in self.calls.items() if cid == call_id), None)
+
+    def of_agent(self, site: str, agent: str) -> Call | None:
+        """The call an agent's phone is on now (the newest, if several)."""
+        calls = [c for c in self.active(site) if c.agent_channel(agent)]
+        return max(calls, key=lambda c: c.started_at) if calls else None
+
     def channel_up(self, site: str, uniqueid: str, linkedid: str, name: str, caller: str,
                    dialled: str, now: float, resynced: bool = False) -> list[CallEvent]:
         if not uniqueid or not linkedid or (site, uniqueid) in self.channels:
@@ -52,9 +74,9 @@ class CallBook:
         self.channels[(site, uniqueid)] = ChannelRef(site, linkedid, name)
         call = self.calls.get((site, linkedid))
         if call is not None:
-            call.channels.add(uniqueid)
+            call.channels[uniqueid] = name
             return []
-        call = Call(linkedid, site, caller, dialled, now, {uniqueid})
+        call = Call(linkedid, site, caller, dialled, now, {uniqueid: name})
         self.calls[(site, linkedid)] = call
         return [("call.started", {"call_id": linkedid, "site": site, "caller": caller,
                                   "dialled": dialled, "channel": name, "resynced": resynced})]
@@ -78,7 +100,7 @@ class CallBook:
         call = self.calls.get((site, ref.call_id))
         if call is None:
             return []
-        call.channels.discard(uniqueid)
+        call.channels.pop(uniqueid, None)
         if call.channels:
             return []
         del self.calls[(site, ref.call_id)]

@@ -9,6 +9,7 @@ import structlog
 from call_control.calls import CallBook, CallEvent
 from hotline_link.ami.manager import AmiEvent, AmiManager
 from hotline_link.bus import EventBus
+from seat_pool.state import seat_from_device
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +22,7 @@ class CallTracker:
 
     def attach(self) -> None:
         self.ami.subscribe("Newchannel", self.on_new_channel)
+        self.ami.subscribe("DialBegin", self.on_dial_begin)
         self.ami.subscribe("DialEnd", self.on_dial_end)
         self.ami.subscribe("Hangup", self.on_hangup)
         self.ami.on_resync(self.on_resync)
@@ -34,6 +36,15 @@ class CallTracker:
         self._emit(self.book.channel_up(
             event.site, event.get("Uniqueid"), event.get("Linkedid"), event.get("Channel"),
             event.get("CallerIDNum"), event.get("Exten"), time.time()))
+
+    async def on_dial_begin(self, event: AmiEvent) -> None:
+        """An agent's phone starts ringing: the moment for the screen pop."""
+        agent = seat_from_device(event.get("DestChannel").rsplit("-", 1)[0])
+        call = self.book.get(event.site, event.get("Linkedid"))
+        if agent is None or call is None:
+            return
+        self.bus.publish("call.ringing", call_id=call.call_id, site=event.site, agent=agent,
+                         caller=call.caller)
 
     async def on_dial_end(self, event: AmiEvent) -> None:
         self._emit(self.book.dial_end(event.site, event.get("Linkedid"),

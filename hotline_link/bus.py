@@ -53,13 +53,21 @@ class Subscription:
 class EventBus:
     def __init__(self, subscriber_queue_size: int = 10_000) -> None:
         self._subscribers: set[Subscription] = set()
+        self._listeners: list[Callable[[BusEvent], None]] = []
         self._queue_size = subscriber_queue_size
 
     def publish(self, name: str, **data: Any) -> BusEvent:
         event = BusEvent(name, data)
         for sub in list(self._subscribers):
             sub.deliver(event)
+        for listener in list(self._listeners):
+            listener(event)
         return event
+
+    def listen(self, callback: Callable[[BusEvent], None]) -> None:
+        """A long-lived consumer (the WebSocket pushers): called synchronously on publish,
+        so it must only hand the event on (e.g. into a bounded queue), never block."""
+        self._listeners.append(callback)
 
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:

@@ -1,25 +1,87 @@
-"""The HTTP API (thin handlers; the services they call hold the logic)."""
+"""The HTTP app: middlewares (errors as JSON, bearer-token auth) and the routes of each
+capability. Handlers are thin; the services they call hold the logic."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Awaitable, Callable
 
+import structlog
 from aiohttp import web
 
-from hotline_link.logs import mask_number
+from hotline_link.auth import AuthError, Principal
+from hotline_link.errors import HotlineError
+from hotline_link.openapi import OPENAPI
 
 if TYPE_CHECKING:
     from hotline_link.server import Server
 
+log = structlog.get_logger(__name__)
+
 SERVER_KEY = web.AppKey("server", object)
+PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _server(request: web.Request) -> "Server":
+def server_of(request: web.Request) -> "Server":
     return request.app[SERVER_KEY]  # type: ignore[return-value]
 
 
+def principal_of(request: web.Request) -> Principal:
+    return request["principal"]  # type: ignore[no-any-return]
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        raise
+    except HotlineError as exc:
+        status, code = getattr(exc, "status", 400), getattr(exc, "code", "bad_request")
+        log.info("http.refused", path=request.path, status=status, code=code)
+        return error_response(status, code, str(exc))
+    except Exception:
+        log.exception("http.failed", path=request.path)
+        return error_response(500, "internal_error", "internal error; see the server log")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token", "")
+    book = server_of(request).tokens
+    if book is None:
+        raise AuthError("no tokens are configured on this server (tokens_file)")
+    request["principal"] = book.authenticate(token)
+    return await handler(request)
+
+
+async def read_json(request: web.Request, required: tuple[str, ...] = ()) -> dict[str, object]:
+    from call_control.errors import CallControlError
+
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CallControlError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise CallControlError("the request body must be a JSON object")
+    for name in required:
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise CallControlError(f"field {name!r} (a non-empty string) is required")
+    return body
+
+
 async def health(request: web.Request) -> web.Response:
-    server = _server(request)
+    server = server_of(request)
     sites = {site: conn.connected.is_set() for site, conn in server.ami.sites.items()}
     try:
         redis_ok = bool(await server.redis.ping())
@@ -30,24 +92,19 @@ async def health(request: web.Request) -> web.Response:
                              status=200 if healthy else 503)
 
 
-async def list_calls(request: web.Request) -> web.Response:
-    calls = [{"call_id": c.call_id, "site": c.site, "caller": mask_number(c.caller),
-              "answered_by": c.answered_by, "started_at": c.started_at}
-             for c in _server(request).calls.book.active()]
-    return web.json_response({"calls": calls})
-
-
-async def list_seats(request: web.Request) -> web.Response:
-    server = _server(request)
-    seats = {site: {seat: state.value for seat, state in (await server.registry.states(site)).items()}
-             for site in server.ami.sites}
-    return web.json_response({"seats": seats})
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
 
 
 def build_app(server: "Server") -> web.Application:
-    app = web.Application()
+    from call_control.resources import add_routes as add_call_control_routes
+    from seat_pool.resources import add_routes as add_seat_routes
+
+    app = web.Application(middlewares=[errors_middleware, auth_middleware],
+                          client_max_size=64 * 1024)
     app[SERVER_KEY] = server
     app.router.add_get("/health", health)
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/seats", list_seats)
+    app.router.add_get("/api/openapi.json", openapi)
+    add_call_control_routes(app)
+    add_seat_routes(app)
     return app

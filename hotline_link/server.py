@@ -12,15 +12,21 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agi_scripts.route import RouteHook
+from call_control.agent_events import AgentEvents
+from call_control.conference.service import ConferenceService
+from call_control.locks import CallLocks
 from call_control.tracker import CallTracker
+from call_control.transfer.service import TransferService
 from hotline_link.agi.server import FastAgiServer
 from hotline_link.ami.manager import AmiManager
+from hotline_link.auth import TokenBook
 from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.http import build_app
 from hotline_link.settings import Settings
 from seat_pool.registry import SeatRegistry
 from seat_pool.store import SeatStore
+from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
 
@@ -37,8 +43,14 @@ class Server:
         self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s)
         self.registry = SeatRegistry(settings, self.seats, self.ami, self.bus)
         self.calls = CallTracker(self.ami, self.bus)
+        self.tickets = TicketStore(self.redis)
+        locks = CallLocks(self.redis)
+        self.transfers = TransferService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
+        self.conferences = ConferenceService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
+        self.agent_events = AgentEvents(self.bus, self.tickets)
+        self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
-        self.agi.add_route("route", RouteHook(settings, self.seats, self.bus))
+        self.agi.add_route("route", RouteHook(settings, self.seats, self.tickets, self.bus))
         self._runner: web.AppRunner | None = None
 
     async def start(self, http: bool = True) -> None:
@@ -46,8 +58,12 @@ class Server:
             await self.redis.ping()
         except (RedisError, OSError) as exc:
             raise ConfigError(f"Redis at {self.settings.redis_url} is not reachable: {exc}") from None
+        if self.tokens is None:
+            log.warning("server.no_tokens", tokens_file=str(self.settings.tokens_path))
         self.registry.attach()
         self.calls.attach()
+        self.transfers.attach()
+        self.conferences.attach()
         try:
             await self.agi.start()
         except OSError as exc:

@@ -17,6 +17,15 @@ from typing import Any, Mapping
 from hotline_link.errors import ConfigError
 
 DEFAULT_STATE_DIR = Path("/var/lib/hotline-link")
+DEFAULT_DIRECTORY = {
+    "110": "110",      # 110 报警服务台
+    "12345": "12345",  # 12345 政务服务便民热线
+    "119": "119",      # fire
+    "120": "120",      # ambulance
+    "122": "122",      # traffic accidents
+    "95598": "95598",  # power supply (供电)
+    "12319": "12319",  # urban management and public utilities (城管、水务)
+}
 DEFAULT_CACHE_DIR = Path("/var/cache/hotline-link")
 
 
@@ -69,6 +78,14 @@ class Settings:
     debian_suite: str = "sid"
     template_dir: str = ""  # empty: the asterisk_conf templates shipped with hotline-link
     sites: tuple[SiteSettings, ...] = field(default_factory=_default_sites)
+    # transfer and conference targets: name -> number dialled (config: [directory] table)
+    directory: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DIRECTORY))
+    # the site whose trunk reaches numbers that are not ours (119, 120, utility hotlines);
+    # in the sandbox the remote site stands in for the public network and answers them
+    public_network_site: str = "remote"
+    tokens_file: str = ""  # empty: state_dir/tokens.toml
+    transfer_wait_s: float = 35.0
+    conference_ring_s: int = 25
 
     @property
     def rootfs_dir(self) -> Path:
@@ -77,6 +94,13 @@ class Settings:
     @property
     def secrets_file(self) -> Path:
         return self.state_dir / "secrets.toml"
+
+    @property
+    def tokens_path(self) -> Path:
+        return Path(self.tokens_file) if self.tokens_file else self.state_dir / "tokens.toml"
+
+    def site_of_agent(self, agent: str) -> SiteSettings | None:
+        return next((s for s in self.sites if agent in s.agents), None)
 
     def site(self, site_id: str) -> SiteSettings:
         for site in self.sites:
@@ -88,7 +112,8 @@ class Settings:
         return replace(self, ami_secret=secret)
 
 
-_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name != "sites"}
+_TABLES = ("sites", "directory")
+_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -121,6 +146,17 @@ def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
         raise ConfigError(f"sites[{index}]: {exc}") from None
 
 
+def _directory_from_mapping(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise ConfigError("directory: expected a table of name = \"number\"")
+    out = {}
+    for name, number in raw.items():
+        if not isinstance(number, (str, int)) or not str(number).isdigit():
+            raise ConfigError(f"directory.{name}: {number!r} is not a dialable number")
+        out[str(name)] = str(number)
+    return out
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -131,12 +167,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: {exc}") from None
 
 
-def read_secret_file(path: Path) -> dict[str, str]:
-    """Read a secrets TOML file, refusing one that others can read."""
-    mode = path.stat().st_mode
+def read_toml_private(path: Path) -> dict[str, Any]:
+    """Read a TOML file holding secrets, refusing one that others can read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path} does not exist") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"secrets file {path} is readable by others; chmod 600 it")
-    return {k: str(v) for k, v in _read_toml(path).items()}
+    return _read_toml(path)
+
+
+def read_secret_file(path: Path) -> dict[str, str]:
+    return {k: str(v) for k, v in read_toml_private(path).items()}
 
 
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -144,12 +187,14 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
     values: dict[str, Any] = {}
     path = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
     raw = _read_toml(path) if path else {}
-    unknown = set(raw) - set(_SCALAR_TYPES) - {"sites"}
+    unknown = set(raw) - set(_SCALAR_TYPES) - set(_TABLES)
     if unknown:
         raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
     for name, value in raw.items():
         if name == "sites":
             values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
+        elif name == "directory":
+            values["directory"] = _directory_from_mapping(value)
         else:
             values[name] = _coerce(name, value)
     for name in _SCALAR_TYPES:
@@ -178,3 +223,5 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
         if site.rtp_start >= site.rtp_end:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
+    if settings.public_network_site not in ids:
+        raise ConfigError(f"public_network_site {settings.public_network_site!r} is not a site")

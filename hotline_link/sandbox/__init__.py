@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from hotline_link.auth import write_sandbox_tokens
 from hotline_link.errors import SandboxError
 from hotline_link.sandbox import rootfs
 from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
@@ -115,6 +116,9 @@ class Sandbox:
                              rebuild=rebuild)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         rendered = self.render_site_configs(self.load_or_create_secrets())
+        if not self.settings.tokens_path.exists():
+            write_sandbox_tokens(self.settings.tokens_path,
+                                 [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
         self.write_site_configs(rendered)
         if self.redis.local:

@@ -92,20 +92,42 @@ def _trunk_sections(settings: Settings, site: SiteSettings) -> str:
         name = f"trunk-{peer.id}"
         blocks.append(
             f"[{name}](trunk-endpoint)\naors={name}\n\n"
-            f"[{name}]\ntype=aor\ncontact=sip:{peer.host}:{peer.sip_port}\n\n"
+            f"[{name}]\ntype=aor\ncontact=sip:{peer.host}:{peer.sip_port}\nqualify_frequency=5\nqualify_timeout=2\n\n"
             f"[{name}]\ntype=identify\nendpoint={name}\nmatch={peer.host}:{peer.sip_port}\n")
     return "\n".join(blocks)
 
 
-def _dial_out(settings: Settings, site: SiteSettings) -> str:
-    """Numbers of the other sites (their intake and their agents) go over the trunk."""
-    lines = []
+def _routes_out(settings: Settings, site: SiteSettings) -> dict[str, str]:
+    """{number: trunk} for every number this site reaches over a trunk: the other sites'
+    intakes and agents, and directory numbers (119, 120, utilities) through the site
+    that stands for the public network."""
+    routes: dict[str, str] = {}
     for peer in settings.sites:
-        if peer.id == site.id:
-            continue
-        for number in ((peer.intake,) if peer.intake else ()) + peer.agents:
-            lines.append(f"exten => {number},1,Dial(PJSIP/{number}@trunk-{peer.id},${{RING_TIMEOUT}},b(predial-headers^s^1))")
-            lines.append(" same => n,Hangup()")
+        if peer.id != site.id:
+            for number in ((peer.intake,) if peer.intake else ()) + peer.agents:
+                routes[number] = f"trunk-{peer.id}"
+    if settings.public_network_site != site.id:
+        for number in settings.directory.values():
+            routes.setdefault(number, f"trunk-{settings.public_network_site}")
+    return routes
+
+
+def _dial_sites(settings: Settings, site: SiteSettings) -> str:
+    """Gosub targets: dial the number over its trunk and return with DIALSTATUS set."""
+    lines = []
+    for number, trunk in _routes_out(settings, site).items():
+        lines.append(f"exten => {number},1,Dial(PJSIP/{number}@{trunk},${{RING_TIMEOUT}},"
+                     "b(predial-headers^s^1))")
+        lines.append(" same => n,Return()")
+    return "\n".join(lines)
+
+
+def _to_sites(settings: Settings, site: SiteSettings) -> str:
+    """What an agent dials directly: the same numbers, hanging up after the call."""
+    lines = []
+    for number in _routes_out(settings, site):
+        lines.append(f"exten => {number},1,Gosub(dial-sites,{number},1)")
+        lines.append(" same => n,Hangup()")
     return "\n".join(lines)
 
 
@@ -139,7 +161,8 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "agent_password": agent_password,
         "agent_sections": _agent_sections(site),
         "trunk_sections": _trunk_sections(settings, site),
-        "dial_out": _dial_out(settings, site),
+        "dial_sites": _dial_sites(settings, site),
+        "to_sites": _to_sites(settings, site),
         "agent_extensions": _agent_extensions(site),
     }
 

@@ -53,7 +53,7 @@ def test_port_in_use_is_named_and_nothing_starts(isolated_env, tmp_path):
     sip_port, blocker = free_tcp_port(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.0.0.1", sip_port))
     config.write_text(
-        f'redis_url = "redis://127.0.0.1:{free_tcp_port()}/0"\n'
+        f'redis_url = "redis://127.0.0.1:{free_tcp_port()}/0"\npublic_network_site = "12345"\n'
         f'[[sites]]\nid = "12345"\nintake = "12345"\nsip_port = {sip_port}\n'
         f'ami_port = {free_tcp_port()}\nrtp_start = 40000\nrtp_end = 40100\nagents = ["1001"]\n')
     try:

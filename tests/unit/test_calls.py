@@ -10,7 +10,23 @@ def test_first_channel_starts_the_call_later_ones_join_it():
     (name, data), = _start(book)
     assert name == "call.started" and data["call_id"] == "u1" and data["resynced"] is False
     assert _start(book, uniqueid="u2", name="PJSIP/1001-02") == []
-    assert book.get("12345", "u1").channels == {"u1", "u2"}
+    call = book.get("12345", "u1")
+    assert set(call.channels) == {"u1", "u2"}
+    assert call.caller_channel == ("u1", "PJSIP/anonymous-01")
+    assert call.agent_channel("1001") == ("u2", "PJSIP/1001-02")
+    assert call.agent_channel("1002") is None
+
+
+def test_agent_and_call_lookups():
+    book = CallBook()
+    _start(book)
+    _start(book, uniqueid="u2", name="PJSIP/1001-00000002")
+    _start(book, uniqueid="v1", linkedid="v1", now=90)
+    assert book.of_agent("12345", "1001").call_id == "u1"
+    assert book.of_agent("12345", "100") is None  # a prefix of another agent is not that agent
+    assert book.of_agent("110", "1001") is None
+    assert book.find("v1").call_id == "v1" and book.find("nope") is None
+    assert book.get("12345", "u1").agent_channel("1001") == ("u2", "PJSIP/1001-00000002")
 
 
 def test_answer_is_reported_once_with_the_seat_and_wait():

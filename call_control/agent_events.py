@@ -1,0 +1,73 @@
+"""What an agent's desktop hears on its WebSocket: ringing (with the ticket, so a case
+handed over by the other platform pops up with its number, category and summary),
+answered, transfer progress, conference joined/left, hung up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+from hotline_link.bus import BusEvent, EventBus
+from hotline_link.logs import mask_number
+from seat_pool.state import seat_from_device
+from tickets.store import TicketStore
+
+QUEUE_SIZE = 200
+
+
+def agents_of(event: BusEvent) -> set[str]:
+    """Which agents an event concerns. Pure."""
+    data = event.data
+    if event.name in ("call.ringing",) or event.name.startswith("transfer."):
+        return {data["agent"]} if data.get("agent") else set()
+    if event.name in ("call.answered", "call.ended"):
+        agent = seat_from_device(str(data.get("answered_by") or ""))
+        return {agent} if agent else set()
+    if event.name.startswith("conference."):
+        return {p for p in data.get("parties", ()) if p.isdigit()} | (
+            {data["party"]} if str(data.get("party", "")).isdigit() else set())
+    return set()
+
+
+_TYPES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "hung_up",
+          "conference.joined": "conference_joined", "conference.left": "conference_left",
+          "conference.ended": "conference_ended", "conference.dialling": "conference_dialling"}
+
+
+class AgentEvents:
+    def __init__(self, bus: EventBus, tickets: TicketStore) -> None:
+        self.tickets = tickets
+        self._queues: dict[str, set[asyncio.Queue[BusEvent]]] = defaultdict(set)
+        bus.listen(self._route)
+
+    def _route(self, event: BusEvent) -> None:
+        for agent in agents_of(event):
+            for queue in self._queues.get(agent, ()):
+                if queue.full():
+                    queue.get_nowait()  # a stalled desktop loses its oldest event, not the server
+                queue.put_nowait(event)
+
+    def open(self, agent: str) -> asyncio.Queue[BusEvent]:
+        queue: asyncio.Queue[BusEvent] = asyncio.Queue(QUEUE_SIZE)
+        self._queues[agent].add(queue)
+        return queue
+
+    def close(self, agent: str, queue: asyncio.Queue[BusEvent]) -> None:
+        self._queues[agent].discard(queue)
+
+    async def message(self, event: BusEvent) -> dict[str, Any]:
+        """The JSON an agent's desktop gets for one event."""
+        data = dict(event.data)
+        if "caller" in data:
+            data["caller"] = mask_number(str(data["caller"]))
+        kind = _TYPES.get(event.name) or event.name.replace(".", "_")
+        if event.name == "call.ringing":
+            ticket = await self.tickets.for_call(data["call_id"])
+            if ticket is not None:
+                data["ticket"] = {"id": ticket.id, "category": ticket.category, "summary": ticket.summary,
+                                  "source_platform": ticket.source_platform,
+                                  "source_ticket": ticket.source_ticket}
+                if ticket.source_platform:
+                    kind = "transferred_in"
+        return {"type": kind, **data}

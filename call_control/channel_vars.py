@@ -1,0 +1,23 @@
+"""Ticket fields as channel variables. Values are percent-encoded (UTF-8), because they end
+up in SIP headers (X-Ticket-*) and in the dialplan, where commas, quotes and line breaks
+would break things. The receiving side decodes them."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+MAX_SUMMARY_CHARS = 120
+
+
+def encode(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:
+    return quote(value[:limit], safe="")
+
+
+def decode(value: str) -> str:
+    return unquote(value or "")
+
+
+def ticket_variables(ticket_id: str, category: str, summary: str, from_platform: str) -> dict[str, str]:
+    """Inherited forever (``__``): they follow the caller onto every leg it dials."""
+    return {"__TICKET": encode(ticket_id, 64), "__TICKET_CATEGORY": encode(category, 40),
+            "__TICKET_SUMMARY": encode(summary), "__TICKET_FROM": encode(from_platform, 16)}

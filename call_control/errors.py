@@ -1,0 +1,59 @@
+"""Errors of call control. Each class *is* an HTTP answer: a status and a stable code that
+an agent's desktop can act on."""
+
+from __future__ import annotations
+
+from hotline_link.errors import HotlineError
+
+
+class CallControlError(HotlineError):
+    status = 400
+    code = "bad_request"
+
+
+class CallNotFound(CallControlError):
+    status, code = 404, "call_not_found"
+
+
+class NotYourCall(CallControlError):
+    status, code = 403, "not_your_call"
+
+
+class UnknownTarget(CallControlError):
+    status, code = 400, "unknown_target"
+
+
+class SamePlatform(CallControlError):
+    status, code = 400, "same_platform"
+
+
+class OperationInProgress(CallControlError):
+    status, code = 409, "operation_in_progress"
+
+
+class TargetBusy(CallControlError):
+    status, code = 409, "target_busy"
+
+
+class NoAnswer(CallControlError):
+    status, code = 504, "no_answer"
+
+
+class TargetUnreachable(CallControlError):
+    status, code = 502, "target_unreachable"
+
+
+class CallerHungUp(CallControlError):
+    status, code = 410, "caller_hung_up"
+
+
+class AsteriskRefused(CallControlError):
+    status, code = 502, "asterisk_refused"
+
+
+class CallerWouldBeAlone(CallControlError):
+    status, code = 409, "caller_would_be_alone"
+
+
+class NotInConference(CallControlError):
+    status, code = 404, "not_in_conference"

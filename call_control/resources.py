@@ -1,0 +1,141 @@
+"""HTTP resources of call control: thin handlers over the transfer and conference
+services. An agent's token reaches only that agent's calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import WSMsgType, web
+
+from call_control.errors import CallControlError, CallNotFound, NotYourCall
+from hotline_link.http import principal_of, read_json, server_of
+from hotline_link.logs import mask_number
+
+WAIT_MODES = ("answer", "ring", "none")
+
+
+def _agent_of_call(request: web.Request, call_id: str) -> str:
+    """The agent acting on the call: the token's own agent (supervisors name one with ?agent=)."""
+    principal = principal_of(request)
+    agent = principal.agent if principal.role == "agent" else request.query.get("agent", "")
+    if not agent:
+        raise CallControlError("name the agent acting on the call with ?agent=")
+    principal.require_agent(agent)
+    call = server_of(request).calls.book.find(call_id)
+    if call is None:
+        raise CallNotFound(f"no active call {call_id}")
+    if call.agent_channel(agent) is None:
+        raise NotYourCall(f"agent {agent} is not on call {call_id}")
+    return agent
+
+
+async def get_agent_call(request: web.Request) -> web.Response:
+    agent = request.match_info["agent"]
+    principal_of(request).require_agent(agent)
+    server = server_of(request)
+    site = server.settings.site_of_agent(agent)
+    call = server.calls.book.of_agent(site.id, agent) if site else None
+    if call is None:
+        raise CallNotFound(f"agent {agent} is on no call")
+    ticket = await server.tickets.for_call(call.call_id)
+    conference = server.conferences.of_call(call.call_id)
+    return web.json_response({
+        "call_id": call.call_id, "site": call.site, "caller": mask_number(call.caller),
+        "state": "conference" if conference else ("talking" if call.answered_by else "ringing"),
+        "ticket_id": ticket.id if ticket else None,
+        "ticket": None if ticket is None else {
+            "id": ticket.id, "category": ticket.category, "summary": ticket.summary,
+            "source_platform": ticket.source_platform or None,
+            "source_ticket": ticket.source_ticket or None}})
+
+
+async def post_transfer(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    body = await read_json(request, ("target",))
+    wait = request.query.get("wait", "answer")
+    if wait not in WAIT_MODES:
+        raise CallControlError(f"wait must be one of {', '.join(WAIT_MODES)}")
+    agent = _agent_of_call(request, call_id)
+    transfer = await server_of(request).transfers.blind_transfer(
+        call_id, agent, str(body["target"]), wait=wait,
+        category=_optional_text(body, "category"), summary=_optional_text(body, "summary"))
+    status = 200 if transfer.state.final else 202
+    return web.json_response(transfer.view(), status=status)
+
+
+def _optional_text(body: dict[str, object], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CallControlError(f"field {name!r} must be a string")
+    return value
+
+
+async def post_conference(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    body = await read_json(request, ("target",))
+    wait = request.query.get("wait", "true") != "false"
+    agent = _agent_of_call(request, call_id)
+    conference = await server_of(request).conferences.start(call_id, agent, str(body["target"]), wait=wait)
+    return web.json_response(conference.view(), status=200 if conference.state == "joined" else 202)
+
+
+async def get_conference(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    _agent_of_call(request, call_id)
+    conference = server_of(request).conferences.of_call(call_id)
+    if conference is None:
+        raise CallNotFound(f"call {call_id} has no three-way call")
+    return web.json_response(conference.view())
+
+
+async def delete_conference_party(request: web.Request) -> web.Response:
+    call_id, party = request.match_info["call_id"], request.match_info["party"]
+    agent = _agent_of_call(request, call_id)
+    conference = await server_of(request).conferences.leave(call_id, agent, party)
+    return web.json_response(conference.view(), status=202)
+
+
+async def agent_events(request: web.Request) -> web.WebSocketResponse:
+    agent = request.match_info["agent"]
+    principal_of(request).require_agent(agent)
+    events = server_of(request).agent_events
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    queue = events.open(agent)
+
+    async def pump() -> None:
+        while True:
+            await ws.send_json(await events.message(await queue.get()))
+
+    sender = asyncio.create_task(pump())
+    try:
+        async for message in ws:
+            if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sender
+        events.close(agent, queue)
+    return ws
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    principal_of(request).require_role("supervisor", "admin")
+    calls = [{"call_id": c.call_id, "site": c.site, "caller": mask_number(c.caller),
+              "answered_by": c.answered_by, "started_at": c.started_at}
+             for c in server_of(request).calls.book.active()]
+    return web.json_response({"calls": calls})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/agents/{agent}/call", get_agent_call)
+    app.router.add_get("/api/agents/{agent}/events", agent_events)
+    app.router.add_post("/api/calls/{call_id}/transfer", post_transfer)
+    app.router.add_post("/api/calls/{call_id}/conference", post_conference)
+    app.router.add_get("/api/calls/{call_id}/conference", get_conference)
+    app.router.add_delete("/api/calls/{call_id}/conference/{party}", delete_conference_party)

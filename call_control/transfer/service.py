@@ -1,0 +1,174 @@
+"""Blind transfer of a caller to the other platform (or any directory target).
+
+The agent's channel is handed to AMI ``BlindTransfer`` into the ``transfer-out`` context;
+the caller then dials the target with the ticket in SIP headers. AMI events about the
+caller's channel drive the pure state machine in ``state``; the API waits for the outcome
+(or not, with ``wait="none"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from call_control.calls import Call, CallBook
+from call_control.channel_vars import ticket_variables
+from call_control.directory import resolve_target
+from call_control.errors import (AsteriskRefused, CallerHungUp, CallNotFound, NoAnswer,
+                                 NotYourCall, TargetBusy, TargetUnreachable)
+from call_control.locks import CallLocks
+from call_control.transfer.state import (InvalidTransition, TransferEvent, TransferState, advance,
+                                         failure_reason)
+from hotline_link.ami.manager import AmiEvent, AmiManager
+from hotline_link.bus import EventBus
+from hotline_link.errors import AmiError
+from hotline_link.settings import Settings
+from tickets.store import Ticket, TicketStore
+
+log = structlog.get_logger(__name__)
+
+TRANSFER_CONTEXT = "transfer-out"
+_ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
+           "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
+
+
+@dataclass
+class Transfer:
+    id: str
+    call_id: str
+    site: str
+    agent: str
+    target: str
+    number: str
+    ticket_id: str
+    caller_uniqueid: str
+    requested_at: float
+    state: TransferState = TransferState.REQUESTED
+    reason: str = ""
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def view(self) -> dict[str, object]:
+        return {"transfer_id": self.id, "call_id": self.call_id, "target": self.target,
+                "ticket_id": self.ticket_id, "state": self.state.value, "reason": self.reason or None}
+
+
+def require_agent_call(book: CallBook, call_id: str, agent: str) -> tuple[Call, str, str]:
+    """The call, the agent's channel name and the caller's (uniqueid, name) - or the error
+    an agent should see."""
+    call = book.find(call_id)
+    if call is None:
+        raise CallNotFound(f"no active call {call_id}")
+    agent_leg = call.agent_channel(agent)
+    if agent_leg is None:
+        raise NotYourCall(f"agent {agent} is not on call {call_id}")
+    caller_leg = call.caller_channel
+    if caller_leg is None:
+        raise CallerHungUp(f"the caller of {call_id} is gone")
+    return call, agent_leg[1], caller_leg[0]
+
+
+class TransferService:
+    def __init__(self, settings: Settings, ami: AmiManager, book: CallBook, tickets: TicketStore,
+                 locks: CallLocks, bus: EventBus) -> None:
+        self.settings = settings
+        self.ami = ami
+        self.book = book
+        self.tickets = tickets
+        self.locks = locks
+        self.bus = bus
+        self._active: dict[tuple[str, str], Transfer] = {}  # (site, caller uniqueid)
+        self.recent: dict[str, Transfer] = {}
+
+    def attach(self) -> None:
+        for name in ("DialBegin", "DialEnd", "UserEvent", "Hangup"):
+            self.ami.subscribe(name, self.on_event)
+
+    async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
+        variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
+        await asyncio.gather(*(self.ami.send(site, {"Action": "Setvar", "Channel": channel,
+                                                    "Variable": k, "Value": v})
+                               for k, v in variables.items()))
+
+    async def blind_transfer(self, call_id: str, agent: str, target: str, *, wait: str = "answer",
+                             category: str | None = None, summary: str | None = None) -> Transfer:
+        call, agent_channel, caller_uniqueid = require_agent_call(self.book, call_id, agent)
+        site = self.settings.site(call.site)
+        destination = resolve_target(self.settings.directory, target, site.intake)
+        async with self.locks.hold(call_id, "transfer"):
+            ticket = await self.tickets.open_for_call(site.id, call_id)
+            if category is not None or summary is not None:
+                ticket = await self.tickets.update(ticket, category=category, summary=summary)
+            caller_channel = call.channels.get(caller_uniqueid, "")
+            transfer = Transfer(secrets.token_hex(6), call_id, site.id, agent, destination.name,
+                                destination.number, ticket.id, caller_uniqueid, time.time())
+            self._active[(site.id, caller_uniqueid)] = transfer
+            self.recent[transfer.id] = transfer
+            try:
+                await self.set_ticket_vars(site.id, caller_channel, ticket)
+                await self.ami.send(site.id, {"Action": "BlindTransfer", "Channel": agent_channel,
+                                              "Context": TRANSFER_CONTEXT, "Exten": destination.number})
+            except AmiError as exc:
+                self._apply(transfer, TransferEvent("refused", str(exc)))
+            else:
+                self._apply(transfer, TransferEvent("accepted"))
+            self._publish(transfer)
+            if wait != "none":
+                await self._wait(transfer, ringing_is_enough=wait == "ring")
+        return transfer
+
+    async def _wait(self, transfer: Transfer, ringing_is_enough: bool) -> None:
+        deadline = time.monotonic() + self.settings.transfer_wait_s
+        while not transfer.state.final:
+            if ringing_is_enough and transfer.state is TransferState.RINGING:
+                return
+            transfer.changed.clear()
+            try:
+                await asyncio.wait_for(transfer.changed.wait(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                return  # still ringing: the caller stays with Asterisk, the API says so
+        if transfer.state is not TransferState.ANSWERED:
+            error = _ERRORS.get(transfer.reason, TargetUnreachable)
+            raise error(f"transfer of {transfer.call_id} to {transfer.target} failed: "
+                        f"{transfer.reason}; the caller went back to agent {transfer.agent}",
+                        ) from None
+
+    def _apply(self, transfer: Transfer, event: TransferEvent) -> None:
+        try:
+            new_state = advance(transfer.state, event)
+        except InvalidTransition as exc:
+            log.warning("transfer.unexpected_event", call_id=transfer.call_id, detail=str(exc))
+            return
+        if new_state is transfer.state:
+            return
+        transfer.state = new_state
+        if new_state is TransferState.FAILED:
+            transfer.reason = "asterisk_refused" if event.kind == "refused" else failure_reason(event.status)
+        elif new_state is TransferState.CALLER_GONE:
+            transfer.reason = "caller_gone"
+        if new_state.final:
+            self._active.pop((transfer.site, transfer.caller_uniqueid), None)
+        transfer.changed.set()
+        log.info(f"transfer.{new_state.value}", call_id=transfer.call_id, site=transfer.site,
+                 ticket_id=transfer.ticket_id, target=transfer.target, reason=transfer.reason or None,
+                 ms=round((time.time() - transfer.requested_at) * 1000, 1))
+
+    def _publish(self, transfer: Transfer) -> None:
+        self.bus.publish(f"transfer.{transfer.state.value}", agent=transfer.agent, **transfer.view())
+
+    async def on_event(self, event: AmiEvent) -> None:
+        transfer = self._active.get((event.site, event.get("Uniqueid")))
+        if transfer is None:
+            return
+        kind = {"DialBegin": "dial_begin", "DialEnd": "dial_end", "Hangup": "caller_hangup"}.get(event.name)
+        if event.name == "UserEvent":
+            if event.get("UserEvent") != "HotlineTransfer" or event.get("Stage") != "failed":
+                return
+            kind = "failed"
+        before = transfer.state
+        self._apply(transfer, TransferEvent(kind or "", event.get("DialStatus") or event.get("Status")))
+        if transfer.state is not before:
+            self._publish(transfer)

@@ -1,0 +1,102 @@
+"""Bearer tokens with roles: agent (bound to one agent id), supervisor, admin, peer.
+
+Tokens live in a TOML file that only its owner may read (``tokens_file``), never in code:
+
+    [[tokens]]
+    token = "..."
+    role = "agent"
+    agent = "1001"
+
+Tokens are kept as SHA-256 digests and looked up by digest, so no comparison ever runs
+over the secret itself and the file's contents never reach a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from hotline_link.errors import ConfigError, HotlineError
+from hotline_link.settings import read_toml_private
+
+ROLES = frozenset({"agent", "supervisor", "admin", "peer"})
+
+
+class AuthError(HotlineError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(HotlineError):
+    status, code = 403, "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    agent: str = ""
+
+    def require_agent(self, agent: str) -> None:
+        """Agents act only as themselves; supervisors and admins may act for any agent."""
+        if self.role == "agent" and self.agent != agent:
+            raise Forbidden(f"this token belongs to agent {self.agent}, not {agent}")
+        if self.role not in ("agent", "supervisor", "admin"):
+            raise Forbidden(f"role {self.role} cannot act for agents")
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"needs role {' or '.join(roles)}")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenBook:
+    def __init__(self, entries: Iterable[tuple[str, Principal]]) -> None:
+        self._by_digest = {_digest(token): principal for token, principal in entries}
+
+    @classmethod
+    def from_file(cls, path: Path) -> "TokenBook":
+        raw = read_toml_private(path)
+        entries = []
+        for index, item in enumerate(raw.get("tokens", [])):
+            token, role = str(item.get("token", "")), str(item.get("role", ""))
+            if len(token) < 16:
+                raise ConfigError(f"{path}: tokens[{index}]: token missing or shorter than 16 characters")
+            if role not in ROLES:
+                raise ConfigError(f"{path}: tokens[{index}]: role {role!r} is not one of {sorted(ROLES)}")
+            if role == "agent" and not item.get("agent"):
+                raise ConfigError(f"{path}: tokens[{index}]: an agent token needs agent = \"...\"")
+            entries.append((token, Principal(role, str(item.get("agent", "")))))
+        return cls(entries)
+
+    def authenticate(self, token: str) -> Principal:
+        principal = self._by_digest.get(_digest(token)) if token else None
+        if principal is None:
+            raise AuthError("missing or unknown bearer token")
+        return principal
+
+
+def write_sandbox_tokens(path: Path, agents: Iterable[str]) -> None:
+    """One token per agent plus a supervisor, an admin and a peer token (mode 600)."""
+    lines = []
+    for agent in agents:
+        lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', 'role = "agent"',
+                  f'agent = "{agent}"', ""]
+    for role in ("supervisor", "admin", "peer"):
+        lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', f'role = "{role}"', ""]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines))
+
+
+def sandbox_token(path: Path, *, role: str, agent: str = "") -> str:
+    """Look a token up in a sandbox tokens file (for the demo and tests)."""
+    for item in read_toml_private(path).get("tokens", []):
+        if item.get("role") == role and str(item.get("agent", "")) == agent:
+            return str(item["token"])
+    raise ConfigError(f"{path}: no {role} token{' for agent ' + agent if agent else ''}")

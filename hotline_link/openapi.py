@@ -1,0 +1,115 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at ``/api/openapi.json``. A test checks
+that every route the app serves is described here and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_ref: str, description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "Asterisk linkedid of the call, e.g. hl12345-1795530292.2"}
+_AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+_AGENT_QUERY = {"name": "agent", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "supervisor/admin tokens only: the agent acting on the call"}
+_COMMON_ERRORS = {"400": _error("bad request (bad JSON, unknown target, same platform)"),
+                  "401": _error("missing or unknown token"),
+                  "403": _error("not this agent's call, or the role may not do this"),
+                  "404": _error("no such call / conference"),
+                  "409": _error("another operation on the call is in progress, target busy, "
+                                "or the caller would be left alone")}
+_TARGET_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["target"], "additionalProperties": True,
+    "properties": {"target": {"type": "string", "description": "a directory name: 110, 12345, 119, 120..."},
+                   "category": {"type": "string", "maxLength": 40},
+                   "summary": {"type": "string", "maxLength": 120}}}}}}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "hotline-link", "version": "0.1.0",
+             "description": "Call control between the 12345 hotline and the 110 call center. "
+                            "Every route but /health and this document needs "
+                            "`Authorization: Bearer <token>`."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "AgentCall": {"type": "object", "required": ["call_id", "site", "caller", "state"], "properties": {
+                "call_id": {"type": "string"}, "site": {"type": "string"},
+                "caller": {"type": "string", "description": "masked, e.g. 138****1234"},
+                "state": {"enum": ["ringing", "talking", "conference"]},
+                "ticket_id": {"type": ["string", "null"]},
+                "ticket": {"type": ["object", "null"]}}},
+            "Transfer": {"type": "object", "required": ["transfer_id", "call_id", "target", "state"], "properties": {
+                "transfer_id": {"type": "string"}, "call_id": {"type": "string"},
+                "target": {"type": "string"}, "ticket_id": {"type": "string"},
+                "state": {"enum": ["requested", "dialling", "ringing", "answered", "failed", "caller_gone"]},
+                "reason": {"type": ["string", "null"]}}},
+            "Conference": {"type": "object", "required": ["call_id", "room", "state", "parties"], "properties": {
+                "call_id": {"type": "string"}, "room": {"type": "string"}, "ticket_id": {"type": "string"},
+                "target": {"type": "string"},
+                "state": {"enum": ["starting", "dialling", "joined", "no_answer", "ended"]},
+                "parties": {"type": "array", "items": {"type": "string"}}}},
+        }},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/health": {"get": {"security": [], "summary": "AMI connections and Redis",
+                            "responses": {"200": {"description": "healthy"},
+                                          "503": {"description": "a site or Redis is unreachable"}}}},
+        "/api/openapi.json": {"get": {"security": [], "summary": "this document",
+                                      "responses": {"200": {"description": "OpenAPI document"}}}},
+        "/api/calls": {"get": {"summary": "active calls (supervisor)",
+                               "responses": {"200": {"description": "calls"}, **_COMMON_ERRORS}}},
+        "/api/seats": {"get": {"summary": "seat states per site (supervisor)",
+                               "responses": {"200": {"description": "seats"}, **_COMMON_ERRORS}}},
+        "/api/agents/{agent}/call": {"get": {
+            "summary": "the agent's current call", "parameters": [_AGENT],
+            "responses": {"200": _json("AgentCall", "the call"), **_COMMON_ERRORS}}},
+        "/api/agents/{agent}/events": {"get": {
+            "summary": "WebSocket: ringing (with ticket; transferred_in for a handed-over case), "
+                       "answered, transfer_*, conference_*, hung_up. Browsers may pass ?token=.",
+            "parameters": [_AGENT],
+            "responses": {"101": {"description": "switching to WebSocket"}, **_COMMON_ERRORS}}},
+        "/api/calls/{call_id}/transfer": {"post": {
+            "summary": "one-click blind transfer (一键转接) of the caller to a directory target",
+            "parameters": [_CALL_ID, _AGENT_QUERY, {
+                "name": "wait", "in": "query", "required": False,
+                "schema": {"enum": ["answer", "ring", "none"], "default": "answer"},
+                "description": "answer: until the target answers or fails; ring: until it rings; none: at once"}],
+            "requestBody": _TARGET_BODY,
+            "responses": {"200": _json("Transfer", "answered by the target"),
+                          "202": _json("Transfer", "accepted, still dialling or ringing"),
+                          "410": _error("the caller hung up"),
+                          "502": _error("target unreachable (trunk down) or Asterisk refused"),
+                          "504": _error("the target did not answer; the caller went back to the agent"),
+                          **_COMMON_ERRORS}}},
+        "/api/calls/{call_id}/conference": {
+            "post": {"summary": "three-way call (三方通话): dial the target into a room with caller and agent",
+                     "parameters": [_CALL_ID, _AGENT_QUERY, {"name": "wait", "in": "query", "required": False,
+                                                             "schema": {"enum": ["true", "false"]}}],
+                     "requestBody": _TARGET_BODY,
+                     "responses": {"200": _json("Conference", "the target joined"),
+                                   "202": _json("Conference", "dialling"),
+                                   "502": _error("Asterisk refused"),
+                                   "504": _error("no answer; caller and agent stay in the room"),
+                                   **_COMMON_ERRORS}},
+            "get": {"summary": "the call's three-way call", "parameters": [_CALL_ID, _AGENT_QUERY],
+                    "responses": {"200": _json("Conference", "the conference"), **_COMMON_ERRORS}}},
+        "/api/calls/{call_id}/conference/{party}": {"delete": {
+            "summary": "an agent leaves the three-way call (refused if the caller would be alone)",
+            "parameters": [_CALL_ID, _AGENT_QUERY,
+                           {"name": "party", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": _json("Conference", "leaving"), **_COMMON_ERRORS}}},
+    },
+}

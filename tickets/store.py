@@ -1,0 +1,86 @@
+"""Tickets in Redis, and which call belongs to which ticket.
+
+Keys: ``hl:ticket:{id}`` (hash of the ticket's fields), ``hl:call-ticket:{call_id}`` (the
+ticket of a call), ``hl:ticket-seq:{site}:{yyyymmdd}`` (the day's counter per platform).
+A ticket id reads ``12345-20261124-000017``: platform, day, sequence.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields, replace
+
+from redis.asyncio import Redis
+
+TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    site: str  # the platform that owns the ticket (12345 or 110)
+    call_id: str  # the call that opened it
+    category: str = ""
+    summary: str = ""
+    source_platform: str = ""  # the platform that handed the case over, if any
+    created_at: float = 0.0
+    source_ticket: str = ""  # that platform's ticket id
+
+    @property
+    def room(self) -> str:
+        """The ConfBridge room of this ticket's three-way call (dialplan pattern ``_hl.``)."""
+        return "hl" + "".join(ch for ch in self.id if ch.isdigit())
+
+
+class TicketStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def _next_id(self, site: str, now: float) -> str:
+        day = time.strftime("%Y%m%d", time.localtime(now))
+        key = f"hl:ticket-seq:{site}:{day}"
+        seq = await self.redis.incr(key)
+        if seq == 1:
+            await self.redis.expire(key, 3 * 24 * 3600)
+        return f"{site}-{day}-{seq:06d}"
+
+    async def open_for_call(self, site: str, call_id: str, *, ticket_id: str = "",
+                            category: str = "", summary: str = "", source_platform: str = "",
+                            source_ticket: str = "", now: float | None = None) -> Ticket:
+        """The call's ticket: the existing one, else a new one (with ``ticket_id`` if the
+        agent supplied one). A case handed over by the other platform gets a ticket of this
+        platform that names the other's (``source_ticket``)."""
+        existing = await self.for_call(call_id)
+        if existing is not None:
+            return existing
+        now = time.time() if now is None else now
+        ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
+                        summary, source_platform, now, source_ticket)
+        await self.save(ticket)
+        await self.redis.set(f"hl:call-ticket:{call_id}", ticket.id, ex=TICKET_TTL_S)
+        return ticket
+
+    async def save(self, ticket: Ticket) -> None:
+        key = f"hl:ticket:{ticket.id}"
+        await self.redis.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
+        await self.redis.expire(key, TICKET_TTL_S)
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        row = await self.redis.hgetall(f"hl:ticket:{ticket_id}")
+        if not row:
+            return None
+        known = {f.name for f in fields(Ticket)}
+        values = {k: v for k, v in row.items() if k in known}
+        values["created_at"] = float(values.get("created_at", 0) or 0)
+        return Ticket(**values)
+
+    async def for_call(self, call_id: str) -> Ticket | None:
+        ticket_id = await self.redis.get(f"hl:call-ticket:{call_id}")
+        return await self.get(ticket_id) if ticket_id else None
+
+    async def update(self, ticket: Ticket, *, category: str | None = None,
+                     summary: str | None = None) -> Ticket:
+        changed = replace(ticket, category=ticket.category if category is None else category,
+                          summary=ticket.summary if summary is None else summary)
+        await self.save(changed)
+        return changed
