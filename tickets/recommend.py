@@ -1,0 +1,297 @@
+"""Suggest the platform (110 or 12345) and the catalog entry for an agent's note.
+
+The note (what the caller said, in Chinese) is segmented with a private ``jieba``
+tokenizer that knows every catalog keyword and cue word. Catalog entries are ranked with
+BM25 over their keywords, sub-category and matter text. Separately, danger cues (fire,
+violence, injury, a person missing...) are added up, skipping the ones a negation in the
+same clause reaches (没有人受伤). A note whose danger score reaches the threshold is an
+emergency and always goes to 110; a weaker danger signal still tips a close call to 110,
+because a missed emergency costs far more than a false alarm.
+
+Pure: the only I/O is reading the packaged data when a ``Recommender`` is built.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+import jieba
+
+from tickets.catalog import Catalog, CatalogEntry, CueLexicon, load_default_cues, load_jurisdiction
+
+EMERGENCY_THRESHOLD = 1.0  # danger score at which a note is an emergency
+LEAN_THRESHOLD = 0.5       # a weaker danger signal: prefer a close 110 match
+LEAN_RATIO = 0.3           # ... when its score is at least this share of the best score
+NEGATION_REACH = 3         # tokens after a negator that it negates
+BM25_K1 = 1.2
+BM25_B = 0.3
+FIELD_WEIGHTS = {"keywords": 2.0, "sub_category": 1.5, "matter": 1.0}
+NEGATING_CHARS = frozenset("没不无未别")
+CLAUSE_ENDS = frozenset("，。！？；,.!?;：:\n")
+# Words containing 不/没 that do not negate what follows (有没有人受伤 is a question).
+NOT_NEGATING = ("不知道", "不清楚", "不确定", "有没有", "是不是", "不得了", "不行了",
+                "受不了", "来不及", "不停", "不断", "止不住", "拦不住", "劝不住")
+STOPWORDS = frozenset({"的", "了", "我", "你", "他", "她", "它", "我们", "他们", "她们",
+                       "是", "在", "有", "和", "就", "都", "也", "还", "这", "那", "这个",
+                       "那个", "一个", "吗", "呢", "啊", "吧", "呀", "着", "说", "到", "去",
+                       "给", "被", "把", "让", "从", "对", "等", "与", "或", "人", "们",
+                       "我家", "家里", "已经", "什么", "一下", "一直", "现在", "今天",
+                       "昨天", "晚上", "这里", "那里", "这边", "那边", "请问", "您好", "你好",
+                       "有人", "路上", "地上", "怎么", "怎么办", "区里", "不到", "里面",
+                       "一条", "发现", "觉得", "出门", "门口", "一个", "好像", "问一下"})
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    platform: str
+    category: str
+    sub_category: str
+    matter: str
+    entry_id: str
+    responsible_unit: str
+    confidence: float
+    emergency: bool
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    negated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Danger:
+    score: float
+    cues: tuple[str, ...]
+    negated: tuple[str, ...]
+
+
+class Recommender:
+    """Ranks the entries of one catalog for a free-text note; build once, reuse."""
+
+    def __init__(self, catalog: Catalog, cues: CueLexicon | None = None,
+                 emergency_threshold: float = EMERGENCY_THRESHOLD) -> None:
+        self.catalog = catalog
+        self.cues = cues if cues is not None else load_default_cues()
+        self.emergency_threshold = emergency_threshold
+        self._danger = self.cues.terms("danger")
+        self._negators = self.cues.terms("negator")
+        self._urgent = self.cues.terms("urgent")
+        self._breakers = self.cues.terms("breaker")
+        self._singles = frozenset({k for e in catalog.entries for k in e.keywords if len(k) == 1}
+                                  | {t for t in self._danger if len(t) == 1})
+        self._tokenizer = self._build_tokenizer()
+        self._docs = [self._document(e) for e in catalog.entries]
+        self._alarm_words = frozenset(t for e, d in zip(catalog.entries, self._docs)
+                                      if e.platform == "110" for t in d)
+        self._avg_len = sum(sum(d.values()) for d in self._docs) / len(self._docs)
+        self._idf = self._inverse_document_frequency()
+
+    @classmethod
+    def for_jurisdiction(cls, name: str = "default") -> "Recommender":
+        return cls(load_jurisdiction(name))
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def _build_tokenizer(self) -> jieba.Tokenizer:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        words = {k for e in self.catalog.entries for k in e.keywords}
+        words.update(c.term for c in self.cues.cues)
+        words.update(NOT_NEGATING)
+        for word in sorted(words):
+            if len(word) > 1 and " " not in word:
+                tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 1000))
+        return tokenizer
+
+    def _document(self, entry: CatalogEntry) -> Counter[str]:
+        doc: Counter[str] = Counter()
+        fields = {"sub_category": entry.sub_category, "matter": entry.matter}
+        for name, text in fields.items():
+            for term in self._terms(self._tokenize(text), keep_negated=True):
+                doc[term] += FIELD_WEIGHTS[name]
+        for keyword in entry.keywords:  # whole keywords, not their parts: 抢手机 is no 手机
+            doc[keyword] += FIELD_WEIGHTS["keywords"]
+        return doc
+
+    def _inverse_document_frequency(self) -> dict[str, float]:
+        df: Counter[str] = Counter(t for d in self._docs for t in d)
+        n = len(self._docs)
+        return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    # --- text ---------------------------------------------------------------------------
+
+    def _tokenize(self, text: str) -> list[_Token]:
+        """Segment ``text`` and mark the tokens a negator reaches in its clause."""
+        tokens: list[_Token] = []
+        reach = 0
+        for word in self._tokenizer.lcut(text.strip()):
+            if word in CLAUSE_ENDS or word in self._breakers or word == "的" or not word.strip():
+                reach = 0
+                continue
+            if word in self._negators:
+                reach = NEGATION_REACH
+                tokens.append(_Token(word, False))
+                continue
+            tokens.append(_Token(word, reach > 0))
+            reach = max(reach - 1, 0)
+        return tokens
+
+    def _expand(self, word: str) -> Iterable[str]:
+        """The word and the dictionary words of two or three characters inside it."""
+        yield word
+        freq = self._tokenizer.FREQ
+        for size in (2, 3):
+            if len(word) > size:
+                for i in range(len(word) - size + 1):
+                    part = word[i:i + size]
+                    if freq.get(part):
+                        yield part
+
+    def _terms(self, tokens: list[_Token], keep_negated: bool = False) -> list[str]:
+        terms: list[str] = []
+        for token in tokens:
+            if token.negated and not keep_negated and (
+                    self._cue_words(token) or token.text in self._alarm_words):
+                continue  # 没有人受伤, 没有伤人 must not match the 110 entries
+            for term in self._expand(token.text):
+                if term in STOPWORDS or term in self._negators:
+                    continue
+                if len(term) == 1 and term not in self._singles:
+                    continue
+                terms.append(term)
+        return terms
+
+    # --- scoring --------------------------------------------------------------------------
+
+    def _bm25(self, query: Counter[str]) -> list[float]:
+        scores = []
+        for doc in self._docs:
+            length = sum(doc.values())
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * length / self._avg_len)
+            score = 0.0
+            for term in query:
+                tf = doc.get(term, 0.0)
+                if tf:
+                    score += self._idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
+            scores.append(score)
+        return scores
+
+    def _cue_words(self, token: _Token) -> list[str]:
+        """Danger cues in a token: the token itself, else cue words inside it (出车祸 has
+        车祸) unless the token starts with a negating character (没受伤)."""
+        if token.text in self._danger:
+            return [token.text]
+        if token.text[:1] in NEGATING_CHARS:
+            return []
+        return [w for w in self._expand(token.text) if w in self._danger]
+
+    def _danger_score(self, tokens: list[_Token]) -> _Danger:
+        """Sum of the cues found (times the strongest urgency word) less half the negated
+        ones; a single strong cue is never cancelled by a negated other one."""
+        found: dict[str, float] = {}
+        negated: dict[str, float] = {}
+        for token in tokens:
+            for word in self._cue_words(token):
+                (negated if token.negated else found)[word] = self._danger[word]
+        urgency = max([self._urgent[t.text] for t in tokens if t.text in self._urgent] or [1.0])
+        total = sum(found.values()) * urgency - 0.5 * sum(negated.values())
+        strong = [w * urgency for w in found.values() if w * urgency >= self.emergency_threshold]
+        strongest = max(strong, default=0.0)
+        return _Danger(max(total, strongest, 0.0), tuple(found), tuple(negated))
+
+    # --- the answer -------------------------------------------------------------------
+
+    def recommend(self, text: str) -> Recommendation:
+        """The suggested platform and entry for one note."""
+        tokens = self._tokenize(text)
+        query = Counter(self._terms(tokens))
+        scores = self._bm25(query)
+        danger = self._danger_score(tokens)
+        emergency = danger.score >= self.emergency_threshold
+        index, reasons = self._choose(scores, danger, emergency)
+        entry = self.catalog.entries[index]
+        if not emergency and entry.emergency and danger.score >= LEAN_THRESHOLD:
+            emergency = True
+            reasons = ["危险迹象且事项属紧急类，转110"]
+        matched = sorted(t for t in query if self._docs[index].get(t))
+        reasons = self._explain(reasons, danger, matched, entry)
+        return Recommendation(
+            platform="110" if emergency else entry.platform,
+            category=entry.category, sub_category=entry.sub_category, matter=entry.matter,
+            entry_id=entry.id, responsible_unit=entry.responsible_unit,
+            confidence=self._confidence(scores, index, danger, emergency),
+            emergency=emergency, reasons=tuple(reasons))
+
+    def _best(self, scores: list[float], platform: str | None = None,
+              prefer_emergency: bool = False) -> int | None:
+        best: int | None = None
+        best_key = (-1.0, False)
+        for i, (entry, score) in enumerate(zip(self.catalog.entries, scores)):
+            if platform and entry.platform != platform:
+                continue
+            key = (score * (1.25 if prefer_emergency and entry.emergency else 1.0), entry.emergency)
+            if score > 0 and key > best_key:
+                best, best_key = i, key
+        return best
+
+    def _fallback(self, platform: str, emergency: bool) -> int:
+        """The catch-all entry of a platform (其他...), else its first entry."""
+        candidates = [i for i, e in enumerate(self.catalog.entries)
+                      if e.platform == platform and (e.emergency or not emergency)]
+        if not candidates:
+            candidates = [i for i, e in enumerate(self.catalog.entries) if e.platform == platform]
+        for i in candidates:
+            entry = self.catalog.entries[i]
+            if "其他" in entry.category or "其他" in entry.sub_category:
+                return i
+        return candidates[0]
+
+    def _choose(self, scores: list[float], danger: _Danger, emergency: bool) -> tuple[int, list[str]]:
+        if emergency:
+            best = self._best(scores, "110", prefer_emergency=True)
+            return (best if best is not None else self._fallback("110", True)), ["紧急情况转110"]
+        best = self._best(scores)
+        if best is None and danger.score >= LEAN_THRESHOLD:
+            return self._fallback("110", False), ["未匹配到具体事项但有危险迹象，转110"]
+        if best is None:
+            return self._fallback("12345", False), ["未匹配到具体事项，按非紧急诉求处理"]
+        best110 = self._best(scores, "110")
+        if (danger.score >= LEAN_THRESHOLD and best110 is not None and best110 != best
+                and scores[best110] >= LEAN_RATIO * scores[best]):
+            return best110, ["有危险迹象，相近时优先110"]
+        return best, []
+
+    def _explain(self, reasons: list[str], danger: _Danger, matched: list[str],
+                 entry: CatalogEntry) -> list[str]:
+        out = list(reasons)
+        if danger.cues:
+            out.append("危险线索: " + "、".join(danger.cues))
+        if danger.negated:
+            out.append("已否定: " + "、".join(danger.negated))
+        if matched:
+            out.append("匹配词: " + "、".join(matched[:6]))
+        out.append(f"清单事项: {entry.id} {entry.category}/{entry.sub_category}")
+        return out
+
+    def _confidence(self, scores: list[float], index: int, danger: _Danger, emergency: bool) -> float:
+        ranked = sorted(scores, reverse=True)
+        top = scores[index]
+        second = next((s for s in ranked if s < top), 0.0) if top > 0 else 0.0
+        strength = 1 - math.exp(-top / 4) if top > 0 else 0.0
+        margin = (top - second) / top if top > 0 else 0.0
+        lexical = strength * (0.6 + 0.4 * margin)
+        if emergency:
+            lexical = max(lexical, min(0.95, 0.5 + danger.score / 4))
+        elif top <= 0:
+            lexical = 0.15
+        return round(min(max(lexical, 0.0), 1.0), 3)
