@@ -89,6 +89,7 @@ class Recommender:
         self._breakers = self.cues.terms("breaker")
         self._singles = frozenset({k for e in catalog.entries for k in e.keywords if len(k) == 1}
                                   | {t for t in self._danger if len(t) == 1})
+        self._keywords = frozenset(k for e in catalog.entries for k in e.keywords if len(k) > 1)
         self._tokenizer = self._build_tokenizer()
         self._docs = [self._document(e) for e in catalog.entries]
         self._alarm_words = frozenset(t for e, d in zip(catalog.entries, self._docs)
@@ -171,6 +172,17 @@ class Recommender:
                 terms.append(term)
         return terms
 
+    def _straddling(self, tokens: list[_Token]) -> list[str]:
+        """Catalog keywords that jieba split across two tokens (路/灯不亮 holds 路灯)."""
+        found: list[str] = []
+        for left, right in zip(tokens, tokens[1:]):
+            joined = left.text + right.text
+            for keyword in self._keywords:
+                if (keyword in joined and keyword not in left.text and keyword not in right.text
+                        and not ((left.negated or right.negated) and keyword in self._alarm_words)):
+                    found.append(keyword)
+        return found
+
     # --- scoring --------------------------------------------------------------------------
 
     def _bm25(self, query: Counter[str]) -> list[float]:
@@ -214,7 +226,7 @@ class Recommender:
     def recommend(self, text: str) -> Recommendation:
         """The suggested platform and entry for one note."""
         tokens = self._tokenize(text)
-        query = Counter(self._terms(tokens))
+        query = Counter(self._terms(tokens) + self._straddling(tokens))
         scores = self._bm25(query)
         danger = self._danger_score(tokens)
         emergency = danger.score >= self.emergency_threshold

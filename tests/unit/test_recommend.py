@@ -1,0 +1,111 @@
+"""The recommender: clear cases, negation, emergency bias, and the labelled cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tickets.catalog import load_jurisdiction
+from tickets.recommend import Recommender
+
+CASES = Path(__file__).resolve().parents[1] / "data" / "labelled_cases.jsonl"
+# Measured on labelled_cases.jsonl (147 cases): platform accuracy 1.0, 110 recall 1.0.
+# The file was used to tune the keyword and cue lists, so the floor leaves room for edits
+# to the catalog; two blind batches written before tuning scored 0.83 and 0.63.
+ACCURACY_FLOOR = 0.95
+
+
+@pytest.fixture(scope="module")
+def recommender() -> Recommender:
+    return Recommender.for_jurisdiction("default")
+
+
+def cases() -> list[dict]:
+    with CASES.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.mark.parametrize(("text", "platform", "entry_id"), [
+    ("家里突然停电了", "12345", "D-12345-02"),
+    ("小区停水了，一直没来水", "12345", "D-12345-01"),
+    ("我的电动车被偷了", "110", "D-110-03"),
+    ("厨房着火了，火很大", "110", "D-110-30"),
+    ("想问一下身份证丢了怎么补办", "12345", "D-12345-81"),
+    ("老板拖欠工资三个月了", "12345", "D-12345-53"),
+])
+def test_clear_cases(recommender: Recommender, text: str, platform: str, entry_id: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.entry_id) == (platform, entry_id), got.reasons
+    entry = recommender.catalog.entry(entry_id)
+    assert (got.category, got.matter, got.responsible_unit) == (entry.category, entry.matter,
+                                                                 entry.responsible_unit)
+    assert 0.0 < got.confidence <= 1.0
+
+
+def test_negation_lowers_the_danger(recommender: Recommender) -> None:
+    hurt = recommender.recommend("路口出了车祸，有人受伤")
+    unhurt = recommender.recommend("路口出了车祸，没有人受伤")
+    assert hurt.emergency and hurt.platform == "110"
+    assert not unhurt.emergency and unhurt.platform == "110"  # still a traffic accident
+    assert any("已否定" in r and "受伤" in r for r in unhurt.reasons)
+
+
+def test_negation_stops_at_the_clause(recommender: Recommender) -> None:
+    got = recommender.recommend("没有人受伤，但是车起火了")
+    assert got.emergency and got.platform == "110"
+
+
+def test_a_question_is_not_a_negation(recommender: Recommender) -> None:
+    got = recommender.recommend("撞了一个人，不知道有没有人受伤")
+    assert got.emergency and got.platform == "110"
+
+
+def test_dispute_without_violence_is_12345(recommender: Recommender) -> None:
+    calm = recommender.recommend("跟邻居吵架了，没有动手，想找人调解")
+    violent = recommender.recommend("跟邻居吵架，他动手打人了")
+    assert (calm.platform, calm.emergency) == ("12345", False)
+    assert (violent.platform, violent.emergency) == ("110", True)
+
+
+def test_emergency_overrides_a_12345_entry(recommender: Recommender) -> None:
+    # 停电 alone is a 12345 matter; a live wire sparking on the road is a 110 emergency.
+    assert recommender.recommend("家里停电了").platform == "12345"
+    got = recommender.recommend("停电了，电线掉在路上一直冒火花")
+    assert got.emergency and got.platform == "110"
+    assert got.entry_id.startswith("D-110-")
+
+
+def test_nothing_matched_goes_to_12345_with_low_confidence(recommender: Recommender) -> None:
+    got = recommender.recommend("嗯嗯好的谢谢")
+    assert (got.platform, got.emergency) == ("12345", False)
+    assert got.confidence < 0.3
+
+
+def test_other_jurisdictions(recommender: Recommender) -> None:
+    qidong = Recommender(load_jurisdiction("qidong"), recommender.cues)
+    # 启东's list sends 广场舞 noise to 110 (the default list keeps it with 12345).
+    assert qidong.recommend("广场舞音响太吵了").platform == "110"
+    assert recommender.recommend("广场舞音响太吵了").platform == "12345"
+    siyang = Recommender(load_jurisdiction("siyang"), recommender.cues)
+    assert siyang.recommend("有人落水了").entry_id == "SY-110-5"
+
+
+def test_instances_do_not_share_dictionaries(recommender: Recommender) -> None:
+    other = Recommender(load_jurisdiction("wuqia"), recommender.cues)
+    assert other._tokenizer is not recommender._tokenizer
+    assert "僵尸车" in recommender._tokenizer.FREQ  # a default keyword, not a wuqia one
+    assert not other._tokenizer.FREQ.get("僵尸车")
+
+
+def test_labelled_cases(recommender: Recommender) -> None:
+    data = cases()
+    assert len(data) >= 80
+    results = [(c, recommender.recommend(c["text"])) for c in data]
+    emergencies = [(c, r) for c, r in results if c["emergency"]]
+    missed = [c["text"] for c, r in emergencies if r.platform != "110"]
+    assert len(emergencies) >= 30
+    assert not missed, f"emergencies not sent to 110: {missed}"
+    accuracy = sum(r.platform == c["platform"] for c, r in results) / len(results)
+    assert accuracy >= ACCURACY_FLOOR, accuracy
