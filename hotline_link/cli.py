@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--calls", type=int, default=3)
     demo.add_argument("--once", action="store_true", help="exit after the calls")
     demo.set_defaults(func=_cmd_demo)
+
+    from tickets.classify_cli import add_classify_parser
+
+    add_classify_parser(sub)
     return parser
 
 

@@ -84,7 +84,8 @@ class Settings:
     # in the sandbox the remote site stands in for the public network and answers them
     public_network_site: str = "remote"
     tokens_file: str = ""  # empty: state_dir/tokens.toml
-    transfer_wait_s: float = 35.0
+    transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
+    transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
 
     @property

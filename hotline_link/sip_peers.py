@@ -26,11 +26,33 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_media_port(host: str = "127.0.0.1") -> int:
+    """An even UDP port p with p+2 free too: SIPp binds audio on p and video on p+2."""
+    for _ in range(50):
+        port = free_udp_port(host)
+        if port % 2 or port + 2 > 65535:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((host, port + 2))
+            except OSError:
+                continue
+        return port
+    raise SandboxError("no free UDP port pair for SIPp media")
+
+
 @dataclass
 class SippRun:
     name: str
     process: asyncio.subprocess.Process
     log_file: Path
+    messages_file: Path | None = None
+
+    def messages(self) -> list[str]:
+        if self.messages_file is None or not self.messages_file.exists():
+            return []
+        return [line.strip() for line in self.messages_file.read_text(errors="replace").splitlines()
+                if line.strip()]
 
     async def finished(self, timeout: float) -> int:
         """Wait for SIPp to exit and return its exit code (0: every call succeeded)."""
@@ -70,7 +92,7 @@ class SipPeers:
                      calls: int, timeout_s: int, extra: list[str] | None = None) -> SippRun:
         log_file = self.workdir / f"{self._counter:03d}-{name}.log"
         args = ["sipp", "-sf", str(scenario), "-i", self.host, "-p", str(port),
-                "-mp", str(free_udp_port(self.host)), "-m", str(calls),
+                "-mp", str(free_media_port(self.host)), "-m", str(calls),
                 "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin",
                 "-trace_err", "-error_file", str(self.workdir / f"{self._counter:03d}-{name}.errors"),
                 *(extra or []), f"{site.host}:{site.sip_port}"]
@@ -93,9 +115,19 @@ class SipPeers:
 
     async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
                      ring_ms: int = 200, timeout_s: int = 60) -> SippRun:
-        """A softphone for ``agent`` listening on ``port`` (register it on that port first)."""
+        """A softphone for ``agent`` listening on ``port`` (register it on that port first).
+        ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
         scenario = self._scenario("answer.xml", ring_ms=ring_ms)
-        return await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s)
+        messages = self.workdir / f"{self._counter:03d}-answer-{agent}.messages"
+        run = await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s,
+                                ["-trace_logs", "-log_file", str(messages)])
+        run.messages_file = messages
+        return run
+
+    async def busy(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
+                   timeout_s: int = 60) -> SippRun:
+        scenario = self._scenario("busy.xml")
+        return await self._start(f"busy-{agent}", scenario, site, port, calls, timeout_s)
 
     async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
                    timeout_s: int = 60) -> SippRun:

@@ -141,6 +141,7 @@ class ConferenceService:
                                 ticket) -> None:  # type: ignore[no-untyped-def]
         variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
         variables["CONF_ROLE"] = "agent"
+        variables["RING_TIMEOUT"] = str(self.settings.conference_ring_s)
         await self.ami.send(site, {
             "Action": "Originate", "ActionID": conf.action_id,
             "Channel": f"Local/{number}@{OUT_CONTEXT}", "Context": ROOM_CONTEXT,

@@ -89,6 +89,7 @@ class TransferService:
 
     async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
         variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
+        variables["RING_TIMEOUT"] = str(self.settings.transfer_ring_s)  # overrides the global
         await asyncio.gather(*(self.ami.send(site, {"Action": "Setvar", "Channel": channel,
                                                     "Variable": k, "Value": v})
                                for k, v in variables.items()))

@@ -15,7 +15,6 @@ actions still waiting for an answer, so an Originate could run twice (we fail th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -103,11 +102,12 @@ class SiteConnection:
                        asyncio.create_task(self._deliver(), name=f"ami-deliver-{self.site.id}")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Cancel until done: Python 3.11's wait_for can swallow a cancellation that lands
+        # just as the awaited answer arrives, and the task would then wait on its queue.
+        while pending := [t for t in self._tasks if not t.done()]:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.5)
         if self.client is not None:
             self.client.close()
         self.connected.clear()

@@ -1,0 +1,60 @@
+"""Building blocks for call-control tests: an answered call, an API client with a token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from hotline_link.auth import sandbox_token
+from hotline_link.sip_peers import SippRun
+from seat_pool.state import SeatState
+from tests.helpers import is_event
+
+
+@dataclass
+class Api:
+    server: Any
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.server.settings.http_host}:{self.server.settings.http_port}"
+
+    def token(self, agent: str = "", role: str = "agent") -> str:
+        return sandbox_token(self.server.settings.tokens_path, role=role, agent=agent)
+
+    async def request(self, method: str, path: str, agent: str = "", *, role: str = "agent",
+                      json: Any = None, token: str | None = None) -> tuple[int, Any]:
+        bearer = self.token(agent, role) if token is None else token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        async with aiohttp.ClientSession() as http:
+            async with http.request(method, self.base + path, json=json, headers=headers) as resp:
+                return resp.status, await resp.json()
+
+
+@dataclass
+class AnsweredCall:
+    call_id: str
+    caller: SippRun
+    agent: SippRun
+
+
+async def online_agent(server, softphones, peers, site_id: str, agent: str, *, calls: int = 1,
+                       ring_ms: int = 200, busy: bool = False) -> SippRun:
+    site = server.settings.site(site_id)
+    port = await softphones.register(site, agent)
+    await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
+    if busy:
+        return await peers.busy(site, agent, port, calls=calls)
+    return await peers.answer(site, agent, port, calls=calls, ring_ms=ring_ms)
+
+
+async def answered_call(server, events, peers, agent_run: SippRun, site_id: str, caller: str,
+                        hold_ms: int) -> AnsweredCall:
+    site = server.settings.site(site_id)
+    run = await peers.call(site, caller, site.intake, hold_ms=hold_ms)
+    started = await events.wait_for(is_event("call.started", site=site_id, caller=caller), 10)
+    call_id = started.data["call_id"]
+    await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+    return AnsweredCall(call_id, run, agent_run)

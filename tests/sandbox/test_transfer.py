@@ -1,0 +1,130 @@
+"""One-click transfer between 12345 and 110 on the real sandbox, with the ticket riding
+along in SIP headers, and every failure path returning the caller to the agent."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from hotline_link.server import Server
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api, answered_call, online_agent
+
+
+@pytest.fixture
+async def cc_server(server_settings, log_lines):
+    settings = replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=6)
+    srv = Server(settings)
+    await srv.start()
+    await srv.ami.wait_connected(15)
+    yield srv
+    await srv.stop()
+
+
+async def test_blind_transfer_12345_to_110_carries_the_ticket(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent_12345 = await online_agent(server, softphones, peers, "12345", "1001")
+        agent_110 = await online_agent(server, softphones, peers, "110", "2001")
+        call = await answered_call(server, events, peers, agent_12345, "12345", "13811112222", 4000)
+
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1001",
+                                         json={"target": "110", "category": "治安", "summary": "邻居打架"})
+        assert status == 200, body
+        assert body["state"] == "answered" and body["target"] == "110"
+        ticket_id = body["ticket_id"]
+        assert ticket_id.startswith("12345-")
+        received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    assert received.data["source_ticket"] == ticket_id
+    assert received.data["source_platform"] == "12345"
+    assert received.data["category"] == "治安" and received.data["summary"] == "邻居打架"
+    assert await agent_12345.finished(10) == 0  # the 12345 agent is free at once
+    assert await call.caller.finished(15) == 0  # the caller talked to 110 until hanging up
+    assert await agent_110.finished(10) == 0
+    assert f"INVITE ticket={ticket_id}" in agent_110.messages()
+    ticket_110 = await server.tickets.get(received.data["ticket_id"])
+    assert ticket_110.site == "110" and ticket_110.source_ticket == ticket_id
+
+
+async def test_blind_transfer_110_to_12345(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent_110 = await online_agent(server, softphones, peers, "110", "2002")
+        agent_12345 = await online_agent(server, softphones, peers, "12345", "1002")
+        call = await answered_call(server, events, peers, agent_110, "110", "13822223333", 3000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "2002",
+                                         json={"target": "12345", "summary": "噪音扰民"})
+        assert status == 200, body
+        received = await events.wait_for(is_event("ticket.received", site="12345"), 10)
+    assert received.data["source_platform"] == "110" and received.data["summary"] == "噪音扰民"
+    assert await call.caller.finished(15) == 0
+    assert f"INVITE ticket={body['ticket_id']}" in agent_12345.messages()
+
+
+async def test_busy_target_returns_the_caller_to_the_agent(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1003", calls=2)
+        await online_agent(server, softphones, peers, "110", "2003", calls=2, busy=True)
+        call = await answered_call(server, events, peers, agent, "12345", "13833334444", 5000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1003",
+                                         json={"target": "110"})
+        assert (status, body["error"]["code"]) == (409, "target_busy"), body
+        back = await events.wait_for(lambda e: e.name == "call.ringing" and e.data["agent"] == "1003"
+                                     and e.data["call_id"] == call.call_id, 10)
+    assert back.data["site"] == "12345"
+    assert await call.caller.finished(15) == 0  # never dropped: talking to 1003 again
+    assert await agent.finished(10) == 0  # it answered both the call and the returned caller
+
+
+async def test_no_answer_returns_the_caller(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1004", calls=2)
+        slow = await online_agent(server, softphones, peers, "110", "2004", ring_ms=30000)
+        call = await answered_call(server, events, peers, agent, "12345", "13844445555", 9000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1004",
+                                         json={"target": "110"})
+        assert (status, body["error"]["code"]) == (504, "no_answer"), body
+        await events.wait_for(lambda e: e.name == "call.ringing" and e.data["agent"] == "1004"
+                              and e.data["call_id"] == call.call_id, 10)
+    slow.kill()
+    assert await call.caller.finished(20) == 0
+
+
+async def test_caller_hanging_up_during_transfer(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1005")
+        slow = await online_agent(server, softphones, peers, "110", "2005", ring_ms=30000)
+        call = await answered_call(server, events, peers, agent, "12345", "13855556666", 2000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1005",
+                                         json={"target": "110"})
+    assert (status, body["error"]["code"]) == (410, "caller_hung_up"), body
+    slow.kill()
+    assert await call.caller.finished(10) == 0
+
+
+async def test_double_click_and_wrong_agent_are_refused(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1001")
+        await online_agent(server, softphones, peers, "110", "2001")
+        call = await answered_call(server, events, peers, agent, "12345", "13866667777", 4000)
+        path = f"/api/calls/{call.call_id}/transfer"
+        status, body = await api.request("POST", path, "1002", json={"target": "110"})
+        assert (status, body["error"]["code"]) == (403, "not_your_call")
+        status, _ = await api.request("POST", path, token="", json={"target": "110"})
+        assert status == 401
+        status, body = await api.request("POST", path, "1001", json={"target": "999"})
+        assert (status, body["error"]["code"]) == (400, "unknown_target")
+        first, second = await asyncio.gather(
+            api.request("POST", path, "1001", json={"target": "110"}),
+            api.request("POST", path, "1001", json={"target": "110"}))
+    codes = sorted([first[0], second[0]])
+    assert codes == [200, 409], (first, second)
+    loser = first if first[0] == 409 else second
+    assert loser[1]["error"]["code"] == "operation_in_progress"
+    assert await call.caller.finished(15) == 0
