@@ -57,3 +57,7 @@ class CallerWouldBeAlone(CallControlError):
 
 class NotInConference(CallControlError):
     status, code = 404, "not_in_conference"
+
+
+class ConferenceExists(CallControlError):
+    status, code = 409, "conference_exists"

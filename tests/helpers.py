@@ -67,3 +67,12 @@ def is_event(name: str, **fields: object):  # type: ignore[no-untyped-def]
         return event.name == name and all(event.data.get(k) == v for k, v in fields.items())
     return predicate
 
+
+
+async def hangup_everything(server) -> None:  # type: ignore[no-untyped-def]
+    """Leave no channel behind for the next test, whatever this one did."""
+    for site in server.ami.sites:
+        channels = await server.ami.send_list(site, {"Action": "CoreShowChannels"})
+        for channel in channels:
+            with contextlib.suppress(Exception):
+                await server.ami.send(site, {"Action": "Hangup", "Channel": channel["Channel"]})

@@ -20,8 +20,8 @@ import structlog
 from call_control.calls import CallBook
 from call_control.channel_vars import ticket_variables
 from call_control.directory import resolve_target
-from call_control.errors import (AsteriskRefused, CallerWouldBeAlone, NoAnswer, NotInConference,
-                                 NotYourCall)
+from call_control.errors import (AsteriskRefused, CallerWouldBeAlone, ConferenceExists, NoAnswer,
+                                 NotInConference, NotYourCall)
 from call_control.locks import CallLocks
 from call_control.transfer.service import require_agent_call
 from hotline_link.ami.manager import AmiEvent, AmiManager
@@ -104,6 +104,8 @@ class ConferenceService:
         site = self.settings.site(call.site)
         destination = resolve_target(self.settings.directory, target, site.intake)
         async with self.locks.hold(call_id, "conference"):
+            if self.of_call(call_id) is not None:
+                raise ConferenceExists(f"call {call_id} already has a three-way call")
             ticket = await self.tickets.open_for_call(site.id, call_id)
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")

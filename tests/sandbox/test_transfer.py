@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from hotline_link.server import Server
-from tests.helpers import is_event
+from tests.helpers import hangup_everything, is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
 
 
@@ -20,6 +20,7 @@ async def cc_server(server_settings, log_lines):
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
+    await hangup_everything(srv)
     await srv.stop()
 
 
