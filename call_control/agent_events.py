@@ -16,7 +16,7 @@ from tickets.store import TicketStore
 QUEUE_SIZE = 200
 
 
-def agents_of(event: BusEvent) -> set[str]:
+def agents_of(event: BusEvent, known_agents: frozenset[str]) -> set[str]:
     """Which agents an event concerns. Pure."""
     data = event.data
     if event.name in ("call.ringing",) or event.name.startswith("transfer."):
@@ -25,8 +25,8 @@ def agents_of(event: BusEvent) -> set[str]:
         agent = seat_from_device(str(data.get("answered_by") or ""))
         return {agent} if agent else set()
     if event.name.startswith("conference."):
-        return {p for p in data.get("parties", ()) if p.isdigit()} | (
-            {data["party"]} if str(data.get("party", "")).isdigit() else set())
+        parties = set(data.get("parties", ())) | {str(data.get("party", ""))}
+        return parties & known_agents  # "110" there is a platform dialled in, not an agent
     return set()
 
 
@@ -36,13 +36,14 @@ _TYPES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": 
 
 
 class AgentEvents:
-    def __init__(self, bus: EventBus, tickets: TicketStore) -> None:
+    def __init__(self, bus: EventBus, tickets: TicketStore, known_agents: frozenset[str]) -> None:
         self.tickets = tickets
+        self.known_agents = known_agents
         self._queues: dict[str, set[asyncio.Queue[BusEvent]]] = defaultdict(set)
         bus.listen(self._route)
 
     def _route(self, event: BusEvent) -> None:
-        for agent in agents_of(event):
+        for agent in agents_of(event, self.known_agents):
             for queue in self._queues.get(agent, ()):
                 if queue.full():
                     queue.get_nowait()  # a stalled desktop loses its oldest event, not the server

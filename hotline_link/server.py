@@ -47,7 +47,8 @@ class Server:
         locks = CallLocks(self.redis)
         self.transfers = TransferService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
         self.conferences = ConferenceService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
-        self.agent_events = AgentEvents(self.bus, self.tickets)
+        self.agent_events = AgentEvents(self.bus, self.tickets,
+                                        frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
         self.agi.add_route("route", RouteHook(settings, self.seats, self.tickets, self.bus))

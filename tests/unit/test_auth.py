@@ -1,0 +1,50 @@
+import pytest
+
+from hotline_link.auth import (AuthError, Forbidden, Principal, TokenBook, sandbox_token,
+                               write_sandbox_tokens)
+from hotline_link.errors import ConfigError
+
+
+def test_sandbox_tokens_file_is_private_and_works(tmp_path):
+    path = tmp_path / "tokens.toml"
+    write_sandbox_tokens(path, ["1001", "2001"])
+    assert path.stat().st_mode & 0o077 == 0
+    book = TokenBook.from_file(path)
+    assert book.authenticate(sandbox_token(path, role="agent", agent="1001")) == Principal("agent", "1001")
+    assert book.authenticate(sandbox_token(path, role="supervisor")).role == "supervisor"
+    with pytest.raises(AuthError):
+        book.authenticate("nope")
+    with pytest.raises(AuthError):
+        book.authenticate("")
+
+
+@pytest.mark.parametrize("body, reason", [
+    ('[[tokens]]\ntoken = "short"\nrole = "agent"\nagent = "1"\n', "shorter than 16"),
+    ('[[tokens]]\ntoken = "0123456789abcdefgh"\nrole = "king"\n', "role 'king'"),
+    ('[[tokens]]\ntoken = "0123456789abcdefgh"\nrole = "agent"\n', "needs agent"),
+])
+def test_bad_tokens_file(tmp_path, body, reason):
+    path = tmp_path / "t.toml"
+    path.write_text(body)
+    path.chmod(0o600)
+    with pytest.raises(ConfigError, match=reason):
+        TokenBook.from_file(path)
+
+
+def test_world_readable_tokens_file_is_refused(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("")
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        TokenBook.from_file(path)
+
+
+def test_roles():
+    Principal("agent", "1001").require_agent("1001")
+    Principal("supervisor").require_agent("1001")
+    with pytest.raises(Forbidden):
+        Principal("agent", "1001").require_agent("1002")
+    with pytest.raises(Forbidden):
+        Principal("peer").require_agent("1001")
+    with pytest.raises(Forbidden):
+        Principal("agent", "1").require_role("supervisor", "admin")
