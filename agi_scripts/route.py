@@ -18,6 +18,7 @@ from tickets.store import TicketStore
 log = structlog.get_logger(__name__)
 
 ROUTE_VARIABLE = "ROUTE_TARGET"
+CALL_FIELDS = "${CHANNEL(linkedid)};${TICKET};${TICKET_FROM};${TICKET_CATEGORY};${TICKET_SUMMARY}"
 
 
 class RouteHook:
@@ -27,16 +28,14 @@ class RouteHook:
         self.tickets = tickets
         self.bus = bus
 
-    async def _receive_ticket(self, session: AgiSession, site: str, call_id: str) -> None:
+    async def _receive_ticket(self, site: str, call_id: str, handed_over: list[str]) -> None:
         """A case handed over by the other platform: open this platform's ticket for it."""
-        source_ticket = decode(await session.get_variable("TICKET"))
+        source_ticket, source, category, summary = (decode(v) for v in handed_over)
         if not source_ticket:
             return
-        source = decode(await session.get_variable("TICKET_FROM"))
         ticket = await self.tickets.open_for_call(
-            site, call_id, category=decode(await session.get_variable("TICKET_CATEGORY")),
-            summary=decode(await session.get_variable("TICKET_SUMMARY")),
-            source_platform=source, source_ticket=source_ticket)
+            site, call_id, category=category, summary=summary, source_platform=source,
+            source_ticket=source_ticket)
         log.info("ticket.received", ticket_id=ticket.id, source_ticket=source_ticket, source=source)
         self.bus.publish("ticket.received", call_id=call_id, site=site, ticket_id=ticket.id,
                          source_ticket=source_ticket, source_platform=source,
@@ -48,9 +47,12 @@ class RouteHook:
         if site not in self._agents:
             log.warning("route.unknown_site", site=site, channel=request.channel)
             return
-        call_id = await session.get_variable("CHANNEL(linkedid)") or request.uniqueid
+        # One round trip for everything: values are percent-encoded, so ';' cannot occur in them
+        fields = (await session.get_full_variable(CALL_FIELDS)).split(";")
+        fields += [""] * (5 - len(fields))
+        call_id = fields[0] or request.uniqueid
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
-            await self._receive_ticket(session, site, call_id)
+            await self._receive_ticket(site, call_id, fields[1:5])
             seat = await self.seats.claim_idle(site, self._agents[site], call_id)
             if seat is None:
                 log.info("call.route_no_seat", caller=request.caller)

@@ -53,6 +53,14 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(settings, calls=args.calls, keep_running=not args.once))
 
 
+def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline_link.bench import run_transfer_bench
+
+    result = asyncio.run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline-link", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML settings file (or HOTLINE_CONFIG)")
@@ -72,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--calls", type=int, default=3)
     demo.add_argument("--once", action="store_true", help="exit after the calls")
     demo.set_defaults(func=_cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures (JSON)")
+    bench.add_argument("what", choices=("transfer",))
+    bench.add_argument("--count", type=int, default=200, help="sequential transfers per side")
+    bench.add_argument("--concurrent", type=int, default=20, help="transfers fired at once")
+    bench.set_defaults(func=_cmd_bench)
 
     from tickets.classify_cli import add_classify_parser
 

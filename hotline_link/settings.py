@@ -49,9 +49,9 @@ class SiteSettings:
 def _default_sites() -> tuple[SiteSettings, ...]:
     return (
         SiteSettings("12345", "12345", 25060, 25038, 30000, 30999,
-                     tuple(str(n) for n in range(1001, 1006))),
+                     tuple(str(n) for n in range(1001, 1021))),
         SiteSettings("110", "110", 25070, 25039, 31000, 31999,
-                     tuple(str(n) for n in range(2001, 2006))),
+                     tuple(str(n) for n in range(2001, 2021))),
         SiteSettings("remote", "", 25080, 25040, 32000, 32999,
                      tuple(str(n) for n in range(3001, 3006))),
     )

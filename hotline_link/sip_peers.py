@@ -47,6 +47,7 @@ class SippRun:
     process: asyncio.subprocess.Process
     log_file: Path
     messages_file: Path | None = None
+    trace_file: Path | None = None
 
     def messages(self) -> list[str]:
         if self.messages_file is None or not self.messages_file.exists():
@@ -114,14 +115,18 @@ class SipPeers:
                                f"(sipp exit {code}); see {run.log_file}")
 
     async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
-                     ring_ms: int = 200, timeout_s: int = 60) -> SippRun:
+                     ring_ms: int = 200, timeout_s: int = 60, trace: bool = False) -> SippRun:
         """A softphone for ``agent`` listening on ``port`` (register it on that port first).
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
         scenario = self._scenario("answer.xml", ring_ms=ring_ms)
         messages = self.workdir / f"{self._counter:03d}-answer-{agent}.messages"
-        run = await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s,
-                                ["-trace_logs", "-log_file", str(messages)])
+        extra = ["-trace_logs", "-log_file", str(messages)]
+        trace_file = self.workdir / f"{self._counter:03d}-answer-{agent}.trace"
+        if trace:  # every SIP message with its arrival time (for latency benchmarks)
+            extra += ["-trace_msg", "-message_file", str(trace_file)]
+        run = await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s, extra)
         run.messages_file = messages
+        run.trace_file = trace_file if trace else None
         return run
 
     async def busy(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
@@ -134,6 +139,16 @@ class SipPeers:
         scenario = self._scenario("call.xml", caller=caller, dialled=dialled, hold_ms=hold_ms)
         return await self._start(f"call-{caller}", scenario, site, free_udp_port(self.host), 1,
                                  timeout_s)
+
+    async def calls(self, site: SiteSettings, callers: list[str], dialled: str, hold_ms: int,
+                    rate_per_s: float, timeout_s: int = 300) -> SippRun:
+        """One SIPp placing a call from each of ``callers`` (an injection file), at a rate."""
+        inject = self.workdir / f"callers-{self._counter + 1:03d}.csv"
+        inject.write_text("SEQUENTIAL\n" + "".join(f"{c};\n" for c in callers))
+        scenario = self._scenario("call.xml", caller="[field0]", dialled=dialled, hold_ms=hold_ms)
+        return await self._start(f"calls-{len(callers)}", scenario, site, free_udp_port(self.host),
+                                 len(callers), timeout_s,
+                                 ["-inf", str(inject), "-r", f"{rate_per_s:g}", "-l", str(len(callers))])
 
     def kill_all(self) -> None:
         for run in self.runs:

@@ -20,6 +20,9 @@ class SeatRegistry:
         self.ami = ami
         self.bus = bus
         self._agents = {site.id: frozenset(site.agents) for site in settings.sites}
+        # live contact URIs per seat: a seat is registered while it has one. A "Removed" for
+        # an old contact (a softphone re-registering from a new port) must not log it out.
+        self._contacts: dict[tuple[str, str], set[str]] = {}
 
     def attach(self) -> None:
         self.ami.subscribe("ContactStatus", self.on_contact_status)
@@ -38,10 +41,16 @@ class SeatRegistry:
 
     async def on_contact_status(self, event: AmiEvent) -> None:
         seat = event.get("EndpointName") or event.get("AOR")
-        registered = contact_registered(event.get("ContactStatus"))
-        if not self.is_seat(event.site, seat) or registered is None:
+        live = contact_registered(event.get("ContactStatus"))
+        if not self.is_seat(event.site, seat) or live is None:
             return
-        await self._apply(event.site, seat, "contact", registered=registered)
+        contacts = self._contacts.setdefault((event.site, seat), set())
+        uri = event.get("URI") or event.get("Uri")
+        if live:
+            contacts.add(uri)
+        else:
+            contacts.discard(uri)
+        await self._apply(event.site, seat, "contact", registered=bool(contacts))
 
     async def on_device_state(self, event: AmiEvent) -> None:
         seat = seat_from_device(event.get("Device"))
@@ -52,7 +61,13 @@ class SeatRegistry:
     async def snapshot(self, site: str) -> None:
         """After (re)connecting: registrations and device states as Asterisk has them now."""
         contacts = await self.ami.send_list(site, {"Action": "PJSIPShowContacts"})
-        registered = {c.get("Aor") for c in contacts if contact_registered(c.get("Status", "")) is not False}
+        for seat in self._agents.get(site, ()):
+            self._contacts[(site, seat)] = set()
+        for contact in contacts:
+            if contact_registered(contact.get("Status", "")) is not False and \
+                    self.is_seat(site, contact.get("Aor")):
+                self._contacts[(site, contact["Aor"])].add(contact.get("Uri", ""))
+        registered = {seat for (s_id, seat), uris in self._contacts.items() if s_id == site and uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
         for seat in sorted(self._agents.get(site, ())):

@@ -39,9 +39,10 @@ class TicketStore:
     async def _next_id(self, site: str, now: float) -> str:
         day = time.strftime("%Y%m%d", time.localtime(now))
         key = f"hl:ticket-seq:{site}:{day}"
-        seq = await self.redis.incr(key)
-        if seq == 1:
-            await self.redis.expire(key, 3 * 24 * 3600)
+        pipe = self.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 3 * 24 * 3600)
+        seq, _ = await pipe.execute()
         return f"{site}-{day}-{seq:06d}"
 
     async def open_for_call(self, site: str, call_id: str, *, ticket_id: str = "",
@@ -56,14 +57,17 @@ class TicketStore:
         now = time.time() if now is None else now
         ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
                         summary, source_platform, now, source_ticket)
-        await self.save(ticket)
-        await self.redis.set(f"hl:call-ticket:{call_id}", ticket.id, ex=TICKET_TTL_S)
+        await self.save(ticket, link_call=True)
         return ticket
 
-    async def save(self, ticket: Ticket) -> None:
+    async def save(self, ticket: Ticket, link_call: bool = False) -> None:
         key = f"hl:ticket:{ticket.id}"
-        await self.redis.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
-        await self.redis.expire(key, TICKET_TTL_S)
+        pipe = self.redis.pipeline()
+        pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
+        pipe.expire(key, TICKET_TTL_S)
+        if link_call:
+            pipe.set(f"hl:call-ticket:{ticket.call_id}", ticket.id, ex=TICKET_TTL_S)
+        await pipe.execute()
 
     async def get(self, ticket_id: str) -> Ticket | None:
         row = await self.redis.hgetall(f"hl:ticket:{ticket_id}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from call_control.calls import Call, CallBook
-from call_control.channel_vars import ticket_variables
+from call_control.channel_vars import transfer_bundle
 from call_control.directory import resolve_target
 from call_control.errors import (AsteriskRefused, CallerHungUp, CallNotFound, NoAnswer,
                                  NotYourCall, TargetBusy, TargetUnreachable)
@@ -88,11 +88,10 @@ class TransferService:
             self.ami.subscribe(name, self.on_event)
 
     async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
-        variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
-        variables["RING_TIMEOUT"] = str(self.settings.transfer_ring_s)  # overrides the global
-        await asyncio.gather(*(self.ami.send(site, {"Action": "Setvar", "Channel": channel,
-                                                    "Variable": k, "Value": v})
-                               for k, v in variables.items()))
+        bundle = transfer_bundle(ticket.id, ticket.category, ticket.summary, site,
+                                 self.settings.transfer_ring_s)
+        await self.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
+                                   "Value": bundle})
 
     async def blind_transfer(self, call_id: str, agent: str, target: str, *, wait: str = "answer",
                              category: str | None = None, summary: str | None = None) -> Transfer:

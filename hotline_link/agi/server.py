@@ -46,6 +46,11 @@ class AgiSession:
         reply = await self.command(f"GET VARIABLE {name}")
         return reply.data if reply.result == 1 else ""
 
+    async def get_full_variable(self, expression: str) -> str:
+        """Evaluate a dialplan expression (``${A};${B}``) on the channel in one round trip."""
+        reply = await self.command(f"GET FULL VARIABLE {expression}")
+        return reply.data if reply.result == 1 else ""
+
     async def set_variable(self, name: str, value: str) -> None:
         reply = await self.command(set_variable_command(name, value))
         if not reply.ok:

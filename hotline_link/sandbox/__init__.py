@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets as token_source
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,14 @@ class Sandbox:
         return {site.id: render_site(settings, site, module_dir, secrets["agent_password"], template_dir)
                 for site in settings.sites}
 
+    def write_hosts(self) -> None:
+        """The chroot resolves this machine's own name without DNS (Asterisk asks for it)."""
+        name = socket.gethostname()
+        (self.root / "etc/hosts").write_text(
+            f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost\n")
+
     def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> None:
+        self.write_hosts()
         uid, gid = _chroot_ids(self.root)
         for site_id, files in rendered.items():
             layout = SiteLayout(site_id)
