@@ -82,16 +82,22 @@ class TokenBook:
 
 
 def write_sandbox_tokens(path: Path, agents: Iterable[str]) -> None:
-    """One token per agent plus a supervisor, an admin and a peer token (mode 600)."""
+    """One token per agent plus a supervisor, an admin and a peer token (mode 600). An
+    existing file keeps its tokens and gains those of agents added since."""
+    have: set[tuple[str, str]] = set()
+    if path.exists():
+        have = {(str(t.get("role")), str(t.get("agent", ""))) for t in read_toml_private(path).get("tokens", [])}
+    wanted = [("agent", a) for a in agents] + [(r, "") for r in ("supervisor", "admin", "peer")]
     lines = []
-    for agent in agents:
-        lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', 'role = "agent"',
-                  f'agent = "{agent}"', ""]
-    for role in ("supervisor", "admin", "peer"):
-        lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', f'role = "{role}"', ""]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines))
+    for role, agent in wanted:
+        if (role, agent) not in have:
+            lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', f'role = "{role}"']
+            lines += [f'agent = "{agent}"', ""] if agent else [""]
+    if not lines:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as fh:
+        fh.write("\n" + "\n".join(lines))
 
 
 def sandbox_token(path: Path, *, role: str, agent: str = "") -> str:

@@ -12,12 +12,11 @@ Prints one JSON line. Numbers, not a test: nothing here asserts.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sys
 import time
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Awaitable, Callable
 

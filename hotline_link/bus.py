@@ -7,10 +7,10 @@ and await a matching event with a timeout instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 
 @dataclass(frozen=True)

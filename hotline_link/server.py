@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from agi_scripts.route import RouteHook
 from call_control.agent_events import AgentEvents
 from call_control.conference.service import ConferenceService
+from call_control.context import CallControlContext
 from call_control.locks import CallLocks
 from call_control.tracker import CallTracker
 from call_control.transfer.service import TransferService
@@ -44,9 +45,10 @@ class Server:
         self.registry = SeatRegistry(settings, self.seats, self.ami, self.bus)
         self.calls = CallTracker(self.ami, self.bus)
         self.tickets = TicketStore(self.redis)
-        locks = CallLocks(self.redis)
-        self.transfers = TransferService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
-        self.conferences = ConferenceService(settings, self.ami, self.calls.book, self.tickets, locks, self.bus)
+        context = CallControlContext(settings, self.ami, self.calls.book, self.tickets,
+                                     CallLocks(self.redis), self.bus)
+        self.transfers = TransferService(context)
+        self.conferences = ConferenceService(context)
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None

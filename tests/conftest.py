@@ -13,7 +13,7 @@ import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 import pytest
 
@@ -21,6 +21,10 @@ from hotline_link.errors import HotlineError
 from hotline_link.logs import configure_logging
 from hotline_link.settings import Settings, load_settings, read_secret_file
 from tests.helpers import free_tcp_port
+
+if TYPE_CHECKING:
+    from hotline_link.server import Server
+    from hotline_link.sip_peers import SipPeers
 
 REQUIRED = os.environ.get("HOTLINE_REQUIRE_SANDBOX") == "1"
 

@@ -20,7 +20,13 @@ from typing import Any, Iterable
 
 import jieba
 
-from tickets.catalog import Catalog, CatalogEntry, CueLexicon, load_default_cues, load_jurisdiction
+from tickets.catalog import (
+    Catalog,
+    CatalogEntry,
+    CueLexicon,
+    load_default_cues,
+    load_jurisdiction,
+)
 
 EMERGENCY_THRESHOLD = 1.0  # danger score at which a note is an emergency
 LEAN_THRESHOLD = 0.5       # a weaker danger signal: prefer a close 110 match

@@ -17,19 +17,21 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from call_control.calls import CallBook
 from call_control.channel_vars import ticket_variables
+from call_control.context import CallControlContext
 from call_control.directory import resolve_target
-from call_control.errors import (AsteriskRefused, CallerWouldBeAlone, ConferenceExists, NoAnswer,
-                                 NotInConference, NotYourCall)
-from call_control.locks import CallLocks
+from call_control.errors import (
+    AsteriskRefused,
+    CallerWouldBeAlone,
+    ConferenceExists,
+    NoAnswer,
+    NotInConference,
+    NotYourCall,
+)
 from call_control.transfer.service import require_agent_call
-from hotline_link.ami.manager import AmiEvent, AmiManager
-from hotline_link.bus import EventBus
+from hotline_link.ami.manager import AmiEvent
 from hotline_link.errors import AmiError
-from hotline_link.settings import Settings
 from seat_pool.state import seat_from_device
-from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
 
@@ -70,21 +72,15 @@ class Conference:
 
 
 class ConferenceService:
-    def __init__(self, settings: Settings, ami: AmiManager, book: CallBook, tickets: TicketStore,
-                 locks: CallLocks, bus: EventBus) -> None:
-        self.settings = settings
-        self.ami = ami
-        self.book = book
-        self.tickets = tickets
-        self.locks = locks
-        self.bus = bus
+    def __init__(self, ctx: CallControlContext) -> None:
+        self.ctx = ctx
         self.rooms: dict[tuple[str, str], Conference] = {}
 
     def attach(self) -> None:
-        self.ami.subscribe("ConfbridgeJoin", self.on_join)
-        self.ami.subscribe("ConfbridgeLeave", self.on_leave)
-        self.ami.subscribe("ConfbridgeEnd", self.on_end)
-        self.ami.subscribe("OriginateResponse", self.on_originate_response)
+        self.ctx.ami.subscribe("ConfbridgeJoin", self.on_join)
+        self.ctx.ami.subscribe("ConfbridgeLeave", self.on_leave)
+        self.ctx.ami.subscribe("ConfbridgeEnd", self.on_end)
+        self.ctx.ami.subscribe("OriginateResponse", self.on_originate_response)
 
     def of_call(self, call_id: str) -> Conference | None:
         return next((c for c in self.rooms.values() if c.call_id == call_id and c.state != "ended"), None)
@@ -100,13 +96,13 @@ class ConferenceService:
         return True
 
     async def start(self, call_id: str, agent: str, target: str, *, wait: bool = True) -> Conference:
-        call, agent_channel, caller_uniqueid = require_agent_call(self.book, call_id, agent)
-        site = self.settings.site(call.site)
-        destination = resolve_target(self.settings.directory, target, site.intake)
-        async with self.locks.hold(call_id, "conference"):
+        call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
+        site = self.ctx.settings.site(call.site)
+        destination = resolve_target(self.ctx.settings.directory, target, site.intake)
+        async with self.ctx.locks.hold(call_id, "conference"):
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
-            ticket = await self.tickets.open_for_call(site.id, call_id)
+            ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")
             self.rooms[(site.id, conf.room)] = conf
@@ -121,7 +117,7 @@ class ConferenceService:
             self._publish("conference.dialling", conf, agent)
             if wait and not await self._wait(conf, lambda: conf.third_party_id in conf.members
                                              or conf.state == "no_answer",
-                                             self.settings.conference_ring_s + 5):
+                                             self.ctx.settings.conference_ring_s + 5):
                 conf.state = "no_answer"
             if wait and conf.state == "no_answer":
                 raise NoAnswer(f"{destination.name} did not answer; the caller and agent {agent} "
@@ -130,9 +126,9 @@ class ConferenceService:
 
     async def _move_into_room(self, site: str, conf: Conference, caller_channel: str,
                               agent_channel: str) -> None:
-        await self.ami.send(site, {"Action": "Setvar", "Channel": agent_channel,
+        await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": agent_channel,
                                    "Variable": "CONF_ROLE", "Value": "agent"})
-        await self.ami.send(site, {
+        await self.ctx.ami.send(site, {
             "Action": "Redirect", "Channel": caller_channel, "ExtraChannel": agent_channel,
             "Context": ROOM_CONTEXT, "Exten": conf.room, "Priority": "1",
             "ExtraContext": ROOM_CONTEXT, "ExtraExten": conf.room, "ExtraPriority": "1"})
@@ -143,12 +139,12 @@ class ConferenceService:
                                 ticket) -> None:  # type: ignore[no-untyped-def]
         variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
         variables["CONF_ROLE"] = "agent"
-        variables["RING_TIMEOUT"] = str(self.settings.conference_ring_s)
-        await self.ami.send(site, {
+        variables["RING_TIMEOUT"] = str(self.ctx.settings.conference_ring_s)
+        await self.ctx.ami.send(site, {
             "Action": "Originate", "ActionID": conf.action_id,
             "Channel": f"Local/{number}@{OUT_CONTEXT}", "Context": ROOM_CONTEXT,
             "Exten": conf.room, "Priority": "1", "Async": "true",
-            "Timeout": str(self.settings.conference_ring_s * 1000),
+            "Timeout": str(self.ctx.settings.conference_ring_s * 1000),
             "CallerID": f"\"{caller}\" <{caller}>", "ChannelId": conf.third_party_id,
             "OtherChannelId": uuid.uuid4().hex,
             "Variable": [f"{k}={v}" for k, v in variables.items()]}, as_list=False)
@@ -165,7 +161,7 @@ class ConferenceService:
             raise NotInConference(f"{party} is not in room {conf.room}")
         if conf.caller_uniqueid in conf.members and conf.agents_left_after(member[0]) == 0:
             raise CallerWouldBeAlone(f"{party} is the caller's last party in room {conf.room}")
-        await self.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
+        await self.ctx.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
                                         "Channel": member[1]})
         return conf
 
@@ -196,7 +192,7 @@ class ConferenceService:
         """Every agent left: the caller goes back to intake rather than sit alone."""
         channel = conf.members[conf.caller_uniqueid]
         try:
-            await self.ami.send(conf.site, {"Action": "Redirect", "Channel": channel,
+            await self.ctx.ami.send(conf.site, {"Action": "Redirect", "Channel": channel,
                                             "Context": "intake", "Exten": "s", "Priority": "1"})
             log.warning("conference.caller_returned_to_intake", call_id=conf.call_id, room=conf.room)
         except AmiError as exc:
@@ -223,4 +219,4 @@ class ConferenceService:
     def _publish(self, name: str, conf: Conference, party: str) -> None:
         log.info(name, call_id=conf.call_id, site=conf.site, room=conf.room, ticket_id=conf.ticket_id,
                  party=party or None)
-        self.bus.publish(name, party=party, site=conf.site, **conf.view())
+        self.ctx.bus.publish(name, party=party, site=conf.site, **conf.view())

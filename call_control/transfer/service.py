@@ -17,17 +17,27 @@ import structlog
 
 from call_control.calls import Call, CallBook
 from call_control.channel_vars import transfer_bundle
+from call_control.context import CallControlContext
 from call_control.directory import resolve_target
-from call_control.errors import (AsteriskRefused, CallerHungUp, CallNotFound, NoAnswer,
-                                 NotYourCall, TargetBusy, TargetUnreachable)
-from call_control.locks import CallLocks
-from call_control.transfer.state import (InvalidTransition, TransferEvent, TransferState, advance,
-                                         failure_reason)
-from hotline_link.ami.manager import AmiEvent, AmiManager
-from hotline_link.bus import EventBus
+from call_control.errors import (
+    AsteriskRefused,
+    CallerHungUp,
+    CallNotFound,
+    NoAnswer,
+    NotYourCall,
+    TargetBusy,
+    TargetUnreachable,
+)
+from call_control.transfer.state import (
+    InvalidTransition,
+    TransferEvent,
+    TransferState,
+    advance,
+    failure_reason,
+)
+from hotline_link.ami.manager import AmiEvent
 from hotline_link.errors import AmiError
-from hotline_link.settings import Settings
-from tickets.store import Ticket, TicketStore
+from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
 
@@ -72,44 +82,36 @@ def require_agent_call(book: CallBook, call_id: str, agent: str) -> tuple[Call, 
 
 
 class TransferService:
-    def __init__(self, settings: Settings, ami: AmiManager, book: CallBook, tickets: TicketStore,
-                 locks: CallLocks, bus: EventBus) -> None:
-        self.settings = settings
-        self.ami = ami
-        self.book = book
-        self.tickets = tickets
-        self.locks = locks
-        self.bus = bus
+    def __init__(self, ctx: CallControlContext) -> None:
+        self.ctx = ctx
         self._active: dict[tuple[str, str], Transfer] = {}  # (site, caller uniqueid)
-        self.recent: dict[str, Transfer] = {}
 
     def attach(self) -> None:
         for name in ("DialBegin", "DialEnd", "UserEvent", "Hangup"):
-            self.ami.subscribe(name, self.on_event)
+            self.ctx.ami.subscribe(name, self.on_event)
 
     async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
         bundle = transfer_bundle(ticket.id, ticket.category, ticket.summary, site,
-                                 self.settings.transfer_ring_s)
-        await self.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
+                                 self.ctx.settings.transfer_ring_s)
+        await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
                                    "Value": bundle})
 
     async def blind_transfer(self, call_id: str, agent: str, target: str, *, wait: str = "answer",
                              category: str | None = None, summary: str | None = None) -> Transfer:
-        call, agent_channel, caller_uniqueid = require_agent_call(self.book, call_id, agent)
-        site = self.settings.site(call.site)
-        destination = resolve_target(self.settings.directory, target, site.intake)
-        async with self.locks.hold(call_id, "transfer"):
-            ticket = await self.tickets.open_for_call(site.id, call_id)
+        call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
+        site = self.ctx.settings.site(call.site)
+        destination = resolve_target(self.ctx.settings.directory, target, site.intake)
+        async with self.ctx.locks.hold(call_id, "transfer"):
+            ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
             if category is not None or summary is not None:
-                ticket = await self.tickets.update(ticket, category=category, summary=summary)
+                ticket = await self.ctx.tickets.update(ticket, category=category, summary=summary)
             caller_channel = call.channels.get(caller_uniqueid, "")
             transfer = Transfer(secrets.token_hex(6), call_id, site.id, agent, destination.name,
                                 destination.number, ticket.id, caller_uniqueid, time.time())
             self._active[(site.id, caller_uniqueid)] = transfer
-            self.recent[transfer.id] = transfer
             try:
                 await self.set_ticket_vars(site.id, caller_channel, ticket)
-                await self.ami.send(site.id, {"Action": "BlindTransfer", "Channel": agent_channel,
+                await self.ctx.ami.send(site.id, {"Action": "BlindTransfer", "Channel": agent_channel,
                                               "Context": TRANSFER_CONTEXT, "Exten": destination.number})
             except AmiError as exc:
                 self._apply(transfer, TransferEvent("refused", str(exc)))
@@ -121,7 +123,7 @@ class TransferService:
         return transfer
 
     async def _wait(self, transfer: Transfer, ringing_is_enough: bool) -> None:
-        deadline = time.monotonic() + self.settings.transfer_wait_s
+        deadline = time.monotonic() + self.ctx.settings.transfer_wait_s
         while not transfer.state.final:
             if ringing_is_enough and transfer.state is TransferState.RINGING:
                 return
@@ -157,7 +159,7 @@ class TransferService:
                  ms=round((time.time() - transfer.requested_at) * 1000, 1))
 
     def _publish(self, transfer: Transfer) -> None:
-        self.bus.publish(f"transfer.{transfer.state.value}", agent=transfer.agent, **transfer.view())
+        self.ctx.bus.publish(f"transfer.{transfer.state.value}", agent=transfer.agent, **transfer.view())
 
     async def on_event(self, event: AmiEvent) -> None:
         transfer = self._active.get((event.site, event.get("Uniqueid")))

@@ -14,8 +14,15 @@ from typing import Awaitable, Callable
 
 import structlog
 
-from hotline_link.agi.protocol import (MAX_HEADER_BYTES, MAX_LINE_BYTES, AgiReply, AgiRequest,
-                                       parse_reply, parse_request_header, set_variable_command)
+from hotline_link.agi.protocol import (
+    MAX_HEADER_BYTES,
+    MAX_LINE_BYTES,
+    AgiReply,
+    AgiRequest,
+    parse_reply,
+    parse_request_header,
+    set_variable_command,
+)
 from hotline_link.errors import AgiProtocolError
 
 log = structlog.get_logger(__name__)

@@ -124,9 +124,8 @@ class Sandbox:
                              rebuild=rebuild)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         rendered = self.render_site_configs(self.load_or_create_secrets())
-        if not self.settings.tokens_path.exists():
-            write_sandbox_tokens(self.settings.tokens_path,
-                                 [a for site in self.settings.sites for a in site.agents])
+        write_sandbox_tokens(self.settings.tokens_path,
+                             [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
         self.write_site_configs(rendered)
         if self.redis.local:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import AsyncIterator
 
 import pytest
@@ -32,3 +32,18 @@ async def softphones(peers: SipPeers, agent_password: str,
     peers.kill_all()
     for site, agent, port in phones.registered:
         await peers.register(site, agent, agent_password, port, expires=0)
+
+
+@pytest.fixture
+async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
+    """A server with short ring times, so failure paths take seconds; every channel a test
+    leaves behind is hung up before the next test."""
+    from hotline_link.server import Server
+    from tests.helpers import hangup_everything
+
+    srv = Server(replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=5))
+    await srv.start()
+    await srv.ami.wait_connected(15)
+    yield srv
+    await hangup_everything(srv)
+    await srv.stop()

@@ -4,23 +4,8 @@ alone."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import pytest
-
-from hotline_link.server import Server
-from tests.helpers import hangup_everything, is_event
+from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
-
-
-@pytest.fixture
-async def cc_server(server_settings, log_lines):
-    srv = Server(replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=5))
-    await srv.start()
-    await srv.ami.wait_connected(15)
-    yield srv
-    await hangup_everything(srv)
-    await srv.stop()
 
 
 async def room_channels(server, room: str) -> list[str]:

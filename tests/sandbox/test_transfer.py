@@ -4,24 +4,9 @@ along in SIP headers, and every failure path returning the caller to the agent."
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
-import pytest
-
-from hotline_link.server import Server
-from tests.helpers import hangup_everything, is_event
+from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
-
-
-@pytest.fixture
-async def cc_server(server_settings, log_lines):
-    settings = replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=6)
-    srv = Server(settings)
-    await srv.start()
-    await srv.ami.wait_connected(15)
-    yield srv
-    await hangup_everything(srv)
-    await srv.stop()
 
 
 async def test_blind_transfer_12345_to_110_carries_the_ticket(cc_server, softphones, peers):
@@ -129,3 +114,37 @@ async def test_double_click_and_wrong_agent_are_refused(cc_server, softphones, p
     loser = first if first[0] == 409 else second
     assert loser[1]["error"]["code"] == "operation_in_progress"
     assert await call.caller.finished(15) == 0
+
+
+async def test_trunk_down_returns_the_caller(cc_server, softphones, peers):
+    """The 110 site is stopped: once the trunk's qualify marks it unreachable, a transfer to
+    110 fails at once with target_unreachable and the caller rings the agent again."""
+    from hotline_link.sandbox import Sandbox
+
+    server, api = cc_server, Api(cc_server)
+    trunk_state: asyncio.Queue[str] = asyncio.Queue()
+
+    async def on_contact(event) -> None:  # type: ignore[no-untyped-def]
+        if event.site == "12345" and event.get("AOR") == "trunk-110":
+            trunk_state.put_nowait(event.get("ContactStatus"))
+
+    server.ami.subscribe("ContactStatus", on_contact)
+    sandbox = Sandbox(server.settings)
+    try:
+        with server.bus.subscribe() as events:
+            agent = await online_agent(server, softphones, peers, "12345", "1006", calls=2)
+            call = await answered_call(server, events, peers, agent, "12345", "13866660000", 9000)
+            await asyncio.to_thread(sandbox.asterisk("110").stop)
+            while await asyncio.wait_for(trunk_state.get(), 20) != "Unreachable":
+                pass
+            status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1006",
+                                             json={"target": "110"})
+            assert (status, body["error"]["code"]) == (502, "target_unreachable"), body
+            await events.wait_for(lambda e: e.name == "call.ringing" and e.data["agent"] == "1006"
+                                  and e.data["call_id"] == call.call_id, 10)
+        assert await call.caller.finished(20) == 0  # back with the agent, then hung up
+    finally:
+        await asyncio.to_thread(sandbox.up, False, False)
+        while await asyncio.wait_for(trunk_state.get(), 20) != "Reachable":
+            pass
+        await server.ami.wait_connected(15)

@@ -1,7 +1,13 @@
 import pytest
 
-from hotline_link.auth import (AuthError, Forbidden, Principal, TokenBook, sandbox_token,
-                               write_sandbox_tokens)
+from hotline_link.auth import (
+    AuthError,
+    Forbidden,
+    Principal,
+    TokenBook,
+    sandbox_token,
+    write_sandbox_tokens,
+)
 from hotline_link.errors import ConfigError
 
 
@@ -16,6 +22,17 @@ def test_sandbox_tokens_file_is_private_and_works(tmp_path):
         book.authenticate("nope")
     with pytest.raises(AuthError):
         book.authenticate("")
+
+
+def test_new_agents_get_tokens_and_old_tokens_stay(tmp_path):
+    path = tmp_path / "tokens.toml"
+    write_sandbox_tokens(path, ["1001"])
+    first = sandbox_token(path, role="agent", agent="1001")
+    write_sandbox_tokens(path, ["1001", "1002"])
+    assert sandbox_token(path, role="agent", agent="1001") == first
+    book = TokenBook.from_file(path)
+    assert book.authenticate(sandbox_token(path, role="agent", agent="1002")).agent == "1002"
+    assert path.stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.parametrize("body, reason", [

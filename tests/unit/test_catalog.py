@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from hotline_link.errors import ConfigError
-from tickets.catalog import (PLATFORMS, available_jurisdictions, load_catalog,
-                             load_default_cues, load_jurisdiction, parse_cues)
+from tickets.catalog import (
+    PLATFORMS,
+    available_jurisdictions,
+    load_catalog,
+    load_default_cues,
+    load_jurisdiction,
+    parse_cues,
+)
 
 HEADER = "id,platform,category,sub_category,matter,responsible_unit,emergency,keywords"
 META = "schema,1\nversion,2024.01.02-1\njurisdiction,test\n"

@@ -1,7 +1,12 @@
 import pytest
 
 from seat_pool.selection import SeatView, idle_longest_first
-from seat_pool.state import SeatState, contact_registered, derive_state, seat_from_device
+from seat_pool.state import (
+    SeatState,
+    contact_registered,
+    derive_state,
+    seat_from_device,
+)
 
 
 @pytest.mark.parametrize("registered, device, expected", [

@@ -1,7 +1,12 @@
 import pytest
 
-from call_control.transfer.state import (InvalidTransition, TransferEvent, TransferState, advance,
-                                         failure_reason)
+from call_control.transfer.state import (
+    InvalidTransition,
+    TransferEvent,
+    TransferState,
+    advance,
+    failure_reason,
+)
 
 S = TransferState
 

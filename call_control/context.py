@@ -1,0 +1,22 @@
+"""What every call-control service works with, built once at start-up (server.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from call_control.calls import CallBook
+from call_control.locks import CallLocks
+from hotline_link.ami.manager import AmiManager
+from hotline_link.bus import EventBus
+from hotline_link.settings import Settings
+from tickets.store import TicketStore
+
+
+@dataclass(frozen=True)
+class CallControlContext:
+    settings: Settings
+    ami: AmiManager
+    book: CallBook
+    tickets: TicketStore
+    locks: CallLocks
+    bus: EventBus
