@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SERVER_KEY = web.AppKey("server", object)
+# aiohttp >= 3.13 has typed request keys; older ones take a plain string
+PRINCIPAL_KEY = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
 PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -28,7 +30,7 @@ def server_of(request: web.Request) -> "Server":
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]  # type: ignore[no-any-return]
+    return request[PRINCIPAL_KEY]  # type: ignore[no-any-return,index]
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -61,7 +63,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     book = server_of(request).tokens
     if book is None:
         raise AuthError("no tokens are configured on this server (tokens_file)")
-    request["principal"] = book.authenticate(token)
+    request[PRINCIPAL_KEY] = book.authenticate(token)  # type: ignore[index]
     return await handler(request)
 
 
