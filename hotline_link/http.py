@@ -101,6 +101,7 @@ async def openapi(request: web.Request) -> web.Response:
 def build_app(server: "Server") -> web.Application:
     from call_control.resources import add_routes as add_call_control_routes
     from seat_pool.resources import add_routes as add_seat_routes
+    from tickets.resources import add_routes as add_ticket_routes
 
     app = web.Application(middlewares=[errors_middleware, auth_middleware],
                           client_max_size=64 * 1024)
@@ -109,4 +110,5 @@ def build_app(server: "Server") -> web.Application:
     app.router.add_get("/api/openapi.json", openapi)
     add_call_control_routes(app)
     add_seat_routes(app)
+    add_ticket_routes(app)
     return app

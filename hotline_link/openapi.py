@@ -81,6 +81,14 @@ OPENAPI: dict[str, Any] = {
                        "answered, transfer_*, conference_*, hung_up. Browsers may pass ?token=.",
             "parameters": [_AGENT],
             "responses": {"101": {"description": "switching to WebSocket"}, **_COMMON_ERRORS}}},
+        "/api/tickets/{ticket_id}/timeline": {"get": {
+            "summary": "a ticket's whole story across both platforms (calls, transfers, conferences), "
+                       "with first_answered (首接) and the related ticket of the other platform",
+            "parameters": [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "timeline"}, **_COMMON_ERRORS}}},
+        "/api/calls/{call_id}": {"get": {
+            "summary": "a call's recorded events and its ticket", "parameters": [_CALL_ID],
+            "responses": {"200": {"description": "the call's story"}, **_COMMON_ERRORS}}},
         "/api/calls/{call_id}/transfer": {"post": {
             "summary": "one-click blind transfer (一键转接) of the caller to a directory target",
             "parameters": [_CALL_ID, _AGENT_QUERY, {

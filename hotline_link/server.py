@@ -28,6 +28,7 @@ from hotline_link.settings import Settings
 from seat_pool.registry import SeatRegistry
 from seat_pool.store import SeatStore
 from tickets.store import TicketStore
+from tickets.timeline import TicketTimeline
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,8 @@ class Server:
                                      CallLocks(self.redis), self.bus)
         self.transfers = TransferService(context)
         self.conferences = ConferenceService(context)
+        self.timeline = TicketTimeline(self.redis, self.tickets, self.bus,
+                                       frozenset(s.id for s in settings.sites if s.intake))
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
@@ -63,6 +66,7 @@ class Server:
             raise ConfigError(f"Redis at {self.settings.redis_url} is not reachable: {exc}") from None
         if self.tokens is None:
             log.warning("server.no_tokens", tokens_file=str(self.settings.tokens_path))
+        self.timeline.start()
         self.registry.attach()
         self.calls.attach()
         self.transfers.attach()
@@ -90,6 +94,7 @@ class Server:
             self._runner = None
         await self.agi.stop()
         await self.ami.stop()
+        await self.timeline.stop()
         await self.redis.aclose()
         log.info("server.stopped")
 

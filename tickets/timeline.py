@@ -1,0 +1,147 @@
+"""The append-only story of every call and ticket (可查、可看、可追溯), in Redis Streams.
+
+Every call event that matters (started, routed, answered, transferred, conferenced, ended,
+a case received from the other platform) is appended to ``hl:timeline:call:{call_id}``
+and, once the call has a ticket, to ``hl:timeline:ticket:{ticket_id}``. Redis runs with AOF
+persistence (the sandbox starts it so), so the log survives a restart.
+
+Events arrive from the in-process bus synchronously; they are queued and written in order
+by one task, so call handling never waits for Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline_link.bus import BusEvent, EventBus
+from hotline_link.logs import mask_number
+from tickets.store import TicketStore
+
+log = structlog.get_logger(__name__)
+
+RECORDED = frozenset({
+    "call.started", "call.routed", "call.answered", "call.ended", "ticket.received",
+    "transfer.dialling", "transfer.ringing", "transfer.answered", "transfer.failed",
+    "transfer.caller_gone", "conference.dialling", "conference.joined", "conference.left",
+    "conference.ended"})
+STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produces
+
+
+def call_key(call_id: str) -> str:
+    return f"hl:timeline:call:{call_id}"
+
+
+def ticket_key(ticket_id: str) -> str:
+    return f"hl:timeline:ticket:{ticket_id}"
+
+
+def entry_of(event: BusEvent, now: float) -> dict[str, str]:
+    """The stored form of an event: flat strings, caller numbers masked. Pure."""
+    data = {k: v for k, v in event.data.items() if v is not None}
+    if "caller" in data:
+        data["caller"] = mask_number(str(data["caller"]))
+    return {"event": event.name, "at": repr(now), "data": json.dumps(data, ensure_ascii=False)}
+
+
+def first_answered(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """首接: the platform whose agent answered the case first. Pure."""
+    answered = [e for e in entries if e["event"] == "call.answered"]
+    if not answered:
+        return None
+    first = min(answered, key=lambda e: e["at"])
+    return {"site": first["data"].get("site"), "agent": first["data"].get("answered_by"),
+            "at": first["at"], "call_id": first["data"].get("call_id")}
+
+
+class TicketTimeline:
+    def __init__(self, redis: Redis, tickets: TicketStore, bus: EventBus,
+                 center_sites: frozenset[str]) -> None:
+        self.redis = redis
+        self.tickets = tickets
+        self.center_sites = center_sites
+        self._queue: asyncio.Queue[tuple[BusEvent, float]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        bus.listen(self._enqueue)
+
+    def _enqueue(self, event: BusEvent) -> None:
+        if event.name in RECORDED:
+            self._queue.put_nowait((event, time.time()))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._write_loop(), name="ticket-timeline")
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Return once every event queued so far is written."""
+        await asyncio.wait_for(self._queue.join(), timeout)
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop."""
+        if self._task is None:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await self.flush()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _write_loop(self) -> None:
+        while True:
+            event, at = await self._queue.get()
+            try:
+                await self._write(event, at)
+            except RedisError as exc:  # keep the event: retry once Redis is back
+                log.warning("timeline.write_failed", ticket_event=event.name, error=str(exc))
+                await asyncio.sleep(0.5)
+                self._queue.put_nowait((event, at))
+            finally:
+                self._queue.task_done()
+
+    async def _write(self, event: BusEvent, at: float) -> None:
+        call_id = str(event.data.get("call_id", ""))
+        if not call_id:
+            return
+        if event.name == "call.answered" and event.data.get("site") in self.center_sites:
+            await self.tickets.open_for_call(str(event.data["site"]), call_id, now=at)
+        entry = entry_of(event, at)
+        ticket = await self.tickets.for_call(call_id)
+        pipe = self.redis.pipeline()
+        pipe.xadd(call_key(call_id), entry, maxlen=STREAM_MAXLEN, approximate=True)
+        if ticket is not None:
+            pipe.xadd(ticket_key(ticket.id), entry, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.sadd(f"hl:ticket-calls:{ticket.id}", call_id)
+        await pipe.execute()
+
+    async def _read(self, key: str) -> list[dict[str, Any]]:
+        rows = await self.redis.xrange(key)
+        return [{"id": rid, "event": f["event"], "at": float(f["at"]), "data": json.loads(f["data"])}
+                for rid, f in rows]
+
+    async def for_call(self, call_id: str) -> list[dict[str, Any]]:
+        return await self._read(call_key(call_id))
+
+    async def for_ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """The whole story: this ticket's calls, and the ticket it was handed over from (or
+        to) on the other platform, in time order, with who answered first (首接)."""
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        related = {ticket_id}
+        if ticket.source_ticket:
+            related.add(ticket.source_ticket)
+        related |= set(await self.redis.smembers(f"hl:handed-over:{ticket_id}"))
+        entries: dict[str, dict[str, Any]] = {}
+        for tid in related:
+            for call_id in await self.redis.smembers(f"hl:ticket-calls:{tid}"):
+                for entry in await self.for_call(call_id):
+                    entries[f"{call_id}/{entry['id']}"] = {**entry, "ticket_id": tid}
+        story = sorted(entries.values(), key=lambda e: (e["at"], e["id"]))
+        return {"ticket": ticket, "related_tickets": sorted(related - {ticket_id}),
+                "first_answered": first_answered(story), "events": story}
