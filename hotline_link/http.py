@@ -21,7 +21,8 @@ log = structlog.get_logger(__name__)
 SERVER_KEY = web.AppKey("server", object)
 # aiohttp >= 3.13 has typed request keys; older ones take a plain string
 PRINCIPAL_KEY = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
-PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json"})
+# /api/intake/push is signed by the other platform (HMAC) instead of carrying a token
+PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json", "/api/intake/push"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

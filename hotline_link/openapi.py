@@ -18,6 +18,7 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
 
 _CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "Asterisk linkedid of the call, e.g. hl12345-1795530292.2"}
+_TICKET_ID = {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
 _AGENT_QUERY = {"name": "agent", "in": "query", "required": False, "schema": {"type": "string"},
                 "description": "supervisor/admin tokens only: the agent acting on the call"}
@@ -84,8 +85,39 @@ OPENAPI: dict[str, Any] = {
         "/api/tickets/{ticket_id}/timeline": {"get": {
             "summary": "a ticket's whole story across both platforms (calls, transfers, conferences), "
                        "with first_answered (首接) and the related ticket of the other platform",
-            "parameters": [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [_TICKET_ID],
             "responses": {"200": {"description": "timeline"}, **_COMMON_ERRORS}}},
+        "/api/tickets/{ticket_id}": {"patch": {
+            "summary": "set a ticket's category, summary, division_code (6 digits), emergency, "
+                       "restricted, handling_unit",
+            "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "additionalProperties": False, "properties": {
+                    "category": {"type": "string"}, "summary": {"type": "string"},
+                    "division_code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                    "emergency": {"type": "boolean"}, "restricted": {"type": "boolean"},
+                    "handling_unit": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "the ticket (caller masked)"}, **_COMMON_ERRORS}}},
+        "/api/tickets/{ticket_id}/push": {"post": {
+            "summary": "system push (系统推送) of the ticket to the other platform, through the outbox",
+            "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["target"],
+                           "properties": {"target": {"enum": ["12345", "110"]}}}}}},
+            "responses": {"202": {"description": "queued; delivered at least once"},
+                          **_COMMON_ERRORS}}},
+        "/api/intake/push": {"post": {
+            "security": [], "summary": "receive a push from the other platform (HMAC-signed: "
+                                       "X-HL-Timestamp, X-HL-Signature); idempotent on push_id",
+            "responses": {"201": {"description": "ticket created"},
+                          "200": {"description": "already received (duplicate)"},
+                          "400": _error("malformed push"), "401": _error("bad signature")}}},
+        "/api/push/stats": {"get": {
+            "summary": "pushed, received, bounced (回流) per platform; outbox and dead letters (supervisor)",
+            "responses": {"200": {"description": "stats"}, **_COMMON_ERRORS}}},
+        "/api/classify": {"post": {
+            "summary": "where a matter belongs: platform, catalog entry, unit, confidence",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "recommendation"}, **_COMMON_ERRORS}}},
         "/api/calls/{call_id}": {"get": {
             "summary": "a call's recorded events and its ticket", "parameters": [_CALL_ID],
             "responses": {"200": {"description": "the call's story"}, **_COMMON_ERRORS}}},

@@ -27,6 +27,9 @@ from hotline_link.http import build_app
 from hotline_link.settings import Settings
 from seat_pool.registry import SeatRegistry
 from seat_pool.store import SeatStore
+from tickets.outbox import Outbox
+from tickets.push import PushService
+from tickets.recommend import Recommender
 from tickets.store import TicketStore
 from tickets.timeline import TicketTimeline
 
@@ -52,6 +55,9 @@ class Server:
         self.conferences = ConferenceService(context)
         self.timeline = TicketTimeline(self.redis, self.tickets, self.bus,
                                        frozenset(s.id for s in settings.sites if s.intake))
+        self.outbox = Outbox(self.redis, self.bus, settings.push_secret)
+        self.push = PushService(settings, self.tickets, self.outbox, self.redis, self.bus)
+        self._recommender: asyncio.Task[Recommender] | None = None
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
@@ -67,6 +73,7 @@ class Server:
         if self.tokens is None:
             log.warning("server.no_tokens", tokens_file=str(self.settings.tokens_path))
         self.timeline.start()
+        self.outbox.start()
         self.registry.attach()
         self.calls.attach()
         self.transfers.attach()
@@ -88,12 +95,19 @@ class Server:
         log.info("server.started", agi_port=self.settings.agi_port,
                  http_port=self.settings.http_port if http else None)
 
+    async def recommender(self) -> Recommender:
+        """Built once, on first use, off the event loop (jieba loads its dictionary)."""
+        if self._recommender is None:
+            self._recommender = asyncio.ensure_future(asyncio.to_thread(Recommender.for_jurisdiction))
+        return await self._recommender
+
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         await self.agi.stop()
         await self.ami.stop()
+        await self.outbox.stop()
         await self.timeline.stop()
         await self.redis.aclose()
         log.info("server.stopped")

@@ -84,6 +84,11 @@ class Settings:
     # in the sandbox the remote site stands in for the public network and answers them
     public_network_site: str = "remote"
     tokens_file: str = ""  # empty: state_dir/tokens.toml
+    # where system push sends tickets, per platform (config: [push_targets] table); in the
+    # sandbox one server plays both platforms, so both point at its own intake endpoint
+    push_targets: dict[str, str] = field(default_factory=lambda: {
+        "12345": "http://127.0.0.1:8080/api/intake/push", "110": "http://127.0.0.1:8080/api/intake/push"})
+    push_secret: str = field(default="", repr=False)
     transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
     transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
@@ -113,7 +118,7 @@ class Settings:
         return replace(self, ami_secret=secret)
 
 
-_TABLES = ("sites", "directory")
+_TABLES = ("sites", "directory", "push_targets")
 _SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES}
 
 
@@ -158,6 +163,13 @@ def _directory_from_mapping(raw: Any) -> dict[str, str]:
     return out
 
 
+def _urls_from_mapping(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(
+            isinstance(v, str) and v.startswith(("http://", "https://")) for v in raw.values()):
+        raise ConfigError("push_targets: expected a table of platform = \"http(s)://...\"")
+    return {str(k): v for k, v in raw.items()}
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -196,6 +208,8 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
             values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
         elif name == "directory":
             values["directory"] = _directory_from_mapping(value)
+        elif name == "push_targets":
+            values["push_targets"] = _urls_from_mapping(value)
         else:
             values[name] = _coerce(name, value)
     for name in _SCALAR_TYPES:
@@ -203,9 +217,10 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         if env_value is not None:
             values[name] = _coerce(name, env_value)
     settings = Settings(**values)
-    if not settings.ami_secret and settings.secrets_file.exists():
-        secret = read_secret_file(settings.secrets_file).get("ami_secret", "")
-        settings = settings.with_secret(secret)
+    if (not settings.ami_secret or not settings.push_secret) and settings.secrets_file.exists():
+        stored = read_secret_file(settings.secrets_file)
+        settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
+                           push_secret=settings.push_secret or stored.get("push_secret", ""))
     _validate(settings)
     return settings
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import time
 from dataclasses import asdict
+from typing import Any
 
 from aiohttp import web
 
-from call_control.errors import CallNotFound
-from hotline_link.http import principal_of, server_of
+from call_control.errors import CallControlError, CallNotFound
+from hotline_link.http import principal_of, read_json, server_of
+from hotline_link.logs import mask_number
+from tickets.push_policy import parse_payload
+from tickets.signing import verify
 
 READERS = ("agent", "supervisor", "admin")
 
@@ -32,6 +40,75 @@ async def call_story(request: web.Request) -> web.Response:
                               "active": server.calls.book.find(call_id) is not None, "events": events})
 
 
+def _ticket_view(ticket) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    view = asdict(ticket)
+    view["caller"] = mask_number(ticket.caller)
+    return view
+
+
+_EDITABLE = {"category": str, "summary": str, "handling_unit": str, "division_code": str,
+             "emergency": bool, "restricted": bool}
+
+
+async def patch_ticket(request: web.Request) -> web.Response:
+    principal_of(request).require_role(*READERS)
+    server = server_of(request)
+    ticket = await server.tickets.get(request.match_info["ticket_id"])
+    if ticket is None:
+        raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
+    body = await read_json(request)
+    changes: dict[str, object] = {}
+    for name, value in body.items():
+        kind = _EDITABLE.get(name)
+        if kind is None or not isinstance(value, kind) or (kind is str and len(value) > 200):
+            raise CallControlError(f"field {name!r} cannot be set to {value!r}")
+        changes[name] = value
+    if "division_code" in changes and not re.fullmatch(r"\d{6}", str(changes["division_code"])):
+        raise CallControlError("division_code (行政区划代码) must be 6 digits")
+    ticket = await server.tickets.update(ticket, **changes)
+    return web.json_response(_ticket_view(ticket))
+
+
+async def push_ticket(request: web.Request) -> web.Response:
+    principal_of(request).require_role(*READERS)
+    body = await read_json(request, ("target",))
+    payload = await server_of(request).push.push(request.match_info["ticket_id"], str(body["target"]))
+    return web.json_response({"push_id": payload.push_id, "state": "queued", "bounced": payload.bounced,
+                              "emergency": payload.emergency}, status=202)
+
+
+async def receive_push(request: web.Request) -> web.Response:
+    """The other platform's pushes land here: signed, not token-authenticated."""
+    server = server_of(request)
+    raw = await request.read()
+    verify(server.settings.push_secret, request.headers.get("X-HL-Timestamp", ""),
+           request.headers.get("X-HL-Signature", ""), raw, time.time())
+    try:
+        payload = parse_payload(json.loads(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CallControlError("the push body is not JSON") from None
+    ticket_id, duplicate = await server.push.receive(payload)
+    return web.json_response({"ticket_id": ticket_id, "duplicate": duplicate}, status=200 if duplicate else 201)
+
+
+async def push_stats(request: web.Request) -> web.Response:
+    principal_of(request).require_role("supervisor", "admin")
+    return web.json_response(await server_of(request).push.stats())
+
+
+async def classify(request: web.Request) -> web.Response:
+    principal_of(request).require_role(*READERS)
+    body = await read_json(request, ("text",))
+    recommender = await server_of(request).recommender()
+    result = await asyncio.to_thread(recommender.recommend, str(body["text"])[:2000])
+    return web.json_response(result.as_dict())
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_patch("/api/tickets/{ticket_id}", patch_ticket)
+    app.router.add_post("/api/tickets/{ticket_id}/push", push_ticket)
+    app.router.add_post("/api/intake/push", receive_push)
+    app.router.add_get("/api/push/stats", push_stats)
+    app.router.add_post("/api/classify", classify)
     app.router.add_get("/api/tickets/{ticket_id}/timeline", ticket_timeline)
     app.router.add_get("/api/calls/{call_id}", call_story)

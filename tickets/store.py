@@ -25,6 +25,11 @@ class Ticket:
     source_platform: str = ""  # the platform that handed the case over, if any
     created_at: float = 0.0
     source_ticket: str = ""  # that platform's ticket id
+    caller: str = ""  # stored as given; every log and HTTP answer masks it
+    division_code: str = ""  # 行政区划代码 (6 digits)
+    emergency: bool = False
+    restricted: bool = False  # 涉密、涉稳、涉恐、涉案...: never shared with the other platform
+    handling_unit: str = ""
 
     @property
     def room(self) -> str:
@@ -47,7 +52,8 @@ class TicketStore:
 
     async def open_for_call(self, site: str, call_id: str, *, ticket_id: str = "",
                             category: str = "", summary: str = "", source_platform: str = "",
-                            source_ticket: str = "", now: float | None = None) -> Ticket:
+                            source_ticket: str = "", caller: str = "",
+                            now: float | None = None) -> Ticket:
         """The call's ticket: the existing one, else a new one (with ``ticket_id`` if the
         agent supplied one). A case handed over by the other platform gets a ticket of this
         platform that names the other's (``source_ticket``)."""
@@ -56,7 +62,7 @@ class TicketStore:
             return existing
         now = time.time() if now is None else now
         ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
-                        summary, source_platform, now, source_ticket)
+                        summary, source_platform, now, source_ticket, caller)
         await self.save(ticket, link_call=True)
         return ticket
 
@@ -76,17 +82,21 @@ class TicketStore:
         if not row:
             return None
         known = {f.name for f in fields(Ticket)}
-        values = {k: v for k, v in row.items() if k in known}
-        values["created_at"] = float(values.get("created_at", 0) or 0)
-        return Ticket(**values)
+        values: dict[str, object] = {k: v for k, v in row.items() if k in known}
+        values["created_at"] = float(row.get("created_at", 0) or 0)
+        for flag in ("emergency", "restricted"):
+            values[flag] = row.get(flag) == "True"
+        return Ticket(**values)  # type: ignore[arg-type]
 
     async def for_call(self, call_id: str) -> Ticket | None:
         ticket_id = await self.redis.get(f"hl:call-ticket:{call_id}")
         return await self.get(ticket_id) if ticket_id else None
 
-    async def update(self, ticket: Ticket, *, category: str | None = None,
-                     summary: str | None = None) -> Ticket:
-        changed = replace(ticket, category=ticket.category if category is None else category,
-                          summary=ticket.summary if summary is None else summary)
+    async def update(self, ticket: Ticket, **changes: object) -> Ticket:
+        """Change some fields (None means: leave as it is)."""
+        changed = replace(ticket, **{k: v for k, v in changes.items() if v is not None})
         await self.save(changed)
         return changed
+
+    async def new_id(self, site: str) -> str:
+        return await self._next_id(site, time.time())

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.bus import BusEvent, EventBus
 from hotline_link.logs import mask_number
+from hotline_link.tasks import cancel_and_wait
 from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
@@ -88,9 +89,7 @@ class TicketTimeline:
             return
         with contextlib.suppress(asyncio.TimeoutError):
             await self.flush()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task])
 
     async def _write_loop(self) -> None:
         while True:
@@ -109,7 +108,8 @@ class TicketTimeline:
         if not call_id:
             return
         if event.name == "call.answered" and event.data.get("site") in self.center_sites:
-            await self.tickets.open_for_call(str(event.data["site"]), call_id, now=at)
+            await self.tickets.open_for_call(str(event.data["site"]), call_id, now=at,
+                                             caller=str(event.data.get("caller", "")))
         entry = entry_of(event, at)
         ticket = await self.tickets.for_call(call_id)
         pipe = self.redis.pipeline()

@@ -25,6 +25,7 @@ import structlog
 
 from hotline_link.errors import AmiDisconnected, AmiError
 from hotline_link.settings import Settings, SiteSettings
+from hotline_link.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -102,12 +103,7 @@ class SiteConnection:
                        asyncio.create_task(self._deliver(), name=f"ami-deliver-{self.site.id}")]
 
     async def stop(self) -> None:
-        # Cancel until done: Python 3.11's wait_for can swallow a cancellation that lands
-        # just as the awaited answer arrives, and the task would then wait on its queue.
-        while pending := [t for t in self._tasks if not t.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending, timeout=0.5)
+        await cancel_and_wait(self._tasks)
         if self.client is not None:
             self.client.close()
         self.connected.clear()

@@ -62,16 +62,17 @@ class Sandbox:
         return AsteriskProcess(self.root, self.state_dir, site_id)
 
     def load_or_create_secrets(self) -> dict[str, str]:
+        """The sandbox's secrets (mode 600); ones added in later versions are appended."""
         path = self.settings.secrets_file
-        if path.exists():
-            return read_secret_file(path)
-        values = {"ami_secret": token_source.token_urlsafe(24),
-                  "agent_password": token_source.token_urlsafe(12)}
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.writelines(f'{k} = "{v}"\n' for k, v in values.items())
-        return values
+        values = read_secret_file(path) if path.exists() else {}
+        wanted = {"ami_secret": 24, "agent_password": 12, "push_secret": 24}
+        missing = {k: token_source.token_urlsafe(n) for k, n in wanted.items() if k not in values}
+        if missing:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as fh:
+                fh.writelines(f'{k} = "{v}"\n' for k, v in missing.items())
+        return {**values, **missing}
 
     def _port_needs(self) -> list[PortNeed]:
         needs = []

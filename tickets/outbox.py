@@ -1,0 +1,128 @@
+"""At-least-once delivery of pushes to the other platform, through Redis.
+
+A job is a hash ``hl:outbox:job:{id}`` (url, body, attempts) plus its due time in the
+sorted set ``hl:outbox:due``. A worker leases a due job (a Lua script moves its due time a
+lease ahead, so of several server instances one delivers it, and a crashed worker's job
+comes due again); success deletes it; failure backs off; a permanent refusal (4xx other
+than 408/429) moves it to ``hl:outbox:dead`` with the reason. Nothing is lost by a peer
+being down or by a restart; the receiver is idempotent on ``push_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+import aiohttp
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline_link.bus import EventBus
+from hotline_link.tasks import cancel_and_wait
+from tickets.signing import sign
+
+log = structlog.get_logger(__name__)
+
+DUE = "hl:outbox:due"
+DEAD = "hl:outbox:dead"
+LEASE_S = 30.0
+MAX_BACKOFF_S = 60.0
+
+_LEASE = """
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
+return due
+"""
+
+
+def job_key(job_id: str) -> str:
+    return f"hl:outbox:job:{job_id}"
+
+
+def backoff_s(attempts: int) -> float:
+    return min(MAX_BACKOFF_S, 0.5 * 2 ** max(0, attempts - 1))
+
+
+def permanent(status: int) -> bool:
+    return 400 <= status < 500 and status not in (408, 425, 429)
+
+
+class Outbox:
+    def __init__(self, redis: Redis, bus: EventBus, secret: str, timeout_s: float = 5.0) -> None:
+        self.redis = redis
+        self.bus = bus
+        self.secret = secret
+        self.timeout_s = timeout_s
+        self._lease = redis.register_script(_LEASE)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def enqueue(self, job_id: str, url: str, body: dict[str, object]) -> None:
+        pipe = self.redis.pipeline()
+        pipe.hset(job_key(job_id), mapping={"url": url, "body": json.dumps(body, ensure_ascii=False),
+                                            "attempts": 0})
+        pipe.zadd(DUE, {job_id: time.time()})
+        await pipe.execute()
+        self._wake.set()
+        self.bus.publish("push.queued", push_id=job_id, url=url)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        await cancel_and_wait([self._task])
+
+    async def pending(self) -> int:
+        return int(await self.redis.zcard(DUE))
+
+    async def _run(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as http:
+            while True:
+                try:
+                    leased = await self._lease(keys=[DUE], args=[time.time(), time.time() + LEASE_S, 20])
+                except RedisError as exc:
+                    log.warning("outbox.redis_unavailable", error=str(exc))
+                    leased = []
+                for job_id in leased:
+                    await self._deliver(http, job_id)
+                if not leased:
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 0.5)
+
+    async def _deliver(self, http: aiohttp.ClientSession, job_id: str) -> None:
+        job = await self.redis.hgetall(job_key(job_id))
+        if not job:
+            await self.redis.zrem(DUE, job_id)
+            return
+        body = job["body"].encode()
+        stamp = f"{time.time():.3f}"
+        headers = {"Content-Type": "application/json", "X-HL-Timestamp": stamp,
+                   "X-HL-Signature": sign(self.secret, stamp, body)}
+        try:
+            async with http.post(job["url"], data=body, headers=headers) as resp:
+                status, text = resp.status, (await resp.text())[:200]
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            status, text = 0, type(exc).__name__
+        if 200 <= status < 300:
+            pipe = self.redis.pipeline()
+            pipe.zrem(DUE, job_id)
+            pipe.delete(job_key(job_id))
+            await pipe.execute()
+            log.info("push.delivered", push_id=job_id, status=status)
+            self.bus.publish("push.delivered", push_id=job_id, status=status)
+        elif permanent(status):
+            pipe = self.redis.pipeline()
+            pipe.zrem(DUE, job_id)
+            pipe.hset(DEAD, job_id, json.dumps({"status": status, "reason": text}, ensure_ascii=False))
+            await pipe.execute()
+            log.error("push.refused", push_id=job_id, status=status, reason=text)
+            self.bus.publish("push.dead", push_id=job_id, status=status, reason=text)
+        else:
+            attempts = int(await self.redis.hincrby(job_key(job_id), "attempts", 1))
+            await self.redis.zadd(DUE, {job_id: time.time() + backoff_s(attempts)})
+            log.warning("push.retry", push_id=job_id, status=status, error=text, attempts=attempts)
+            self.bus.publish("push.retry", push_id=job_id, status=status, attempts=attempts)

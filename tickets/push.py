@@ -1,0 +1,86 @@
+"""System push (系统推送): a ticket goes to the other platform without a call, and tickets
+pushed by the other platform come in. Sending goes through the outbox (at-least-once);
+receiving is idempotent on ``push_id``, so a retried push never makes a second ticket."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from redis.asyncio import Redis
+
+from call_control.errors import CallNotFound
+from hotline_link.bus import EventBus
+from hotline_link.settings import Settings
+from tickets.outbox import Outbox
+from tickets.push_policy import BadPush, PushPayload, plan_push
+from tickets.store import TICKET_TTL_S, Ticket, TicketStore
+
+log = structlog.get_logger(__name__)
+
+STATS = ("pushed", "received", "bounced_out", "bounced_in", "duplicates")
+
+
+class PushService:
+    def __init__(self, settings: Settings, tickets: TicketStore, outbox: Outbox, redis: Redis,
+                 bus: EventBus) -> None:
+        self.settings = settings
+        self.tickets = tickets
+        self.outbox = outbox
+        self.redis = redis
+        self.bus = bus
+
+    async def _count(self, stat: str, platform: str) -> None:
+        await self.redis.hincrby(f"hl:stats:push:{platform}", stat, 1)
+
+    async def push(self, ticket_id: str, target: str) -> PushPayload:
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            raise CallNotFound(f"no ticket {ticket_id}")
+        payload = plan_push(ticket, target)
+        url = self.settings.push_targets.get(target)
+        if not url:
+            raise BadPush(f"no push URL is configured for platform {target} (push_targets)")
+        await self.outbox.enqueue(payload.push_id, url, payload.as_json())
+        await self._count("pushed", payload.from_platform)
+        if payload.bounced:
+            await self._count("bounced_out", payload.from_platform)
+        log.info("push.queued", ticket_id=ticket_id, push_id=payload.push_id, target=target,
+                 bounced=payload.bounced)
+        return payload
+
+    async def receive(self, payload: PushPayload) -> tuple[str, bool]:
+        """(this platform's ticket id, whether the push had been received before)."""
+        key = f"hl:push-received:{payload.push_id}"
+        existing = await self.redis.get(key)
+        if existing is None:
+            ticket_id = await self.tickets.new_id(payload.to_platform)
+            if await self.redis.set(key, ticket_id, nx=True, ex=TICKET_TTL_S):
+                await self._store(payload, ticket_id)
+                return ticket_id, False
+            existing = await self.redis.get(key)
+        await self._count("duplicates", payload.to_platform)
+        return str(existing), True
+
+    async def _store(self, payload: PushPayload, ticket_id: str) -> None:
+        ticket = Ticket(ticket_id, payload.to_platform, "", payload.category, payload.summary,
+                        payload.from_platform, time.time(), payload.source_ticket, payload.caller,
+                        payload.division_code, payload.emergency, False, payload.handling_unit)
+        await self.tickets.save(ticket)
+        await self._count("received", payload.to_platform)
+        if payload.bounced:
+            await self._count("bounced_in", payload.to_platform)
+        log.info("ticket.pushed_in", ticket_id=ticket_id, source_ticket=payload.source_ticket,
+                 source=payload.from_platform, bounced=payload.bounced, emergency=payload.emergency)
+        self.bus.publish("ticket.pushed_in", ticket_id=ticket_id, site=payload.to_platform,
+                         source_ticket=payload.source_ticket, source_platform=payload.from_platform,
+                         bounced=payload.bounced)
+
+    async def stats(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for platform in ("12345", "110"):
+            row = await self.redis.hgetall(f"hl:stats:push:{platform}")
+            out[platform] = {stat: int(row.get(stat, 0)) for stat in STATS}
+        out["outbox_pending"] = await self.outbox.pending()
+        out["dead_letters"] = int(await self.redis.hlen("hl:outbox:dead"))
+        return out
