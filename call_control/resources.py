@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import structlog
 from aiohttp import WSMsgType, web
 
 from call_control.errors import CallControlError, CallNotFound, NotYourCall
 from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
+
+log = structlog.get_logger(__name__)
 
 WAIT_MODES = ("answer", "ring", "none")
 
@@ -108,7 +111,15 @@ async def agent_events(request: web.Request) -> web.WebSocketResponse:
 
     async def pump() -> None:
         while True:
-            await ws.send_json(await events.message(await queue.get()))
+            event = await queue.get()
+            try:
+                message = await events.message(event)
+            except Exception:  # e.g. Redis away: send the event without its ticket
+                log.exception("agent_events.enrich_failed", agent=agent, ws_event=event.name)
+                message = {"type": event.name.replace(".", "_"), **event.data}
+                if "caller" in message:
+                    message["caller"] = mask_number(str(message["caller"]))
+            await ws.send_json(message)
 
     sender = asyncio.create_task(pump())
     try:

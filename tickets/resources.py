@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from call_control.errors import CallControlError, CallNotFound
+from hotline_link.auth import Forbidden
 from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
 from tickets.push_policy import parse_payload
@@ -20,12 +21,24 @@ from tickets.signing import verify
 READERS = ("agent", "supervisor", "admin")
 
 
+def require_ticket_access(request: web.Request, ticket) -> None:  # type: ignore[no-untyped-def]
+    """Agents see and act on their own platform's tickets; supervisors and admins on all."""
+    principal = principal_of(request)
+    principal.require_role(*READERS)
+    if principal.role == "agent":
+        site = server_of(request).settings.site_of_agent(principal.agent)
+        if site is None or site.id != ticket.site:
+            raise Forbidden(f"ticket {ticket.id} belongs to platform {ticket.site}")
+
+
 async def ticket_timeline(request: web.Request) -> web.Response:
-    principal_of(request).require_role(*READERS)
-    story = await server_of(request).timeline.for_ticket(request.match_info["ticket_id"])
-    if story is None:
+    server = server_of(request)
+    ticket = await server.tickets.get(request.match_info["ticket_id"])
+    if ticket is None:
         raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
-    return web.json_response({**story, "ticket": asdict(story["ticket"])})
+    require_ticket_access(request, ticket)
+    story = await server.timeline.for_ticket(ticket.id)
+    return web.json_response({**story, "ticket": _ticket_view(story["ticket"])})
 
 
 async def call_story(request: web.Request) -> web.Response:
@@ -51,11 +64,11 @@ _EDITABLE = {"category": str, "summary": str, "handling_unit": str, "division_co
 
 
 async def patch_ticket(request: web.Request) -> web.Response:
-    principal_of(request).require_role(*READERS)
     server = server_of(request)
     ticket = await server.tickets.get(request.match_info["ticket_id"])
     if ticket is None:
         raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
+    require_ticket_access(request, ticket)
     body = await read_json(request)
     changes: dict[str, object] = {}
     for name, value in body.items():
@@ -70,7 +83,11 @@ async def patch_ticket(request: web.Request) -> web.Response:
 
 
 async def push_ticket(request: web.Request) -> web.Response:
-    principal_of(request).require_role(*READERS)
+    server = server_of(request)
+    ticket = await server.tickets.get(request.match_info["ticket_id"])
+    if ticket is None:
+        raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
+    require_ticket_access(request, ticket)
     body = await read_json(request, ("target",))
     payload = await server_of(request).push.push(request.match_info["ticket_id"], str(body["target"]))
     return web.json_response({"push_id": payload.push_id, "state": "queued", "bounced": payload.bounced,

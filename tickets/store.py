@@ -75,6 +75,7 @@ class TicketStore:
             pipe.set(f"hl:call-ticket:{ticket.call_id}", ticket.id, ex=TICKET_TTL_S)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
             pipe.sadd(f"hl:handed-over:{ticket.source_ticket}", ticket.id)
+            pipe.expire(f"hl:handed-over:{ticket.source_ticket}", TICKET_TTL_S)
         await pipe.execute()
 
     async def get(self, ticket_id: str) -> Ticket | None:

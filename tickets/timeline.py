@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from hotline_link.bus import BusEvent, EventBus
 from hotline_link.logs import mask_number
 from hotline_link.tasks import cancel_and_wait
-from tickets.store import TicketStore
+from tickets.store import TICKET_TTL_S, TicketStore
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +96,9 @@ class TicketTimeline:
             event, at = await self._queue.get()
             try:
                 await self._write(event, at)
-            except RedisError as exc:  # keep the event: retry once Redis is back
+            except Exception as exc:  # keep the event: retry once Redis (or a bug) is past
+                if not isinstance(exc, RedisError):
+                    log.exception("timeline.write_bug", ticket_event=event.name)
                 log.warning("timeline.write_failed", ticket_event=event.name, error=str(exc))
                 await asyncio.sleep(0.5)
                 self._queue.put_nowait((event, at))
@@ -113,10 +115,14 @@ class TicketTimeline:
         entry = entry_of(event, at)
         ticket = await self.tickets.for_call(call_id)
         pipe = self.redis.pipeline()
+        keys = [call_key(call_id)]
         pipe.xadd(call_key(call_id), entry, maxlen=STREAM_MAXLEN, approximate=True)
         if ticket is not None:
             pipe.xadd(ticket_key(ticket.id), entry, maxlen=STREAM_MAXLEN, approximate=True)
             pipe.sadd(f"hl:ticket-calls:{ticket.id}", call_id)
+            keys += [ticket_key(ticket.id), f"hl:ticket-calls:{ticket.id}"]
+        for key in keys:  # kept as long as the tickets themselves
+            pipe.expire(key, TICKET_TTL_S)
         await pipe.execute()
 
     async def _read(self, key: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ alone in a room: an agent's leave that would do so is refused, and if it happens
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from call_control.context import CallControlContext
 from call_control.directory import resolve_target
 from call_control.errors import (
     AsteriskRefused,
+    CallerHungUp,
     CallerWouldBeAlone,
     ConferenceExists,
     NoAnswer,
@@ -103,20 +105,22 @@ class ConferenceService:
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
+            caller_channel = call.channels.get(caller_uniqueid)
+            if caller_channel is None:
+                raise CallerHungUp(f"the caller of {call_id} is gone")
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")
             self.rooms[(site.id, conf.room)] = conf
-            caller_channel = call.channels[caller_uniqueid]
             try:
                 await self._move_into_room(site.id, conf, caller_channel, agent_channel)
+                conf.state = "dialling"  # before the Originate: its failure can come back first
                 await self._dial_third_party(site.id, conf, destination.number, call.caller, ticket)
             except AmiError as exc:
-                conf.state = "ended" if not conf.members else "no_answer"
+                await self._abandon(conf)
                 raise AsteriskRefused(f"Asterisk refused the conference: {exc}") from None
-            conf.state = "dialling"
             self._publish("conference.dialling", conf, agent)
             if wait and not await self._wait(conf, lambda: conf.third_party_id in conf.members
-                                             or conf.state == "no_answer",
+                                             or conf.state in ("no_answer", "ended"),
                                              self.ctx.settings.conference_ring_s + 5):
                 conf.state = "no_answer"
             if wait and conf.state == "no_answer":
@@ -148,6 +152,13 @@ class ConferenceService:
             "CallerID": f"\"{caller}\" <{caller}>", "ChannelId": conf.third_party_id,
             "OtherChannelId": uuid.uuid4().hex,
             "Variable": [f"{k}={v}" for k, v in variables.items()]}, as_list=False)
+
+    async def _abandon(self, conf: Conference) -> None:
+        """A start that failed half-way: nobody may stay alone, nothing may leak."""
+        if set(conf.members) == {conf.caller_uniqueid}:
+            await self._return_caller(conf)
+        conf.state = "ended"
+        self.rooms.pop((conf.site, conf.room), None)
 
     async def leave(self, call_id: str, agent: str, party: str) -> Conference:
         conf = self.of_call(call_id)
@@ -200,15 +211,20 @@ class ConferenceService:
 
     async def on_end(self, event: AmiEvent) -> None:
         conf = self._room(event)
-        if conf is not None:
-            conf.state = "ended"
-            conf.changed.set()
-            self._publish("conference.ended", conf, "")
-            del self.rooms[(conf.site, conf.room)]
+        if conf is None:
+            return
+        if conf.third_party_id not in conf.members and conf.state == "dialling":
+            # the caller left while the target was still ringing: stop ringing it
+            with contextlib.suppress(AmiError):
+                await self.ctx.ami.send(conf.site, {"Action": "Hangup", "Channel": conf.third_party_id})
+        conf.state = "ended"
+        conf.changed.set()
+        self._publish("conference.ended", conf, "")
+        self.rooms.pop((conf.site, conf.room), None)
 
     async def on_originate_response(self, event: AmiEvent) -> None:
         conf = next((c for c in self.rooms.values() if c.action_id == event.get("ActionID")), None)
-        if conf is not None and event.get("Response") != "Success" and conf.state == "dialling":
+        if conf is not None and event.get("Response") != "Success" and conf.state in ("starting", "dialling"):
             conf.state = "no_answer"
             conf.changed.set()
             log.info("conference.no_answer", call_id=conf.call_id, room=conf.room,

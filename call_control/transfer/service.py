@@ -25,6 +25,7 @@ from call_control.errors import (
     CallNotFound,
     NoAnswer,
     NotYourCall,
+    OperationInProgress,
     TargetBusy,
     TargetUnreachable,
 )
@@ -89,9 +90,20 @@ class TransferService:
     def attach(self) -> None:
         for name in ("DialBegin", "DialEnd", "UserEvent", "Hangup"):
             self.ctx.ami.subscribe(name, self.on_event)
+        self.ctx.ami.on_resync(self.on_resync)
+
+    async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
+        """A caller whose channel went away while AMI was down has hung up."""
+        live = {ch.get("Uniqueid") for ch in channels}
+        for (t_site, uniqueid), transfer in list(self._active.items()):
+            if t_site == site and uniqueid not in live:
+                self._apply(transfer, TransferEvent("caller_hangup"))
+                self._publish(transfer)
 
     async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
-        bundle = transfer_bundle(ticket.id, ticket.category, ticket.summary, site,
+        shareable = not ticket.restricted  # a restricted matter travels by its number only
+        bundle = transfer_bundle(ticket.id, ticket.category if shareable else "",
+                                 ticket.summary if shareable else "", site,
                                  self.ctx.settings.transfer_ring_s)
         await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
                                    "Value": bundle})
@@ -105,18 +117,23 @@ class TransferService:
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
             if category is not None or summary is not None:
                 ticket = await self.ctx.tickets.update(ticket, category=category, summary=summary)
-            caller_channel = call.channels.get(caller_uniqueid, "")
+            caller_channel = call.channels.get(caller_uniqueid)
+            if caller_channel is None:
+                raise CallerHungUp(f"the caller of {call_id} is gone")
+            key = (site.id, caller_uniqueid)
+            if key in self._active:
+                raise OperationInProgress(f"the caller of {call_id} is already being transferred")
             transfer = Transfer(secrets.token_hex(6), call_id, site.id, agent, destination.name,
                                 destination.number, ticket.id, caller_uniqueid, time.time())
-            self._active[(site.id, caller_uniqueid)] = transfer
+            self._active[key] = transfer
+            # DIALLING before the action: its events can overtake the action's answer
+            self._apply(transfer, TransferEvent("accepted"))
             try:
                 await self.set_ticket_vars(site.id, caller_channel, ticket)
                 await self.ctx.ami.send(site.id, {"Action": "BlindTransfer", "Channel": agent_channel,
-                                              "Context": TRANSFER_CONTEXT, "Exten": destination.number})
+                                                  "Context": TRANSFER_CONTEXT, "Exten": destination.number})
             except AmiError as exc:
                 self._apply(transfer, TransferEvent("refused", str(exc)))
-            else:
-                self._apply(transfer, TransferEvent("accepted"))
             self._publish(transfer)
             if wait != "none":
                 await self._wait(transfer, ringing_is_enough=wait == "ring")
@@ -151,8 +168,9 @@ class TransferService:
             transfer.reason = "asterisk_refused" if event.kind == "refused" else failure_reason(event.status)
         elif new_state is TransferState.CALLER_GONE:
             transfer.reason = "caller_gone"
-        if new_state.final:
-            self._active.pop((transfer.site, transfer.caller_uniqueid), None)
+        key = (transfer.site, transfer.caller_uniqueid)
+        if new_state.final and self._active.get(key) is transfer:
+            del self._active[key]
         transfer.changed.set()
         log.info(f"transfer.{new_state.value}", call_id=transfer.call_id, site=transfer.site,
                  ticket_id=transfer.ticket_id, target=transfer.target, reason=transfer.reason or None,
@@ -165,6 +183,8 @@ class TransferService:
         transfer = self._active.get((event.site, event.get("Uniqueid")))
         if transfer is None:
             return
+        if event.get("DestChannel").startswith(f"PJSIP/{transfer.agent}-"):
+            return  # the dialplan ringing the transferring agent back, not the target
         kind = {"DialBegin": "dial_begin", "DialEnd": "dial_end", "Hangup": "caller_hangup"}.get(event.name)
         if event.name == "UserEvent":
             if event.get("UserEvent") != "HotlineTransfer" or event.get("Stage") != "failed":

@@ -54,6 +54,7 @@ _TABLE: dict[tuple[TransferState, str], TransferState] = {
     (TransferState.REQUESTED, "accepted"): TransferState.DIALLING,
     (TransferState.REQUESTED, "refused"): TransferState.FAILED,
     (TransferState.REQUESTED, "caller_hangup"): TransferState.CALLER_GONE,
+    (TransferState.DIALLING, "refused"): TransferState.FAILED,
     (TransferState.DIALLING, "dial_begin"): TransferState.RINGING,
     (TransferState.DIALLING, "failed"): TransferState.FAILED,
     (TransferState.DIALLING, "caller_hangup"): TransferState.CALLER_GONE,

@@ -139,16 +139,19 @@ class SiteConnection:
             events="on", loop=loop, ping_delay=3600, log=_QuietLog())
         client.register_event("*", self._on_event)
         self.client = client
-        await asyncio.wait_for(client.connect(), timeout=5)
-        login = client.authenticated_future
-        if login is None:
-            raise AmiError(f"site {self.site.id}: AMI connected but no login was sent")
-        reply = await asyncio.wait_for(asyncio.shield(login), timeout=5)
-        if not getattr(reply, "success", False):
-            client.close()
-            raise AmiError(f"site {self.site.id}: AMI login refused for user {self.settings.ami_username}")
+        try:
+            await asyncio.wait_for(client.connect(), timeout=5)
+            login = client.authenticated_future
+            if login is None:
+                raise AmiError(f"site {self.site.id}: AMI connected but no login was sent")
+            reply = await asyncio.wait_for(asyncio.shield(login), timeout=5)
+            if not getattr(reply, "success", False):
+                raise AmiError(f"site {self.site.id}: AMI login refused for user {self.settings.ami_username}")
+            channels = await self._snapshot_channels()
+        except BaseException:
+            client.close()  # a half-open client must not feed a second copy of every event
+            raise
         self.connect_count += 1
-        channels = await self._snapshot_channels()
         self._queue.put_nowait(("resync", channels))
         self.connected.set()
         log.info("ami.connected", site=self.site.id, channels=len(channels),
