@@ -56,6 +56,8 @@ class AgentEvents:
 
     def close(self, agent: str, queue: asyncio.Queue[BusEvent]) -> None:
         self._queues[agent].discard(queue)
+        if not self._queues[agent]:
+            del self._queues[agent]
 
     async def message(self, event: BusEvent) -> dict[str, Any]:
         """The JSON an agent's desktop gets for one event."""

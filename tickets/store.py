@@ -63,16 +63,17 @@ class TicketStore:
         now = time.time() if now is None else now
         ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
                         summary, source_platform, now, source_ticket, caller)
-        await self.save(ticket, link_call=True)
+        # link first, NX: of two server instances opening a ticket for one call, one wins
+        if not await self.redis.set(f"hl:call-ticket:{call_id}", ticket.id, nx=True, ex=TICKET_TTL_S):
+            return await self.for_call(call_id) or ticket
+        await self.save(ticket)
         return ticket
 
-    async def save(self, ticket: Ticket, link_call: bool = False) -> None:
+    async def save(self, ticket: Ticket) -> None:
         key = f"hl:ticket:{ticket.id}"
         pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
         pipe.expire(key, TICKET_TTL_S)
-        if link_call:
-            pipe.set(f"hl:call-ticket:{ticket.call_id}", ticket.id, ex=TICKET_TTL_S)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
             pipe.sadd(f"hl:handed-over:{ticket.source_ticket}", ticket.id)
             pipe.expire(f"hl:handed-over:{ticket.source_ticket}", TICKET_TTL_S)
