@@ -31,12 +31,18 @@ def require_ticket_access(request: web.Request, ticket) -> None:  # type: ignore
             raise Forbidden(f"ticket {ticket.id} belongs to platform {ticket.site}")
 
 
-async def ticket_timeline(request: web.Request) -> web.Response:
-    server = server_of(request)
-    ticket = await server.tickets.get(request.match_info["ticket_id"])
+async def ticket_of(request: web.Request):  # type: ignore[no-untyped-def]
+    """The ticket named in the path, if this token may reach it."""
+    ticket = await server_of(request).tickets.get(request.match_info["ticket_id"])
     if ticket is None:
         raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
     require_ticket_access(request, ticket)
+    return ticket
+
+
+async def ticket_timeline(request: web.Request) -> web.Response:
+    server = server_of(request)
+    ticket = await ticket_of(request)
     story = await server.timeline.for_ticket(ticket.id)
     return web.json_response({**story, "ticket": _ticket_view(story["ticket"])})
 
@@ -65,10 +71,7 @@ _EDITABLE = {"category": str, "summary": str, "handling_unit": str, "division_co
 
 async def patch_ticket(request: web.Request) -> web.Response:
     server = server_of(request)
-    ticket = await server.tickets.get(request.match_info["ticket_id"])
-    if ticket is None:
-        raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
-    require_ticket_access(request, ticket)
+    ticket = await ticket_of(request)
     body = await read_json(request)
     changes: dict[str, object] = {}
     for name, value in body.items():
@@ -83,13 +86,9 @@ async def patch_ticket(request: web.Request) -> web.Response:
 
 
 async def push_ticket(request: web.Request) -> web.Response:
-    server = server_of(request)
-    ticket = await server.tickets.get(request.match_info["ticket_id"])
-    if ticket is None:
-        raise CallNotFound(f"no ticket {request.match_info['ticket_id']}")
-    require_ticket_access(request, ticket)
+    ticket = await ticket_of(request)
     body = await read_json(request, ("target",))
-    payload = await server_of(request).push.push(request.match_info["ticket_id"], str(body["target"]))
+    payload = await server_of(request).push.push(ticket.id, str(body["target"]))
     return web.json_response({"push_id": payload.push_id, "state": "queued", "bounced": payload.bounced,
                               "emergency": payload.emergency}, status=202)
 
