@@ -74,6 +74,14 @@ OPENAPI: dict[str, Any] = {
                                "responses": {"200": {"description": "calls"}, **_COMMON_ERRORS}}},
         "/api/seats": {"get": {"summary": "seat states per site (supervisor)",
                                "responses": {"200": {"description": "seats"}, **_COMMON_ERRORS}}},
+        "/api/agents/{agent}/pause": {"post": {
+            "summary": "pause the agent's seat with a reason (no calls routed to it)",
+            "parameters": [_AGENT], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "the seat's state"}, **_COMMON_ERRORS}}},
+        "/api/agents/{agent}/ready": {"post": {
+            "summary": "end a pause or wrap-up: the seat takes calls again", "parameters": [_AGENT],
+            "responses": {"200": {"description": "the seat's state"}, **_COMMON_ERRORS}}},
         "/api/agents/{agent}/call": {"get": {
             "summary": "the agent's current call", "parameters": [_AGENT],
             "responses": {"200": _json("AgentCall", "the call"), **_COMMON_ERRORS}}},

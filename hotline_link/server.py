@@ -45,7 +45,7 @@ class Server:
         self.bus = EventBus()
         self.redis = Redis.from_url(settings.redis_url, decode_responses=True)
         self.ami = AmiManager(settings)
-        self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s)
+        self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s, settings.wrap_up_s)
         self.registry = SeatRegistry(settings, self.seats, self.ami, self.bus)
         self.calls = CallTracker(self.ami, self.bus)
         self.tickets = TicketStore(self.redis)

@@ -71,6 +71,7 @@ class Settings:
     ami_ping_interval_s: float = 5.0
     ami_ping_timeout_s: float = 3.0
     seat_claim_ttl_s: int = 20
+    wrap_up_s: float = 0.0  # after-call work: a seat gets no new call for this long
     log_level: str = "info"
     state_dir: Path = DEFAULT_STATE_DIR
     cache_dir: Path = DEFAULT_CACHE_DIR

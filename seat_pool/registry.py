@@ -75,6 +75,16 @@ class SeatRegistry:
                               device_state=states.get(seat) or "UNKNOWN")
         log.info("seat.snapshot", site=site, registered=len(registered & self._agents[site]))
 
+    async def pause(self, site: str, seat: str, reason: str) -> SeatState:
+        """Pause (with a reason) or make ready (empty reason); returns the new state."""
+        before = (await self.states(site)).get(seat, SeatState.OFFLINE)
+        await self.store.set_paused(site, seat, reason)
+        after = (await self.states(site))[seat]
+        log.info("seat.paused" if reason else "seat.ready", site=site, seat=seat, reason=reason or None)
+        if after is not before:
+            self.bus.publish("seat.changed", site=site, seat=seat, old=before.value, new=after.value)
+        return after
+
     async def wait_for_state(self, site: str, seat: str, state: SeatState, timeout: float) -> None:
         """Return once ``seat`` is in ``state``: already, or on the change that makes it so."""
         with self.bus.subscribe() as events:

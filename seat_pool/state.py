@@ -10,6 +10,8 @@ class SeatState(str, Enum):
     IDLE = "idle"
     RINGING = "ringing"
     TALKING = "talking"
+    WRAP_UP = "wrap_up"  # after a call, for wrap_up_s: notes, the ticket; no new call
+    PAUSED = "paused"  # the agent (or a supervisor) said so, with a reason
 
 
 _DEVICE_STATES = {
@@ -52,3 +54,15 @@ def seat_from_device(device: str) -> str | None:
     if tech.upper() != "PJSIP" or not sep or not name or "/" in name:
         return None
     return name
+
+
+def effective_state(base: SeatState, paused_reason: str, wrap_until: float, now: float) -> SeatState:
+    """What the seat is now, from what Asterisk says (``base``) and what the agent said.
+    A call in progress wins over a pause; a pause wins over wrap-up. Pure."""
+    if base in (SeatState.OFFLINE, SeatState.RINGING, SeatState.TALKING):
+        return base
+    if paused_reason:
+        return SeatState.PAUSED
+    if now < wrap_until:
+        return SeatState.WRAP_UP
+    return base

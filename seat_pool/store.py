@@ -13,7 +13,7 @@ from typing import Iterable
 from redis.asyncio import Redis
 
 from seat_pool.selection import SeatView, idle_longest_first
-from seat_pool.state import SeatState, derive_state
+from seat_pool.state import SeatState, derive_state, effective_state
 
 
 def seat_key(site: str, seat: str) -> str:
@@ -25,9 +25,10 @@ def claim_key(site: str, seat: str) -> str:
 
 
 class SeatStore:
-    def __init__(self, redis: Redis, claim_ttl_s: int) -> None:
+    def __init__(self, redis: Redis, claim_ttl_s: int, wrap_up_s: float = 0.0) -> None:
         self.redis = redis
         self.claim_ttl_s = claim_ttl_s
+        self.wrap_up_s = wrap_up_s
 
     async def update(self, site: str, seat: str, *, registered: bool | None = None,
                      device_state: str | None = None) -> tuple[SeatState, SeatState]:
@@ -42,8 +43,11 @@ class SeatStore:
         new = derive_state(now_registered, new_device)
         mapping = {"registered": "1" if now_registered else "0", "device_state": new_device,
                    "state": new.value}
+        now = time.time()
         if new is not old or "since" not in current:
-            mapping["since"] = repr(time.time())
+            mapping["since"] = repr(now)
+        if old is SeatState.TALKING and new is SeatState.IDLE and self.wrap_up_s > 0:
+            mapping["wrap_until"] = repr(now + self.wrap_up_s)
         await self.redis.hset(key, mapping=mapping)
         if new is not SeatState.IDLE:
             await self.redis.delete(claim_key(site, seat))  # the call arrived, or the seat left
@@ -56,10 +60,23 @@ class SeatStore:
             pipe.hgetall(seat_key(site, seat))
         rows = await pipe.execute()
         out = []
+        now = time.time()
         for seat, row in zip(names, rows):
-            state = SeatState(row.get("state", SeatState.OFFLINE.value))
-            out.append(SeatView(site, seat, state, float(row.get("since", "0") or 0)))
+            base = SeatState(row.get("state", SeatState.OFFLINE.value))
+            wrap_until = float(row.get("wrap_until", "0") or 0)
+            state = effective_state(base, row.get("paused", ""), wrap_until, now)
+            since = max(float(row.get("since", "0") or 0), wrap_until if now >= wrap_until else 0)
+            out.append(SeatView(site, seat, state, since))
         return out
+
+    async def set_paused(self, site: str, seat: str, reason: str) -> None:
+        """Pause with a reason, or (empty reason) make ready: also ends any wrap-up."""
+        mapping = {"paused": reason, "wrap_until": "0"}
+        if not reason:
+            mapping["since"] = repr(time.time())  # ready now: idle from now on
+        await self.redis.hset(seat_key(site, seat), mapping=mapping)
+        if reason:
+            await self.redis.delete(claim_key(site, seat))
 
     async def claim_idle(self, site: str, seats: Iterable[str], call_id: str) -> str | None:
         """Claim the longest-idle seat not already claimed; None if every seat is taken."""

@@ -5,6 +5,7 @@ from seat_pool.state import (
     SeatState,
     contact_registered,
     derive_state,
+    effective_state,
     seat_from_device,
 )
 
@@ -45,3 +46,16 @@ def test_longest_idle_first_and_only_idle():
              SeatView("s", "5", SeatState.OFFLINE, 0)]
     assert [s.seat for s in idle_longest_first(seats)] == ["3", "4", "1"]
     assert idle_longest_first([]) == []
+
+
+@pytest.mark.parametrize("base, paused, wrap_until, now, expected", [
+    (SeatState.IDLE, "", 0, 100, SeatState.IDLE),
+    (SeatState.IDLE, "", 130, 100, SeatState.WRAP_UP),
+    (SeatState.IDLE, "", 90, 100, SeatState.IDLE),
+    (SeatState.IDLE, "lunch", 130, 100, SeatState.PAUSED),
+    (SeatState.TALKING, "lunch", 130, 100, SeatState.TALKING),
+    (SeatState.RINGING, "", 130, 100, SeatState.RINGING),
+    (SeatState.OFFLINE, "lunch", 130, 100, SeatState.OFFLINE),
+])
+def test_effective_state(base, paused, wrap_until, now, expected):
+    assert effective_state(base, paused, wrap_until, now) is expected
