@@ -9,7 +9,7 @@ import contextlib
 import structlog
 from aiohttp import WSMsgType, web
 
-from call_control.errors import CallControlError, CallNotFound, NotYourCall
+from call_control.errors import CallControlError, CallNotFound, ConferenceExists, NotYourCall
 from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
 
@@ -60,6 +60,8 @@ async def post_transfer(request: web.Request) -> web.Response:
     if wait not in WAIT_MODES:
         raise CallControlError(f"wait must be one of {', '.join(WAIT_MODES)}")
     agent = _agent_of_call(request, call_id)
+    if server_of(request).conferences.of_call(call_id) is not None:
+        raise ConferenceExists(f"call {call_id} is a three-way call: leave it instead of transferring")
     transfer = await server_of(request).transfers.blind_transfer(
         call_id, agent, str(body["target"]), wait=wait,
         category=_optional_text(body, "category"), summary=_optional_text(body, "summary"))

@@ -28,6 +28,9 @@ async def test_three_parties_in_one_room_then_the_12345_agent_leaves(cc_server, 
         assert len(channels) == 3
         assert [c.split("-")[0] for c in channels] == ["Local/110@conference", "PJSIP/1001", "PJSIP/anonymous"]
 
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1001",
+                                         json={"target": "110"})
+        assert (status, body["error"]["code"]) == (409, "conference_exists"), body
         status, body = await api.request("DELETE", f"/api/calls/{call.call_id}/conference/1001", "1001")
         assert status == 202, body
         await events.wait_for(is_event("conference.left", party="1001"), 10)
