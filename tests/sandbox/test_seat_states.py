@@ -44,7 +44,7 @@ async def test_pause_wrap_up_and_ready(wrap_server, softphones, peers):
         assert status == 403  # not another agent's seat
 
         assert await routed_seat(server, events, peers, "13900110001") == "1011"  # 1012 is paused
-        await events.wait_for(is_event("seat.changed", seat="1011", new="idle"), 10)
+        await events.wait_for(is_event("seat.changed", seat="1011", old="talking", new="idle"), 10)
         status, seats = await api.request("GET", "/api/seats", role="supervisor")
         assert seats["seats"]["12345"]["1011"] == "wrap_up" and seats["seats"]["12345"]["1012"] == "paused"
 
