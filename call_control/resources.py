@@ -9,7 +9,12 @@ import contextlib
 import structlog
 from aiohttp import WSMsgType, web
 
-from call_control.errors import CallControlError, CallNotFound, ConferenceExists, NotYourCall
+from call_control.errors import (
+    CallControlError,
+    CallNotFound,
+    ConferenceExists,
+    NotYourCall,
+)
 from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
 

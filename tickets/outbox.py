@@ -86,8 +86,8 @@ class Outbox:
                 except RedisError as exc:
                     log.warning("outbox.redis_unavailable", error=str(exc))
                     leased = []
-                for job_id in leased:
-                    await self._deliver(http, job_id)
+                # side by side: one slow peer must not hold up the others' pushes
+                await asyncio.gather(*(self._deliver(http, job_id) for job_id in leased))
                 if not leased:
                     self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):

@@ -37,12 +37,13 @@ from call_control.transfer.state import (
     failure_reason,
 )
 from hotline_link.ami.manager import AmiEvent
-from hotline_link.errors import AmiError
+from hotline_link.errors import AmiDisconnected, AmiError
 from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
 
 TRANSFER_CONTEXT = "transfer-out"
+BRIDGE_RETRIES, BRIDGE_RETRY_S = 10, 0.1
 _ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
            "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
 
@@ -130,14 +131,30 @@ class TransferService:
             self._apply(transfer, TransferEvent("accepted"))
             try:
                 await self.set_ticket_vars(site.id, caller_channel, ticket)
-                await self.ctx.ami.send(site.id, {"Action": "BlindTransfer", "Channel": agent_channel,
-                                                  "Context": TRANSFER_CONTEXT, "Exten": destination.number})
+                await self._send_blind_transfer(site.id, agent_channel, destination.number)
             except AmiError as exc:
+                log.warning("transfer.refused_by_asterisk", call_id=call_id, detail=str(exc))
                 self._apply(transfer, TransferEvent("refused", str(exc)))
             self._publish(transfer)
             if wait != "none":
                 await self._wait(transfer, ringing_is_enough=wait == "ring")
         return transfer
+
+    async def _send_blind_transfer(self, site: str, agent_channel: str, number: str) -> None:
+        """BlindTransfer, tried again for a moment if refused: a call answered a few
+        milliseconds ago may not be bridged yet, and Asterisk refuses to transfer it."""
+        action = {"Action": "BlindTransfer", "Channel": agent_channel, "Context": TRANSFER_CONTEXT,
+                  "Exten": number}
+        for attempt in range(BRIDGE_RETRIES):
+            try:
+                await self.ctx.ami.send(site, action)
+                return
+            except AmiDisconnected:
+                raise
+            except AmiError:
+                if attempt == BRIDGE_RETRIES - 1:
+                    raise
+                await asyncio.sleep(BRIDGE_RETRY_S)
 
     async def _wait(self, transfer: Transfer, ringing_is_enough: bool) -> None:
         deadline = time.monotonic() + self.ctx.settings.transfer_wait_s

@@ -24,6 +24,7 @@ async def push_setup(server_settings, log_lines):
     peer_port = free_tcp_port()
     url = f"http://127.0.0.1:{peer_port}/api/intake/push"
     srv = Server(replace(server_settings, push_targets={"110": url, "12345": url}))
+    await srv.redis.delete(DUE)  # jobs left by earlier runs point at ports long gone
     await srv.start()
     yield srv, peer_port
     await srv.stop()
