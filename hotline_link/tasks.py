@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+import time
+from typing import Callable, Iterable
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[object] | None]) -> None:
@@ -14,3 +15,16 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[object] | None]) -> None:
         for task in pending:
             task.cancel()
         await asyncio.wait(pending, timeout=0.5)
+
+
+async def wait_until(changed: asyncio.Event, done: Callable[[], bool], timeout: float) -> bool:
+    """Wait until ``done()`` holds, re-checking each time ``changed`` is set; at most
+    ``timeout`` seconds. Returns ``done()``. The setter sets ``changed`` after each change."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        changed.clear()
+        try:
+            await asyncio.wait_for(changed.wait(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return done()
+    return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ from call_control.errors import (
 from call_control.transfer.service import require_agent_call
 from hotline_link.ami.manager import AmiEvent
 from hotline_link.errors import AmiError
+from hotline_link.tasks import wait_until
 from seat_pool.state import seat_from_device
 
 log = structlog.get_logger(__name__)
@@ -87,16 +87,6 @@ class ConferenceService:
     def of_call(self, call_id: str) -> Conference | None:
         return next((c for c in self.rooms.values() if c.call_id == call_id and c.state != "ended"), None)
 
-    async def _wait(self, conference: Conference, done: "callable[[], bool]", timeout: float) -> bool:  # type: ignore[valid-type]
-        deadline = time.monotonic() + timeout
-        while not done():
-            conference.changed.clear()
-            try:
-                await asyncio.wait_for(conference.changed.wait(), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
-                return done()
-        return True
-
     async def start(self, call_id: str, agent: str, target: str, *, wait: bool = True) -> Conference:
         call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
         site = self.ctx.settings.site(call.site)
@@ -119,7 +109,7 @@ class ConferenceService:
                 await self._abandon(conf)
                 raise AsteriskRefused(f"Asterisk refused the conference: {exc}") from None
             self._publish("conference.dialling", conf, agent)
-            if wait and not await self._wait(conf, lambda: conf.third_party_id in conf.members
+            if wait and not await wait_until(conf.changed, lambda: conf.third_party_id in conf.members
                                              or conf.state in ("no_answer", "ended"),
                                              self.ctx.settings.conference_ring_s + 5):
                 conf.state = "no_answer"
@@ -136,7 +126,7 @@ class ConferenceService:
             "Action": "Redirect", "Channel": caller_channel, "ExtraChannel": agent_channel,
             "Context": ROOM_CONTEXT, "Exten": conf.room, "Priority": "1",
             "ExtraContext": ROOM_CONTEXT, "ExtraExten": conf.room, "ExtraPriority": "1"})
-        if not await self._wait(conf, lambda: len(conf.members) >= 2, JOIN_TIMEOUT_S):
+        if not await wait_until(conf.changed, lambda: len(conf.members) >= 2, JOIN_TIMEOUT_S):
             raise AmiError(f"caller and agent did not reach room {conf.room}")
 
     async def _dial_third_party(self, site: str, conf: Conference, number: str, caller: str,

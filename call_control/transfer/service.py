@@ -38,6 +38,7 @@ from call_control.transfer.state import (
 )
 from hotline_link.ami.manager import AmiEvent
 from hotline_link.errors import AmiDisconnected, AmiError
+from hotline_link.tasks import wait_until
 from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
@@ -157,16 +158,11 @@ class TransferService:
                 await asyncio.sleep(BRIDGE_RETRY_S)
 
     async def _wait(self, transfer: Transfer, ringing_is_enough: bool) -> None:
-        deadline = time.monotonic() + self.ctx.settings.transfer_wait_s
-        while not transfer.state.final:
-            if ringing_is_enough and transfer.state is TransferState.RINGING:
-                return
-            transfer.changed.clear()
-            try:
-                await asyncio.wait_for(transfer.changed.wait(), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
-                return  # still ringing: the caller stays with Asterisk, the API says so
-        if transfer.state is not TransferState.ANSWERED:
+        """Until the outcome (or ringing, if that is enough). Past the wait the transfer is
+        still ringing: the caller stays with Asterisk and the API says so (202)."""
+        await wait_until(transfer.changed, lambda: transfer.state.final or (
+            ringing_is_enough and transfer.state is TransferState.RINGING), self.ctx.settings.transfer_wait_s)
+        if transfer.state.final and transfer.state is not TransferState.ANSWERED:
             error = _ERRORS.get(transfer.reason, TargetUnreachable)
             raise error(f"transfer of {transfer.call_id} to {transfer.target} failed: "
                         f"{transfer.reason}; the caller went back to agent {transfer.agent}",
