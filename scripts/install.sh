@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what hotline-link needs on a Debian machine, as root: Debian packages
-# (debootstrap for the Asterisk 22 root, SIPp, Redis) and a virtualenv with the project.
+# (debootstrap for the Asterisk 22 root, SIPp, Redis, espeak-ng/sox, Chromium) and a virtualenv with the project.
 # Idempotent: run it again at will. Asterisk itself is built by 'hotline-link sandbox up'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-packages=(debootstrap sip-tester redis-server redis-tools ca-certificates)
+# espeak-ng and sox synthesise the IVR prompts at set-up time; chromium and its driver run
+# the supervisor page's browser test.
+packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox
+          chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
