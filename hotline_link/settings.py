@@ -93,6 +93,10 @@ class Settings:
     transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
     transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
+    # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
+    harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
+    harassment_window_s: int = 600
+    web_channel: str = "12345网上服务平台"  # what the IVR's web channel prompt names (网上渠道)
 
     @property
     def rootfs_dir(self) -> Path:
@@ -242,3 +246,7 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
     if settings.public_network_site not in ids:
         raise ConfigError(f"public_network_site {settings.public_network_site!r} is not a site")
+    if settings.harassment_max_calls < 1 or settings.harassment_window_s < 1:
+        raise ConfigError("harassment_max_calls and harassment_window_s must be at least 1")
+    if not settings.web_channel.strip():
+        raise ConfigError("web_channel: the IVR needs a name or address of the web channel")
