@@ -10,7 +10,8 @@ MAX_SUMMARY_CHARS = 120
 
 
 def encode(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:
-    return quote(value[:limit], safe="")
+    # errors="replace": a JSON body may carry a lone surrogate ("\ud800"); it becomes "?"
+    return quote(value[:limit], safe="", errors="replace")
 
 
 def decode(value: str) -> str:
