@@ -137,12 +137,14 @@ def _coerce(name: str, value: Any) -> Any:
         if kind in ("Path", Path):
             return Path(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(f"setting {name}: expected {kind}, got {value!r}") from None
 
 
 def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
     required = ("id", "sip_port", "ami_port", "rtp_start", "rtp_end", "agents")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"sites[{index}]: expected a [[sites]] table, got {raw!r}")
     missing = [k for k in required if k not in raw]
     if missing:
         raise ConfigError(f"sites[{index}]: missing {', '.join(missing)}")
@@ -153,7 +155,7 @@ def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
             rtp_start=int(raw["rtp_start"]), rtp_end=int(raw["rtp_end"]),
             agents=tuple(str(a) for a in raw["agents"]), host=str(raw.get("host", "127.0.0.1")),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"sites[{index}]: {exc}") from None
 
 
@@ -181,8 +183,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # tomllib decodes UTF-8 itself
         raise ConfigError(f"config file {path}: {exc}") from None
+    except (OSError, ValueError) as exc:  # a directory, no permission, NUL in the name
+        raise ConfigError(f"config file {str(path)[:200]}: cannot read ({exc})") from None
 
 
 def read_toml_private(path: Path) -> dict[str, Any]:
@@ -191,9 +195,18 @@ def read_toml_private(path: Path) -> dict[str, Any]:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise ConfigError(f"secrets file {path} does not exist") from None
+    except (OSError, ValueError) as exc:  # name too long, NUL in the name
+        raise ConfigError(f"secrets file {str(path)[:200]}: {exc}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"secrets file {path} is readable by others; chmod 600 it")
     return _read_toml(path)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:  # name too long, NUL in the name
+        raise ConfigError(f"{str(path)[:200]}: {exc}") from None
 
 
 def read_secret_file(path: Path) -> dict[str, str]:
@@ -210,6 +223,8 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
     for name, value in raw.items():
         if name == "sites":
+            if not isinstance(value, list):
+                raise ConfigError(f"config file {path}: sites must be [[sites]] tables")
             values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
         elif name == "directory":
             values["directory"] = _directory_from_mapping(value)
@@ -222,7 +237,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         if env_value is not None:
             values[name] = _coerce(name, env_value)
     settings = Settings(**values)
-    if (not settings.ami_secret or not settings.push_secret) and settings.secrets_file.exists():
+    if (not settings.ami_secret or not settings.push_secret) and _exists(settings.secrets_file):
         stored = read_secret_file(settings.secrets_file)
         settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
                            push_secret=settings.push_secret or stored.get("push_secret", ""))
