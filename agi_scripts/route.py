@@ -1,32 +1,44 @@
 """The route hook: ``AGI(agi://127.0.0.1:4573/route,${SITE})`` on every inbound call.
 
-Claims a seat for the call and sets ``ROUTE_TARGET`` (``PJSIP/1001``). Leaving it empty is
-always safe: the dialplan then rings every local seat itself.
+Places the call (``seat_pool.router``): sets ``ROUTE_TARGET`` (``PJSIP/1001``, or a remote
+seat over the trunk) when a seat is claimed, else ``ROUTE_ACTION``. A caller with no seat
+free waits here, in the queue, until one is. Leaving both empty is always safe: the
+dialplan then rings every local seat itself.
 """
 
 from __future__ import annotations
+
+from typing import Awaitable, Callable
 
 import structlog
 
 from call_control.channel_vars import decode
 from hotline_link.agi.server import AgiSession
 from hotline_link.bus import EventBus
-from hotline_link.settings import Settings
+from seat_pool.router import CallRouter, Placement
+from seat_pool.routing import CallFacts, Outcome
 from seat_pool.store import SeatStore
 from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
 
 ROUTE_VARIABLE = "ROUTE_TARGET"
-CALL_FIELDS = "${CHANNEL(linkedid)};${TICKET};${TICKET_FROM};${TICKET_CATEGORY};${TICKET_SUMMARY}"
+ACTION_VARIABLE = "ROUTE_ACTION"  # ivr | busy | warn; empty: dial ROUTE_TARGET (or ring all)
+QUEUED_AT_VARIABLE = "HL_QUEUED_AT"  # kept across the IVR, so the caller keeps their place
+CALL_FIELDS = ("${CHANNEL(linkedid)};${TICKET};${TICKET_FROM};${TICKET_CATEGORY};${TICKET_SUMMARY};"
+               "${HL_IVR_DONE};${HL_QUEUED_AT}")
+ScreenCaller = Callable[[str, str], Awaitable[bool]]  # (site, number) -> play the warning?
+_ACTIONS = {Outcome.IVR: "ivr", Outcome.BUSY: "busy", Outcome.WARNED: "warn"}
 
 
 class RouteHook:
-    def __init__(self, settings: Settings, seats: SeatStore, tickets: TicketStore, bus: EventBus) -> None:
-        self._agents = {s.id: s.agents for s in settings.sites}
-        self.seats = seats
+    def __init__(self, tickets: TicketStore, router: CallRouter, bus: EventBus,
+                 screen: ScreenCaller | None = None) -> None:
         self.tickets = tickets
+        self.router = router
         self.bus = bus
+        self.screen = screen
+        self._sites = router.sites
 
     async def _receive_ticket(self, site: str, call_id: str, handed_over: list[str]) -> None:
         """A case handed over by the other platform: open this platform's ticket for it."""
@@ -44,23 +56,49 @@ class RouteHook:
     async def __call__(self, session: AgiSession) -> None:
         request = session.request
         site = request.args[0] if request.args else ""
-        if site not in self._agents:
+        if site not in self._sites:
             log.warning("route.unknown_site", site=site, channel=request.channel)
             return
         # One round trip for everything: values are percent-encoded, so ';' cannot occur in them
         fields = (await session.get_full_variable(CALL_FIELDS)).split(";")
-        fields += [""] * (5 - len(fields))
+        fields += [""] * (7 - len(fields))
         call_id = fields[0] or request.uniqueid
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
             await self._receive_ticket(site, call_id, fields[1:5])
-            seat = await self.seats.claim_idle(site, self._agents[site], call_id)
-            if seat is None:
-                log.info("call.route_no_seat", caller=request.caller)
-                self.bus.publish("call.routed", call_id=call_id, site=site, seat=None)
-                return
-            await session.set_variable(ROUTE_VARIABLE, f"PJSIP/{seat}")
-            log.info("call.routed", seat=seat, caller=request.caller)
-            self.bus.publish("call.routed", call_id=call_id, site=site, seat=seat)
+            call = CallFacts(site, call_id, handed_over=bool(fields[2]), ivr_done=fields[5] == "1",
+                             emergency=site == "110")
+            placement = await self._place(session, call, _float(fields[6]))
+            await self._tell_dialplan(session, placement)
+            log.info("call.routed", seat=placement.seat, outcome=placement.outcome.value,
+                     caller=request.caller)
+            self.bus.publish("call.routed", call_id=call_id, site=site, seat=placement.seat,
+                             outcome=placement.outcome.value)
+
+    async def _place(self, session: AgiSession, call: CallFacts, queued_at: float | None) -> Placement:
+        caller = session.request.caller
+        if self.screen is not None and not call.handed_over and not call.ivr_done \
+                and await self.screen(call.site, caller):
+            return Placement(Outcome.WARNED)
+        return await self.router.place(call, session.alive, queued_at)
+
+    @staticmethod
+    async def _tell_dialplan(session: AgiSession, placement: Placement) -> None:
+        if placement.outcome is Outcome.ABANDONED:
+            return
+        if placement.target:
+            await session.set_variable(ROUTE_VARIABLE, placement.target)
+        if placement.outcome in _ACTIONS:
+            await session.set_variable(ACTION_VARIABLE, _ACTIONS[placement.outcome])
+        if placement.queued_at:
+            await session.set_variable(QUEUED_AT_VARIABLE, f"{placement.queued_at:.3f}")
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def main() -> int:

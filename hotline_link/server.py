@@ -25,8 +25,11 @@ from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.http import build_app
 from hotline_link.settings import Settings
+from seat_pool.overflow import OverflowController
 from seat_pool.registry import SeatRegistry
+from seat_pool.router import CallRouter
 from seat_pool.store import SeatStore
+from seat_pool.waiting import WaitingQueue
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import Recommender
@@ -62,8 +65,18 @@ class Server:
                                         frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
-        self.agi.add_route("route", RouteHook(settings, self.seats, self.tickets, self.bus))
+        # a queue entry older than the longest wait belongs to a router that died meanwhile
+        self.queue = WaitingQueue(self.redis, stale_after_s=settings.queue_max_wait_s + 60)
+        self.overflow = OverflowController(settings, self.seats, self.queue, self.bus)
+        self.router = CallRouter(settings, self.seats, self.queue, self.overflow, self.bus)
+        self.agi.add_route("route", RouteHook(self.tickets, self.router, self.bus,
+                                              screen=self._screen_caller()))
         self._runner: web.AppRunner | None = None
+
+    def _screen_caller(self):  # type: ignore[no-untyped-def]
+        """The harassment screen, once the IVR package provides one (None: no screening)."""
+        guard = getattr(self, "harassment", None)
+        return guard.screen if guard is not None else None
 
     async def start(self, http: bool = True) -> None:
         try:
@@ -75,6 +88,8 @@ class Server:
         self.timeline.start()
         self.outbox.start()
         self.registry.attach()
+        self.router.attach()
+        self.overflow.start()
         self.calls.attach()
         self.transfers.attach()
         self.conferences.attach()
@@ -107,6 +122,7 @@ class Server:
             self._runner = None
         await self.agi.stop()
         await self.ami.stop()
+        await self.overflow.stop()
         await self.outbox.stop()
         await self.timeline.stop()
         await self.redis.aclose()

@@ -12,9 +12,12 @@ import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from hotline_link.errors import ConfigError
+
+if TYPE_CHECKING:
+    from seat_pool.overflow_policy import OverflowPolicyConfig
 
 DEFAULT_STATE_DIR = Path("/var/lib/hotline-link")
 DEFAULT_DIRECTORY = {
@@ -97,6 +100,20 @@ class Settings:
     harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
     harassment_window_s: int = 600
     web_channel: str = "12345网上服务平台"  # what the IVR's web channel prompt names (网上渠道)
+    # --- waiting queue, surge overflow and IVR (README "Seat pool, queue and overflow") ---
+    queue_max_wait_s: float = 300.0  # a queued caller is then offered to every seat (ring-all)
+    overflow_centers: str = "12345"  # comma-separated centers that may overflow (never 110)
+    remote_seat_site: str = "remote"  # the site lending remote seats (远程座席)
+    overflow_enter_wait_s: float = 60.0
+    overflow_exit_wait_s: float = 20.0
+    overflow_enter_hold_s: float = 30.0
+    overflow_exit_hold_s: float = 180.0
+    overflow_max_remote_share: float = 0.5
+    overflow_handoff_timeout_s: float = 15.0
+    overflow_tick_s: float = 1.0
+    default_handle_time_s: float = 180.0  # until real handle times are measured
+    ivr_sites: str = "12345"  # comma-separated centers whose queued callers get the surge IVR
+    ivr_offer_wait_s: float = 45.0  # offer the IVR when a new caller's estimated wait exceeds this
 
     @property
     def rootfs_dir(self) -> Path:
@@ -119,8 +136,29 @@ class Settings:
                 return site
         raise ConfigError(f"unknown site {site_id!r}; known: {', '.join(s.id for s in self.sites)}")
 
+    @property
+    def overflow_center_ids(self) -> frozenset[str]:
+        return _id_list(self.overflow_centers)
+
+    @property
+    def ivr_site_ids(self) -> frozenset[str]:
+        return _id_list(self.ivr_sites)
+
+    def overflow_policy(self) -> "OverflowPolicyConfig":
+        from seat_pool.overflow_policy import OverflowPolicyConfig
+
+        return OverflowPolicyConfig(
+            enter_wait_s=self.overflow_enter_wait_s, exit_wait_s=self.overflow_exit_wait_s,
+            enter_hold_s=self.overflow_enter_hold_s, exit_hold_s=self.overflow_exit_hold_s,
+            max_remote_share=self.overflow_max_remote_share,
+            handoff_timeout_s=self.overflow_handoff_timeout_s)
+
     def with_secret(self, secret: str) -> "Settings":
         return replace(self, ami_secret=secret)
+
+
+def _id_list(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
 _TABLES = ("sites", "directory", "push_targets")
@@ -259,6 +297,17 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
         if site.rtp_start >= site.rtp_end:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
+    for name in ("overflow_centers", "ivr_sites"):
+        unknown = _id_list(getattr(settings, name)) - set(ids)
+        if unknown:
+            raise ConfigError(f"{name}: {', '.join(sorted(unknown))} is not a site")
+    if "110" in settings.overflow_center_ids:
+        raise ConfigError("overflow_centers: 110 calls are never sent to remote seats")
+    if settings.remote_seat_site not in ids and settings.overflow_center_ids:
+        raise ConfigError(f"remote_seat_site {settings.remote_seat_site!r} is not a site")
+    if settings.queue_max_wait_s <= 0 or settings.overflow_tick_s <= 0:
+        raise ConfigError("queue_max_wait_s and overflow_tick_s must be above 0")
+    settings.overflow_policy()  # raises ConfigError naming a bad threshold
     if settings.public_network_site not in ids:
         raise ConfigError(f"public_network_site {settings.public_network_site!r} is not a site")
     if settings.harassment_max_calls < 1 or settings.harassment_window_s < 1:

@@ -78,10 +78,13 @@ class SeatStore:
         if reason:
             await self.redis.delete(claim_key(site, seat))
 
+    async def claim(self, site: str, seat: str, call_id: str) -> bool:
+        """Claim one seat for a call; False if another call (or instance) has it."""
+        return bool(await self.redis.set(claim_key(site, seat), call_id, nx=True, ex=self.claim_ttl_s))
+
     async def claim_idle(self, site: str, seats: Iterable[str], call_id: str) -> str | None:
         """Claim the longest-idle seat not already claimed; None if every seat is taken."""
         for candidate in idle_longest_first(await self.view(site, seats)):
-            if await self.redis.set(claim_key(site, candidate.seat), call_id,
-                                    nx=True, ex=self.claim_ttl_s):
+            if await self.claim(site, candidate.seat, call_id):
                 return candidate.seat
         return None

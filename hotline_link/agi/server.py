@@ -37,6 +37,7 @@ class AgiSession:
         self.request = request
         self._reader = reader
         self._writer = writer
+        self.hung_up = False  # Asterisk said HANGUP: the caller is gone
 
     async def command(self, command: str) -> AgiReply:
         self._writer.write(command.encode("utf-8") + b"\n")
@@ -45,9 +46,24 @@ class AgiSession:
             line = await asyncio.wait_for(self._reader.readline(), COMMAND_TIMEOUT_S)
             if not line:
                 raise AgiProtocolError("channel hung up during an AGI command")
+            if line.strip() == b"HANGUP":  # FastAGI's unsolicited notice, before any reply
+                self.hung_up = True
+                continue
             reply = parse_reply(line)
             if reply.code != 100:  # "100 Trying..." precedes the real answer
                 return reply
+
+    async def alive(self) -> bool:
+        """Is the caller still on the channel? (CHANNEL STATUS: 511 once it hung up.)"""
+        if self.hung_up:
+            return False
+        try:
+            reply = await self.command("CHANNEL STATUS")
+        except (AgiProtocolError, ConnectionError, asyncio.TimeoutError):
+            self.hung_up = True
+            return False
+        self.hung_up = self.hung_up or reply.code != 200
+        return not self.hung_up
 
     async def get_variable(self, name: str) -> str:
         reply = await self.command(f"GET VARIABLE {name}")

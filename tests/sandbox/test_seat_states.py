@@ -1,5 +1,5 @@
-"""Paused seats and seats in wrap-up get no call; ready makes a seat take calls again.
-Real calls through the 12345 route hook."""
+"""Paused seats and seats in wrap-up get no call, so a caller waits in the queue; ready
+makes a seat take the waiting call. Real calls through the 12345 route hook."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.sandbox.callflows import Api, online_agent
 
 @pytest.fixture
 async def wrap_server(server_settings, log_lines):
-    srv = Server(replace(server_settings, wrap_up_s=60))
+    srv = Server(replace(server_settings, wrap_up_s=60, ivr_sites=""))  # callers wait, no IVR
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
@@ -48,7 +48,20 @@ async def test_pause_wrap_up_and_ready(wrap_server, softphones, peers):
         status, seats = await api.request("GET", "/api/seats", role="supervisor")
         assert seats["seats"]["12345"]["1011"] == "wrap_up" and seats["seats"]["12345"]["1012"] == "paused"
 
-        assert await routed_seat(server, events, peers, "13900110002") is None  # nobody free
+        # nobody free: the caller waits in the queue, and neither 1011 (wrap-up) nor 1012
+        # (paused) rings; 1012 saying ready hands it the waiting call
+        run = await peers.call(server.settings.site("12345"), "13900110002", "12345", hold_ms=500)
+        started = await events.wait_for(is_event("call.started", site="12345", caller="13900110002"), 10)
+        call_id = started.data["call_id"]
+        joined = await events.wait_for(is_event("queue.joined", call_id=call_id), 10)
+        assert joined.data["position"] == 1
+        states = (await api.request("GET", "/api/seats", role="supervisor"))[1]["seats"]["12345"]
+        assert (states["1011"], states["1012"]) == ("wrap_up", "paused")
         status, body = await api.request("POST", "/api/agents/1012/ready", "1012")
         assert (status, body["state"]) == (200, "idle")
-        assert await routed_seat(server, events, peers, "13900110003") == "1012"
+        left = await events.wait_for(is_event("queue.left", call_id=call_id), 10)
+        assert (left.data["outcome"], left.data["seat"]) == ("seat", "1012")
+        routed = await events.wait_for(is_event("call.routed", call_id=call_id), 10)
+        assert routed.data["seat"] == "1012"
+        await events.wait_for(is_event("call.ended", call_id=call_id), 20)
+        assert await run.finished(10) == 0

@@ -1,0 +1,146 @@
+"""Places one inbound call: a local seat now, or the queue until a seat (local, or remote
+when the center overflows) is free, or the surge IVR. The caller waits inside the route
+hook; ``alive`` tells whether the caller is still there.
+
+Waiting is event-driven: a seat turning idle, a queued call leaving or an overflow
+assignment wakes the waiters of that site, and a one-second tick catches anything missed
+(another instance's seat, for one)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import structlog
+
+from hotline_link.bus import BusEvent, EventBus
+from hotline_link.settings import Settings
+from seat_pool.overflow import OverflowController
+from seat_pool.overflow_policy import answer_order
+from seat_pool.routing import CallFacts, Outcome, offer_ivr, takes_seat_now
+from seat_pool.state import SeatState
+from seat_pool.store import SeatStore
+from seat_pool.waiting import WaitingQueue
+
+log = structlog.get_logger(__name__)
+
+WAKE_TICK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Placement:
+    outcome: Outcome
+    target: str = ""  # what the dialplan dials, e.g. PJSIP/1001 or PJSIP/3001@trunk-remote
+    seat: str | None = None
+    queued_at: float = 0.0
+
+
+class CallRouter:
+    def __init__(self, settings: Settings, seats: SeatStore, queue: WaitingQueue,
+                 overflow: OverflowController, bus: EventBus) -> None:
+        self.settings = settings
+        self.seats = seats
+        self.queue = queue
+        self.overflow = overflow
+        self.bus = bus
+        self._agents = {s.id: s.agents for s in settings.sites}
+        self._wake: dict[str, asyncio.Event] = {}
+
+    @property
+    def sites(self) -> frozenset[str]:
+        return frozenset(self._agents)
+
+    def attach(self) -> None:
+        self.bus.listen(self._on_event)
+
+    def _on_event(self, event: BusEvent) -> None:
+        site = event.data.get("site")
+        if event.name == "seat.changed" and event.data.get("new") == SeatState.IDLE.value:
+            sites = [site] if site != self.overflow.remote_site else list(self.overflow.overflowing)
+        elif event.name in ("queue.left", "overflow.assigned"):
+            sites = [site]
+        else:
+            return
+        for name in sites:
+            if (old := self._wake.pop(name, None)) is not None:
+                old.set()
+
+    def _wake_event(self, site: str) -> asyncio.Event:
+        return self._wake.setdefault(site, asyncio.Event())
+
+    async def place(self, call: CallFacts, alive: Callable[[], Awaitable[bool]],
+                    queued_at: float | None = None) -> Placement:
+        self.bus.publish("queue.arrival", site=call.site, call_id=call.call_id)
+        seat = await self._claim_local(call)
+        if seat is not None:
+            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat)
+        if call.handed_over:
+            return Placement(Outcome.BUSY)
+        queued_at = queued_at or time.time()
+        await self.queue.join(call.site, call.call_id, queued_at, call.emergency)
+        placement = Placement(Outcome.FALLBACK, queued_at=queued_at)
+        try:
+            await self._announce_join(call)
+            if offer_ivr(call, self.settings.ivr_site_ids, self.overflow.active(call.site),
+                         self.overflow.expected_wait_s(call.site), self.settings.ivr_offer_wait_s):
+                placement = Placement(Outcome.IVR, queued_at=queued_at)
+            else:
+                placement = await self._wait(call, alive, queued_at)
+            return placement
+        finally:
+            await asyncio.shield(self._leave(call, placement, queued_at))
+
+    async def _announce_join(self, call: CallFacts) -> None:
+        waiting = answer_order(await self.queue.calls(call.site))
+        position = next((i for i, c in enumerate(waiting) if c.call_id == call.call_id), len(waiting))
+        log.info("queue.joined", call_id=call.call_id, site=call.site, position=position + 1)
+        self.bus.publish("queue.joined", call_id=call.call_id, site=call.site,
+                         emergency=call.emergency, position=position + 1)
+
+    async def _leave(self, call: CallFacts, placement: Placement, queued_at: float) -> None:
+        await self.queue.leave(call.site, call.call_id)
+        waited = round(time.time() - queued_at, 3)
+        log.info("queue.left", call_id=call.call_id, site=call.site,
+                 outcome=placement.outcome.value, waited_s=waited, seat=placement.seat)
+        self.bus.publish("queue.left", call_id=call.call_id, site=call.site,
+                         outcome=placement.outcome.value, waited_s=waited, seat=placement.seat)
+
+    async def _wait(self, call: CallFacts, alive: Callable[[], Awaitable[bool]],
+                    queued_at: float) -> Placement:
+        deadline = queued_at + self.settings.queue_max_wait_s
+        while True:
+            wake = self._wake_event(call.site)
+            if (placement := await self._try_place(call, queued_at)) is not None:
+                return placement
+            if time.time() >= deadline:
+                return Placement(Outcome.FALLBACK, queued_at=queued_at)
+            try:
+                async with asyncio.timeout(WAKE_TICK_S):
+                    await wake.wait()
+            except TimeoutError:
+                pass
+            if not await alive():
+                return Placement(Outcome.ABANDONED, queued_at=queued_at)
+
+    async def _try_place(self, call: CallFacts, queued_at: float) -> Placement | None:
+        seat = await self._claim_local(call)
+        if seat is not None:
+            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, queued_at)
+        assignment = self.overflow.take_assignment(call.call_id)
+        if assignment is None:
+            return None
+        site, seat = assignment
+        if await self.seats.claim(site, seat, call.call_id):
+            return Placement(Outcome.REMOTE, f"PJSIP/{seat}@trunk-{site}", seat, queued_at)
+        log.info("overflow.seat_taken", call_id=call.call_id, remote_site=site, seat=seat)
+        return None
+
+    async def _claim_local(self, call: CallFacts) -> str | None:
+        agents = self._agents[call.site]
+        views = await self.seats.view(call.site, agents)
+        free = sum(1 for v in views if v.state is SeatState.IDLE)
+        if not takes_seat_now(await self.queue.calls(call.site), call.call_id, free):
+            return None
+        return await self.seats.claim_idle(call.site, agents, call.call_id)
