@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from hotline_link.errors import HotlineError
 
 MAX_SKEW_S = 300
+# seconds since the epoch, plain ASCII digits: float() alone would take "nan" (which passes
+# any skew check) and " 1e3 "
+_TIMESTAMP = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?", re.ASCII)
+_SIGNATURE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
 class BadSignature(HotlineError):
@@ -22,11 +27,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 def verify(secret: str, timestamp: str, signature: str, body: bytes, now: float) -> None:
     if not secret:
         raise BadSignature("this server has no push secret configured")
-    try:
-        skew = abs(now - float(timestamp))
-    except ValueError:
-        raise BadSignature("X-HL-Timestamp is not a number") from None
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise BadSignature("X-HL-Timestamp is not a number of seconds")
+    skew = abs(now - float(timestamp))
     if skew > MAX_SKEW_S:
         raise BadSignature(f"timestamp off by {skew:.0f} s (more than {MAX_SKEW_S})")
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+    # compare_digest raises TypeError on non-ASCII text: the shape is checked first
+    if not _SIGNATURE.fullmatch(signature) or not hmac.compare_digest(sign(secret, timestamp, body),
+                                                                       signature):
         raise BadSignature("signature does not match")
