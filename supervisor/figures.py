@@ -1,0 +1,364 @@
+"""The supervisor's figures, per site, from bus events and seat snapshots. Pure: no I/O,
+no asyncio; the clock is passed in (``now``), never read.
+
+``Dashboard.apply(name, data, now)`` takes one bus event and returns the history counters
+it adds (``Count``); ``set_seats`` takes a seat snapshot from the seat pool; ``sample``
+records one point of the time series; ``snapshot(now)`` is everything the page shows.
+
+Definitions (the README's "Supervisor dashboard" section repeats them):
+
+* **logged in**: a seat in any state but ``offline`` (``paused`` counts: the agent is there).
+* **occupancy**: seats ``ringing``, ``talking`` or in ``wrap_up`` over seats logged in;
+  ``None`` when no seat is logged in.
+* **offered**: a call the site's route hook saw (``call.routed``) or that joined its
+  queue (``queue.joined``). Its outcome is *answered* (``call.answered``) or *lost*
+  (``call.ended`` unanswered).
+* **answer rate** (接通率): answered / (answered + lost) over calls whose outcome fell in
+  the last hour; calls still waiting are not counted yet. ``None`` with no outcome.
+* **service level**: calls answered within ``service_level_s`` of arriving (the wait
+  ``call.answered`` reports) over the same denominator.
+* **overflowed**: ``queue.left`` with outcome ``remote`` in the last hour.
+* **transfers / three-way calls each way**: distinct transfers (``transfer.*``) and rooms
+  (``conference.*``) begun in the last hour, keyed ``source->target``; the source of a
+  transfer is the site of the agent who asked for it. ``answered`` / ``joined`` count
+  those the other platform picked up.
+
+Memory is bounded: the rolling window keeps at most ``max_happenings`` entries, and each
+table of calls in progress at most ``max_tracked`` (the oldest are dropped first).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from seat_pool.selection import SeatView
+from seat_pool.state import SeatState
+
+CORE_DIRECTIONS = ("12345->110", "110->12345")
+OCCUPIED = frozenset({SeatState.RINGING, SeatState.TALKING, SeatState.WRAP_UP})
+
+
+@dataclass(frozen=True)
+class Count:
+    """One history counter to add: ``field`` of ``site`` in the hour of ``at``.
+    ``once`` names the thing counted, so that several server instances seeing the same
+    event add it once (the edge keeps a short-lived marker per ``once``)."""
+
+    site: str
+    field: str
+    at: float
+    amount: float = 1
+    once: str = ""
+
+
+@dataclass(frozen=True)
+class _Happening:
+    at: float
+    site: str
+    kind: str  # answered | lost | overflowed | transfer | transfer_answered | conference | conference_joined
+    key: str = ""  # a direction for transfers and conferences
+    value: float = 0.0  # the wait of an answered call
+
+
+def _put(table: "OrderedDict[str, Any]", key: str, value: Any, limit: int) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > limit:
+        table.popitem(last=False)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _state(value: Any) -> SeatState | None:
+    try:
+        return SeatState(value)
+    except ValueError:
+        return None
+
+
+class Dashboard:
+    def __init__(self, sites: Iterable[str], agent_sites: Mapping[str, str], *,
+                 window_s: float = 3600.0, service_level_s: float = 20.0,
+                 sample_every_s: float = 10.0, max_tracked: int = 10_000,
+                 max_happenings: int = 200_000) -> None:
+        if window_s <= 0 or sample_every_s <= 0 or service_level_s < 0:
+            raise ValueError("window_s and sample_every_s must be above 0, service_level_s not negative")
+        self.sites = tuple(sites)
+        self.window_s = window_s
+        self.service_level_s = service_level_s
+        self.sample_every_s = sample_every_s
+        self._agent_sites = dict(agent_sites)
+        self._limit = max_tracked
+        self._seats: dict[str, dict[str, tuple[SeatState, float]]] = {s: {} for s in self.sites}
+        self._waiting: dict[str, OrderedDict[str, tuple[float, bool]]] = {s: OrderedDict() for s in self.sites}
+        self._ivr: dict[str, OrderedDict[str, float]] = {s: OrderedDict() for s in self.sites}
+        self._overflow: dict[str, tuple[bool, float, float | None]] = {s: (False, 0.0, None) for s in self.sites}
+        self._offered: OrderedDict[str, str] = OrderedDict()  # call_id -> site, awaiting an outcome
+        self._transfers: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # id -> (direction, answered)
+        self._rooms: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # room -> (direction, joined)
+        self._happenings: deque[_Happening] = deque(maxlen=max_happenings)
+        points = math.ceil(window_s / sample_every_s) + 1
+        self._series: dict[str, deque[tuple[float, int, float | None]]] = {
+            s: deque(maxlen=points) for s in self.sites}
+        self._last_sample: float | None = None
+
+    # --- input -----------------------------------------------------------------------
+
+    def set_seats(self, site: str, views: Iterable[SeatView]) -> bool:
+        """Replace a site's seats with a snapshot from the seat pool; True if anything
+        (a state or when it began) differs from what was shown."""
+        if site not in self._seats:
+            return False
+        fresh = {v.seat: (v.state, v.since) for v in views}
+        changed = fresh != self._seats[site]
+        self._seats[site] = fresh
+        return changed
+
+    def apply(self, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+        """Take one bus event; return the history counters it adds (often none)."""
+        self._prune(now)
+        handler = _HANDLERS.get(name) or (_on_transfer if name.startswith("transfer.") else None)
+        if handler is None and name.startswith("conference."):
+            handler = _on_conference
+        if handler is None:
+            return []
+        return handler(self, name, data, now)
+
+    def sample(self, now: float) -> bool:
+        """Record one point (waiting calls, occupancy) per site if ``sample_every_s`` has
+        passed since the last one."""
+        if self._last_sample is not None and now - self._last_sample < self.sample_every_s:
+            return False
+        self._last_sample = now
+        for site in self.sites:
+            self._series[site].append((now, len(self._waiting[site]), self._occupancy(site)[2]))
+        return True
+
+    # --- output ----------------------------------------------------------------------
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        self._prune(now)
+        per_site = {site: self._site_figures(site, now) for site in self.sites}
+        for h in self._happenings:
+            figures = per_site.get(h.site)
+            if figures is None:
+                continue
+            if h.kind == "answered":
+                figures["answered_last_hour"] += 1
+                figures["answered_within_sl_last_hour"] += h.value <= self.service_level_s
+            elif h.kind == "lost":
+                figures["lost_last_hour"] += 1
+            elif h.kind == "overflowed":
+                figures["overflowed_last_hour"] += 1
+        for figures in per_site.values():
+            outcomes = figures["answered_last_hour"] + figures["lost_last_hour"]
+            figures["offered_last_hour"] = outcomes
+            figures["answer_rate"] = _ratio(figures["answered_last_hour"], outcomes)
+            figures["service_level"] = _ratio(figures["answered_within_sl_last_hour"], outcomes)
+        return {"now": now, "window_s": self.window_s, "service_level_s": self.service_level_s,
+                "sites": per_site, "transfers": self._directions("transfer", "answered"),
+                "conferences": self._directions("conference", "joined")}
+
+    def _site_figures(self, site: str, now: float) -> dict[str, Any]:
+        seats = [{"seat": seat, "state": state.value, "since": since,
+                  "in_state_s": round(max(0.0, now - since), 1)}
+                 for seat, (state, since) in sorted(self._seats[site].items())]
+        counts = {state.value: 0 for state in SeatState}
+        for seat in seats:
+            counts[seat["state"]] += 1
+        logged_in, occupied, occupancy = self._occupancy(site)
+        waiting = self._waiting[site]
+        active, estimated, since = self._overflow[site]
+        cutoff = now - self.window_s
+        return {
+            "seats": seats, "seat_counts": counts, "logged_in": logged_in, "occupied": occupied,
+            "occupancy": occupancy, "waiting": len(waiting),
+            "waiting_emergency": sum(1 for _, emergency in waiting.values() if emergency),
+            "longest_wait_s": round(max((now - at for at, _ in waiting.values()), default=0.0), 1),
+            "overflow": {"active": active, "estimated_wait_s": estimated, "since": since},
+            "ivr_in_progress": len(self._ivr[site]),
+            "answered_last_hour": 0, "answered_within_sl_last_hour": 0, "lost_last_hour": 0,
+            "overflowed_last_hour": 0,
+            "series": [[t, w, o] for t, w, o in self._series[site] if t >= cutoff],
+        }
+
+    def _occupancy(self, site: str) -> tuple[int, int, float | None]:
+        states = [state for state, _ in self._seats[site].values()]
+        logged_in = sum(1 for s in states if s is not SeatState.OFFLINE)
+        occupied = sum(1 for s in states if s in OCCUPIED)
+        return logged_in, occupied, _ratio(occupied, logged_in)
+
+    def _directions(self, begun: str, done: str) -> dict[str, dict[str, int]]:
+        out = {d: {"started": 0, done: 0} for d in CORE_DIRECTIONS}
+        for h in self._happenings:
+            if h.kind == begun:
+                out.setdefault(h.key, {"started": 0, done: 0})["started"] += 1
+            elif h.kind == f"{begun}_{done}":
+                out.setdefault(h.key, {"started": 0, done: 0})[done] += 1
+        return out
+
+    # --- helpers for the handlers ------------------------------------------------------
+
+    def _prune(self, now: float) -> None:
+        cutoff = now - self.window_s
+        while self._happenings and self._happenings[0].at < cutoff:
+            self._happenings.popleft()
+
+    def _happen(self, at: float, site: str, kind: str, key: str = "", value: float = 0.0) -> None:
+        self._happenings.append(_Happening(at, site, kind, key, value))
+
+    def _offer(self, call_id: str, site: str, now: float) -> list[Count]:
+        if call_id in self._offered or site not in self._seats:
+            return []
+        _put(self._offered, call_id, site, self._limit)
+        return [Count(site, "offered", now, once=f"offered:{call_id}")]
+
+    def _forget_call(self, call_id: str) -> None:
+        for site in self.sites:
+            self._waiting[site].pop(call_id, None)
+            self._ivr[site].pop(call_id, None)
+
+
+# --- one handler per event ---------------------------------------------------------------
+
+Handler = Any  # Callable[[Dashboard, str, Mapping[str, Any], float], list[Count]]
+
+
+def _on_routed(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    return d._offer(str(data.get("call_id", "")), str(data.get("site", "")), now)
+
+
+def _on_queue_joined(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+    if site not in d._waiting or not call_id:
+        return []
+    _put(d._waiting[site], call_id, (now, bool(data.get("emergency"))), d._limit)
+    return d._offer(call_id, site, now)
+
+
+def _on_queue_left(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+    if site not in d._waiting:
+        return []
+    d._waiting[site].pop(call_id, None)
+    if data.get("outcome") != "remote":
+        return []
+    d._happen(now, site, "overflowed")
+    return [Count(site, "overflowed", now, once=f"overflowed:{call_id}")]
+
+
+def _on_overflow(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    site = str(data.get("site", ""))
+    if site not in d._overflow:
+        return []
+    active = bool(data.get("active"))
+    was_active, _, since = d._overflow[site]
+    wait = data.get("estimated_wait_s")
+    wait = round(float(wait), 1) if isinstance(wait, (int, float)) and math.isfinite(wait) else 0.0
+    d._overflow[site] = (active, wait, since if active == was_active and since is not None else now)
+    return [Count(site, "surges", now, once=f"surge:{site}:{int(now)}")] if active and not was_active else []
+
+
+def _on_ivr(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+    if site not in d._ivr or not call_id:
+        return []
+    if name == "ivr.left":
+        d._ivr[site].pop(call_id, None)
+        return []
+    if name == "ivr.entered" and call_id not in d._ivr[site]:
+        _put(d._ivr[site], call_id, now, d._limit)
+        return [Count(site, "ivr_entered", now, once=f"ivr:{call_id}")]
+    return []
+
+
+def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    call_id = str(data.get("call_id", ""))
+    site = d._offered.pop(call_id, None)
+    d._forget_call(call_id)
+    if site is None:
+        return []
+    wait = data.get("wait_s")
+    wait = float(wait) if isinstance(wait, (int, float)) and math.isfinite(wait) else math.inf
+    d._happen(now, site, "answered", value=wait)
+    counts = [Count(site, "answered", now, once=f"answered:{call_id}")]
+    if wait <= d.service_level_s:
+        counts.append(Count(site, "answered_within_sl", now, once=f"sl:{call_id}"))
+    if math.isfinite(wait):
+        counts.append(Count(site, "wait_s_sum", now, amount=round(wait, 3), once=f"wait:{call_id}"))
+    return counts
+
+
+def _on_ended(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    call_id = str(data.get("call_id", ""))
+    d._forget_call(call_id)
+    site = d._offered.pop(call_id, None)
+    if site is None:
+        return []
+    d._happen(now, site, "lost")
+    return [Count(site, "lost", now, once=f"lost:{call_id}")]
+
+
+def _on_seat(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    site, seat, state = str(data.get("site", "")), str(data.get("seat", "")), _state(data.get("new"))
+    if site in d._seats and seat and state is not None:
+        d._seats[site][seat] = (state, now)
+    return []
+
+
+def _on_transfer(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    transfer_id, target = str(data.get("transfer_id", "")), str(data.get("target", ""))
+    source = d._agent_sites.get(str(data.get("agent", "")))
+    if not transfer_id or source is None:
+        return []
+    direction = f"{source}->{target}"
+    counts = []
+    seen = d._transfers.get(transfer_id)
+    if seen is None:
+        d._happen(now, source, "transfer", direction)
+        counts.append(Count(source, f"transfers_to_{target}", now, once=f"xfer:{transfer_id}"))
+        seen = (direction, False)
+    if data.get("state") == "answered" and not seen[1]:
+        d._happen(now, source, "transfer_answered", direction)
+        counts.append(Count(source, f"transfers_answered_to_{target}", now, once=f"xfer-ok:{transfer_id}"))
+        seen = (direction, True)
+    _put(d._transfers, transfer_id, seen, d._limit)
+    return counts
+
+
+def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    room, site, target = str(data.get("room", "")), str(data.get("site", "")), str(data.get("target", ""))
+    if not room or site not in d._seats:
+        return []
+    direction = f"{site}->{target}"
+    counts = []
+    seen = d._rooms.get(room)
+    if seen is None:
+        d._happen(now, site, "conference", direction)
+        counts.append(Count(site, f"conferences_to_{target}", now, once=f"conf:{room}"))
+        seen = (direction, False)
+    if name == "conference.joined" and data.get("party") == target and not seen[1]:
+        d._happen(now, site, "conference_joined", direction)
+        counts.append(Count(site, f"conferences_joined_to_{target}", now, once=f"conf-ok:{room}"))
+        seen = (direction, True)
+    _put(d._rooms, room, seen, d._limit)
+    return counts
+
+
+_HANDLERS: dict[str, Handler] = {
+    "call.routed": _on_routed,
+    "queue.joined": _on_queue_joined,
+    "queue.left": _on_queue_left,
+    "overflow.changed": _on_overflow,
+    "ivr.entered": _on_ivr,
+    "ivr.choice": _on_ivr,
+    "ivr.left": _on_ivr,
+    "call.answered": _on_answered,
+    "call.ended": _on_ended,
+    "seat.changed": _on_seat,
+}

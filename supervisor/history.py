@@ -1,0 +1,142 @@
+"""Hourly history of the supervisor's figures: Redis keys, the CSV export's range and rows.
+Pure: no I/O (``service`` reads and writes Redis).
+
+Each site has one hash per hour, ``hl:supervisor:history:{site}:{YYYYMMDDHH}`` (UTC),
+of counters (``offered``, ``answered``, ``answered_within_sl``, ``lost``, ``wait_s_sum``,
+``overflowed``, ``ivr_entered``, ``surges``, ``transfers_to_{target}``...), kept
+``HISTORY_TTL_S``. A day is the sum of its 24 hours, so there are no day keys to keep in
+step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Mapping
+
+from hotline_link.errors import HotlineError
+
+HISTORY_TTL_S = 400 * 86400  # a year and a month, like the call timeline
+MARKER_TTL_S = 2 * 3600  # how long a "counted once" marker is kept
+MAX_HOURS = 31 * 24  # by=hour: at most a month per export
+MAX_DAYS = 400  # by=day: at most the history kept
+COUNTERS = ("offered", "answered", "answered_within_sl", "lost", "wait_s_sum", "overflowed",
+            "ivr_entered", "surges")
+DIRECTED = ("transfers_to_{}", "transfers_answered_to_{}", "conferences_to_{}",
+            "conferences_joined_to_{}")
+
+
+class HistoryRangeError(HotlineError):
+    status, code = 400, "bad_range"
+
+
+def history_key(site: str, bucket: str) -> str:
+    return f"hl:supervisor:history:{site}:{bucket}"
+
+
+def marker_key(once: str) -> str:
+    return f"hl:supervisor:counted:{once}"
+
+
+def hour_bucket(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y%m%d%H")
+
+
+def _parse_time(name: str, text: str | None) -> datetime:
+    if not text:
+        raise HistoryRangeError(f"{name} is required: a date (2026-11-24) or an hour (2026-11-24T13)")
+    candidate = text.strip()
+    if len(candidate) == 13 and candidate[10] in "T ":  # 2026-11-24T13: fromisoformat wants minutes
+        candidate += ":00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise HistoryRangeError(f"{name}={text!r} is not a date (2026-11-24) or an hour "
+                                "(2026-11-24T13, UTC unless an offset is given)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class HistoryRange:
+    by: str  # hour | day
+    periods: tuple[datetime, ...]  # the start of each period, UTC
+
+    def hours(self, period: datetime) -> list[str]:
+        count = 1 if self.by == "hour" else 24
+        return [(period + timedelta(hours=h)).strftime("%Y%m%d%H") for h in range(count)]
+
+    def all_hours(self) -> list[str]:
+        return [hour for period in self.periods for hour in self.hours(period)]
+
+
+def parse_range(start: str | None, end: str | None, by: str | None) -> HistoryRange:
+    """``from`` and ``to`` name the first and the last period, both included."""
+    by = by or "hour"
+    if by not in ("hour", "day"):
+        raise HistoryRangeError(f"by={by!r}: use hour or day")
+    first, last = _parse_time("from", start), _parse_time("to", end)
+    if by == "hour":
+        first, last, step, limit = (first.replace(minute=0, second=0, microsecond=0),
+                                    last.replace(minute=0, second=0, microsecond=0),
+                                    timedelta(hours=1), MAX_HOURS)
+    else:
+        first, last, step, limit = (first.replace(hour=0, minute=0, second=0, microsecond=0),
+                                    last.replace(hour=0, minute=0, second=0, microsecond=0),
+                                    timedelta(days=1), MAX_DAYS)
+    if last < first:
+        raise HistoryRangeError(f"to ({end}) is before from ({start})")
+    count = int((last - first) / step) + 1
+    if count > limit:
+        raise HistoryRangeError(f"{count} {by}s asked for; at most {limit} per export")
+    return HistoryRange(by, tuple(first + i * step for i in range(count)))
+
+
+def columns(targets: Iterable[str]) -> list[str]:
+    directed = [pattern.format(t) for pattern in DIRECTED for t in targets]
+    return ["period", "site", *COUNTERS[:4], "answer_rate", "service_level", "mean_wait_s",
+            *COUNTERS[5:], *directed]
+
+
+def history_rows(history: HistoryRange, sites: Iterable[str], targets: Iterable[str],
+                 counters: Mapping[tuple[str, str], Mapping[str, str]]) -> list[dict[str, str]]:
+    """One row per period and site; ``counters`` maps (site, hour bucket) to that hour's
+    hash as Redis returns it (missing hours are zero)."""
+    targets = list(targets)
+    names = [c for c in COUNTERS] + [p.format(t) for p in DIRECTED for t in targets]
+    rows = []
+    for period in history.periods:
+        label = period.strftime("%Y-%m-%dT%H:00Z" if history.by == "hour" else "%Y-%m-%d")
+        for site in sites:
+            total = dict.fromkeys(names, 0.0)
+            for hour in history.hours(period):
+                for name, value in counters.get((site, hour), {}).items():
+                    if name in total:
+                        try:
+                            total[name] += float(value)
+                        except ValueError:
+                            continue
+            outcomes = total["answered"] + total["lost"]
+            row = {"period": label, "site": site}
+            row.update({name: _number(total[name]) for name in names if name != "wait_s_sum"})
+            row["answer_rate"] = f"{total['answered'] / outcomes:.4f}" if outcomes else ""
+            row["service_level"] = f"{total['answered_within_sl'] / outcomes:.4f}" if outcomes else ""
+            row["mean_wait_s"] = (f"{total['wait_s_sum'] / total['answered']:.1f}"
+                                  if total["answered"] else "")
+            rows.append(row)
+    return rows
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.3f}"
+
+
+def to_csv(rows: list[dict[str, str]], header: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,34 @@
+"""/metrics text: every figure of the dashboard, in the Prometheus exposition format."""
+
+from __future__ import annotations
+
+import re
+
+from seat_pool.selection import SeatView
+from seat_pool.state import SeatState
+from supervisor.figures import Dashboard
+from supervisor.metrics import render
+
+T0 = 1_800_000_000.0
+SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\]*(\\.[^"\\]*)*",?)+\})? -?[0-9.e+-]+$')
+
+
+def test_metrics_have_help_type_and_the_same_figures():
+    d = Dashboard(("12345", "110"), {"1001": "12345", "2001": "110"})
+    d.set_seats("12345", [SeatView("12345", "1001", SeatState.TALKING, T0 - 3),
+                          SeatView("12345", "1002", SeatState.IDLE, T0 - 9)])
+    d.apply("overflow.changed", {"site": "12345", "active": True, "estimated_wait_s": 75}, T0)
+    d.apply("transfer.answered", {"transfer_id": "t", "target": "110", "state": "answered",
+                                  "agent": "1001"}, T0)
+    text = render(d.snapshot(T0))
+    lines = text.splitlines()
+    for line in lines:
+        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or SAMPLE.match(line), line
+    assert 'hotline_occupancy_ratio{site="12345"} 0.5' in lines
+    assert 'hotline_overflow_active{site="12345"} 1' in lines
+    assert 'hotline_overflow_active{site="110"} 0' in lines
+    assert 'hotline_seats{site="12345",state="talking"} 1.0' in lines
+    assert 'hotline_seat_state_seconds{site="12345",seat="1002",state="idle"} 9.0' in lines
+    assert 'hotline_transfers_answered_last_hour{source="12345",target="110"} 1.0' in lines
+    assert not any(line.startswith('hotline_occupancy_ratio{site="110"}') for line in lines)  # None: left out
+    assert text.endswith("\n")
