@@ -21,7 +21,7 @@ COMMON_TEMPLATES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.con
                     "pjsip.conf", "rtp.conf", "extensions_common.conf", "cdr.conf", "cel.conf",
                     "acl.conf", "udptl.conf", "ccss.conf", "pjproject.conf", "features.conf",
                     "indications.conf", "confbridge.conf", "musiconhold.conf", "queues.conf",
-                    "queuerules.conf")
+                    "queuerules.conf", "extensions_ivr.conf")
 
 
 def render_text(text: str, context: Mapping[str, object], source: str) -> str:
