@@ -85,6 +85,16 @@ class SeatRegistry:
             self.bus.publish("seat.changed", site=site, seat=seat, old=before.value, new=after.value)
         return after
 
+    async def log_out(self, site: str, seat: str) -> SeatState:
+        """A supervisor logs the seat out (see ``SeatStore.set_logged_out``)."""
+        before = (await self.states(site)).get(seat, SeatState.OFFLINE)
+        await self.store.set_logged_out(site, seat)
+        after = (await self.states(site))[seat]
+        log.info("seat.logged_out", site=site, seat=seat)
+        if after is not before:
+            self.bus.publish("seat.changed", site=site, seat=seat, old=before.value, new=after.value)
+        return after
+
     async def wait_for_state(self, site: str, seat: str, state: SeatState, timeout: float) -> None:
         """Return once ``seat`` is in ``state``: already, or on the change that makes it so."""
         with self.bus.subscribe() as events:

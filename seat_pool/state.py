@@ -56,11 +56,15 @@ def seat_from_device(device: str) -> str | None:
     return name
 
 
-def effective_state(base: SeatState, paused_reason: str, wrap_until: float, now: float) -> SeatState:
+def effective_state(base: SeatState, paused_reason: str, wrap_until: float, now: float,
+                    logged_out: bool = False) -> SeatState:
     """What the seat is now, from what Asterisk says (``base``) and what the agent said.
-    A call in progress wins over a pause; a pause wins over wrap-up. Pure."""
+    A call in progress wins over a pause; a pause wins over wrap-up. A seat a supervisor
+    logged out is offline (once its call, if any, ends) until it logs in again. Pure."""
     if base in (SeatState.OFFLINE, SeatState.RINGING, SeatState.TALKING):
         return base
+    if logged_out:
+        return SeatState.OFFLINE
     if paused_reason:
         return SeatState.PAUSED
     if now < wrap_until:

@@ -48,6 +48,8 @@ class SeatStore:
             mapping["since"] = repr(now)
         if old is SeatState.TALKING and new is SeatState.IDLE and self.wrap_up_s > 0:
             mapping["wrap_until"] = repr(now + self.wrap_up_s)
+        if now_registered and not was_registered:
+            mapping["logged_out"] = "0"  # a fresh registration logs a logged-out seat in again
         await self.redis.hset(key, mapping=mapping)
         if new is not SeatState.IDLE:
             await self.redis.delete(claim_key(site, seat))  # the call arrived, or the seat left
@@ -64,7 +66,8 @@ class SeatStore:
         for seat, row in zip(names, rows):
             base = SeatState(row.get("state", SeatState.OFFLINE.value))
             wrap_until = float(row.get("wrap_until", "0") or 0)
-            state = effective_state(base, row.get("paused", ""), wrap_until, now)
+            state = effective_state(base, row.get("paused", ""), wrap_until, now,
+                                    logged_out=row.get("logged_out") == "1")
             since = max(float(row.get("since", "0") or 0), wrap_until if now >= wrap_until else 0)
             out.append(SeatView(site, seat, state, since))
         return out
@@ -74,6 +77,7 @@ class SeatStore:
         mapping = {"paused": reason, "wrap_until": "0"}
         if not reason:
             mapping["since"] = repr(time.time())  # ready now: idle from now on
+            mapping["logged_out"] = "0"  # ready is logging in again
         await self.redis.hset(seat_key(site, seat), mapping=mapping)
         if reason:
             await self.redis.delete(claim_key(site, seat))
@@ -81,6 +85,13 @@ class SeatStore:
     async def claim(self, site: str, seat: str, call_id: str) -> bool:
         """Claim one seat for a call; False if another call (or instance) has it."""
         return bool(await self.redis.set(claim_key(site, seat), call_id, nx=True, ex=self.claim_ttl_s))
+
+    async def set_logged_out(self, site: str, seat: str) -> None:
+        """A supervisor logs the seat out: offline in the pool (no routed call) until its
+        softphone registers anew or the seat is made ready."""
+        await self.redis.hset(seat_key(site, seat), mapping={"logged_out": "1", "paused": "",
+                                                             "since": repr(time.time())})
+        await self.redis.delete(claim_key(site, seat))
 
     async def claim_idle(self, site: str, seats: Iterable[str], call_id: str) -> str | None:
         """Claim the longest-idle seat not already claimed; None if every seat is taken."""
