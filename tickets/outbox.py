@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import time
+from typing import Mapping
 
 import aiohttp
 import structlog
@@ -51,19 +52,23 @@ def permanent(status: int) -> bool:
 
 
 class Outbox:
-    def __init__(self, redis: Redis, bus: EventBus, secret: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, redis: Redis, bus: EventBus, secret: str, timeout_s: float = 5.0,
+                 secrets: Mapping[str, str] | None = None) -> None:
         self.redis = redis
         self.bus = bus
         self.secret = secret
+        self.secrets = dict(secrets or {})  # other HMAC secrets by name (a job's secret_ref)
         self.timeout_s = timeout_s
         self._lease = redis.register_script(_LEASE)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def enqueue(self, job_id: str, url: str, body: dict[str, object]) -> None:
+    async def enqueue(self, job_id: str, url: str, body: dict[str, object], secret_ref: str = "") -> None:
+        """Queue a signed POST; ``secret_ref`` names the secret to sign with (default: the
+        push secret shared with the other platform)."""
         pipe = self.redis.pipeline()
         pipe.hset(job_key(job_id), mapping={"url": url, "body": json.dumps(body, ensure_ascii=False),
-                                            "attempts": 0})
+                                            "attempts": 0, "secret_ref": secret_ref})
         pipe.zadd(DUE, {job_id: time.time()})
         await pipe.execute()
         self._wake.set()
@@ -100,13 +105,17 @@ class Outbox:
             return
         body = job["body"].encode()
         stamp = f"{time.time():.3f}"
+        secret = self.secrets.get(job["secret_ref"], "") if job.get("secret_ref") else self.secret
         headers = {"Content-Type": "application/json", "X-HL-Timestamp": stamp,
-                   "X-HL-Signature": sign(self.secret, stamp, body)}
-        try:
-            async with http.post(job["url"], data=body, headers=headers) as resp:
-                status, text = resp.status, (await resp.text())[:200]
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            status, text = 0, type(exc).__name__
+                   "X-HL-Signature": sign(secret, stamp, body)}
+        if not secret:  # a job whose secret is not configured is never sent unsigned
+            status, text = 400, f"no secret {job.get('secret_ref') or 'push_secret'} configured"
+        else:
+            try:
+                async with http.post(job["url"], data=body, headers=headers) as resp:
+                    status, text = resp.status, (await resp.text())[:200]
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                status, text = 0, type(exc).__name__
         if 200 <= status < 300:
             pipe = self.redis.pipeline()
             pipe.zrem(DUE, job_id)
