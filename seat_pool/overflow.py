@@ -9,7 +9,6 @@ picks up (it claims the remote seat itself), start and stop go on the bus and th
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import deque
 
@@ -27,6 +26,7 @@ from seat_pool.waiting import WaitingQueue
 
 log = structlog.get_logger(__name__)
 
+WAIT_CAP_S = 86_400.0
 _SERVING = frozenset({SeatState.RINGING, SeatState.TALKING, SeatState.WRAP_UP})
 
 
@@ -144,7 +144,7 @@ class OverflowController:
         for action in actions:
             if isinstance(action, (StartOverflow, StopOverflow)):
                 active = isinstance(action, StartOverflow)
-                wait_s = action.wait_s if math.isfinite(action.wait_s) else -1.0
+                wait_s = min(action.wait_s, WAIT_CAP_S)  # inf: more calls than seats can take
                 log.info("overflow.started" if active else "overflow.stopped", site=center,
                          reason=action.reason, wait_s=round(wait_s, 1))
                 self.bus.publish("overflow.changed", site=center, active=active,
