@@ -114,6 +114,8 @@ class Settings:
     default_handle_time_s: float = 180.0  # until real handle times are measured
     ivr_sites: str = "12345"  # comma-separated centers whose queued callers get the surge IVR
     ivr_offer_wait_s: float = 45.0  # offer the IVR when a new caller's estimated wait exceeds this
+    # --- supervisor dashboard ---
+    service_level_s: float = 20.0  # service level: the share of calls answered within this many seconds
 
     @property
     def rootfs_dir(self) -> Path:
@@ -305,6 +307,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("overflow_centers: 110 calls are never sent to remote seats")
     if settings.remote_seat_site not in ids and settings.overflow_center_ids:
         raise ConfigError(f"remote_seat_site {settings.remote_seat_site!r} is not a site")
+    if not 0 <= settings.service_level_s < 3600:
+        raise ConfigError(f"service_level_s must be from 0 to 3600 seconds, got {settings.service_level_s}")
     if settings.queue_max_wait_s <= 0 or settings.overflow_tick_s <= 0:
         raise ConfigError("queue_max_wait_s and overflow_tick_s must be above 0")
     settings.overflow_policy()  # raises ConfigError naming a bad threshold
