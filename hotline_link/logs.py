@@ -16,15 +16,21 @@ import structlog
 
 NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "authorization"})
-_DIGITS = re.compile(r"^\+?\d{6,}$")
+_DIGITS = re.compile(r"\+?\d{6,}")
+_DIGIT_RUN = re.compile(r"\d{6,}")
 
 
 def mask_number(number: str) -> str:
     """``13812341234`` -> ``138****1234``; service numbers and extensions (110, 12345,
-    1001: five digits or fewer) stay readable."""
+    1001: five digits or fewer) stay readable. In any other text (a SIP URI, a display
+    name) every run of six or more digits is masked the same way."""
     text = str(number)
-    if not _DIGITS.match(text):
-        return text
+    if _DIGITS.fullmatch(text):
+        return _mask(text)
+    return _DIGIT_RUN.sub(lambda run: _mask(run.group()), text)
+
+
+def _mask(text: str) -> str:
     if len(text) <= 6:
         return text[:2] + "*" * (len(text) - 2)
     keep_tail = 4
