@@ -7,13 +7,15 @@ Tokens live in a TOML file that only its owner may read (``tokens_file``), never
     role = "agent"
     agent = "1001"
 
-Tokens are kept as SHA-256 digests and looked up by digest, so no comparison ever runs
-over the secret itself and the file's contents never reach a log.
+Tokens are kept as SHA-256 digests and compared by digest with ``hmac.compare_digest``,
+so no comparison ever runs over the secret itself, none leaks timing, and the file's
+contents never reach a log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -52,19 +54,25 @@ class Principal:
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    # surrogatepass: a header with undecodable bytes arrives with lone surrogates
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class TokenBook:
     def __init__(self, entries: Iterable[tuple[str, Principal]]) -> None:
-        self._by_digest = {_digest(token): principal for token, principal in entries}
+        self._by_digest = tuple((_digest(token), principal) for token, principal in entries)
 
     @classmethod
     def from_file(cls, path: Path) -> "TokenBook":
         raw = read_toml_private(path)
         entries = []
-        for index, item in enumerate(raw.get("tokens", [])):
-            token, role = str(item.get("token", "")), str(item.get("role", ""))
+        items = raw.get("tokens", [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ConfigError(f"{path}: tokens must be [[tokens]] tables")
+        for index, item in enumerate(items):
+            if not all(isinstance(item.get(k, ""), str) for k in ("token", "role", "agent")):
+                raise ConfigError(f"{path}: tokens[{index}]: token, role and agent must be strings")
+            token, role = item.get("token", ""), item.get("role", "")
             if len(token) < 16:
                 raise ConfigError(f"{path}: tokens[{index}]: token missing or shorter than 16 characters")
             if role not in ROLES:
@@ -75,7 +83,11 @@ class TokenBook:
         return cls(entries)
 
     def authenticate(self, token: str) -> Principal:
-        principal = self._by_digest.get(_digest(token)) if token else None
+        presented = _digest(token)
+        principal = None
+        for digest, candidate in self._by_digest:  # every entry, whichever matches
+            if hmac.compare_digest(digest, presented) and token:
+                principal = candidate
         if principal is None:
             raise AuthError("missing or unknown bearer token")
         return principal
