@@ -1,0 +1,22 @@
+"""Errors of the IVR and harassment screening. Each class *is* an HTTP answer."""
+
+from __future__ import annotations
+
+from hotline_link.errors import HotlineError
+
+
+class IvrError(HotlineError):
+    status = 400
+    code = "bad_request"
+
+
+class BadNumber(IvrError):
+    status, code = 400, "bad_number"
+
+
+class BadReason(IvrError):
+    status, code = 400, "bad_reason"
+
+
+class NotFlagged(IvrError):
+    status, code = 404, "not_flagged"

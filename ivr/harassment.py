@@ -1,0 +1,184 @@
+"""Harassment screening (恶意滋扰): a number that calls too often, or that an agent or a
+supervisor flagged, hears a warning instead of reaching an agent. Reversible and logged.
+
+The policy (``HarassmentPolicy``, ``normalise_number``, ``verdict``, ``flag_record``) is
+pure; ``HarassmentGuard`` keeps its state in Redis:
+``hl:harassment:calls:{site}:{number}`` a sorted set of call times (the sliding window,
+expiring with it) and ``hl:harassment:flags`` a hash number -> JSON {by, reason, at, site}.
+
+Whether a platform screens at all is the router's choice (the route hook calls
+``screen``); an anonymous or withheld number is never screened nor flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass
+
+import structlog
+from redis.asyncio import Redis
+
+from hotline_link.bus import EventBus
+from hotline_link.logs import mask_number
+from ivr.errors import BadNumber, BadReason, NotFlagged
+
+log = structlog.get_logger(__name__)
+
+FLAGS_KEY = "hl:harassment:flags"
+MAX_REASON_CHARS = 120
+_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+_WITHHELD = frozenset({"", "anonymous", "unknown", "restricted", "private", "unavailable"})
+
+
+@dataclass(frozen=True)
+class HarassmentPolicy:
+    max_calls: int  # more calls than this within the window: warn
+    window_s: int
+
+
+@dataclass(frozen=True)
+class Flag:
+    number: str
+    by: str  # "agent 1001", "supervisor", "admin"
+    reason: str
+    at: float
+    site: str = ""
+
+    @property
+    def ref(self) -> str:
+        return number_ref(self.number)
+
+    def public(self) -> dict[str, object]:
+        """What the HTTP API shows: the number masked, and a ref that DELETE accepts."""
+        return {"number": mask_number(self.number), "ref": self.ref, "by": self.by,
+                "reason": self.reason, "at": self.at, "site": self.site}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    warn: bool
+    reason: str = ""  # "flagged" or "too_many_calls"
+    calls_in_window: int = 0
+
+
+def normalise_number(number: str) -> str | None:
+    """The number as screened (digits, maybe a leading +), or None for an anonymous,
+    withheld or malformed caller id (never screened)."""
+    text = (number or "").strip()
+    if text.lower() in _WITHHELD or not _NUMBER.match(text):
+        return None
+    return text
+
+
+def number_ref(number: str) -> str:
+    """A stable reference to a number that shows nothing of it (for lists on screens)."""
+    return hashlib.sha256(f"hl-harassment:{number}".encode()).hexdigest()[:16]
+
+
+def verdict(policy: HarassmentPolicy, calls_in_window: int, flagged: bool) -> Verdict:
+    """``calls_in_window`` counts this call too."""
+    if flagged:
+        return Verdict(True, "flagged", calls_in_window)
+    if calls_in_window > policy.max_calls:
+        return Verdict(True, "too_many_calls", calls_in_window)
+    return Verdict(False, "", calls_in_window)
+
+
+def window_start(policy: HarassmentPolicy, now: float) -> float:
+    return now - policy.window_s
+
+
+def flag_record(number: str, reason: str, by: str, now: float, site: str = "") -> Flag:
+    """Validate a flag request: a real number and a short non-empty reason."""
+    normal = normalise_number(number if isinstance(number, str) else "")
+    if normal is None:
+        raise BadNumber("number: a caller number of 3 to 20 digits is required "
+                        "(anonymous callers cannot be flagged)")
+    if not isinstance(reason, str) or not reason.strip():
+        raise BadReason("reason: say why the number is flagged")
+    if len(reason) > MAX_REASON_CHARS:
+        raise BadReason(f"reason: at most {MAX_REASON_CHARS} characters")
+    return Flag(normal, by, reason.strip(), now, site)
+
+
+class HarassmentGuard:
+    def __init__(self, redis: Redis, policy: HarassmentPolicy, bus: EventBus) -> None:
+        self.redis = redis
+        self.policy = policy
+        self.bus = bus
+
+    @staticmethod
+    def _calls_key(site: str, number: str) -> str:
+        return f"hl:harassment:calls:{site}:{number}"
+
+    async def screen(self, site: str, number: str, now: float | None = None) -> bool:
+        """Record this call from ``number`` to ``site``; True: play the warning."""
+        normal = normalise_number(number)
+        if normal is None:
+            return False
+        now = time.time() if now is None else now
+        key = self._calls_key(site, normal)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", window_start(self.policy, now))
+        pipe.zadd(key, {f"{now:.6f}-{secrets.token_hex(4)}": now})
+        pipe.zcard(key)
+        pipe.expire(key, self.policy.window_s + 60)
+        pipe.hexists(FLAGS_KEY, normal)
+        _, _, calls, _, flagged = await pipe.execute()
+        result = verdict(self.policy, int(calls), bool(flagged))
+        if result.warn:
+            log.warning("harassment.warned", number=mask_number(normal), site=site,
+                        reason=result.reason, calls_in_window=result.calls_in_window,
+                        window_s=self.policy.window_s)
+            self.bus.publish("harassment.warned", number=mask_number(normal), site=site,
+                             reason=result.reason, calls_in_window=result.calls_in_window)
+        return result.warn
+
+    async def flag(self, number: str, reason: str, by: str, site: str = "") -> Flag:
+        record = flag_record(number, reason, by, time.time(), site)
+        payload = {k: v for k, v in asdict(record).items() if k != "number"}
+        await self.redis.hset(FLAGS_KEY, record.number, json.dumps(payload, ensure_ascii=False))
+        log.warning("harassment.flagged", number=mask_number(record.number), by=by,
+                    reason=record.reason, site=site)
+        self.bus.publish("harassment.flagged", number=mask_number(record.number), ref=record.ref,
+                         by=by, reason=record.reason)
+        return record
+
+    async def flags(self) -> list[Flag]:
+        rows = await self.redis.hgetall(FLAGS_KEY)
+        out = []
+        for number, raw in rows.items():
+            try:
+                data = json.loads(raw)
+                out.append(Flag(number, str(data.get("by", "")), str(data.get("reason", "")),
+                                float(data.get("at", 0)), str(data.get("site", ""))))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("harassment.bad_flag_record", number=mask_number(number))
+        return sorted(out, key=lambda f: f.at)
+
+    async def _resolve(self, number_or_ref: str) -> str:
+        normal = normalise_number(number_or_ref)
+        if normal is not None and await self.redis.hexists(FLAGS_KEY, normal):
+            return normal
+        if re.fullmatch(r"[0-9a-f]{16}", number_or_ref or ""):
+            for flag in await self.flags():
+                if flag.ref == number_or_ref:
+                    return flag.number
+        raise NotFlagged("that number is not flagged")
+
+    async def unflag(self, number_or_ref: str, by: str) -> str:
+        """Lift a flag (by the number or its ref) and forget the number's recent calls, so
+        it reaches agents again at once. Returns the number."""
+        number = await self._resolve(number_or_ref)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(FLAGS_KEY, number)
+        async for key in self.redis.scan_iter(match=f"hl:harassment:calls:*:{number}", count=500):
+            pipe.delete(key)
+        await pipe.execute()
+        log.warning("harassment.unflagged", number=mask_number(number), by=by)
+        self.bus.publish("harassment.unflagged", number=mask_number(number), ref=number_ref(number), by=by)
+        return number

@@ -1,0 +1,95 @@
+"""Harassment screening policy (pure) and the IVR's AMI-to-bus event mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline_link.ami.manager import AmiEvent
+from ivr.errors import BadNumber, BadReason
+from ivr.events import bus_event
+from ivr.harassment import (
+    HarassmentPolicy,
+    flag_record,
+    normalise_number,
+    number_ref,
+    verdict,
+    window_start,
+)
+
+POLICY = HarassmentPolicy(max_calls=3, window_s=600)
+
+
+@pytest.mark.parametrize("raw", ["", "  ", "anonymous", "Anonymous", "unknown", "Restricted",
+                                 "abc", "12", "1381234abcd", "+", "1" * 21, None])
+def test_withheld_or_malformed_numbers_are_never_screened(raw):
+    assert normalise_number(raw) is None  # type: ignore[arg-type]
+
+
+def test_numbers_are_kept_as_dialled():
+    assert normalise_number(" 13812341234 ") == "13812341234"
+    assert normalise_number("+8613812341234") == "+8613812341234"
+    assert normalise_number("110") == "110"
+
+
+def test_more_calls_than_allowed_in_the_window_warns():
+    assert verdict(POLICY, 1, False).warn is False
+    assert verdict(POLICY, 3, False) == verdict(POLICY, 3, False)
+    assert not verdict(POLICY, 3, False).warn  # exactly max_calls is still allowed
+    fourth = verdict(POLICY, 4, False)
+    assert fourth.warn and fourth.reason == "too_many_calls" and fourth.calls_in_window == 4
+
+
+def test_a_flagged_number_is_warned_from_its_first_call():
+    first = verdict(POLICY, 1, True)
+    assert first.warn and first.reason == "flagged"
+
+
+def test_window_start():
+    assert window_start(POLICY, 1000.0) == 400.0
+
+
+def test_flag_needs_a_real_number_and_a_reason():
+    flag = flag_record(" 13812341234", " 反复辱骂坐席 ", "agent 1001", 5.0, "12345")
+    assert (flag.number, flag.reason, flag.by, flag.at, flag.site) == (
+        "13812341234", "反复辱骂坐席", "agent 1001", 5.0, "12345")
+    with pytest.raises(BadNumber) as bad:
+        flag_record("anonymous", "x", "supervisor", 0.0)
+    assert (bad.value.status, bad.value.code) == (400, "bad_number")
+    with pytest.raises(BadNumber):
+        flag_record(12345, "x", "supervisor", 0.0)  # type: ignore[arg-type]
+    with pytest.raises(BadReason) as reason:
+        flag_record("13812341234", "   ", "supervisor", 0.0)
+    assert reason.value.code == "bad_reason"
+    with pytest.raises(BadReason):
+        flag_record("13812341234", "很" * 121, "supervisor", 0.0)
+
+
+def test_flags_are_shown_masked_with_a_ref_that_reveals_nothing():
+    flag = flag_record("13812341234", "恐吓", "supervisor", 1.0)
+    public = flag.public()
+    assert public["number"] == "138****1234"
+    assert "13812341234" not in str(public)
+    assert public["ref"] == number_ref("13812341234") != number_ref("13812341235")
+    assert len(str(public["ref"])) == 16
+
+
+def _ivr(**fields: str) -> AmiEvent:
+    return AmiEvent("12345", "UserEvent", {"UserEvent": "HotlineIvr", "Linkedid": "hl12345-1.2",
+                                           "Uniqueid": "hl12345-1.3", **fields})
+
+
+def test_ivr_user_events_become_bus_events():
+    assert bus_event(_ivr(Stage="entered", Choice="")) == (
+        "ivr.entered", {"call_id": "hl12345-1.2", "site": "12345"})
+    assert bus_event(_ivr(Stage="choice", Choice="callback")) == (
+        "ivr.choice", {"call_id": "hl12345-1.2", "site": "12345", "choice": "callback"})
+    assert bus_event(_ivr(Stage="choice", Choice="self_service", Topic="move_car")) == (
+        "ivr.choice", {"call_id": "hl12345-1.2", "site": "12345", "choice": "self_service",
+                       "topic": "move_car"})
+    assert bus_event(_ivr(Stage="left", Choice="emergency"))[0] == "ivr.left"
+
+
+def test_other_user_events_are_not_the_ivrs():
+    other = AmiEvent("12345", "UserEvent", {"UserEvent": "HotlineTransfer", "Stage": "failed"})
+    assert bus_event(other) is None
+    assert bus_event(_ivr(Stage="bogus", Choice="x")) is None
