@@ -1,0 +1,185 @@
+"""Deadlines in Redis and the overdue scan (督办, then 提级).
+
+Each open deadline is a member ``{ticket_id}|{stage}`` of the sorted set ``{prefix}due``
+scored by its due time, with its details in the hash ``{prefix}deadline:{member}``. The scan
+takes what is due with ZRANGEBYSCORE up to now (its cost does not grow with the deadlines
+not yet due) and leases it (moves it ``LEASE_S`` ahead, in one Lua step), so of several
+server instances one handles it and a crashed one's lease comes due again. Nothing lives in
+process timers: a restarted server resumes from Redis and misses none.
+
+The clock is injectable, so tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline_link.tasks import cancel_and_wait
+from linkage.journal import Clock, Journal
+from linkage.policy import SUPERVISED, LinkageConfig, next_step
+
+log = structlog.get_logger(__name__)
+
+LEASE_S = 30.0
+BATCH = 500
+
+_LEASE = """
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
+return due
+"""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    ticket_id: str
+    stage: str  # accept, arrive, result
+    unit: str
+    level: int
+    due: float
+    strikes: int = 0  # 0: not overdue yet; 1: 督办 given
+
+    @property
+    def member(self) -> str:
+        return f"{self.ticket_id}|{self.stage}"
+
+
+class DeadlineStore:
+    def __init__(self, redis: Redis, prefix: str = "hl:linkage:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.due_key = prefix + "due"
+        self.flags_key = prefix + "flags"
+        self._lease = redis.register_script(_LEASE)
+
+    def _info(self, member: str) -> str:
+        return f"{self.prefix}deadline:{member}"
+
+    async def arm(self, deadline: Deadline) -> None:
+        pipe = self.redis.pipeline()
+        pipe.hset(self._info(deadline.member), mapping={
+            "ticket_id": deadline.ticket_id, "stage": deadline.stage, "unit": deadline.unit,
+            "level": deadline.level, "due": repr(deadline.due), "strikes": deadline.strikes})
+        pipe.zadd(self.due_key, {deadline.member: deadline.due})
+        await pipe.execute()
+
+    async def get(self, ticket_id: str, stage: str) -> Deadline | None:
+        row = await self.redis.hgetall(self._info(f"{ticket_id}|{stage}"))
+        return _deadline(row) if row else None
+
+    async def clear(self, ticket_id: str, stage: str) -> Deadline | None:
+        """The deadline is met: remove it (returns what it was, or None)."""
+        member = f"{ticket_id}|{stage}"
+        pipe = self.redis.pipeline()
+        pipe.hgetall(self._info(member))
+        pipe.zrem(self.due_key, member)
+        pipe.delete(self._info(member))
+        row, _, _ = await pipe.execute()
+        return _deadline(row) if row else None
+
+    async def take_due(self, now: float, limit: int = BATCH) -> list[Deadline]:
+        members = await self._lease(keys=[self.due_key], args=[now, now + LEASE_S, limit])
+        out = []
+        for member in members:
+            row = await self.redis.hgetall(self._info(member))
+            if row:
+                out.append(_deadline(row))
+            else:  # met meanwhile
+                await self.redis.zrem(self.due_key, member)
+        return out
+
+    async def drop(self, deadline: Deadline) -> None:
+        pipe = self.redis.pipeline()
+        pipe.zrem(self.due_key, deadline.member)
+        pipe.delete(self._info(deadline.member))
+        await pipe.execute()
+
+    async def open_count(self) -> int:
+        return int(await self.redis.zcard(self.due_key))
+
+    async def flag(self, ticket_id: str, flag: dict[str, Any]) -> None:
+        await self.redis.hset(self.flags_key, ticket_id, json.dumps(flag, ensure_ascii=False))
+
+    async def unflag(self, ticket_id: str) -> None:
+        await self.redis.hdel(self.flags_key, ticket_id)
+
+    async def flags(self) -> dict[str, dict[str, Any]]:
+        """The red flags (督办, 提级, 双哨联办) the supervisor page shows, by ticket."""
+        return {k: json.loads(v) for k, v in (await self.redis.hgetall(self.flags_key)).items()}
+
+
+def _deadline(row: dict[str, str]) -> Deadline:
+    return Deadline(row["ticket_id"], row["stage"], row["unit"], int(row["level"]), float(row["due"]),
+                    int(row.get("strikes", 0)))
+
+
+class DeadlineScanner:
+    """Finds overdue deadlines: the first time a 督办 (timeline, ``linkage.supervised``, a red
+    flag, a new deadline ``remind_s`` later), the second time 提级 to the command centre
+    (``linkage.escalated``)."""
+
+    def __init__(self, store: DeadlineStore, config: LinkageConfig, journal: Journal,
+                 clock: Clock, tick_s: float = 0.2) -> None:
+        self.store = store
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.tick_s = tick_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def scan_once(self) -> list[tuple[Deadline, str]]:
+        """Handle everything due now; returns (deadline, what was done)."""
+        now = self.clock()
+        done: list[tuple[Deadline, str]] = []
+        while True:
+            batch = await self.store.take_due(now)
+            for deadline in batch:
+                done.append((deadline, await self._overdue(deadline, now)))
+            if len(batch) < BATCH:
+                return done
+
+    async def _overdue(self, deadline: Deadline, now: float) -> str:
+        step = next_step(deadline.strikes)
+        late_s = round(now - deadline.due, 3)
+        flag = {"flag": step, "stage": deadline.stage, "unit": deadline.unit, "at": now, "due": deadline.due}
+        if step == SUPERVISED:
+            again = self.config.remind_due(deadline.level, deadline.due)
+            await self.store.arm(Deadline(deadline.ticket_id, deadline.stage, deadline.unit, deadline.level,
+                                          again, deadline.strikes + 1))
+            await self.store.flag(deadline.ticket_id, flag)
+            await self.journal.note("linkage.supervised", deadline.ticket_id, at=now, unit=deadline.unit,
+                                    stage=deadline.stage, due=deadline.due, late_s=late_s, escalates_at=again)
+            log.warning("linkage.supervised", ticket_id=deadline.ticket_id, unit=deadline.unit,
+                        stage=deadline.stage, late_s=late_s)
+        else:
+            await self.store.drop(deadline)
+            await self.store.flag(deadline.ticket_id, {**flag, "contact": self.config.escalation_contact})
+            await self.journal.note("linkage.escalated", deadline.ticket_id, at=now, unit=deadline.unit,
+                                    stage=deadline.stage, due=deadline.due, late_s=late_s,
+                                    contact=self.config.escalation_contact, phone=self.config.escalation_phone)
+            log.error("linkage.escalated", ticket_id=deadline.ticket_id, unit=deadline.unit,
+                      stage=deadline.stage, contact=self.config.escalation_contact)
+        return step
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="linkage-deadlines")
+
+    async def stop(self) -> None:
+        await cancel_and_wait([self._task])
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.scan_once()
+            except RedisError as exc:
+                log.warning("linkage.scan_failed", error=str(exc))
+            except Exception:  # a bug must not stop the scan for good
+                log.exception("linkage.scan_bug")
+            await asyncio.sleep(self.tick_s)

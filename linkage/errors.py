@@ -1,0 +1,37 @@
+"""Errors of the closed loop; each is its HTTP answer (status, code)."""
+
+from __future__ import annotations
+
+from hotline_link.errors import HotlineError
+
+
+class LinkageError(HotlineError):
+    status, code = 400, "bad_request"
+
+
+class UnknownUnit(LinkageError):
+    status, code = 400, "unknown_unit"
+
+
+class NotDispatched(LinkageError):
+    status, code = 404, "not_dispatched"
+
+
+class AlreadyDispatched(LinkageError):
+    status, code = 409, "already_dispatched"
+
+
+class WrongStep(LinkageError):
+    status, code = 409, "wrong_step"
+
+
+class NotYourTicket(LinkageError):
+    status, code = 403, "not_your_ticket"
+
+
+class NoCallback(LinkageError):
+    status, code = 409, "no_callback"
+
+
+class BadRange(LinkageError):
+    status, code = 400, "bad_range"

@@ -1,0 +1,77 @@
+"""Where every step of the closed loop is written down: the ticket's timeline (so
+``GET /api/tickets/{id}/timeline`` tells the whole story), the bus (for pages and tests)
+and the linkage event log the report is computed from.
+
+The ticket timeline reads the streams of a ticket's calls; the closed loop is kept as one
+more such stream per ticket, ``hl:timeline:call:linkage-{ticket_id}``, listed among the
+ticket's calls, so the existing timeline shows it in time order without a change.
+The event log is the Redis stream ``{prefix}events`` (ids are milliseconds, so a date range
+is an XRANGE).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+from redis.asyncio import Redis
+
+from hotline_link.bus import BusEvent, EventBus
+from tickets.store import TICKET_TTL_S
+from tickets.timeline import STREAM_MAXLEN, call_key, entry_of
+
+EVENTS_MAXLEN = 5_000_000  # about a year of a large city's linkage steps
+Clock = Callable[[], float]
+
+
+def loop_leg(ticket_id: str) -> str:
+    """The pseudo call id of a ticket's closed loop on its timeline."""
+    return f"linkage-{ticket_id}"
+
+
+class Journal:
+    def __init__(self, redis: Redis, bus: EventBus, prefix: str = "hl:linkage:",
+                 clock: Clock = time.time) -> None:
+        self.redis = redis
+        self.bus = bus
+        self.prefix = prefix
+        self.clock = clock
+        self.events_key = prefix + "events"
+
+    async def note(self, name: str, ticket_id: str, *, at: float | None = None, **data: Any) -> BusEvent:
+        """Write a step on the ticket's timeline and the event log, then publish it."""
+        at = self.clock() if at is None else at
+        event = BusEvent(name, {"ticket_id": ticket_id, **data})
+        entry = entry_of(event, at)
+        leg = loop_leg(ticket_id)
+        pipe = self.redis.pipeline()
+        pipe.xadd(call_key(leg), entry, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.expire(call_key(leg), TICKET_TTL_S)
+        pipe.sadd(f"hl:ticket-calls:{ticket_id}", leg)
+        pipe.expire(f"hl:ticket-calls:{ticket_id}", TICKET_TTL_S)
+        pipe.xadd(self.events_key, entry, maxlen=EVENTS_MAXLEN, approximate=True)
+        await pipe.execute()
+        self.bus.publish(name, **event.data)
+        return event
+
+    async def log_only(self, name: str, at: float, **data: Any) -> None:
+        """An event for the report that is not a step of one ticket's loop (calls and pushes
+        between the platforms, recorded from the bus)."""
+        await self.redis.xadd(self.events_key, entry_of(BusEvent(name, data), at),
+                              maxlen=EVENTS_MAXLEN, approximate=True)
+
+    async def events_between(self, start: float, end: float) -> list[dict[str, Any]]:
+        """Logged events with ``start <= at < end``, oldest first."""
+        out: list[dict[str, Any]] = []
+        low = f"{int(start * 1000) - 60_000}"  # the ids are Redis's clock; 'at' is ours
+        high = f"{int(end * 1000) + 60_000}"
+        while True:
+            rows = await self.redis.xrange(self.events_key, low, high, count=10_000)
+            for rid, fields in rows:
+                at = float(fields["at"])
+                if start <= at < end:
+                    out.append({"event": fields["event"], "at": at, "data": json.loads(fields["data"])})
+            if len(rows) < 10_000:
+                return sorted(out, key=lambda e: e["at"])
+            low = "(" + rows[-1][0]

@@ -1,0 +1,323 @@
+"""The closed loop over Redis: dispatch to a unit (by its webhook through the outbox),
+the unit's feedback (accept, arrival, result), deadlines and their scan, repeat calls, the
+satisfaction callback result, and the event log the report reads.
+
+A ticket's dispatch is the hash ``{prefix}dispatch:{ticket_id}``: unit, level, mode
+(system or phone), state (queued, dispatched, accepted, arrived, resolved, supervisor) and
+the times of each step. Every step goes through ``Journal.note`` (timeline, bus, log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline_link.bus import BusEvent, EventBus
+from hotline_link.settings import Settings, read_secret_file
+from hotline_link.tasks import cancel_and_wait
+from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
+from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
+                            UnknownUnit, WrongStep)
+from linkage.journal import Clock, Journal
+from linkage.policy import LinkageConfig, load_config
+from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
+from linkage.units import Unit, UnitDirectory, load_jurisdiction_units
+from tickets.outbox import Outbox
+from tickets.store import TICKET_TTL_S, Ticket, TicketStore
+
+log = structlog.get_logger(__name__)
+
+OPEN_STATES = ("queued", "dispatched", "accepted", "arrived", "supervisor")
+CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "未回访")
+# bus events between the platforms the report counts (mode of each handover)
+HANDOVER_MODES = {"transfer.answered": "一键转接", "conference.dialling": "三方通话", "ticket.pushed_in": "系统推送"}
+
+
+def unit_secrets(settings: Settings) -> dict[str, str]:
+    """The units' webhook secrets (``unit_secret_*`` keys of the secrets file)."""
+    if not settings.secrets_file.exists():
+        return {}
+    return {k: v for k, v in read_secret_file(settings.secrets_file).items() if k.startswith("unit_secret_")}
+
+
+def _platform_of(data: dict[str, Any], centers: frozenset[str]) -> str:
+    ticket = str(data.get("ticket_id") or "")
+    head = ticket.split("-", 1)[0]
+    if head in centers:
+        return head
+    call_id = str(data.get("call_id") or "")
+    return next((c for c in centers if call_id.startswith(f"hl{c}-")), "")
+
+
+class LinkageService:
+    def __init__(self, redis: Redis, bus: EventBus, tickets: TicketStore, outbox: Outbox, *,
+                 units: UnitDirectory, config: LinkageConfig, centers: frozenset[str],
+                 prefix: str = "hl:linkage:", clock: Clock = time.time, tick_s: float = 0.2) -> None:
+        self.redis = redis
+        self.bus = bus
+        self.tickets = tickets
+        self.outbox = outbox
+        self.units = units
+        self.config = config
+        self.centers = centers
+        self.prefix = prefix
+        self.clock = clock
+        self.journal = Journal(redis, bus, prefix, clock)
+        self.deadlines = DeadlineStore(redis, prefix)
+        self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
+        self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=10_000)
+        self._task: asyncio.Task[None] | None = None
+        bus.listen(self._on_bus)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
+                     outbox: Outbox) -> "LinkageService":
+        return cls(redis, bus, tickets, outbox, units=load_jurisdiction_units(settings.linkage_jurisdiction),
+                   config=load_config(settings.linkage_config or None),
+                   centers=frozenset(s.id for s in settings.sites if s.intake))
+
+    def start(self) -> None:
+        self.scanner.start()
+        self._task = asyncio.create_task(self._consume(), name="linkage-bus")
+
+    async def stop(self) -> None:
+        await self.scanner.stop()
+        await cancel_and_wait([self._task])
+
+    # --- dispatch ---------------------------------------------------------------------
+
+    def _key(self, ticket_id: str) -> str:
+        return f"{self.prefix}dispatch:{ticket_id}"
+
+    async def record(self, ticket_id: str) -> dict[str, str] | None:
+        row = await self.redis.hgetall(self._key(ticket_id))
+        return row or None
+
+    async def _save(self, ticket_id: str, **fields: object) -> None:
+        pipe = self.redis.pipeline()
+        pipe.hset(self._key(ticket_id), mapping={k: str(v) for k, v in fields.items()})
+        pipe.expire(self._key(ticket_id), TICKET_TTL_S)
+        await pipe.execute()
+
+    def proposal(self, ticket: Ticket, entry_id: str, responsible_unit: str) -> list[Unit]:
+        """The units the catalog recommendation points at: by entry, else by unit name."""
+        return list(self.units.for_entry(entry_id)) or list(self.units.named(responsible_unit))
+
+    async def dispatch(self, ticket: Ticket, unit_id: str, by: str) -> tuple[dict[str, str], bool]:
+        """(the dispatch, whether it is new). Dispatching the same unit again is a no-op."""
+        unit = self.units.get(unit_id)
+        if unit is None:
+            raise UnknownUnit(f"no unit {unit_id!r} in the {self.units.jurisdiction} units directory")
+        existing = await self.record(ticket.id)
+        if existing and existing["unit"] == unit.id:
+            return existing, False
+        if existing and existing["state"] in OPEN_STATES:
+            raise AlreadyDispatched(f"ticket {ticket.id} is with {existing['unit']} ({existing['state']})")
+        now = self.clock()
+        start = self.config.dispatch_start(unit.level, now)
+        if start > now and ticket.emergency:  # a level-3 unit off duty: the supervisor takes it
+            await self._save(ticket.id, unit=unit.id, unit_name=unit.name, level=unit.level, mode="none",
+                             state="supervisor", dispatched_at=now, site=ticket.site, by=by)
+            await self.deadlines.flag(ticket.id, {"flag": "off_duty_emergency", "unit": unit.id, "at": now})
+            await self.journal.note("linkage.supervisor_alert", ticket.id, unit=unit.id, site=ticket.site,
+                                    reason="emergency for a level-3 unit outside working hours")
+            return await self.record(ticket.id) or {}, True
+        mode = "system" if unit.by_system else "phone"
+        accept_due = self.config.due(unit.level, "accept", start)
+        await self._save(ticket.id, unit=unit.id, unit_name=unit.name, level=unit.level, mode=mode,
+                         state="queued" if start > now else "dispatched", dispatched_at=now, start=start,
+                         accept_due=accept_due, site=ticket.site, by=by)
+        await self.deadlines.arm(Deadline(ticket.id, "accept", unit.id, unit.level, accept_due))
+        if mode == "system":
+            await self.outbox.enqueue(f"dispatch-{ticket.id}-{unit.id}", unit.webhook_url, {
+                "kind": "dispatch", "dispatch_id": f"{ticket.id}/{unit.id}", "ticket_id": ticket.id,
+                "unit": unit.id, "level": unit.level, "category": ticket.category, "summary": ticket.summary,
+                "division_code": ticket.division_code, "emergency": ticket.emergency,
+                "start": start, "accept_due": accept_due}, secret_ref=unit.secret_ref)
+        await self.tickets.update(ticket, handling_unit=unit.name)
+        await self.journal.note("linkage.dispatched", ticket.id, unit=unit.id, unit_name=unit.name,
+                                level=unit.level, mode=mode, site=ticket.site, by=by,
+                                queued_until=start if start > now else None, accept_due=accept_due)
+        log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
+        await self._place_repeat(ticket)
+        return await self.record(ticket.id) or {}, True
+
+    # --- feedback (反馈回写) ------------------------------------------------------------
+
+    async def feedback(self, ticket_id: str, unit_id: str, step: str, body: dict[str, Any]) -> dict[str, str]:
+        record = await self.record(ticket_id)
+        if record is None or record["state"] == "supervisor":
+            raise NotDispatched(f"ticket {ticket_id} is not dispatched to a unit")
+        if record["unit"] != unit_id:
+            raise NotYourTicket(f"ticket {ticket_id} is dispatched to another unit")
+        handler = {"accept": self._accept, "arrival": self._arrival, "result": self._result}.get(step)
+        if handler is None:
+            raise LinkageError(f"step must be accept, arrival or result, not {step!r}")
+        await handler(ticket_id, record, body)
+        return await self.record(ticket_id) or {}
+
+    async def _accept(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
+        if record["state"] != "dispatched" and record["state"] != "queued":
+            if record["state"] in ("accepted", "arrived", "resolved"):
+                return  # feedback is at-least-once too: accepting twice changes nothing
+            raise WrongStep(f"ticket {ticket_id} is {record['state']}")
+        now = self.clock()
+        level, unit = int(record["level"]), record["unit"]
+        await self.deadlines.clear(ticket_id, "accept")
+        arrive_due = self.config.due(level, "arrive", now)
+        result_due = self.config.due(level, "result", now)
+        await self._save(ticket_id, state="accepted", accepted_at=now, arrive_due=arrive_due, result_due=result_due)
+        await self.deadlines.arm(Deadline(ticket_id, "arrive", unit, level, arrive_due))
+        await self.deadlines.arm(Deadline(ticket_id, "result", unit, level, result_due))
+        await self.journal.note("linkage.accepted", ticket_id, unit=unit, site=record.get("site", ""),
+                                on_time=now <= float(record["accept_due"]), arrive_due=arrive_due,
+                                result_due=result_due)
+
+    def _when(self, body: dict[str, Any], record: dict[str, str]) -> float:
+        now = self.clock()
+        at = body.get("at", now)
+        if isinstance(at, bool) or not isinstance(at, (int, float)):
+            raise LinkageError("'at' must be a POSIX time in seconds")
+        if not float(record["accepted_at"]) - 1 <= at <= now + 60:
+            raise LinkageError("'at' must lie between the acceptance and now")
+        return float(at)
+
+    @staticmethod
+    def _text(body: dict[str, Any], name: str, required: bool) -> str:
+        value = body.get(name, "")
+        if not isinstance(value, str) or len(value) > 500 or (required and not value.strip()):
+            raise LinkageError(f"field {name!r} must be {'a non-empty ' if required else 'a '}string of at most 500 characters")
+        return value
+
+    async def _arrival(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
+        if record["state"] in ("arrived", "resolved"):
+            return
+        if record["state"] != "accepted":
+            raise WrongStep(f"ticket {ticket_id} is {record['state']}: accept it first")
+        situation = self._text(body, "situation", True)
+        at = self._when(body, record)
+        await self.deadlines.clear(ticket_id, "arrive")
+        on_time = at <= float(record["arrive_due"])
+        await self._save(ticket_id, state="arrived", arrived_at=at, situation=situation)
+        await self.journal.note("linkage.arrived", ticket_id, unit=record["unit"], site=record.get("site", ""),
+                                arrived_at=at, on_time=on_time, situation=situation)
+
+    async def _result(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
+        if record["state"] == "resolved":
+            return
+        if record["state"] not in ("accepted", "arrived"):
+            raise WrongStep(f"ticket {ticket_id} is {record['state']}: accept it first")
+        resolved = body.get("resolved")
+        if not isinstance(resolved, bool):
+            raise LinkageError("field 'resolved' (true or false) is required")
+        summary = self._text(body, "summary", False)
+        now = self.clock()
+        await self.deadlines.clear(ticket_id, "arrive")
+        await self.deadlines.clear(ticket_id, "result")
+        await self.deadlines.unflag(ticket_id)
+        await self._save(ticket_id, state="resolved", result_at=now, resolved=resolved, summary=summary)
+        await self.journal.note("linkage.resolved", ticket_id, unit=record["unit"], site=record.get("site", ""),
+                                resolved=resolved, on_time=now <= float(record["result_due"]), summary=summary)
+
+    # --- 回访 -------------------------------------------------------------------------
+
+    async def callback(self, ticket: Ticket, result: str, by: str) -> None:
+        """Record the satisfaction callback's answer (满意/基本满意/不满意, or 未回访)."""
+        if result not in CALLBACK_RESULTS:
+            raise LinkageError(f"result must be one of {', '.join(CALLBACK_RESULTS)}")
+        record = await self.record(ticket.id)
+        if record is None or record["state"] != "resolved":
+            raise NoCallback(f"ticket {ticket.id} has no result yet")
+        if ticket.restricted or not normalise_number(ticket.caller):
+            raise NoCallback("no callback for a restricted ticket or an anonymous caller")
+        if record.get("callback"):
+            raise NoCallback(f"ticket {ticket.id} already has its callback ({record['callback']})")
+        await self._save(ticket.id, callback=result)
+        await self.journal.note("linkage.callback", ticket.id, unit=record["unit"], site=ticket.site,
+                                result=result, by=by)
+
+    # --- repeat calls -----------------------------------------------------------------
+
+    async def _is_open(self, ticket_id: str) -> bool:
+        if await self.tickets.get(ticket_id) is None:
+            return False
+        state = await self.redis.hget(self._key(ticket_id), "state")
+        return state is None or state in OPEN_STATES
+
+    async def _link_repeat(self, open_ticket: str, basis: str, call_id: str = "", new_ticket: str = "") -> None:
+        count_key = f"{self.prefix}repeat-count:{open_ticket}"
+        after = int(await self.redis.hincrby(count_key, "repeats", 1))
+        await self.redis.expire(count_key, TICKET_TTL_S)
+        if call_id:  # the repeat call shows on the open ticket's timeline
+            await self.redis.sadd(f"hl:ticket-calls:{open_ticket}", call_id)
+        ticket = await self.tickets.get(open_ticket)
+        site = ticket.site if ticket else ""
+        await self.journal.note("linkage.repeat", open_ticket, basis=basis, call_id=call_id or None,
+                                new_ticket=new_ticket or None, repeats=after, site=site)
+        if crosses_threshold(after - 1, after, self.config.repeat_threshold) and \
+                await self.redis.hsetnx(count_key, "joint", "1"):
+            await self.deadlines.flag(open_ticket, {"flag": "joint", "calls": after + 1, "at": self.clock()})
+            await self.journal.note("linkage.joint", open_ticket, calls=after + 1, site=site)
+            log.warning("linkage.joint", ticket_id=open_ticket, calls=after + 1)
+
+    async def repeats(self, ticket_id: str) -> int:
+        return int(await self.redis.hget(f"{self.prefix}repeat-count:{ticket_id}", "repeats") or 0)
+
+    async def on_call_answered(self, site: str, call_id: str, caller: str) -> None:
+        key = number_key(self.prefix, site, caller)
+        if key is None or site not in self.centers:
+            return
+        own = await self.tickets.open_for_call(site, call_id, caller=caller)
+        earlier = await self.redis.get(key)
+        if earlier and earlier != own.id and await self._is_open(earlier):
+            await self._link_repeat(earlier, "number", call_id, own.id)
+        else:
+            await self.redis.set(key, own.id, ex=int(self.config.repeat_window_s))
+
+    async def _place_repeat(self, ticket: Ticket) -> None:
+        key = place_key(self.prefix, ticket.site, ticket.division_code, ticket.category)
+        if key is None:
+            return
+        earlier = await self.redis.get(key)
+        if earlier and earlier != ticket.id and await self._is_open(earlier):
+            await self._link_repeat(earlier, "place", new_ticket=ticket.id)
+        elif not earlier or earlier != ticket.id:
+            await self.redis.set(key, ticket.id, ex=int(self.config.repeat_window_s))
+
+    # --- bus: repeat calls and the handovers the report counts -------------------------
+
+    def _on_bus(self, event: BusEvent) -> None:
+        if event.name == "call.answered" or event.name in HANDOVER_MODES:
+            try:
+                self._queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.error("linkage.bus_overflow", bus_event=event.name)
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._handle(event)
+            except RedisError as exc:
+                log.warning("linkage.bus_failed", bus_event=event.name, error=str(exc))
+            except Exception:
+                log.exception("linkage.bus_bug", bus_event=event.name)
+
+    async def _handle(self, event: BusEvent) -> None:
+        data = event.data
+        if event.name == "call.answered":
+            await self.on_call_answered(str(data.get("site", "")), str(data.get("call_id", "")),
+                                        str(data.get("caller", "")))
+            return
+        if event.name == "ticket.pushed_in":
+            source, target = str(data.get("source_platform", "")), str(data.get("site", ""))
+        else:
+            source, target = _platform_of(data, self.centers), str(data.get("target", ""))
+        await self.journal.log_only("linkage.handover", self.clock(), source=source, target=target,
+                                    mode=HANDOVER_MODES[event.name], bounced=bool(data.get("bounced")),
+                                    ticket_id=data.get("ticket_id"))
