@@ -25,7 +25,7 @@ from typing import Iterable
 from hotline_link.errors import ConfigError, HotlineError
 from hotline_link.settings import read_toml_private
 
-ROLES = frozenset({"agent", "supervisor", "admin", "peer"})
+ROLES = frozenset({"agent", "supervisor", "admin", "peer", "unit"})  # unit: a handling unit (联动单位)
 
 
 class AuthError(HotlineError):
@@ -40,6 +40,7 @@ class Forbidden(HotlineError):
 class Principal:
     role: str
     agent: str = ""
+    unit: str = ""  # a unit token's unit id (linkage units directory)
 
     def require_agent(self, agent: str) -> None:
         """Agents act only as themselves; supervisors and admins may act for any agent."""
@@ -79,7 +80,9 @@ class TokenBook:
                 raise ConfigError(f"{path}: tokens[{index}]: role {role!r} is not one of {sorted(ROLES)}")
             if role == "agent" and not item.get("agent"):
                 raise ConfigError(f"{path}: tokens[{index}]: an agent token needs agent = \"...\"")
-            entries.append((token, Principal(role, str(item.get("agent", "")))))
+            if role == "unit" and not item.get("unit"):
+                raise ConfigError(f"{path}: tokens[{index}]: a unit token needs unit = \"...\"")
+            entries.append((token, Principal(role, str(item.get("agent", "")), str(item.get("unit", "")))))
         return cls(entries)
 
     def authenticate(self, token: str) -> Principal:
