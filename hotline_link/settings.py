@@ -96,6 +96,9 @@ class Settings:
     transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
     transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
+    # --- handling units (README "Handling units and the closed loop") ---
+    linkage_jurisdiction: str = "qidong"  # the units directory linkage/data/units/{name}.csv
+    linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
     # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
     harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
     harassment_window_s: int = 600
