@@ -1,0 +1,114 @@
+"""HTTP resources of the supervisor dashboard: the page, its event stream, the figures as
+JSON and as Prometheus text, the history as CSV, and the supervisor's actions. Every route
+needs a supervisor or admin token; agents get 403."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from importlib import resources as package_files
+
+from aiohttp import web
+
+from hotline_link.http import principal_of, read_json, server_of
+from supervisor.history import columns, history_rows, parse_range, to_csv
+from supervisor.metrics import CONTENT_TYPE, render
+
+SUPERVISORS = ("supervisor", "admin")
+HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that cut idle streams)
+COALESCE_S = 0.05  # a burst of events becomes one snapshot
+HISTORY_TARGETS = ("110", "12345")
+
+
+def _service(request: web.Request):  # type: ignore[no-untyped-def]
+    principal_of(request).require_role(*SUPERVISORS)
+    return server_of(request).supervisor  # type: ignore[attr-defined]
+
+
+def _asset(name: str) -> str:
+    return (package_files.files("supervisor") / "static" / name).read_text(encoding="utf-8")
+
+
+async def page(request: web.Request) -> web.Response:
+    """The page, with its stylesheet and script inlined: the browser then needs no other
+    request that would have to carry the token, and a per-response nonce lets the
+    Content-Security-Policy forbid every other script."""
+    _service(request)
+    nonce = secrets.token_urlsafe(16)
+    html = (_asset("index.html")
+            .replace("<!--STYLE-->", f'<style nonce="{nonce}">\n{_asset("style.css")}</style>')
+            .replace("<!--SCRIPT-->", f'<script nonce="{nonce}">\n{_asset("app.js")}</script>'))
+    policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+              "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
+        "Content-Security-Policy": policy, "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+
+
+async def state(request: web.Request) -> web.Response:
+    return web.json_response(_service(request).snapshot(),
+                             dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: a ``snapshot`` event now, on every change, and every few seconds."""
+    service = _service(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    wake = service.subscribe()
+    try:
+        while True:
+            wake.clear()
+            data = json.dumps(service.snapshot(), ensure_ascii=False)
+            await response.write(f"event: snapshot\ndata: {data}\n\n".encode("utf-8"))
+            try:
+                await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
+                await asyncio.sleep(COALESCE_S)
+            except asyncio.TimeoutError:
+                pass
+    except ConnectionResetError:
+        pass  # the page went away
+    finally:
+        service.unsubscribe(wake)
+    return response
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = render(_service(request).snapshot())
+    return web.Response(body=text.encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def history_csv(request: web.Request) -> web.Response:
+    service = _service(request)
+    history = parse_range(request.query.get("from"), request.query.get("to"), request.query.get("by"))
+    counters = await service.history(history)
+    sites = [site.id for site in server_of(request).settings.sites]
+    text = to_csv(history_rows(history, sites, HISTORY_TARGETS, counters), columns(HISTORY_TARGETS))
+    name = f"hotline-{history.by}-{history.periods[0]:%Y%m%d%H}-{history.periods[-1]:%Y%m%d%H}.csv"
+    return web.Response(text=text, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def log_out(request: web.Request) -> web.Response:
+    service = _service(request)
+    return web.json_response(await service.log_out(request.match_info["agent"]))
+
+
+async def listen(request: web.Request) -> web.Response:
+    service = _service(request)
+    body = await read_json(request, ("listener",))
+    result = await service.listen(request.match_info["agent"], str(body["listener"]))
+    return web.json_response(result, status=202)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/supervisor", page)
+    app.router.add_get("/api/supervisor/state", state)
+    app.router.add_get("/api/supervisor/stream", stream)
+    app.router.add_get("/api/supervisor/history.csv", history_csv)
+    app.router.add_post("/api/supervisor/agents/{agent}/logout", log_out)
+    app.router.add_post("/api/supervisor/agents/{agent}/listen", listen)
+    app.router.add_get("/metrics", metrics)

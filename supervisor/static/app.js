@@ -1,0 +1,230 @@
+// The supervisor page: renders the server's snapshots (server-sent events), draws the
+// time series as SVG, and sends the supervisor's actions. No library, no build step.
+(function () {
+  "use strict";
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token") || "";
+  const I18N = {
+    zh: {
+      title: "坐席监控", connecting: "连接中…", live: "实时", offline_conn: "已断开，重连中…",
+      my_extension: "我的分机（监听用）", linkage: "12345 ⇄ 110 联动（近一小时）", history: "历史数据导出",
+      from: "从", to: "到", by: "粒度", by_hour: "按小时", by_day: "按天", download: "下载 CSV",
+      site_12345: "12345 政务服务热线", site_110: "110 报警服务台", site_remote: "远程座席",
+      logged_in: "在线座席", occupancy: "占用率", waiting: "排队", longest_wait: "最长等待",
+      overflowed: "溢出（近1小时）", ivr: "IVR 自助中", answer_rate: "接通率", service_level: "服务水平",
+      seat: "座席", state: "状态", in_state: "持续", actions: "操作",
+      idle: "空闲", ringing: "振铃", talking: "通话", wrap_up: "话后", paused: "示忙", offline: "离线",
+      pause: "示忙", ready: "示闲", logout: "签出", listen: "监听",
+      direction: "方向", transfers: "一键转接", transfers_done: "转接成功", conferences: "三方通话",
+      conferences_done: "三方接通", chart_waiting: "排队数", chart_occupancy: "占用率 %",
+      surge: "话务高峰：{site} 正在溢出到远程座席，预计等待 {wait} 秒",
+      sl_hint: "服务水平目标：{s} 秒内接听", pause_reason: "主管示忙",
+      need_listener: "请先在右上角填写您自己的分机号", done: "已执行：{what}", failed: "失败：{what}",
+      emergency: "紧急", no_seats: "无座席",
+    },
+    en: {
+      title: "Supervisor dashboard", connecting: "connecting…", live: "live", offline_conn: "disconnected, retrying…",
+      my_extension: "My extension (to listen)", linkage: "12345 ⇄ 110 linkage (last hour)", history: "History export",
+      from: "From", to: "To", by: "By", by_hour: "hour", by_day: "day", download: "Download CSV",
+      site_12345: "12345 government hotline", site_110: "110 police", site_remote: "Remote seats",
+      logged_in: "Logged in", occupancy: "Occupancy", waiting: "Waiting", longest_wait: "Longest wait",
+      overflowed: "Overflowed (1 h)", ivr: "In IVR", answer_rate: "Answer rate", service_level: "Service level",
+      seat: "Seat", state: "State", in_state: "For", actions: "Actions",
+      idle: "idle", ringing: "ringing", talking: "talking", wrap_up: "wrap-up", paused: "paused", offline: "offline",
+      pause: "Pause", ready: "Ready", logout: "Log out", listen: "Listen",
+      direction: "Direction", transfers: "Transfers", transfers_done: "answered", conferences: "Three-way calls",
+      conferences_done: "joined", chart_waiting: "waiting", chart_occupancy: "occupancy %",
+      surge: "Surge: {site} is overflowing to remote seats, estimated wait {wait} s",
+      sl_hint: "Service level target: answered within {s} s", pause_reason: "paused by supervisor",
+      need_listener: "Enter your own extension (top right) first", done: "Done: {what}", failed: "Failed: {what}",
+      emergency: "emergency", no_seats: "no seats",
+    },
+  };
+  let lang = localStorage.getItem("hl-lang") || "zh";
+  let snapshot = null;
+  let clockSkew = 0; // browser clock minus server clock, seconds
+
+  const $ = (id) => document.getElementById(id);
+  const t = (key, vars) => {
+    let text = (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) text = text.replace("{" + k + "}", v);
+    return text;
+  };
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) node.append(child instanceof Node ? child : String(child));
+    return node;
+  };
+  const pct = (ratio) => (ratio === null || ratio === undefined ? "–" : Math.round(ratio * 100) + "%");
+  const duration = (s) => {
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const mm = String(m).padStart(2, "0"), ss = String(sec).padStart(2, "0");
+    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  };
+  const serverNow = () => Date.now() / 1000 - clockSkew;
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.title = t("title") + " · hotline-link";
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    $("lang").textContent = lang === "zh" ? "English" : "中文";
+    render();
+  }
+
+  function kpi(label, value, id) {
+    return el("div", { class: "kpi", "data-kpi": id }, el("b", {}, value), el("span", {}, label));
+  }
+
+  function chart(series, windowS) {
+    const W = 600, H = 120, P = 22, now = snapshot.now;
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("preserveAspectRatio", "none");
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      if (text !== undefined) node.textContent = text;
+      svg.append(node);
+    };
+    const maxWaiting = Math.max(4, ...series.map((p) => p[1]));
+    const x = (ts) => P + ((ts - (now - windowS)) / windowS) * (W - 2 * P);
+    const yW = (w) => H - P + 4 - (w / maxWaiting) * (H - P - 8);
+    const yO = (o) => H - P + 4 - o * (H - P - 8);
+    for (const frac of [0, 0.5, 1]) add("line", { class: "grid", x1: P, x2: W - P, y1: yO(frac), y2: yO(frac) });
+    add("text", { x: 2, y: yW(maxWaiting) + 4 }, String(maxWaiting));
+    add("text", { x: 2, y: yW(0) }, "0");
+    add("text", { x: W - P + 2, y: yO(1) + 4 }, "100%");
+    add("text", { x: P, y: H - 4 }, "-60 min");
+    add("text", { x: W - P - 20, y: H - 4 }, "now");
+    const line = (pick, y, cls) => {
+      const pts = series.filter((p) => pick(p) !== null).map((p) => `${x(p[0]).toFixed(1)},${y(pick(p)).toFixed(1)}`);
+      if (pts.length) add("polyline", { class: cls, points: pts.join(" ") });
+    };
+    line((p) => p[1], yW, "waiting");
+    line((p) => p[2], yO, "occupancy");
+    return svg;
+  }
+
+  function seatRow(site, seat) {
+    const inState = Math.max(0, serverNow() - seat.since);
+    const action = (label, fn) => el("button", { type: "button", "data-action": label, onclick: fn }, t(label));
+    return el("tr", { "data-site": site, "data-seat": seat.seat, "data-state": seat.state },
+      el("td", {}, seat.seat),
+      el("td", {}, el("span", { class: "state st-" + seat.state }, t(seat.state))),
+      el("td", { class: "num", "data-since": seat.since }, duration(inState)),
+      el("td", { class: "actions" },
+        seat.state === "paused" ? action("ready", () => act(`/api/agents/${seat.seat}/ready`, {}, "ready " + seat.seat))
+          : action("pause", () => act(`/api/agents/${seat.seat}/pause`, { reason: t("pause_reason") }, "pause " + seat.seat)),
+        seat.state !== "offline" ? action("logout", () => act(`/api/supervisor/agents/${seat.seat}/logout`, {}, "logout " + seat.seat)) : "",
+        seat.state === "talking" ? action("listen", () => listen(seat.seat)) : ""));
+  }
+
+  function siteCard(id, f) {
+    const card = el("article", { class: "site" + (f.overflow.active ? " overflowing" : ""), "data-site": id });
+    card.append(el("h2", {}, t("site_" + id)));
+    const waitingText = f.waiting + (f.waiting_emergency ? ` (${f.waiting_emergency} ${t("emergency")})` : "");
+    card.append(el("div", { class: "kpis" },
+      kpi(t("logged_in"), f.logged_in, "logged_in"), kpi(t("occupancy"), pct(f.occupancy), "occupancy"),
+      kpi(t("waiting"), waitingText, "waiting"), kpi(t("longest_wait"), duration(f.longest_wait_s), "longest_wait"),
+      kpi(t("overflowed"), f.overflowed_last_hour, "overflowed"), kpi(t("ivr"), f.ivr_in_progress, "ivr"),
+      kpi(t("answer_rate"), pct(f.answer_rate), "answer_rate"), kpi(t("service_level"), pct(f.service_level), "service_level")));
+    card.append(el("div", { class: "legend" }, el("span", { class: "w" }, "— " + t("chart_waiting")), "  ",
+      el("span", { class: "o" }, "— " + t("chart_occupancy"))));
+    card.append(chart(f.series, snapshot.window_s));
+    const table = el("table", { class: "seats" }, el("tr", {}, el("th", {}, t("seat")), el("th", {}, t("state")),
+      el("th", {}, t("in_state")), el("th", {}, t("actions"))));
+    for (const seat of f.seats) table.append(seatRow(id, seat));
+    if (!f.seats.length) table.append(el("tr", {}, el("td", { colspan: 4 }, t("no_seats"))));
+    card.append(table);
+    return card;
+  }
+
+  function render() {
+    if (!snapshot) return;
+    const sites = $("sites");
+    sites.replaceChildren(...Object.entries(snapshot.sites).map(([id, f]) => siteCard(id, f)));
+    const surging = Object.entries(snapshot.sites).filter(([, f]) => f.overflow.active);
+    $("surge").hidden = !surging.length;
+    $("surge").textContent = surging.map(([id, f]) => t("surge", { site: id, wait: Math.round(f.overflow.estimated_wait_s) })).join("；");
+    const linkage = $("linkage");
+    linkage.replaceChildren(el("tr", {}, el("th", {}, t("direction")), el("th", {}, t("transfers")),
+      el("th", {}, t("transfers_done")), el("th", {}, t("conferences")), el("th", {}, t("conferences_done"))));
+    for (const dir of Object.keys(snapshot.transfers)) {
+      const tr = snapshot.transfers[dir], cf = snapshot.conferences[dir] || { started: 0, joined: 0 };
+      linkage.append(el("tr", { "data-direction": dir }, el("td", {}, dir.replace("->", " → ")),
+        el("td", { class: "num" }, tr.started), el("td", { class: "num" }, tr.answered),
+        el("td", { class: "num" }, cf.started), el("td", { class: "num" }, cf.joined)));
+    }
+    $("clock").textContent = t("sl_hint", { s: snapshot.service_level_s });
+  }
+
+  function tick() { // time in state moves every second without a new snapshot
+    for (const cell of document.querySelectorAll("td[data-since]")) {
+      cell.textContent = duration(serverNow() - Number(cell.dataset.since));
+    }
+  }
+
+  function say(text) {
+    $("message").hidden = false;
+    $("message").textContent = text;
+  }
+
+  async function act(path, body, what) {
+    try {
+      const resp = await fetch(path, { method: "POST", headers: { Authorization: "Bearer " + token,
+        "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const answer = await resp.json().catch(() => ({}));
+      say(resp.ok ? t("done", { what }) : t("failed", { what: what + ": " + ((answer.error || {}).message || resp.status) }));
+    } catch (err) {
+      say(t("failed", { what: what + ": " + err }));
+    }
+  }
+
+  function listen(agent) {
+    const listener = $("listener").value.trim();
+    if (!listener) { say(t("need_listener")); $("listener").focus(); return; }
+    localStorage.setItem("hl-listener", listener);
+    act(`/api/supervisor/agents/${agent}/listen`, { listener }, "listen " + agent);
+  }
+
+  function connect() {
+    const source = new EventSource("/api/supervisor/stream?token=" + encodeURIComponent(token));
+    source.addEventListener("snapshot", (event) => {
+      snapshot = JSON.parse(event.data);
+      clockSkew = Date.now() / 1000 - snapshot.now;
+      $("connection").className = "conn conn-up";
+      $("connection").dataset.i18n = "live";
+      $("connection").textContent = t("live");
+      render();
+    });
+    source.onerror = () => {
+      $("connection").className = "conn conn-down";
+      $("connection").dataset.i18n = "offline_conn";
+      $("connection").textContent = t("offline_conn");
+    };
+  }
+
+  $("lang").addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("hl-lang", lang);
+    applyLanguage();
+  });
+  $("listener").value = localStorage.getItem("hl-listener") || "";
+  const today = new Date().toISOString().slice(0, 10);
+  $("h-from").value = today;
+  $("h-to").value = today;
+  $("history").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = new URLSearchParams({ from: $("h-from").value, to: $("h-to").value, by: $("h-by").value, token });
+    location.assign("/api/supervisor/history.csv?" + q.toString());
+  });
+  applyLanguage();
+  connect();
+  setInterval(tick, 1000);
+})();
