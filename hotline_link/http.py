@@ -102,6 +102,7 @@ async def openapi(request: web.Request) -> web.Response:
 def build_app(server: "Server") -> web.Application:
     from call_control.resources import add_routes as add_call_control_routes
     from seat_pool.resources import add_routes as add_seat_routes
+    from supervisor.resources import add_routes as add_supervisor_routes
     from tickets.resources import add_routes as add_ticket_routes
 
     app = web.Application(middlewares=[errors_middleware, auth_middleware],
@@ -112,4 +113,5 @@ def build_app(server: "Server") -> web.Application:
     add_call_control_routes(app)
     add_seat_routes(app)
     add_ticket_routes(app)
+    add_supervisor_routes(app)
     return app

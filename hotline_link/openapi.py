@@ -22,6 +22,8 @@ _TICKET_ID = {"name": "ticket_id", "in": "path", "required": True, "schema": {"t
 _AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
 _AGENT_QUERY = {"name": "agent", "in": "query", "required": False, "schema": {"type": "string"},
                 "description": "supervisor/admin tokens only: the agent acting on the call"}
+_TOKEN_QUERY = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "the bearer token, for browsers that cannot send a header"}
 _COMMON_ERRORS = {"400": _error("bad request (bad JSON, unknown target, same platform)"),
                   "401": _error("missing or unknown token"),
                   "403": _error("not this agent's call, or the role may not do this"),
@@ -159,5 +161,53 @@ OPENAPI: dict[str, Any] = {
             "parameters": [_CALL_ID, _AGENT_QUERY,
                            {"name": "party", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"202": _json("Conference", "leaving"), **_COMMON_ERRORS}}},
+        # --- supervisor dashboard (supervisor or admin tokens; agents get 403) ---
+        "/supervisor": {"get": {
+            "summary": "the supervisor's live page (HTML, Chinese with an English toggle); open it "
+                       "with ?token=<supervisor token>, which it passes on to its stream and actions",
+            "parameters": [_TOKEN_QUERY],
+            "responses": {"200": {"description": "the page", "content": {"text/html": {}}}, **_COMMON_ERRORS}}},
+        "/api/supervisor/state": {"get": {
+            "summary": "every figure of the page: per site seats with state and time in state, occupancy, "
+                       "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level; "
+                       "transfers and three-way calls each way in the last hour",
+            "responses": {"200": {"description": "the figures"}, **_COMMON_ERRORS}}},
+        "/api/supervisor/stream": {"get": {
+            "summary": "server-sent events: a `snapshot` event (the same JSON as /api/supervisor/state) "
+                       "at once, on every change, and at least every 5 s. Browsers pass ?token=.",
+            "parameters": [_TOKEN_QUERY],
+            "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}},
+                          **_COMMON_ERRORS}}},
+        "/api/supervisor/history.csv": {"get": {
+            "summary": "hourly or daily figures per site from Redis, as CSV (UTC periods)",
+            "parameters": [
+                {"name": "from", "in": "query", "required": True, "schema": {"type": "string"},
+                 "description": "first period: 2026-11-24 or 2026-11-24T13 (UTC unless an offset is given)"},
+                {"name": "to", "in": "query", "required": True, "schema": {"type": "string"},
+                 "description": "last period, included"},
+                {"name": "by", "in": "query", "required": False,
+                 "schema": {"enum": ["hour", "day"], "default": "hour"}}],
+            "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                          "400": _error("from/to missing or not a date, to before from, or more than "
+                                        "744 hours / 400 days"),
+                          **{k: v for k, v in _COMMON_ERRORS.items() if k != "400"}}}},
+        "/api/supervisor/agents/{agent}/logout": {"post": {
+            "summary": "log the agent out: the seat is offline in the pool (no routed calls) until its "
+                       "softphone registers anew or the seat is made ready; a call in progress goes on",
+            "parameters": [_AGENT],
+            "responses": {"200": {"description": "the seat's state"}, **_COMMON_ERRORS}}},
+        "/api/supervisor/agents/{agent}/listen": {"post": {
+            "summary": "listen in (ChanSpy, quiet) to the agent's call: the supervisor's own seat "
+                       "`listener` (same site, idle or paused) rings and, on answer, hears the call",
+            "parameters": [_AGENT], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["listener"],
+                           "properties": {"listener": {"type": "string", "pattern": "^[0-9]+$"}}}}}},
+            "responses": {"202": {"description": "the listener's seat is ringing"},
+                          "502": _error("Asterisk refused the call to the listener"), **_COMMON_ERRORS}}},
+        "/metrics": {"get": {
+            "summary": "the dashboard's figures in the Prometheus text format; needs a supervisor or "
+                       "admin bearer token (Prometheus: authorization credentials_file)",
+            "responses": {"200": {"description": "text/plain; version=0.0.4",
+                                  "content": {"text/plain": {}}}, **_COMMON_ERRORS}}},
     },
 }

@@ -29,6 +29,7 @@ from seat_pool.overflow import OverflowController
 from seat_pool.registry import SeatRegistry
 from seat_pool.router import CallRouter
 from seat_pool.store import SeatStore
+from supervisor.service import SupervisorService
 from seat_pool.waiting import WaitingQueue
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -71,6 +72,8 @@ class Server:
         self.router = CallRouter(settings, self.seats, self.queue, self.overflow, self.bus)
         self.agi.add_route("route", RouteHook(self.tickets, self.router, self.bus,
                                               screen=self._screen_caller()))
+        self.supervisor = SupervisorService(settings, self.bus, self.redis, self.registry, self.ami,
+                                            self.calls.book)
         self._runner: web.AppRunner | None = None
 
     def _screen_caller(self):  # type: ignore[no-untyped-def]
@@ -93,6 +96,7 @@ class Server:
         self.calls.attach()
         self.transfers.attach()
         self.conferences.attach()
+        self.supervisor.start()
         try:
             await self.agi.start()
         except OSError as exc:
@@ -123,6 +127,7 @@ class Server:
         await self.agi.stop()
         await self.ami.stop()
         await self.overflow.stop()
+        await self.supervisor.stop()
         await self.outbox.stop()
         await self.timeline.stop()
         await self.redis.aclose()
