@@ -161,6 +161,25 @@ OPENAPI: dict[str, Any] = {
             "parameters": [_CALL_ID, _AGENT_QUERY,
                            {"name": "party", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"202": _json("Conference", "leaving"), **_COMMON_ERRORS}}},
+        # --- harassment screening (恶意滋扰): flagged numbers hear a warning, not an agent ---
+        "/api/harassment": {
+            "get": {"summary": "flagged numbers (masked, with a ref DELETE accepts) and the policy "
+                               "(max_calls in window_s); supervisor or admin",
+                    "responses": {"200": {"description": "flags"}, **_COMMON_ERRORS}},
+            "post": {"summary": "flag a number as harassing (agent, supervisor or admin): its calls get the "
+                                "warning prompt and are hung up; logged with who and why",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["number", "reason"], "properties": {
+                             "number": {"type": "string", "pattern": "^\\+?[0-9]{3,20}$"},
+                             "reason": {"type": "string", "maxLength": 120}}}}}},
+                     "responses": {"201": {"description": "flagged (number masked)"},
+                                   **_COMMON_ERRORS}}},
+        "/api/harassment/{number}": {"delete": {
+            "summary": "lift a flag (supervisor or admin) and forget the number's recent calls",
+            "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "the number, or the ref shown by GET /api/harassment"}],
+            "responses": {"200": {"description": "unflagged"},
+                          "404": _error("the number is not flagged"), **_COMMON_ERRORS}}},
         # --- supervisor dashboard (supervisor or admin tokens; agents get 403) ---
         "/supervisor": {"get": {
             "summary": "the supervisor's live page (HTML, Chinese with an English toggle); open it "

@@ -25,6 +25,9 @@ from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.http import build_app
 from hotline_link.settings import Settings
+from ivr.callback import CallbackRoute
+from ivr.events import IvrEvents
+from ivr.harassment import HarassmentGuard, HarassmentPolicy
 from seat_pool.overflow import OverflowController
 from seat_pool.registry import SeatRegistry
 from seat_pool.router import CallRouter
@@ -65,7 +68,11 @@ class Server:
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
         self.tokens = TokenBook.from_file(settings.tokens_path) if settings.tokens_path.exists() else None
+        self.harassment = HarassmentGuard(self.redis, HarassmentPolicy(
+            settings.harassment_max_calls, settings.harassment_window_s), self.bus)
+        self.ivr_events = IvrEvents(self.ami, self.bus)
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
+        self.agi.add_route("callback", CallbackRoute(settings, self.tickets, self.bus))
         # a queue entry older than the longest wait belongs to a router that died meanwhile
         self.queue = WaitingQueue(self.redis, stale_after_s=settings.queue_max_wait_s + 60)
         self.overflow = OverflowController(settings, self.seats, self.queue, self.bus)
@@ -94,6 +101,7 @@ class Server:
         self.router.attach()
         self.overflow.start()
         self.calls.attach()
+        self.ivr_events.attach()
         self.transfers.attach()
         self.conferences.attach()
         self.supervisor.start()
