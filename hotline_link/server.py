@@ -34,6 +34,7 @@ from seat_pool.router import CallRouter
 from seat_pool.store import SeatStore
 from supervisor.service import SupervisorService
 from seat_pool.waiting import WaitingQueue
+from linkage.service import LinkageService, unit_secrets
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import Recommender
@@ -62,8 +63,9 @@ class Server:
         self.conferences = ConferenceService(context)
         self.timeline = TicketTimeline(self.redis, self.tickets, self.bus,
                                        frozenset(s.id for s in settings.sites if s.intake))
-        self.outbox = Outbox(self.redis, self.bus, settings.push_secret)
+        self.outbox = Outbox(self.redis, self.bus, settings.push_secret, secrets=unit_secrets(settings))
         self.push = PushService(settings, self.tickets, self.outbox, self.redis, self.bus)
+        self.linkage = LinkageService.for_settings(settings, self.redis, self.bus, self.tickets, self.outbox)
         self._recommender: asyncio.Task[Recommender] | None = None
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
@@ -97,6 +99,7 @@ class Server:
             log.warning("server.no_tokens", tokens_file=str(self.settings.tokens_path))
         self.timeline.start()
         self.outbox.start()
+        self.linkage.start()
         self.registry.attach()
         self.router.attach()
         self.overflow.start()
@@ -136,6 +139,7 @@ class Server:
         await self.ami.stop()
         await self.overflow.stop()
         await self.supervisor.stop()
+        await self.linkage.stop()
         await self.outbox.stop()
         await self.timeline.stop()
         await self.redis.aclose()
