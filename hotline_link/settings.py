@@ -7,6 +7,7 @@ they come from env or from a file that only its owner can read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import tomllib
@@ -65,6 +66,9 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:26379/0"
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # AMI (each site's host) and FastAGI (agi_host) stay on loopback; any other address must
+    # be listed here, comma-separated (e.g. Asterisk on another machine of a private network)
+    allow_remote_hosts: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     ami_username: str = "hotline"
@@ -288,7 +292,28 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
     return settings
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_hosts(settings: Settings) -> None:
+    """FastAGI and AMI carry no encryption and AMI can run any command: loopback only,
+    unless the operator lists the address in ``allow_remote_hosts``."""
+    allowed = _id_list(settings.allow_remote_hosts)
+    checks = [("agi_host", settings.agi_host)] + [(f"site {s.id} host (AMI)", s.host) for s in settings.sites]
+    for what, host in checks:
+        if not _is_loopback(host) and host not in allowed:
+            raise ConfigError(f"{what} {host!r} is not a loopback address; add it to allow_remote_hosts "
+                              "(HOTLINE_ALLOW_REMOTE_HOSTS) to allow it")
+
+
 def _validate(settings: Settings) -> None:
+    _check_hosts(settings)
     ids = [s.id for s in settings.sites]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"site ids must be unique, got {ids}")
