@@ -15,7 +15,8 @@ from typing import Any, MutableMapping
 import structlog
 
 NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
-SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "authorization"})
+SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "push_secret", "agent_password",
+                         "authorization"})
 _DIGITS = re.compile(r"\+?\d{6,}")
 _DIGIT_RUN = re.compile(r"\d{6,}")
 

@@ -1,0 +1,211 @@
+"""Security of the HTTP API, on a real aiohttp server with a stand-in for the hotline-link
+server behind it: every route but the public ones needs a known token, roles are enforced
+before any work is done, and tokens and push signatures are compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from types import SimpleNamespace
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hotline_link import auth as auth_module
+from hotline_link.auth import Principal, TokenBook
+from hotline_link.http import PUBLIC_PATHS, build_app
+from hotline_link.openapi import OPENAPI
+from hotline_link.settings import Settings
+from tickets import signing
+
+TOKENS = {"agent": ("agent-1001-token-0123456789", Principal("agent", "1001")),
+          "supervisor": ("supervisor-token-0123456789", Principal("supervisor")),
+          "admin": ("admin-token-0123456789abcdef", Principal("admin")),
+          "peer": ("peer-token-0123456789abcdefg", Principal("peer"))}
+SUPERVISOR_ROUTES = [("GET", "/api/calls"), ("GET", "/api/seats"), ("GET", "/api/push/stats")]
+
+
+class _Untouchable:
+    """Any attribute the handler reaches for means a refused request got through."""
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"handler reached server.{name}")
+
+
+def _stand_in(touchable: bool) -> SimpleNamespace:
+    async def stats():  # type: ignore[no-untyped-def]
+        return {"pushed": {}}
+
+    inner = SimpleNamespace(
+        calls=SimpleNamespace(book=SimpleNamespace(active=lambda: [], find=lambda call_id: None,
+                                                   of_agent=lambda site, agent: None)),
+        ami=SimpleNamespace(sites={}), push=SimpleNamespace(stats=stats))
+    server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"))
+    for name in ("calls", "ami", "push", "registry", "tickets", "timeline", "conferences",
+                 "transfers", "agent_events", "redis", "recommender"):
+        setattr(server, name, getattr(inner, name, None) if touchable else _Untouchable())
+    return server
+
+
+async def _client(touchable: bool = False) -> TestClient:
+    client = TestClient(TestServer(build_app(_stand_in(touchable))))  # type: ignore[arg-type]
+    await client.start_server()
+    return client
+
+
+def _routes() -> list[tuple[str, str]]:
+    """(method, concrete path) of every route the app serves, path parameters filled in."""
+    app = build_app(_stand_in(False))  # type: ignore[arg-type]
+    out = []
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        info = route.resource.get_info()
+        template = info.get("path") or info.get("formatter")
+        out.append((route.method, re.sub(r"\{agent\}", "1001", re.sub(r"\{[a-z_]+\}", "x1", template)), template))
+    return out
+
+
+ROUTES = _routes()
+
+
+def test_public_paths_are_exactly_health_openapi_and_signed_push():
+    assert PUBLIC_PATHS == {"/health", "/api/openapi.json", "/api/intake/push"}
+    documented_public = {path for path, item in OPENAPI["paths"].items()
+                         for operation in item.values() if operation.get("security") == []}
+    assert documented_public == PUBLIC_PATHS
+    assert len(ROUTES) > len(PUBLIC_PATHS) + 10  # the router really was walked
+
+
+@pytest.mark.parametrize("method, path, template", [r for r in ROUTES if r[2] not in PUBLIC_PATHS])
+@pytest.mark.parametrize("credentials", [None, "Bearer nope-not-a-token-at-all", "Basic YWRtaW46YWRtaW4=",
+                                         "Bearer " + TOKENS["admin"][0] + "x", "Bearer",
+                                         "bearer " + TOKENS["admin"][0] + "\u00e9"])
+async def test_every_private_route_refuses_a_missing_or_unknown_token(method, path, template, credentials):
+    client = await _client()
+    try:
+        headers = {"Authorization": credentials} if credentials else {}
+        resp = await client.request(method, path, headers=headers, json={"target": "110", "reason": "x", "text": "x"})
+        assert resp.status == 401, (method, path, await resp.text())
+        assert (await resp.json())["error"]["code"] == "unauthorized"
+        # a token in the query string is checked the same way
+        resp = await client.request(method, path + "?token=nope-not-a-token-at-all")
+        assert resp.status == 401
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("role", ["agent", "peer"])
+@pytest.mark.parametrize("method, path", SUPERVISOR_ROUTES)
+async def test_supervisor_routes_refuse_agent_and_peer_tokens(role, method, path):
+    client = await _client()
+    try:
+        resp = await client.request(method, path, headers={"Authorization": f"Bearer {TOKENS[role][0]}"})
+        assert resp.status == 403
+        assert (await resp.json())["error"]["code"] == "forbidden"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+@pytest.mark.parametrize("method, path", SUPERVISOR_ROUTES)
+async def test_supervisor_routes_answer_supervisor_and_admin(role, method, path):
+    client = await _client(touchable=True)
+    try:
+        resp = await client.request(method, path, headers={"Authorization": f"Bearer {TOKENS[role][0]}"})
+        assert resp.status == 200, await resp.text()
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/api/agents/1002/call", None), ("GET", "/api/agents/1002/events", None),
+    ("POST", "/api/agents/1002/pause", {"reason": "培训"}), ("POST", "/api/agents/1002/ready", None),
+])
+async def test_an_agent_cannot_act_for_another_agent(method, path, body):
+    client = await _client()
+    try:
+        resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['agent'][0]}"})
+        assert resp.status == 403, await resp.text()
+        assert (await resp.json())["error"]["code"] == "forbidden"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("method, path, body", [
+    # ?agent= is for supervisors: an agent's token always acts as its own agent
+    ("POST", "/api/calls/hl12345-1.1/transfer?agent=1002", {"target": "110"}),
+    ("POST", "/api/calls/hl12345-1.1/conference?agent=1002", {"target": "110"}),
+    ("GET", "/api/calls/hl12345-1.1/conference?agent=1002", None),
+    ("DELETE", "/api/calls/hl12345-1.1/conference/1002?agent=1002", None),
+])
+async def test_an_agent_cannot_act_on_another_agents_call(method, path, body):
+    server = _stand_in(True)
+    call_of_1002 = SimpleNamespace(agent_channel=lambda agent: "PJSIP/1002-01" if agent == "1002" else None)
+    server.calls.book.find = lambda call_id: call_of_1002 if call_id == "hl12345-1.1" else None
+    server.transfers = server.conferences = _Untouchable()
+    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    await client.start_server()
+    try:
+        resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['agent'][0]}"})
+        assert resp.status == 403, await resp.text()
+        assert (await resp.json())["error"]["code"] == "not_your_call"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/api/agents/1001/call", None), ("POST", "/api/classify", {"text": "x"}),
+    ("GET", "/api/calls/hl12345-1.1", None), ("POST", "/api/agents/1001/ready", None),
+])
+async def test_a_peer_platform_token_reaches_no_agent_or_ticket_route(method, path, body):
+    client = await _client()
+    try:
+        resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['peer'][0]}"})
+        assert resp.status == 403, await resp.text()
+    finally:
+        await client.close()
+
+
+async def test_intake_push_without_a_signature_is_refused():
+    server = _stand_in(False)
+    server.settings = Settings(ami_secret="x", push_secret="s3cret")
+    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    await client.start_server()
+    try:
+        for headers in ({}, {"X-HL-Timestamp": "nan", "X-HL-Signature": "0" * 64},
+                        {"X-HL-Timestamp": "1", "X-HL-Signature": "é" * 64}):
+            resp = await client.post("/api/intake/push", data=b"{}", headers=headers)
+            assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature"
+    finally:
+        await client.close()
+
+
+def _counting_compare(monkeypatch, module):  # type: ignore[no-untyped-def]
+    calls = []
+    original = hmac.compare_digest
+
+    def compare(a, b):  # type: ignore[no-untyped-def]
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(module.hmac, "compare_digest", compare)
+    return calls
+
+
+def test_tokens_are_compared_with_compare_digest_against_every_entry(monkeypatch):
+    calls = _counting_compare(monkeypatch, auth_module)
+    book = TokenBook(TOKENS.values())
+    assert book.authenticate(TOKENS["peer"][0]) == Principal("peer")
+    # every entry is compared, whichever matches, so the time does not tell which one did
+    assert len(calls) == len(TOKENS)
+    assert all(TOKENS["peer"][0] not in (a, b) for a, b in calls)  # digests, never the token
+
+
+def test_push_signatures_are_compared_with_compare_digest(monkeypatch):
+    calls = _counting_compare(monkeypatch, signing)
+    body, stamp = b"{}", "1795530000.5"
+    signing.verify("s3cret", stamp, signing.sign("s3cret", stamp, body), body, 1795530000.0)
+    with pytest.raises(signing.BadSignature):
+        signing.verify("s3cret", stamp, "0" * 64, body, 1795530000.0)
+    assert len(calls) == 2
