@@ -21,6 +21,7 @@ from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
 from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
+from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +116,19 @@ class Sandbox:
                 os.chown(target, uid, gid)
                 target.chmod(0o640)
 
+    @property
+    def sounds_dir(self) -> Path:
+        """Asterisk's sounds in the root (astdatadir in asterisk_conf/asterisk.conf)."""
+        return self.root / "usr/share/asterisk/sounds"
+
+    def install_prompts(self) -> list[Path]:
+        """The IVR's Mandarin prompts, synthesised into sounds/hl/ivr where their text changed."""
+        target = self.sounds_dir / SOUNDS_SUBDIR
+        written = install_prompts(prompts_for(self.settings.web_channel), target)
+        if written:
+            log.info("sandbox.prompts_installed", count=len(written), dir=str(target))
+        return written
+
     def up(self, rebuild: bool = False, build: bool = True) -> SandboxStatus:
         if os.geteuid() != 0:
             raise SandboxError("the sandbox needs root (debootstrap, chroot)")
@@ -129,6 +143,7 @@ class Sandbox:
                              [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
         self.write_site_configs(rendered)
+        self.install_prompts()
         if self.redis.local:
             self.redis.start()
         for site in self.settings.sites:
