@@ -228,5 +228,51 @@ OPENAPI: dict[str, Any] = {
                        "admin bearer token (Prometheus: authorization credentials_file)",
             "responses": {"200": {"description": "text/plain; version=0.0.4",
                                   "content": {"text/plain": {}}}, **_COMMON_ERRORS}}},
+        # --- handling units and the closed loop (linkage/resources.py) ---
+        "/api/tickets/{ticket_id}/dispatch": {
+            "post": {"summary": "dispatch the ticket to a handling unit (下达指令): by its webhook through the "
+                                "outbox (signed, at least once) or by phone; arms the accept deadline",
+                     "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"type": "object", "required": ["unit"],
+                                    "properties": {"unit": {"type": "string", "description": "a unit id of GET /api/units"}}}}}},
+                     "responses": {"201": {"description": "dispatched, queued to the next working period (level 3), "
+                                                          "or given to the supervisor (an emergency off hours)"},
+                                   "200": {"description": "already dispatched to this unit (no-op)"},
+                                   **_COMMON_ERRORS}},
+            "get": {"summary": "the ticket's dispatch, open deadlines, red flag, repeat count and the units the "
+                               "catalog recommendation proposes",
+                    "parameters": [_TICKET_ID], "responses": {"200": {"description": "dispatch state"}, **_COMMON_ERRORS}}},
+        "/api/tickets/{ticket_id}/feedback": {"post": {
+            "summary": "a unit's feedback (反馈回写), unit token: accept, arrival (situation, optional at) or "
+                       "result (resolved, summary); repeating a step is a no-op",
+            "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["step"], "properties": {
+                    "step": {"enum": ["accept", "arrival", "result"]}, "situation": {"type": "string", "maxLength": 500},
+                    "at": {"type": "number", "description": "arrival time, POSIX seconds (default now)"},
+                    "resolved": {"type": "boolean"}, "summary": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"200": {"description": "the dispatch after the step"}, **_COMMON_ERRORS}}},
+        "/api/tickets/{ticket_id}/callback": {"post": {
+            "summary": "record the satisfaction callback (回访) of a resolved ticket; never for restricted "
+                       "tickets or anonymous callers",
+            "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["result"],
+                           "properties": {"result": {"enum": ["满意", "基本满意", "不满意", "未回访"]}}}}}},
+            "responses": {"200": {"description": "the dispatch with its callback"}, **_COMMON_ERRORS}}},
+        "/api/linkage/flags": {"get": {
+            "summary": "red flags by ticket: 督办 (supervised), 提级 (escalated), 双哨联办 (joint), off-duty "
+                       "emergencies (supervisor)",
+            "responses": {"200": {"description": "flags"}, **_COMMON_ERRORS}}},
+        "/api/units": {"get": {
+            "summary": "the handling units directory (联动单位) of the jurisdiction, without secrets",
+            "responses": {"200": {"description": "units"}, **_COMMON_ERRORS}}},
+        "/supervisor/report": {"get": {
+            "summary": "the linkage report (supervisor): per platform and unit, handovers by mode, dispatch, "
+                       "on-time arrival, 解决率, 满意度, 督办/提级, 回流, repeat calls",
+            "parameters": [{"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+                           {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+                           {"name": "format", "in": "query", "required": False,
+                            "schema": {"enum": ["html", "csv", "json"], "default": "html"}}],
+            "responses": {"200": {"description": "the report", "content": {
+                "text/html": {}, "text/csv": {}, "application/json": {}}}, **_COMMON_ERRORS}}},
     },
 }
