@@ -28,6 +28,7 @@ from linkage.policy import LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units
 from tickets.outbox import Outbox
+from tickets.recommend import Recommender
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,7 @@ class LinkageService:
         self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
         self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=10_000)
         self._task: asyncio.Task[None] | None = None
+        self._recommender: asyncio.Future[Recommender] | None = None
         bus.listen(self._on_bus)
 
     @classmethod
@@ -88,6 +90,13 @@ class LinkageService:
     async def stop(self) -> None:
         await self.scanner.stop()
         await cancel_and_wait([self._task])
+
+    async def recommender(self) -> Recommender:
+        """The catalog recommender of the units' jurisdiction, built once off the loop."""
+        if self._recommender is None:
+            self._recommender = asyncio.ensure_future(
+                asyncio.to_thread(Recommender.for_jurisdiction, self.units.jurisdiction))
+        return await self._recommender
 
     # --- dispatch ---------------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""HTTP resources of the closed loop: dispatch a ticket to a unit, the unit's feedback,
+the satisfaction callback result, red flags, the units directory and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from hotline_link.http import principal_of, read_json, server_of
+from linkage.errors import LinkageError
+from linkage.report import compute, parse_range, render_csv, render_html
+from linkage.service import LinkageService
+from tickets.resources import ticket_of
+
+FORMATS = ("json", "csv", "html")
+
+
+def _linkage(request: web.Request) -> LinkageService:
+    return server_of(request).linkage  # type: ignore[attr-defined,no-any-return]
+
+
+def _who(request: web.Request) -> str:
+    principal = principal_of(request)
+    return principal.agent or principal.unit or principal.role
+
+
+def _unit_view(unit) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    view = asdict(unit)
+    view.pop("secret_ref")
+    view.pop("line")
+    view["by_system"] = unit.by_system
+    return view
+
+
+async def dispatch(request: web.Request) -> web.Response:
+    ticket = await ticket_of(request)  # agents: their platform's tickets only
+    body = await read_json(request, ("unit",))
+    record, new = await _linkage(request).dispatch(ticket, str(body["unit"]), _who(request))
+    return web.json_response(record, status=201 if new else 200)
+
+
+async def dispatch_state(request: web.Request) -> web.Response:
+    ticket = await ticket_of(request)
+    linkage = _linkage(request)
+    recommender = await linkage.recommender()
+    text = f"{ticket.category} {ticket.summary}".strip()
+    proposed: list[dict[str, Any]] = []
+    if text:
+        hint = await asyncio.to_thread(recommender.recommend, text[:2000])
+        proposed = [_unit_view(u) for u in linkage.proposal(ticket, hint.entry_id, hint.responsible_unit)]
+    deadlines = {stage: (await linkage.deadlines.get(ticket.id, stage)) for stage in ("accept", "arrive", "result")}
+    flags = await linkage.deadlines.flags()
+    return web.json_response({
+        "ticket_id": ticket.id, "dispatch": await linkage.record(ticket.id), "proposed_units": proposed,
+        "deadlines": {k: asdict(v) for k, v in deadlines.items() if v is not None},
+        "flag": flags.get(ticket.id), "repeats": await linkage.repeats(ticket.id)})
+
+
+async def feedback(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    principal.require_role("unit")
+    body = await read_json(request, ("step",))
+    record = await _linkage(request).feedback(request.match_info["ticket_id"], principal.unit,
+                                              str(body["step"]), body)
+    return web.json_response(record)
+
+
+async def callback(request: web.Request) -> web.Response:
+    ticket = await ticket_of(request)
+    body = await read_json(request, ("result",))
+    await _linkage(request).callback(ticket, str(body["result"]), _who(request))
+    return web.json_response(await _linkage(request).record(ticket.id))
+
+
+async def flags(request: web.Request) -> web.Response:
+    principal_of(request).require_role("supervisor", "admin")
+    return web.json_response(await _linkage(request).deadlines.flags())
+
+
+async def units(request: web.Request) -> web.Response:
+    principal_of(request).require_role("agent", "supervisor", "admin")
+    directory = _linkage(request).units
+    return web.json_response({"jurisdiction": directory.jurisdiction, "version": directory.version,
+                              "units": [_unit_view(u) for u in directory.units]})
+
+
+async def build_report(linkage: LinkageService, start_day: str, end_day: str, fmt: str) -> tuple[str, str]:
+    """(content type, body) of the report over local days ``start_day``..``end_day``."""
+    if fmt not in FORMATS:
+        raise LinkageError(f"format must be one of {', '.join(FORMATS)}")
+    start, end = parse_range(start_day, end_day, linkage.config.calendar.timezone)
+    events = await linkage.journal.events_between(start, end)
+    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units})
+    if fmt == "csv":
+        return "text/csv", render_csv(figures)
+    if fmt == "html":
+        return "text/html", render_html(figures, "12345 与 110 对接联动报告", f"{start_day} 至 {end_day}")
+    return "application/json", json.dumps(figures, ensure_ascii=False, indent=1)
+
+
+async def report(request: web.Request) -> web.Response:
+    principal_of(request).require_role("supervisor", "admin")
+    today = dt.date.today()
+    start_day = request.query.get("from", today.replace(day=1).isoformat())
+    end_day = request.query.get("to", today.isoformat())
+    content_type, body = await build_report(_linkage(request), start_day, end_day, request.query.get("format", "html"))
+    return web.Response(text=body, content_type=content_type, charset="utf-8")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/tickets/{ticket_id}/dispatch", dispatch)
+    app.router.add_get("/api/tickets/{ticket_id}/dispatch", dispatch_state)
+    app.router.add_post("/api/tickets/{ticket_id}/feedback", feedback)
+    app.router.add_post("/api/tickets/{ticket_id}/callback", callback)
+    app.router.add_get("/api/linkage/flags", flags)
+    app.router.add_get("/api/units", units)
+    app.router.add_get("/supervisor/report", report)
