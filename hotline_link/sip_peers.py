@@ -150,6 +150,47 @@ class SipPeers:
                                  len(callers), timeout_s,
                                  ["-inf", str(inject), "-r", f"{rate_per_s:g}", "-l", str(len(callers))])
 
+    async def call_dtmf(self, site: SiteSettings, caller: str, dialled: str,
+                        keys: list[tuple[int, str]], *, hold_ms: int | None = 2000,
+                        wait_bye_s: int = 60, timeout_s: int = 120) -> SippRun:
+        """A caller answering a voice menu: once answered, for each ``(pause_ms, key)`` it
+        waits ``pause_ms`` and presses ``key`` (0-9, * or #; RFC 2833 telephone events from
+        sip-tester's recordings). Then it hangs up after ``hold_ms``, or, with
+        ``hold_ms=None``, waits up to ``wait_bye_s`` for the far end to hang up."""
+        pcap_dir = Path("/usr/share/sip-tester")  # Debian's sip-tester ships dtmf_2833_<d>.pcap
+        names = {"*": "star", "#": "pound", **{d: d for d in "0123456789"}}
+        steps = []
+        for pause_ms, key in keys:
+            if key not in names:
+                raise SandboxError(f"no DTMF key {key!r}: keys are 0-9, * and #")
+            pcap = pcap_dir / f"dtmf_2833_{names[key]}.pcap"
+            if not pcap.is_file():
+                raise SandboxError(f"{pcap} is missing: SIPp's DTMF recordings come with Debian's "
+                                   "sip-tester package; run 'make install'")
+            steps.append(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
+                         f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+        steps.append('  <pause milliseconds="400"/>')  # the last key's events go out in full
+        if hold_ms is None:
+            ending = (f'  <recv request="BYE" timeout="{int(wait_bye_s * 1000)}"/>\n'
+                      '  <send>\n    <![CDATA[\n      SIP/2.0 200 OK\n      [last_Via:]\n'
+                      '      [last_From:]\n      [last_To:]\n      [last_Call-ID:]\n'
+                      '      [last_CSeq:]\n      Content-Length: 0\n\n    ]]>\n  </send>')
+        else:
+            ending = (f'  <pause milliseconds="{int(hold_ms)}"/>\n'
+                      '  <send retrans="500">\n    <![CDATA[\n'
+                      f'      BYE sip:{dialled}@[remote_ip]:[remote_port] SIP/2.0\n'
+                      '      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n'
+                      f'      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]\n'
+                      f'      To: <sip:{dialled}@[remote_ip]:[remote_port]>[peer_tag_param]\n'
+                      '      Call-ID: [call_id]\n      CSeq: 2 BYE\n'
+                      f'      Contact: <sip:{caller}@[local_ip]:[local_port]>\n'
+                      '      Max-Forwards: 70\n      Content-Length: 0\n\n    ]]>\n  </send>\n'
+                      '  <recv response="200" crlf="true"/>')
+        scenario = self._scenario("call_dtmf.xml", caller=caller, dialled=dialled,
+                                  keys="\n".join(steps), ending=ending)
+        return await self._start(f"dtmf-{caller}", scenario, site, free_udp_port(self.host), 1,
+                                 timeout_s)
+
     def kill_all(self) -> None:
         for run in self.runs:
             run.kill()
