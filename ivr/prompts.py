@@ -23,7 +23,7 @@ from hotline_link.errors import ConfigError, SandboxError
 
 SOUNDS_SUBDIR = "hl/ivr"  # under Asterisk's sounds dir; the dialplan plays hl/ivr/<name>
 VOICE = "cmn"  # espeak-ng's Mandarin voice
-SPEED_WPM = 150  # a little slower than espeak-ng's default, for the telephone
+SPEED_WPM = 190  # espeak-ng's Mandarin is slow at its default 175
 SYNTH_TIMEOUT_S = 60.0
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -49,9 +49,8 @@ _TEXTS = {
     "callback_failed": "对不起，回电请求暂时无法登记，正在为您转接人工服务，请稍候。",
     "to_agent": "正在为您转接人工服务，请稍候。",
     "goodbye": "感谢您的来电，再见。",
-    "harassment_warning": "您的号码在短时间内多次拨打热线，或被标记为恶意滋扰。"
-                          "恶意骚扰政务服务热线和报警电话属于违法行为，公安机关将依法处理。"
-                          "如有正当诉求，请通过{web_channel}反映。",
+    "harassment_warning": "您的号码短时间内多次拨打本热线，或已被标记为恶意滋扰。"
+                          "恶意骚扰热线属于违法行为，公安机关将依法处理。如有正当诉求，请通过{web_channel}反映。",
 }
 PROMPTS: Mapping[str, str] = MappingProxyType(_TEXTS)
 
