@@ -6,8 +6,9 @@ pure; ``HarassmentGuard`` keeps its state in Redis:
 ``hl:harassment:calls:{site}:{number}`` a sorted set of call times (the sliding window,
 expiring with it) and ``hl:harassment:flags`` a hash number -> JSON {by, reason, at, site}.
 
-Whether a platform screens at all is the router's choice (the route hook calls
-``screen``); an anonymous or withheld number is never screened nor flagged.
+The route hook calls ``screen`` on every inbound call; 110 (``EXEMPT_SITES``) is counted and
+logged but never warned, so a flagged number can still report an emergency. An anonymous
+or withheld number is never screened nor flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ivr.errors import BadNumber, BadReason, NotFlagged
 log = structlog.get_logger(__name__)
 
 FLAGS_KEY = "hl:harassment:flags"
+# an emergency line is never answered with a warning: its calls are counted and logged only
+EXEMPT_SITES = frozenset({"110"})
 MAX_REASON_CHARS = 120
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _WITHHELD = frozenset({"", "anonymous", "unknown", "restricted", "private", "unavailable"})
@@ -106,17 +109,21 @@ def flag_record(number: str, reason: str, by: str, now: float, site: str = "") -
 
 
 class HarassmentGuard:
-    def __init__(self, redis: Redis, policy: HarassmentPolicy, bus: EventBus) -> None:
+    def __init__(self, redis: Redis, policy: HarassmentPolicy, bus: EventBus,
+                 exempt_sites: frozenset[str] = EXEMPT_SITES) -> None:
         self.redis = redis
         self.policy = policy
         self.bus = bus
+        self.exempt_sites = exempt_sites
 
     @staticmethod
     def _calls_key(site: str, number: str) -> str:
         return f"hl:harassment:calls:{site}:{number}"
 
-    async def screen(self, site: str, number: str, now: float | None = None) -> bool:
-        """Record this call from ``number`` to ``site``; True: play the warning."""
+    async def screen(self, site: str, number: str, now: float | None = None, *,
+                     call_id: str = "") -> bool:
+        """Record this call from ``number`` to ``site``; True: play the warning.
+        With ``call_id`` a call screened again (another intake round) counts once."""
         normal = normalise_number(number)
         if normal is None:
             return False
@@ -124,12 +131,19 @@ class HarassmentGuard:
         key = self._calls_key(site, normal)
         pipe = self.redis.pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", window_start(self.policy, now))
-        pipe.zadd(key, {f"{now:.6f}-{secrets.token_hex(4)}": now})
+        if call_id:
+            pipe.zadd(key, {call_id: now}, nx=True)
+        else:
+            pipe.zadd(key, {f"{now:.6f}-{secrets.token_hex(4)}": now})
         pipe.zcard(key)
         pipe.expire(key, self.policy.window_s + 60)
         pipe.hexists(FLAGS_KEY, normal)
         _, _, calls, _, flagged = await pipe.execute()
         result = verdict(self.policy, int(calls), bool(flagged))
+        if result.warn and site in self.exempt_sites:
+            log.warning("harassment.exempt", number=mask_number(normal), site=site,
+                        reason=result.reason, calls_in_window=result.calls_in_window)
+            return False
         if result.warn:
             log.warning("harassment.warned", number=mask_number(normal), site=site,
                         reason=result.reason, calls_in_window=result.calls_in_window,
