@@ -111,7 +111,7 @@ class TransferBench:
         return list(call_ids)
 
 
-async def _online(server: Server, peers: SipPeers, password: str, site_id: str, agent: str,
+async def online_softphone(server: Server, peers: SipPeers, password: str, site_id: str, agent: str,
                   calls: int, trace: bool = False) -> SippRun:
     site = server.settings.site(site_id)
     port = free_udp_port()
@@ -138,8 +138,8 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
     try:
         total = 2 * count + 2 * concurrent
         for agent in AGENTS_12345:
-            await _online(server, peers, secrets["agent_password"], "12345", agent, total)
-        target = await _online(server, peers, secrets["agent_password"], "110", TARGET_AGENT, total, trace=True)
+            await online_softphone(server, peers, secrets["agent_password"], "12345", agent, total)
+        target = await online_softphone(server, peers, secrets["agent_password"], "110", TARGET_AGENT, total, trace=True)
         await floor_ami.connect()
         await floor_ami.authenticated_future
         bench = TransferBench(server, peers)

@@ -54,9 +54,15 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from hotline_link.bench import run_transfer_bench
+    if args.what == "surge":
+        from hotline_link.bench_surge import run_surge_bench
 
-    result = asyncio.run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
+        result = asyncio.run(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
+                                             ivr=args.ivr))
+    else:
+        from hotline_link.bench import run_transfer_bench
+
+        result = asyncio.run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
     print(json.dumps(result))
     return 0
 
@@ -82,9 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures (JSON)")
-    bench.add_argument("what", choices=("transfer",))
-    bench.add_argument("--count", type=int, default=200, help="sequential transfers per side")
-    bench.add_argument("--concurrent", type=int, default=20, help="transfers fired at once")
+    bench.add_argument("what", choices=("transfer", "surge"))
+    bench.add_argument("--count", type=int, default=200, help="transfer: sequential transfers per side")
+    bench.add_argument("--concurrent", type=int, default=20, help="transfer: transfers fired at once")
+    bench.add_argument("--calls", type=int, default=60, help="surge: calls in the spike")
+    bench.add_argument("--spread", type=float, default=10.0, help="surge: seconds the spike lasts")
+    bench.add_argument("--ivr", action="store_true", help="surge: offer the IVR to queued callers")
     bench.set_defaults(func=_cmd_bench)
 
     from tickets.classify_cli import add_classify_parser

@@ -327,14 +327,10 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
         if site.rtp_start >= site.rtp_end:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
-    for name in ("overflow_centers", "ivr_sites"):
-        unknown = _id_list(getattr(settings, name)) - set(ids)
-        if unknown:
-            raise ConfigError(f"{name}: {', '.join(sorted(unknown))} is not a site")
+    # overflow_centers / ivr_sites naming no site of this config (a config without a remote
+    # site, say) simply have no effect there; the server logs what overflows at start-up
     if "110" in settings.overflow_center_ids:
         raise ConfigError("overflow_centers: 110 calls are never sent to remote seats")
-    if settings.remote_seat_site not in ids and settings.overflow_center_ids:
-        raise ConfigError(f"remote_seat_site {settings.remote_seat_site!r} is not a site")
     if not 0 <= settings.service_level_s < 3600:
         raise ConfigError(f"service_level_s must be from 0 to 3600 seconds, got {settings.service_level_s}")
     if settings.queue_max_wait_s <= 0 or settings.overflow_tick_s <= 0:

@@ -136,16 +136,19 @@ class SipPeers:
 
     async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
                    timeout_s: int = 60) -> SippRun:
-        scenario = self._scenario("call.xml", caller=caller, dialled=dialled, hold_ms=hold_ms)
+        scenario = self._scenario("call.xml", caller=caller, dialled=dialled, talk=_talk(hold_ms))
         return await self._start(f"call-{caller}", scenario, site, free_udp_port(self.host), 1,
                                  timeout_s)
 
     async def calls(self, site: SiteSettings, callers: list[str], dialled: str, hold_ms: int,
-                    rate_per_s: float, timeout_s: int = 300) -> SippRun:
-        """One SIPp placing a call from each of ``callers`` (an injection file), at a rate."""
+                    rate_per_s: float, timeout_s: int = 300,
+                    talk_range_ms: tuple[int, int] | None = None) -> SippRun:
+        """One SIPp placing a call from each of ``callers`` (an injection file), at a rate.
+        Each talks ``hold_ms``, or a time drawn uniformly from ``talk_range_ms``."""
         inject = self.workdir / f"callers-{self._counter + 1:03d}.csv"
         inject.write_text("SEQUENTIAL\n" + "".join(f"{c};\n" for c in callers))
-        scenario = self._scenario("call.xml", caller="[field0]", dialled=dialled, hold_ms=hold_ms)
+        scenario = self._scenario("call.xml", caller="[field0]", dialled=dialled,
+                                  talk=_talk(hold_ms, talk_range_ms))
         return await self._start(f"calls-{len(callers)}", scenario, site, free_udp_port(self.host),
                                  len(callers), timeout_s,
                                  ["-inf", str(inject), "-r", f"{rate_per_s:g}", "-l", str(len(callers))])
@@ -194,3 +197,11 @@ class SipPeers:
     def kill_all(self) -> None:
         for run in self.runs:
             run.kill()
+
+
+def _talk(hold_ms: int, talk_range_ms: tuple[int, int] | None = None) -> str:
+    """The attributes of the caller's <pause/> while talking."""
+    if talk_range_ms is None:
+        return f'milliseconds="{hold_ms}"'
+    low, high = talk_range_ms
+    return f'distribution="uniform" min="{low}" max="{high}"'

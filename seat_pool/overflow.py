@@ -72,8 +72,8 @@ class OverflowController:
         self.bus = bus
         self.config = settings.overflow_policy()
         self.centers = {s.id: s.agents for s in settings.sites if s.intake}
-        self.overflowing = settings.overflow_center_ids & set(self.centers)
         remote = next((s for s in settings.sites if s.id == settings.remote_seat_site), None)
+        self.overflowing = settings.overflow_center_ids & set(self.centers) if remote else set()
         self.remote_site = remote.id if remote else ""
         self.remote_agents = remote.agents if remote else ()
         self.stats = {c: CenterStats(settings.default_handle_time_s) for c in self.centers}
@@ -84,6 +84,7 @@ class OverflowController:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        log.info("overflow.configured", centers=sorted(self.overflowing), remote_site=self.remote_site or None)
         self.bus.listen(self._on_event)
         self._task = asyncio.create_task(self._run(), name="overflow-controller")
 

@@ -132,11 +132,28 @@ def _to_sites(settings: Settings, site: SiteSettings) -> str:
 
 
 def _agent_extensions(site: SiteSettings) -> str:
+    """Dialling an agent's number: a seat takes one call at a time, so a seat already on a
+    call answers busy (a remote seat lent to two centers must not get two callers)."""
     lines = []
     for agent in site.agents:
-        lines.append(f"exten => {agent},1,Dial(PJSIP/{agent},${{RING_TIMEOUT}},b(predial-headers^s^1))")
+        lines.append(f"exten => {agent},1,GotoIf($[${{REGEX(\"^(INUSE|BUSY|RINGING|RINGINUSE|ONHOLD)$\" "
+                     f"${{DEVICE_STATE(PJSIP/{agent})}})}}]?busy)")
+        lines.append(f" same => n,Dial(PJSIP/{agent},${{RING_TIMEOUT}},b(predial-headers^s^1))")
         lines.append(" same => n,Hangup()")
+        lines.append(" same => n(busy),Busy(2)")
     return "\n".join(lines)
+
+
+def _queue_members(site: SiteSettings) -> str:
+    return "\n".join(f"member => PJSIP/{a},0,agent {a},PJSIP/{a}" for a in site.agents)
+
+
+def _remote_all(settings: Settings, site: SiteSettings) -> str:
+    """Every seat of the remote site, over the trunk (the app_queue baseline's overflow)."""
+    remote = next((s for s in settings.sites if s.id == settings.remote_seat_site), None)
+    if remote is None or remote.id == site.id:
+        return ""
+    return "&".join(f"PJSIP/{a}@trunk-{remote.id}" for a in remote.agents)
 
 
 def site_context(settings: Settings, site: SiteSettings, module_dir: str,
@@ -164,6 +181,8 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "dial_sites": _dial_sites(settings, site),
         "to_sites": _to_sites(settings, site),
         "agent_extensions": _agent_extensions(site),
+        "queue_members": _queue_members(site),
+        "remote_all": _remote_all(settings, site),
     }
 
 

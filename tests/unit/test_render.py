@@ -60,5 +60,13 @@ def test_seat_site_has_no_intake(rendered):
     settings = Settings()
     assert role_of(settings.site("remote")) == "seats"
     assert "intake" not in rendered["remote"]["extensions.conf"].split("[from-trunk]")[1]
-    assert "exten => 3001,1,Dial(PJSIP/3001" in rendered["remote"]["extensions_common.conf"]
+    common = rendered["remote"]["extensions_common.conf"]
+    assert "exten => 3001,1,GotoIf(" in common and "${DEVICE_STATE(PJSIP/3001)}" in common
+    assert " same => n,Dial(PJSIP/3001," in common  # a seat on a call answers busy, else rings
+
+
+def test_app_queue_baseline_has_every_local_seat_and_the_remote_ring_group(rendered):
+    assert "member => PJSIP/1020,0,agent 1020,PJSIP/1020" in rendered["12345"]["queues.conf"]
+    assert "REMOTE_ALL = PJSIP/3001@trunk-remote&" in rendered["12345"]["extensions_common.conf"]
+    assert "REMOTE_ALL = \n" in rendered["remote"]["extensions_common.conf"]
     assert "exten => 110,1,Dial(PJSIP/110@trunk-110" in rendered["12345"]["extensions_common.conf"]
