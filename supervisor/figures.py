@@ -160,8 +160,10 @@ class Dashboard:
             figures["offered_last_hour"] = outcomes
             figures["answer_rate"] = _ratio(figures["answered_last_hour"], outcomes)
             figures["service_level"] = _ratio(figures["answered_within_sl_last_hour"], outcomes)
+        # site_order: JSON objects keep key order, but JavaScript lists integer-like keys
+        # ("110" before "12345") first, so the page takes the order from here
         return {"now": now, "window_s": self.window_s, "service_level_s": self.service_level_s,
-                "sites": per_site, "transfers": self._directions("transfer", "answered"),
+                "site_order": list(self.sites), "sites": per_site, "transfers": self._directions("transfer", "answered"),
                 "conferences": self._directions("conference", "joined")}
 
     def _site_figures(self, site: str, now: float) -> dict[str, Any]:

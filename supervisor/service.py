@@ -93,7 +93,19 @@ class SupervisorService:
                 self._counts.put_nowait(count)
             except asyncio.QueueFull:
                 log.warning("supervisor.history_dropped", field=count.field, site=count.site)
+        if event.name == "seat.changed" and self._tasks:
+            # the event carries Asterisk's view (talking -> idle); the pool may say wrap-up,
+            # paused or logged out: read the seat's effective state now, not at the next tick
+            self._tasks = [t for t in self._tasks if not t.done()]
+            self._tasks.append(asyncio.create_task(self._refresh_now()))
         self.changed()
+
+    async def _refresh_now(self) -> None:
+        try:
+            if await self.refresh_seats():
+                self.changed()
+        except (RedisError, OSError) as exc:
+            log.warning("supervisor.refresh_failed", error=str(exc))
 
     def changed(self) -> None:
         for stream in self._streams:
@@ -137,6 +149,12 @@ class SupervisorService:
                 await self.add_count(count)
             except (RedisError, OSError) as exc:
                 log.warning("supervisor.history_failed", field=count.field, error=str(exc))
+            finally:
+                self._counts.task_done()
+
+    async def history_written(self, timeout: float) -> None:
+        """Return once every counter queued so far is in Redis."""
+        await asyncio.wait_for(self._counts.join(), timeout)
 
     async def add_count(self, count: Count) -> bool:
         """Add one counter to its hour, once across instances (``Count.once``)."""

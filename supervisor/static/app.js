@@ -148,8 +148,9 @@
   function render() {
     if (!snapshot) return;
     const sites = $("sites");
-    sites.replaceChildren(...Object.entries(snapshot.sites).map(([id, f]) => siteCard(id, f)));
-    const surging = Object.entries(snapshot.sites).filter(([, f]) => f.overflow.active);
+    const ordered = snapshot.site_order.map((id) => [id, snapshot.sites[id]]);
+    sites.replaceChildren(...ordered.map(([id, f]) => siteCard(id, f)));
+    const surging = ordered.filter(([, f]) => f.overflow.active);
     $("surge").hidden = !surging.length;
     $("surge").textContent = surging.map(([id, f]) => t("surge", { site: id, wait: Math.round(f.overflow.estimated_wait_s) })).join("；");
     const linkage = $("linkage");

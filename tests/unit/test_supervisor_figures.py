@@ -169,4 +169,5 @@ def test_odd_events_do_not_break_the_figures(name, data):
     d.apply(name, data, T0)
     snap = d.snapshot(T0)
     assert set(snap["sites"]) == {"12345", "110", "remote"}
+    assert snap["site_order"] == ["12345", "110", "remote"]  # as configured, not as JS sorts keys
     assert snap["sites"]["12345"]["seats"] == []
