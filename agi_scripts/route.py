@@ -66,7 +66,7 @@ class RouteHook:
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
             await self._receive_ticket(site, call_id, fields[1:5])
             call = CallFacts(site, call_id, handed_over=bool(fields[2]), ivr_done=fields[5] == "1",
-                             emergency=site == "110")
+                             emergency=site == "110", handed_from=decode(fields[2]))
             placement = await self._place(session, call, _float(fields[6]))
             await self._tell_dialplan(session, placement)
             log.info("call.routed", seat=placement.seat, outcome=placement.outcome.value,

@@ -97,6 +97,9 @@ class Settings:
     push_targets: dict[str, str] = field(default_factory=lambda: {
         "12345": "http://127.0.0.1:8080/api/intake/push", "110": "http://127.0.0.1:8080/api/intake/push"})
     push_secret: str = field(default="", repr=False)
+    # seat skills, agent -> skills (config: [skills] table, "1001" = ["general", "police_desk"]);
+    # empty: each site's defaults (seat_pool.skills.default_skills)
+    skills: dict[str, tuple[str, ...]] = field(default_factory=dict)
     transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
     transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
@@ -162,6 +165,12 @@ class Settings:
             max_remote_share=self.overflow_max_remote_share,
             handoff_timeout_s=self.overflow_handoff_timeout_s)
 
+    def skills_of_site(self, site: SiteSettings) -> dict[str, tuple[str, ...]]:
+        from seat_pool.skills import default_skills
+
+        defaults = default_skills(site.id, site.agents)
+        return {a: self.skills.get(a, defaults[a]) for a in site.agents}
+
     def with_secret(self, secret: str) -> "Settings":
         return replace(self, ami_secret=secret)
 
@@ -170,7 +179,7 @@ def _id_list(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
-_TABLES = ("sites", "directory", "push_targets")
+_TABLES = ("sites", "directory", "push_targets", "skills")
 _SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES}
 
 
@@ -222,6 +231,18 @@ def _urls_from_mapping(raw: Any) -> dict[str, str]:
             isinstance(v, str) and v.startswith(("http://", "https://")) for v in raw.values()):
         raise ConfigError("push_targets: expected a table of platform = \"http(s)://...\"")
     return {str(k): v for k, v in raw.items()}
+
+
+def _skills_from_mapping(raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise ConfigError('skills: expected a table of agent = ["skill", ...]')
+    out = {}
+    for agent, skills in raw.items():
+        if not isinstance(skills, list) or not skills or not all(
+                isinstance(x, str) and x.strip() for x in skills):
+            raise ConfigError(f"skills.{agent}: expected a non-empty list of skill names")
+        out[str(agent)] = tuple(x.strip() for x in skills)
+    return out
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -277,6 +298,8 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
             values["directory"] = _directory_from_mapping(value)
         elif name == "push_targets":
             values["push_targets"] = _urls_from_mapping(value)
+        elif name == "skills":
+            values["skills"] = _skills_from_mapping(value)
         else:
             values[name] = _coerce(name, value)
     for name in _SCALAR_TYPES:

@@ -20,6 +20,7 @@ from hotline_link.settings import Settings
 from seat_pool.overflow import OverflowController
 from seat_pool.overflow_policy import answer_order
 from seat_pool.routing import CallFacts, Outcome, offer_ivr, takes_seat_now
+from seat_pool.skills import able_seats, wanted_skills
 from seat_pool.state import SeatState
 from seat_pool.store import SeatStore
 from seat_pool.waiting import WaitingQueue
@@ -46,6 +47,7 @@ class CallRouter:
         self.overflow = overflow
         self.bus = bus
         self._agents = {s.id: s.agents for s in settings.sites}
+        self._skills = {s.id: settings.skills_of_site(s) for s in settings.sites}
         self._wake: dict[str, asyncio.Event] = {}
 
     @property
@@ -138,9 +140,13 @@ class CallRouter:
         return None
 
     async def _claim_local(self, call: CallFacts) -> str | None:
-        agents = self._agents[call.site]
-        views = await self.seats.view(call.site, agents)
-        free = sum(1 for v in views if v.state is SeatState.IDLE)
-        if not takes_seat_now(await self.queue.calls(call.site), call.call_id, free):
+        """The longest-idle local seat with the skill the call wants most, if the call's
+        turn has come."""
+        views = await self.seats.view(call.site, self._agents[call.site])
+        able = able_seats(views, self._skills[call.site], wanted_skills(call.site, call.handed_from))
+        if not takes_seat_now(await self.queue.calls(call.site), call.call_id, len(able)):
             return None
-        return await self.seats.claim_idle(call.site, agents, call.call_id)
+        for view in able:
+            if await self.seats.claim(call.site, view.seat, call.call_id):
+                return view.seat
+        return None

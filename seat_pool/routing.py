@@ -28,6 +28,7 @@ class CallFacts:
     handed_over: bool  # transferred in by the other platform, ticket attached
     ivr_done: bool  # already went through the IVR (and chose to keep waiting)
     emergency: bool  # a 110 call: first in line, never to the IVR, never overflowed
+    handed_from: str = ""  # the platform that handed the case over, if any
 
 
 def takes_seat_now(waiting: Iterable[WaitingCall], call_id: str, free_seats: int) -> bool:

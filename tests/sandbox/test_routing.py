@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from hotline_link.server import Server
 from seat_pool.store import SeatStore, claim_key, seat_key
 from tests.helpers import hangup_everything, is_event
-from tests.sandbox.callflows import online_agent
+from tests.sandbox.callflows import Api, answered_call, online_agent
 
 SURGE = dict(overflow_enter_wait_s=2.0, overflow_exit_wait_s=1.0, overflow_enter_hold_s=0.0,
              overflow_exit_hold_s=2.0, overflow_max_remote_share=1.0, overflow_tick_s=0.2,
@@ -122,3 +122,22 @@ async def test_two_router_processes_never_claim_one_seat_twice(sandbox_settings)
             await redis.delete(claim_key(site, seat), seat_key(site, seat))
         await redis.delete(site + ":go")
         await redis.aclose()
+
+
+async def test_case_handed_over_by_110_goes_to_the_police_desk(cc_server, softphones, peers):
+    """1003 (general) has been idle longer than 1002 (general + police desk), yet the case
+    that 110 hands over rings the police desk."""
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        general = await online_agent(server, softphones, peers, "12345", "1003")
+        police_desk = await online_agent(server, softphones, peers, "12345", "1002")
+        agent_110 = await online_agent(server, softphones, peers, "110", "2002")
+        call = await answered_call(server, events, peers, agent_110, "110", "13822220000", 3000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "2002",
+                                         json={"target": "12345", "summary": "治安线索"})
+        assert status == 200, body
+        routed = await events.wait_for(is_event("call.routed", site="12345", outcome="seat"), 10)
+        assert routed.data["seat"] == "1002"
+        assert await call.caller.finished(15) == 0
+    assert f"INVITE ticket={body['ticket_id']}" in police_desk.messages()
+    general.kill()

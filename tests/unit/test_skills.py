@@ -1,0 +1,59 @@
+"""Seat skills: which idle seats may take a call, in which order. Pure."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline_link.errors import ConfigError
+from hotline_link.settings import Settings, load_settings
+from seat_pool.selection import SeatView
+from seat_pool.skills import able_seats, default_skills, wanted_skills
+from seat_pool.state import SeatState
+
+
+def view(seat: str, since: float, state: SeatState = SeatState.IDLE) -> SeatView:
+    return SeatView("12345", seat, state, since)
+
+
+SKILLS = {"1001": ("general", "police_desk"), "1002": ("general",), "1003": ("general",),
+          "1004": ("general", "police_desk")}
+VIEWS = [view("1001", 30.0), view("1002", 10.0), view("1003", 20.0), view("1004", 5.0, SeatState.TALKING)]
+
+
+def test_general_call_takes_the_longest_idle_general_seat():
+    assert [v.seat for v in able_seats(VIEWS, SKILLS, wanted_skills("12345", ""))] == ["1002", "1003", "1001"]
+
+
+def test_case_from_110_prefers_the_police_desk_then_any_general_seat():
+    wanted = wanted_skills("12345", "110")
+    assert wanted == ("police_desk", "general")
+    assert [v.seat for v in able_seats(VIEWS, SKILLS, wanted)] == ["1001", "1002", "1003"]
+
+
+def test_110_calls_want_intake_seats_only():
+    views = [SeatView("110", "2001", SeatState.IDLE, 1.0), SeatView("110", "2002", SeatState.IDLE, 2.0)]
+    skills = {"2001": ("training",), "2002": ("intake",)}
+    assert [v.seat for v in able_seats(views, skills, wanted_skills("110", ""))] == ["2002"]
+
+
+def test_a_seat_without_skills_listed_takes_any_call():
+    assert [v.seat for v in able_seats([view("1009", 1.0)], {}, ("police_desk",))] == ["1009"]
+
+
+def test_defaults_and_config_table(tmp_path):
+    assert default_skills("12345", ("1001", "1002", "1003"))["1003"] == ("general",)
+    assert default_skills("12345", ("1001",))["1001"] == ("general", "police_desk")
+    assert default_skills("110", ("2001",)) == {"2001": ("intake",)}
+    config = tmp_path / "hl.toml"
+    config.write_text('[skills]\n"1003" = ["general", "police_desk"]\n')
+    settings = load_settings(config, env={})
+    assert settings.skills_of_site(settings.site("12345"))["1003"] == ("general", "police_desk")
+    assert Settings().skills_of_site(Settings().site("12345"))["1003"] == ("general",)
+
+
+@pytest.mark.parametrize("table", ['skills = 3', '[skills]\n"1001" = []', '[skills]\n"1001" = [1]'])
+def test_bad_skills_table_is_a_config_error(tmp_path, table):
+    config = tmp_path / "hl.toml"
+    config.write_text(table + "\n")
+    with pytest.raises(ConfigError, match="skills"):
+        load_settings(config, env={})
