@@ -41,6 +41,8 @@ def parse_range(start: str, end: str, timezone: str = "Asia/Shanghai") -> tuple[
         except ValueError:
             raise BadRange(f"--{name} {text!r} is not a date (YYYY-MM-DD)") from None
     first, last = days
+    if first.year < 1971 or last.year > 9998:  # before 1970 the journal's stream ids go negative
+        raise BadRange(f"dates must be within 1971..9998, got {first} to {last}")
     if last < first:
         raise BadRange(f"--to {last} is before --from {first}")
     if (last - first).days + 1 > MAX_DAYS:
