@@ -14,15 +14,18 @@ import signal
 import sys
 from dataclasses import dataclass
 
+from hotline_link.auth import sandbox_token
 from hotline_link.bus import Subscription
 from hotline_link.logs import configure_logging, mask_number
 from hotline_link.sandbox import Sandbox
 from hotline_link.server import Server
 from hotline_link.settings import Settings, read_secret_file
 from hotline_link.sip_peers import SipPeers, free_udp_port
+from hotline_link.tasks import cancel_and_wait
 from seat_pool.state import SeatState
 
 DEMO_AGENTS = {"12345": ("1001", "1002"), "110": ("2001",)}
+LIVE_CALLS, LIVE_EVERY_S = 500, 15  # calls placed while the demo stays up, for the supervisor page
 
 
 @dataclass
@@ -91,6 +94,16 @@ def _report(outcomes: list[CallOutcome]) -> int:
     return 0 if good == len(outcomes) else 1
 
 
+async def _live_calls(server: Server, peers: SipPeers) -> None:
+    """One call every LIVE_EVERY_S seconds, to 12345 and 110 in turn, while the demo waits."""
+    rng = random.Random()
+    for n in range(LIVE_CALLS):
+        dialled = "110" if n % 3 == 2 else "12345"
+        await peers.call(server.settings.site(dialled), f"139{rng.randrange(10**8):08d}", dialled,
+                         hold_ms=rng.randrange(8000, 20000))
+        await asyncio.sleep(LIVE_EVERY_S)
+
+
 async def _wait_for_ctrl_c() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,7 +131,9 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 port = free_udp_port()
                 await peers.register(settings.site(site_id), agent, secrets["agent_password"], port)
                 registered.append((site_id, agent, port))
-                await peers.answer(settings.site(site_id), agent, port, calls=calls, timeout_s=3600)
+                # while the demo stays up, the softphones keep answering the supervisor page's live calls
+                await peers.answer(settings.site(site_id), agent, port,
+                                   calls=calls + (LIVE_CALLS if keep_running else 0), timeout_s=3600)
                 await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
         _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
         _out(f"== placing {calls} real SIP calls")
@@ -128,8 +143,15 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                  "/api/calls, /api/seats")
             _out(f"   register a softphone to {settings.site('12345').host}:{settings.site('12345').sip_port} "
                  f"as 1003..1005 (password: agent_password in {settings.secrets_file}) and dial 12345")
+            token = sandbox_token(settings.tokens_path, role="supervisor")
+            _out(f"   supervisor page (live; a call every {LIVE_EVERY_S} s keeps it moving):\n"
+                 f"   http://{settings.http_host}:{settings.http_port}/supervisor?token={token}")
             _out("   Ctrl-C to stop (the sandbox keeps running; 'hotline-link sandbox down' stops it)")
-            await _wait_for_ctrl_c()
+            live = asyncio.create_task(_live_calls(server, peers))
+            try:
+                await _wait_for_ctrl_c()
+            finally:
+                await cancel_and_wait([live])
         return code
     finally:
         peers.kill_all()
