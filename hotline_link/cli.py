@@ -54,7 +54,12 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    if args.what == "surge":
+    if args.what == "api":
+        from hotline_link.bench_api import run_api_bench
+
+        result = asyncio.run(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
+                                           config=args.config))
+    elif args.what == "surge":
         from hotline_link.bench_surge import run_surge_bench
 
         result = asyncio.run(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
@@ -88,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures (JSON)")
-    bench.add_argument("what", choices=("transfer", "surge"))
+    bench.add_argument("what", choices=("transfer", "surge", "api"))
+    bench.add_argument("--duration", type=float, default=60.0, help="api: seconds of load")
+    bench.add_argument("--rate", type=float, default=200.0, help="api: requests per second (mixed reads)")
     bench.add_argument("--count", type=int, default=200, help="transfer: sequential transfers per side")
     bench.add_argument("--concurrent", type=int, default=20, help="transfer: transfers fired at once")
     bench.add_argument("--calls", type=int, default=60, help="surge: calls in the spike")
