@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hotline_link.errors import SandboxError
 from hotline_link.sandbox.render import render_text
+from hotline_link.sip_dtmf import key_recordings
 from hotline_link.settings import SiteSettings
 
 
@@ -160,16 +161,9 @@ class SipPeers:
         waits ``pause_ms`` and presses ``key`` (0-9, * or #; RFC 2833 telephone events from
         sip-tester's recordings). Then it hangs up after ``hold_ms``, or, with
         ``hold_ms=None``, waits up to ``wait_bye_s`` for the far end to hang up."""
-        pcap_dir = Path("/usr/share/sip-tester")  # Debian's sip-tester ships dtmf_2833_<d>.pcap
-        names = {"*": "star", "#": "pound", **{d: d for d in "0123456789"}}
+        pcaps = key_recordings([key for _, key in keys], self.workdir, f"dtmf-{self._counter + 1:03d}")
         steps = []
-        for pause_ms, key in keys:
-            if key not in names:
-                raise SandboxError(f"no DTMF key {key!r}: keys are 0-9, * and #")
-            pcap = pcap_dir / f"dtmf_2833_{names[key]}.pcap"
-            if not pcap.is_file():
-                raise SandboxError(f"{pcap} is missing: SIPp's DTMF recordings come with Debian's "
-                                   "sip-tester package; run 'make install'")
+        for (pause_ms, _), pcap in zip(keys, pcaps):
             steps.append(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
                          f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         steps.append('  <pause milliseconds="400"/>')  # the last key's events go out in full
