@@ -11,7 +11,7 @@ from importlib import resources as package_files
 
 from aiohttp import web
 
-from hotline_link.http import principal_of, read_json, server_of
+from hotline_link.http import SERVER_KEY, principal_of, read_json, server_of
 from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.metrics import CONTENT_TYPE, render
 
@@ -60,7 +60,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     wake = service.subscribe()
     try:
-        while True:
+        while not service.closing:
             wake.clear()
             data = json.dumps(service.snapshot(), ensure_ascii=False)
             await response.write(f"event: snapshot\ndata: {data}\n\n".encode("utf-8"))
@@ -104,7 +104,14 @@ async def listen(request: web.Request) -> web.Response:
     return web.json_response(result, status=202)
 
 
+async def _close_streams(app: web.Application) -> None:
+    service = getattr(app[SERVER_KEY], "supervisor", None)
+    if service is not None:
+        service.close_streams()
+
+
 def add_routes(app: web.Application) -> None:
+    app.on_shutdown.append(_close_streams)  # or shutdown would wait for open streams
     app.router.add_get("/supervisor", page)
     app.router.add_get("/api/supervisor/state", state)
     app.router.add_get("/api/supervisor/stream", stream)

@@ -66,10 +66,12 @@ class SupervisorService:
         self._streams: set[asyncio.Event] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = False
+        self.closing = False  # set on shutdown: event streams end instead of waiting
 
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        self.closing = False
         if not self._listening:  # the bus has no unlisten: listen once per service
             self.bus.listen(self._on_event)
             self._listening = True
@@ -110,6 +112,11 @@ class SupervisorService:
     def changed(self) -> None:
         for stream in self._streams:
             stream.set()
+
+    def close_streams(self) -> None:
+        """The HTTP server is shutting down: every event stream ends now."""
+        self.closing = True
+        self.changed()
 
     def subscribe(self) -> asyncio.Event:
         stream = asyncio.Event()

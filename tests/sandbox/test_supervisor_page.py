@@ -218,3 +218,25 @@ async def test_listen_in_and_log_out(cc_server, softphones, peers):
         assert (status, body["state"]) == (200, "idle")  # ready logs the agent in again
     for agent in ("1017", "1018"):
         await server.registry.pause("12345", agent, "")
+
+
+async def test_an_open_page_does_not_hold_up_shutdown(server_settings, log_lines):
+    from hotline_link.server import Server
+
+    server = Server(server_settings)
+    await server.start()
+    api = Api(server)
+    stopped = False
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{api.base}/api/supervisor/stream?token={api.token(role='supervisor')}") as resp:
+                assert (await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 5)).startswith(b"event: snapshot")
+                await asyncio.wait_for(server.stop(), 10)  # aiohttp would wait 60 s for the stream
+                stopped = True
+                try:  # the stream has ended: EOF, or a connection closed mid-chunk (not a timeout)
+                    await asyncio.wait_for(resp.content.read(), 5)
+                except aiohttp.ClientPayloadError:
+                    pass
+    finally:
+        if not stopped:
+            await server.stop()
