@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REQUIRED
 from tests.helpers import is_event
-from tests.sandbox.callflows import Api, online_agent
+from tests.sandbox.callflows import Api, answered_call, online_agent
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
@@ -240,3 +240,32 @@ async def test_an_open_page_does_not_hold_up_shutdown(server_settings, log_lines
     finally:
         if not stopped:
             await server.stop()
+
+
+async def test_transfers_are_counted_each_way(cc_server, softphones, peers):
+    """A real one-click transfer 12345 -> 110 shows in the figures and in the hour's history."""
+    server, api = cc_server, Api(cc_server)
+    supervisor = api.token(role="supervisor")
+    hour = this_hour()
+    path = f"/api/supervisor/history.csv?from={hour}&to={hour}"
+
+    async def transfers_in_hour() -> int:
+        status, text, _ = await fetch(api, "GET", path, supervisor)
+        return int(next(r for r in csv.DictReader(io.StringIO(text)) if r["site"] == "12345")["transfers_to_110"])
+
+    before = await transfers_in_hour()
+    with server.bus.subscribe() as events:
+        agent_12345 = await online_agent(server, softphones, peers, "12345", "1019")
+        await online_agent(server, softphones, peers, "110", "2019")
+        call = await answered_call(server, events, peers, agent_12345, "12345", "13900330004", 3000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1019",
+                                         json={"target": "110"})
+        assert status == 200 and body["state"] == "answered", body
+        snapshot = server.supervisor.snapshot()
+        assert snapshot["transfers"]["12345->110"] == {"started": 1, "answered": 1}
+        assert snapshot["transfers"]["110->12345"] == {"started": 0, "answered": 0}
+        assert await call.caller.finished(15) == 0
+    await server.supervisor.history_written(5)
+    assert await transfers_in_hour() == before + 1
+    status, text, _ = await fetch(api, "GET", "/metrics", supervisor)
+    assert 'hotline_transfers_answered_last_hour{source="12345",target="110"} 1.0' in text.splitlines()
