@@ -127,7 +127,7 @@ def test_self_service_submenu_matches_the_answers(contexts):
         steps = sub[answer.key]
         assert steps[0] == (f"UserEvent(HotlineIvr,Stage: choice,Choice: self_service,"
                             f"Topic: {answer.topic})")
-        assert f"Playback({prompt_path(answer.prompt)})" in steps
+        assert f"Background({prompt_path(answer.prompt)})" in steps  # a key may cut it short
     assert sub[SUBMENU_BACK_KEY][-1] == "Goto(ivr,s,menu)"
     assert sub[SUBMENU_AGENT_KEY][-1] == "Goto(ivr,agent,1)"
 
