@@ -105,7 +105,7 @@ async def build_report(linkage: LinkageService, start_day: str, end_day: str, fm
 
 async def report(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    today = dt.date.today()
+    today = dt.datetime.now(_linkage(request).config.calendar.zone).date()  # the report's days are local
     start_day = request.query.get("from", today.replace(day=1).isoformat())
     end_day = request.query.get("to", today.isoformat())
     content_type, body = await build_report(_linkage(request), start_day, end_day, request.query.get("format", "html"))

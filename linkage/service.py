@@ -26,7 +26,7 @@ from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDisp
 from linkage.journal import Clock, Journal
 from linkage.policy import LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
-from linkage.units import Unit, UnitDirectory, load_jurisdiction_units
+from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
 from tickets.outbox import Outbox
 from tickets.recommend import Recommender
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
@@ -79,7 +79,9 @@ class LinkageService:
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
                      outbox: Outbox) -> "LinkageService":
-        return cls(redis, bus, tickets, outbox, units=load_jurisdiction_units(settings.linkage_jurisdiction),
+        name = settings.linkage_jurisdiction  # a shipped jurisdiction, or the path of a units file
+        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+        return cls(redis, bus, tickets, outbox, units=units,
                    config=load_config(settings.linkage_config or None),
                    centers=frozenset(s.id for s in settings.sites if s.intake))
 
