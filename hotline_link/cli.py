@@ -54,7 +54,11 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    if args.what == "api":
+    if args.what == "deadlines":
+        from linkage.bench import run_deadline_bench
+
+        result = asyncio.run(run_deadline_bench(settings, open_tickets=args.open))
+    elif args.what == "api":
         from hotline_link.bench_api import run_api_bench
 
         result = asyncio.run(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
@@ -93,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures (JSON)")
-    bench.add_argument("what", choices=("transfer", "surge", "api"))
+    bench.add_argument("what", choices=("transfer", "surge", "api", "deadlines"))
+    bench.add_argument("--open", type=int, default=100_000, help="deadlines: open tickets in Redis")
     bench.add_argument("--duration", type=float, default=60.0, help="api: seconds of load")
     bench.add_argument("--rate", type=float, default=200.0, help="api: requests per second (mixed reads)")
     bench.add_argument("--count", type=int, default=200, help="transfer: sequential transfers per side")
@@ -106,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tickets.classify_cli import add_classify_parser
 
     add_classify_parser(sub)
+    from linkage.report_cli import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 

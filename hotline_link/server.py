@@ -80,15 +80,10 @@ class Server:
         self.overflow = OverflowController(settings, self.seats, self.queue, self.bus)
         self.router = CallRouter(settings, self.seats, self.queue, self.overflow, self.bus)
         self.agi.add_route("route", RouteHook(self.tickets, self.router, self.bus,
-                                              screen=self._screen_caller()))
+                                              screen=self.harassment.screen))
         self.supervisor = SupervisorService(settings, self.bus, self.redis, self.registry, self.ami,
                                             self.calls.book)
         self._runner: web.AppRunner | None = None
-
-    def _screen_caller(self):  # type: ignore[no-untyped-def]
-        """The harassment screen, once the IVR package provides one (None: no screening)."""
-        guard = getattr(self, "harassment", None)
-        return guard.screen if guard is not None else None
 
     async def start(self, http: bool = True) -> None:
         try:

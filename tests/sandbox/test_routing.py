@@ -141,3 +141,60 @@ async def test_case_handed_over_by_110_goes_to_the_police_desk(cc_server, softph
         assert await call.caller.finished(15) == 0
     assert f"INVITE ticket={body['ticket_id']}" in police_desk.messages()
     general.kill()
+
+
+IVR_ON = dict(ivr_sites="12345", ivr_offer_wait_s=0.0, overflow_centers="")  # any wait: the IVR
+
+
+async def test_queued_12345_caller_goes_to_the_ivr_and_keeps_their_place(server_settings, softphones,
+                                                                          peers, log_lines):
+    server = Server(replace(server_settings, **IVR_ON))
+    await server.start()
+    try:
+        await server.ami.wait_connected(15)
+        with server.bus.subscribe() as events:
+            agent = await online_agent(server, softphones, peers, "12345", "1004", calls=2)
+            site = server.settings.site("12345")
+            first = await peers.call(site, "13700000021", "12345", hold_ms=12000)
+            await events.wait_for(is_event("call.answered", answered_by="PJSIP/1004"), 10)
+            second = await peers.call_dtmf(site, "13700000022", "12345", [(1500, "0")], hold_ms=None)
+            started = await events.wait_for(is_event("call.started", caller="13700000022"), 10)
+            call_id = started.data["call_id"]
+            left = await events.wait_for(is_event("queue.left", call_id=call_id), 10)
+            assert left.data["outcome"] == "ivr"
+            await events.wait_for(is_event("ivr.choice", call_id=call_id, choice="wait"), 15)
+            # back from the IVR: queued again with its first arrival time, never offered the IVR twice
+            served = await events.wait_for(is_event("queue.left", call_id=call_id, outcome="seat"), 15)
+            assert served.data["seat"] == "1004"
+            assert [e["position"] for e in log_lines.events("queue.joined")
+                    if e["call_id"] == call_id] == [1, 1]  # queued, the IVR, queued again
+            assert served.data["waited_s"] > left.data["waited_s"]  # counted from the first arrival
+            await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+            await hangup_everything(server)
+            assert await first.finished(15) == 0
+            await second.finished(15)
+            agent.kill()
+    finally:
+        await hangup_everything(server)
+        await server.stop()
+
+
+async def test_110_caller_never_goes_to_the_ivr(server_settings, softphones, peers, log_lines):
+    server = Server(replace(server_settings, **{**IVR_ON, "ivr_sites": "12345,110"}))
+    await server.start()
+    try:
+        await server.ami.wait_connected(15)
+        with server.bus.subscribe() as events:
+            agent = await online_agent(server, softphones, peers, "110", "2004", calls=2)
+            site = server.settings.site("110")
+            first = await peers.call(site, "13700000031", "110", hold_ms=2500)
+            await events.wait_for(is_event("call.answered", answered_by="PJSIP/2004"), 10)
+            second = await peers.call(site, "13700000032", "110", hold_ms=500)
+            started = await events.wait_for(is_event("call.started", caller="13700000032"), 10)
+            left = await events.wait_for(is_event("queue.left", call_id=started.data["call_id"]), 15)
+            assert (left.data["outcome"], left.data["seat"]) == ("seat", "2004")
+            assert await first.finished(15) == 0 and await second.finished(15) == 0
+            assert await agent.finished(15) == 0
+    finally:
+        await hangup_everything(server)
+        await server.stop()
