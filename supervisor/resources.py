@@ -17,7 +17,7 @@ from supervisor.metrics import CONTENT_TYPE, render
 
 SUPERVISORS = ("supervisor", "admin")
 HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that cut idle streams)
-COALESCE_S = 0.05  # a burst of events becomes one snapshot
+COALESCE_S = 0.02  # a burst of events becomes one snapshot
 HISTORY_TARGETS = ("110", "12345")
 
 
