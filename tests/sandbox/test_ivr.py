@@ -172,3 +172,22 @@ async def test_flagged_number_calling_12345_hears_the_warning_and_is_hung_up(cc_
         assert logged and logged[0]["number"] == f"{caller[:3]}****{caller[-4:]}"
     finally:
         await server.harassment.unflag(caller, "supervisor")
+
+
+async def test_callback_with_the_server_away_apologises_and_reaches_an_agent(cc_server, softphones, peers):
+    """The FastAGI server stops: the callback cannot be registered, and the caller is not
+    dropped but put through to an agent (intake rings every seat when the hook is away)."""
+    server, caller = cc_server, _number()
+    site = server.settings.site("12345")
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(site, caller, "12345", [(2000, "2")], hold_ms=25000)
+        call_id = await _into_ivr(server, events, caller)
+        await server.agi.stop()
+        agent = await online_agent(server, softphones, peers, "12345", "1004")
+        await events.wait_for(is_event("ivr.choice", call_id=call_id, choice="callback"), 15)
+        await events.wait_for(is_event("ivr.left", call_id=call_id, choice="wait"), 30)
+        answered = await events.wait_for(is_event("call.answered", call_id=call_id), 30)
+        assert answered.data["answered_by"] == "PJSIP/1004"
+        assert not any(e.name == "ticket.callback_requested" for e in events.seen)
+    assert await run.finished(40) == 0, run.output()
+    assert await agent.finished(15) == 0, agent.output()
