@@ -20,7 +20,7 @@
       surge: "话务高峰：{site} 正在溢出到远程座席，预计等待 {wait} 秒",
       sl_hint: "服务水平目标：{s} 秒内接听", pause_reason: "主管示忙",
       need_listener: "请先在右上角填写您自己的分机号", done: "已执行：{what}", failed: "失败：{what}",
-      emergency: "紧急", no_seats: "无座席",
+      emergency: "紧急", no_seats: "无座席", show_offline: "显示离线座席", offline_hidden: "另有 {n} 个离线座席",
     },
     en: {
       title: "Supervisor dashboard", connecting: "connecting…", live: "live", offline_conn: "disconnected, retrying…",
@@ -37,7 +37,7 @@
       surge: "Surge: {site} is overflowing to remote seats, estimated wait {wait} s",
       sl_hint: "Service level target: answered within {s} s", pause_reason: "paused by supervisor",
       need_listener: "Enter your own extension (top right) first", done: "Done: {what}", failed: "Failed: {what}",
-      emergency: "emergency", no_seats: "no seats",
+      emergency: "emergency", no_seats: "no seats", show_offline: "Show offline seats", offline_hidden: "{n} more seats offline",
     },
   };
   let lang = localStorage.getItem("hl-lang") || "zh";
@@ -99,7 +99,7 @@
     for (const frac of [0, 0.5, 1]) add("line", { class: "grid", x1: P, x2: W - P, y1: yO(frac), y2: yO(frac) });
     add("text", { x: 2, y: yW(maxWaiting) + 4 }, String(maxWaiting));
     add("text", { x: 2, y: yW(0) }, "0");
-    add("text", { x: W - P + 2, y: yO(1) + 4 }, "100%");
+    add("text", { x: W - 2, y: yO(1) + 4, "text-anchor": "end" }, "100%");
     add("text", { x: P, y: H - 4 }, "-60 min");
     add("text", { x: W - P - 20, y: H - 4 }, "now");
     const line = (pick, y, cls) => {
@@ -139,8 +139,13 @@
     card.append(chart(f.series, snapshot.window_s));
     const table = el("table", { class: "seats" }, el("tr", {}, el("th", {}, t("seat")), el("th", {}, t("state")),
       el("th", {}, t("in_state")), el("th", {}, t("actions"))));
-    for (const seat of f.seats) table.append(seatRow(id, seat));
+    const showOffline = $("show-offline").checked;
+    const shown = f.seats.filter((seat) => showOffline || seat.state !== "offline");
+    for (const seat of shown) table.append(seatRow(id, seat));
     if (!f.seats.length) table.append(el("tr", {}, el("td", { colspan: 4 }, t("no_seats"))));
+    if (shown.length < f.seats.length) {
+      table.append(el("tr", { class: "hidden-offline" }, el("td", { colspan: 4 }, t("offline_hidden", { n: f.seats.length - shown.length }))));
+    }
     card.append(table);
     return card;
   }
@@ -217,6 +222,11 @@
     applyLanguage();
   });
   $("listener").value = localStorage.getItem("hl-listener") || "";
+  $("show-offline").checked = localStorage.getItem("hl-show-offline") === "1";
+  $("show-offline").addEventListener("change", () => {
+    localStorage.setItem("hl-show-offline", $("show-offline").checked ? "1" : "0");
+    render();
+  });
   const today = new Date().toISOString().slice(0, 10);
   $("h-from").value = today;
   $("h-to").value = today;

@@ -19,6 +19,7 @@ from tests.conftest import REQUIRED
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
 
+pytestmark = pytest.mark.sandbox
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,6 +117,12 @@ def _wait_for_seat(driver, site: str, seat: str, state: str, timeout: float) -> 
         message=f"seat {seat} never showed {state} on the page")
 
 
+def _wait_until(driver, condition, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
 def _screenshot(driver, tmp_path: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = tmp_path / name
     assert driver.save_screenshot(str(path)) and path.stat().st_size > 10_000
@@ -152,11 +159,25 @@ async def test_page_follows_a_seat_through_a_real_call(cc_server, softphones, pe
 
             await driver_click(driver, "lang")
             assert driver.find_element("tag name", "h1").text == "Supervisor dashboard"
+
+            # the surge banner follows the overflow controller's event (published here as the
+            # controller would; overflow itself is exercised with real calls in its own tests)
+            assert not driver.find_element("id", "surge").is_displayed()
+            server.bus.publish("overflow.changed", site="12345", active=True, estimated_wait_s=93.0)
+            await asyncio.to_thread(_wait_until, driver, lambda d: d.find_element("id", "surge").is_displayed())
+            assert "12345" in driver.find_element("id", "surge").text and "93" in driver.find_element("id", "surge").text
+            _screenshot(driver, tmp_path, "supervisor-surge.png")
+            server.bus.publish("overflow.changed", site="12345", active=False, estimated_wait_s=10.0)
+            await asyncio.to_thread(_wait_until, driver, lambda d: not d.find_element("id", "surge").is_displayed())
             await events.wait_for(is_event("call.ended", call_id=call_id), 20)
             assert await caller.finished(10) == 0
             await asyncio.to_thread(_wait_for_seat, driver, "12345", "1016", "idle", 10)
             _screenshot(driver, tmp_path, "supervisor-idle.png")
             await driver_click(driver, "lang")
+            await driver_click(driver, "show-offline")  # every configured seat, offline ones too
+            await asyncio.to_thread(_wait_until, driver, lambda d: len(d.find_elements(
+                "css selector", "tr[data-site='12345'][data-seat]")) == len(server.settings.site("12345").agents))
+            await driver_click(driver, "show-offline")
     finally:
         await asyncio.to_thread(driver.quit)
     await server.supervisor.history_written(5)
