@@ -123,3 +123,11 @@ def test_bad_range_is_a_clear_error(a, b, reason):
     with pytest.raises(BadRange) as err:
         parse_range(a, b)
     assert reason in str(err.value) and err.value.status == 400
+
+
+def test_report_command_refuses_a_bad_range_before_reaching_redis(monkeypatch, capsys):
+    from hotline_link.cli import main
+
+    monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    assert main(["report", "--from", "2026-11-30", "--to", "2026-11-01"]) == 2
+    assert "hotline-link: error: --to 2026-11-01 is before --from 2026-11-30" in capsys.readouterr().err
