@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from hotline_link.bus import EventBus
 from hotline_link.logs import mask_number
@@ -72,7 +73,7 @@ def normalise_number(number: str) -> str | None:
     """The number as screened (digits, maybe a leading +), or None for an anonymous,
     withheld or malformed caller id (never screened)."""
     text = (number or "").strip()
-    if text.lower() in _WITHHELD or not _NUMBER.match(text):
+    if text.lower() in _WITHHELD or not _NUMBER.fullmatch(text):
         return None
     return text
 
@@ -138,7 +139,12 @@ class HarassmentGuard:
         pipe.zcard(key)
         pipe.expire(key, self.policy.window_s + 60)
         pipe.hexists(FLAGS_KEY, normal)
-        _, _, calls, _, flagged = await pipe.execute()
+        try:
+            _, _, calls, _, flagged = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # fail open: a caller is never refused because the screen cannot remember
+            log.error("harassment.screen_failed", site=site, reason=str(exc))
+            return False
         result = verdict(self.policy, int(calls), bool(flagged))
         if result.warn and site in self.exempt_sites:
             log.warning("harassment.exempt", number=mask_number(normal), site=site,

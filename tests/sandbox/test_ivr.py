@@ -191,3 +191,16 @@ async def test_callback_with_the_server_away_apologises_and_reaches_an_agent(cc_
         assert not any(e.name == "ticket.callback_requested" for e in events.seen)
     assert await run.finished(40) == 0, run.output()
     assert await agent.finished(15) == 0, agent.output()
+
+
+async def test_anonymous_caller_asking_for_a_callback_is_put_through_to_an_agent(cc_server, peers):
+    """No number to call back: no ticket, an apology, and back to intake."""
+    server = cc_server
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), "anonymous", "12345", [(2000, "2")],
+                                    hold_ms=16000)
+        call_id = await _into_ivr(server, events, "anonymous")
+        await events.wait_for(is_event("ivr.choice", call_id=call_id, choice="callback"), 15)
+        await events.wait_for(is_event("ivr.left", call_id=call_id, choice="wait"), 25)
+        assert not any(e.name == "ticket.callback_requested" for e in events.seen)
+    assert await run.finished(30) == 0, run.output()

@@ -93,3 +93,22 @@ def test_other_user_events_are_not_the_ivrs():
     other = AmiEvent("12345", "UserEvent", {"UserEvent": "HotlineTransfer", "Stage": "failed"})
     assert bus_event(other) is None
     assert bus_event(_ivr(Stage="bogus", Choice="x")) is None
+
+
+async def test_screen_fails_open_when_redis_is_away():
+    from redis.asyncio import Redis
+
+    from hotline_link.bus import EventBus
+    from ivr.harassment import HarassmentGuard
+    from tests.helpers import free_tcp_port
+
+    redis = Redis.from_url(f"redis://127.0.0.1:{free_tcp_port()}/0", socket_connect_timeout=1)
+    guard = HarassmentGuard(redis, POLICY, EventBus())
+    try:
+        assert await guard.screen("12345", "13812341234") is False
+    finally:
+        await redis.aclose()
+
+
+def test_a_number_with_a_line_break_inside_is_not_a_number():
+    assert normalise_number("138\n12341234") is None
