@@ -290,3 +290,32 @@ async def test_transfers_are_counted_each_way(cc_server, softphones, peers):
     assert await transfers_in_hour() == before + 1
     status, text, _ = await fetch(api, "GET", "/metrics", supervisor)
     assert 'hotline_transfers_answered_last_hour{source="12345",target="110"} 1.0' in text.splitlines()
+
+
+async def test_a_queued_110_call_shows_as_waiting_then_answered(cc_server, softphones, peers):
+    """Real calls: with the only 110 seat talking, a second 110 call waits in the queue (an
+    emergency, never sent to the IVR or remote seats) until the seat is free again."""
+    server, api = cc_server, Api(cc_server)
+
+    async def figures() -> dict:
+        status, body = await api.request("GET", "/api/supervisor/state", role="supervisor")
+        assert status == 200
+        return body["sites"]["110"]
+
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "110", "2018", calls=2)
+        first = await answered_call(server, events, peers, agent, "110", "13900330005", 4000)
+        run = await peers.call(server.settings.site("110"), "13900330006", "110", hold_ms=500)
+        started = await events.wait_for(is_event("call.started", site="110", caller="13900330006"), 10)
+        second = started.data["call_id"]
+        await events.wait_for(is_event("queue.joined", call_id=second), 10)
+        waiting = await figures()
+        assert (waiting["waiting"], waiting["waiting_emergency"]) == (1, 1)
+        assert waiting["occupancy"] == 1.0 and waiting["logged_in"] == 1
+        left = await events.wait_for(is_event("queue.left", call_id=second), 20)
+        assert (left.data["outcome"], left.data["seat"]) == ("seat", "2018")
+        await events.wait_for(is_event("call.answered", call_id=second), 10)
+        answered = await figures()
+        assert answered["waiting"] == 0
+        assert (answered["answered_last_hour"], answered["answer_rate"], answered["service_level"]) == (2, 1.0, 1.0)
+        assert await first.caller.finished(15) == 0 and await run.finished(15) == 0
