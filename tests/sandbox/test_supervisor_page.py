@@ -319,3 +319,19 @@ async def test_a_queued_110_call_shows_as_waiting_then_answered(cc_server, softp
         assert answered["waiting"] == 0
         assert (answered["answered_last_hour"], answered["answer_rate"], answered["service_level"]) == (2, 1.0, 1.0)
         assert await first.caller.finished(15) == 0 and await run.finished(15) == 0
+
+
+async def test_three_way_calls_are_counted_each_way(cc_server, softphones, peers):
+    """A real three-way call 110 -> 12345 shows in the figures, in that direction only."""
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent_110 = await online_agent(server, softphones, peers, "110", "2017")
+        await online_agent(server, softphones, peers, "12345", "1015")
+        call = await answered_call(server, events, peers, agent_110, "110", "13900330007", 4000)
+        status, body = await api.request("POST", f"/api/calls/{call.call_id}/conference", "2017",
+                                         json={"target": "12345"})
+        assert status == 200 and body["state"] == "joined", body
+        conferences = server.supervisor.snapshot()["conferences"]
+        assert conferences["110->12345"] == {"started": 1, "joined": 1}
+        assert conferences["12345->110"] == {"started": 0, "joined": 0}
+        assert await call.caller.finished(15) == 0
