@@ -11,9 +11,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # espeak-ng and sox synthesise the IVR prompts at set-up time; chromium and its driver run
-# the supervisor page's browser test.
+# the supervisor page's browser test (fonts-wqy-zenhei: Chinese text in its screenshots).
 packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox
-          chromium chromium-driver)
+          chromium chromium-driver fonts-wqy-zenhei)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
