@@ -10,6 +10,7 @@ due deadlines, not the open ones: ``idle_scan_ms_p99`` (scans that found nothing
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from hotline_link.bench_api import percentile, rss_mb
 from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.logs import configure_logging
@@ -27,19 +29,6 @@ from linkage.policy import load_config
 from tickets.timeline import call_key
 
 TICK_S = 0.2
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) if ordered else 0.0
 
 
 async def _fill(store: DeadlineStore, tag: str, count: int, due_of, keep: bool = False) -> list[Deadline]:  # type: ignore[no-untyped-def]
@@ -97,7 +86,7 @@ async def _run(redis: Redis, prefix: str, open_tickets: int, due_count: int) -> 
     rng = random.Random(7)
     now = time.time()
     far = now + 86_400
-    rss_before = _rss_mb()
+    rss_before = rss_mb(os.getpid())
     # the small case first: 1,000 open, none due
     await _fill(store, "small", 1000, lambda n: far + rng.random() * 3600)
     _, small_ms = await _scan_for(scanner, 2.0, 1, {}, {})
@@ -111,8 +100,9 @@ async def _run(redis: Redis, prefix: str, open_tickets: int, due_count: int) -> 
     lateness = [(found[t] - due[t]) * 1000 for t in found]
     result = {"open": open_tickets, "due": due_count, "found": len(found),
               "max_lateness_ms": round(max(lateness), 1) if lateness else None,
-              "scan_ms_p99": _p(scan_ms, 0.99), "rss_mb": _rss_mb(), "rss_mb_before": rss_before,
-              "idle_scan_ms_p99": _p(idle_ms, 0.99), "idle_scan_ms_p99_1k_open": _p(small_ms, 0.99)}
+              "scan_ms_p99": round(percentile(scan_ms, 99), 3), "rss_mb": rss_mb(os.getpid()), "rss_mb_before": rss_before,
+              "idle_scan_ms_p99": round(percentile(idle_ms, 99), 3),
+              "idle_scan_ms_p99_1k_open": round(percentile(small_ms, 99), 3)}
     await _cleanup(redis, prefix, list(due))
     return result
 
