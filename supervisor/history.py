@@ -57,7 +57,10 @@ def _parse_time(name: str, text: str | None) -> datetime:
                                 "(2026-11-24T13, UTC unless an offset is given)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last year Python knows
+        raise HistoryRangeError(f"{name}={text!r} is out of range") from None
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,36 @@ def test_odd_events_do_not_break_the_figures(name, data):
     assert set(snap["sites"]) == {"12345", "110", "remote"}
     assert snap["site_order"] == ["12345", "110", "remote"]  # as configured, not as JS sorts keys
     assert snap["sites"]["12345"]["seats"] == []
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_NAMES = ["call.routed", "queue.joined", "queue.left", "overflow.changed", "ivr.entered", "ivr.left",
+          "call.answered", "call.ended", "seat.changed", "transfer.requested", "transfer.answered",
+          "conference.dialling", "conference.joined"]
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
+                    st.sampled_from(["12345", "110", "remote", "1001", "2001", "idle", "talking",
+                                     "remote", "seat", "110", "c1", "c2", "t1", "r1", ""]))
+_EVENT = st.tuples(st.sampled_from(_NAMES),
+                   st.dictionaries(st.sampled_from(["call_id", "site", "seat", "new", "old", "outcome",
+                                                    "emergency", "active", "estimated_wait_s", "wait_s",
+                                                    "transfer_id", "target", "agent", "state", "room",
+                                                    "party"]), _VALUES, max_size=8),
+                   st.floats(0, 7200))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EVENT, max_size=40))
+def test_any_event_sequence_keeps_the_figures_sane(events):
+    d = board()
+    for name, data, offset in sorted(events, key=lambda e: e[2]):
+        for count in d.apply(name, data, T0 + offset):
+            assert count.site in d.sites and count.amount >= 0
+    snap = d.snapshot(T0 + 7200)
+    for site in snap["sites"].values():
+        assert site["waiting"] >= site["waiting_emergency"] >= 0 and site["longest_wait_s"] >= 0
+        for ratio in ("occupancy", "answer_rate", "service_level"):
+            assert site[ratio] is None or 0 <= site[ratio] <= 1
+        assert site["offered_last_hour"] == site["answered_last_hour"] + site["lost_last_hour"]
+    json_safe = __import__("json").dumps(snap, allow_nan=False)
+    assert json_safe

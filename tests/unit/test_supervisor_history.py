@@ -41,6 +41,7 @@ def test_range_by_day_and_offsets():
     ("2026-11-24", "2026-11-24", "week", "use hour or day"),
     ("2026-01-01", "2026-12-31", "hour", "at most 744"),
     ("2020-01-01", "2026-12-31", "day", "at most 400"),
+    ("2026-11-24", "9999-12-31T23:00-05:00", "hour", "out of range"),
 ])
 def test_bad_ranges_are_refused_with_400(start, end, by, message):
     with pytest.raises(HistoryRangeError, match=message) as info:
@@ -66,3 +67,21 @@ def test_rows_sum_hours_into_days_with_rates():
     assert lines[0].startswith("period,site,offered,answered,answered_within_sl,lost,answer_rate")
     assert "wait_s_sum" not in lines[0] and len(lines) == 5
     assert lines[1].startswith("2026-11-24,12345,12,8,5,2,0.8000,0.5000,8.1,")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=40),
+                 st.datetimes().map(lambda d: d.isoformat())),
+       st.one_of(st.none(), st.text(max_size=40),
+                 st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())),
+       st.sampled_from([None, "hour", "day", "", "HOUR", "week"]))
+def test_any_query_is_a_range_or_a_400(start, end, by):
+    try:
+        history = parse_range(start, end, by)
+    except HistoryRangeError as exc:
+        assert exc.status == 400 and str(exc)
+    else:
+        assert 1 <= len(history.periods) and len(history.all_hours()) <= 400 * 24
