@@ -118,8 +118,12 @@ class CallBook:
             if uniqueid not in live_ids:
                 events += self.channel_down(site_id, uniqueid, cause="", now=now,
                                             reason="gone_while_disconnected")
-        for ch in live:
+        # the caller's leg (Uniqueid == Linkedid) first: the call's caller and number are its
+        for ch in sorted(live, key=lambda ch: ch.get("Uniqueid") != ch.get("Linkedid")):
             events += self.channel_up(site, ch.get("Uniqueid", ""), ch.get("Linkedid", ""),
                                       ch.get("Channel", ""), ch.get("CallerIDNum", ""),
                                       ch.get("Exten", ""), now, resynced=True)
+        for ch in live:  # a leg that is up answered the call while we could not hear
+            if ch.get("Uniqueid") != ch.get("Linkedid") and ch.get("ChannelStateDesc") == "Up":
+                events += self.dial_end(site, ch.get("Linkedid", ""), ch.get("Channel", ""), "ANSWER", now)
         return events

@@ -64,9 +64,10 @@ class SeatRegistry:
         for seat in self._agents.get(site, ()):
             self._contacts[(site, seat)] = set()
         for contact in contacts:
-            if contact_registered(contact.get("Status", "")) is not False and \
-                    self.is_seat(site, contact.get("Aor")):
-                self._contacts[(site, contact["Aor"])].add(contact.get("Uri", ""))
+            # Asterisk 22's ContactList has no Aor field: the AOR is ObjectName's part before ';'
+            aor = contact.get("Aor") or contact.get("ObjectName", "").split(";", 1)[0]
+            if contact_registered(contact.get("Status", "")) is not False and self.is_seat(site, aor):
+                self._contacts[(site, aor)].add(contact.get("Uri", ""))
         registered = {seat for (s_id, seat), uris in self._contacts.items() if s_id == site and uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
