@@ -43,6 +43,9 @@ from tickets.timeline import TicketTimeline
 
 log = structlog.get_logger(__name__)
 
+# a queued call its router has not touched for this long was left by a router that died
+QUEUE_STALE_S = 5.0
+
 
 class Server:
     def __init__(self, settings: Settings) -> None:
@@ -75,8 +78,7 @@ class Server:
         self.ivr_events = IvrEvents(self.ami, self.bus)
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
         self.agi.add_route("callback", CallbackRoute(settings, self.tickets, self.bus))
-        # a queue entry older than the longest wait belongs to a router that died meanwhile
-        self.queue = WaitingQueue(self.redis, stale_after_s=settings.queue_max_wait_s + 60)
+        self.queue = WaitingQueue(self.redis, stale_after_s=QUEUE_STALE_S)
         self.overflow = OverflowController(settings, self.seats, self.queue, self.bus)
         self.router = CallRouter(settings, self.seats, self.queue, self.overflow, self.bus)
         self.agi.add_route("route", RouteHook(self.tickets, self.router, self.bus,

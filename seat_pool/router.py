@@ -125,6 +125,7 @@ class CallRouter:
                 pass
             if not await alive():
                 return Placement(Outcome.ABANDONED, queued_at=queued_at)
+            await self.queue.touch(call.site, call.call_id)
 
     async def _try_place(self, call: CallFacts, queued_at: float) -> Placement | None:
         seat = await self._claim_local(call)

@@ -1,0 +1,37 @@
+"""The waiting queue on the real Redis: order, kinds, and entries left by a dead router."""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from seat_pool.overflow_policy import Platform
+from seat_pool.waiting import WaitingQueue
+
+
+async def test_queue_order_kinds_and_stale_entries_of_a_dead_router(sandbox_settings):
+    site = "queue-test"
+    redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    queue = WaitingQueue(redis, stale_after_s=5.0)
+    try:
+        now = time.time()
+        await queue.join(site, "a", now - 30, emergency=False)
+        await queue.join(site, "b", now - 20, emergency=True)
+        calls = await queue.calls(site)
+        assert [(c.call_id, c.platform) for c in calls] == [("a", Platform.HOTLINE_12345),
+                                                             ("b", Platform.POLICE_110)]
+        # 6 s later only "b" was touched by its router: "a"'s router died, so "a" is dropped
+        await queue.touch(site, "b")
+        later = time.time() + 6
+        await redis.zadd(f"hl:queue:{site}:seen", {"b": later})
+        assert [c.call_id for c in await queue.calls(site, now=later)] == ["b"]
+        assert await redis.hget(f"hl:queue:{site}:kind", "a") is None
+        await queue.touch(site, "gone")  # touching a call that left adds nothing
+        assert await redis.zscore(f"hl:queue:{site}:seen", "gone") is None
+        assert await queue.leave(site, "b") is True
+        assert await queue.leave(site, "b") is False
+        assert await queue.calls(site) == ()
+    finally:
+        await redis.delete(f"hl:queue:{site}", f"hl:queue:{site}:seen", f"hl:queue:{site}:kind")
+        await redis.aclose()
