@@ -10,6 +10,7 @@ the times of each step. Every step goes through ``Journal.note`` (timeline, bus,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -34,6 +35,7 @@ from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 log = structlog.get_logger(__name__)
 
 OPEN_STATES = ("queued", "dispatched", "accepted", "arrived", "supervisor")
+HELD_STATES = ("queued", "dispatched", "accepted", "arrived")  # a unit holds the case
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "未回访")
 # bus events between the platforms the report counts (mode of each handover)
 HANDOVER_MODES = {"transfer.answered": "一键转接", "conference.dialling": "三方通话", "ticket.pushed_in": "系统推送"}
@@ -90,7 +92,11 @@ class LinkageService:
         self._task = asyncio.create_task(self._consume(), name="linkage-bus")
 
     async def stop(self) -> None:
+        """Write what the bus queued (for at most 2 s), then stop."""
         await self.scanner.stop()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.join(), 2.0)
         await cancel_and_wait([self._task])
 
     async def recommender(self) -> Recommender:
@@ -120,15 +126,18 @@ class LinkageService:
         return list(self.units.for_entry(entry_id)) or list(self.units.named(responsible_unit))
 
     async def dispatch(self, ticket: Ticket, unit_id: str, by: str) -> tuple[dict[str, str], bool]:
-        """(the dispatch, whether it is new). Dispatching the same unit again is a no-op."""
+        """(the dispatch, whether it is new). Dispatching the unit that holds the case again
+        is a no-op; a resolved case, or one the supervisor took, may go to a unit anew."""
         unit = self.units.get(unit_id)
         if unit is None:
             raise UnknownUnit(f"no unit {unit_id!r} in the {self.units.jurisdiction} units directory")
         existing = await self.record(ticket.id)
-        if existing and existing["unit"] == unit.id:
-            return existing, False
-        if existing and existing["state"] in OPEN_STATES:
+        if existing and existing["state"] in HELD_STATES:
+            if existing["unit"] == unit.id:
+                return existing, False
             raise AlreadyDispatched(f"ticket {ticket.id} is with {existing['unit']} ({existing['state']})")
+        if existing:  # the earlier round's steps stay on the timeline and in the event log
+            await self.redis.delete(self._key(ticket.id))
         now = self.clock()
         start = self.config.dispatch_start(unit.level, now)
         if start > now and ticket.emergency:  # a level-3 unit off duty: the supervisor takes it
@@ -318,6 +327,8 @@ class LinkageService:
                 log.warning("linkage.bus_failed", bus_event=event.name, error=str(exc))
             except Exception:
                 log.exception("linkage.bus_bug", bus_event=event.name)
+            finally:
+                self._queue.task_done()
 
     async def _handle(self, event: BusEvent) -> None:
         data = event.data

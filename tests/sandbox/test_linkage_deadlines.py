@@ -151,3 +151,21 @@ async def test_level_3_dispatch_outside_working_hours_is_queued_and_an_emergency
     record, _ = await svc.dispatch(urgent, "QD-TOWN", "1001")
     assert record["state"] == "supervisor"
     assert (await svc.deadlines.flags())[urgent.id]["flag"] == "off_duty_emergency"
+
+
+async def test_a_resolved_or_supervisor_held_case_may_be_dispatched_anew(redis):
+    client, prefix = redis
+    clock = Clock(dt.datetime(2026, 11, 28, 22, 0, tzinfo=CST).timestamp())  # Saturday night
+    svc = service(client, prefix, clock)
+    urgent = await TicketStore(client).update(await open_ticket(client), emergency=True)
+    record, _ = await svc.dispatch(urgent, "QD-TOWN", "1001")  # level 3 off duty: the supervisor has it
+    assert record["state"] == "supervisor"
+    record, new = await svc.dispatch(urgent, "QD-POLICE", "supervisor")  # who sends a level-1 unit
+    assert new and record["state"] == "dispatched" and record["unit"] == "QD-POLICE"
+    await svc.feedback(urgent.id, "QD-POLICE", "accept", {})
+    await svc.feedback(urgent.id, "QD-POLICE", "result", {"resolved": False, "summary": "需要燃气公司"})
+    record, new = await svc.dispatch(urgent, "QD-GAS", "1001")
+    assert new and record["unit"] == "QD-GAS" and record["state"] == "dispatched"
+    assert "resolved" not in record and "accepted_at" not in record  # the new round starts clean
+    _, again = await svc.dispatch(urgent, "QD-GAS", "1001")
+    assert not again
