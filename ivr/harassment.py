@@ -124,10 +124,14 @@ class HarassmentGuard:
     async def screen(self, site: str, number: str, now: float | None = None, *,
                      call_id: str = "") -> bool:
         """Record this call from ``number`` to ``site``; True: play the warning.
-        With ``call_id`` a call screened again (another intake round) counts once."""
+
+        A call screened again (intake routes a waiting caller round after round) counts
+        once: it is known by ``call_id``, else by the ``call_id`` the route hook bound to
+        the call's log context (``structlog.contextvars``)."""
         normal = normalise_number(number)
         if normal is None:
             return False
+        call_id = call_id or str(structlog.contextvars.get_contextvars().get("call_id", ""))
         now = time.time() if now is None else now
         key = self._calls_key(site, normal)
         pipe = self.redis.pipeline(transaction=True)

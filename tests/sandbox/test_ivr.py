@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 import aiohttp
+import structlog
 from redis.asyncio import Redis
 
 from hotline_link.bus import EventBus
@@ -102,14 +103,18 @@ async def test_harassment_window_flags_and_unflag_on_real_redis(sandbox_settings
     redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
     bus = EventBus()
     guard = HarassmentGuard(redis, HarassmentPolicy(max_calls=3, window_s=60), bus)
-    number, now = _number(), 1_000_000.0
+    number, other, now = _number(), _number(), 1_000_000.0
     try:
         assert [await guard.screen("12345", number, now + i) for i in range(3)] == [False] * 3
         assert await guard.screen("12345", number, now + 3) is True  # the 4th call in a minute
         assert await guard.screen("12345", number, now + 200) is False  # the window has passed
         # one call screened in several intake rounds counts once
-        other = _number()
         assert not any([await guard.screen("12345", other, now + i, call_id="c1") for i in range(5)])
+        # the route hook binds the call's id to its log context: the same without the argument
+        with structlog.contextvars.bound_contextvars(call_id="c2"):
+            assert not any([await guard.screen("12345", other, now + i) for i in range(5)])
+        assert await guard.screen("12345", other, now + 6) is False  # the 3rd call
+        assert await guard.screen("12345", other, now + 7) is True  # the 4th
         assert await guard.screen("110", number, now + 201) is False
         with bus.subscribe() as events:
             flag = await guard.flag(number, "辱骂坐席", "agent 1001", "12345")
@@ -123,7 +128,8 @@ async def test_harassment_window_flags_and_unflag_on_real_redis(sandbox_settings
         assert names == ["harassment.flagged", "harassment.warned", "harassment.unflagged"]
         assert all(number not in str(e.data) for e in events.seen)
     finally:
-        await redis.delete(f"hl:harassment:calls:12345:{number}", f"hl:harassment:calls:110:{number}")
+        await redis.delete(f"hl:harassment:calls:12345:{number}", f"hl:harassment:calls:110:{number}",
+                           f"hl:harassment:calls:12345:{other}")
         await redis.hdel("hl:harassment:flags", number)
         await redis.aclose()
 
