@@ -1,0 +1,41 @@
+"""``hotline-link prompts``: synthesise the IVR's Mandarin prompts into an Asterisk sounds
+directory at set-up time (``sandbox up`` does the same for the sandbox's root).
+
+Writes ``<sounds-dir>/hl/ivr/<name>.wav`` for each prompt whose text changed and prints
+one JSON line: ``{"dir", "written", "unchanged"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from hotline_link.errors import ConfigError
+from hotline_link.settings import Settings
+from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
+
+DEBIAN_SOUNDS = Path("/usr/share/asterisk/sounds")  # astdatadir/sounds of Debian's Asterisk
+
+
+def add_prompts_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("prompts", help="synthesise the IVR's prompts (espeak-ng, sox) "
+                                                   "into Asterisk's sounds directory")
+    parser.add_argument("--sounds-dir", type=Path, default=DEBIAN_SOUNDS,
+                        help=f"Asterisk's sounds directory (default {DEBIAN_SOUNDS})")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    sounds: Path = args.sounds_dir
+    if not sounds.is_dir():
+        raise ConfigError(f"{sounds} is not a directory: give Asterisk's sounds directory "
+                          "with --sounds-dir")
+    prompts = prompts_for(settings.web_channel)
+    target = sounds / SOUNDS_SUBDIR
+    written = install_prompts(prompts, target)
+    print(json.dumps({"dir": str(target), "written": [p.name for p in written],
+                      "unchanged": len(prompts) - len(written)}, ensure_ascii=False))
+    return 0
