@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     from linkage.report_cli import add_report_parser
 
     add_report_parser(sub)
+    from ivr.prompts_cli import add_prompts_parser
+
+    add_prompts_parser(sub)
     return parser
 
 
