@@ -1,0 +1,32 @@
+"""``hotline-link prompts`` writes the IVR's prompts once and then only what changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from hotline_link.cli import main
+from ivr.prompts import PROMPTS
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+                    reason="espeak-ng and sox are not installed")
+def test_prompts_command_installs_then_skips(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
+    assert main(["prompts", "--sounds-dir", str(tmp_path)]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["dir"] == str(tmp_path / "hl" / "ivr") and first["unchanged"] == 0
+    assert sorted(first["written"]) == sorted(f"{name}.wav" for name in PROMPTS)
+    monkeypatch.setenv("HOTLINE_WEB_CHANNEL", "宿迁12345公众号")
+    assert main(["prompts", "--sounds-dir", str(tmp_path)]) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # only the prompts naming the web channel change with it
+    assert sorted(second["written"]) == ["harassment_warning.wav", "web_channel.wav"]
+
+
+def test_prompts_command_needs_a_sounds_dir(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
+    assert main(["prompts", "--sounds-dir", str(tmp_path / "nowhere")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
