@@ -32,7 +32,8 @@ def units_file(path, hook_url: str):  # type: ignore[no-untyped-def]
         "schema,1\nversion,2026.11.24\njurisdiction,qidong\n"
         "id,name,level,duty_phone,backup_phone,webhook_url,secret_ref,handles\n"
         f"QD-GAS,燃气公司,1,77009,78009,{hook_url},unit_secret_test,QD-12345-068\n"
-        "QD-WATER,水务公司,1,77010,78010,,,QD-12345-066\n", encoding="utf-8")
+        "QD-WATER,水务公司,1,77010,78010,,,QD-12345-066\n"
+        f"QD-POWER,供电公司,1,77008,78008,{hook_url},unit_secret_not_in_the_file,QD-12345-067\n", encoding="utf-8")
     return path
 
 
@@ -177,7 +178,21 @@ async def test_unknown_unit_and_agents_of_the_other_platform_are_refused(linkage
     status, flags = await api.request("GET", "/api/linkage/flags", role="supervisor")
     assert status == 200 and isinstance(flags, dict)
     status, units = await api.request("GET", "/api/units", "1001")
-    assert status == 200 and [u["id"] for u in units["units"]] == ["QD-GAS", "QD-WATER"]
+    assert status == 200 and [u["id"] for u in units["units"]] == ["QD-GAS", "QD-WATER", "QD-POWER"]
+
+
+async def test_a_webhook_whose_secret_is_missing_is_never_sent_unsigned(linkage_server):
+    server, received = linkage_server
+    ticket = await new_ticket(server, category="停电")
+    with server.bus.subscribe() as events:
+        status, body = await Api(server).request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001",
+                                                 json={"unit": "QD-POWER"})
+        assert status == 201 and body["mode"] == "system"
+        job = f"dispatch-{ticket.id}-QD-POWER"
+        dead = await events.wait_for(is_event("push.dead", push_id=job), 10)
+        assert "no secret unit_secret_not_in_the_file configured" in dead.data["reason"]
+    assert received.empty()
+    await server.redis.hdel("hl:outbox:dead", job)
 
 
 async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones, peers):
