@@ -104,7 +104,7 @@ class Settings:
     transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
     conference_ring_s: int = 25
     # --- handling units (README "Handling units and the closed loop") ---
-    linkage_jurisdiction: str = "qidong"  # the units directory linkage/data/units/{name}.csv
+    linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
     linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
     # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
     harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
