@@ -87,7 +87,7 @@ def answer_for(key: str) -> Answer | None:
 
 def prompts_used() -> frozenset[str]:
     """Every prompt name the menus need (each must exist in ``ivr.prompts.PROMPTS``)."""
-    return frozenset({"menu", "invalid", "self_service_menu", "after_answer", "web_channel",
+    return frozenset({"menu", "invalid", "no_input", "self_service_menu", "after_answer", "web_channel",
                       "callback_done", "callback_failed", "to_agent", "goodbye",
                       "harassment_warning"} | {a.prompt for a in SELF_SERVICE})
 

@@ -210,3 +210,18 @@ async def test_anonymous_caller_asking_for_a_callback_is_put_through_to_an_agent
         await events.wait_for(is_event("ivr.left", call_id=call_id, choice="wait"), 25)
         assert not any(e.name == "ticket.callback_requested" for e in events.seen)
     assert await run.finished(30) == 0, run.output()
+
+
+async def test_two_wrong_keys_repeat_the_menu_once_then_wait_for_an_agent(cc_server, peers):
+    server, caller = cc_server, _number()
+    with server.bus.subscribe() as events:
+        # 5 is no choice: the menu again (after an apology); 7 neither: on to an agent
+        run = await peers.call_dtmf(server.settings.site("12345"), caller, "12345",
+                                    [(2000, "5"), (6000, "7")], hold_ms=8000)
+        call_id = await _into_ivr(server, events, caller)
+        await events.wait_for(is_event("ivr.choice", call_id=call_id, choice="wait"), 20)
+        left = await events.wait_for(is_event("ivr.left", call_id=call_id), 5)
+        assert left.data["choice"] == "wait"
+        choices = [e.data["choice"] for e in events.seen if e.name == "ivr.choice"]
+        assert choices == ["wait"]  # neither wrong key counted as a choice
+    assert await run.finished(30) == 0, run.output()

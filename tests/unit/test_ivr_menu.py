@@ -108,7 +108,8 @@ def test_waiting_returns_to_intake_once(contexts):
     agent = ivr["agent"]
     assert agent[0] == "Set(__HL_IVR_DONE=1)" and agent[-1] == "Goto(intake,s,1)"
     assert ivr["0"][-1] == "Goto(agent,1)"
-    assert ivr["t"] == ivr["i"] == ["Goto(miss,1)"]
+    assert ivr["t"] == ["Set(HL_IVR_MISSED=no_input)", "Goto(miss,1)"]
+    assert ivr["i"] == ["Set(HL_IVR_MISSED=invalid)", "Goto(miss,1)"]
     assert "Goto(agent,1)" in ivr["miss"] and any(f"> {MISSES_ALLOWED}" in s for s in ivr["miss"])
 
 
