@@ -53,6 +53,15 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(settings, calls=args.calls, keep_running=not args.once))
 
 
+def _cmd_chaos(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline_link.chaos import run_chaos
+
+    result = asyncio.run(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
+    print(json.dumps(result))
+    return 0 if result["lost_calls"] == 0 and result["ticket_events_lost"] == 0 \
+        and result["recovered"] == result["faults"] else 1
+
+
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     if args.what == "deadlines":
         from linkage.bench import run_deadline_bench
@@ -107,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--spread", type=float, default=10.0, help="surge: seconds the spike lasts")
     bench.add_argument("--ivr", action="store_true", help="surge: offer the IVR to queued callers")
     bench.set_defaults(func=_cmd_bench)
+
+    chaos = sub.add_parser("chaos", help="Redis, server and Asterisk restarts while SIPp calls flow (JSON)")
+    chaos.add_argument("--rate", type=float, default=1.0, help="calls per second")
+    chaos.add_argument("--outage", type=float, default=3.0, help="seconds Redis or the server stays away")
+    chaos.add_argument("--calm", type=float, default=5.0, help="seconds of plain calls between faults")
+    chaos.set_defaults(func=_cmd_chaos)
 
     from tickets.classify_cli import add_classify_parser
 

@@ -1,0 +1,245 @@
+"""``hotline-link chaos``: faults in a row while SIPp keeps calls flowing, on the sandbox.
+
+Agents (SIPp softphones) answer at the 12345 site while a caller arrives every
+``1 / rate`` seconds (one SIPp per call, so each call has its own outcome). Meanwhile, one
+after the other, with calm in between:
+
+- ``redis_restart``: Redis stopped for ``outage_s``, then started (its AOF keeps the data);
+- ``server_restart``: the hotline-link server stopped for ``outage_s`` (calls go through the
+  dialplan's fallback), then a new one started;
+- ``asterisk_restart``: the 110 site's Asterisk stopped and started.
+
+Prints one JSON line:
+- ``calls``: calls placed; ``lost_calls``: calls whose caller did not get through (SIPp
+  exit status not 0: not answered, or cut before the caller hung up);
+- ``faults``, ``recovered``: faults injected and the ones after which the server was whole
+  again (Redis answering, every AMI site connected, the registered seats not offline);
+- ``recovery_s`` per fault and ``max_recovery_s``: from the moment the fault is lifted
+  (the process running again) until the server is whole;
+- ``ticket_events_lost``: call events the servers published (the timeline's kinds) that are
+  not in the Redis timeline at the end;
+- ``calls_without_end``: calls whose timeline has a start but no end (a call that started
+  and ended while no server was running is not seen at all, so it is not counted here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import structlog
+
+from hotline_link.bus import BusEvent
+from hotline_link.settings import Settings, read_secret_file
+from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
+
+log = structlog.get_logger(__name__)
+AGENTS = ("1011", "1012", "1013", "1014")
+RECOVERY_TIMEOUT_S = 30.0
+
+
+class Chaos:
+    def __init__(self, settings: Settings, workdir: Path, rate: float, outage_s: float, calm_s: float) -> None:
+        self.settings = replace(settings, ami_reconnect_min_s=0.2, ami_reconnect_max_s=0.5)
+        self.rate, self.outage_s, self.calm_s = rate, outage_s, calm_s
+        self.peers = SipPeers(workdir / "sipp")
+        self.site = self.settings.site("12345")
+        self.server: Any = None
+        self.published: list[BusEvent] = []
+        self.callers: list[SippRun] = []
+        self.recovery: dict[str, float | None] = {}
+        self._placing: asyncio.Task[None] | None = None
+        self._ports: dict[str, int] = {}
+        self.t0 = time.monotonic()
+        self.placed_at: list[float] = []
+        self.fault_at: dict[str, float] = {}
+
+    # --- the server ---------------------------------------------------------------------
+    async def start_server(self) -> None:
+        from hotline_link.server import Server
+        from tickets.timeline import RECORDED
+
+        server = Server(self.settings)
+
+        def record(event: BusEvent) -> None:
+            if event.name in RECORDED and event.data.get("call_id"):
+                self.published.append(event)
+
+        server.bus.listen(record)
+        await server.start(http=False)
+        self.server = server
+
+    async def stop_server(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
+    async def whole(self, reconnects: dict[str, int]) -> bool:
+        """Redis answers, the timeline has written its backlog, every AMI site is connected
+        (``reconnects``: sites that must have connected again since the fault, with their
+        count before it), the registered seats are not offline."""
+        server = self.server
+        if server is None:
+            return False
+        try:
+            if not await server.redis.ping():
+                return False
+            await server.timeline.flush(0.05)
+            if not all(c.connected.is_set() for c in server.ami.sites.values()):
+                return False
+            if any(server.ami.sites[site].connect_count <= count for site, count in reconnects.items()):
+                return False
+            states = await server.registry.states(self.site.id)
+        except Exception:  # Redis still away, or the backlog not written yet: not whole yet
+            return False
+        return all(states.get(agent) is not None and states[agent].value != "offline" for agent in AGENTS)
+
+    async def wait_whole(self, since: float, reconnects: dict[str, int] | None = None) -> float | None:
+        """Seconds from ``since`` until the server is whole (None: not within the timeout)."""
+        deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+        while time.monotonic() < deadline:  # a tool, not a test: polling the health is fine
+            if await self.whole(reconnects or {}):
+                return round(time.monotonic() - since, 3)
+            await asyncio.sleep(0.05)
+        return None
+
+    # --- calls --------------------------------------------------------------------------
+    async def start_agents(self) -> list[SippRun]:
+        password = read_secret_file(self.settings.secrets_file)["agent_password"]
+        runs = []
+        for agent in AGENTS:
+            port = free_udp_port()
+            self._ports[agent] = port
+            await self.peers.register(self.site, agent, password, port)
+            runs.append(await self.peers.answer(self.site, agent, port, calls=1000, ring_ms=200, timeout_s=600))
+        return runs
+
+    async def unregister_agents(self) -> None:
+        password = read_secret_file(self.settings.secrets_file)["agent_password"]
+        for agent, port in self._ports.items():
+            with contextlib.suppress(Exception):
+                await self.peers.register(self.site, agent, password, port, expires=0)
+
+    async def place_calls(self) -> None:
+        number = 0
+        start = time.monotonic()
+        while True:
+            number += 1
+            caller = f"1370{int(time.time()) % 100000:05d}{number:02d}"[-11:]
+            self.placed_at.append(round(time.monotonic() - self.t0, 1))
+            self.callers.append(await self.peers.call(self.site, caller, self.site.intake, hold_ms=2000))
+            await asyncio.sleep(max(0.0, start + number / self.rate - time.monotonic()))
+
+    # --- faults -------------------------------------------------------------------------
+    async def fault(self, name: str) -> None:
+        from hotline_link.sandbox import Sandbox
+
+        sandbox = Sandbox(self.settings)
+        log.info("chaos.fault", fault=name)
+        self.fault_at[name] = round(time.monotonic() - self.t0, 1)
+        reconnects: dict[str, int] = {}
+        if name == "redis_restart":
+            await asyncio.to_thread(sandbox.redis.stop)
+            await asyncio.sleep(self.outage_s)
+            await asyncio.to_thread(sandbox.redis.start)
+            lifted = time.monotonic()
+        elif name == "server_restart":
+            await self.stop_server()
+            await asyncio.sleep(self.outage_s)
+            lifted = time.monotonic()
+            await self.start_server()
+        else:
+            asterisk = sandbox.asterisk("110")
+            reconnects["110"] = self.server.ami.sites["110"].connect_count
+            await asyncio.to_thread(asterisk.stop)
+            await asyncio.to_thread(asterisk.start)
+            lifted = time.monotonic()
+        self.recovery[name] = await self.wait_whole(lifted, reconnects)
+        log.info("chaos.recovered", fault=name, recovery_s=self.recovery[name])
+
+    async def run(self) -> dict[str, object]:
+        from hotline_link.sandbox import Sandbox
+
+        sandbox = Sandbox(self.settings)
+        await asyncio.to_thread(sandbox.up)
+        await self.start_server()
+        agents: list[SippRun] = []
+        try:
+            await self.server.ami.wait_connected(15)
+            agents = await self.start_agents()
+            if await self.wait_whole(time.monotonic()) is None:
+                raise RuntimeError("the server did not see the agents registered")
+            self.t0 = time.monotonic()
+            self._placing = asyncio.create_task(self.place_calls())
+            await asyncio.sleep(self.calm_s)
+            for name in ("redis_restart", "server_restart", "asterisk_restart"):
+                await self.fault(name)
+                await asyncio.sleep(self.calm_s)
+            self._placing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._placing
+            outcomes = [await run.finished(30) for run in self.callers]
+            kept = self.settings.state_dir / "chaos-sipp"  # what SIPp said about each lost call
+            for run, code in zip(self.callers, outcomes):
+                if code != 0:
+                    kept.mkdir(parents=True, exist_ok=True)
+                    for path in run.log_file.parent.glob(run.log_file.name.split("-call-")[0] + "-*"):
+                        shutil.copy(path, kept / path.name)
+                    log.warning("chaos.call_lost", sipp=run.name, code=code, kept=str(kept))
+            if self.server is not None:
+                await self.server.timeline.flush(20)
+            lost_events, without_end = await self.compare_timeline()
+        finally:
+            if self._placing is not None and not self._placing.done():
+                self._placing.cancel()
+            for run in agents:
+                with contextlib.suppress(ProcessLookupError):
+                    run.process.kill()
+            await self.unregister_agents()
+            await self.stop_server()
+            await asyncio.to_thread(sandbox.up)  # whatever happened: everything running again
+        recoveries = [v for v in self.recovery.values() if v is not None]
+        return {"calls": len(self.callers), "lost_calls": sum(1 for code in outcomes if code != 0),
+                "faults": len(self.recovery), "recovered": len(recoveries),
+                "recovery_s": self.recovery, "max_recovery_s": max(recoveries, default=None),
+                "ticket_events": len(self.published), "ticket_events_lost": lost_events,
+                "calls_without_end": without_end, "fault_at_s": self.fault_at,
+                "lost_call_placed_at_s": [at for at, code in zip(self.placed_at, outcomes) if code != 0]}
+
+    async def compare_timeline(self) -> tuple[int, int]:
+        from redis.asyncio import Redis
+
+        from tickets.timeline import call_key
+
+        published: dict[str, Counter[str]] = {}
+        for event in self.published:
+            published.setdefault(str(event.data["call_id"]), Counter())[event.name] += 1
+        redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        lost = without_end = 0
+        try:
+            for call_id, counts in published.items():
+                rows = await redis.xrange(call_key(call_id))
+                recorded = Counter(fields["event"] for _, fields in rows)
+                lost += sum(max(0, n - recorded[name]) for name, n in counts.items())
+                if recorded["call.started"] and not recorded["call.ended"]:
+                    without_end += 1
+        finally:
+            await redis.aclose()
+        return lost, without_end
+
+
+async def run_chaos(settings: Settings, *, rate: float = 1.0, outage_s: float = 3.0,
+                    calm_s: float = 5.0) -> dict[str, object]:
+    with TemporaryDirectory(prefix="hl-chaos-") as workdir:
+        chaos = Chaos(settings, Path(workdir), rate, outage_s, calm_s)
+        try:
+            return await chaos.run()
+        finally:
+            chaos.peers.kill_all()
