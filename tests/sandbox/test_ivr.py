@@ -225,3 +225,15 @@ async def test_two_wrong_keys_repeat_the_menu_once_then_wait_for_an_agent(cc_ser
         choices = [e.data["choice"] for e in events.seen if e.name == "ivr.choice"]
         assert choices == ["wait"]  # neither wrong key counted as a choice
     assert await run.finished(30) == 0, run.output()
+
+
+async def test_caller_hanging_up_during_an_answer_was_served_by_self_service(cc_server, peers):
+    server, caller = cc_server, _number()
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), caller, "12345",
+                                    [(2000, "1"), (2000, "2")], hold_ms=3000)
+        call_id = await _into_ivr(server, events, caller)
+        await events.wait_for(is_event("ivr.choice", call_id=call_id, topic="housing_fund"), 15)
+        left = await events.wait_for(is_event("ivr.left", call_id=call_id), 15)
+        assert left.data["choice"] == "self_service"
+    assert await run.finished(30) == 0, run.output()

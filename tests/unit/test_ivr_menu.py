@@ -129,6 +129,13 @@ def test_self_service_submenu_matches_the_answers(contexts):
         assert steps[0] == (f"UserEvent(HotlineIvr,Stage: choice,Choice: self_service,"
                             f"Topic: {answer.topic})")
         assert f"Background({prompt_path(answer.prompt)})" in steps  # a key may cut it short
+        # hanging up during or after an answer counts as served by self-service
+        assert steps.index("Set(HL_IVR_ONHANGUP=self_service)") < steps.index(
+            f"Background({prompt_path(answer.prompt)})")
+    for context in ("ivr", "ivr-self-service"):
+        assert contexts[context]["h"] == ['ExecIf($["${HL_IVR_LEFT}" = ""]?UserEvent(HotlineIvr,'
+                                          'Stage: left,Choice: ${HL_IVR_ONHANGUP}))']
+    assert "Set(HL_IVR_ONHANGUP=hangup)" in contexts["ivr"]["s"]
     assert sub[SUBMENU_BACK_KEY][-1] == "Goto(ivr,s,menu)"
     assert sub[SUBMENU_AGENT_KEY][-1] == "Goto(ivr,agent,1)"
 
