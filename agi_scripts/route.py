@@ -8,11 +8,13 @@ dialplan then rings every local seat itself.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Awaitable, Callable
 
 import structlog
 
 from call_control.channel_vars import decode
+from hotline_link.agi.protocol import AgiProtocolError
 from hotline_link.agi.server import AgiSession
 from hotline_link.bus import EventBus
 from seat_pool.router import CallRouter, Placement
@@ -26,8 +28,8 @@ ROUTE_VARIABLE = "ROUTE_TARGET"
 ACTION_VARIABLE = "ROUTE_ACTION"  # ivr | busy | warn; empty: dial ROUTE_TARGET (or ring all)
 QUEUED_AT_VARIABLE = "HL_QUEUED_AT"  # kept across the IVR, so the caller keeps their place
 CALL_FIELDS = ("${CHANNEL(linkedid)};${TICKET};${TICKET_FROM};${TICKET_CATEGORY};${TICKET_SUMMARY};"
-               "${HL_IVR_DONE};${HL_QUEUED_AT}")
-ScreenCaller = Callable[[str, str], Awaitable[bool]]  # (site, number) -> play the warning?
+               "${HL_IVR_DONE};${HL_QUEUED_AT};${HL_ROUNDS}")
+ScreenCaller = Callable[..., Awaitable[bool]]  # (site, number, call_id=) -> play the warning?
 _ACTIONS = {Outcome.IVR: "ivr", Outcome.BUSY: "busy", Outcome.WARNED: "warn"}
 
 
@@ -61,14 +63,26 @@ class RouteHook:
             return
         # One round trip for everything: values are percent-encoded, so ';' cannot occur in them
         fields = (await session.get_full_variable(CALL_FIELDS)).split(";")
-        fields += [""] * (7 - len(fields))
+        fields += [""] * (8 - len(fields))
         call_id = fields[0] or request.uniqueid
+        # a case handed over by the other platform; a failed transfer of our own coming back
+        # to intake carries our own site's name and is not one
+        handed_from = decode(fields[2])
+        handed_over = bool(handed_from) and handed_from != site
+        first_round = fields[7] in ("", "1")
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
-            await self._receive_ticket(site, call_id, fields[1:5])
-            call = CallFacts(site, call_id, handed_over=bool(fields[2]), ivr_done=fields[5] == "1",
-                             emergency=site == "110", handed_from=decode(fields[2]))
+            if handed_over and first_round:
+                await self._receive_ticket(site, call_id, fields[1:5])
+            call = CallFacts(site, call_id, handed_over=handed_over, ivr_done=fields[5] == "1",
+                             emergency=site == "110", handed_from=handed_from if handed_over else "",
+                             first_round=first_round)
             placement = await self._place(session, call, _float(fields[6]))
-            await self._tell_dialplan(session, placement)
+            try:
+                await self._tell_dialplan(session, placement)
+            except (AgiProtocolError, ConnectionError, asyncio.TimeoutError):
+                if placement.seat is not None:  # the caller left: free the seat at once
+                    await self.router.release(call_id, placement)
+                raise
             log.info("call.routed", seat=placement.seat, outcome=placement.outcome.value,
                      caller=request.caller)
             self.bus.publish("call.routed", call_id=call_id, site=site, seat=placement.seat,
@@ -77,7 +91,7 @@ class RouteHook:
     async def _place(self, session: AgiSession, call: CallFacts, queued_at: float | None) -> Placement:
         caller = session.request.caller
         if self.screen is not None and not call.handed_over and not call.ivr_done \
-                and await self.screen(call.site, caller):
+                and await self.screen(call.site, caller, call_id=call.call_id):
             return Placement(Outcome.WARNED)
         return await self.router.place(call, session.alive, queued_at)
 

@@ -112,11 +112,13 @@ class TransferBench:
 
 
 async def online_softphone(server: Server, peers: SipPeers, password: str, site_id: str, agent: str,
-                  calls: int, trace: bool = False) -> SippRun:
+                           calls: int, trace: bool = False,
+                           talk_range_ms: tuple[int, int] | None = None) -> SippRun:
     site = server.settings.site(site_id)
     port = free_udp_port()
     await peers.register(site, agent, password, port)
-    run = await peers.answer(site, agent, port, calls=calls, ring_ms=0, timeout_s=3600, trace=trace)
+    run = await peers.answer(site, agent, port, calls=calls, ring_ms=0, timeout_s=3600, trace=trace,
+                             talk_range_ms=talk_range_ms)
     await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
     return run
 

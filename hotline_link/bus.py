@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class BusEvent:
@@ -61,7 +65,10 @@ class EventBus:
         for sub in list(self._subscribers):
             sub.deliver(event)
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # one consumer's bug must not cost the publisher or the others
+                log.exception("bus.listener_failed", event_name=name)
         return event
 
     def listen(self, callback: Callable[[BusEvent], None]) -> None:

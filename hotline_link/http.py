@@ -3,7 +3,6 @@ capability. Handlers are thin; the services they call hold the logic."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 import structlog
@@ -73,8 +72,8 @@ async def read_json(request: web.Request, required: tuple[str, ...] = ()) -> dic
 
     try:
         body = await request.json() if request.can_read_body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CallControlError("the request body is not JSON") from None
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise CallControlError("the request body is not JSON (or nested too deeply)") from None
     if not isinstance(body, dict):
         raise CallControlError("the request body must be a JSON object")
     for name in required:

@@ -54,7 +54,9 @@ class Server:
                               f"to create {settings.secrets_file}")
         self.settings = settings
         self.bus = EventBus()
-        self.redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        # a Redis that stops answering must not hold a caller or a request forever
+        self.redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=10,
+                                    socket_connect_timeout=3)
         self.ami = AmiManager(settings)
         self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s, settings.wrap_up_s)
         self.registry = SeatRegistry(settings, self.seats, self.ami, self.bus)

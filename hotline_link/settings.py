@@ -352,6 +352,7 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
     # overflow_centers / ivr_sites naming no site of this config (a config without a remote
     # site, say) simply have no effect there; the server logs what overflows at start-up
+    _validate_skills(settings)
     if "110" in settings.overflow_center_ids:
         raise ConfigError("overflow_centers: 110 calls are never sent to remote seats")
     if not 0 <= settings.service_level_s < 3600:
@@ -365,3 +366,21 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("harassment_max_calls and harassment_window_s must be at least 1")
     if not settings.web_channel.strip():
         raise ConfigError("web_channel: the IVR needs a name or address of the web channel")
+
+
+def _validate_skills(settings: Settings) -> None:
+    """Unknown skill names (a typo would starve a seat of calls) and a center whose calls'
+    skill no seat has are refused."""
+    from seat_pool.skills import KNOWN_SKILLS, wanted_skills
+
+    for agent, skills in settings.skills.items():
+        unknown = set(skills) - KNOWN_SKILLS
+        if unknown:
+            raise ConfigError(f"skills.{agent}: unknown skill {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(sorted(KNOWN_SKILLS))}")
+    for site in settings.sites:
+        if not site.intake or not site.agents:
+            continue
+        base = wanted_skills(site.id, "")[-1]
+        if not any(base in skills for skills in settings.skills_of_site(site).values()):
+            raise ConfigError(f"skills: no seat of site {site.id} has the skill {base!r} its calls need")

@@ -116,10 +116,18 @@ class SipPeers:
                                f"(sipp exit {code}); see {run.log_file}")
 
     async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
-                     ring_ms: int = 200, timeout_s: int = 60, trace: bool = False) -> SippRun:
+                     ring_ms: int = 200, timeout_s: int = 60, trace: bool = False,
+                     talk_range_ms: tuple[int, int] | None = None) -> SippRun:
         """A softphone for ``agent`` listening on ``port`` (register it on that port first).
+        It waits for the caller to hang up or, given ``talk_range_ms``, hangs up itself after
+        a talk time drawn uniformly from that range.
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
-        scenario = self._scenario("answer.xml", ring_ms=ring_ms)
+        if talk_range_ms:
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, dialog_capture=_DIALOG_CAPTURE,
+                                      ending=_AGENT_HANGS_UP.format(talk=_talk(0, talk_range_ms)))
+        else:  # SIPp refuses variables captured and never used: capture nothing then
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, dialog_capture="",
+                                      ending=_CALLER_HANGS_UP)
         messages = self.workdir / f"{self._counter:03d}-answer-{agent}.messages"
         extra = ["-trace_logs", "-log_file", str(messages)]
         trace_file = self.workdir / f"{self._counter:03d}-answer-{agent}.trace"
@@ -199,3 +207,41 @@ def _talk(hold_ms: int, talk_range_ms: tuple[int, int] | None = None) -> str:
         return f'milliseconds="{hold_ms}"'
     low, high = talk_range_ms
     return f'distribution="uniform" min="{low}" max="{high}"'
+
+
+_CALLER_HANGS_UP = """  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>"""
+
+# what the agent needs to end the call itself: the caller's From, our URI, their Contact
+_DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>
+      <ereg regexp="&lt;[^&gt;]*&gt;" search_in="hdr" header="To:" assign_to="local_uri"/>
+      <ereg regexp="sip:[^&gt;]*" search_in="hdr" header="Contact:" assign_to="remote_contact"/>"""
+
+# the agent ends the call: a BYE in the dialog the INVITE opened (our tag, their From)
+_AGENT_HANGS_UP = """  <pause {talk}/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [$remote_contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: 1 BYE
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>"""

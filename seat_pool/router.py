@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 import structlog
+from redis.exceptions import RedisError
 
 from hotline_link.bus import BusEvent, EventBus
 from hotline_link.settings import Settings
@@ -28,6 +29,7 @@ from seat_pool.waiting import WaitingQueue
 log = structlog.get_logger(__name__)
 
 WAKE_TICK_S = 1.0
+REDIS_STEP_S = 5.0  # one placement attempt; beyond this Redis is taken as away
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Placement:
     target: str = ""  # what the dialplan dials, e.g. PJSIP/1001 or PJSIP/3001@trunk-remote
     seat: str | None = None
     queued_at: float = 0.0
+    site: str = ""  # the site of the seat
 
 
 class CallRouter:
@@ -74,10 +77,11 @@ class CallRouter:
 
     async def place(self, call: CallFacts, alive: Callable[[], Awaitable[bool]],
                     queued_at: float | None = None) -> Placement:
-        self.bus.publish("queue.arrival", site=call.site, call_id=call.call_id)
+        if call.first_round and not call.ivr_done:  # one arrival per call, for the rate
+            self.bus.publish("queue.arrival", site=call.site, call_id=call.call_id)
         seat = await self._claim_local(call)
         if seat is not None:
-            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat)
+            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, site=call.site)
         if call.handed_over:
             return Placement(Outcome.BUSY)
         queued_at = queued_at or time.time()
@@ -101,8 +105,16 @@ class CallRouter:
         self.bus.publish("queue.joined", call_id=call.call_id, site=call.site,
                          emergency=call.emergency, position=position + 1)
 
+    async def release(self, call_id: str, placement: Placement) -> None:
+        """The call will not reach the seat it claimed (the caller left): free it now."""
+        if placement.seat:
+            await self.seats.release(placement.site, placement.seat, call_id)
+
     async def _leave(self, call: CallFacts, placement: Placement, queued_at: float) -> None:
-        await self.queue.leave(call.site, call.call_id)
+        try:
+            await self.queue.leave(call.site, call.call_id)
+        except RedisError as exc:  # its router no longer touches it: readers drop it in seconds
+            log.warning("queue.leave_failed", call_id=call.call_id, site=call.site, error=str(exc))
         waited = round(time.time() - queued_at, 3)
         log.info("queue.left", call_id=call.call_id, site=call.site,
                  outcome=placement.outcome.value, waited_s=waited, seat=placement.seat)
@@ -114,8 +126,13 @@ class CallRouter:
         deadline = queued_at + self.settings.queue_max_wait_s
         while True:
             wake = self._wake_event(call.site)
-            if (placement := await self._try_place(call, queued_at)) is not None:
-                return placement
+            try:
+                async with asyncio.timeout(REDIS_STEP_S):
+                    if (placement := await self._try_place(call, queued_at)) is not None:
+                        return placement
+            except (RedisError, TimeoutError) as exc:  # Redis away for a moment: keep waiting
+                log.warning("queue.redis_failed", call_id=call.call_id, site=call.site,
+                            error=type(exc).__name__)
             if time.time() >= deadline:
                 return Placement(Outcome.FALLBACK, queued_at=queued_at)
             try:
@@ -125,25 +142,28 @@ class CallRouter:
                 pass
             if not await alive():
                 return Placement(Outcome.ABANDONED, queued_at=queued_at)
-            await self.queue.touch(call.site, call.call_id)
+            try:
+                await self.queue.touch(call.site, call.call_id, queued_at, call.emergency)
+            except RedisError:
+                pass  # said above; the entry comes back with the next touch
 
     async def _try_place(self, call: CallFacts, queued_at: float) -> Placement | None:
         seat = await self._claim_local(call)
         if seat is not None:
-            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, queued_at)
+            return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, queued_at, call.site)
         assignment = self.overflow.take_assignment(call.call_id)
         if assignment is None:
             return None
         site, seat = assignment
         if await self.seats.claim(site, seat, call.call_id):
-            return Placement(Outcome.REMOTE, f"PJSIP/{seat}@trunk-{site}", seat, queued_at)
+            return Placement(Outcome.REMOTE, f"PJSIP/{seat}@trunk-{site}", seat, queued_at, site)
         log.info("overflow.seat_taken", call_id=call.call_id, remote_site=site, seat=seat)
         return None
 
     async def _claim_local(self, call: CallFacts) -> str | None:
         """The longest-idle local seat with the skill the call wants most, if the call's
-        turn has come."""
-        views = await self.seats.view(call.site, self._agents[call.site])
+        turn has come. Seats already claimed by another call do not count as free."""
+        views = await self.seats.view(call.site, self._agents[call.site], unclaimed=True)
         able = able_seats(views, self._skills[call.site], wanted_skills(call.site, call.handed_from))
         if not takes_seat_now(await self.queue.calls(call.site), call.call_id, len(able)):
             return None
@@ -151,3 +171,4 @@ class CallRouter:
             if await self.seats.claim(call.site, view.seat, call.call_id):
                 return view.seat
         return None
+

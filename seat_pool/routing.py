@@ -29,6 +29,7 @@ class CallFacts:
     ivr_done: bool  # already went through the IVR (and chose to keep waiting)
     emergency: bool  # a 110 call: first in line, never to the IVR, never overflowed
     handed_from: str = ""  # the platform that handed the case over, if any
+    first_round: bool = True  # the hook's first run for this call (not back from a seat that rang out)
 
 
 def takes_seat_now(waiting: Iterable[WaitingCall], call_id: str, free_seats: int) -> bool:

@@ -15,6 +15,7 @@ from seat_pool.selection import SeatView, idle_longest_first
 GENERAL = "general"
 POLICE_DESK = "police_desk"
 INTAKE = "intake"
+KNOWN_SKILLS = frozenset({GENERAL, POLICE_DESK, INTAKE})
 
 
 def default_skills(site_id: str, agents: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

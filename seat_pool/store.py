@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 from typing import Iterable
 
+import structlog
 from redis.asyncio import Redis
 
 from seat_pool.selection import SeatView, idle_longest_first
 from seat_pool.state import SeatState, derive_state, effective_state
+
+log = structlog.get_logger(__name__)
 
 
 def seat_key(site: str, seat: str) -> str:
@@ -37,7 +40,10 @@ class SeatStore:
         current = await self.redis.hgetall(key)
         was_registered = current.get("registered") == "1"
         old_device = current.get("device_state", "UNKNOWN")
-        old = SeatState(current["state"]) if "state" in current else SeatState.OFFLINE
+        try:
+            old = SeatState(current.get("state", SeatState.OFFLINE.value))
+        except ValueError:  # a record that does not parse is rewritten from Asterisk's signal
+            old = SeatState.OFFLINE
         now_registered = was_registered if registered is None else registered
         new_device = old_device if device_state is None else device_state
         new = derive_state(now_registered, new_device)
@@ -55,22 +61,30 @@ class SeatStore:
             await self.redis.delete(claim_key(site, seat))  # the call arrived, or the seat left
         return old, new
 
-    async def view(self, site: str, seats: Iterable[str]) -> list[SeatView]:
+    async def view(self, site: str, seats: Iterable[str], unclaimed: bool = False) -> list[SeatView]:
+        """Every seat as it is now; with ``unclaimed``, an idle seat another call has
+        claimed (and is about to ring) reads as ringing."""
         pipe = self.redis.pipeline()
         names = list(seats)
         for seat in names:
             pipe.hgetall(seat_key(site, seat))
+        if unclaimed:
+            for seat in names:
+                pipe.exists(claim_key(site, seat))
         rows = await pipe.execute()
-        out = []
+        claimed = rows[len(names):] if unclaimed else [0] * len(names)
         now = time.time()
-        for seat, row in zip(names, rows):
-            base = SeatState(row.get("state", SeatState.OFFLINE.value))
-            wrap_until = float(row.get("wrap_until", "0") or 0)
-            state = effective_state(base, row.get("paused", ""), wrap_until, now,
-                                    logged_out=row.get("logged_out") == "1")
-            since = max(float(row.get("since", "0") or 0), wrap_until if now >= wrap_until else 0)
-            out.append(SeatView(site, seat, state, since))
+        out = []
+        for seat, row, taken in zip(names, rows, claimed):
+            view = _seat_view(site, seat, row, now)
+            if taken and view.state is SeatState.IDLE:
+                view = SeatView(site, seat, SeatState.RINGING, view.since)
+            out.append(view)
         return out
+
+    async def release(self, site: str, seat: str, call_id: str) -> bool:
+        """Drop the claim ``call_id`` holds on the seat (never another call's)."""
+        return bool(await self.redis.eval(_RELEASE, 1, claim_key(site, seat), call_id))
 
     async def set_paused(self, site: str, seat: str, reason: str) -> None:
         """Pause with a reason, or (empty reason) make ready: also ends any wrap-up."""
@@ -99,3 +113,21 @@ class SeatStore:
             if await self.claim(site, candidate.seat, call_id):
                 return candidate.seat
         return None
+
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+def _seat_view(site: str, seat: str, row: dict[str, str], now: float) -> SeatView:
+    """One seat's hash as a view; a row that does not parse (an old schema, a hand edit)
+    reads as offline, so one bad record never stops routing for the whole site."""
+    try:
+        base = SeatState(row.get("state", SeatState.OFFLINE.value))
+        wrap_until = float(row.get("wrap_until", "0") or 0)
+        since = max(float(row.get("since", "0") or 0), wrap_until if now >= wrap_until else 0)
+    except ValueError:
+        log.warning("seat.bad_record", site=site, seat=seat)
+        return SeatView(site, seat, SeatState.OFFLINE, 0.0)
+    state = effective_state(base, row.get("paused", ""), wrap_until, now,
+                            logged_out=row.get("logged_out") == "1")
+    return SeatView(site, seat, state, since)

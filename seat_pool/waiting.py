@@ -41,9 +41,14 @@ class WaitingQueue:
         pipe.hset(_kind_key(site), call_id, "emergency" if emergency else "normal")
         await pipe.execute()
 
-    async def touch(self, site: str, call_id: str) -> None:
-        """The caller still waits (its router is alive)."""
-        await self.redis.zadd(_seen_key(site), {call_id: time.time()}, xx=True)
+    async def touch(self, site: str, call_id: str, queued_at: float, emergency: bool) -> None:
+        """The caller still waits (its router is alive). An entry a reader dropped meanwhile
+        (a slow round trip) comes back with its first arrival time: no place is lost."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(queue_key(site), {call_id: queued_at}, nx=True)
+        pipe.zadd(_seen_key(site), {call_id: time.time()})
+        pipe.hsetnx(_kind_key(site), call_id, "emergency" if emergency else "normal")
+        await pipe.execute()
 
     async def leave(self, site: str, call_id: str) -> bool:
         pipe = self.redis.pipeline(transaction=True)

@@ -94,8 +94,8 @@ def parse_reply(line: bytes | str) -> AgiReply:
 
 
 def set_variable_command(name: str, value: str) -> str:
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise AgiProtocolError(f"bad channel variable name {name!r}")
-    if not _SAFE_VALUE.match(value):
+    if not _SAFE_VALUE.fullmatch(value):
         raise AgiProtocolError(f"value for {name} has quotes, backslashes or line breaks")
     return f'SET VARIABLE {name} "{value}"'

@@ -22,13 +22,16 @@ async def test_queue_order_kinds_and_stale_entries_of_a_dead_router(sandbox_sett
         assert [(c.call_id, c.platform) for c in calls] == [("a", Platform.HOTLINE_12345),
                                                              ("b", Platform.POLICE_110)]
         # 6 s later only "b" was touched by its router: "a"'s router died, so "a" is dropped
-        await queue.touch(site, "b")
+        await queue.touch(site, "b", now - 20, True)
         later = time.time() + 6
         await redis.zadd(f"hl:queue:{site}:seen", {"b": later})
         assert [c.call_id for c in await queue.calls(site, now=later)] == ["b"]
         assert await redis.hget(f"hl:queue:{site}:kind", "a") is None
-        await queue.touch(site, "gone")  # touching a call that left adds nothing
-        assert await redis.zscore(f"hl:queue:{site}:seen", "gone") is None
+        # "a"'s router was only slow: its next touch puts it back in its first place
+        await queue.touch(site, "a", now - 30, False)
+        assert [(c.call_id, c.queued_at) for c in await queue.calls(site)] == [("a", now - 30),
+                                                                              ("b", now - 20)]
+        assert await queue.leave(site, "a") is True
         assert await queue.leave(site, "b") is True
         assert await queue.leave(site, "b") is False
         assert await queue.calls(site) == ()

@@ -33,3 +33,16 @@ async def test_history_is_bounded():
         for i in range(5):
             bus.publish("e", i=i)
     assert [e.data["i"] for e in sub.seen] == [3, 4] and sub.dropped == 3
+
+
+def test_a_failing_listener_costs_neither_the_publisher_nor_the_other_listeners():
+    bus = EventBus()
+    seen = []
+
+    def broken(event):  # type: ignore[no-untyped-def]
+        raise KeyError("site")
+
+    bus.listen(broken)
+    bus.listen(lambda e: seen.append(e.name))
+    assert bus.publish("seat.changed", site="12345").name == "seat.changed"
+    assert seen == ["seat.changed"]

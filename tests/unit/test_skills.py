@@ -51,7 +51,9 @@ def test_defaults_and_config_table(tmp_path):
     assert Settings().skills_of_site(Settings().site("12345"))["1003"] == ("general",)
 
 
-@pytest.mark.parametrize("table", ['skills = 3', '[skills]\n"1001" = []', '[skills]\n"1001" = [1]'])
+@pytest.mark.parametrize("table", ['skills = 3', '[skills]\n"1001" = []', '[skills]\n"1001" = [1]',
+                                   '[skills]\n"1001" = ["polce_desk"]',
+                                   "[skills]\n" + "".join(f'"{n}" = ["general"]\n' for n in range(2001, 2021))])
 def test_bad_skills_table_is_a_config_error(tmp_path, table):
     config = tmp_path / "hl.toml"
     config.write_text(table + "\n")
