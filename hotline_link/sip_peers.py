@@ -123,10 +123,12 @@ class SipPeers:
         a talk time drawn uniformly from that range.
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
         if talk_range_ms:
-            scenario = self._scenario("answer.xml", ring_ms=ring_ms, dialog_capture=_DIALOG_CAPTURE,
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
+                                      dialog_capture=_DIALOG_CAPTURE,
                                       ending=_AGENT_HANGS_UP.format(talk=_talk(0, talk_range_ms)))
         else:  # SIPp refuses variables captured and never used: capture nothing then
-            scenario = self._scenario("answer.xml", ring_ms=ring_ms, dialog_capture="",
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
+                                      dialog_capture="",
                                       ending=_CALLER_HANGS_UP)
         messages = self.workdir / f"{self._counter:03d}-answer-{agent}.messages"
         extra = ["-trace_logs", "-log_file", str(messages)]
