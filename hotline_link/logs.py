@@ -47,6 +47,19 @@ def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutab
     return event_dict
 
 
+# caller numbers that end up inside exception text: mobiles (1 + 10 digits) and landlines
+# with their area code (0 + 9-11 digits)
+_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:1\d{10}|0\d{9,11})(?!\d)")
+
+
+def mask_numbers_in_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """After the traceback is formatted: a number quoted in an exception is masked too."""
+    text = event_dict.get("exception")
+    if isinstance(text, str):
+        event_dict["exception"] = _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+    return event_dict
+
+
 def drop_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in SECRET_KEYS.intersection(event_dict):
         event_dict[key] = "[redacted]"
@@ -65,6 +78,7 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
             drop_secrets,
             mask_numbers,
             structlog.processors.format_exc_info,
+            mask_numbers_in_exception,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

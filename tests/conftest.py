@@ -43,7 +43,7 @@ class LogLines(io.TextIOBase):
 
     def write(self, text: str) -> int:
         sys.stdout.write(text)
-        for line in text.splitlines():
+        for line in text.split("\n"):  # not splitlines(): U+2028 inside a value is not a line end
             if line.strip():
                 self.lines.append(json.loads(line))
         return len(text)

@@ -96,12 +96,13 @@ class TicketTimeline:
             event, at = await self._queue.get()
             try:
                 await self._write(event, at)
-            except Exception as exc:  # keep the event: retry once Redis (or a bug) is past
-                if not isinstance(exc, RedisError):
-                    log.exception("timeline.write_bug", ticket_event=event.name)
+            except RedisError as exc:  # keep the event: retry once Redis is back
                 log.warning("timeline.write_failed", ticket_event=event.name, error=str(exc))
                 await asyncio.sleep(0.5)
                 self._queue.put_nowait((event, at))
+            except Exception:  # a bug or bad data: retrying cannot help; say so once, go on
+                log.exception("timeline.write_bug", ticket_event=event.name,
+                              call_id=str(event.data.get("call_id", "")))
             finally:
                 self._queue.task_done()
 

@@ -28,6 +28,7 @@ from hotline_link.settings import Settings, SiteSettings
 from hotline_link.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
+Snapshot = asyncio.Future  # of list[dict[str, str]]: a connection's channels, once listed
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class SiteConnection:
         self.client: _SiteClient | None = None
         self.connected = asyncio.Event()
         self._lost = asyncio.Event()
-        self._queue: asyncio.Queue[AmiEvent | tuple[str, list[dict[str, str]]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[AmiEvent | tuple[str, Snapshot]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.connect_count = 0
 
@@ -137,6 +138,11 @@ class SiteConnection:
             self._on_lost, host=self.site.host, port=self.site.ami_port,
             username=self.settings.ami_username, secret=self.settings.ami_secret,
             events="on", loop=loop, ping_delay=3600, log=_QuietLog())
+        # The resync goes in the queue before any event of this connection, and waits there
+        # for the channel list: a Hangup that arrives while CoreShowChannels is answered is
+        # then handled after the resync, so it cannot leave a dead channel as a ghost call.
+        snapshot: Snapshot = loop.create_future()
+        self._queue.put_nowait(("resync", snapshot))
         client.register_event("*", self._on_event)
         self.client = client
         try:
@@ -149,10 +155,11 @@ class SiteConnection:
                 raise AmiError(f"site {self.site.id}: AMI login refused for user {self.settings.ami_username}")
             channels = await self._snapshot_channels()
         except BaseException:
+            snapshot.cancel()
             client.close()  # a half-open client must not feed a second copy of every event
             raise
+        snapshot.set_result(channels)
         self.connect_count += 1
-        self._queue.put_nowait(("resync", channels))
         self.connected.set()
         log.info("ami.connected", site=self.site.id, channels=len(channels),
                  reconnect=self.connect_count > 1)
@@ -176,8 +183,12 @@ class SiteConnection:
                 for handler in self.hub.handlers_for(item.name):
                     await self._safely(handler(item), item.name)
             else:
+                snapshot = item[1]
+                await asyncio.wait([snapshot])
+                if snapshot.cancelled():  # that connection failed before its snapshot
+                    continue
                 for resync in list(self.hub.resync_handlers):
-                    await self._safely(resync(self.site.id, item[1]), "resync")
+                    await self._safely(resync(self.site.id, snapshot.result()), "resync")
 
     async def _safely(self, awaitable: Awaitable[None], what: str) -> None:
         try:

@@ -35,3 +35,22 @@ def test_debug_is_filtered_at_info():
     configure_logging("info", stream=out)
     structlog.get_logger().debug("noise")
     assert out.getvalue() == ""
+
+
+def test_a_caller_number_inside_an_exception_is_masked():
+    import io
+    import json
+
+    import structlog
+
+    from hotline_link.logs import configure_logging
+
+    out = io.StringIO()
+    configure_logging("info", stream=out)
+    try:
+        raise ValueError("no seat for caller 13812345678 (landline 051212345678)")
+    except ValueError:
+        structlog.get_logger("t").exception("route.failed")
+    text = json.loads(out.getvalue())["exception"]
+    assert "13812345678" not in text and "051212345678" not in text
+    assert "138****5678" in text
