@@ -83,6 +83,7 @@ class ConferenceService:
         self.ctx.ami.subscribe("ConfbridgeLeave", self.on_leave)
         self.ctx.ami.subscribe("ConfbridgeEnd", self.on_end)
         self.ctx.ami.subscribe("OriginateResponse", self.on_originate_response)
+        self.ctx.ami.on_resync(self.on_resync)
 
     def of_call(self, call_id: str) -> Conference | None:
         return next((c for c in self.rooms.values() if c.call_id == call_id and c.state != "ended"), None)
@@ -211,6 +212,22 @@ class ConferenceService:
         conf.changed.set()
         self._publish("conference.ended", conf, "")
         self.rooms.pop((conf.site, conf.room), None)
+
+    async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
+        """After an AMI outage, from Asterisk's live channels: members that hung up
+        meanwhile have left, a room whose caller is gone has ended, and a caller left alone
+        goes back to intake, as if the Confbridge events had been heard."""
+        live = {ch.get("Uniqueid", "") for ch in channels}
+        for conf in [c for c in self.rooms.values() if c.site == site and c.state != "ended"]:
+            gone = [uid for uid in conf.members if uid not in live]
+            for uid in gone:
+                self._publish("conference.left", conf, party_of(conf.members.pop(uid)))
+            if conf.caller_uniqueid not in live:
+                conf.state = "ended"
+                self._publish("conference.ended", conf, "")
+            elif gone and set(conf.members) == {conf.caller_uniqueid} and conf.state != "dialling":
+                await self._return_caller(conf)
+            conf.changed.set()
 
     async def on_originate_response(self, event: AmiEvent) -> None:
         conf = next((c for c in self.rooms.values() if c.action_id == event.get("ActionID")), None)
