@@ -25,6 +25,7 @@ from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
                             UnknownUnit, WrongStep)
 from linkage.journal import Clock, Journal
+from linkage.phone import Originate, PhoneAsks, PhoneTimings, Step, dispatch_numbers, dispatch_prompt
 from linkage.policy import LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
@@ -76,7 +77,14 @@ class LinkageService:
         self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=10_000)
         self._task: asyncio.Task[None] | None = None
         self._recommender: asyncio.Future[Recommender] | None = None
+        self.phone: PhoneAsks | None = None  # dispatch by phone, once attach_phone gave it AMI
         bus.listen(self._on_bus)
+
+    def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
+        """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
+        self.phone = PhoneAsks(self.redis, self.bus, originate, self.journal.note, self._phone_finished,
+                               prefix=self.prefix, clock=self.clock, timings=timings)
+        return self.phone
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
@@ -89,11 +97,15 @@ class LinkageService:
 
     def start(self) -> None:
         self.scanner.start()
+        if self.phone is not None:
+            self.phone.start()
         self._task = asyncio.create_task(self._consume(), name="linkage-bus")
 
     async def stop(self) -> None:
         """Write what the bus queued (for at most 2 s), then stop."""
         await self.scanner.stop()
+        if self.phone is not None:
+            await self.phone.stop()
         if self._task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._queue.join(), 2.0)
@@ -159,6 +171,9 @@ class LinkageService:
                 "unit": unit.id, "level": unit.level, "category": ticket.category, "summary": ticket.summary,
                 "division_code": ticket.division_code, "emergency": ticket.emergency,
                 "start": start, "accept_due": accept_due}, secret_ref=unit.secret_ref)
+        if mode == "phone" and self.phone is not None and start <= now:
+            await self.phone.start_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
+                                       dispatch_prompt(ticket.id), unit=unit.id)
         await self.tickets.update(ticket, handling_unit=unit.name)
         await self.journal.note("linkage.dispatched", ticket.id, unit=unit.id, unit_name=unit.name,
                                 level=unit.level, mode=mode, site=ticket.site, by=by,
@@ -166,6 +181,19 @@ class LinkageService:
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
         await self._place_repeat(ticket)
         return await self.record(ticket.id) or {}, True
+
+    async def _phone_finished(self, ask: dict[str, Any], step: Step) -> None:
+        """The last word of a phone ask: a dispatch accepted by key 1 (the unit's own accept
+        path, so its deadlines start) or, every number tried, the supervisor alerted."""
+        ticket_id = ask["ticket_id"]
+        if ask["kind"] == "dispatch":
+            if step.action == "done":
+                await self.feedback(ticket_id, ask["unit"], "accept", {})
+                return
+            await self.deadlines.flag(ticket_id, {"flag": "phone_unanswered", "unit": ask["unit"], "at": self.clock()})
+            await self.journal.note("linkage.supervisor_alert", ticket_id, unit=ask["unit"], site=ask["site"],
+                                    reason="the unit's duty and backup phones did not accept the dispatch")
+            log.warning("linkage.phone_unanswered", ticket_id=ticket_id, unit=ask["unit"])
 
     # --- feedback (反馈回写) ------------------------------------------------------------
 

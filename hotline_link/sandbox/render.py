@@ -21,7 +21,9 @@ COMMON_TEMPLATES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.con
                     "pjsip.conf", "rtp.conf", "extensions_common.conf", "cdr.conf", "cel.conf",
                     "acl.conf", "udptl.conf", "ccss.conf", "pjproject.conf", "features.conf",
                     "indications.conf", "confbridge.conf", "musiconhold.conf", "queues.conf",
-                    "queuerules.conf", "extensions_ivr.conf")
+                    "queuerules.conf", "extensions_ivr.conf", "extensions_outbound.conf")
+HANDSET_PORT_OFFSET = 9  # the sandbox's handsets (duty phones, callers called back) answer on
+                         # the public network site's SIP port + this, on its host
 
 
 def render_text(text: str, context: Mapping[str, object], source: str) -> str:
@@ -109,7 +111,33 @@ def _routes_out(settings: Settings, site: SiteSettings) -> dict[str, str]:
     if settings.public_network_site != site.id:
         for number in settings.directory.values():
             routes.setdefault(number, f"trunk-{settings.public_network_site}")
+        for number in _duty_numbers(settings):
+            routes.setdefault(number, f"trunk-{settings.public_network_site}")
     return routes
+
+
+def _duty_numbers(settings: Settings) -> list[str]:
+    """The duty and backup phones of the configured units directory (dispatch by phone)."""
+    from linkage.units import load_jurisdiction_units, load_units  # linkage sits above the sandbox
+    name = settings.linkage_jurisdiction
+    try:
+        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+    except ConfigError:  # a bad units file is reported by the server that loads it
+        return []
+    return [n for u in units.units for n in (u.duty_phone, u.backup_phone) if n and n.isdigit()]
+
+
+def handset_port(settings: Settings) -> int:
+    """Where the sandbox's handsets answer (one SIPp UAS stands for all of them)."""
+    return settings.site(settings.public_network_site).sip_port + HANDSET_PORT_OFFSET
+
+
+def _handset_section(settings: Settings, site: SiteSettings) -> str:
+    """On the public network site: the endpoint its handset numbers are dialled on."""
+    if site.id != settings.public_network_site:
+        return ""
+    return (f"\n[sandbox-handsets](trunk-endpoint)\naors=sandbox-handsets\n\n"
+            f"[sandbox-handsets]\ntype=aor\ncontact=sip:{site.host}:{handset_port(settings)}\n")
 
 
 def _dial_sites(settings: Settings, site: SiteSettings) -> str:
@@ -177,7 +205,8 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "ring_all": "&".join(site.agent_device(a) for a in site.agents),
         "agent_password": agent_password,
         "agent_sections": _agent_sections(site),
-        "trunk_sections": _trunk_sections(settings, site),
+        "trunk_sections": _trunk_sections(settings, site) + _handset_section(settings, site),
+        "public_trunk": f"trunk-{settings.public_network_site}",
         "dial_sites": _dial_sites(settings, site),
         "to_sites": _to_sites(settings, site),
         "agent_extensions": _agent_extensions(site),

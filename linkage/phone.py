@@ -1,0 +1,307 @@
+"""Asking by phone (dispatch to a unit's duty line): an outbound call that plays a prompt
+synthesised at set-up time and reads one key.
+
+The pure part (prompts, the attempt plan, the AMI event -> outcome) needs no server. The
+edge part, ``PhoneAsks``, keeps each ticket's ask in Redis: the hash
+``{prefix}phone:{ticket_id}`` (numbers to try, the attempt, its id, state) and the sorted
+set ``{prefix}phone-due`` of what must be looked at again (a retry that is due, or an
+attempt whose outcome is overdue), so a restarted server carries on where it stopped.
+
+The dialplan (``asterisk_conf/extensions_outbound.conf``) reports the callee with
+``UserEvent(HotlineAsk, Ask: <attempt id>, Stage: key|nokey|unanswered)``; those become the
+bus events ``ask.key`` / ``ask.nokey`` / ``ask.unanswered`` {ask_id, site, key|status}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Awaitable, Callable, Mapping
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline_link.ami.manager import AmiError, AmiEvent
+from hotline_link.bus import BusEvent, EventBus
+from hotline_link.logs import mask_number
+from hotline_link.tasks import cancel_and_wait
+from linkage.journal import Clock
+
+log = structlog.get_logger(__name__)
+
+SOUNDS_SUBDIR = "hl/ask"  # the dialplan plays hl/ask/<name>
+USER_EVENT = "HotlineAsk"
+OUT_CONTEXT = "hotline-ask-out"
+ASK_CONTEXT = "hotline-ask"
+DIGIT_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
+_TEXTS = {
+    **{f"digit_{d}": word for d, word in enumerate(DIGIT_WORDS)},
+    "dispatch_intro": "您好，这里是12345政务服务便民热线联动派单。工单号",
+    "dispatch_press": "请您单位接单处置。接单请按1。",
+    "callback_intro": "您好，这里是12345政务服务便民热线回访。您反映的问题已经办结，",
+    "callback_press": "请对办理结果进行评价：满意请按1，基本满意请按2，不满意请按3。",
+    "thanks": "谢谢，再见。",
+}
+PROMPTS: Mapping[str, str] = MappingProxyType(_TEXTS)
+CALLBACK_KEYS = MappingProxyType({"1": "满意", "2": "基本满意", "3": "不满意"})
+OUTCOMES = frozenset({"key", "nokey", "unanswered", "failed"})
+
+
+def sound(name: str) -> str:
+    if name not in PROMPTS:
+        raise KeyError(f"no ask prompt {name!r}")
+    return f"{SOUNDS_SUBDIR}/{name}"
+
+
+def digits_of(ticket_id: str) -> str:
+    """What is read of a ticket number: its digits after the platform (12345-20261124-000007
+    -> 20261124000007); the platform is said by the intro."""
+    tail = ticket_id.split("-", 1)[1] if "-" in ticket_id else ticket_id
+    return "".join(ch for ch in tail if ch.isdigit())
+
+
+def dispatch_prompt(ticket_id: str) -> str:
+    """The Read() file list of a dispatch call: intro, the number digit by digit, press 1."""
+    parts = [sound("dispatch_intro"), *(sound(f"digit_{d}") for d in digits_of(ticket_id)),
+             sound("dispatch_press")]
+    return "&".join(parts)
+
+
+def callback_prompt() -> str:
+    return "&".join((sound("callback_intro"), sound("callback_press")))
+
+
+def dispatch_numbers(duty: str, backup: str, tries_each: int = 2) -> list[str]:
+    """The duty line ``tries_each`` times (the retry), then the backup line once."""
+    numbers = [duty] * max(1, tries_each)
+    if backup and backup != duty:
+        numbers.append(backup)
+    return numbers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # key, nokey, unanswered, failed
+    key: str = ""
+    status: str = ""
+
+
+def outcome_of(event: AmiEvent) -> tuple[str, Outcome] | None:
+    """(attempt id, outcome) of one AMI UserEvent, or None when it is not ours."""
+    if event.get("UserEvent") != USER_EVENT:
+        return None
+    ask_id, stage = event.get("Ask").strip(), event.get("Stage").strip()
+    if not ask_id or stage not in ("key", "nokey", "unanswered"):
+        log.warning("ask.bad_event", stage=stage, site=event.site)
+        return None
+    key = event.get("Key").strip() if stage == "key" else ""
+    if stage == "key" and (len(key) != 1 or key not in "0123456789*#"):
+        return None
+    return ask_id, Outcome(stage, key, event.get("Status").strip())
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to do after an attempt's outcome: ``done`` (with the answer), ``retry`` (call
+    ``numbers[attempt]`` at ``at``) or ``exhausted`` (every number tried)."""
+
+    action: str
+    attempt: int = 0
+    at: float = 0.0
+    answer: str = ""
+
+
+def next_step(kind: str, numbers: list[str], attempt: int, outcome: Outcome, now: float,
+              retry_delay_s: float) -> Step:
+    """The decision after attempt ``attempt`` (0-based) ended with ``outcome``. A dispatch
+    is done on key 1; a 回访 on 1, 2 or 3. Any other outcome moves on to the next number."""
+    if outcome.kind == "key":
+        if kind == "dispatch" and outcome.key == "1":
+            return Step("done", attempt, now, "accepted")
+        if kind == "callback" and outcome.key in CALLBACK_KEYS:
+            return Step("done", attempt, now, CALLBACK_KEYS[outcome.key])
+    if attempt + 1 < len(numbers):
+        return Step("retry", attempt + 1, now + retry_delay_s)
+    return Step("exhausted", attempt)
+
+
+# --- the Redis and AMI edge ---------------------------------------------------------------
+
+Originate = Callable[[str, Mapping[str, Any]], Awaitable[Any]]  # (site, action) -> reply
+Finished = Callable[[dict[str, Any], Step], Awaitable[None]]  # (the ask, the final step)
+Note = Callable[..., Awaitable[None]]  # journal.note(event, ticket_id, **data)
+
+_TAKE = """
+if redis.call('zscore', KEYS[1], ARGV[1]) and tonumber(redis.call('zscore', KEYS[1], ARGV[1])) <= tonumber(ARGV[2]) then
+  redis.call('zadd', KEYS[1], ARGV[3], ARGV[1]) return 1 end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class PhoneTimings:
+    ring_s: int = 20  # how long the callee's phone rings
+    retry_delay_s: float = 120.0  # between two attempts
+    answer_window_s: float = 60.0  # after the ring: the prompt and two key waits
+    tick_s: float = 0.2
+
+
+class PhoneAsks:
+    """Places the attempts of each ask and follows them to an outcome."""
+
+    def __init__(self, redis: Redis, bus: EventBus, originate: Originate, note: Note, finished: Finished,
+                 *, prefix: str = "hl:linkage:", clock: Clock, timings: PhoneTimings = PhoneTimings()) -> None:
+        self.redis = redis
+        self.bus = bus
+        self.originate = originate
+        self.note = note
+        self.finished = finished
+        self.prefix = prefix
+        self.clock = clock
+        self.timings = timings
+        self.due_key = prefix + "phone-due"
+        self._take = redis.register_script(_TAKE)
+        self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=1000)
+        self._tasks: list[asyncio.Task[None]] = []
+        bus.listen(self._on_bus)
+
+    def _key(self, ticket_id: str) -> str:
+        return f"{self.prefix}phone:{ticket_id}"
+
+    def _ask_key(self, ask_id: str) -> str:
+        return f"{self.prefix}ask:{ask_id}"
+
+    async def get(self, ticket_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self._key(ticket_id))
+        return json.loads(raw) if raw else None
+
+    async def _put(self, ask: dict[str, Any], due: float | None) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(self._key(ask["ticket_id"]), json.dumps(ask, ensure_ascii=False), ex=30 * 86400)
+        if due is None:
+            pipe.zrem(self.due_key, ask["ticket_id"])
+        else:
+            pipe.zadd(self.due_key, {ask["ticket_id"]: due})
+        await pipe.execute()
+
+    async def start_ask(self, kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
+                        **extra: Any) -> dict[str, Any]:
+        """Begin asking (a new ask replaces an unfinished one of the ticket) and place the
+        first call now."""
+        ask = {"kind": kind, "ticket_id": ticket_id, "site": site, "numbers": numbers, "prompt": prompt,
+               "attempt": 0, "state": "waiting", "ask_id": "", **extra}
+        await self._put(ask, self.clock())
+        await self._place(ask)
+        return ask
+
+    async def _place(self, ask: dict[str, Any]) -> None:
+        attempt = ask["attempt"]
+        number = ask["numbers"][attempt]
+        ask_id = f"ask{uuid.uuid4().hex}"
+        ask.update(state="calling", ask_id=ask_id, placed_at=self.clock())
+        await self.redis.set(self._ask_key(ask_id), ask["ticket_id"], ex=86400)
+        await self._put(ask, self.clock() + self.timings.ring_s + self.timings.answer_window_s)
+        await self.note("linkage.phone_attempt", ask["ticket_id"], kind=ask["kind"], attempt=attempt + 1,
+                        number=mask_number(number), site=ask["site"], ask_id=ask_id)
+        try:
+            await self.originate(ask["site"], {
+                "Action": "Originate", "ActionID": ask_id, "Channel": f"Local/{number}@{OUT_CONTEXT}",
+                "Context": ASK_CONTEXT, "Exten": "s", "Priority": "1", "Async": "true",
+                "Timeout": str((self.timings.ring_s + 5) * 1000), "ChannelId": ask_id,
+                "OtherChannelId": f"{ask_id}-2",
+                "Variable": [f"ASK_ID={ask_id}", f"ASK_PROMPT={ask['prompt']}",
+                             f"ASK_RING_S={self.timings.ring_s}"]})
+        except (AmiError, asyncio.TimeoutError) as exc:
+            log.warning("linkage.phone_originate_failed", ticket_id=ask["ticket_id"], error=str(exc))
+            await self._outcome(ask_id, Outcome("failed", status=str(exc)[:200]))
+
+    async def _outcome(self, ask_id: str, outcome: Outcome) -> None:
+        ticket_id = await self.redis.get(self._ask_key(ask_id))
+        ask = await self.get(ticket_id) if ticket_id else None
+        if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
+            return  # an earlier attempt's late event, or a second report of this one
+        now = self.clock()
+        step = next_step(ask["kind"], ask["numbers"], ask["attempt"], outcome, now, self.timings.retry_delay_s)
+        await self.note("linkage.phone_outcome", ask["ticket_id"], kind=ask["kind"], attempt=ask["attempt"] + 1,
+                        outcome=outcome.kind, key=outcome.key or None, status=outcome.status or None,
+                        next=step.action, retry_at=step.at if step.action == "retry" else None,
+                        site=ask["site"])
+        if step.action == "retry":
+            ask.update(state="waiting", attempt=step.attempt, ask_id="")
+            await self._put(ask, step.at)
+            return
+        ask.update(state=step.action, answer=step.answer)
+        await self._put(ask, None)
+        await self.finished(ask, step)
+
+    async def due_once(self) -> int:
+        """Place the retries that are due and give up on attempts whose outcome is overdue."""
+        now = self.clock()
+        handled = 0
+        for ticket_id in await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100):
+            if not await self._take(keys=[self.due_key], args=[ticket_id, now, now + 30]):
+                continue  # another instance took it
+            ask = await self.get(ticket_id)
+            if ask is None:
+                await self.redis.zrem(self.due_key, ticket_id)
+            elif ask["state"] == "waiting":
+                await self._place(ask)
+            elif ask["state"] == "calling":
+                await self._outcome(ask["ask_id"], Outcome("failed", status="no report from the call"))
+            else:
+                await self.redis.zrem(self.due_key, ticket_id)
+            handled += 1
+        return handled
+
+    # --- AMI -> bus -> outcomes ---------------------------------------------------------
+
+    async def on_user_event(self, event: AmiEvent) -> None:
+        out = outcome_of(event)
+        if out is None:
+            return
+        ask_id, outcome = out
+        data = {"ask_id": ask_id, "site": event.site, "key": outcome.key or None, "status": outcome.status or None}
+        log.info(f"ask.{outcome.kind}", **data)
+        self.bus.publish(f"ask.{outcome.kind}", **data)
+
+    def _on_bus(self, event: BusEvent) -> None:
+        if event.name in ("ask.key", "ask.nokey", "ask.unanswered"):
+            try:
+                self._queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.error("linkage.phone_overflow", bus_event=event.name)
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                kind = event.name.split(".", 1)[1]
+                await self._outcome(str(event.data.get("ask_id", "")),
+                                    Outcome(kind, str(event.data.get("key") or ""), str(event.data.get("status") or "")))
+            except RedisError as exc:
+                log.warning("linkage.phone_failed", error=str(exc))
+            except Exception:
+                log.exception("linkage.phone_bug")
+            finally:
+                self._queue.task_done()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.due_once()
+            except RedisError as exc:
+                log.warning("linkage.phone_scan_failed", error=str(exc))
+            except Exception:
+                log.exception("linkage.phone_scan_bug")
+            await asyncio.sleep(self.timings.tick_s)
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._consume(), name="linkage-phone-events"),
+                       asyncio.create_task(self._run(), name="linkage-phone-due")]
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._tasks)
