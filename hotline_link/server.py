@@ -71,6 +71,8 @@ class Server:
         self.outbox = Outbox(self.redis, self.bus, settings.push_secret, secrets=unit_secrets(settings))
         self.push = PushService(settings, self.tickets, self.outbox, self.redis, self.bus)
         self.linkage = LinkageService.for_settings(settings, self.redis, self.bus, self.tickets, self.outbox)
+        self.linkage.attach_phone(  # duty phones and 回访 calls (linkage/phone.py); Async Originate
+            lambda site, action: self.ami.send(site, action, as_list=False))
         self._recommender: asyncio.Task[Recommender] | None = None
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))
@@ -104,6 +106,8 @@ class Server:
         self.overflow.start()
         self.calls.attach()
         self.ivr_events.attach()
+        if self.linkage.phone is not None:
+            self.ami.subscribe("UserEvent", self.linkage.phone.on_user_event)
         self.transfers.attach()
         self.conferences.attach()
         self.supervisor.start()
