@@ -22,6 +22,7 @@ from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
 from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
+from linkage.phone import PROMPTS as ASK_PROMPTS, SOUNDS_SUBDIR as ASK_SOUNDS
 
 log = structlog.get_logger(__name__)
 
@@ -125,6 +126,7 @@ class Sandbox:
         """The IVR's Mandarin prompts, synthesised into sounds/hl/ivr where their text changed."""
         target = self.sounds_dir / SOUNDS_SUBDIR
         written = install_prompts(prompts_for(self.settings.web_channel), target)
+        written += install_prompts(ASK_PROMPTS, self.sounds_dir / ASK_SOUNDS)  # dispatch by phone, 回访
         if written:
             log.info("sandbox.prompts_installed", count=len(written), dir=str(target))
         return written
