@@ -198,6 +198,24 @@ class SipPeers:
         return await self._start(f"dtmf-{caller}", scenario, site, free_udp_port(self.host), 1,
                                  timeout_s)
 
+    async def handset(self, site: SiteSettings, port: int, keys: list[tuple[int, str]], *, calls: int = 1,
+                      ring_ms: int = 300, wait_bye_s: int = 40, timeout_s: int = 120) -> SippRun:
+        """The sandbox's handsets (duty phones, callers called back; see ``render.handset_port``):
+        every call to ``port`` rings ``ring_ms`` (a longer ring than the caller waits is a call
+        not answered), then, once answered, presses each ``(pause_ms, key)`` and waits for
+        the far end's BYE. ``run.messages()`` lists ``INVITE sip:<number>`` per call."""
+        pcaps = key_recordings([key for _, key in keys], self.workdir, f"handset-{self._counter + 1:03d}")
+        steps = [f'  <pause milliseconds="{int(pause_ms)}"/>\n'
+                 f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+                 for (pause_ms, _), pcap in zip(keys, pcaps)]
+        scenario = self._scenario("handset.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
+                                  keys="\n".join(steps), wait_bye_ms=wait_bye_s * 1000)
+        messages = self.workdir / f"{self._counter:03d}-handset.messages"
+        run = await self._start("handset", scenario, site, port, calls, timeout_s,
+                                ["-trace_logs", "-log_file", str(messages)])
+        run.messages_file = messages
+        return run
+
     def kill_all(self) -> None:
         for run in self.runs:
             run.kill()

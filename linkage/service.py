@@ -171,14 +171,14 @@ class LinkageService:
                 "unit": unit.id, "level": unit.level, "category": ticket.category, "summary": ticket.summary,
                 "division_code": ticket.division_code, "emergency": ticket.emergency,
                 "start": start, "accept_due": accept_due}, secret_ref=unit.secret_ref)
-        if mode == "phone" and self.phone is not None and start <= now:
-            await self.phone.start_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
-                                       dispatch_prompt(ticket.id), unit=unit.id)
         await self.tickets.update(ticket, handling_unit=unit.name)
         await self.journal.note("linkage.dispatched", ticket.id, unit=unit.id, unit_name=unit.name,
                                 level=unit.level, mode=mode, site=ticket.site, by=by,
                                 queued_until=start if start > now else None, accept_due=accept_due)
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
+        if mode == "phone" and self.phone is not None and start <= now:
+            await self.phone.start_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
+                                       dispatch_prompt(ticket.id), unit=unit.id)
         await self._place_repeat(ticket)
         return await self.record(ticket.id) or {}, True
 

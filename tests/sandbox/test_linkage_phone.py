@@ -1,0 +1,78 @@
+"""Dispatch by phone against the real sandbox: the server originates a call from the 12345
+site to the unit's duty phone (a SIPp handset of the public network site), which hears the
+synthesised prompt and presses a key; every attempt and outcome lands on the timeline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hotline_link.sandbox.render import handset_port
+from hotline_link.server import Server
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api
+from linkage.phone import PhoneTimings
+
+FAST = PhoneTimings(ring_s=4, retry_delay_s=0.5, answer_window_s=30.0, tick_s=0.1)
+
+
+@pytest.fixture
+async def phone_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
+    srv = Server(server_settings)
+    assert srv.linkage.phone is not None
+    srv.linkage.phone.timings = FAST  # seconds instead of minutes between attempts
+    await srv.start()
+    await srv.ami.wait_connected(15)
+    yield srv
+    await srv.stop()
+
+
+async def water_ticket(server):  # type: ignore[no-untyped-def]
+    ticket = await server.tickets.open_for_call("12345", f"linkage-phone-{time.time_ns()}", caller="13800004444")
+    return await server.tickets.update(ticket, category="供水", summary="小区停水三天无人处理")
+
+
+async def test_a_duty_phone_that_answers_and_presses_1_accepts_the_dispatch(phone_server, peers, sandbox_settings):
+    server = phone_server
+    public = sandbox_settings.site(sandbox_settings.public_network_site)
+    handset = await peers.handset(public, handset_port(sandbox_settings), [(1500, "1")])
+    ticket = await water_ticket(server)
+    with server.bus.subscribe() as events:
+        status, body = await Api(server).request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001",
+                                                 json={"unit": "QD-WATER"})
+        assert status == 201 and body["mode"] == "phone", body
+        accepted = await events.wait_for(is_event("linkage.accepted", ticket_id=ticket.id), 40)
+        assert accepted.data["unit"] == "QD-WATER"
+        outcome = await events.wait_for(is_event("linkage.phone_outcome", ticket_id=ticket.id), 1)
+        assert outcome.data["outcome"] == "key" and outcome.data["key"] == "1" and outcome.data["next"] == "done"
+    assert await handset.finished(30) == 0, handset.output()
+    assert handset.messages() == ["INVITE sip:77010"]  # QD-WATER's duty line, through the trunk
+    record = await server.linkage.record(ticket.id)
+    assert record is not None and record["state"] == "accepted"
+    status, story = await Api(server).request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
+    steps = [e["event"] for e in story["events"] if e["event"].startswith("linkage.")]
+    assert steps == ["linkage.dispatched", "linkage.phone_attempt", "linkage.phone_outcome", "linkage.accepted"]
+
+
+async def test_an_unanswered_duty_phone_is_retried_then_the_backup_then_the_supervisor(
+        phone_server, peers, sandbox_settings):
+    server = phone_server
+    public = sandbox_settings.site(sandbox_settings.public_network_site)
+    handset = await peers.handset(public, handset_port(sandbox_settings), [], calls=3, ring_ms=60_000)
+    ticket = await water_ticket(server)
+    with server.bus.subscribe() as events:
+        status, body = await Api(server).request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001",
+                                                 json={"unit": "QD-WATER"})
+        assert status == 201 and body["mode"] == "phone", body
+        alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 60)
+        assert alert.data["unit"] == "QD-WATER"
+        outcomes = [e for e in events.seen if is_event("linkage.phone_outcome", ticket_id=ticket.id)(e)]
+        attempts = [e for e in events.seen if is_event("linkage.phone_attempt", ticket_id=ticket.id)(e)]
+    assert [o.data["outcome"] for o in outcomes] == ["unanswered"] * 3
+    assert [o.data["next"] for o in outcomes] == ["retry", "retry", "exhausted"]
+    assert [a.data["attempt"] for a in attempts] == [1, 2, 3]
+    assert await handset.finished(30) == 0, handset.output()
+    assert handset.messages() == ["INVITE sip:77010", "INVITE sip:77010", "INVITE sip:78010"]
+    flags = await server.linkage.deadlines.flags()
+    assert flags[ticket.id]["flag"] == "phone_unanswered"
