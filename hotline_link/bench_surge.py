@@ -37,7 +37,8 @@ REMOTE_AGENTS = tuple(str(n) for n in range(3001, 3006))
 SELF_SERVICE_KEYS = [(2500, "1"), (2500, "1")]
 BENCH_POLICY = dict(overflow_enter_wait_s=8.0, overflow_exit_wait_s=3.0, overflow_enter_hold_s=1.0,
                     overflow_exit_hold_s=10.0, overflow_max_remote_share=0.5, overflow_tick_s=0.5,
-                    default_handle_time_s=7.0, ivr_sites="", queue_max_wait_s=600.0)
+                    default_handle_time_s=7.0, ivr_sites="", queue_max_wait_s=600.0,
+                    overflow_arrival_window_s=15.0)
 
 
 @dataclass

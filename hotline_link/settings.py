@@ -122,6 +122,7 @@ class Settings:
     overflow_handoff_timeout_s: float = 15.0
     overflow_tick_s: float = 1.0
     default_handle_time_s: float = 180.0  # until real handle times are measured
+    overflow_arrival_window_s: float = 120.0  # the arrival rate is measured over this window
     ivr_sites: str = "12345"  # comma-separated centers whose queued callers get the surge IVR
     ivr_offer_wait_s: float = 45.0  # offer the IVR when a new caller's estimated wait exceeds this
     # --- supervisor dashboard ---

@@ -78,7 +78,7 @@ class CallRouter:
     async def place(self, call: CallFacts, alive: Callable[[], Awaitable[bool]],
                     queued_at: float | None = None) -> Placement:
         if call.first_round and not call.ivr_done:  # one arrival per call, for the rate
-            self.bus.publish("queue.arrival", site=call.site, call_id=call.call_id)
+            await self.overflow.record_arrival(call.site, call.call_id)
         seat = await self._claim_local(call)
         if seat is not None:
             return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, site=call.site)
@@ -151,7 +151,7 @@ class CallRouter:
         seat = await self._claim_local(call)
         if seat is not None:
             return Placement(Outcome.SEAT, f"PJSIP/{seat}", seat, queued_at, call.site)
-        assignment = self.overflow.take_assignment(call.call_id)
+        assignment = await self.overflow.take_assignment(call.site, call.call_id)
         if assignment is None:
             return None
         site, seat = assignment

@@ -182,7 +182,8 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
         await server.registry.wait_for_state("12345", "1007", SeatState.IDLE, 10)
         agent_12345 = await peers.answer(site_12345, "1007", port)
         with server.bus.subscribe() as events:
-            caller = await peers.call(site_12345, "13900004001", "12345", hold_ms=5000)
+            # long enough to outlast the restart of the other site, however slow it is
+            caller = await peers.call(site_12345, "13900004001", "12345", hold_ms=20000)
             started = await events.wait_for(is_event("call.started", site="12345", caller="13900004001"), 15)
             await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 10)
 
@@ -194,7 +195,7 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
             assert server.ami.sites["110"].connect_count >= 2
             # the 12345 call never noticed
             assert server.calls.book.find(started.data["call_id"]) is not None
-            assert await caller.finished(15) == 0, caller.output()
+            assert await caller.finished(40) == 0, caller.output()
             await events.wait_for(is_event("call.ended", call_id=started.data["call_id"]), 10)
 
             # the restarted site lost its registrations: the softphone registers again

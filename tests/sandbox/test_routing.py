@@ -18,6 +18,7 @@ from tests.sandbox.callflows import Api, answered_call, online_agent
 
 SURGE = dict(overflow_enter_wait_s=2.0, overflow_exit_wait_s=1.0, overflow_enter_hold_s=0.0,
              overflow_exit_hold_s=2.0, overflow_max_remote_share=1.0, overflow_tick_s=0.2,
+             overflow_arrival_window_s=5.0,  # only this test's calls, not the ones before it
              ivr_sites="")  # queued callers wait for a seat here; the IVR has its own tests
 
 

@@ -66,13 +66,9 @@ def test_offer_ivr(call, overflowing, wait, expected):
     assert offer_ivr(call, IVR_SITES, overflowing, wait, 45.0) is expected
 
 
-def test_center_stats_measure_arrivals_and_handle_time():
-    stats = CenterStats(default_handle_s=180.0, window_s=60.0)
+def test_center_stats_measure_handle_time():
+    stats = CenterStats(default_handle_s=180.0)
     assert stats.handle_time_s() == 180.0  # nothing measured yet
-    for t in (0.0, 10.0, 20.0):
-        stats.arrival(t)
-    assert stats.arrivals_per_s(30.0) == pytest.approx(3 / 60)
-    assert stats.arrivals_per_s(75.0) == pytest.approx(1 / 60)  # 0 and 10 fell out of the window
     stats.seat_changed("1001", "talking", 100.0)
     stats.seat_changed("1001", "talking", 101.0)  # still the same call
     stats.seat_changed("1001", "idle", 130.0)
