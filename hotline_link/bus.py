@@ -7,10 +7,11 @@ and await a matching event with a timeout instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import structlog
 
@@ -84,3 +85,54 @@ class EventBus:
             yield sub
         finally:
             self._subscribers.discard(sub)
+
+
+class BusWorker:
+    """A long-lived consumer of some bus events: ``publish`` hands the wanted ones over
+    (never blocking the publisher, bounded), one task handles them in order. A Redis
+    error or a bug in ``handle`` is logged with ``name`` and the worker goes on."""
+
+    def __init__(self, bus: EventBus, name: str, wanted: Callable[[BusEvent], bool],
+                 handle: Callable[[BusEvent], Awaitable[None]], maxsize: int = 10_000) -> None:
+        self.name = name
+        self._wanted = wanted
+        self._handle = handle
+        self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=maxsize)
+        self._task: asyncio.Task[None] | None = None
+        bus.listen(self._offer)
+
+    def _offer(self, event: BusEvent) -> None:
+        if self._wanted(event):
+            try:
+                self._queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.error(f"{self.name}.overflow", bus_event=event.name)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._consume(), name=self.name)
+
+    async def stop(self, drain_s: float = 0.0) -> None:
+        """Handle what is queued (for at most ``drain_s``), then stop."""
+        from hotline_link.tasks import cancel_and_wait
+
+        if self._task is None:
+            return
+        if drain_s > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.join(), drain_s)
+        await cancel_and_wait([self._task])
+        self._task = None
+
+    async def _consume(self) -> None:
+        from redis.exceptions import RedisError
+
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._handle(event)
+            except RedisError as exc:
+                log.warning(f"{self.name}.failed", bus_event=event.name, error=str(exc))
+            except Exception:
+                log.exception(f"{self.name}.bug", bus_event=event.name)
+            finally:
+                self._queue.task_done()

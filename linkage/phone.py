@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hotline_link.ami.manager import AmiError, AmiEvent
-from hotline_link.bus import BusEvent, EventBus
+from hotline_link.bus import BusEvent, BusWorker, EventBus
 from hotline_link.logs import mask_number
 from hotline_link.tasks import cancel_and_wait
 from linkage.journal import Clock
@@ -150,6 +150,9 @@ class PhoneTimings:
     tick_s: float = 0.2
 
 
+ASK_EVENTS = frozenset({"ask.key", "ask.nokey", "ask.unanswered"})
+
+
 class PhoneAsks:
     """Places the attempts of each ask and follows them to an outcome."""
 
@@ -165,9 +168,9 @@ class PhoneAsks:
         self.timings = timings
         self.due_key = prefix + "phone-due"
         self._take = redis.register_script(_TAKE)
-        self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=1000)
+        self._events = BusWorker(bus, "linkage.phone", lambda e: e.name in ASK_EVENTS,
+                                 self._on_ask_event, maxsize=1000)
         self._tasks: list[asyncio.Task[None]] = []
-        bus.listen(self._on_bus)
 
     def _key(self, ticket_id: str) -> str:
         return f"{self.prefix}phone:{ticket_id}"
@@ -268,26 +271,10 @@ class PhoneAsks:
         log.info(f"ask.{outcome.kind}", **data)
         self.bus.publish(f"ask.{outcome.kind}", **data)
 
-    def _on_bus(self, event: BusEvent) -> None:
-        if event.name in ("ask.key", "ask.nokey", "ask.unanswered"):
-            try:
-                self._queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.error("linkage.phone_overflow", bus_event=event.name)
-
-    async def _consume(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                kind = event.name.split(".", 1)[1]
-                await self._outcome(str(event.data.get("ask_id", "")),
-                                    Outcome(kind, str(event.data.get("key") or ""), str(event.data.get("status") or "")))
-            except RedisError as exc:
-                log.warning("linkage.phone_failed", error=str(exc))
-            except Exception:
-                log.exception("linkage.phone_bug")
-            finally:
-                self._queue.task_done()
+    async def _on_ask_event(self, event: BusEvent) -> None:
+        kind = event.name.split(".", 1)[1]
+        await self._outcome(str(event.data.get("ask_id", "")),
+                            Outcome(kind, str(event.data.get("key") or ""), str(event.data.get("status") or "")))
 
     async def _run(self) -> None:
         while True:
@@ -300,8 +287,9 @@ class PhoneAsks:
             await asyncio.sleep(self.timings.tick_s)
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._consume(), name="linkage-phone-events"),
-                       asyncio.create_task(self._run(), name="linkage-phone-due")]
+        self._events.start()
+        self._tasks = [asyncio.create_task(self._run(), name="linkage-phone-due")]
 
     async def stop(self) -> None:
+        await self._events.stop()
         await cancel_and_wait(self._tasks)

@@ -10,17 +10,14 @@ the times of each step. Every step goes through ``Journal.note`` (timeline, bus,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from hotline_link.bus import BusEvent, EventBus
+from hotline_link.bus import BusEvent, BusWorker, EventBus
 from hotline_link.settings import Settings, read_secret_file
-from hotline_link.tasks import cancel_and_wait
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
                             UnknownUnit, WrongStep)
@@ -74,11 +71,11 @@ class LinkageService:
         self.journal = Journal(redis, bus, prefix, clock)
         self.deadlines = DeadlineStore(redis, prefix)
         self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
-        self._queue: asyncio.Queue[BusEvent] = asyncio.Queue(maxsize=10_000)
-        self._task: asyncio.Task[None] | None = None
+        # repeat calls and the handovers the report counts
+        self._events = BusWorker(bus, "linkage.bus", lambda e: e.name == "call.answered"
+                                 or e.name in HANDOVER_MODES, self._handle)
         self._recommender: asyncio.Future[Recommender] | None = None
         self.phone: PhoneAsks | None = None  # dispatch by phone, once attach_phone gave it AMI
-        bus.listen(self._on_bus)
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
@@ -99,17 +96,14 @@ class LinkageService:
         self.scanner.start()
         if self.phone is not None:
             self.phone.start()
-        self._task = asyncio.create_task(self._consume(), name="linkage-bus")
+        self._events.start()
 
     async def stop(self) -> None:
         """Write what the bus queued (for at most 2 s), then stop."""
         await self.scanner.stop()
         if self.phone is not None:
             await self.phone.stop()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._queue.join(), 2.0)
-        await cancel_and_wait([self._task])
+        await self._events.stop(drain_s=2.0)
 
     async def recommender(self) -> Recommender:
         """The catalog recommender of the units' jurisdiction, built once off the loop."""
@@ -338,25 +332,6 @@ class LinkageService:
             await self.redis.set(key, ticket.id, ex=int(self.config.repeat_window_s))
 
     # --- bus: repeat calls and the handovers the report counts -------------------------
-
-    def _on_bus(self, event: BusEvent) -> None:
-        if event.name == "call.answered" or event.name in HANDOVER_MODES:
-            try:
-                self._queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.error("linkage.bus_overflow", bus_event=event.name)
-
-    async def _consume(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self._handle(event)
-            except RedisError as exc:
-                log.warning("linkage.bus_failed", bus_event=event.name, error=str(exc))
-            except Exception:
-                log.exception("linkage.bus_bug", bus_event=event.name)
-            finally:
-                self._queue.task_done()
 
     async def _handle(self, event: BusEvent) -> None:
         data = event.data

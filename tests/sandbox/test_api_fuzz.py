@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Callable
 from urllib.parse import quote
 
 import pytest

@@ -46,3 +46,22 @@ def test_a_failing_listener_costs_neither_the_publisher_nor_the_other_listeners(
     bus.listen(lambda e: seen.append(e.name))
     assert bus.publish("seat.changed", site="12345").name == "seat.changed"
     assert seen == ["seat.changed"]
+
+
+async def test_bus_worker_handles_wanted_events_in_order_survives_errors_and_drains_on_stop():
+    from hotline_link.bus import BusWorker
+
+    bus, handled = EventBus(), []
+
+    async def handle(event):  # type: ignore[no-untyped-def]
+        if event.data["n"] == 2:
+            raise ValueError("bad data")
+        handled.append(event.data["n"])
+
+    worker = BusWorker(bus, "test.worker", lambda e: e.name == "wanted", handle)
+    worker.start()
+    for n in range(5):
+        bus.publish("wanted", n=n)
+        bus.publish("other", n=100 + n)
+    await worker.stop(drain_s=2.0)
+    assert handled == [0, 1, 3, 4]  # in order, the bad one logged and skipped, others ignored

@@ -79,7 +79,7 @@ def test_a_non_loopback_ami_host_is_refused_unless_allowed(tmp_path):
                       f'ivr_sites = ""\n{site}')
     with pytest.raises(ConfigError, match=r"site 12345 host \(AMI\) '10.9.8.7'"):
         load_settings(config, env={})
-    config.write_text(f'allow_remote_hosts = "10.9.8.7"\n' + config.read_text())
+    config.write_text('allow_remote_hosts = "10.9.8.7"\n' + config.read_text())
     try:
         assert load_settings(config, env={}).sites[0].host == "10.9.8.7"
     except ConfigError as exc:  # another rule of a one-site config, not the host rule
