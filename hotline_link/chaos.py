@@ -53,6 +53,7 @@ class Chaos:
         self.site = self.settings.site("12345")
         self.server: Any = None
         self.published: list[BusEvent] = []
+        self.lost_kinds: Counter[str] = Counter()  # which kinds of ticket event were lost
         self.callers: list[SippRun] = []
         self.recovery: dict[str, float | None] = {}
         self._placing: asyncio.Task[None] | None = None
@@ -210,6 +211,7 @@ class Chaos:
                 "faults": len(self.recovery), "recovered": len(recoveries),
                 "recovery_s": self.recovery, "max_recovery_s": max(recoveries, default=None),
                 "ticket_events": len(self.published), "ticket_events_lost": lost_events,
+                "ticket_events_lost_kinds": dict(self.lost_kinds),
                 "calls_without_end": without_end, "fault_at_s": self.fault_at,
                 "lost_call_placed_at_s": [at for at, code in zip(self.placed_at, outcomes) if code != 0]}
 
@@ -227,6 +229,9 @@ class Chaos:
             for call_id, counts in published.items():
                 rows = await redis.xrange(call_key(call_id))
                 recorded = Counter(fields["event"] for _, fields in rows)
+                for name, n in counts.items():
+                    if n > recorded[name]:
+                        self.lost_kinds[name] += n - recorded[name]
                 lost += sum(max(0, n - recorded[name]) for name, n in counts.items())
                 if recorded["call.started"] and not recorded["call.ended"]:
                     without_end += 1

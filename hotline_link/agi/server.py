@@ -24,6 +24,7 @@ from hotline_link.agi.protocol import (
     set_variable_command,
 )
 from hotline_link.errors import AgiProtocolError
+from hotline_link.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,7 @@ class FastAgiServer:
         self.port = port
         self.routes: dict[str, AgiHandler] = {}
         self._server: asyncio.base_events.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
 
     def add_route(self, name: str, handler: AgiHandler) -> None:
         if name in self.routes:
@@ -114,12 +116,20 @@ class FastAgiServer:
         log.info("agi.listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:
+        """Stop listening and end the sessions in progress (a caller waiting in the queue):
+        their channels go on in the dialplan's fallback, and nothing they would publish
+        reaches services that are stopping after this."""
         if self._server is not None:
             self._server.close()
+            await cancel_and_wait(list(self._sessions))
             await self._server.wait_closed()
             self._server = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._sessions.add(task)
+            task.add_done_callback(self._sessions.discard)
         try:
             block = await asyncio.wait_for(read_header(reader), HEADER_TIMEOUT_S)
             request = parse_request_header(block)
