@@ -201,6 +201,17 @@ class PhoneAsks:
         await self._place(ask)
         return ask
 
+    async def schedule_ask(self, kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
+                           at: float, **extra: Any) -> dict[str, Any]:
+        """Begin asking at ``at`` (now or later, e.g. the next calling hours); kept in Redis
+        until then, so a restart in between misses nothing."""
+        if at <= self.clock():
+            return await self.start_ask(kind, ticket_id, site, numbers, prompt, **extra)
+        ask = {"kind": kind, "ticket_id": ticket_id, "site": site, "numbers": numbers, "prompt": prompt,
+               "attempt": 0, "state": "waiting", "ask_id": "", **extra}
+        await self._put(ask, at)
+        return ask
+
     async def _place(self, ask: dict[str, Any]) -> None:
         attempt = ask["attempt"]
         number = ask["numbers"][attempt]

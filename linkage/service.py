@@ -10,8 +10,9 @@ the times of each step. Every step goes through ``Journal.note`` (timeline, bus,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from typing import Any
+from typing import Any, Callable
 
 import structlog
 from redis.asyncio import Redis
@@ -22,7 +23,8 @@ from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
                             UnknownUnit, WrongStep)
 from linkage.journal import Clock, Journal
-from linkage.phone import Originate, PhoneAsks, PhoneTimings, Step, dispatch_numbers, dispatch_prompt
+from linkage.phone import (Originate, PhoneAsks, PhoneTimings, Step, callback_prompt, dispatch_numbers,
+                           dispatch_prompt)
 from linkage.policy import LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
@@ -76,6 +78,8 @@ class LinkageService:
                                  or e.name in HANDOVER_MODES, self._handle)
         self._recommender: asyncio.Future[Recommender] | None = None
         self.phone: PhoneAsks | None = None  # dispatch by phone, once attach_phone gave it AMI
+        # when a 回访 call may go out: the next moment within the calling hours
+        self.callback_window: Callable[[float], float] = config.calendar.next_working
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
@@ -180,6 +184,13 @@ class LinkageService:
         """The last word of a phone ask: a dispatch accepted by key 1 (the unit's own accept
         path, so its deadlines start) or, every number tried, the supervisor alerted."""
         ticket_id = ask["ticket_id"]
+        if ask["kind"] == "callback":
+            ticket = await self.tickets.get(ticket_id)
+            answer = step.answer if step.action == "done" else "未回访"  # two tries unanswered
+            if ticket is not None:
+                with contextlib.suppress(NoCallback):  # already answered another way
+                    await self.callback(ticket, answer, by="phone")
+            return
         if ask["kind"] == "dispatch":
             if step.action == "done":
                 await self.feedback(ticket_id, ask["unit"], "accept", {})
@@ -265,8 +276,31 @@ class LinkageService:
         await self._save(ticket_id, state="resolved", result_at=now, resolved=resolved, summary=summary)
         await self.journal.note("linkage.resolved", ticket_id, unit=record["unit"], site=record.get("site", ""),
                                 resolved=resolved, on_time=now <= float(record["result_due"]), summary=summary)
+        await self._ask_satisfaction(ticket_id)
 
     # --- 回访 -------------------------------------------------------------------------
+
+    async def opt_out(self, number: str) -> None:
+        """The caller asked never to be called back (回访)."""
+        if normalise_number(number):
+            await self.redis.sadd(f"{self.prefix}callback-optout", normalise_number(number))
+
+    async def _ask_satisfaction(self, ticket_id: str) -> None:
+        """回访 by phone once the unit reported its result: the caller is called within the
+        calling hours (``callback_window``: by default the working calendar's) and asked
+        1 满意 / 2 基本满意 / 3 不满意; two tries unanswered record 未回访. Never for a
+        restricted ticket, an anonymous caller or a number that opted out."""
+        ticket = await self.tickets.get(ticket_id)
+        if self.phone is None or ticket is None:
+            return
+        number = normalise_number(ticket.caller)
+        reason = ("restricted" if ticket.restricted else "anonymous" if not number else
+                  "opted_out" if await self.redis.sismember(f"{self.prefix}callback-optout", number) else "")
+        if reason:
+            await self.journal.note("linkage.callback_skipped", ticket_id, site=ticket.site, reason=reason)
+            return
+        await self.phone.schedule_ask("callback", ticket_id, ticket.site, [number, number], callback_prompt(),
+                                      at=self.callback_window(self.clock()))
 
     async def callback(self, ticket: Ticket, result: str, by: str) -> None:
         """Record the satisfaction callback's answer (满意/基本满意/不满意, or 未回访)."""

@@ -76,3 +76,43 @@ async def test_an_unanswered_duty_phone_is_retried_then_the_backup_then_the_supe
     assert handset.messages() == ["INVITE sip:77010", "INVITE sip:77010", "INVITE sip:78010"]
     flags = await server.linkage.deadlines.flags()
     assert flags[ticket.id]["flag"] == "phone_unanswered"
+
+
+async def test_after_the_result_the_caller_is_called_back_and_answers_by_key(phone_server, peers,
+                                                                             sandbox_settings):
+    """回访: the unit accepts by phone (1), reports arrival and result; the caller (a handset
+    of the public network) is then called and presses 2: 基本满意 is recorded."""
+    server = phone_server
+    server.linkage.callback_window = lambda now: now  # any hour: the test must not wait for 08:30
+    public = sandbox_settings.site(sandbox_settings.public_network_site)
+    handset = await peers.handset(public, handset_port(sandbox_settings), [(1500, "1")])
+    ticket = await server.tickets.open_for_call("12345", f"linkage-phone-{time.time_ns()}",
+                                                caller="13900004321")
+    ticket = await server.tickets.update(ticket, category="供水", summary="水管爆裂")
+    with server.bus.subscribe() as events:
+        status, body = await Api(server).request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001",
+                                                 json={"unit": "QD-WATER"})
+        assert status == 201, body
+        await events.wait_for(is_event("linkage.accepted", ticket_id=ticket.id), 40)
+        assert await handset.finished(30) == 0, handset.output()
+        caller_phone = await peers.handset(public, handset_port(sandbox_settings), [(1500, "2")])
+        await server.linkage.feedback(ticket.id, "QD-WATER", "arrival", {"situation": "已到场抢修"})
+        await server.linkage.feedback(ticket.id, "QD-WATER", "result", {"resolved": True, "summary": "已修复"})
+        answered = await events.wait_for(is_event("linkage.callback", ticket_id=ticket.id), 40)
+    assert (answered.data["result"], answered.data["by"]) == ("基本满意", "phone")
+    assert await caller_phone.finished(30) == 0, caller_phone.output()
+    assert caller_phone.messages() == ["INVITE sip:13900004321"]
+    record = await server.linkage.record(ticket.id)
+    assert record is not None and record["callback"] == "基本满意"
+
+
+async def test_no_callback_call_for_a_restricted_ticket(phone_server):
+    server = phone_server
+    ticket = await server.tickets.open_for_call("12345", f"linkage-phone-{time.time_ns()}",
+                                                caller="13900004322")
+    ticket = await server.tickets.update(ticket, category="供水", restricted=True)
+    with server.bus.subscribe() as events:
+        await server.linkage._ask_satisfaction(ticket.id)
+        skipped = await events.wait_for(is_event("linkage.callback_skipped", ticket_id=ticket.id), 5)
+    assert skipped.data["reason"] == "restricted"
+    assert await server.linkage.phone.get(ticket.id) is None  # no call was asked for
