@@ -2,8 +2,9 @@
 
 Brings up the three sites and Redis, starts the server, registers SIPp softphones as
 agents on the 12345 and 110 centers, places calls from (made-up) mobile numbers to both
-platforms, prints how each was routed, answered and ended, then keeps the server running
-until Ctrl-C so a real softphone can register and call in.
+platforms, prints how each was routed, answered and ended, follows one 12345 case on to a
+handling unit (dispatch by phone, accepted by key 1, arrival, result), then keeps the server
+running until Ctrl-C so a real softphone can register and call in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hotline_link.auth import sandbox_token
 from hotline_link.bus import Subscription
 from hotline_link.logs import configure_logging, mask_number
 from hotline_link.sandbox import Sandbox
+from hotline_link.sandbox.render import handset_port
 from hotline_link.server import Server
 from hotline_link.settings import Settings, read_secret_file
 from hotline_link.sip_peers import SipPeers, free_udp_port
@@ -94,6 +96,40 @@ def _report(outcomes: list[CallOutcome]) -> int:
     return 0 if good == len(outcomes) else 1
 
 
+async def _closed_loop(server: Server, peers: SipPeers, outcomes: list[CallOutcome]) -> None:
+    """One case on from the call to a handling unit: its ticket goes to the water company by
+    phone (a SIPp handset plays the duty phone and presses 1), which reports arrival and
+    result; the ticket's linkage steps are printed from its timeline."""
+    answered = next((o for o in outcomes if o.dialled == "12345" and o.answered_by), None)
+    ticket = await server.tickets.for_call(answered.call_id) if answered else None
+    if ticket is None:
+        _out("== closed loop: no answered 12345 call to follow")
+        return
+    ticket = await server.tickets.update(ticket, category="供水", summary="小区停水（演示）")
+    settings = server.settings
+    handset = await peers.handset(settings.site(settings.public_network_site), handset_port(settings),
+                                  [(1500, "1")])
+    _out(f"== closed loop: ticket {ticket.id} dispatched to QD-WATER by phone (duty line 77010)")
+    with server.bus.subscribe() as events:
+        await server.linkage.dispatch(ticket, "QD-WATER", by="demo")
+        await events.wait_for(lambda e: e.name == "linkage.accepted" and e.data.get("ticket_id") == ticket.id, 60)
+    await handset.finished(30)
+    await server.linkage.feedback(ticket.id, "QD-WATER", "arrival", {"situation": "抢修人员已到场"})
+    await server.linkage.feedback(ticket.id, "QD-WATER", "result", {"resolved": True, "summary": "已恢复供水"})
+    story = await server.timeline.for_ticket(ticket.id) or {"events": []}
+    for entry in story["events"]:
+        if entry["event"].startswith("linkage."):
+            _out(f"   {entry['event']:<26} {_step_detail(entry['data'])}")
+    ask = await server.linkage.phone.get(ticket.id) if server.linkage.phone else None
+    if ask and ask["kind"] == "callback":
+        _out(f"   回访 call to {mask_number(ticket.caller)}: {ask['state']} (within the calling hours)")
+
+
+def _step_detail(data: dict[str, object]) -> str:
+    keys = ("unit", "mode", "attempt", "number", "outcome", "key", "situation", "resolved", "on_time")
+    return " ".join(f"{k}={data[k]}" for k in keys if k in data)
+
+
 async def _live_calls(server: Server, peers: SipPeers) -> None:
     """One call every LIVE_EVERY_S seconds, to 12345 and 110 in turn, while the demo waits."""
     rng = random.Random()
@@ -137,7 +173,9 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
         _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
         _out(f"== placing {calls} real SIP calls")
-        code = _report(await _place_calls(server, peers, calls))
+        outcomes = await _place_calls(server, peers, calls)
+        code = _report(outcomes)
+        await _closed_loop(server, peers, outcomes)
         if keep_running:
             _out(f"\n== server running: http://{settings.http_host}:{settings.http_port}/health, "
                  "/api/calls, /api/seats")
