@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator
 
 import structlog
+from redis.exceptions import RedisError
+
+from hotline_link.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -113,8 +116,6 @@ class BusWorker:
 
     async def stop(self, drain_s: float = 0.0) -> None:
         """Handle what is queued (for at most ``drain_s``), then stop."""
-        from hotline_link.tasks import cancel_and_wait
-
         if self._task is None:
             return
         if drain_s > 0:
@@ -124,8 +125,6 @@ class BusWorker:
         self._task = None
 
     async def _consume(self) -> None:
-        from redis.exceptions import RedisError
-
         while True:
             event = await self._queue.get()
             try:

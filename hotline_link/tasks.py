@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable, Iterable
+from typing import Awaitable, Callable, Iterable
+
+import structlog
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[object] | None]) -> None:
@@ -28,3 +33,17 @@ async def wait_until(changed: asyncio.Event, done: Callable[[], bool], timeout: 
         except asyncio.TimeoutError:
             return done()
     return True
+
+
+async def repeat_every(step: Callable[[], Awaitable[object]], interval_s: Callable[[], float], *,
+                       failed: str, bug: str) -> None:
+    """Run ``step`` forever, ``interval_s()`` apart: a background scan or tick. Redis away
+    is logged as ``failed`` and a bug as ``bug`` (with its traceback); neither stops it."""
+    while True:
+        try:
+            await step()
+        except RedisError as exc:
+            log.warning(failed, error=str(exc))
+        except Exception:
+            log.exception(bug)
+        await asyncio.sleep(interval_s())

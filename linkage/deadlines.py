@@ -19,22 +19,17 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from hotline_link.tasks import cancel_and_wait
+from hotline_link.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
 from linkage.policy import SUPERVISED, LinkageConfig, next_step
+from tickets.outbox import LEASE_DUE
 
 log = structlog.get_logger(__name__)
 
 LEASE_S = 30.0
 BATCH = 500
 
-_LEASE = """
-local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
-return due
-"""
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ class DeadlineStore:
         self.prefix = prefix
         self.due_key = prefix + "due"
         self.flags_key = prefix + "flags"
-        self._lease = redis.register_script(_LEASE)
+        self._lease = redis.register_script(LEASE_DUE)
 
     def _info(self, member: str) -> str:
         return f"{self.prefix}deadline:{member}"
@@ -169,17 +164,10 @@ class DeadlineScanner:
         return step
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="linkage-deadlines")
+        self._task = asyncio.create_task(
+            repeat_every(self.scan_once, lambda: self.tick_s, failed="linkage.scan_failed",
+                         bug="linkage.scan_bug"), name="linkage-deadlines")
 
     async def stop(self) -> None:
         await cancel_and_wait([self._task])
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.scan_once()
-            except RedisError as exc:
-                log.warning("linkage.scan_failed", error=str(exc))
-            except Exception:  # a bug must not stop the scan for good
-                log.exception("linkage.scan_bug")
-            await asyncio.sleep(self.tick_s)

@@ -23,12 +23,11 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from hotline_link.ami.manager import AmiError, AmiEvent
 from hotline_link.bus import BusEvent, BusWorker, EventBus
 from hotline_link.logs import mask_number
-from hotline_link.tasks import cancel_and_wait
+from hotline_link.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
 
 log = structlog.get_logger(__name__)
@@ -287,19 +286,11 @@ class PhoneAsks:
         await self._outcome(str(event.data.get("ask_id", "")),
                             Outcome(kind, str(event.data.get("key") or ""), str(event.data.get("status") or "")))
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.due_once()
-            except RedisError as exc:
-                log.warning("linkage.phone_scan_failed", error=str(exc))
-            except Exception:
-                log.exception("linkage.phone_scan_bug")
-            await asyncio.sleep(self.timings.tick_s)
-
     def start(self) -> None:
         self._events.start()
-        self._tasks = [asyncio.create_task(self._run(), name="linkage-phone-due")]
+        self._tasks = [asyncio.create_task(
+            repeat_every(self.due_once, lambda: self.timings.tick_s, failed="linkage.phone_scan_failed",
+                         bug="linkage.phone_scan_bug"), name="linkage-phone-due")]
 
     async def stop(self) -> None:
         await self._events.stop()

@@ -23,7 +23,7 @@ import structlog
 
 from hotline_link.bus import BusEvent, EventBus
 from hotline_link.settings import Settings
-from hotline_link.tasks import cancel_and_wait
+from hotline_link.tasks import cancel_and_wait, repeat_every
 from seat_pool.overflow_policy import (
     CenterFigures, OverflowCall, OverflowMode, OverflowState, ReleaseRemoteSeat, StartOverflow,
     StopOverflow, WaitEstimate, estimate_wait, transition)
@@ -80,7 +80,11 @@ class OverflowController:
     def start(self) -> None:
         log.info("overflow.configured", centers=sorted(self.overflowing), remote_site=self.remote_site or None)
         self.bus.listen(self._on_event)
-        self._task = asyncio.create_task(self._run(), name="overflow-controller")
+        # Redis away: the last decisions stand until a tick goes through again
+        self._task = asyncio.create_task(
+            repeat_every(lambda: self.tick(time.time()), lambda: self.settings.overflow_tick_s,
+                         failed="overflow.tick_failed", bug="overflow.tick_failed"),
+            name="overflow-controller")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -110,14 +114,6 @@ class OverflowController:
     def _on_event(self, event: BusEvent) -> None:
         if event.name == "seat.changed" and event.data["site"] in self.stats:
             self.stats[event.data["site"]].seat_changed(event.data["seat"], event.data["new"], time.time())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick(time.time())
-            except Exception:  # Redis away: keep the last state, try again next tick
-                log.exception("overflow.tick_failed")
-            await asyncio.sleep(self.settings.overflow_tick_s)
 
     async def tick(self, now: float) -> None:
         remote = tuple(await self.seats.view(self.remote_site, self.remote_agents)) \

@@ -32,7 +32,10 @@ DEAD = "hl:outbox:dead"
 LEASE_S = 30.0
 MAX_BACKOFF_S = 60.0
 
-_LEASE = """
+# Lease the due members of a sorted set (score = when due) in one step: they move to
+# ARGV[2] (now + a lease), so of several instances scanning at once each member goes to one;
+# shared with linkage.deadlines
+LEASE_DUE = """
 local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
 return due
@@ -59,7 +62,7 @@ class Outbox:
         self.secret = secret
         self.secrets = dict(secrets or {})  # other HMAC secrets by name (a job's secret_ref)
         self.timeout_s = timeout_s
-        self._lease = redis.register_script(_LEASE)
+        self._lease = redis.register_script(LEASE_DUE)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
