@@ -285,6 +285,15 @@ class LinkageService:
         if normalise_number(number):
             await self.redis.sadd(f"{self.prefix}callback-optout", normalise_number(number))
 
+    async def opt_in(self, number: str) -> None:
+        """Undo ``opt_out``: the number may be called back again."""
+        if normalise_number(number):
+            await self.redis.srem(f"{self.prefix}callback-optout", normalise_number(number))
+
+    async def opted_out(self, number: str) -> bool:
+        number = normalise_number(number)
+        return bool(number) and bool(await self.redis.sismember(f"{self.prefix}callback-optout", number))
+
     async def _ask_satisfaction(self, ticket_id: str) -> None:
         """回访 by phone once the unit reported its result: the caller is called within the
         calling hours (``callback_window``: by default the working calendar's) and asked
@@ -295,7 +304,7 @@ class LinkageService:
             return
         number = normalise_number(ticket.caller)
         reason = ("restricted" if ticket.restricted else "anonymous" if not number else
-                  "opted_out" if await self.redis.sismember(f"{self.prefix}callback-optout", number) else "")
+                  "opted_out" if await self.opted_out(number) else "")
         if reason:
             await self.journal.note("linkage.callback_skipped", ticket_id, site=ticket.site, reason=reason)
             return
