@@ -82,7 +82,9 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        # no stream: print to whatever sys.stdout is when a line is written, not to the
+        # object it was at start-up (a test's captured stdout is closed after the test)
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     # Libraries (panoramisk, aiohttp) log through stdlib: keep them quiet unless asked.

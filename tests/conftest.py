@@ -52,6 +52,26 @@ class LogLines(io.TextIOBase):
         return [line for line in self.lines if line.get("event") == name]
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A test that configures logging (a CLI's ``main``, ``log_lines``, a stream of its own)
+    must not leave later tests writing to its stream: pytest closes a test's captured
+    stdout when the test ends, and a log line written there is an error in the next one."""
+    import logging
+
+    import structlog
+
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**saved)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 @pytest.fixture
 def log_lines() -> LogLines:
     lines = LogLines()

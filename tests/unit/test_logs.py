@@ -54,3 +54,20 @@ def test_a_caller_number_inside_an_exception_is_masked():
     text = json.loads(out.getvalue())["exception"]
     assert "13812345678" not in text and "051212345678" not in text
     assert "138****5678" in text
+
+
+def test_without_a_stream_lines_go_to_the_stdout_of_the_moment(monkeypatch):
+    """The CLI configures logging once; a stdout replaced later (and the old one closed, as
+    pytest does with a test's captured output) must not make logging fail."""
+    import sys
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", first)
+    configure_logging("info")
+    structlog.get_logger().info("first.line")
+    assert json.loads(first.getvalue())["event"] == "first.line"
+    first.close()
+    monkeypatch.setattr(sys, "stdout", second)
+    structlog.get_logger().info("second.line")
+    assert json.loads(second.getvalue())["event"] == "second.line"
+
