@@ -106,6 +106,7 @@ class Settings:
     # --- handling units (README "Handling units and the closed loop") ---
     linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
     linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
+    voice_notes_dir: str = ""  # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
     # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
     harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
     harassment_window_s: int = 600
@@ -131,6 +132,12 @@ class Settings:
     @property
     def rootfs_dir(self) -> Path:
         return self.cache_dir / "rootfs-asterisk"
+
+    def voice_notes_path(self, site: str) -> Path:
+        """The directory the units' voice notes of ``site`` are recorded into, as this host sees it."""
+        if self.voice_notes_dir:
+            return Path(self.voice_notes_dir.replace("{site}", site))
+        return self.rootfs_dir / "srv/hotline-link/sites" / site / "spool/voice-notes"
 
     @property
     def secrets_file(self) -> Path:
