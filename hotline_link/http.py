@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hotline_link.auth import AuthError, Principal
 from hotline_link.errors import HotlineError
+from hotline_link.logs import mask_number
 from hotline_link.openapi import OPENAPI
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _logged_path(request: web.Request) -> str:
+    """The path as logged: a caller number in it (``{number}`` routes) masked."""
+    return mask_number(request.path) if "number" in request.match_info else request.path
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -47,10 +53,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     except HotlineError as exc:
         status, code = getattr(exc, "status", 400), getattr(exc, "code", "bad_request")
-        log.info("http.refused", path=request.path, status=status, code=code)
+        log.info("http.refused", path=_logged_path(request), status=status, code=code)
         return error_response(status, code, str(exc))
     except Exception:
-        log.exception("http.failed", path=request.path)
+        log.exception("http.failed", path=_logged_path(request))
         return error_response(500, "internal_error", "internal error; see the server log")
 
 

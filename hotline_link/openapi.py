@@ -258,6 +258,19 @@ OPENAPI: dict[str, Any] = {
                 "schema": {"type": "object", "required": ["result"],
                            "properties": {"result": {"enum": ["满意", "基本满意", "不满意", "未回访"]}}}}}},
             "responses": {"200": {"description": "the dispatch with its callback"}, **_COMMON_ERRORS}}},
+        "/api/callback-optout/{number}": {
+            method: {"summary": summary, "parameters": [
+                {"name": "number", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": "^\\+?[0-9]{3,20}$"},
+                 "description": "the caller's number (3 to 20 digits, a leading + allowed)"}],
+                "responses": {"200": {"description": "{number (masked), opted_out}"},
+                              "400": _error("not a caller number of 3 to 20 digits (bad_number)"),
+                              **{k: v for k, v in _COMMON_ERRORS.items() if k != "400"}}}
+            for method, summary in (
+                ("put", "opt the number out of the satisfaction callback (回访): its tickets are never "
+                        "called back (agent, supervisor or admin)"),
+                ("delete", "opt the number back in: it may be called back again"),
+                ("get", "whether the number opted out of the satisfaction callback"))},
         "/api/linkage/flags": {"get": {
             "summary": "red flags by ticket: 督办 (supervised), 提级 (escalated), 双哨联办 (joint), off-duty "
                        "emergencies (supervisor)",

@@ -35,3 +35,7 @@ class NoCallback(LinkageError):
 
 class BadRange(LinkageError):
     status, code = 400, "bad_range"
+
+
+class BadNumber(LinkageError):
+    status, code = 400, "bad_number"

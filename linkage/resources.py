@@ -1,23 +1,31 @@
 """HTTP resources of the closed loop: dispatch a ticket to a unit, the unit's feedback,
-the satisfaction callback result, red flags, the units directory and the report."""
+the satisfaction callback result and opting out of it, red flags, the units directory and
+the report."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import json
+import re
 from dataclasses import asdict
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from hotline_link.http import principal_of, read_json, server_of
-from linkage.errors import LinkageError
+from hotline_link.logs import mask_number
+from linkage.errors import BadNumber, LinkageError
+from linkage.repeats import normalise_number
 from linkage.report import compute, parse_range, render_csv, render_html
 from linkage.service import LinkageService
 from tickets.resources import ticket_of
 
+log = structlog.get_logger(__name__)
+
 FORMATS = ("json", "csv", "html")
+_OPTOUT_NUMBER = re.compile(r"\+?[0-9]{3,20}")  # what the harassment flags take too
 
 
 def _linkage(request: web.Request) -> LinkageService:
@@ -77,6 +85,31 @@ async def callback(request: web.Request) -> web.Response:
     return web.json_response(await _linkage(request).record(ticket.id))
 
 
+def optout_number(text: str) -> str:
+    """The caller number of a 回访 opt-out, as the callback dials it (digits, no country
+    prefix); ``BadNumber`` unless it is 3 to 20 digits (a leading + allowed)."""
+    digits = normalise_number(text) if _OPTOUT_NUMBER.fullmatch(text) else ""
+    if not digits:
+        raise BadNumber("number: a caller number of 3 to 20 digits is required "
+                        "(a leading + allowed; anonymous callers are never called back)")
+    return digits
+
+
+async def callback_optout(request: web.Request) -> web.Response:
+    """PUT: never call this number back (回访); DELETE: it may be called again; GET: which."""
+    principal_of(request).require_role("agent", "supervisor", "admin")
+    number = optout_number(request.match_info["number"])
+    linkage = _linkage(request)
+    if request.method == "PUT":
+        await linkage.opt_out(number)
+    elif request.method == "DELETE":
+        await linkage.opt_in(number)
+    opted_out = await linkage.opted_out(number)
+    if request.method != "GET":
+        log.info("linkage.callback_optout", number=mask_number(number), opted_out=opted_out, by=_who(request))
+    return web.json_response({"number": mask_number(number), "opted_out": opted_out})
+
+
 async def flags(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
     return web.json_response(await _linkage(request).deadlines.flags())
@@ -117,6 +150,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/tickets/{ticket_id}/dispatch", dispatch_state)
     app.router.add_post("/api/tickets/{ticket_id}/feedback", feedback)
     app.router.add_post("/api/tickets/{ticket_id}/callback", callback)
+    for method in ("GET", "PUT", "DELETE"):
+        app.router.add_route(method, "/api/callback-optout/{number}", callback_optout)
     app.router.add_get("/api/linkage/flags", flags)
     app.router.add_get("/api/units", units)
     app.router.add_get("/supervisor/report", report)

@@ -10,7 +10,8 @@ Operations that would change what other tests see are fenced, not skipped:
 - real agents (1001, 2001...) are never paused, made ready, logged out or listened to (their
   seats are in the shared sandbox); generated agent ids that are real are dropped;
 - transfer and conference get call ids that cannot exist (no call is placed);
-- a number flagged by ``POST /api/harassment`` is unflagged again at once.
+- a number flagged by ``POST /api/harassment`` is unflagged again at once, and one opted out
+  of the 回访 by ``PUT /api/callback-optout/{number}`` opted back in.
 Left out: ``GET /api/supervisor/stream`` (server-sent events never end; a request would only
 time out), covered by its owner's tests.
 """
@@ -90,6 +91,13 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                                     headers={"Authorization": f"Bearer {admin}"}, timeout=15)
             if undone.status_code != 200:
                 problems.append(f"could not unflag {number!r}: {undone.status_code} {undone.text[:100]}")
+        if case.method.upper() == "PUT" and case.path == "/api/callback-optout/{number}" \
+                and response.status_code == 200:
+            number = str(case.path_parameters["number"])
+            undone = session.delete(f"{base}/api/callback-optout/{quote(number, safe='')}",
+                                    headers={"Authorization": f"Bearer {admin}"}, timeout=15)
+            if undone.status_code != 200:
+                problems.append(f"could not opt {number!r} back in: {undone.status_code} {undone.text[:100]}")
 
     for result in schema.get_all_operations():
         operation = result.ok()
