@@ -1,16 +1,17 @@
 """The linkage report (月交流、季会商、年总结): figures computed from the event log, rendered
 as JSON, CSV or HTML (inline SVG charts, A4 print CSS, no outside assets). Pure.
 
-Definitions (documented in the README):
-- handovers: calls and tickets from one platform to another, by mode (一键转接 = answered
-  transfers, 三方通话 = three-way calls dialled, 系统推送 = pushes received); 回流 = bounced
-  pushes received by a platform.
-- per platform and per unit: dispatched, accepted, arrived, on-time arrivals, results
-  (resolved or not), 督办 (supervised) and 提级 (escalated) counts, callbacks;
-  acceptance rate = accepted / dispatched; on-time arrival rate = arrivals within the
-  deadline / accepted; 解决率 = results marked resolved / results; 满意度 = (满意 + 基本满意)
-  / answered callbacks (未回访 not counted); repeat calls and 双哨联办 flags per platform.
-A rate with nothing to divide by is null (shown as "-").
+The definitions (口径) are ``DEFINITIONS`` below; the JSON carries them and the HTML prints
+them under the tables, so a reader of either never has to guess what a rate divides by.
+In short:
+- counts (dispatched, accepted, arrived, results, 督办, 提级, callbacks, repeat calls...)
+  are the steps that happened in the period;
+- 签收率 and 按时到场率 follow the tickets dispatched (accepted) in the period, and leave
+  out those still within their deadline at its end, so a rate never exceeds 100 % when a
+  ticket's steps straddle the period's edge;
+- 解决率 = results marked resolved / results; 满意度 = (满意 + 基本满意) / answered
+  callbacks, 未回访 counted apart and not in the denominator;
+- a rate with nothing to divide by is null in JSON, empty in CSV and "—" in HTML.
 """
 
 from __future__ import annotations
@@ -25,10 +26,32 @@ from zoneinfo import ZoneInfo
 from linkage.errors import BadRange
 
 MODES = ("一键转接", "三方通话", "系统推送")
+BOUNCED = "回流"  # of the pushes in a handover row, those going back where they came from
 COUNTS = ("dispatched", "accepted", "arrived", "on_time_arrivals", "results", "resolved",
-          "supervised", "escalated", "callbacks", "satisfied", "callbacks_answered")
-PLATFORM_COUNTS = COUNTS + ("repeat_calls", "joint", "bounced_in")
+          "supervised", "escalated", "callbacks", "callbacks_answered", "callbacks_unanswered",
+          "satisfied", "repeat_calls", "joint",
+          # the bases of the two rates that follow tickets (see DEFINITIONS)
+          "accept_base", "accept_base_accepted", "arrive_base", "arrive_base_on_time")
+PLATFORM_COUNTS = COUNTS + ("bounced_in",)
+RATES = ("acceptance_rate", "on_time_arrival_rate", "resolution_rate", "satisfaction")
 MAX_DAYS = 400
+NONE_SHOWN = "—"
+
+DEFINITIONS = {
+    "period": "统计期按本地日历日计算，起止日均含；各项次数为统计期内发生的次数。",
+    "handovers": "平台间转办：一键转接 = 已接通的转接；三方通话 = 已拨出的三方通话；系统推送 = 对方平台收到的推送工单。"
+                 "回流 = 退回来源平台的推送工单（按收到的平台统计，不按联动单位统计）。",
+    "acceptance_rate": "签收率 = 统计期内派单的工单中已签收的比例；期末仍在签收时限内且未签收的不计入分母。",
+    "on_time_arrival_rate": "按时到场率 = 统计期内签收的工单中在到场时限内到场的比例；期末仍在到场时限内且未到场、"
+                            "未办结的不计入分母；未反馈到场即办结的按未按时到场计。",
+    "resolution_rate": "解决率 = 办结反馈为“已解决”的工单数 ÷ 办结反馈的工单数。",
+    "satisfaction": "满意度 = （满意 + 基本满意）÷ 已回访（接听并作答）的工单数；未回访单独计数，不计入分母。",
+    "supervised": "督办 = 签收、到场或办结超时后的督办次数；提级 = 督办后仍超时、提级至指挥中心的次数。",
+    "repeat_calls": "重复来电 = 同一号码或同一地点同类诉求在时限内再次来电、关联到未结工单的次数；"
+                    "按单位统计时归入该工单派往的单位（派单在统计期前、事件未记单位的，只计入平台）。"
+                    "双哨联办 = 重复来电达到阈值、转为联办的工单数。",
+    "zero": f"分母为零的比率显示为“{NONE_SHOWN}”。",
+}
 
 
 def parse_range(start: str, end: str, timezone: str = "Asia/Shanghai") -> tuple[float, float]:
@@ -58,10 +81,17 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def _rates(c: dict[str, int]) -> dict[str, float | None]:
-    return {"acceptance_rate": _ratio(c["accepted"], c["dispatched"]),
-            "on_time_arrival_rate": _ratio(c["on_time_arrivals"], c["accepted"]),
+    return {"acceptance_rate": _ratio(c["accept_base_accepted"], c["accept_base"]),
+            "on_time_arrival_rate": _ratio(c["arrive_base_on_time"], c["arrive_base"]),
             "resolution_rate": _ratio(c["resolved"], c["results"]),
             "satisfaction": _ratio(c["satisfied"], c["callbacks_answered"])}
+
+
+def _due(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def compute(events: Iterable[dict[str, Any]], start: float, end: float,
@@ -72,6 +102,13 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
     handovers: dict[str, dict[str, int]] = {}
     platforms: dict[str, dict[str, int]] = {}
     units: dict[str, dict[str, int]] = {}
+    # per ticket, for the two rates that follow tickets and to put repeat calls on units
+    dispatched: dict[str, tuple[str, str, float | None]] = {}  # ticket -> (site, unit, accept due)
+    accepted: dict[str, tuple[str, str, float | None]] = {}  # ticket -> (site, unit, arrive due)
+    was_accepted: set[str] = set()
+    on_time: dict[str, bool] = {}  # ticket -> arrived on time
+    closed: set[str] = set()  # tickets with a result
+    linked: list[tuple[str, str, str, str]] = []  # (count, ticket, site, unit) of repeat/joint
 
     def bump(site: str, unit: str, name: str, by: int = 1) -> None:
         if site:
@@ -84,44 +121,65 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
             continue
         name, data = event["event"], event["data"]
         site, unit = str(data.get("site") or ""), str(data.get("unit") or "")
+        ticket = str(data.get("ticket_id") or "")
         if name == "linkage.handover":
             way = f"{data.get('source') or '?'}->{data.get('target') or '?'}"
-            row = handovers.setdefault(way, dict.fromkeys(MODES, 0))
-            if data.get("mode") in row:
+            row = handovers.setdefault(way, {**dict.fromkeys(MODES, 0), BOUNCED: 0})
+            if data.get("mode") in MODES:
                 row[data["mode"]] += 1
             if data.get("bounced"):
+                row[BOUNCED] += 1
                 bump(str(data.get("target") or ""), "", "bounced_in")
         elif name == "linkage.dispatched":
             bump(site, unit, "dispatched")
+            dispatched.setdefault(ticket, (site, unit, _due(data.get("accept_due"))))
         elif name == "linkage.accepted":
             bump(site, unit, "accepted")
+            was_accepted.add(ticket)
+            accepted.setdefault(ticket, (site, unit, _due(data.get("arrive_due"))))
         elif name == "linkage.arrived":
             bump(site, unit, "arrived")
             if data.get("on_time"):
                 bump(site, unit, "on_time_arrivals")
+            on_time.setdefault(ticket, bool(data.get("on_time")))
         elif name == "linkage.resolved":
             bump(site, unit, "results")
             if data.get("resolved"):
                 bump(site, unit, "resolved")
+            closed.add(ticket)
         elif name in ("linkage.supervised", "linkage.escalated"):
             # these carry the unit; the platform is the ticket id's first part
-            site = site or str(data.get("ticket_id", "")).split("-", 1)[0]
+            site = site or ticket.split("-", 1)[0]
             bump(site, unit, "supervised" if name == "linkage.supervised" else "escalated")
         elif name == "linkage.callback":
             bump(site, unit, "callbacks")
-            if data.get("result") != "未回访":
+            if data.get("result") == "未回访":
+                bump(site, unit, "callbacks_unanswered")
+            else:
                 bump(site, unit, "callbacks_answered")
             if data.get("result") in ("满意", "基本满意"):
                 bump(site, unit, "satisfied")
-        elif name == "linkage.repeat":
-            bump(site, "", "repeat_calls")
-        elif name == "linkage.joint":
-            bump(site, "", "joint")
+        elif name in ("linkage.repeat", "linkage.joint"):
+            linked.append(("repeat_calls" if name == "linkage.repeat" else "joint", ticket, site, unit))
+
+    for count, ticket, site, unit in linked:  # once every dispatch of the period is known
+        bump(site, unit or dispatched.get(ticket, ("", "", None))[1], count)
+    for ticket, (site, unit, due) in dispatched.items():
+        if ticket in was_accepted or due is None or due < end:  # still within its deadline: left out
+            bump(site, unit, "accept_base")
+            if ticket in was_accepted:
+                bump(site, unit, "accept_base_accepted")
+    for ticket, (site, unit, due) in accepted.items():
+        if ticket in on_time or ticket in closed or due is None or due < end:
+            bump(site, unit, "arrive_base")
+            if on_time.get(ticket):
+                bump(site, unit, "arrive_base_on_time")
     return {
         "from": start, "to": end,
         "handovers": {k: handovers[k] for k in sorted(handovers)},
         "platforms": {k: {**v, **_rates(v)} for k, v in sorted(platforms.items())},
         "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(units.items())},
+        "definitions": DEFINITIONS,
     }
 
 
@@ -137,79 +195,160 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     return rows
 
 
+def _csv_text(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def render_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("scope", "name", "figure", "value"))
     for row in _rows(report):
-        writer.writerow(tuple("" if v is None else v for v in row))
+        writer.writerow(tuple("" if v is None else _csv_text(v) for v in row))
     return out.getvalue()
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
+    return NONE_SHOWN if value is None else f"{value * 100:.1f}%"
 
 
-def _bars(title: str, items: list[tuple[str, float | None]], percent: bool) -> str:
-    """A horizontal bar chart as inline SVG."""
-    height = 22 * len(items) + 30
-    top = max([v for _, v in items if v is not None] + [1e-9])
-    scale = 1.0 if percent else top
-    parts = [f'<svg class="chart" viewBox="0 0 640 {height}" width="640" height="{height}" role="img" '
-             f'aria-label="{html.escape(title)}"><text x="0" y="16" class="t">{html.escape(title)}</text>']
-    for i, (label, value) in enumerate(items):
-        y = 26 + 22 * i
-        width = 0 if value is None else 400 * value / scale
-        shown = _pct(value) if percent else ("-" if value is None else f"{value:g}")
-        parts.append(f'<text x="0" y="{y + 14}">{html.escape(label)}</text>'
-                     f'<rect x="170" y="{y}" width="{width:.1f}" height="16"/>'
-                     f'<text x="{176 + width:.1f}" y="{y + 14}">{shown}</text>')
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _label(text: str, limit: int = 15) -> str:
+    """A chart's row label: long names keep their head and tail (units of one town differ
+    at the end); the whole name is the row's tooltip and is in the table above."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[-(limit - 1 - head):]
+
+
+_COLOURS = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5")
+_LEFT, _BAR, _ROW = 180, 380, 22
+
+
+def _chart(title: str, series: tuple[str, ...], items: list[tuple[str, tuple[float | None, ...]]],
+           percent: bool, stacked: bool = False) -> str:
+    """A horizontal bar chart as inline SVG: one row per item, a bar per series (or one
+    stacked bar); a legend when there is more than one series."""
+    if not items:
+        return f'<p class="empty">{_esc(title)}：本期无数据</p>'
+    bars_per_row = 1 if stacked or len(series) == 1 else len(series)
+    row_h = _ROW if bars_per_row == 1 else 12 * bars_per_row + 8
+    legend_h = 20 if len(series) > 1 else 0
+    height = 26 + legend_h + row_h * len(items) + 4
+    if percent:
+        top = 1.0
+    else:
+        top = max(sum(v or 0 for v in vs) if stacked else max((v or 0 for v in vs), default=0)
+                  for _, vs in items) or 1.0
+    parts = [f'<svg class="chart" viewBox="0 0 640 {height}" width="640" '
+             f'height="{height}" role="img" aria-label="{_esc(title)}">'
+             f'<text x="0" y="16" class="t">{_esc(title)}</text>']
+    if legend_h:
+        x = 0
+        for i, name in enumerate(series):
+            parts.append(f'<rect x="{x}" y="24" width="10" height="10" fill="{_COLOURS[i % 4]}"/>'
+                         f'<text x="{x + 14}" y="33">{_esc(name)}</text>')
+            x += 24 + 12 * len(name)
+    for row, (label, vs) in enumerate(items):
+        y = 26 + legend_h + row_h * row
+        parts.append(f'<text x="0" y="{y + 13}"><title>{_esc(label)}</title>{_esc(_label(label))}</text>')
+        x = float(_LEFT)
+        for i, value in enumerate(vs):
+            width = 0.0 if value is None else _BAR * value / top
+            colour = _COLOURS[i % 4]
+            if stacked:
+                if width:
+                    parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="16" fill="{colour}"/>')
+                x += width
+                continue
+            by = y + (0 if bars_per_row == 1 else 12 * i)
+            h = 16 if bars_per_row == 1 else 10
+            shown = _pct(value) if percent else (NONE_SHOWN if value is None else f"{value:g}")
+            parts.append(f'<rect x="{_LEFT}" y="{by}" width="{width:.1f}" height="{h}" fill="{colour}"/>'
+                         f'<text x="{_LEFT + width + 4:.1f}" y="{by + h - 2}" class="v">{_esc(shown)}</text>')
+        if stacked:
+            total = sum(v or 0 for v in vs)
+            parts.append(f'<text x="{x + 4:.1f}" y="{y + 13}" class="v">{total:g}</text>')
     return "".join(parts) + "</svg>"
 
 
 _CSS = """
-@page { size: A4; margin: 15mm; }
-body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; font-size: 10.5pt; color: #111; max-width: 180mm; margin: auto; }
-h1 { font-size: 16pt; } h2 { font-size: 12.5pt; margin-top: 1.2em; }
-table { border-collapse: collapse; width: 100%; margin: .5em 0; }
-th, td { border: 1px solid #999; padding: 2px 4px; text-align: right; } th:first-child, td:first-child { text-align: left; }
-.chart { display: block; margin: .5em 0; max-width: 100%; } .chart rect { fill: #2b6cb0; } .chart text { font-size: 11px; } .chart .t { font-weight: bold; }
-section, table, .chart { break-inside: avoid; page-break-inside: avoid; }
-@media print { a { color: inherit; text-decoration: none; } }
+@page { size: A4; margin: 15mm 12mm; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; font-size: 10pt; color: #111; max-width: 186mm; margin: auto; }
+h1 { font-size: 16pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1em 0 .3em; break-after: avoid; page-break-after: avoid; }
+table { border-collapse: collapse; width: 100%; margin: .4em 0; font-size: 8.5pt; }
+th, td { border: 1px solid #999; padding: 2px 3px; text-align: right; } th { background: #edf2f7; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; word-break: break-all; }
+thead { display: table-header-group; } tr { break-inside: avoid; page-break-inside: avoid; }
+.chart { display: block; margin: .5em 0; max-width: 100%; height: auto; } .chart text { font-size: 11px; fill: #111; }
+.chart .t { font-weight: bold; } .chart .v { font-size: 10px; }
+table, .chart, .empty, dl { break-inside: avoid; page-break-inside: avoid; }
+dl { font-size: 8.5pt; } dt { font-weight: bold; float: left; clear: left; width: 6em; } dd { margin: 0 0 .3em 6.5em; }
+.empty { color: #555; }
+@media print { body { max-width: none; } a { color: inherit; text-decoration: none; } }
 """
 
-_UNIT_COLUMNS = (("dispatched", "派单"), ("accepted", "签收"), ("arrived", "到场"),
-                 ("on_time_arrival_rate", "按时到场率"), ("resolution_rate", "解决率"),
-                 ("satisfaction", "满意度"), ("supervised", "督办"), ("escalated", "提级"))
+_COLUMNS = (("dispatched", "派单"), ("accepted", "签收"), ("acceptance_rate", "签收率"), ("arrived", "到场"),
+            ("on_time_arrival_rate", "按时到场率"), ("results", "办结"), ("resolution_rate", "解决率"),
+            ("callbacks_answered", "已回访"), ("callbacks_unanswered", "未回访"), ("satisfaction", "满意度"),
+            ("supervised", "督办"), ("escalated", "提级"), ("repeat_calls", "重复来电"))
+_PLATFORM_COLUMNS = _COLUMNS + (("joint", "双哨联办"), ("bounced_in", "回流"))
+_DEFINITION_TITLES = (("period", "统计口径"), ("handovers", "转办与回流"), ("acceptance_rate", "签收率"),
+                      ("on_time_arrival_rate", "按时到场率"), ("resolution_rate", "解决率"),
+                      ("satisfaction", "满意度"), ("supervised", "督办、提级"), ("repeat_calls", "重复来电"),
+                      ("zero", "无分母"))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    if not rows:
+        return '<p class="empty">本期无数据</p>'
+    th = "".join(f"<th>{_esc(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _cell(value: Any, key: str) -> str:
-    return _pct(value) if key.endswith(("rate", "satisfaction")) else str(value)
+    return _pct(value) if key in RATES else str(value)
 
 
 def render_html(report: dict[str, Any], title: str, period: str) -> str:
-    parts = [f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(period)}</p>"]
-    parts.append("<section><h2>平台间转办（一键转接 / 三方通话 / 系统推送）</h2>")
-    parts.append(_table(["方向", *MODES], [[way, *(str(m[k]) for k in MODES)] for way, m in report["handovers"].items()]))
-    parts.append(_bars("转办量", [(way, float(sum(m.values()))) for way, m in report["handovers"].items()], False))
-    parts.append("</section><section><h2>按平台</h2>")
-    head = ["平台", *(label for _, label in _UNIT_COLUMNS), "重复来电", "双哨联办", "回流"]
-    parts.append(_table(head, [[site, *(_cell(f[k], k) for k, _ in _UNIT_COLUMNS), str(f["repeat_calls"]),
-                                str(f["joint"]), str(f["bounced_in"])] for site, f in report["platforms"].items()]))
-    parts.append("</section><section><h2>按联动单位</h2>")
-    parts.append(_table(["单位", *(label for _, label in _UNIT_COLUMNS)],
-                        [[f"{f['name'] or unit} ({unit})", *(_cell(f[k], k) for k, _ in _UNIT_COLUMNS)]
-                         for unit, f in report["units"].items()]))
-    units = report["units"]
-    parts.append(_bars("按时到场率", [(f["name"] or u, f["on_time_arrival_rate"]) for u, f in units.items()], True))
-    parts.append(_bars("解决率", [(f["name"] or u, f["resolution_rate"]) for u, f in units.items()], True))
-    parts.append(_bars("满意度", [(f["name"] or u, f["satisfaction"]) for u, f in units.items()], True))
-    parts.append("</section></body></html>")
+    handovers, platforms, units = report["handovers"], report["platforms"], report["units"]
+    parts = [f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
+             f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1><p>统计期：{_esc(period)}</p>"]
+    parts.append("<h2>平台间转办（一键转接 / 三方通话 / 系统推送）</h2>")
+    parts.append(_table(["方向", *MODES, "合计", "其中回流"],
+                        [[way, *(str(m[k]) for k in MODES), str(sum(m[k] for k in MODES)), str(m[BOUNCED])]
+                         for way, m in handovers.items()]))
+    parts.append(_chart("各方向转办量（按方式）", MODES,
+                        [(way, tuple(float(m[k]) for k in MODES)) for way, m in handovers.items()],
+                        percent=False, stacked=True))
+    parts.append("<h2>按平台</h2>")
+    parts.append(_table(["平台", *(label for _, label in _PLATFORM_COLUMNS)],
+                        [[site, *(_cell(f[k], k) for k, _ in _PLATFORM_COLUMNS)] for site, f in platforms.items()]))
+    rate_names = ("签收率", "按时到场率", "解决率", "满意度")
+    parts.append(_chart("各平台比率", rate_names,
+                        [(site, tuple(f[k] for k in RATES)) for site, f in platforms.items()], percent=True))
+    parts.append("<h2>按联动单位</h2>")
+    parts.append(_table(["单位", *(label for _, label in _COLUMNS)],
+                        [[f"{f['name']}（{unit}）" if f["name"] else unit, *(_cell(f[k], k) for k, _ in _COLUMNS)]
+                         for unit, f in units.items()]))
+    named = [(f["name"] or unit, f) for unit, f in units.items()]
+    for key, label in (("on_time_arrival_rate", "按时到场率"), ("resolution_rate", "解决率"), ("satisfaction", "满意度")):
+        # units with nothing to divide by show "—" in the table and no bar here
+        parts.append(_chart(f"各单位{label}", (label,), [(n, (f[key],)) for n, f in named if f[key] is not None], True))
+    parts.append(_chart("督办与提级", ("督办", "提级"),
+                        [(n, (float(f["supervised"]), float(f["escalated"]))) for n, f in named
+                         if f["supervised"] or f["escalated"]], percent=False, stacked=True))
+    parts.append("<h2>口径</h2><dl>")
+    definitions = report.get("definitions", DEFINITIONS)
+    parts += [f"<dt>{_esc(name)}</dt><dd>{_esc(definitions[key])}</dd>" for key, name in _DEFINITION_TITLES]
+    parts.append("</dl></body></html>")
     return "".join(parts)
