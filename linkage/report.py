@@ -16,10 +16,13 @@ In short:
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
+import hashlib
 import html
 import io
+from types import MappingProxyType
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -37,7 +40,7 @@ RATES = ("acceptance_rate", "on_time_arrival_rate", "resolution_rate", "satisfac
 MAX_DAYS = 400
 NONE_SHOWN = "—"
 
-DEFINITIONS = {
+DEFINITIONS = MappingProxyType({
     "period": "统计期按本地日历日计算，起止日均含；各项次数为统计期内发生的次数。",
     "handovers": "平台间转办：一键转接 = 已接通的转接；三方通话 = 已拨出的三方通话；系统推送 = 对方平台收到的推送工单。"
                  "回流 = 退回来源平台的推送工单（按收到的平台统计，不按联动单位统计）。",
@@ -51,7 +54,7 @@ DEFINITIONS = {
                     "按单位统计时归入该工单派往的单位（派单在统计期前、事件未记单位的，只计入平台）。"
                     "双哨联办 = 重复来电达到阈值、转为联办的工单数。",
     "zero": f"分母为零的比率显示为“{NONE_SHOWN}”。",
-}
+})
 
 
 def parse_range(start: str, end: str, timezone: str = "Asia/Shanghai") -> tuple[float, float]:
@@ -179,7 +182,7 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
         "handovers": {k: handovers[k] for k in sorted(handovers)},
         "platforms": {k: {**v, **_rates(v)} for k, v in sorted(platforms.items())},
         "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(units.items())},
-        "definitions": DEFINITIONS,
+        "definitions": dict(DEFINITIONS),
     }
 
 
@@ -295,6 +298,15 @@ dl { font-size: 8.5pt; } dt { font-weight: bold; float: left; clear: left; width
 .empty { color: #555; }
 @media print { body { max-width: none; } a { color: inherit; text-decoration: none; } }
 """
+
+# What a route serving the HTML should send: the page needs nothing but its own stylesheet
+# (allowed by its hash), so the browser runs no script and fetches nothing, whatever a
+# field of the report held.
+HTML_HEADERS = MappingProxyType({
+    "Content-Security-Policy": "default-src 'none'; style-src 'sha256-"
+                               + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+                               + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
 _COLUMNS = (("dispatched", "派单"), ("accepted", "签收"), ("acceptance_rate", "签收率"), ("arrived", "到场"),
             ("on_time_arrival_rate", "按时到场率"), ("results", "办结"), ("resolution_rate", "解决率"),

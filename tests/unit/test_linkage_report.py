@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import re
 
 import pytest
 
 from linkage.errors import BadRange
-from linkage.report import compute, parse_range, render_csv, render_html
+from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 
 T0, T1, T2, T3 = (f"12345-20261101-00000{i}" for i in range(4))
 T4, T5, T6, T7, T8, T9 = (f"12345-20261101-00000{i}" for i in range(4, 10))
@@ -195,6 +197,25 @@ def test_html_escapes_every_text_that_comes_from_data():
     page = render_html(compute(events, 1000, 2000, {hostile: hostile}), hostile, hostile)
     assert "<script" not in page and hostile not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_the_html_headers_allow_its_own_stylesheet_and_nothing_else():
+    page = render_html(compute(EVENTS, 1000, 2000), "联动报告", "2026-11-01 至 2026-11-30")
+    styles = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert len(styles) == 1 and "style=" not in page  # one stylesheet, no inline style attributes
+    digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+    policy = HTML_HEADERS["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none'; ") and f"style-src 'sha256-{digest}'" in policy
+    assert "script-src" not in policy and "unsafe" not in policy and HTML_HEADERS["X-Content-Type-Options"] == "nosniff"
+
+
+def test_long_unit_names_keep_their_distinct_ends_in_charts():
+    names = {f"Q{i}": f"启东市某某街道办事处第{i}联动单位" for i in (1, 2)}
+    events = [ev(1001 + i, "linkage.resolved", ticket_id=f"T{i}", unit=f"Q{i}", site="12345", resolved=True)
+              for i in (1, 2)]
+    page = render_html(compute(events, 1000, 2000, names), "联动报告", "")
+    assert ">启东市某某街道…处第1联动单位<" in page and ">启东市某某街道…处第2联动单位<" in page
+    assert "<title>启东市某某街道办事处第1联动单位</title>" in page  # the whole name as the tooltip
 
 
 def test_an_empty_period_renders_without_data():
