@@ -93,11 +93,12 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                 problems.append(f"could not unflag {number!r}: {undone.status_code} {undone.text[:100]}")
         if case.method.upper() == "PUT" and case.path == "/api/callback-optout/{number}" \
                 and response.status_code == 200:
-            number = str(case.path_parameters["number"])
-            undone = session.delete(f"{base}/api/callback-optout/{quote(number, safe='')}",
+            # the same path as the PUT (schemathesis has already percent-encoded the number)
+            undone = session.delete(f"{base}{case.formatted_path}",
                                     headers={"Authorization": f"Bearer {admin}"}, timeout=15)
             if undone.status_code != 200:
-                problems.append(f"could not opt {number!r} back in: {undone.status_code} {undone.text[:100]}")
+                problems.append(f"could not opt {case.formatted_path} back in: {undone.status_code} "
+                                f"{undone.text[:100]}")
 
     for result in schema.get_all_operations():
         operation = result.ok()
