@@ -34,6 +34,7 @@ from seat_pool.router import CallRouter
 from seat_pool.store import SeatStore
 from supervisor.service import SupervisorService
 from seat_pool.waiting import WaitingQueue
+from linkage.phone import PhoneTimings
 from linkage.service import LinkageService, unit_secrets
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -72,7 +73,9 @@ class Server:
         self.push = PushService(settings, self.tickets, self.outbox, self.redis, self.bus)
         self.linkage = LinkageService.for_settings(settings, self.redis, self.bus, self.tickets, self.outbox)
         self.linkage.attach_phone(  # duty phones and 回访 calls (linkage/phone.py); Async Originate
-            lambda site, action: self.ami.send(site, action, as_list=False))
+            lambda site, action: self.ami.send(site, action, as_list=False),
+            PhoneTimings(ring_s=settings.phone_ring_s, retry_delay_s=settings.phone_retry_delay_s,
+                         answer_window_s=settings.phone_answer_window_s))
         self._recommender: asyncio.Task[Recommender] | None = None
         self.agent_events = AgentEvents(self.bus, self.tickets,
                                         frozenset(a for site in settings.sites for a in site.agents))

@@ -8,6 +8,7 @@ they come from env or from a file that only its owner can read.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import stat
 import tomllib
@@ -107,6 +108,11 @@ class Settings:
     linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
     linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
     voice_notes_dir: str = ""  # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
+    # calls to a unit's duty phone and 回访 calls (linkage/phone.py): how long the phone rings,
+    # the wait before the next attempt, and the time after the ring for the prompt and the keys
+    phone_ring_s: int = 20
+    phone_retry_delay_s: float = 120.0
+    phone_answer_window_s: float = 60.0
     # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
     harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
     harassment_window_s: int = 600
@@ -374,6 +380,18 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("harassment_max_calls and harassment_window_s must be at least 1")
     if not settings.web_channel.strip():
         raise ConfigError("web_channel: the IVR needs a name or address of the web channel")
+    _validate_phone(settings)
+
+
+def _validate_phone(settings: Settings) -> None:
+    """The outgoing calls of the closed loop: a ring Asterisk's Originate can wait for, and
+    positive, finite waits (NaN and infinity are refused, they would never come due)."""
+    if not 5 <= settings.phone_ring_s <= 120:
+        raise ConfigError(f"phone_ring_s must be from 5 to 120 seconds, got {settings.phone_ring_s}")
+    for name, limit in (("phone_retry_delay_s", 86400.0), ("phone_answer_window_s", 600.0)):
+        value = getattr(settings, name)
+        if not (math.isfinite(value) and 0 < value <= limit):
+            raise ConfigError(f"{name} must be above 0 and at most {limit:g} seconds, got {value}")
 
 
 def _validate_skills(settings: Settings) -> None:

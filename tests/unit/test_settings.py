@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,42 @@ def test_secret_comes_from_a_private_file_and_stays_out_of_repr(tmp_path):
     secrets.chmod(0o644)
     with pytest.raises(ConfigError, match="readable by others"):
         read_secret_file(Path(secrets))
+
+
+def test_phone_timings_from_toml_and_env(tmp_path):
+    config = tmp_path / "hl.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\nphone_ring_s = 30\nphone_retry_delay_s = 90.5\n')
+    settings = load_settings(config, env={"HOTLINE_PHONE_ANSWER_WINDOW_S": "45"})
+    assert (settings.phone_ring_s, settings.phone_retry_delay_s, settings.phone_answer_window_s) == (30, 90.5, 45.0)
+    defaults = load_settings(env={"HOTLINE_STATE_DIR": str(tmp_path)})
+    assert (defaults.phone_ring_s, defaults.phone_retry_delay_s, defaults.phone_answer_window_s) == (20, 120.0, 60.0)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("PHONE_RING_S", "4", "phone_ring_s must be from 5 to 120 seconds, got 4"),
+    ("PHONE_RING_S", "121", "phone_ring_s must be from 5 to 120 seconds, got 121"),
+    ("PHONE_RING_S", "-20", "phone_ring_s must be from 5 to 120"),
+    ("PHONE_RING_S", "20.5", "phone_ring_s: expected int"),
+    ("PHONE_RETRY_DELAY_S", "0", "phone_retry_delay_s must be above 0 and at most 86400 seconds, got 0.0"),
+    ("PHONE_RETRY_DELAY_S", "-1", "phone_retry_delay_s must be above 0"),
+    ("PHONE_RETRY_DELAY_S", "nan", "phone_retry_delay_s must be above 0"),
+    ("PHONE_RETRY_DELAY_S", "inf", "phone_retry_delay_s must be above 0"),
+    ("PHONE_RETRY_DELAY_S", "86401", "phone_retry_delay_s must be above 0 and at most 86400"),
+    ("PHONE_ANSWER_WINDOW_S", "0", "phone_answer_window_s must be above 0 and at most 600 seconds"),
+    ("PHONE_ANSWER_WINDOW_S", "601", "phone_answer_window_s must be above 0 and at most 600"),
+    ("PHONE_ANSWER_WINDOW_S", "a minute", "phone_answer_window_s: expected float"),
+])
+def test_bad_phone_timings_are_refused_with_the_setting_named(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(env={f"HOTLINE_{name}": value, "HOTLINE_STATE_DIR": str(tmp_path)})
+
+
+def test_the_server_calls_units_with_the_phone_timings_of_its_settings(tmp_path):
+    from hotline_link.server import Server
+    from hotline_link.settings import Settings
+    from linkage.phone import PhoneTimings
+
+    server = Server(Settings(state_dir=tmp_path, ami_secret="x", phone_ring_s=30, phone_retry_delay_s=90.0,
+                             phone_answer_window_s=45.0))
+    assert server.linkage.phone is not None
+    assert server.linkage.phone.timings == PhoneTimings(ring_s=30, retry_delay_s=90.0, answer_window_s=45.0)
