@@ -26,8 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from hotline_link.errors import ConfigError
-from tickets.catalog import (_NAME, REQUIRED_META, Catalog, _check_header, _check_meta, _error,
-                             _read_meta, _read_text, _record, _rows)
+from tickets.catalog import JURISDICTION_NAME, REQUIRED_META, Catalog, data_error, parse_table, read_text
 
 DATA_PACKAGE = "linkage"
 LEVELS = (1, 2, 3)
@@ -83,48 +82,37 @@ class UnitDirectory:
 def _unit(rec: dict[str, str], origin: str, line: int) -> Unit:
     for column in ("id", "name", "level", "duty_phone"):
         if not rec[column]:
-            raise _error(origin, line, f"column {column!r} is empty")
+            raise data_error(origin, line, f"column {column!r} is empty")
     if not _UNIT_ID.match(rec["id"]):
-        raise _error(origin, line, f"bad unit id {rec['id']!r}: letters, digits, '-', '_', '.' only")
+        raise data_error(origin, line, f"bad unit id {rec['id']!r}: letters, digits, '-', '_', '.' only")
     if rec["level"] not in ("1", "2", "3"):
-        raise _error(origin, line, f"level must be 1, 2 or 3, found {rec['level']!r}")
+        raise data_error(origin, line, f"level must be 1, 2 or 3, found {rec['level']!r}")
     for column in ("duty_phone", "backup_phone"):
         if rec[column] and not _PHONE.match(rec[column]):
-            raise _error(origin, line, f"{column} {rec[column]!r} is not a dialable number")
+            raise data_error(origin, line, f"{column} {rec[column]!r} is not a dialable number")
     url, ref = rec.get("webhook_url", ""), rec.get("secret_ref", "")
     if url and not url.startswith(("http://", "https://")):
-        raise _error(origin, line, f"webhook_url {url!r} must start with http:// or https://")
+        raise data_error(origin, line, f"webhook_url {url!r} must start with http:// or https://")
     if url and not ref:
-        raise _error(origin, line, "a webhook_url needs a secret_ref (the key of its secret in the secrets file)")
+        raise data_error(origin, line, "a webhook_url needs a secret_ref (the key of its secret in the secrets file)")
     if ref and not _SECRET_REF.match(ref):
-        raise _error(origin, line, f"secret_ref {ref!r} must name a secrets-file key "
+        raise data_error(origin, line, f"secret_ref {ref!r} must name a secrets-file key "
                                    "(lower-case letters, digits, '_'); never put the secret itself here")
     handles = tuple(h.strip() for h in rec["handles"].split("|")) if rec["handles"] else ()
     for handle in handles:
         if not _HANDLE.match(handle):
-            raise _error(origin, line, f"bad catalog entry id {handle!r} in handles")
+            raise data_error(origin, line, f"bad catalog entry id {handle!r} in handles")
     return Unit(rec["id"], rec["name"], int(rec["level"]), rec["duty_phone"], rec["backup_phone"],
                 url, ref, handles, line)
 
 
 def parse_units(text: str, origin: str) -> UnitDirectory:
     """Parse a units directory; ``origin`` names the file in error messages."""
-    rows = _rows(text, origin)
-    meta, header_line, header = _read_meta(rows, origin, "id", REQUIRED_META + ("title", "source"))
-    _check_meta(meta, origin, header_line, REQUIRED_META)
-    if not _NAME.match(meta["jurisdiction"]):
-        raise _error(origin, header_line, f"bad jurisdiction name {meta['jurisdiction']!r}")
-    _check_header(header, origin, header_line, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
-    units: list[Unit] = []
-    seen: dict[str, int] = {}
-    for line, cells in rows:
-        unit = _unit(_record(cells, header, origin, line), origin, line)
-        if unit.id in seen:
-            raise _error(origin, line, f"duplicate unit id {unit.id!r} (first on line {seen[unit.id]})")
-        seen[unit.id] = line
-        units.append(unit)
+    meta, header_line, units = parse_table(
+        text, origin, header_first="id", meta_keys=REQUIRED_META + ("title", "source"), required_meta=REQUIRED_META,
+        columns=REQUIRED_COLUMNS, optional_columns=OPTIONAL_COLUMNS, row=_unit, key=lambda u: u.id, what="unit id")
     if not units:
-        raise _error(origin, header_line, "the directory has no units")
+        raise data_error(origin, header_line, "the directory has no units")
     return UnitDirectory(meta["jurisdiction"], meta["version"], meta.get("title", ""), origin, tuple(units))
 
 
@@ -135,19 +123,19 @@ def check_against_catalog(directory: UnitDirectory, catalog: Catalog) -> None:
         for handle in unit.handles:
             if handle.endswith("*"):
                 if not any(i.startswith(handle[:-1]) for i in ids):
-                    raise _error(directory.origin, unit.line, f"handles {handle!r} matches no entry of {catalog.origin}")
+                    raise data_error(directory.origin, unit.line, f"handles {handle!r} matches no entry of {catalog.origin}")
             elif handle not in ids:
-                raise _error(directory.origin, unit.line, f"handles {handle!r}: no such entry in {catalog.origin}")
+                raise data_error(directory.origin, unit.line, f"handles {handle!r}: no such entry in {catalog.origin}")
 
 
 def load_units(path: str | Path) -> UnitDirectory:
     path = Path(path)
-    return parse_units(_read_text(path), str(path))
+    return parse_units(read_text(path), str(path))
 
 
 def load_jurisdiction_units(name: str) -> UnitDirectory:
     """The shipped directory of one jurisdiction (``linkage/data/units/{name}.csv``)."""
-    if not _NAME.match(name):
+    if not JURISDICTION_NAME.match(name):
         raise ConfigError(f"bad jurisdiction name {name!r}")
     ref = resources.files(DATA_PACKAGE).joinpath("data", "units", f"{name}.csv")
     if not ref.is_file():

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from hotline_link.errors import ConfigError
 
@@ -43,8 +43,9 @@ DATA_PACKAGE = "tickets"
 
 _VERSION = re.compile(r"^\d{4}\.\d{2}\.\d{2}(-\d+)?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+JURISDICTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _BOOLS = {"true": True, "false": False}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +117,11 @@ def _rows(text: str, origin: str) -> Iterator[tuple[int, list[str]]]:
         try:
             cells = next(csv.reader([raw], strict=True))
         except csv.Error as exc:
-            raise _error(origin, number, f"not a valid CSV row ({exc})") from None
+            raise data_error(origin, number, f"not a valid CSV row ({exc})") from None
         yield number, [c.strip() for c in cells]
 
 
-def _error(origin: str, line: int, reason: str) -> ConfigError:
+def data_error(origin: str, line: int, reason: str) -> ConfigError:
     return ConfigError(f"{origin}:{line}: {reason}")
 
 
@@ -132,29 +133,29 @@ def _read_meta(rows: Iterator[tuple[int, list[str]]], origin: str, header_first:
         if cells and cells[0] == header_first:
             return meta, number, cells
         if len(cells) != 2:
-            raise _error(origin, number, f"metadata row must be 'key,value', found {len(cells)} fields"
+            raise data_error(origin, number, f"metadata row must be 'key,value', found {len(cells)} fields"
                          f" (or the header row starting with '{header_first}' is missing)")
         key, value = cells
         if key not in allowed:
-            raise _error(origin, number, f"unknown metadata key {key!r} (allowed: {', '.join(allowed)})")
+            raise data_error(origin, number, f"unknown metadata key {key!r} (allowed: {', '.join(allowed)})")
         if key in meta:
-            raise _error(origin, number, f"metadata key {key!r} given twice")
+            raise data_error(origin, number, f"metadata key {key!r} given twice")
         if not value:
-            raise _error(origin, number, f"metadata key {key!r} has no value")
+            raise data_error(origin, number, f"metadata key {key!r} has no value")
         meta[key] = value
-    raise _error(origin, 0, f"no header row starting with '{header_first}'")
+    raise data_error(origin, 0, f"no header row starting with '{header_first}'")
 
 
 def _check_meta(meta: dict[str, str], origin: str, header_line: int,
                 required: Sequence[str]) -> None:
     for key in required:
         if key not in meta:
-            raise _error(origin, header_line, f"metadata key {key!r} missing before the header row")
+            raise data_error(origin, header_line, f"metadata key {key!r} missing before the header row")
     if meta["schema"] != str(SCHEMA):
-        raise _error(origin, header_line,
+        raise data_error(origin, header_line,
                      f"unsupported schema {meta['schema']!r}; this version reads schema {SCHEMA}")
     if not _VERSION.match(meta["version"]):
-        raise _error(origin, header_line,
+        raise data_error(origin, header_line,
                      f"bad version {meta['version']!r}: expected YYYY.MM.DD or YYYY.MM.DD-N")
 
 
@@ -162,18 +163,44 @@ def _check_header(cells: list[str], origin: str, line: int, required: Sequence[s
                   optional: Sequence[str]) -> None:
     missing = [c for c in required if c not in cells]
     if missing:
-        raise _error(origin, line, f"missing column(s): {', '.join(missing)}")
+        raise data_error(origin, line, f"missing column(s): {', '.join(missing)}")
     unknown = [c for c in cells if c not in required and c not in optional]
     if unknown:
-        raise _error(origin, line, f"unknown column(s): {', '.join(unknown)}")
+        raise data_error(origin, line, f"unknown column(s): {', '.join(unknown)}")
     if len(set(cells)) != len(cells):
-        raise _error(origin, line, "a column is named twice")
+        raise data_error(origin, line, "a column is named twice")
 
 
 def _record(cells: list[str], header: list[str], origin: str, line: int) -> dict[str, str]:
     if len(cells) != len(header):
-        raise _error(origin, line, f"expected {len(header)} fields ({','.join(header)}), found {len(cells)}")
+        raise data_error(origin, line, f"expected {len(header)} fields ({','.join(header)}), found {len(cells)}")
     return dict(zip(header, cells))
+
+
+def parse_table(text: str, origin: str, *, header_first: str, meta_keys: Sequence[str],
+                required_meta: Sequence[str], columns: Sequence[str], optional_columns: Sequence[str],
+                row: Callable[[dict[str, str], str, int], T], key: Callable[[T], str], what: str,
+                jurisdiction: bool = True) -> tuple[dict[str, str], int, list[T]]:
+    """The layout every data file here shares (the catalog, the cue lexicon, the units
+    directory): metadata rows, a header row starting with ``header_first``, then one item a
+    row, made by ``row(record, origin, line)``, whose ``key`` must be unique (``what`` names
+    it in the error). With ``jurisdiction`` the metadata names a valid one. Returns the
+    metadata, the header's line and the items."""
+    rows = _rows(text, origin)
+    meta, header_line, header = _read_meta(rows, origin, header_first, meta_keys)
+    _check_meta(meta, origin, header_line, required_meta)
+    if jurisdiction and not JURISDICTION_NAME.match(meta["jurisdiction"]):
+        raise data_error(origin, header_line, f"bad jurisdiction name {meta['jurisdiction']!r}")
+    _check_header(header, origin, header_line, columns, optional_columns)
+    items: list[T] = []
+    seen: dict[str, int] = {}
+    for line, cells in rows:
+        item = row(_record(cells, header, origin, line), origin, line)
+        if key(item) in seen:
+            raise data_error(origin, line, f"duplicate {what} {key(item)!r} (first on line {seen[key(item)]})")
+        seen[key(item)] = line
+        items.append(item)
+    return meta, header_line, items
 
 
 # --- catalog --------------------------------------------------------------------------
@@ -181,19 +208,19 @@ def _record(cells: list[str], header: list[str], origin: str, line: int) -> dict
 def _entry(rec: dict[str, str], origin: str, line: int) -> CatalogEntry:
     for column in ("id", "platform", "category", "matter", "responsible_unit", "emergency"):
         if not rec[column]:
-            raise _error(origin, line, f"column {column!r} is empty")
+            raise data_error(origin, line, f"column {column!r} is empty")
     if not _ID.match(rec["id"]):
-        raise _error(origin, line, f"bad id {rec['id']!r}: letters, digits, '-', '_', '.' only")
+        raise data_error(origin, line, f"bad id {rec['id']!r}: letters, digits, '-', '_', '.' only")
     if rec["platform"] not in PLATFORMS:
-        raise _error(origin, line, f"unknown platform {rec['platform']!r} (expected 110 or 12345)")
+        raise data_error(origin, line, f"unknown platform {rec['platform']!r} (expected 110 or 12345)")
     if rec["emergency"].lower() not in _BOOLS:
-        raise _error(origin, line, f"emergency must be true or false, found {rec['emergency']!r}")
+        raise data_error(origin, line, f"emergency must be true or false, found {rec['emergency']!r}")
     emergency = _BOOLS[rec["emergency"].lower()]
     if emergency and rec["platform"] != "110":
-        raise _error(origin, line, "an emergency entry must have platform 110")
+        raise data_error(origin, line, "an emergency entry must have platform 110")
     keywords = tuple(k.strip() for k in rec["keywords"].split("|")) if rec["keywords"] else ()
     if any(not k for k in keywords):
-        raise _error(origin, line, "empty keyword (two '|' in a row or a trailing '|')")
+        raise data_error(origin, line, "empty keyword (two '|' in a row or a trailing '|')")
     return CatalogEntry(rec["id"], rec["platform"], rec["category"], rec["sub_category"],
                         rec["matter"], rec["responsible_unit"], emergency, keywords,
                         rec.get("source", ""), line)
@@ -201,25 +228,14 @@ def _entry(rec: dict[str, str], origin: str, line: int) -> CatalogEntry:
 
 def parse_catalog(text: str, origin: str) -> Catalog:
     """Parse catalog text; ``origin`` names the file in error messages."""
-    rows = _rows(text, origin)
-    meta, header_line, header = _read_meta(rows, origin, "id", REQUIRED_META + OPTIONAL_META)
-    _check_meta(meta, origin, header_line, REQUIRED_META)
-    if not _NAME.match(meta["jurisdiction"]):
-        raise _error(origin, header_line, f"bad jurisdiction name {meta['jurisdiction']!r}")
-    _check_header(header, origin, header_line, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
-    entries: list[CatalogEntry] = []
-    seen: dict[str, int] = {}
-    for line, cells in rows:
-        entry = _entry(_record(cells, header, origin, line), origin, line)
-        if entry.id in seen:
-            raise _error(origin, line, f"duplicate id {entry.id!r} (first on line {seen[entry.id]})")
-        seen[entry.id] = line
-        entries.append(entry)
+    meta, header_line, entries = parse_table(
+        text, origin, header_first="id", meta_keys=REQUIRED_META + OPTIONAL_META, required_meta=REQUIRED_META,
+        columns=REQUIRED_COLUMNS, optional_columns=OPTIONAL_COLUMNS, row=_entry, key=lambda e: e.id, what="id")
     if not entries:
-        raise _error(origin, header_line, "the catalog has no entries")
+        raise data_error(origin, header_line, "the catalog has no entries")
     for platform in PLATFORMS:
         if not any(e.platform == platform for e in entries):
-            raise _error(origin, header_line, f"the catalog has no entry for platform {platform}")
+            raise data_error(origin, header_line, f"the catalog has no entry for platform {platform}")
     return Catalog(meta["jurisdiction"], meta["version"], meta.get("title", ""),
                    meta.get("source", ""), origin, tuple(entries))
 
@@ -228,37 +244,29 @@ def parse_catalog(text: str, origin: str) -> Catalog:
 
 def _cue(rec: dict[str, str], origin: str, line: int) -> Cue:
     if not rec["term"]:
-        raise _error(origin, line, "column 'term' is empty")
+        raise data_error(origin, line, "column 'term' is empty")
     if rec["kind"] not in CUE_KINDS:
-        raise _error(origin, line, f"unknown cue kind {rec['kind']!r} (expected {', '.join(CUE_KINDS)})")
+        raise data_error(origin, line, f"unknown cue kind {rec['kind']!r} (expected {', '.join(CUE_KINDS)})")
     try:
         weight = float(rec["weight"])
     except ValueError:
-        raise _error(origin, line, f"weight must be a number, found {rec['weight']!r}") from None
+        raise data_error(origin, line, f"weight must be a number, found {rec['weight']!r}") from None
     if not 0.0 <= weight <= 2.0:
-        raise _error(origin, line, f"weight {weight} outside 0..2")
+        raise data_error(origin, line, f"weight {weight} outside 0..2")
     return Cue(rec["term"], rec["kind"], weight, rec["note"], line)
 
 
 def parse_cues(text: str, origin: str) -> CueLexicon:
-    rows = _rows(text, origin)
-    meta, header_line, header = _read_meta(rows, origin, "term", ("schema", "version", "source"))
-    _check_meta(meta, origin, header_line, ("schema", "version"))
-    _check_header(header, origin, header_line, CUE_COLUMNS, ())
-    cues: list[Cue] = []
-    seen: dict[str, int] = {}
-    for line, cells in rows:
-        cue = _cue(_record(cells, header, origin, line), origin, line)
-        if cue.term in seen:
-            raise _error(origin, line, f"duplicate term {cue.term!r} (first on line {seen[cue.term]})")
-        seen[cue.term] = line
-        cues.append(cue)
+    meta, _, cues = parse_table(
+        text, origin, header_first="term", meta_keys=("schema", "version", "source"),
+        required_meta=("schema", "version"), columns=CUE_COLUMNS, optional_columns=(), row=_cue,
+        key=lambda c: c.term, what="term", jurisdiction=False)
     return CueLexicon(meta["version"], origin, tuple(cues))
 
 
 # --- files ----------------------------------------------------------------------------
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -270,7 +278,7 @@ def _read_text(path: Path) -> str:
 def load_catalog(path: str | Path) -> Catalog:
     """Read and check one catalog file."""
     path = Path(path)
-    return parse_catalog(_read_text(path), str(path))
+    return parse_catalog(read_text(path), str(path))
 
 
 def available_jurisdictions() -> tuple[str, ...]:
@@ -281,7 +289,7 @@ def available_jurisdictions() -> tuple[str, ...]:
 
 def load_jurisdiction(name: str) -> Catalog:
     """The shipped catalog of one jurisdiction (``default``, ``siyang``, ``qidong``...)."""
-    if not _NAME.match(name):
+    if not JURISDICTION_NAME.match(name):
         raise ConfigError(f"bad jurisdiction name {name!r}")
     ref = resources.files(DATA_PACKAGE).joinpath("data", "catalog", f"{name}.csv")
     if not ref.is_file():
