@@ -3,12 +3,11 @@ an agent's desktop can act on."""
 
 from __future__ import annotations
 
-from hotline_link.errors import HotlineError
+from hotline_link.errors import HttpError
 
 
-class CallControlError(HotlineError):
-    status = 400
-    code = "bad_request"
+class CallControlError(HttpError):
+    """400 bad_request unless a subclass says otherwise."""
 
 
 class CallNotFound(CallControlError):

@@ -9,6 +9,15 @@ class HotlineError(Exception):
     """Base of every error hotline-link reports to a person."""
 
 
+class HttpError(HotlineError):
+    """An error a client's request causes: the class *is* the HTTP answer, a status and a
+    stable code a client can act on (``{"error": {"code", "message"}}``). Each capability
+    derives its own family from it (``CallControlError``, ``IvrError``, ``LinkageError``)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class ConfigError(HotlineError):
     """Settings, templates or data files are wrong."""
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from hotline_link.errors import HotlineError
+from hotline_link.errors import HttpError
 
 
-class IvrError(HotlineError):
-    status = 400
-    code = "bad_request"
+class IvrError(HttpError):
+    """400 bad_request unless a subclass says otherwise."""
 
 
 class BadNumber(IvrError):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hotline_link.errors import HotlineError
+from hotline_link.errors import HttpError
 
 
-class LinkageError(HotlineError):
-    status, code = 400, "bad_request"
+class LinkageError(HttpError):
+    """400 bad_request unless a subclass says otherwise."""
 
 
 class UnknownUnit(LinkageError):

@@ -1,0 +1,39 @@
+"""Every error a client's request can cause is an HTTP answer of one family base
+(``hotline_link.errors.HttpError``): a 4xx/5xx status and a stable snake_case code, and one
+code always means the same status, whichever capability raises it."""
+
+from __future__ import annotations
+
+import re
+
+import call_control.errors
+import ivr.errors
+import linkage.errors
+import supervisor.service  # noqa: F401  (its own CallControlError subclasses)
+from hotline_link.errors import HotlineError, HttpError
+
+
+def _all_subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _all_subclasses(sub)
+    return out
+
+
+def test_the_families_share_one_base_and_keep_their_default_answer():
+    for family in (call_control.errors.CallControlError, ivr.errors.IvrError, linkage.errors.LinkageError):
+        assert issubclass(family, HttpError) and issubclass(family, HotlineError)
+        assert (family.status, family.code) == (400, "bad_request")
+
+
+def test_every_http_error_has_a_status_and_a_code_that_means_one_status():
+    statuses: dict[str, set[int]] = {}
+    classes = _all_subclasses(HttpError)
+    assert len(classes) > 25  # the families were really walked
+    for cls in classes:
+        assert isinstance(cls.status, int) and 400 <= cls.status <= 599, cls
+        assert re.fullmatch(r"[a-z][a-z_]*[a-z]", cls.code), cls
+        statuses.setdefault(cls.code, set()).add(cls.status)
+    assert {code: s for code, s in statuses.items() if len(s) > 1} == {}
+    assert (call_control.errors.NoAnswer.status, call_control.errors.NoAnswer.code) == (504, "no_answer")
+    assert (ivr.errors.NotFlagged.status, linkage.errors.WrongStep.status) == (404, 409)
