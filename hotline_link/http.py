@@ -107,6 +107,7 @@ async def openapi(request: web.Request) -> web.Response:
 def build_app(server: "Server") -> web.Application:
     from call_control.resources import add_routes as add_call_control_routes
     from ivr.resources import add_routes as add_ivr_routes
+    from linkage.feedback_resources import add_routes as add_feedback_routes
     from linkage.resources import add_routes as add_linkage_routes
     from seat_pool.resources import add_routes as add_seat_routes
     from supervisor.resources import add_routes as add_supervisor_routes
@@ -122,5 +123,6 @@ def build_app(server: "Server") -> web.Application:
     add_seat_routes(app)
     add_ticket_routes(app)
     add_linkage_routes(app)
+    add_feedback_routes(app)
     add_supervisor_routes(app)
     return app

@@ -34,6 +34,7 @@ from seat_pool.router import CallRouter
 from seat_pool.store import SeatStore
 from supervisor.service import SupervisorService
 from seat_pool.waiting import WaitingQueue
+from linkage.feedback_agi import FeedbackLine, unit_pins
 from linkage.phone import PhoneTimings
 from linkage.service import LinkageService, unit_secrets
 from tickets.outbox import Outbox
@@ -85,6 +86,9 @@ class Server:
         self.ivr_events = IvrEvents(self.ami, self.bus)
         self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
         self.agi.add_route("callback", CallbackRoute(settings, self.tickets, self.bus))
+        self.feedback_line = FeedbackLine(self.linkage, unit_pins(settings, self.linkage.units),
+                                          settings.voice_notes_path)
+        self.agi.add_route("feedback", self.feedback_line)  # the units' feedback line
         self.queue = WaitingQueue(self.redis, stale_after_s=QUEUE_STALE_S)
         self.overflow = OverflowController(settings, self.seats, self.queue, self.bus)
         self.router = CallRouter(settings, self.seats, self.queue, self.overflow, self.bus)

@@ -18,6 +18,9 @@ KEY_NAMES = {"*": "star", "#": "pound", **{d: d for d in "0123456789"}}
 _SEQ_START, _SEQ_STEP = 1000, 50
 _TS_START, _TS_STEP = 160_000, 80_000  # 10 s of 8 kHz clock between two keys' events
 _PCAP_MAGIC_LE = 0xA1B2C3D4
+VOICE = "voice"  # a pseudo key: speech (a voice note), see key_recordings
+_VOICE_SLOTS = 5  # 236 packets of speech: the sequence numbers of 5 keys
+_DTMF_SSRC = 235223118  # the SSRC of sip-tester's DTMF recordings
 _ETHERNET = 1
 
 
@@ -59,13 +62,65 @@ def renumber(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
 
 def key_recordings(keys: list[str], workdir: Path, name: str,
                    recordings: Path = RECORDINGS) -> list[Path]:
-    """One renumbered recording per key press, in order, written to ``workdir``."""
-    sources = [recording(key, recordings) for key in keys]
+    """One renumbered recording per key press, in order, written to ``workdir``. The pseudo
+    key ``VOICE`` is 7 s of speech (sip-tester's A-law recording, as the µ-law the SIPp
+    callers offer) in the same RTP stream: it takes ``_VOICE_SLOTS`` keys' room."""
+    sources = [recording(key, recordings) if key != VOICE else recordings / "g711a.pcap" for key in keys]
     workdir.mkdir(parents=True, exist_ok=True)
-    out = []
+    out, slot = [], 0
     for index, (key, source) in enumerate(zip(keys, sources)):
-        target = workdir / f"{name}-{index:02d}-{KEY_NAMES[key]}.pcap"
-        target.write_bytes(renumber(source.read_bytes(), _SEQ_START + index * _SEQ_STEP,
-                                    _TS_START + index * _TS_STEP))
+        target = workdir / f"{name}-{index:02d}-{KEY_NAMES.get(key, key)}.pcap"
+        if key == VOICE:
+            if not source.is_file():
+                raise SandboxError(f"{source} is missing: it comes with Debian's sip-tester package")
+            target.write_bytes(voice_as_ulaw(source.read_bytes(), _SEQ_START + slot * _SEQ_STEP,
+                                             _TS_START + slot * _TS_STEP))
+            slot += _VOICE_SLOTS
+        else:
+            target.write_bytes(renumber(source.read_bytes(), _SEQ_START + slot * _SEQ_STEP,
+                                        _TS_START + slot * _TS_STEP))
+            slot += 1
         out.append(target)
     return out
+
+
+def _alaw_to_linear(byte: int) -> int:
+    byte ^= 0x55
+    exponent, mantissa = (byte >> 4) & 0x07, byte & 0x0F
+    value = (mantissa << 4) + 8 if exponent == 0 else ((mantissa << 4) + 0x108) << (exponent - 1)
+    return value if byte & 0x80 else -value
+
+
+def _linear_to_ulaw(sample: int) -> int:
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(0, magnitude.bit_length() - 8)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+_ALAW_TO_ULAW = bytes(_linear_to_ulaw(_alaw_to_linear(b)) for b in range(256))
+
+
+def voice_as_ulaw(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
+    """sip-tester's A-law speech recording as µ-law (payload type 0) with the DTMF
+    recordings' SSRC, sequence numbers from ``seq_start`` and timestamps from ``timestamp``."""
+    out, offset, seq, ts = bytearray(pcap[:24]), 24, seq_start, timestamp
+    while offset + 16 <= len(pcap):
+        header = pcap[offset:offset + 16]
+        captured = struct.unpack("<I", header[8:12])[0]
+        packet = bytearray(pcap[offset + 16:offset + 16 + captured])
+        offset += 16 + captured
+        ip = 14
+        udp = ip + (packet[ip] & 0x0F) * 4
+        rtp = udp + 8
+        if len(packet) < rtp + 12 or packet[ip] >> 4 != 4:
+            raise SandboxError("voice recording: a packet is not IPv4/UDP/RTP")
+        packet[rtp + 1] = packet[rtp + 1] & 0x80  # payload type 0, PCMU
+        struct.pack_into(">HII", packet, rtp + 2, seq & 0xFFFF, ts & 0xFFFFFFFF, _DTMF_SSRC)
+        packet[rtp + 12:] = bytes(packet[rtp + 12:]).translate(_ALAW_TO_ULAW)
+        struct.pack_into(">H", packet, udp + 6, 0)
+        out += header + packet
+        seq += 1
+        ts += len(packet) - rtp - 12  # one sample per byte
+    return bytes(out)

@@ -1,8 +1,9 @@
 """``hotline-link prompts``: synthesise the IVR's Mandarin prompts into an Asterisk sounds
 directory at set-up time (``sandbox up`` does the same for the sandbox's root).
 
-Writes ``<sounds-dir>/hl/ivr/<name>.wav`` for each prompt whose text changed and prints
-one JSON line: ``{"dir", "written", "unchanged"}``.
+Writes ``<sounds-dir>/hl/ivr/<name>.wav`` (the surge IVR) and ``<sounds-dir>/hl/ask/<name>.wav``
+(dispatch and 回访 calls, the units' feedback line) for each prompt whose text changed and
+prints one JSON line: ``{"dir", "written", "unchanged"}``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from hotline_link.errors import ConfigError
 from hotline_link.settings import Settings
 from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
+from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
 
 DEBIAN_SOUNDS = Path("/usr/share/asterisk/sounds")  # astdatadir/sounds of Debian's Asterisk
 
@@ -33,9 +35,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if not sounds.is_dir():
         raise ConfigError(f"{sounds} is not a directory: give Asterisk's sounds directory "
                           "with --sounds-dir")
-    prompts = prompts_for(settings.web_channel)
-    target = sounds / SOUNDS_SUBDIR
-    written = install_prompts(prompts, target)
-    print(json.dumps({"dir": str(target), "written": [p.name for p in written],
-                      "unchanged": len(prompts) - len(written)}, ensure_ascii=False))
+    sets = ((prompts_for(settings.web_channel), sounds / SOUNDS_SUBDIR),
+            (ask_prompts(shipped_categories()), sounds / ASK_SOUNDS))
+    written = [path for prompts, target in sets for path in install_prompts(prompts, target)]
+    print(json.dumps({"dir": str(sounds / "hl"), "written": [str(p.relative_to(sounds)) for p in written],
+                      "unchanged": sum(len(prompts) for prompts, _ in sets) - len(written)}, ensure_ascii=False))
     return 0

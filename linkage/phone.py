@@ -15,11 +15,12 @@ bus events ``ask.key`` / ``ask.nokey`` / ``ask.unanswered`` {ask_id, site, key|s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 import structlog
 from redis.asyncio import Redis
@@ -29,6 +30,7 @@ from hotline_link.bus import BusEvent, BusWorker, EventBus
 from hotline_link.logs import mask_number
 from hotline_link.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
+from tickets.catalog import available_jurisdictions, load_jurisdiction
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +46,16 @@ _TEXTS = {
     "callback_intro": "您好，这里是12345政务服务便民热线回访。您反映的问题已经办结，",
     "callback_press": "请对办理结果进行评价：满意请按1，基本满意请按2，不满意请按3。",
     "thanks": "谢谢，再见。",
+    # the units' feedback line (asterisk_conf/extensions_feedback.conf)
+    "fb_ticket": "联动单位反馈专线。请输入工单号，按井号键结束。",
+    "fb_pin": "请输入单位反馈密码，以井号键结束。",
+    "fb_wrong": "工单号或密码有误，请重新输入。",
+    "fb_locked": "该工单的电话反馈已暂时锁定，请稍后再拨，或者联系热线值班长。再见。",
+    "fb_menu": "已到达现场请按1，已办结请按2。",
+    "fb_note": "留言请在提示音后说，按井号键结束；不留言请按井号键。",
+    "fb_done": "反馈已登记，谢谢，再见。",
+    "fb_wrong_step": "该工单当前不能登记这项反馈，请联系热线值班长。再见。",
+    "fb_unavailable": "系统暂时无法受理反馈，请稍后再拨。再见。",
 }
 PROMPTS: Mapping[str, str] = MappingProxyType(_TEXTS)
 CALLBACK_KEYS = MappingProxyType({"1": "满意", "2": "基本满意", "3": "不满意"})
@@ -56,6 +68,24 @@ def sound(name: str) -> str:
     return f"{SOUNDS_SUBDIR}/{name}"
 
 
+def category_prompt_name(category: str) -> str:
+    return "cat_" + hashlib.sha256(category.strip().encode()).hexdigest()[:12]
+
+
+def ask_prompts(categories: Iterable[str] = ()) -> Mapping[str, str]:
+    """Every prompt of the phone asks: the fixed ones, and "类别，<category>" for each
+    category a dispatch call may name (synthesised at set-up time like the rest)."""
+    texts = dict(_TEXTS)
+    texts.update({category_prompt_name(c): f"类别，{c.strip()}。" for c in categories if c.strip()})
+    return MappingProxyType(texts)
+
+
+def shipped_categories() -> frozenset[str]:
+    """The categories of every shipped transfer catalog: what a dispatch call can say."""
+    return frozenset(entry.category for name in available_jurisdictions()
+                     for entry in load_jurisdiction(name).entries)
+
+
 def digits_of(ticket_id: str) -> str:
     """What is read of a ticket number: its digits after the platform (12345-20261124-000007
     -> 20261124000007); the platform is said by the intro."""
@@ -63,10 +93,13 @@ def digits_of(ticket_id: str) -> str:
     return "".join(ch for ch in tail if ch.isdigit())
 
 
-def dispatch_prompt(ticket_id: str) -> str:
-    """The Read() file list of a dispatch call: intro, the number digit by digit, press 1."""
-    parts = [sound("dispatch_intro"), *(sound(f"digit_{d}") for d in digits_of(ticket_id)),
-             sound("dispatch_press")]
+def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] = frozenset()) -> str:
+    """The Read() file list of a dispatch call: intro, the number digit by digit, the
+    category when it is one of the ``spoken`` (synthesised) ones, press 1."""
+    parts = [sound("dispatch_intro"), *(sound(f"digit_{d}") for d in digits_of(ticket_id))]
+    if category.strip() and category.strip() in spoken:
+        parts.append(f"{SOUNDS_SUBDIR}/{category_prompt_name(category)}")
+    parts.append(sound("dispatch_press"))
     return "&".join(parts)
 
 

@@ -24,7 +24,7 @@ from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDisp
                             UnknownUnit, WrongStep)
 from linkage.journal import Clock, Journal
 from linkage.phone import (Originate, PhoneAsks, PhoneTimings, Step, callback_prompt, dispatch_numbers,
-                           dispatch_prompt)
+                           dispatch_prompt, shipped_categories)
 from linkage.policy import LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
@@ -80,6 +80,7 @@ class LinkageService:
         self.phone: PhoneAsks | None = None  # dispatch by phone, once attach_phone gave it AMI
         # when a 回访 call may go out: the next moment within the calling hours
         self.callback_window: Callable[[float], float] = config.calendar.next_working
+        self.spoken_categories = shipped_categories()  # a dispatch call says these (set-up time prompts)
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
@@ -176,7 +177,8 @@ class LinkageService:
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
         if mode == "phone" and self.phone is not None and start <= now:
             await self.phone.start_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
-                                       dispatch_prompt(ticket.id), unit=unit.id)
+                                       dispatch_prompt(ticket.id, ticket.category, self.spoken_categories),
+                                       unit=unit.id)
         await self._place_repeat(ticket)
         return await self.record(ticket.id) or {}, True
 

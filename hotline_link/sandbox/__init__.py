@@ -22,7 +22,7 @@ from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
 from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
-from linkage.phone import PROMPTS as ASK_PROMPTS, SOUNDS_SUBDIR as ASK_SOUNDS
+from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +126,8 @@ class Sandbox:
         """The IVR's Mandarin prompts, synthesised into sounds/hl/ivr where their text changed."""
         target = self.sounds_dir / SOUNDS_SUBDIR
         written = install_prompts(prompts_for(self.settings.web_channel), target)
-        written += install_prompts(ASK_PROMPTS, self.sounds_dir / ASK_SOUNDS)  # dispatch by phone, 回访
+        # dispatch by phone (with the catalogs' categories), 回访, the units' feedback line
+        written += install_prompts(ask_prompts(shipped_categories()), self.sounds_dir / ASK_SOUNDS)
         if written:
             log.info("sandbox.prompts_installed", count=len(written), dir=str(target))
         return written

@@ -21,7 +21,8 @@ COMMON_TEMPLATES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.con
                     "pjsip.conf", "rtp.conf", "extensions_common.conf", "cdr.conf", "cel.conf",
                     "acl.conf", "udptl.conf", "ccss.conf", "pjproject.conf", "features.conf",
                     "indications.conf", "confbridge.conf", "musiconhold.conf", "queues.conf",
-                    "queuerules.conf", "extensions_ivr.conf", "extensions_outbound.conf")
+                    "queuerules.conf", "extensions_ivr.conf", "extensions_outbound.conf",
+                    "extensions_feedback.conf")
 HANDSET_PORT_OFFSET = 9  # the sandbox's handsets (duty phones, callers called back) answer on
                          # the public network site's SIP port + this, on its host
 
@@ -66,8 +67,13 @@ class SiteLayout:
     def config_file(self) -> str:
         return f"{self.etc}/asterisk.conf"
 
+    @property
+    def voice_notes(self) -> str:
+        """Where the site's Asterisk records the units' voice notes (extensions_feedback.conf)."""
+        return f"{self.root}/spool/voice-notes"
+
     def dirs(self) -> tuple[str, ...]:
-        return tuple(f"{self.root}/{d}" for d in ("etc", "run", "log", "spool", "lib", "cache"))
+        return tuple(f"{self.root}/{d}" for d in ("etc", "run", "log", "spool", "spool/voice-notes", "lib", "cache"))
 
 
 def role_of(site: SiteSettings) -> str:
@@ -212,6 +218,7 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "agent_extensions": _agent_extensions(site),
         "queue_members": _queue_members(site),
         "remote_all": _remote_all(settings, site),
+        "voice_notes_dir": layout.voice_notes,
     }
 
 

@@ -30,6 +30,8 @@ class Api:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         async with aiohttp.ClientSession() as http:
             async with http.request(method, self.base + path, json=json, headers=headers) as resp:
+                if resp.content_type != "application/json":
+                    return resp.status, await resp.read()  # e.g. a voice note (audio/wav)
                 return resp.status, await resp.json()
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from hotline_link.cli import main
 from ivr.prompts import PROMPTS
+from linkage.phone import ask_prompts, shipped_categories
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
@@ -17,13 +18,16 @@ def test_prompts_command_installs_then_skips(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
     assert main(["prompts", "--sounds-dir", str(tmp_path)]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert first["dir"] == str(tmp_path / "hl" / "ivr") and first["unchanged"] == 0
-    assert sorted(first["written"]) == sorted(f"{name}.wav" for name in PROMPTS)
+    assert first["dir"] == str(tmp_path / "hl") and first["unchanged"] == 0
+    asks = ask_prompts(shipped_categories())
+    assert sorted(first["written"]) == sorted([f"hl/ivr/{name}.wav" for name in PROMPTS]
+                                              + [f"hl/ask/{name}.wav" for name in asks])
+    assert "hl/ask/fb_pin.wav" in first["written"]
     monkeypatch.setenv("HOTLINE_WEB_CHANNEL", "宿迁12345公众号")
     assert main(["prompts", "--sounds-dir", str(tmp_path)]) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # only the prompts naming the web channel change with it
-    assert sorted(second["written"]) == ["harassment_warning.wav", "web_channel.wav"]
+    assert sorted(second["written"]) == ["hl/ivr/harassment_warning.wav", "hl/ivr/web_channel.wav"]
 
 
 def test_prompts_command_needs_a_sounds_dir(tmp_path, capsys, monkeypatch):

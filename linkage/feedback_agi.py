@@ -1,0 +1,155 @@
+"""The FastAGI ``feedback`` route: the units' feedback line (反馈回写 by phone).
+
+``AGI(agi://.../feedback,${SITE},check)`` after the unit keyed ``FB_TICKET`` and ``FB_PIN``:
+answers ``FB_RESULT`` (ok, refused or locked) and, when ok, ``FB_NOTE`` (the name the voice
+note is recorded under). ``AGI(...,report)`` with ``FB_STEP`` (1 on scene, 2 done) checks
+again and records the step through ``LinkageService.feedback``: the unit's own accept path
+when it had not accepted yet, then arrival or result. A voice note the dialplan recorded
+is attached to the ticket (``linkage.voice_note`` on its timeline, the file served by
+``GET /api/tickets/{id}/voice-notes/{name}``). ``FB_RESULT`` then reads ok, refused,
+locked, bad_step or wrong_step. Wrong PINs are counted per ticket in Redis; after
+``MAX_FAILURES`` within ``LOCK_WINDOW_S`` the ticket's line is locked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Mapping
+
+import structlog
+from redis.exceptions import RedisError
+
+from hotline_link.agi.server import AgiSession
+from hotline_link.logs import mask_number
+from linkage.errors import LinkageError
+from hotline_link.settings import Settings, read_secret_file
+from linkage.feedback_line import (LOCK_WINDOW_S, MIN_NOTE_BYTES, NOTE_NAME_RE, Check, check, note_name,
+                                   step_of_key, ticket_of_digits)
+from linkage.feedback_line import unit_pins as pins_of
+from linkage.units import UnitDirectory
+from linkage.service import LinkageService
+from tickets.store import TICKET_TTL_S
+
+log = structlog.get_logger(__name__)
+
+NotesDir = Callable[[str], Path]  # site -> where that site's Asterisk records voice notes
+
+
+def unit_pins(settings: Settings, units: UnitDirectory) -> dict[str, str]:
+    """{unit id: PIN} from the secrets file (``unit_pin_<unit id>`` keys)."""
+    secrets = read_secret_file(settings.secrets_file) if settings.secrets_file.exists() else {}
+    pins = pins_of(secrets, [unit.id for unit in units.units])
+    log.info("feedback.pins_loaded", units=len(pins))
+    return pins
+
+
+class FeedbackLine:
+    def __init__(self, linkage: LinkageService, pins: Mapping[str, str], notes_dir: NotesDir) -> None:
+        self.linkage = linkage
+        self.pins = pins
+        self.notes_dir = notes_dir
+
+    def _failures_key(self, ticket_id: str) -> str:
+        return f"{self.linkage.prefix}feedback-failures:{ticket_id}"
+
+    def notes_key(self, ticket_id: str) -> str:
+        return f"{self.linkage.prefix}voice-notes:{ticket_id}"
+
+    async def __call__(self, session: AgiSession) -> None:
+        args = session.request.args
+        site, action = (*args, "", "")[:2]
+        if site not in self.linkage.centers or action not in ("check", "report"):
+            log.warning("feedback.bad_request", site=site, action=action)
+            return
+        caller = mask_number(session.request.caller)
+        try:
+            result = await self._check(session, site)
+            with structlog.contextvars.bound_contextvars(ticket_id=result.ticket_id, site=site, caller=caller):
+                if not result.ok:
+                    await self._refused(session, result, site)
+                elif action == "check":
+                    await session.set_variable("FB_NOTE", note_name(result.ticket_id, "note", self.linkage.clock()))
+                    await session.set_variable("FB_RESULT", "ok")
+                    log.info("feedback.checked", unit=result.unit, state=result.state)
+                else:
+                    await self._report(session, result, site)
+        except RedisError as exc:  # the dialplan says the line is unavailable; nothing recorded
+            log.error("feedback.failed", site=site, error=str(exc))
+
+    async def _check(self, session: AgiSession, site: str) -> Check:
+        ticket_id = ticket_of_digits(site, await session.get_variable("FB_TICKET"))
+        record = await self.linkage.record(ticket_id) if ticket_id else None
+        failures = int(await self.linkage.redis.get(self._failures_key(ticket_id)) or 0) if ticket_id else 0
+        return check(ticket_id, record, self.pins, await session.get_variable("FB_PIN"), failures)
+
+    async def _refused(self, session: AgiSession, result: Check, site: str) -> None:
+        if result.reason == "bad_pin":
+            key = self._failures_key(result.ticket_id)
+            pipe = self.linkage.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, LOCK_WINDOW_S)
+            await pipe.execute()
+        if result.reason in ("bad_pin", "locked"):  # a dispatched ticket: the attempt shows on it
+            await self.linkage.journal.note("linkage.feedback_refused", result.ticket_id, site=site,
+                                            unit=result.unit or None, reason=result.reason)
+        await session.set_variable("FB_RESULT", "locked" if result.reason == "locked" else "refused")
+        log.warning("feedback.refused", reason=result.reason)
+
+    async def _report(self, session: AgiSession, result: Check, site: str) -> None:
+        step = step_of_key(await session.get_variable("FB_STEP"))
+        if step is None:
+            await session.set_variable("FB_RESULT", "bad_step")
+            return
+        note = await self._note(await session.get_variable("FB_NOTE"), result.ticket_id, site)
+        said = {"arrival": "单位电话反馈：已到达现场", "result": "单位电话反馈：已办结"}[step]
+        if note:
+            said += "（见语音留言）"
+        body: dict[str, object] = ({"situation": said} if step == "arrival"
+                                   else {"resolved": True, "summary": said})
+        try:
+            if result.state in ("queued", "dispatched"):  # calling in on the case accepts it
+                await self.linkage.feedback(result.ticket_id, result.unit, "accept", {})
+            await self.linkage.feedback(result.ticket_id, result.unit, step, body)
+        except LinkageError as exc:
+            await session.set_variable("FB_RESULT", "wrong_step")
+            log.warning("feedback.wrong_step", step=step, reason=str(exc))
+            return
+        if note:
+            await self._attach(result, site, step, note)
+        await session.set_variable("FB_RESULT", "ok")
+        log.info("feedback.recorded", unit=result.unit, step=step, voice_note=bool(note))
+
+    async def _note(self, name: str, ticket_id: str, site: str) -> str:
+        """The voice note's name if one was recorded and kept (long enough to hold speech)."""
+        name = name.strip()
+        if not name or not NOTE_NAME_RE.fullmatch(name) or not name.startswith(f"{ticket_id}-"):
+            return ""
+        path = self.notes_dir(site) / f"{name}.wav"
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return ""
+        if size < MIN_NOTE_BYTES:
+            path.unlink(missing_ok=True)  # the unit pressed # at once: no note
+            return ""
+        return name
+
+    async def _attach(self, result: Check, site: str, step: str, name: str) -> None:
+        size = (self.notes_dir(site) / f"{name}.wav").stat().st_size
+        seconds = round(max(0, size - 44) / 16000, 1)  # 8 kHz 16-bit mono after the header
+        pipe = self.linkage.redis.pipeline()
+        pipe.hset(self.notes_key(result.ticket_id), name, site)
+        pipe.expire(self.notes_key(result.ticket_id), TICKET_TTL_S)
+        await pipe.execute()
+        await self.linkage.journal.note("linkage.voice_note", result.ticket_id, site=site, unit=result.unit,
+                                        step=step, note=name, seconds=seconds)
+
+    async def note_path(self, ticket_id: str, name: str) -> Path | None:
+        """Where an attached voice note lies, or None when the ticket has no such note."""
+        if not NOTE_NAME_RE.fullmatch(name):
+            return None
+        site = await self.linkage.redis.hget(self.notes_key(ticket_id), name)
+        if not site:
+            return None
+        path = self.notes_dir(site) / f"{name}.wav"
+        return path if path.is_file() else None

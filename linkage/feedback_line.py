@@ -1,0 +1,102 @@
+"""The units' feedback line (反馈回写 by phone), the pure part.
+
+A unit calls the platform's feedback number, keys the ticket number it was read on the
+dispatch call (the digits after the platform: day and sequence), then its PIN, then 1 (on
+scene, 到场) or 2 (done, 办结), and may leave a voice note. The dialplan
+(``asterisk_conf/extensions_feedback.conf``) asks; the FastAGI route
+(``linkage/feedback_agi.py``) checks and records. Here: what a keyed ticket number means,
+whether a PIN is right, when a ticket's line is locked after wrong PINs, and which
+feedback step a key stands for.
+
+PINs are secrets: the secrets file holds one per unit, ``unit_pin_<unit id>`` (lowercase,
+``-`` as ``_``), 4 to 8 digits.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+DAY_DIGITS, SEQ_DIGITS = 8, 6
+PIN_RE = re.compile(r"[0-9]{4,8}")
+NOTE_NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,95}")
+STEP_KEYS: Mapping[str, str] = MappingProxyType({"1": "arrival", "2": "result"})
+MAX_FAILURES = 5  # wrong PINs for one ticket within LOCK_WINDOW_S lock its feedback line
+LOCK_WINDOW_S = 900
+MIN_NOTE_BYTES = 8044  # a wav header and half a second of 8 kHz 16-bit audio
+
+
+def pin_key(unit_id: str) -> str:
+    """The secrets-file key of a unit's PIN: QD-WATER -> unit_pin_qd_water."""
+    return "unit_pin_" + unit_id.lower().replace("-", "_")
+
+
+def unit_pins(secrets: Mapping[str, str], unit_ids: list[str]) -> dict[str, str]:
+    """{unit id: PIN} for the units whose PIN is in the secrets file and well formed."""
+    pins = {}
+    for unit_id in unit_ids:
+        pin = str(secrets.get(pin_key(unit_id), "")).strip()
+        if PIN_RE.fullmatch(pin):
+            pins[unit_id] = pin
+    return pins
+
+
+def ticket_of_digits(site: str, digits: str) -> str | None:
+    """The ticket a unit keyed on ``site``'s feedback line: ``20261124000007`` on 12345 is
+    ``12345-20261124-000007`` (see ``linkage.phone.digits_of``); None if it cannot be one."""
+    digits = digits.strip().rstrip("#")
+    if len(digits) != DAY_DIGITS + SEQ_DIGITS or not digits.isdigit() or not site:
+        return None
+    return f"{site}-{digits[:DAY_DIGITS]}-{digits[DAY_DIGITS:]}"
+
+
+def pin_matches(expected: str | None, keyed: str) -> bool:
+    """Constant-time comparison; a unit without a PIN never matches."""
+    keyed = keyed.strip().rstrip("#")
+    if not expected or not PIN_RE.fullmatch(keyed):
+        return False
+    return hmac.compare_digest(expected.encode(), keyed.encode())
+
+
+def locked(failures: int, max_failures: int = MAX_FAILURES) -> bool:
+    return failures >= max_failures
+
+
+def step_of_key(key: str) -> str | None:
+    return STEP_KEYS.get(key.strip())
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer to one keyed ticket number and PIN: ``ok`` with the unit, or a reason
+    (``bad_ticket``, ``bad_pin``, ``locked``, ``not_dispatched``)."""
+
+    ok: bool
+    reason: str = ""
+    ticket_id: str = ""
+    unit: str = ""
+    state: str = ""
+
+
+def check(ticket_id: str | None, record: Mapping[str, str] | None, pins: Mapping[str, str],
+          keyed_pin: str, failures: int) -> Check:
+    """Decide on a keyed ticket and PIN. A wrong ticket and a wrong PIN read the same to the
+    caller (the dialplan says 工单号或密码有误), so the line does not tell which tickets exist."""
+    if ticket_id is None:
+        return Check(False, "bad_ticket")
+    if locked(failures):
+        return Check(False, "locked", ticket_id)
+    if record is None or record.get("state") in (None, "supervisor"):
+        return Check(False, "not_dispatched", ticket_id)
+    unit = record.get("unit", "")
+    if not pin_matches(pins.get(unit), keyed_pin):
+        return Check(False, "bad_pin", ticket_id, unit)
+    return Check(True, "", ticket_id, unit, record.get("state", ""))
+
+
+def note_name(ticket_id: str, step: str, at: float) -> str:
+    """The voice note's file name (no extension): ticket, step and time, safe for a path."""
+    return f"{ticket_id}-{step}-{int(at)}"

@@ -1,0 +1,113 @@
+"""The units' feedback line against the real sandbox: a SIPp caller plays the unit, dials
+the 12345 site's feedback number (123459), keys the ticket number and the PIN (RFC 2833),
+then 1 or 2, and may leave a voice note (speech from sip-tester's recording)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hotline_link.server import Server
+from hotline_link.sip_dtmf import VOICE
+from linkage.feedback_line import MAX_FAILURES
+from linkage.phone import digits_of
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api
+
+PIN = "482913"
+UNIT_NUMBER = "0513777010"
+KEY_GAP_MS = 300
+
+
+@pytest.fixture
+async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
+    srv = Server(server_settings)
+    srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
+    srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
+    await srv.start()
+    await srv.ami.wait_connected(15)
+    yield srv
+    await srv.stop()
+
+
+async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
+    ticket = await server.tickets.open_for_call("12345", f"feedback-line-{time.time_ns()}", caller="13800005555")
+    ticket = await server.tickets.update(ticket, category="公共设施类", summary="路口水管爆裂")
+    record, new = await server.linkage.dispatch(ticket, "QD-WATER", "1001")
+    assert new and record["state"] == "dispatched" and record["mode"] == "phone"
+    return ticket
+
+
+def keyed(text: str, first_pause_ms: int) -> list[tuple[int, str]]:
+    """``text`` then #, the first key after ``first_pause_ms`` (into the prompt: Read lets a
+    key interrupt it), the others ``KEY_GAP_MS`` apart."""
+    return [(first_pause_ms if i == 0 else KEY_GAP_MS, key) for i, key in enumerate(text + "#")]
+
+
+def steps_on(story: dict) -> list[str]:  # type: ignore[type-arg]
+    return [e["event"] for e in story["events"] if e["event"].startswith("linkage.")]
+
+
+async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_server, peers):
+    server = line_server
+    ticket = await dispatched_ticket(server)
+    number = digits_of(ticket.id)
+    keys = (keyed(number, 1500) + keyed("000000", 1000)  # wrong PIN: asked again
+            + keyed(number, 1000) + keyed(PIN, 1000)
+            + [(1000, "2"), (1500, "#")])  # done (办结), and no voice note
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
+                                    hold_ms=None, wait_bye_s=40)
+        refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
+        resolved = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket.id), 30)
+    assert refused.data["reason"] == "bad_pin" and refused.data["unit"] == "QD-WATER"
+    assert resolved.data["unit"] == "QD-WATER" and resolved.data["resolved"] is True
+    assert resolved.data["summary"] == "单位电话反馈：已办结"
+    assert await run.finished(40) == 0, run.output()  # the line said goodbye and hung up
+    record = await server.linkage.record(ticket.id)
+    assert record is not None and record["state"] == "resolved"
+    status, story = await Api(server).request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
+    assert status == 200
+    # calling in on a dispatched case accepts it first
+    assert steps_on(story) == ["linkage.dispatched", "linkage.feedback_refused", "linkage.accepted",
+                               "linkage.resolved"]
+    assert int(await server.redis.get(server.feedback_line._failures_key(ticket.id))) == 1
+
+
+async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, peers):
+    server = line_server
+    ticket = await dispatched_ticket(server)
+    keys = (keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+            + [(1000, "1"),  # on scene (到场); then the note prompt, the tone, the recording
+               (9000, VOICE), (8000, "#")])
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
+                                    hold_ms=None, wait_bye_s=40)
+        arrived = await events.wait_for(is_event("linkage.arrived", ticket_id=ticket.id), 60)
+        note = await events.wait_for(is_event("linkage.voice_note", ticket_id=ticket.id), 10)
+    assert arrived.data["situation"] == "单位电话反馈：已到达现场（见语音留言）"
+    assert note.data["step"] == "arrival" and note.data["unit"] == "QD-WATER"
+    assert 3.0 <= note.data["seconds"] <= 10.0, note.data  # 7 s of speech, cut by # or silence
+    assert await run.finished(40) == 0, run.output()
+    status, audio = await Api(server).request("GET", f"/api/tickets/{ticket.id}/voice-notes/{note.data['note']}",
+                                              "1001")
+    assert status == 200 and audio[:4] == b"RIFF" and audio[8:12] == b"WAVE", audio[:16]
+    status, body = await Api(server).request("GET", f"/api/tickets/{ticket.id}/voice-notes/{ticket.id}-other",
+                                             "1001")
+    assert status == 404, body
+
+
+async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
+    server = line_server
+    ticket = await dispatched_ticket(server)
+    await server.redis.set(server.feedback_line._failures_key(ticket.id), MAX_FAILURES, ex=60)
+    keys = keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
+                                    hold_ms=None, wait_bye_s=30)
+        refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
+    assert refused.data["reason"] == "locked"
+    assert await run.finished(40) == 0, run.output()
+    record = await server.linkage.record(ticket.id)
+    assert record is not None and record["state"] == "dispatched"  # nothing recorded
