@@ -168,12 +168,13 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
     for count, ticket, site, unit in linked:  # once every dispatch of the period is known
         bump(site, unit or dispatched.get(ticket, ("", "", None))[1], count)
     for ticket, (site, unit, due) in dispatched.items():
-        if ticket in was_accepted or due is None or due < end:  # still within its deadline: left out
+        # in the base unless still unaccepted and within its deadline at the period's end
+        if ticket in was_accepted or due is None or due < end:
             bump(site, unit, "accept_base")
             if ticket in was_accepted:
                 bump(site, unit, "accept_base_accepted")
     for ticket, (site, unit, due) in accepted.items():
-        if ticket in on_time or ticket in closed or due is None or due < end:
+        if ticket in on_time or ticket in closed or due is None or due < end:  # likewise
             bump(site, unit, "arrive_base")
             if on_time.get(ticket):
                 bump(site, unit, "arrive_base_on_time")
