@@ -271,6 +271,14 @@ OPENAPI: dict[str, Any] = {
                         "called back (agent, supervisor or admin)"),
                 ("delete", "opt the number back in: it may be called back again"),
                 ("get", "whether the number opted out of the satisfaction callback"))},
+        "/api/tickets/{ticket_id}/voice-notes/{name}": {"get": {
+            "summary": "a voice note a unit left on the feedback line (反馈回写 by phone), as WAV; its name "
+                       "is on the ticket's timeline (linkage.voice_note, field note)",
+            "parameters": [_TICKET_ID, {"name": "name", "in": "path", "required": True,
+                                        "schema": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,99}$"}}],
+            "responses": {"200": {"description": "the note (audio/wav)",
+                                  "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+                          **_COMMON_ERRORS}}},
         "/api/linkage/flags": {"get": {
             "summary": "red flags by ticket: 督办 (supervised), 提级 (escalated), 双哨联办 (joint), off-duty "
                        "emergencies (supervisor)",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import structlog
 from redis.asyncio import Redis
@@ -128,6 +128,9 @@ class DeadlineScanner:
         self.clock = clock
         self.tick_s = tick_s
         self._task: asyncio.Task[None] | None = None
+        # told of each 督办 and 提级 after it is recorded (the service calls the unit or the
+        # command centre); its failure is logged and does not undo the record
+        self.on_overdue: Callable[[Deadline, str], Awaitable[None]] | None = None
 
     async def scan_once(self) -> list[tuple[Deadline, str]]:
         """Handle everything due now; returns (deadline, what was done)."""
@@ -161,6 +164,11 @@ class DeadlineScanner:
                                     contact=self.config.escalation_contact, phone=self.config.escalation_phone)
             log.error("linkage.escalated", ticket_id=deadline.ticket_id, unit=deadline.unit,
                       stage=deadline.stage, contact=self.config.escalation_contact)
+        if self.on_overdue is not None:
+            try:
+                await self.on_overdue(deadline, step)
+            except Exception:  # noqa: BLE001 - the 督办 is recorded; the call is extra
+                log.exception("linkage.overdue_call_failed", ticket_id=deadline.ticket_id, step=step)
         return step
 
     def start(self) -> None:

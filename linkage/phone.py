@@ -3,7 +3,8 @@ synthesised at set-up time and reads one key.
 
 The pure part (prompts, the attempt plan, the AMI event -> outcome) needs no server. The
 edge part, ``PhoneAsks``, keeps each ticket's ask in Redis: the hash
-``{prefix}phone:{ticket_id}`` (numbers to try, the attempt, its id, state) and the sorted
+``{prefix}phone:{slot}`` (numbers to try, the attempt, its id, state; the slot is the ticket
+id, or ``{ticket_id}|{kind}`` for a 督办 reminder or 提级 notice) and the sorted
 set ``{prefix}phone-due`` of what must be looked at again (a retry that is due, or an
 attempt whose outcome is overdue), so a restarted server carries on where it stopped.
 
@@ -46,6 +47,14 @@ _TEXTS = {
     "callback_intro": "您好，这里是12345政务服务便民热线回访。您反映的问题已经办结，",
     "callback_press": "请对办理结果进行评价：满意请按1，基本满意请按2，不满意请按3。",
     "thanks": "谢谢，再见。",
+    # 督办 (a reminder to the unit) and 提级 (the command centre told) by phone
+    "supervise_intro": "您好，这里是12345政务服务便民热线督办提醒。工单号",
+    "escalate_intro": "您好，这里是12345政务服务便民热线提级通知。工单号",
+    "stage_accept": "尚未接单，已超过接单时限。",
+    "stage_arrive": "尚未反馈到场，已超过到场时限。",
+    "stage_result": "尚未反馈办理结果，已超过办结时限。",
+    "supervise_press": "请尽快处置并反馈。收到请按1。",
+    "escalate_press": "经督办仍然超时，请指挥中心协调处置。收到请按1。",
     # the units' feedback line (asterisk_conf/extensions_feedback.conf)
     "fb_ticket": "联动单位反馈专线。请输入工单号，按井号键结束。",
     "fb_pin": "请输入单位反馈密码，以井号键结束。",
@@ -103,6 +112,18 @@ def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] =
     return "&".join(parts)
 
 
+def overdue_prompt(kind: str, ticket_id: str, stage: str) -> str:
+    """A 督办 reminder (``reminder``: to the unit; for an unaccepted dispatch key 1 accepts
+    it, so it ends with the dispatch's own "接单请按1") or a 提级 notice (``escalation``: to
+    the command centre): intro, the number digit by digit, what is overdue, press 1."""
+    intro = "escalate_intro" if kind == "escalation" else "supervise_intro"
+    press = ("escalate_press" if kind == "escalation" else
+             "dispatch_press" if stage == "accept" else "supervise_press")
+    parts = [sound(intro), *(sound(f"digit_{d}") for d in digits_of(ticket_id)), sound(f"stage_{stage}"),
+             sound(press)]
+    return "&".join(parts)
+
+
 def callback_prompt() -> str:
     return "&".join((sound("callback_intro"), sound("callback_press")))
 
@@ -150,10 +171,13 @@ class Step:
 def next_step(kind: str, numbers: list[str], attempt: int, outcome: Outcome, now: float,
               retry_delay_s: float) -> Step:
     """The decision after attempt ``attempt`` (0-based) ended with ``outcome``. A dispatch
-    is done on key 1; a 回访 on 1, 2 or 3. Any other outcome moves on to the next number."""
+    is done on key 1 (accepted), a 督办 reminder or 提级 notice too (acknowledged); a 回访 on
+    1, 2 or 3. Any other outcome moves on to the next number."""
     if outcome.kind == "key":
         if kind == "dispatch" and outcome.key == "1":
             return Step("done", attempt, now, "accepted")
+        if kind in ("reminder", "escalation") and outcome.key == "1":
+            return Step("done", attempt, now, "acknowledged")
         if kind == "callback" and outcome.key in CALLBACK_KEYS:
             return Step("done", attempt, now, CALLBACK_KEYS[outcome.key])
     if attempt + 1 < len(numbers):
@@ -185,6 +209,27 @@ class PhoneTimings:
 ASK_EVENTS = frozenset({"ask.key", "ask.nokey", "ask.unanswered"})
 
 
+def slot_of(ticket_id: str, kind: str) -> str:
+    """Where a ticket's ask of ``kind`` is kept: the dispatch and the 回访 share the ticket's
+    own slot (a new one replaces an unfinished one); a 督办 reminder and a 提级 notice have
+    their own, so they run beside a dispatch still being asked."""
+    return ticket_id if kind in ("dispatch", "callback") else f"{ticket_id}|{kind}"
+
+
+def _loaded(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    ask: dict[str, Any] = json.loads(raw)
+    ask.setdefault("slot", ask["ticket_id"])  # kept by a version before the slots
+    return ask
+
+
+def _new_ask(kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
+             extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "ticket_id": ticket_id, "slot": slot_of(ticket_id, kind), "site": site,
+            "numbers": numbers, "prompt": prompt, "attempt": 0, "state": "waiting", "ask_id": "", **extra}
+
+
 class PhoneAsks:
     """Places the attempts of each ask and follows them to an outcome."""
 
@@ -204,43 +249,41 @@ class PhoneAsks:
                                  self._on_ask_event, maxsize=1000)
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _key(self, ticket_id: str) -> str:
-        return f"{self.prefix}phone:{ticket_id}"
+    def _key(self, slot: str) -> str:
+        return f"{self.prefix}phone:{slot}"
 
     def _ask_key(self, ask_id: str) -> str:
         return f"{self.prefix}ask:{ask_id}"
 
-    async def get(self, ticket_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.get(self._key(ticket_id))
-        return json.loads(raw) if raw else None
+    async def get(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
+        """The ticket's ask of ``kind`` (dispatch and 回访 share one: they never overlap)."""
+        return _loaded(await self.redis.get(self._key(slot_of(ticket_id, kind))))
 
     async def _put(self, ask: dict[str, Any], due: float | None) -> None:
         pipe = self.redis.pipeline()
-        pipe.set(self._key(ask["ticket_id"]), json.dumps(ask, ensure_ascii=False), ex=30 * 86400)
+        pipe.set(self._key(ask["slot"]), json.dumps(ask, ensure_ascii=False), ex=30 * 86400)
         if due is None:
-            pipe.zrem(self.due_key, ask["ticket_id"])
+            pipe.zrem(self.due_key, ask["slot"])
         else:
-            pipe.zadd(self.due_key, {ask["ticket_id"]: due})
+            pipe.zadd(self.due_key, {ask["slot"]: due})
         await pipe.execute()
 
     async def start_ask(self, kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
                         **extra: Any) -> dict[str, Any]:
-        """Begin asking (a new ask replaces an unfinished one of the ticket) and place the
-        first call now."""
-        ask = {"kind": kind, "ticket_id": ticket_id, "site": site, "numbers": numbers, "prompt": prompt,
-               "attempt": 0, "state": "waiting", "ask_id": "", **extra}
+        """Begin asking (a new ask replaces an unfinished one of the same slot) and place
+        the first call now."""
+        ask = _new_ask(kind, ticket_id, site, numbers, prompt, extra)
         await self._put(ask, self.clock())
         await self._place(ask)
         return ask
 
     async def schedule_ask(self, kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
                            at: float, **extra: Any) -> dict[str, Any]:
-        """Begin asking at ``at`` (now or later, e.g. the next calling hours); kept in Redis
-        until then, so a restart in between misses nothing."""
+        """Begin asking at ``at`` (now or later, e.g. the next calling hours or working
+        period); kept in Redis until then, so a restart in between misses nothing."""
         if at <= self.clock():
             return await self.start_ask(kind, ticket_id, site, numbers, prompt, **extra)
-        ask = {"kind": kind, "ticket_id": ticket_id, "site": site, "numbers": numbers, "prompt": prompt,
-               "attempt": 0, "state": "waiting", "ask_id": "", **extra}
+        ask = _new_ask(kind, ticket_id, site, numbers, prompt, extra)
         await self._put(ask, at)
         return ask
 
@@ -249,7 +292,7 @@ class PhoneAsks:
         number = ask["numbers"][attempt]
         ask_id = f"ask{uuid.uuid4().hex}"
         ask.update(state="calling", ask_id=ask_id, placed_at=self.clock())
-        await self.redis.set(self._ask_key(ask_id), ask["ticket_id"], ex=86400)
+        await self.redis.set(self._ask_key(ask_id), ask["slot"], ex=86400)
         await self._put(ask, self.clock() + self.timings.ring_s + self.timings.answer_window_s)
         await self.note("linkage.phone_attempt", ask["ticket_id"], kind=ask["kind"], attempt=attempt + 1,
                         number=mask_number(number), site=ask["site"], ask_id=ask_id)
@@ -266,8 +309,8 @@ class PhoneAsks:
             await self._outcome(ask_id, Outcome("failed", status=str(exc)[:200]))
 
     async def _outcome(self, ask_id: str, outcome: Outcome) -> None:
-        ticket_id = await self.redis.get(self._ask_key(ask_id))
-        ask = await self.get(ticket_id) if ticket_id else None
+        slot = await self.redis.get(self._ask_key(ask_id))
+        ask = _loaded(await self.redis.get(self._key(slot))) if slot else None
         if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
             return  # an earlier attempt's late event, or a second report of this one
         now = self.clock()
@@ -288,18 +331,18 @@ class PhoneAsks:
         """Place the retries that are due and give up on attempts whose outcome is overdue."""
         now = self.clock()
         handled = 0
-        for ticket_id in await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100):
-            if not await self._take(keys=[self.due_key], args=[ticket_id, now, now + 30]):
+        for slot in await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100):
+            if not await self._take(keys=[self.due_key], args=[slot, now, now + 30]):
                 continue  # another instance took it
-            ask = await self.get(ticket_id)
+            ask = _loaded(await self.redis.get(self._key(slot)))
             if ask is None:
-                await self.redis.zrem(self.due_key, ticket_id)
+                await self.redis.zrem(self.due_key, slot)
             elif ask["state"] == "waiting":
                 await self._place(ask)
             elif ask["state"] == "calling":
                 await self._outcome(ask["ask_id"], Outcome("failed", status="no report from the call"))
             else:
-                await self.redis.zrem(self.due_key, ticket_id)
+                await self.redis.zrem(self.due_key, slot)
             handled += 1
         return handled
 

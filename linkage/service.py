@@ -24,8 +24,8 @@ from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDisp
                             UnknownUnit, WrongStep)
 from linkage.journal import Clock, Journal
 from linkage.phone import (Originate, PhoneAsks, PhoneTimings, Step, callback_prompt, dispatch_numbers,
-                           dispatch_prompt, shipped_categories)
-from linkage.policy import LinkageConfig, load_config
+                           dispatch_prompt, overdue_prompt, shipped_categories)
+from linkage.policy import SUPERVISED, LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
 from tickets.outbox import Outbox
@@ -73,6 +73,7 @@ class LinkageService:
         self.journal = Journal(redis, bus, prefix, clock)
         self.deadlines = DeadlineStore(redis, prefix)
         self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
+        self.scanner.on_overdue = self._overdue_call
         # repeat calls and the handovers the report counts
         self._events = BusWorker(bus, "linkage.bus", lambda e: e.name == "call.answered"
                                  or e.name in HANDOVER_MODES, self._handle)
@@ -175,12 +176,42 @@ class LinkageService:
                                 level=unit.level, mode=mode, site=ticket.site, by=by,
                                 queued_until=start if start > now else None, accept_due=accept_due)
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
-        if mode == "phone" and self.phone is not None and start <= now:
-            await self.phone.start_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
-                                       dispatch_prompt(ticket.id, ticket.category, self.spoken_categories),
-                                       unit=unit.id)
+        if mode == "phone" and self.phone is not None:  # a level-3 unit off duty: at the next working period
+            await self.phone.schedule_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
+                                          dispatch_prompt(ticket.id, ticket.category, self.spoken_categories),
+                                          at=start, unit=unit.id)
         await self._place_repeat(ticket)
         return await self.record(ticket.id) or {}, True
+
+    async def _overdue_call(self, deadline: Deadline, step: str) -> None:
+        """督办 calls the unit (by phone when it has no webhook; a webhook unit gets a
+        ``supervise`` message through the outbox); 提级 calls the command centre."""
+        record = await self.record(deadline.ticket_id)
+        unit = self.units.get(deadline.unit)
+        if record is None or unit is None or record.get("state") not in HELD_STATES:
+            return
+        site = record.get("site", "")
+        if step == SUPERVISED and unit.by_system:
+            await self.outbox.enqueue(f"supervise-{deadline.ticket_id}-{deadline.stage}", unit.webhook_url, {
+                "kind": "supervise", "dispatch_id": f"{deadline.ticket_id}/{unit.id}", "ticket_id": deadline.ticket_id,
+                "unit": unit.id, "stage": deadline.stage, "due": deadline.due}, secret_ref=unit.secret_ref)
+            return
+        if self.phone is None:
+            return
+        if step == SUPERVISED and deadline.stage == "accept":  # key 1 accepts: the dispatch ask, anew
+            await self.phone.start_ask("dispatch", deadline.ticket_id, site,
+                                       dispatch_numbers(unit.duty_phone, unit.backup_phone, 1),
+                                       overdue_prompt("reminder", deadline.ticket_id, "accept"), unit=unit.id)
+        elif step == SUPERVISED:
+            await self.phone.start_ask("reminder", deadline.ticket_id, site,
+                                       dispatch_numbers(unit.duty_phone, unit.backup_phone, 1),
+                                       overdue_prompt("reminder", deadline.ticket_id, deadline.stage),
+                                       unit=unit.id, stage=deadline.stage)
+        else:
+            phone = self.config.escalation_phone
+            await self.phone.start_ask("escalation", deadline.ticket_id, site, [phone, phone],
+                                       overdue_prompt("escalation", deadline.ticket_id, deadline.stage),
+                                       unit=unit.id, stage=deadline.stage)
 
     async def _phone_finished(self, ask: dict[str, Any], step: Step) -> None:
         """The last word of a phone ask: a dispatch accepted by key 1 (the unit's own accept
@@ -192,6 +223,10 @@ class LinkageService:
             if ticket is not None:
                 with contextlib.suppress(NoCallback):  # already answered another way
                     await self.callback(ticket, answer, by="phone")
+            return
+        if ask["kind"] in ("reminder", "escalation"):
+            await self.journal.note(f"linkage.{ask['kind']}_{step.answer or 'unanswered'}", ticket_id,
+                                    unit=ask["unit"], site=ask["site"], stage=ask.get("stage"))
             return
         if ask["kind"] == "dispatch":
             if step.action == "done":
@@ -344,12 +379,13 @@ class LinkageService:
             await self.redis.sadd(f"hl:ticket-calls:{open_ticket}", call_id)
         ticket = await self.tickets.get(open_ticket)
         site = ticket.site if ticket else ""
+        unit = await self.redis.hget(self._key(open_ticket), "unit")  # the report counts repeats per unit
         await self.journal.note("linkage.repeat", open_ticket, basis=basis, call_id=call_id or None,
-                                new_ticket=new_ticket or None, repeats=after, site=site)
+                                new_ticket=new_ticket or None, repeats=after, site=site, unit=unit)
         if crosses_threshold(after - 1, after, self.config.repeat_threshold) and \
                 await self.redis.hsetnx(count_key, "joint", "1"):
             await self.deadlines.flag(open_ticket, {"flag": "joint", "calls": after + 1, "at": self.clock()})
-            await self.journal.note("linkage.joint", open_ticket, calls=after + 1, site=site)
+            await self.journal.note("linkage.joint", open_ticket, calls=after + 1, site=site, unit=unit)
             log.warning("linkage.joint", ticket_id=open_ticket, calls=after + 1)
 
     async def repeats(self, ticket_id: str) -> int:

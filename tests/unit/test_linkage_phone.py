@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline_link.ami.manager import AmiEvent
-from linkage.phone import (CALLBACK_KEYS, PROMPTS, Outcome, callback_prompt, digits_of, dispatch_numbers,
-                           dispatch_prompt, next_step, outcome_of)
+from linkage.phone import (CALLBACK_KEYS, PROMPTS, Outcome, ask_prompts, callback_prompt, category_prompt_name,
+                           digits_of, dispatch_numbers, dispatch_prompt, next_step, outcome_of, overdue_prompt,
+                           shipped_categories)
 
 
 def test_the_ticket_number_is_read_digit_by_digit_between_the_intro_and_press_1():
@@ -17,10 +18,25 @@ def test_the_ticket_number_is_read_digit_by_digit_between_the_intro_and_press_1(
 
 
 def test_every_sound_the_calls_play_is_a_synthesised_prompt():
-    for prompt in (dispatch_prompt("12345-20261124-000001"), callback_prompt()):
+    categories = shipped_categories()
+    installed = ask_prompts(categories)
+    prompts = [dispatch_prompt("12345-20261124-000001"), callback_prompt(),
+               *(dispatch_prompt("12345-20261124-000001", c, categories) for c in sorted(categories)),
+               *(overdue_prompt(kind, "110-20261124-000002", stage)
+                 for kind in ("reminder", "escalation") for stage in ("accept", "arrive", "result"))]
+    for prompt in prompts:
         for name in prompt.split("&"):
-            assert name.removeprefix("hl/ask/") in PROMPTS
+            assert name.removeprefix("hl/ask/") in installed, name
     assert all(PROMPTS[f"digit_{d}"] for d in range(10))
+    assert "公共设施类" in categories and installed[category_prompt_name("公共设施类")] == "类别，公共设施类。"
+
+
+def test_a_reminder_or_an_escalation_is_done_on_key_1_only():
+    numbers = ["77010", "78010"]
+    for kind in ("reminder", "escalation"):
+        assert next_step(kind, numbers, 0, Outcome("key", "1"), 5.0, 60).answer == "acknowledged"
+        assert next_step(kind, numbers, 0, Outcome("key", "2"), 5.0, 60).action == "retry"
+        assert next_step(kind, numbers, 1, Outcome("nokey"), 5.0, 60).action == "exhausted"
 
 
 def test_the_duty_line_is_tried_twice_then_the_backup():
