@@ -1,15 +1,11 @@
 """Opting a caller out of the satisfaction callback (回访) over HTTP: the routes on a real
-aiohttp server and a real ``LinkageService`` over a private redis-server (started on a free
-port for this module, nothing shared with the sandbox); bad numbers are 400 JSON errors,
+aiohttp server and a real ``LinkageService`` over a private redis-server (``private_redis``:
+one per test, nothing shared with the sandbox); bad numbers are 400 JSON errors,
 roles are enforced, the number never appears unmasked in a log line, and an opted-out
 caller's ticket gets no callback call."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import shutil
-import subprocess
 from types import SimpleNamespace
 from typing import AsyncIterator
 from urllib.parse import quote
@@ -26,7 +22,7 @@ from linkage.policy import load_config
 from linkage.resources import optout_number
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
-from tests.helpers import free_tcp_port, is_event
+from tests.helpers import is_event
 from tickets.outbox import Outbox
 from tickets.store import TicketStore
 
@@ -39,32 +35,8 @@ NUMBER = "13900004399"
 
 
 @pytest.fixture
-async def redis(tmp_path) -> AsyncIterator[Redis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    port = free_tcp_port()
-    proc = await asyncio.create_subprocess_exec(
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        async def ready() -> None:
-            assert proc.stdout is not None
-            while b"Ready to accept connections" not in (line := await proc.stdout.readline()):
-                assert line, "redis-server exited before it was ready"
-
-        await asyncio.wait_for(ready(), 10)
-        client = Redis(host="127.0.0.1", port=port, decode_responses=True)  # as the server's
-        yield client
-        await client.aclose()
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        await proc.wait()
-
-
-@pytest.fixture
-async def linkage(redis: Redis) -> LinkageService:
-    bus = EventBus()
+async def linkage(private_redis: Redis) -> LinkageService:  # tests/unit/conftest.py
+    redis, bus = private_redis, EventBus()
     service = LinkageService(redis, bus, TicketStore(redis), Outbox(redis, bus, "push-secret"),
                              units=load_jurisdiction_units("qidong"), config=load_config(None),
                              centers=frozenset({"12345", "110"}))
