@@ -200,7 +200,11 @@ _SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABL
 def _coerce(name: str, value: Any) -> Any:
     kind = _SCALAR_TYPES[name]
     try:
+        if isinstance(value, bool) and kind in ("int", int, "float", float):
+            raise ValueError  # TOML true is not a number
         if kind in ("int", int):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError  # 20.5 for a whole number of seconds is a mistake, not 20
             return int(value)
         if kind in ("float", float):
             return float(value)

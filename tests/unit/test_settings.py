@@ -103,3 +103,21 @@ def test_the_server_calls_units_with_the_phone_timings_of_its_settings(tmp_path)
                              phone_answer_window_s=45.0))
     assert server.linkage.phone is not None
     assert server.linkage.phone.timings == PhoneTimings(ring_s=30, retry_delay_s=90.0, answer_window_s=45.0)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("phone_ring_s = 20.5", "phone_ring_s: expected int, got 20.5"),
+    ("phone_ring_s = true", "phone_ring_s: expected int, got True"),
+    ("phone_retry_delay_s = false", "phone_retry_delay_s: expected float, got False"),
+])
+def test_a_whole_number_setting_refuses_fractions_and_booleans_from_toml(tmp_path, line, message):
+    config = tmp_path / "hl.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n{line}\n')
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(config, env={})
+
+
+def test_a_whole_float_is_taken_for_a_whole_number_setting(tmp_path):
+    config = tmp_path / "hl.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\nphone_ring_s = 30.0\n')
+    assert load_settings(config, env={}).phone_ring_s == 30
