@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 
 from hotline_link.auth import AuthError, Principal
-from hotline_link.errors import HotlineError
+from hotline_link.errors import HotlineError, HttpError
 from hotline_link.logs import mask_number
 from hotline_link.openapi import OPENAPI
 
@@ -74,17 +74,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def read_json(request: web.Request, required: tuple[str, ...] = ()) -> dict[str, object]:
-    from call_control.errors import CallControlError
-
     try:
         body = await request.json() if request.can_read_body else {}
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise CallControlError("the request body is not JSON (or nested too deeply)") from None
+        raise HttpError("the request body is not JSON (or nested too deeply)") from None
     if not isinstance(body, dict):
-        raise CallControlError("the request body must be a JSON object")
+        raise HttpError("the request body must be a JSON object")
     for name in required:
         if not isinstance(body.get(name), str) or not body[name]:
-            raise CallControlError(f"field {name!r} (a non-empty string) is required")
+            raise HttpError(f"field {name!r} (a non-empty string) is required")
     return body
 
 
