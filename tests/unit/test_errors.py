@@ -5,12 +5,18 @@ code always means the same status, whichever capability raises it."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 import call_control.errors
 import ivr.errors
 import linkage.errors
 import supervisor.service  # noqa: F401  (its own CallControlError subclasses)
+from hotline_link.auth import Principal, TokenBook
 from hotline_link.errors import HotlineError, HttpError
+from hotline_link.http import build_app
 
 
 def _all_subclasses(cls: type) -> set[type]:
@@ -37,3 +43,23 @@ def test_every_http_error_has_a_status_and_a_code_that_means_one_status():
     assert {code: s for code, s in statuses.items() if len(s) > 1} == {}
     assert (call_control.errors.NoAnswer.status, call_control.errors.NoAnswer.code) == (504, "no_answer")
     assert (ivr.errors.NotFlagged.status, linkage.errors.WrongStep.status) == (404, 409)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{not json", "the request body is not JSON (or nested too deeply)"),
+    (b"[1, 2]", "the request body must be a JSON object"),
+    (b'{"number": "13900004399"}', "field 'reason' (a non-empty string) is required"),
+    (b"[" * 30_000 + b"]" * 30_000, "the request body is not JSON (or nested too deeply)"),
+])
+async def test_a_bad_request_body_is_a_400_bad_request(body, message):
+    token = "admin-token-0123456789abcdef"
+    server = SimpleNamespace(tokens=TokenBook([(token, Principal("admin"))]))  # nothing else is reached
+    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    await client.start_server()
+    try:
+        resp = await client.post("/api/harassment", data=body, headers={"Authorization": f"Bearer {token}",
+                                                                         "Content-Type": "application/json"})
+        assert resp.status == 400
+        assert await resp.json() == {"error": {"code": "bad_request", "message": message}}
+    finally:
+        await client.close()
