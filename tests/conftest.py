@@ -102,13 +102,14 @@ def sandbox_settings() -> Settings:
 
 
 def _forget_pending_phone_asks(settings: Settings) -> None:
-    """回访 calls an earlier run (or the demo) scheduled for the next calling hours must not
-    ring in the middle of these tests."""
+    """Calls an earlier test, run or the demo left scheduled (回访 for the next calling hours)
+    and deadlines it left open must not ring in the middle of a test: an overdue deadline
+    calls the unit (督办) or the command centre (提级), which would reach a test's handset."""
     import redis
 
     client = redis.Redis.from_url(settings.redis_url)
     try:
-        client.delete("hl:linkage:phone-due")
+        client.delete("hl:linkage:phone-due", "hl:linkage:due")
     finally:
         client.close()
 
@@ -120,6 +121,7 @@ def agent_password(sandbox_settings: Settings) -> str:
 
 @pytest.fixture
 def server_settings(sandbox_settings: Settings) -> Settings:
+    _forget_pending_phone_asks(sandbox_settings)  # each test's server starts with no schedule left over
     return replace(sandbox_settings, http_port=free_tcp_port(), ami_reconnect_min_s=0.2,
                    ami_reconnect_max_s=1.0)
 
