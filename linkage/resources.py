@@ -18,7 +18,7 @@ from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
 from linkage.errors import BadNumber, LinkageError
 from linkage.repeats import normalise_number
-from linkage.report import compute, parse_range, render_csv, render_html
+from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.service import LinkageService
 from tickets.resources import ticket_of
 
@@ -142,7 +142,8 @@ async def report(request: web.Request) -> web.Response:
     start_day = request.query.get("from", today.replace(day=1).isoformat())
     end_day = request.query.get("to", today.isoformat())
     content_type, body = await build_report(_linkage(request), start_day, end_day, request.query.get("format", "html"))
-    return web.Response(text=body, content_type=content_type, charset="utf-8")
+    headers = dict(HTML_HEADERS) if content_type == "text/html" else {"Cache-Control": "no-store"}
+    return web.Response(text=body, content_type=content_type, charset="utf-8", headers=headers)
 
 
 def add_routes(app: web.Application) -> None:

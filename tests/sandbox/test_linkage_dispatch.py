@@ -152,6 +152,7 @@ async def test_report_formats_and_bad_ranges_over_http(linkage_server):
             page = await resp.text()
             assert resp.status == 200 and resp.content_type == "text/html"
             assert "@page { size: A4" in page and "<svg" in page
+            assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")  # no script runs
         async with http.get(api.base + "/supervisor/report?from=2026-11-01&to=2026-11-30&format=csv",
                             headers=headers) as resp:
             assert resp.status == 200 and (await resp.text()).startswith("scope,name,figure,value")
