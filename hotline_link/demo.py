@@ -3,7 +3,8 @@
 Brings up the three sites and Redis, starts the server, registers SIPp softphones as
 agents on the 12345 and 110 centers, places calls from (made-up) mobile numbers to both
 platforms, prints how each was routed, answered and ended, follows one 12345 case on to a
-handling unit (dispatch by phone, accepted by key 1, arrival, result), then keeps the server
+handling unit (dispatch by phone, accepted by key 1, arrival by the feedback line with a voice
+note, result), then keeps the server
 running until Ctrl-C so a real softphone can register and call in.
 """
 
@@ -22,8 +23,11 @@ from hotline_link.sandbox import Sandbox
 from hotline_link.sandbox.render import handset_port
 from hotline_link.server import Server
 from hotline_link.settings import Settings, read_secret_file
+from hotline_link.sip_dtmf import VOICE, keyed
 from hotline_link.sip_peers import SipPeers, free_udp_port
 from hotline_link.tasks import cancel_and_wait
+from linkage.feedback_line import pin_key
+from linkage.phone import digits_of
 from seat_pool.state import SeatState
 
 DEMO_AGENTS = {"12345": ("1001", "1002"), "110": ("2001",)}
@@ -114,7 +118,7 @@ async def _closed_loop(server: Server, peers: SipPeers, outcomes: list[CallOutco
         await server.linkage.dispatch(ticket, "QD-WATER", by="demo")
         await events.wait_for(lambda e: e.name == "linkage.accepted" and e.data.get("ticket_id") == ticket.id, 60)
     await handset.finished(30)
-    await server.linkage.feedback(ticket.id, "QD-WATER", "arrival", {"situation": "抢修人员已到场"})
+    await _arrival_by_feedback_line(server, peers, ticket.id)
     await server.linkage.feedback(ticket.id, "QD-WATER", "result", {"resolved": True, "summary": "已恢复供水"})
     story = await server.timeline.for_ticket(ticket.id) or {"events": []}
     for entry in story["events"]:
@@ -125,8 +129,22 @@ async def _closed_loop(server: Server, peers: SipPeers, outcomes: list[CallOutco
         _out(f"   回访 call to {mask_number(ticket.caller)}: {ask['state']} (within the calling hours)")
 
 
+async def _arrival_by_feedback_line(server: Server, peers: SipPeers, ticket_id: str) -> None:
+    """The water company reports arrival by calling 12345's feedback line (123459): the
+    ticket number, its PIN from the sandbox's secrets file, 1 (on scene) and a voice note."""
+    pin = read_secret_file(server.settings.secrets_file).get(pin_key("QD-WATER"), "")
+    keys = keyed(digits_of(ticket_id), 1500) + keyed(pin, 1000) + [(1000, "1"), (9000, VOICE), (8000, "#")]
+    _out("   QD-WATER calls the feedback line 123459: ticket number, PIN, 1 (on scene), a voice note")
+    with server.bus.subscribe() as events:
+        unit_phone = await peers.call_dtmf(server.settings.site("12345"), "0513777010", "123459", keys,
+                                           hold_ms=None, wait_bye_s=40)
+        await events.wait_for(lambda e: e.name == "linkage.arrived" and e.data.get("ticket_id") == ticket_id, 60)
+    await unit_phone.finished(40)
+
+
 def _step_detail(data: dict[str, object]) -> str:
-    keys = ("unit", "mode", "attempt", "number", "outcome", "key", "situation", "resolved", "on_time")
+    keys = ("unit", "mode", "attempt", "number", "outcome", "key", "situation", "resolved", "on_time", "note",
+            "seconds")
     return " ".join(f"{k}={data[k]}" for k in keys if k in data)
 
 

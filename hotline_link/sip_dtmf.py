@@ -60,6 +60,13 @@ def renumber(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
     return bytes(out)
 
 
+def keyed(text: str, first_pause_ms: int, gap_ms: int = 300) -> list[tuple[int, str]]:
+    """The ``(pause_ms, key)`` list of keying ``text`` then #: the first key after
+    ``first_pause_ms`` (into a prompt; Read() lets a key interrupt it), the others ``gap_ms``
+    apart."""
+    return [(first_pause_ms if i == 0 else gap_ms, key) for i, key in enumerate(text + "#")]
+
+
 def key_recordings(keys: list[str], workdir: Path, name: str,
                    recordings: Path = RECORDINGS) -> list[Path]:
     """One renumbered recording per key press, in order, written to ``workdir``. The pseudo

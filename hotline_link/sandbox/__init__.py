@@ -22,7 +22,9 @@ from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
 from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
+from linkage.feedback_line import pin_key
 from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
+from linkage.units import load_jurisdiction_units, load_units
 
 log = structlog.get_logger(__name__)
 
@@ -69,12 +71,19 @@ class Sandbox:
         values = read_secret_file(path) if path.exists() else {}
         wanted = {"ami_secret": 24, "agent_password": 12, "push_secret": 24}
         missing = {k: token_source.token_urlsafe(n) for k, n in wanted.items() if k not in values}
+        # the units' feedback-line PINs (linkage/feedback_line.py), 6 digits each
+        missing.update({k: f"{token_source.randbelow(10**6):06d}" for k in self._unit_pin_keys() if k not in values})
         if missing:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a") as fh:
                 fh.writelines(f'{k} = "{v}"\n' for k, v in missing.items())
         return {**values, **missing}
+
+    def _unit_pin_keys(self) -> list[str]:
+        name = self.settings.linkage_jurisdiction
+        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+        return [pin_key(unit.id) for unit in units.units]
 
     def _port_needs(self) -> list[PortNeed]:
         needs = []

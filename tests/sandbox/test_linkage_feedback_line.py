@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hotline_link.server import Server
-from hotline_link.sip_dtmf import VOICE
+from hotline_link.sip_dtmf import VOICE, keyed
 from linkage.feedback_line import MAX_FAILURES
 from linkage.phone import digits_of
 from tests.helpers import is_event
@@ -17,7 +17,6 @@ from tests.sandbox.callflows import Api
 
 PIN = "482913"
 UNIT_NUMBER = "0513777010"
-KEY_GAP_MS = 300
 
 
 @pytest.fixture
@@ -37,12 +36,6 @@ async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
     record, new = await server.linkage.dispatch(ticket, "QD-WATER", "1001")
     assert new and record["state"] == "dispatched" and record["mode"] == "phone"
     return ticket
-
-
-def keyed(text: str, first_pause_ms: int) -> list[tuple[int, str]]:
-    """``text`` then #, the first key after ``first_pause_ms`` (into the prompt: Read lets a
-    key interrupt it), the others ``KEY_GAP_MS`` apart."""
-    return [(first_pause_ms if i == 0 else KEY_GAP_MS, key) for i, key in enumerate(text + "#")]
 
 
 def steps_on(story: dict) -> list[str]:  # type: ignore[type-arg]
