@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Iterator
 
 from hotline_link.errors import SandboxError
 
@@ -34,15 +35,15 @@ def recording(key: str, recordings: Path = RECORDINGS) -> Path:
     return path
 
 
-def renumber(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
-    """The recording with RTP sequence numbers from ``seq_start`` and every packet's RTP
-    timestamp set to ``timestamp`` (one telephone event: all its packets share one)."""
+def _rtp_packets(pcap: bytes, what: str) -> Iterator[tuple[bytes, bytearray, int]]:
+    """(pcap record header, packet, RTP offset) of each packet of a little-endian
+    Ethernet pcap of IPv4/UDP/RTP, as sip-tester's recordings are."""
     if len(pcap) < 24:
-        raise SandboxError("DTMF recording: not a pcap file")
+        raise SandboxError(f"{what}: not a pcap file")
     magic, _, _, _, _, _, link = struct.unpack("<IHHiIII", pcap[:24])
     if magic != _PCAP_MAGIC_LE or link != _ETHERNET:
-        raise SandboxError("DTMF recording: expected a little-endian Ethernet pcap")
-    out, offset, seq = bytearray(pcap[:24]), 24, seq_start
+        raise SandboxError(f"{what}: expected a little-endian Ethernet pcap")
+    offset = 24
     while offset + 16 <= len(pcap):
         header = pcap[offset:offset + 16]
         captured = struct.unpack("<I", header[8:12])[0]
@@ -52,9 +53,17 @@ def renumber(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
         udp = ip + (packet[ip] & 0x0F) * 4
         rtp = udp + 8
         if len(packet) < rtp + 12 or packet[ip] >> 4 != 4:
-            raise SandboxError("DTMF recording: a packet is not IPv4/UDP/RTP")
-        struct.pack_into(">HI", packet, rtp + 2, seq & 0xFFFF, timestamp & 0xFFFFFFFF)
+            raise SandboxError(f"{what}: a packet is not IPv4/UDP/RTP")
         struct.pack_into(">H", packet, udp + 6, 0)  # no UDP checksum (optional in IPv4)
+        yield header, packet, rtp
+
+
+def renumber(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
+    """The recording with RTP sequence numbers from ``seq_start`` and every packet's RTP
+    timestamp set to ``timestamp`` (one telephone event: all its packets share one)."""
+    out, seq = bytearray(pcap[:24]), seq_start
+    for header, packet, rtp in _rtp_packets(pcap, "DTMF recording"):
+        struct.pack_into(">HI", packet, rtp + 2, seq & 0xFFFF, timestamp & 0xFFFFFFFF)
         out += header + packet
         seq += 1
     return bytes(out)
@@ -112,21 +121,11 @@ _ALAW_TO_ULAW = bytes(_linear_to_ulaw(_alaw_to_linear(b)) for b in range(256))
 def voice_as_ulaw(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
     """sip-tester's A-law speech recording as µ-law (payload type 0) with the DTMF
     recordings' SSRC, sequence numbers from ``seq_start`` and timestamps from ``timestamp``."""
-    out, offset, seq, ts = bytearray(pcap[:24]), 24, seq_start, timestamp
-    while offset + 16 <= len(pcap):
-        header = pcap[offset:offset + 16]
-        captured = struct.unpack("<I", header[8:12])[0]
-        packet = bytearray(pcap[offset + 16:offset + 16 + captured])
-        offset += 16 + captured
-        ip = 14
-        udp = ip + (packet[ip] & 0x0F) * 4
-        rtp = udp + 8
-        if len(packet) < rtp + 12 or packet[ip] >> 4 != 4:
-            raise SandboxError("voice recording: a packet is not IPv4/UDP/RTP")
+    out, seq, ts = bytearray(pcap[:24]), seq_start, timestamp
+    for header, packet, rtp in _rtp_packets(pcap, "voice recording"):
         packet[rtp + 1] = packet[rtp + 1] & 0x80  # payload type 0, PCMU
         struct.pack_into(">HII", packet, rtp + 2, seq & 0xFFFF, ts & 0xFFFFFFFF, _DTMF_SSRC)
         packet[rtp + 12:] = bytes(packet[rtp + 12:]).translate(_ALAW_TO_ULAW)
-        struct.pack_into(">H", packet, udp + 6, 0)
         out += header + packet
         seq += 1
         ts += len(packet) - rtp - 12  # one sample per byte
