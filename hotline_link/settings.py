@@ -107,6 +107,7 @@ class Settings:
     # --- handling units (README "Handling units and the closed loop") ---
     linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
     linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
+    sounds_dir: str = ""  # Asterisk's sounds directory as this host sees it (a dispatch call's summary is written there); empty: the sandbox's
     voice_notes_dir: str = ""  # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
     # calls to a unit's duty phone and 回访 calls (linkage/phone.py): how long the phone rings,
     # the wait before the next attempt, and the time after the ring for the prompt and the keys
@@ -138,6 +139,10 @@ class Settings:
     @property
     def rootfs_dir(self) -> Path:
         return self.cache_dir / "rootfs-asterisk"
+
+    def sounds_path(self) -> Path:
+        """Asterisk's sounds directory (astdatadir/sounds), as this host sees it."""
+        return Path(self.sounds_dir) if self.sounds_dir else self.rootfs_dir / "usr/share/asterisk/sounds"
 
     def voice_notes_path(self, site: str) -> Path:
         """The directory the units' voice notes of ``site`` are recorded into, as this host sees it."""

@@ -102,12 +102,21 @@ def digits_of(ticket_id: str) -> str:
     return "".join(ch for ch in tail if ch.isdigit())
 
 
-def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] = frozenset()) -> str:
+def summary_sound_name(ticket_id: str) -> str:
+    """The sound of a ticket's own summary (地点和情况), under ``SOUNDS_SUBDIR``."""
+    return f"tickets/{ticket_id}"
+
+
+def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] = frozenset(),
+                    summary: str = "") -> str:
     """The Read() file list of a dispatch call: intro, the number digit by digit, the
-    category when it is one of the ``spoken`` (synthesised) ones, press 1."""
+    category when it is one of the ``spoken`` (synthesised) ones, the ticket's summary when
+    its sound was made (``summary``: a ``summary_sound_name``), press 1."""
     parts = [sound("dispatch_intro"), *(sound(f"digit_{d}") for d in digits_of(ticket_id))]
     if category.strip() and category.strip() in spoken:
         parts.append(f"{SOUNDS_SUBDIR}/{category_prompt_name(category)}")
+    if summary:
+        parts.append(f"{SOUNDS_SUBDIR}/{summary}")
     parts.append(sound("dispatch_press"))
     return "&".join(parts)
 

@@ -12,19 +12,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import structlog
 from redis.asyncio import Redis
 
 from hotline_link.bus import BusEvent, BusWorker, EventBus
+from hotline_link.errors import HotlineError
+from ivr.prompts import synthesize
 from hotline_link.settings import Settings, read_secret_file
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
                             UnknownUnit, WrongStep)
 from linkage.journal import Clock, Journal
-from linkage.phone import (Originate, PhoneAsks, PhoneTimings, Step, callback_prompt, dispatch_numbers,
-                           dispatch_prompt, overdue_prompt, shipped_categories)
+from linkage.phone import (SOUNDS_SUBDIR, Originate, PhoneAsks, PhoneTimings, Step, callback_prompt,
+                           dispatch_numbers, dispatch_prompt, overdue_prompt, shipped_categories, summary_sound_name)
 from linkage.policy import SUPERVISED, LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
@@ -36,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 OPEN_STATES = ("queued", "dispatched", "accepted", "arrived", "supervisor")
 HELD_STATES = ("queued", "dispatched", "accepted", "arrived")  # a unit holds the case
+SUMMARY_CHARS = 60  # of a ticket's summary read on its dispatch call (about 15 s of speech)
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "未回访")
 # bus events between the platforms the report counts (mode of each handover)
 HANDOVER_MODES = {"transfer.answered": "一键转接", "conference.dialling": "三方通话", "ticket.pushed_in": "系统推送"}
@@ -82,6 +86,7 @@ class LinkageService:
         # when a 回访 call may go out: the next moment within the calling hours
         self.callback_window: Callable[[float], float] = config.calendar.next_working
         self.spoken_categories = shipped_categories()  # a dispatch call says these (set-up time prompts)
+        self.sounds_dir: Path | None = None  # Asterisk's sounds: where a dispatch call's summary is written
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
@@ -94,9 +99,10 @@ class LinkageService:
                      outbox: Outbox) -> "LinkageService":
         name = settings.linkage_jurisdiction  # a shipped jurisdiction, or the path of a units file
         units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
-        return cls(redis, bus, tickets, outbox, units=units,
-                   config=load_config(settings.linkage_config or None),
-                   centers=frozenset(s.id for s in settings.sites if s.intake))
+        service = cls(redis, bus, tickets, outbox, units=units, config=load_config(settings.linkage_config or None),
+                      centers=frozenset(s.id for s in settings.sites if s.intake))
+        service.sounds_dir = settings.sounds_path()
+        return service
 
     def start(self) -> None:
         self.scanner.start()
@@ -177,11 +183,34 @@ class LinkageService:
                                 queued_until=start if start > now else None, accept_due=accept_due)
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
         if mode == "phone" and self.phone is not None:  # a level-3 unit off duty: at the next working period
-            await self.phone.schedule_ask("dispatch", ticket.id, ticket.site, dispatch_numbers(unit.duty_phone, unit.backup_phone),
-                                          dispatch_prompt(ticket.id, ticket.category, self.spoken_categories),
+            prompt = dispatch_prompt(ticket.id, ticket.category, self.spoken_categories,
+                                     await self._speak_summary(ticket))
+            await self.phone.schedule_ask("dispatch", ticket.id, ticket.site,
+                                          dispatch_numbers(unit.duty_phone, unit.backup_phone), prompt,
                                           at=start, unit=unit.id)
         await self._place_repeat(ticket)
         return await self.record(ticket.id) or {}, True
+
+    def _summary_file(self, ticket_id: str) -> Path | None:
+        if self.sounds_dir is None:
+            return None
+        return self.sounds_dir / SOUNDS_SUBDIR / f"{summary_sound_name(ticket_id)}.wav"
+
+    async def _speak_summary(self, ticket: Ticket) -> str:
+        """The ticket's summary (where the agent writes the place and what happened) as a
+        sound for its dispatch call, synthesised now: it is the case's own text, unknown at
+        set-up time. "" (the call goes on without it) when there is no summary, no sounds
+        directory, or synthesis fails."""
+        text = " ".join(ticket.summary.split())[:SUMMARY_CHARS]
+        target = self._summary_file(ticket.id)
+        if not text or target is None:
+            return ""
+        try:
+            await asyncio.to_thread(synthesize, f"地点和情况：{text}。", target)
+        except (HotlineError, OSError) as exc:
+            log.warning("linkage.summary_not_spoken", ticket_id=ticket.id, reason=str(exc)[:200])
+            return ""
+        return summary_sound_name(ticket.id)
 
     async def _overdue_call(self, deadline: Deadline, step: str) -> None:
         """督办 calls the unit (by phone when it has no webhook; a webhook unit gets a
@@ -229,6 +258,9 @@ class LinkageService:
                                     unit=ask["unit"], site=ask["site"], stage=ask.get("stage"))
             return
         if ask["kind"] == "dispatch":
+            summary = self._summary_file(ticket_id)
+            if summary is not None:
+                summary.unlink(missing_ok=True)  # the dispatch call is over
             if step.action == "done":
                 await self.feedback(ticket_id, ask["unit"], "accept", {})
                 return

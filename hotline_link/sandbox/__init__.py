@@ -129,7 +129,7 @@ class Sandbox:
     @property
     def sounds_dir(self) -> Path:
         """Asterisk's sounds in the root (astdatadir in asterisk_conf/asterisk.conf)."""
-        return self.root / "usr/share/asterisk/sounds"
+        return self.settings.sounds_path()
 
     def install_prompts(self) -> list[Path]:
         """The IVR's Mandarin prompts, synthesised into sounds/hl/ivr where their text changed."""

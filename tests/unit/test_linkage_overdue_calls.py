@@ -7,6 +7,7 @@ on a real Asterisk is the sandbox's test_linkage_phone.py."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from linkage.phone import Outcome, PhoneTimings, slot_of
 from linkage.policy import load_config
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
+from tests.conftest import _unavailable
 from tests.helpers import is_event
 from tickets.outbox import Outbox
 from tickets.store import TicketStore
@@ -149,3 +151,28 @@ async def test_no_call_once_the_unit_has_reported(linkage, clock, originated):
     clock.now = float(record["result_due"]) + 1
     assert await linkage.scanner.scan_once() == []  # the result cleared the deadlines
     assert len(originated.actions) == calls
+
+
+async def test_the_dispatch_call_reads_the_tickets_summary_synthesised_at_dispatch(linkage, originated, tmp_path):
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        _unavailable("espeak-ng and sox are not installed (Debian packages espeak-ng, sox)")
+    linkage.sounds_dir = tmp_path
+    ticket = await new_ticket(linkage)  # summary 路口水管爆裂
+    await linkage.dispatch(ticket, "QD-WATER", "1001")
+    prompt = originated.prompt(0).split("&")
+    assert prompt[-2] == f"hl/ask/tickets/{ticket.id}" and prompt[-1] == "hl/ask/dispatch_press"
+    spoken = tmp_path / "hl/ask/tickets" / f"{ticket.id}.wav"
+    assert spoken.read_bytes()[:4] == b"RIFF" and spoken.stat().st_size > 8000  # some speech
+    ask = await linkage.phone.get(ticket.id)
+    await linkage.phone._outcome(ask["ask_id"], Outcome("key", "1"))
+    assert not spoken.exists()  # the dispatch call is over: its sound goes
+
+
+async def test_a_summary_that_cannot_be_synthesised_leaves_it_out_of_the_call(linkage, originated, tmp_path):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the sounds directory should be")
+    linkage.sounds_dir = blocked
+    ticket = await new_ticket(linkage)
+    record, _ = await linkage.dispatch(ticket, "QD-WATER", "1001")
+    assert record["state"] == "dispatched" and originated.numbers() == ["77010"]  # the call still goes out
+    assert not any(p.startswith("hl/ask/tickets/") for p in originated.prompt(0).split("&"))
