@@ -34,6 +34,26 @@ RECORDED = frozenset({
     "transfer.caller_gone", "conference.dialling", "conference.joined", "conference.left",
     "conference.ended"})
 STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produces
+# What every server instance hears from AMI and the call book yields once per call: with
+# several instances each would append it, so the first write wins (a key per call and
+# event, set in the same Lua step as the append). The other events come from one instance
+# only (the one that ran the AGI, owns the transfer or the room).
+ONCE_PER_CALL = frozenset({"call.started", "call.answered", "call.ended"})
+_APPEND = """
+local ttl = tonumber(ARGV[2])
+if ARGV[1] == '1' and not redis.call('set', KEYS[1], '1', 'NX', 'EX', ttl) then return 0 end
+local fields = {}
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 2, math.min(#KEYS, 3) do
+  redis.call('xadd', KEYS[i], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  redis.call('expire', KEYS[i], ttl)
+end
+if #KEYS == 4 then
+  redis.call('sadd', KEYS[4], ARGV[4])
+  redis.call('expire', KEYS[4], ttl)
+end
+return 1
+"""
 
 
 def call_key(call_id: str) -> str:
@@ -70,6 +90,7 @@ class TicketTimeline:
         self.center_sites = center_sites
         self._queue: asyncio.Queue[tuple[BusEvent, float]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._append = redis.register_script(_APPEND)
         bus.listen(self._enqueue)
 
     def _enqueue(self, event: BusEvent) -> None:
@@ -115,16 +136,14 @@ class TicketTimeline:
                                              caller=str(event.data.get("caller", "")))
         entry = entry_of(event, at)
         ticket = await self.tickets.for_call(call_id)
-        pipe = self.redis.pipeline()
-        keys = [call_key(call_id)]
-        pipe.xadd(call_key(call_id), entry, maxlen=STREAM_MAXLEN, approximate=True)
+        keys = [f"hl:timeline:once:{call_id}:{event.name}", call_key(call_id)]
         if ticket is not None:
-            pipe.xadd(ticket_key(ticket.id), entry, maxlen=STREAM_MAXLEN, approximate=True)
-            pipe.sadd(f"hl:ticket-calls:{ticket.id}", call_id)
             keys += [ticket_key(ticket.id), f"hl:ticket-calls:{ticket.id}"]
-        for key in keys:  # kept as long as the tickets themselves
-            pipe.expire(key, TICKET_TTL_S)
-        await pipe.execute()
+        once = "1" if event.name in ONCE_PER_CALL else "0"
+        fields = [item for pair in entry.items() for item in pair]
+        # one atomic step; every key kept as long as the tickets themselves
+        if not await self._append(keys=keys, args=[once, TICKET_TTL_S, STREAM_MAXLEN, call_id, *fields]):
+            log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
 
     async def _read(self, key: str) -> list[dict[str, Any]]:
         rows = await self.redis.xrange(key)
