@@ -112,6 +112,7 @@ class Server:
         self.router.attach()
         self.overflow.start()
         self.calls.attach()
+        self.ami.on_resync(self.timeline.on_resync)  # after the call book's: ends calls no server heard end
         self.ivr_events.attach()
         if self.linkage.phone is not None:
             self.ami.subscribe("UserEvent", self.linkage.phone.on_user_event)

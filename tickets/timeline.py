@@ -60,6 +60,11 @@ def call_key(call_id: str) -> str:
     return f"hl:timeline:call:{call_id}"
 
 
+def open_calls_key(site: str) -> str:
+    """The calls of ``site`` whose story has a start and no end yet."""
+    return f"hl:calls:open:{site}"
+
+
 def ticket_key(ticket_id: str) -> str:
     return f"hl:timeline:ticket:{ticket_id}"
 
@@ -144,6 +149,26 @@ class TicketTimeline:
         # one atomic step; every key kept as long as the tickets themselves
         if not await self._append(keys=keys, args=[once, TICKET_TTL_S, STREAM_MAXLEN, call_id, *fields]):
             log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
+        site = str(event.data.get("site", ""))
+        if event.name == "call.started" and site:
+            await self.redis.sadd(open_calls_key(site), call_id)
+        elif event.name == "call.ended" and site:
+            await self.redis.srem(open_calls_key(site), call_id)
+
+    async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
+        """After an AMI (re)connect: a call the timeline holds open whose channels are all
+        gone ended while no server heard it (the server was stopped, or the link down); its
+        story gets its end, ``call.ended`` with reason ``ended_unheard``. Written to the
+        timeline only: the bus's listeners never knew the call, or had it ended by the call
+        book's own resync (then this write is the duplicate the once-key drops)."""
+        live = {ch.get("Linkedid", "") for ch in channels}
+        now = time.time()
+        for call_id in await self.redis.smembers(open_calls_key(site)):
+            if call_id not in live:
+                self._queue.put_nowait((BusEvent("call.ended", {
+                    "call_id": call_id, "site": site, "reason": "ended_unheard", "cause": "",
+                    "answered_by": None}), now))
+                log.info("timeline.ended_unheard", call_id=call_id, site=site)
 
     async def _read(self, key: str) -> list[dict[str, Any]]:
         rows = await self.redis.xrange(key)
