@@ -18,8 +18,9 @@ Prints one JSON line:
   (the process running again) until the server is whole;
 - ``ticket_events_lost``: call events the servers published (the timeline's kinds) that are
   not in the Redis timeline at the end;
-- ``calls_without_end``: calls whose timeline has a start but no end (a call that started
-  and ended while no server was running is not seen at all, so it is not counted here).
+- ``calls_without_end``: calls whose timeline has a start but no end (one that ended while
+  no server ran gets its end at the next AMI connect; a call that started and ended while
+  no server was running is not seen at all, so it is not counted here).
 """
 
 from __future__ import annotations
