@@ -7,12 +7,15 @@ again and records the step through ``LinkageService.feedback``: the unit's own a
 when it had not accepted yet, then arrival or result. A voice note the dialplan recorded
 is attached to the ticket (``linkage.voice_note`` on its timeline, the file served by
 ``GET /api/tickets/{id}/voice-notes/{name}``). ``FB_RESULT`` then reads ok, refused,
-locked, bad_step or wrong_step. Wrong PINs are counted per ticket in Redis; after
-``MAX_FAILURES`` within ``LOCK_WINDOW_S`` the ticket's line is locked.
+locked, bad_step or wrong_step. PIN tries are counted per unit in Redis before the PIN is
+compared (a right one gives its try back); past ``MAX_FAILURES`` wrong ones within
+``LOCK_WINDOW_S`` the unit's line is locked and the supervisor alerted once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -24,7 +27,7 @@ from hotline_link.logs import mask_number
 from linkage.errors import LinkageError
 from hotline_link.settings import Settings, read_secret_file
 from linkage.feedback_line import (LOCK_WINDOW_S, MIN_NOTE_BYTES, NOTE_NAME_RE, Check, check, note_name,
-                                   step_of_key, ticket_of_digits)
+                                   step_of_key, ticket_of_digits, unit_to_try)
 from linkage.feedback_line import unit_pins as pins_of
 from linkage.units import UnitDirectory
 from linkage.service import LinkageService
@@ -49,8 +52,8 @@ class FeedbackLine:
         self.pins = pins
         self.notes_dir = notes_dir
 
-    def _failures_key(self, ticket_id: str) -> str:
-        return f"{self.linkage.prefix}feedback-failures:{ticket_id}"
+    def attempts_key(self, unit: str) -> str:
+        return f"{self.linkage.prefix}feedback-attempts:{unit}"
 
     def notes_key(self, ticket_id: str) -> str:
         return f"{self.linkage.prefix}voice-notes:{ticket_id}"
@@ -68,7 +71,8 @@ class FeedbackLine:
                 if not result.ok:
                     await self._refused(session, result, site)
                 elif action == "check":
-                    await session.set_variable("FB_NOTE", note_name(result.ticket_id, "note", self.linkage.clock()))
+                    name = note_name(result.ticket_id, self.linkage.clock(), secrets.token_hex(3))
+                    await session.set_variable("FB_NOTE", name)
                     await session.set_variable("FB_RESULT", "ok")
                     log.info("feedback.checked", unit=result.unit, state=result.state)
                 else:
@@ -77,23 +81,35 @@ class FeedbackLine:
             log.error("feedback.failed", site=site, error=str(exc))
 
     async def _check(self, session: AgiSession, site: str) -> Check:
+        """Counts the try first (INCR, one step), compares the PIN, and gives a right PIN's
+        try back: concurrent calls cannot test more wrong PINs than the lock allows."""
         ticket_id = ticket_of_digits(site, await session.get_variable("FB_TICKET"))
         record = await self.linkage.record(ticket_id) if ticket_id else None
-        failures = int(await self.linkage.redis.get(self._failures_key(ticket_id)) or 0) if ticket_id else 0
-        return check(ticket_id, record, self.pins, await session.get_variable("FB_PIN"), failures)
+        pin = await session.get_variable("FB_PIN")
+        unit = unit_to_try(ticket_id, record)
+        attempts = 0
+        if unit and pin.strip().rstrip("#"):
+            pipe = self.linkage.redis.pipeline()
+            pipe.incr(self.attempts_key(unit))
+            pipe.expire(self.attempts_key(unit), LOCK_WINDOW_S)
+            attempts = int((await pipe.execute())[0])
+        result = check(ticket_id, record, self.pins, pin, attempts)
+        if result.ok:
+            await self.linkage.redis.decr(self.attempts_key(unit))
+        return result
 
     async def _refused(self, session: AgiSession, result: Check, site: str) -> None:
-        if result.reason == "bad_pin":
-            key = self._failures_key(result.ticket_id)
-            pipe = self.linkage.redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, LOCK_WINDOW_S)
-            await pipe.execute()
         if result.reason in ("bad_pin", "locked"):  # a dispatched ticket: the attempt shows on it
             await self.linkage.journal.note("linkage.feedback_refused", result.ticket_id, site=site,
                                             unit=result.unit or None, reason=result.reason)
+        if result.reason == "locked" and await self.linkage.redis.set(
+                f"{self.linkage.prefix}feedback-lock-alert:{result.unit}", "1", nx=True, ex=LOCK_WINDOW_S):
+            await self.linkage.deadlines.flag(result.ticket_id, {"flag": "feedback_locked", "unit": result.unit,
+                                                                 "at": self.linkage.clock()})
+            await self.linkage.journal.note("linkage.supervisor_alert", result.ticket_id, site=site, unit=result.unit,
+                                            reason="the unit's feedback line is locked after repeated wrong PINs")
         await session.set_variable("FB_RESULT", "locked" if result.reason == "locked" else "refused")
-        log.warning("feedback.refused", reason=result.reason)
+        log.warning("feedback.refused", reason=result.reason, unit=result.unit or None)
 
     async def _report(self, session: AgiSession, result: Check, site: str) -> None:
         step = step_of_key(await session.get_variable("FB_STEP"))
@@ -113,6 +129,8 @@ class FeedbackLine:
         except LinkageError as exc:
             await session.set_variable("FB_RESULT", "wrong_step")
             log.warning("feedback.wrong_step", step=step, reason=str(exc))
+            if note:
+                await self._discard(site, note)
             return
         if note:
             await self._attach(result, site, step, note)
@@ -126,16 +144,22 @@ class FeedbackLine:
             return ""
         path = self.notes_dir(site) / f"{name}.wav"
         try:
-            size = path.stat().st_size
+            size = (await asyncio.to_thread(path.stat)).st_size
         except OSError:
             return ""
         if size < MIN_NOTE_BYTES:
-            path.unlink(missing_ok=True)  # the unit pressed # at once: no note
+            await self._discard(site, name)  # the unit pressed # at once: no note
             return ""
         return name
 
+    async def _discard(self, site: str, name: str) -> None:
+        try:
+            await asyncio.to_thread((self.notes_dir(site) / f"{name}.wav").unlink, missing_ok=True)
+        except OSError as exc:  # e.g. owned by Asterisk's user: left for the operator's sweep
+            log.warning("feedback.note_not_removed", note=name, error=str(exc))
+
     async def _attach(self, result: Check, site: str, step: str, name: str) -> None:
-        size = (self.notes_dir(site) / f"{name}.wav").stat().st_size
+        size = (await asyncio.to_thread((self.notes_dir(site) / f"{name}.wav").stat)).st_size
         seconds = round(max(0, size - 44) / 16000, 1)  # 8 kHz 16-bit mono after the header
         pipe = self.linkage.redis.pipeline()
         pipe.hset(self.notes_key(result.ticket_id), name, site)

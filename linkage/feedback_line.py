@@ -24,7 +24,7 @@ DAY_DIGITS, SEQ_DIGITS = 8, 6
 PIN_RE = re.compile(r"[0-9]{4,8}")
 NOTE_NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,95}")
 STEP_KEYS: Mapping[str, str] = MappingProxyType({"1": "arrival", "2": "result"})
-MAX_FAILURES = 5  # wrong PINs for one ticket within LOCK_WINDOW_S lock its feedback line
+MAX_FAILURES = 5  # wrong PINs of one unit within LOCK_WINDOW_S lock its feedback line
 LOCK_WINDOW_S = 900
 MIN_NOTE_BYTES = 8044  # a wav header and half a second of 8 kHz 16-bit audio
 
@@ -61,8 +61,11 @@ def pin_matches(expected: str | None, keyed: str) -> bool:
     return hmac.compare_digest(expected.encode(), keyed.encode())
 
 
-def locked(failures: int, max_failures: int = MAX_FAILURES) -> bool:
-    return failures >= max_failures
+def locked(attempts: int, max_failures: int = MAX_FAILURES) -> bool:
+    """``attempts``: the PIN tries of the unit in the window, this one included, each
+    counted before its PIN is compared (a right PIN gives its count back), so concurrent
+    calls cannot test more than ``max_failures`` wrong PINs."""
+    return attempts > max_failures
 
 
 def step_of_key(key: str) -> str | None:
@@ -72,7 +75,7 @@ def step_of_key(key: str) -> str | None:
 @dataclass(frozen=True)
 class Check:
     """The answer to one keyed ticket number and PIN: ``ok`` with the unit, or a reason
-    (``bad_ticket``, ``bad_pin``, ``locked``, ``not_dispatched``)."""
+    (``bad_ticket``, ``not_dispatched``, ``no_pin``, ``locked``, ``bad_pin``)."""
 
     ok: bool
     reason: str = ""
@@ -81,22 +84,34 @@ class Check:
     state: str = ""
 
 
+def unit_to_try(ticket_id: str | None, record: Mapping[str, str] | None) -> str:
+    """The unit whose PIN a keyed ticket asks for, or "" when it names no dispatched ticket
+    (then no PIN is compared and no try is counted)."""
+    if ticket_id is None or record is None or record.get("state") in (None, "supervisor"):
+        return ""
+    return record.get("unit", "")
+
+
 def check(ticket_id: str | None, record: Mapping[str, str] | None, pins: Mapping[str, str],
-          keyed_pin: str, failures: int) -> Check:
-    """Decide on a keyed ticket and PIN. A wrong ticket and a wrong PIN read the same to the
-    caller (the dialplan says 工单号或密码有误), so the line does not tell which tickets exist."""
+          keyed_pin: str, attempts: int) -> Check:
+    """Decide on a keyed ticket and PIN; ``attempts`` as for ``locked``. A wrong ticket and
+    a wrong PIN read the same to the caller (the dialplan says 工单号或密码有误), so the
+    line does not tell which tickets exist."""
     if ticket_id is None:
         return Check(False, "bad_ticket")
-    if locked(failures):
-        return Check(False, "locked", ticket_id)
-    if record is None or record.get("state") in (None, "supervisor"):
+    unit = unit_to_try(ticket_id, record)
+    if not unit:
         return Check(False, "not_dispatched", ticket_id)
-    unit = record.get("unit", "")
+    if not keyed_pin.strip().rstrip("#"):
+        return Check(False, "no_pin", ticket_id, unit)
+    if locked(attempts):
+        return Check(False, "locked", ticket_id, unit)
     if not pin_matches(pins.get(unit), keyed_pin):
         return Check(False, "bad_pin", ticket_id, unit)
-    return Check(True, "", ticket_id, unit, record.get("state", ""))
+    return Check(True, "", ticket_id, unit, (record or {}).get("state", ""))
 
 
-def note_name(ticket_id: str, step: str, at: float) -> str:
-    """The voice note's file name (no extension): ticket, step and time, safe for a path."""
-    return f"{ticket_id}-{step}-{int(at)}"
+def note_name(ticket_id: str, at: float, nonce: str) -> str:
+    """The voice note's file name (no extension): ticket, time and a nonce (two calls on one
+    ticket in the same second keep their own notes), safe for a path."""
+    return f"{ticket_id}-note-{int(at)}-{nonce}"

@@ -296,6 +296,22 @@ class PhoneAsks:
         await self._put(ask, at)
         return ask
 
+    async def active(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
+        """The ticket's ask of ``kind`` if it is still calling or waiting for its next try."""
+        ask = await self.get(ticket_id, kind)
+        return ask if ask is not None and ask["state"] in ("waiting", "calling") else None
+
+    async def cancel(self, ticket_id: str, kind: str, reason: str) -> bool:
+        """Stop asking (the answer came another way): no more tries, and a call still
+        ringing is ignored when it reports. False when nothing was being asked."""
+        ask = await self.active(ticket_id, kind)
+        if ask is None:
+            return False
+        ask.update(state="cancelled", answer=reason)
+        await self._put(ask, None)
+        log.info("linkage.phone_cancelled", ticket_id=ticket_id, kind=kind, reason=reason)
+        return True
+
     async def _place(self, ask: dict[str, Any]) -> None:
         attempt = ask["attempt"]
         number = ask["numbers"][attempt]
@@ -322,6 +338,8 @@ class PhoneAsks:
         ask = _loaded(await self.redis.get(self._key(slot))) if slot else None
         if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
             return  # an earlier attempt's late event, or a second report of this one
+        if not await self.redis.set(f"{self.prefix}ask-claimed:{ask_id}", "1", nx=True, ex=86400):
+            return  # another server instance heard the same event and handles it
         now = self.clock()
         step = next_step(ask["kind"], ask["numbers"], ask["attempt"], outcome, now, self.timings.retry_delay_s)
         await self.note("linkage.phone_outcome", ask["ticket_id"], kind=ask["kind"], attempt=ask["attempt"] + 1,

@@ -166,6 +166,10 @@ class LinkageService:
                                     reason="emergency for a level-3 unit outside working hours")
             return await self.record(ticket.id) or {}, True
         mode = "system" if unit.by_system else "phone"
+        prompt = ""  # made before anything is saved: a crash in between leaves no dispatch without its call
+        if mode == "phone" and self.phone is not None:
+            prompt = dispatch_prompt(ticket.id, ticket.category, self.spoken_categories,
+                                     await self._speak_summary(ticket))
         accept_due = self.config.due(unit.level, "accept", start)
         await self._save(ticket.id, unit=unit.id, unit_name=unit.name, level=unit.level, mode=mode,
                          state="queued" if start > now else "dispatched", dispatched_at=now, start=start,
@@ -182,9 +186,7 @@ class LinkageService:
                                 level=unit.level, mode=mode, site=ticket.site, by=by,
                                 queued_until=start if start > now else None, accept_due=accept_due)
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
-        if mode == "phone" and self.phone is not None:  # a level-3 unit off duty: at the next working period
-            prompt = dispatch_prompt(ticket.id, ticket.category, self.spoken_categories,
-                                     await self._speak_summary(ticket))
+        if prompt and self.phone is not None:  # a level-3 unit off duty: at the next working period
             await self.phone.schedule_ask("dispatch", ticket.id, ticket.site,
                                           dispatch_numbers(unit.duty_phone, unit.backup_phone), prompt,
                                           at=start, unit=unit.id)
@@ -228,6 +230,8 @@ class LinkageService:
         if self.phone is None:
             return
         if step == SUPERVISED and deadline.stage == "accept":  # key 1 accepts: the dispatch ask, anew
+            if await self.phone.active(deadline.ticket_id) is not None:
+                return  # its tries still go on: replacing them would drop a key 1 on the way
             await self.phone.start_ask("dispatch", deadline.ticket_id, site,
                                        dispatch_numbers(unit.duty_phone, unit.backup_phone, 1),
                                        overdue_prompt("reminder", deadline.ticket_id, "accept"), unit=unit.id)
@@ -264,6 +268,9 @@ class LinkageService:
             if step.action == "done":
                 await self.feedback(ticket_id, ask["unit"], "accept", {})
                 return
+            record = await self.record(ticket_id)
+            if record is None or record["state"] not in ("queued", "dispatched") or record["unit"] != ask["unit"]:
+                return  # accepted meanwhile (the API, the feedback line) or dispatched elsewhere
             await self.deadlines.flag(ticket_id, {"flag": "phone_unanswered", "unit": ask["unit"], "at": self.clock()})
             await self.journal.note("linkage.supervisor_alert", ticket_id, unit=ask["unit"], site=ask["site"],
                                     reason="the unit's duty and backup phones did not accept the dispatch")
@@ -281,7 +288,18 @@ class LinkageService:
         if handler is None:
             raise LinkageError(f"step must be accept, arrival or result, not {step!r}")
         await handler(ticket_id, record, body)
+        await self._stop_asking(ticket_id, step)
         return await self.record(ticket_id) or {}
+
+    async def _stop_asking(self, ticket_id: str, step: str) -> None:
+        """The unit reported: its dispatch call's tries (any step accepts) and a reminder
+        about what it reported end; a reminder about arrival ends with the result too."""
+        if self.phone is None:
+            return
+        await self.phone.cancel(ticket_id, "dispatch", reason=f"unit reported {step}")
+        reminder = await self.phone.active(ticket_id, "reminder")
+        if reminder is not None and (step == "result" or (step == "arrival" and reminder.get("stage") == "arrive")):
+            await self.phone.cancel(ticket_id, "reminder", reason=f"unit reported {step}")
 
     async def _accept(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
         if record["state"] != "dispatched" and record["state"] != "queued":

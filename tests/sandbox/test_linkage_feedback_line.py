@@ -24,9 +24,11 @@ async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-de
     srv = Server(server_settings)
     srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
     srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
+    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"))  # no tries left by an earlier test
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
+    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"))
     await srv.stop()
 
 
@@ -65,7 +67,8 @@ async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_
     # calling in on a dispatched case accepts it first
     assert steps_on(story) == ["linkage.dispatched", "linkage.feedback_refused", "linkage.accepted",
                                "linkage.resolved"]
-    assert int(await server.redis.get(server.feedback_line._failures_key(ticket.id))) == 1
+    # the wrong PIN's try stays counted; the right one's were given back
+    assert int(await server.redis.get(server.feedback_line.attempts_key("QD-WATER"))) == 1
 
 
 async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, peers):
@@ -94,13 +97,31 @@ async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, pee
 async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
     server = line_server
     ticket = await dispatched_ticket(server)
-    await server.redis.set(server.feedback_line._failures_key(ticket.id), MAX_FAILURES, ex=60)
+    await server.redis.set(server.feedback_line.attempts_key("QD-WATER"), MAX_FAILURES, ex=60)
     keys = keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
     with server.bus.subscribe() as events:
         run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
                                     hold_ms=None, wait_bye_s=30)
         refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
     assert refused.data["reason"] == "locked"
+    alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 5)
+    assert alert.data["unit"] == "QD-WATER"
     assert await run.finished(40) == 0, run.output()
     record = await server.linkage.record(ticket.id)
     assert record is not None and record["state"] == "dispatched"  # nothing recorded
+
+
+async def test_a_unit_hanging_up_during_its_voice_note_still_has_its_step_and_note(line_server, peers):
+    """The unit hangs up instead of pressing # after speaking: the h extension reports the
+    step it chose, and the note Asterisk kept (Record's k option) is attached."""
+    server = line_server
+    ticket = await dispatched_ticket(server)
+    keys = (keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+            + [(1000, "1"), (9000, VOICE)])
+    with server.bus.subscribe() as events:
+        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys, hold_ms=9000)
+        arrived = await events.wait_for(is_event("linkage.arrived", ticket_id=ticket.id), 60)
+        note = await events.wait_for(is_event("linkage.voice_note", ticket_id=ticket.id), 10)
+    assert arrived.data["situation"] == "单位电话反馈：已到达现场（见语音留言）"
+    assert note.data["step"] == "arrival" and note.data["seconds"] >= 3.0, note.data
+    assert await run.finished(30) == 0, run.output()

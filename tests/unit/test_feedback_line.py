@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from linkage.feedback_line import (MAX_FAILURES, check, note_name, pin_key, pin_matches, step_of_key,
-                                   ticket_of_digits, unit_pins)
+                                   ticket_of_digits, unit_pins, unit_to_try)
 from linkage.phone import digits_of
 
 DISPATCHED = {"unit": "QD-WATER", "state": "dispatched"}
@@ -42,25 +42,27 @@ def test_pin_matching():
 
 
 def test_check_lets_the_right_pin_in_and_reads_every_refusal_alike():
-    ok = check("12345-20261124-000007", DISPATCHED, PINS, "482913", 0)
+    ok = check("12345-20261124-000007", DISPATCHED, PINS, "482913", 1)
     assert ok.ok and ok.unit == "QD-WATER" and ok.state == "dispatched"
     assert check(None, None, PINS, "482913", 0).reason == "bad_ticket"
     assert check("12345-20261124-000007", None, PINS, "482913", 0).reason == "not_dispatched"
     taken = {"unit": "QD-WATER", "state": "supervisor"}
+    assert unit_to_try("12345-20261124-000007", taken) == ""  # no PIN is compared, no try counted
     assert check("12345-20261124-000007", taken, PINS, "482913", 0).reason == "not_dispatched"
-    wrong = check("12345-20261124-000007", DISPATCHED, PINS, "000000", 0)
+    wrong = check("12345-20261124-000007", DISPATCHED, PINS, "000000", 1)
     assert not wrong.ok and wrong.reason == "bad_pin" and wrong.unit == "QD-WATER"
+    assert check("12345-20261124-000007", DISPATCHED, PINS, "#", 0).reason == "no_pin"  # a timeout: not a try
     other_unit = {"unit": "QD-GAS", "state": "accepted"}  # no PIN on file for QD-GAS
-    assert check("12345-20261124-000007", other_unit, PINS, "482913", 0).reason == "bad_pin"
+    assert check("12345-20261124-000007", other_unit, PINS, "482913", 1).reason == "bad_pin"
 
 
-def test_the_line_locks_after_repeated_wrong_pins_even_for_the_right_one():
-    assert check("12345-20261124-000007", DISPATCHED, PINS, "482913", MAX_FAILURES - 1).ok
-    locked = check("12345-20261124-000007", DISPATCHED, PINS, "482913", MAX_FAILURES)
-    assert not locked.ok and locked.reason == "locked"
+def test_the_line_locks_past_the_wrong_pins_allowed_even_for_the_right_one():
+    assert check("12345-20261124-000007", DISPATCHED, PINS, "482913", MAX_FAILURES).ok
+    locked = check("12345-20261124-000007", DISPATCHED, PINS, "482913", MAX_FAILURES + 1)
+    assert not locked.ok and locked.reason == "locked" and locked.unit == "QD-WATER"
 
 
 def test_keys_and_note_names():
     assert step_of_key("1") == "arrival" and step_of_key("2") == "result"
     assert step_of_key("3") is None and step_of_key("") is None
-    assert note_name("12345-20261124-000007", "note", 1_795_000_000.7) == "12345-20261124-000007-note-1795000000"
+    assert note_name("12345-20261124-000007", 1_795_000_000.7, "a1b2c3") == "12345-20261124-000007-note-1795000000-a1b2c3"

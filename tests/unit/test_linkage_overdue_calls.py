@@ -101,21 +101,49 @@ async def test_the_dispatch_call_says_the_category_when_it_has_a_prompt(linkage,
     assert len(category) == 1 and said[-2] == category[0] and said[-1] == "hl/ask/dispatch_press"
 
 
-async def test_overdue_accept_calls_the_unit_again_and_key_1_accepts(linkage, clock, originated):
+async def test_overdue_accept_while_the_dispatch_call_still_tries_places_no_second_call(linkage, clock, originated):
     ticket = await new_ticket(linkage)
     record, _ = await linkage.dispatch(ticket, "QD-WATER", "1001")
-    assert originated.numbers() == ["77010"]
+    clock.now = float(record["accept_due"]) + 1
+    assert [step for _, step in await linkage.scanner.scan_once()] == ["supervised"]
+    assert originated.numbers() == ["77010"]  # replacing the tries would drop a key 1 on the way
+    ask = await linkage.phone.get(ticket.id)
+    await linkage.phone._outcome(ask["ask_id"], Outcome("key", "1"))  # the first call's key still counts
+    assert (await linkage.record(ticket.id))["state"] == "accepted"
+
+
+async def test_overdue_accept_after_every_try_calls_the_unit_again_and_key_1_accepts(linkage, clock, originated):
+    ticket = await new_ticket(linkage)
+    record, _ = await linkage.dispatch(ticket, "QD-WATER", "1001")
+    for _ in range(3):  # duty, duty again, backup: none answers
+        ask = await linkage.phone.get(ticket.id)
+        await linkage.phone._outcome(ask["ask_id"], Outcome("unanswered", status="NOANSWER"))
+        clock.now += 121  # the retry delay
+        await linkage.phone.due_once()
+    assert originated.numbers() == ["77010", "77010", "78010"]
+    assert (await linkage.deadlines.flags())[ticket.id]["flag"] == "phone_unanswered"
     clock.now = float(record["accept_due"]) + 1
     done = await linkage.scanner.scan_once()
     assert [(d.stage, step) for d, step in done] == [("accept", "supervised")]
-    assert originated.numbers() == ["77010", "77010"]
-    reminder = originated.prompt(1).split("&")
+    assert originated.numbers()[3:] == ["77010"]
+    reminder = originated.prompt(3).split("&")
     assert reminder[0] == "hl/ask/supervise_intro" and reminder[-2:] == ["hl/ask/stage_accept", "hl/ask/dispatch_press"]
     ask = await linkage.phone.get(ticket.id)
     assert ask["kind"] == "dispatch" and ask["numbers"] == ["77010", "78010"]  # duty once, then backup
     await linkage.phone._outcome(ask["ask_id"], Outcome("key", "1"))
-    record = await linkage.record(ticket.id)
-    assert record["state"] == "accepted"
+    assert (await linkage.record(ticket.id))["state"] == "accepted"
+
+
+async def test_a_unit_reporting_another_way_stops_its_dispatch_calls(linkage, clock, originated):
+    ticket = await new_ticket(linkage)
+    await linkage.dispatch(ticket, "QD-WATER", "1001")
+    ask = await linkage.phone.get(ticket.id)
+    await linkage.phone._outcome(ask["ask_id"], Outcome("unanswered", status="NOANSWER"))  # a retry is due
+    await linkage.feedback(ticket.id, "QD-WATER", "accept", {})  # by the API or the feedback line
+    clock.now += 121
+    assert await linkage.phone.due_once() == 0 and originated.numbers() == ["77010"]  # no more tries
+    assert (await linkage.phone.get(ticket.id))["state"] == "cancelled"
+    assert ticket.id not in await linkage.deadlines.flags()  # and no supervisor alert
 
 
 async def test_overdue_arrival_reminds_the_unit_then_escalates_to_the_command_centre(linkage, clock, originated):
@@ -176,3 +204,14 @@ async def test_a_summary_that_cannot_be_synthesised_leaves_it_out_of_the_call(li
     record, _ = await linkage.dispatch(ticket, "QD-WATER", "1001")
     assert record["state"] == "dispatched" and originated.numbers() == ["77010"]  # the call still goes out
     assert not any(p.startswith("hl/ask/tickets/") for p in originated.prompt(0).split("&"))
+
+
+async def test_the_arrival_reported_ends_the_reminder_about_it(linkage, clock, originated):
+    ticket = await new_ticket(linkage)
+    await linkage.dispatch(ticket, "QD-WATER", "1001")
+    record = await linkage.feedback(ticket.id, "QD-WATER", "accept", {})
+    clock.now = float(record["arrive_due"]) + 1
+    await linkage.scanner.scan_once()
+    assert (await linkage.phone.active(ticket.id, "reminder"))["stage"] == "arrive"
+    await linkage.feedback(ticket.id, "QD-WATER", "arrival", {"situation": "已到场"})
+    assert await linkage.phone.active(ticket.id, "reminder") is None
