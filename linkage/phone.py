@@ -298,8 +298,8 @@ class PhoneAsks:
 
     async def active(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
         """The ticket's ask of ``kind`` if it is still calling or waiting for its next try."""
-        ask = await self.get(ticket_id, kind)
-        return ask if ask is not None and ask["state"] in ("waiting", "calling") else None
+        ask = await self.get(ticket_id, kind)  # dispatch and 回访 share a slot: the kind must match
+        return ask if ask is not None and ask["kind"] == kind and ask["state"] in ("waiting", "calling") else None
 
     async def cancel(self, ticket_id: str, kind: str, reason: str) -> bool:
         """Stop asking (the answer came another way): no more tries, and a call still

@@ -39,11 +39,16 @@ STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produc
 # event, set in the same Lua step as the append). The other events come from one instance
 # only (the one that ran the AGI, owns the transfer or the room).
 ONCE_PER_CALL = frozenset({"call.started", "call.answered", "call.ended"})
+ONCE_TTL_S = 2 * 86400  # the instances' copies of an event arrive within seconds
+# A call another instance started after this one's channel snapshot is not in it: only
+# calls open for longer than this are ended as unheard at a resync.
+RESYNC_MARGIN_S = 60.0
+OPEN_CALL_MAX_S = 2 * 86400  # an open call older than this lost its end for good: forgotten
 _APPEND = """
 local ttl = tonumber(ARGV[2])
-if ARGV[1] == '1' and not redis.call('set', KEYS[1], '1', 'NX', 'EX', ttl) then return 0 end
+if ARGV[1] == '1' and not redis.call('set', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[5])) then return 0 end
 local fields = {}
-for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 for i = 2, math.min(#KEYS, 3) do
   redis.call('xadd', KEYS[i], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
   redis.call('expire', KEYS[i], ttl)
@@ -61,8 +66,8 @@ def call_key(call_id: str) -> str:
 
 
 def open_calls_key(site: str) -> str:
-    """The calls of ``site`` whose story has a start and no end yet."""
-    return f"hl:calls:open:{site}"
+    """The calls of ``site`` whose story has a start and no end yet (sorted set by start)."""
+    return f"hl:calls:open-since:{site}"
 
 
 def ticket_key(ticket_id: str) -> str:
@@ -147,13 +152,14 @@ class TicketTimeline:
         once = "1" if event.name in ONCE_PER_CALL else "0"
         fields = [item for pair in entry.items() for item in pair]
         # one atomic step; every key kept as long as the tickets themselves
-        if not await self._append(keys=keys, args=[once, TICKET_TTL_S, STREAM_MAXLEN, call_id, *fields]):
+        args = [once, TICKET_TTL_S, STREAM_MAXLEN, call_id, ONCE_TTL_S, *fields]
+        if not await self._append(keys=keys, args=args):
             log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
         site = str(event.data.get("site", ""))
         if event.name == "call.started" and site:
-            await self.redis.sadd(open_calls_key(site), call_id)
+            await self.redis.zadd(open_calls_key(site), {call_id: at}, nx=True)
         elif event.name == "call.ended" and site:
-            await self.redis.srem(open_calls_key(site), call_id)
+            await self.redis.zrem(open_calls_key(site), call_id)
 
     async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
         """After an AMI (re)connect: a call the timeline holds open whose channels are all
@@ -163,7 +169,10 @@ class TicketTimeline:
         book's own resync (then this write is the duplicate the once-key drops)."""
         live = {ch.get("Linkedid", "") for ch in channels}
         now = time.time()
-        for call_id in await self.redis.smembers(open_calls_key(site)):
+        key = open_calls_key(site)
+        await self.redis.zremrangebyscore(key, "-inf", now - OPEN_CALL_MAX_S)
+        # calls started just now may be another instance's, begun after this snapshot
+        for call_id in await self.redis.zrangebyscore(key, "-inf", now - RESYNC_MARGIN_S):
             if call_id not in live:
                 self._queue.put_nowait((BusEvent("call.ended", {
                     "call_id": call_id, "site": site, "reason": "ended_unheard", "cause": "",

@@ -24,11 +24,12 @@ async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-de
     srv = Server(server_settings)
     srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
     srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
-    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"))  # no tries left by an earlier test
+    lock_alert = f"{srv.linkage.prefix}feedback-lock-alert:QD-WATER"
+    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"), lock_alert)  # none left by an earlier test
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
-    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"))
+    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"), lock_alert)
     await srv.stop()
 
 
@@ -103,8 +104,8 @@ async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
         run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
                                     hold_ms=None, wait_bye_s=30)
         refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
+        alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 5)
     assert refused.data["reason"] == "locked"
-    alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 5)
     assert alert.data["unit"] == "QD-WATER"
     assert await run.finished(40) == 0, run.output()
     record = await server.linkage.record(ticket.id)

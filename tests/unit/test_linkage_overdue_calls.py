@@ -215,3 +215,13 @@ async def test_the_arrival_reported_ends_the_reminder_about_it(linkage, clock, o
     assert (await linkage.phone.active(ticket.id, "reminder"))["stage"] == "arrive"
     await linkage.feedback(ticket.id, "QD-WATER", "arrival", {"situation": "已到场"})
     assert await linkage.phone.active(ticket.id, "reminder") is None
+
+
+async def test_the_result_reported_leaves_the_satisfaction_call_alone(linkage, originated):
+    ticket = await new_ticket(linkage)
+    await linkage.dispatch(ticket, "QD-WATER", "1001")
+    await linkage.feedback(ticket.id, "QD-WATER", "accept", {})
+    await linkage.feedback(ticket.id, "QD-WATER", "result", {"resolved": True})  # ends dispatch asks
+    callback = await linkage.phone.get(ticket.id, "callback")  # the same slot as the dispatch's
+    assert callback["kind"] == "callback" and callback["state"] == "calling"
+    assert originated.numbers() == ["77010", "13800006666"]

@@ -4,6 +4,7 @@ instance publishes (a route decision per round) keep every occurrence."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from redis.asyncio import Redis
@@ -52,8 +53,13 @@ async def test_a_call_that_ended_while_no_server_heard_gets_its_end_on_resync(pr
     try:
         for call_id in (CALL, "hl12345-1795550000.9"):
             bus.publish("call.started", call_id=call_id, site="12345", caller="13800007777", dialled="12345")
+        bus.publish("call.started", call_id="hl12345-1795550000.12", site="12345", caller="13800007777",
+                    dialled="12345")  # just now: maybe another instance's, begun after the snapshot
         await timeline.flush()
-        assert await private_redis.smembers(open_calls_key("12345")) == {CALL, "hl12345-1795550000.9"}
+        assert set(await private_redis.zrange(open_calls_key("12345"), 0, -1)) == {
+            CALL, "hl12345-1795550000.9", "hl12345-1795550000.12"}
+        for call_id in (CALL, "hl12345-1795550000.9"):  # these two started two minutes ago
+            await private_redis.zadd(open_calls_key("12345"), {call_id: time.time() - 120})
         # the server was away; Asterisk now lists only the second call's channel
         await timeline.on_resync("12345", [{"Linkedid": "hl12345-1795550000.9", "Uniqueid": "hl12345-1795550000.9"}])
         await timeline.on_resync("12345", [{"Linkedid": "hl12345-1795550000.9", "Uniqueid": "hl12345-1795550000.9"}])
@@ -64,4 +70,6 @@ async def test_a_call_that_ended_while_no_server_heard_gets_its_end_on_resync(pr
     assert [e["event"] for e in story] == ["call.started", "call.ended"]  # once, though resynced twice
     assert story[-1]["data"]["reason"] == "ended_unheard"
     assert [e["event"] for e in await timeline.for_call("hl12345-1795550000.9")] == ["call.started"]
-    assert await private_redis.smembers(open_calls_key("12345")) == {"hl12345-1795550000.9"}
+    assert [e["event"] for e in await timeline.for_call("hl12345-1795550000.12")] == ["call.started"]
+    assert set(await private_redis.zrange(open_calls_key("12345"), 0, -1)) == {
+        "hl12345-1795550000.9", "hl12345-1795550000.12"}
