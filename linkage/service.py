@@ -198,6 +198,12 @@ class LinkageService:
             return None
         return self.sounds_dir / SOUNDS_SUBDIR / f"{summary_sound_name(ticket_id)}.wav"
 
+    def _forget_summary(self, ticket_id: str) -> None:
+        summary = self._summary_file(ticket_id)
+        if summary is not None:
+            with contextlib.suppress(OSError):
+                summary.unlink(missing_ok=True)
+
     async def _speak_summary(self, ticket: Ticket) -> str:
         """The ticket's summary (where the agent writes the place and what happened) as a
         sound for its dispatch call, synthesised now: it is the case's own text, unknown at
@@ -262,9 +268,7 @@ class LinkageService:
                                     unit=ask["unit"], site=ask["site"], stage=ask.get("stage"))
             return
         if ask["kind"] == "dispatch":
-            summary = self._summary_file(ticket_id)
-            if summary is not None:
-                summary.unlink(missing_ok=True)  # the dispatch call is over
+            self._forget_summary(ticket_id)  # the dispatch call is over
             if step.action == "done":
                 await self.feedback(ticket_id, ask["unit"], "accept", {})
                 return
@@ -296,7 +300,8 @@ class LinkageService:
         about what it reported end; a reminder about arrival ends with the result too."""
         if self.phone is None:
             return
-        await self.phone.cancel(ticket_id, "dispatch", reason=f"unit reported {step}")
+        if await self.phone.cancel(ticket_id, "dispatch", reason=f"unit reported {step}"):
+            self._forget_summary(ticket_id)
         reminder = await self.phone.active(ticket_id, "reminder")
         if reminder is not None and (step == "result" or (step == "arrival" and reminder.get("stage") == "arrive")):
             await self.phone.cancel(ticket_id, "reminder", reason=f"unit reported {step}")
