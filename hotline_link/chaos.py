@@ -172,10 +172,9 @@ class Chaos:
         sandbox = Sandbox(self.settings)
         await asyncio.to_thread(sandbox.up)
         await self.start_server()
-        agents: list[SippRun] = []
         try:
             await self.server.ami.wait_connected(15)
-            agents = await self.start_agents()
+            await self.start_agents()
             if await self.wait_whole(time.monotonic()) is None:
                 raise RuntimeError("the server did not see the agents registered")
             self.t0 = time.monotonic()
@@ -201,9 +200,8 @@ class Chaos:
         finally:
             if self._placing is not None and not self._placing.done():
                 self._placing.cancel()
-            for run in agents:
-                with contextlib.suppress(ProcessLookupError):
-                    run.process.kill()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await self.peers.stop_all()  # the softphones' ports free again for the unregisters
             await self.unregister_agents()
             await self.stop_server()
             await asyncio.to_thread(sandbox.up)  # whatever happened: everything running again

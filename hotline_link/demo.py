@@ -210,7 +210,7 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 await cancel_and_wait([live])
         return code
     finally:
-        peers.kill_all()
+        await peers.stop_all()  # their ports free again for the unregisters
         for site_id, agent, port in registered:
             await peers.register(settings.site(site_id), agent, secrets["agent_password"], port, expires=0)
         await server.stop()

@@ -220,6 +220,14 @@ class SipPeers:
         for run in self.runs:
             run.kill()
 
+    async def stop_all(self, timeout_s: float = 5.0) -> None:
+        """Kill every SIPp and wait until they are gone, so their ports are free again (a
+        softphone's unregister binds the port it registered from)."""
+        self.kill_all()
+        waits = [run.process.wait() for run in self.runs if run.process.returncode is None]
+        if waits:
+            await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
+
 
 def _talk(hold_ms: int, talk_range_ms: tuple[int, int] | None = None) -> str:
     """The attributes of the caller's <pause/> while talking."""

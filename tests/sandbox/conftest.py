@@ -29,7 +29,7 @@ async def softphones(peers: SipPeers, agent_password: str,
                      sandbox_settings: Settings) -> AsyncIterator[Softphones]:
     phones = Softphones(peers, agent_password)
     yield phones
-    peers.kill_all()
+    await peers.stop_all()  # the ports free again: each unregister binds its registration's port
     for site, agent, port in phones.registered:
         await peers.register(site, agent, agent_password, port, expires=0)
 
