@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -26,6 +27,7 @@ from hotline_link.agi.server import AgiSession
 from hotline_link.logs import mask_number
 from linkage.errors import LinkageError
 from hotline_link.settings import Settings, read_secret_file
+from hotline_link.tasks import cancel_and_wait, repeat_every
 from linkage.feedback_line import (LOCK_WINDOW_S, MIN_NOTE_BYTES, NOTE_NAME_RE, Check, check, note_name,
                                    step_of_key, ticket_of_digits, unit_to_try)
 from linkage.feedback_line import unit_pins as pins_of
@@ -46,11 +48,46 @@ def unit_pins(settings: Settings, units: UnitDirectory) -> dict[str, str]:
     return pins
 
 
+SWEEP_EVERY_S = 86400.0
+
+
+def _remove_older(directory: Path, oldest: float) -> int:
+    removed = 0
+    for path in directory.glob("*.wav") if directory.is_dir() else ():
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except OSError as exc:
+            log.warning("feedback.note_not_removed", note=path.stem, error=str(exc))
+    return removed
+
+
 class FeedbackLine:
     def __init__(self, linkage: LinkageService, pins: Mapping[str, str], notes_dir: NotesDir) -> None:
         self.linkage = linkage
         self.pins = pins
         self.notes_dir = notes_dir
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Voice notes are kept as long as tickets: older ones are removed once a day."""
+        self._sweeper = asyncio.create_task(repeat_every(
+            self.sweep_notes, lambda: SWEEP_EVERY_S, failed="feedback.sweep_failed", bug="feedback.sweep_bug"),
+            name="feedback-notes-sweep")
+
+    async def stop(self) -> None:
+        await cancel_and_wait([self._sweeper])
+
+    async def sweep_notes(self) -> int:
+        """Remove the voice notes older than a ticket is kept (``TICKET_TTL_S``)."""
+        oldest = time.time() - TICKET_TTL_S
+        removed = 0
+        for site in self.linkage.centers:
+            removed += await asyncio.to_thread(_remove_older, self.notes_dir(site), oldest)
+        if removed:
+            log.info("feedback.notes_swept", removed=removed)
+        return removed
 
     def attempts_key(self, unit: str) -> str:
         return f"{self.linkage.prefix}feedback-attempts:{unit}"

@@ -5,6 +5,8 @@ dialplan itself runs on the sandbox's Asterisk in test_linkage_feedback_line.py)
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
 from tests.helpers import is_event
 from tickets.outbox import Outbox
-from tickets.store import TicketStore
+from tickets.store import TICKET_TTL_S, TicketStore
 
 PIN = "482913"
 
@@ -125,3 +127,15 @@ async def test_a_bad_step_key_or_a_foreign_note_name_records_nothing_wrong(line,
     assert record["state"] == "arrived" and record["situation"] == "单位电话反馈：已到达现场"
     assert await line.note_path(ticket_id, other) is None
     assert (tmp_path / "12345" / f"{other}.wav").exists()  # not ours to remove either
+
+
+async def test_voice_notes_older_than_tickets_are_swept(line, tmp_path):
+    notes = tmp_path / "12345"
+    notes.mkdir()
+    old, new = notes / "12345-20250101-000001-note-1-aaaaaa.wav", notes / "12345-20261124-000001-note-2-bbbbbb.wav"
+    old.write_bytes(b"RIFF")
+    new.write_bytes(b"RIFF")
+    long_ago = time.time() - TICKET_TTL_S - 86400
+    os.utime(old, (long_ago, long_ago))
+    assert await line.sweep_notes() == 1
+    assert not old.exists() and new.exists()
