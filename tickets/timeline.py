@@ -41,8 +41,10 @@ STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produc
 ONCE_PER_CALL = frozenset({"call.started", "call.answered", "call.ended"})
 ONCE_TTL_S = 2 * 86400  # the instances' copies of an event arrive within seconds
 # A call another instance started after this one's channel snapshot is not in it: only
-# calls open for longer than this are ended as unheard at a resync.
-RESYNC_MARGIN_S = 60.0
+# calls that started this long before the resync are ended as unheard. The resync runs as
+# soon as the snapshot is answered (it is first in the connection's queue), so this covers
+# the snapshot's own time and the clock skew between instances on one site.
+RESYNC_MARGIN_S = 2.0
 OPEN_CALL_MAX_S = 2 * 86400  # an open call older than this lost its end for good: forgotten
 _APPEND = """
 local ttl = tonumber(ARGV[2])
@@ -171,7 +173,7 @@ class TicketTimeline:
         now = time.time()
         key = open_calls_key(site)
         await self.redis.zremrangebyscore(key, "-inf", now - OPEN_CALL_MAX_S)
-        # calls started just now may be another instance's, begun after this snapshot
+        # calls started just now may be another instance's, begun after this snapshot was taken
         for call_id in await self.redis.zrangebyscore(key, "-inf", now - RESYNC_MARGIN_S):
             if call_id not in live:
                 self._queue.put_nowait((BusEvent("call.ended", {
