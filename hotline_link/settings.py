@@ -148,7 +148,8 @@ class Settings:
         """The directory the units' voice notes of ``site`` are recorded into, as this host sees it."""
         if self.voice_notes_dir:
             return Path(self.voice_notes_dir.replace("{site}", site))
-        return self.rootfs_dir / "srv/hotline-link/sites" / site / "spool/voice-notes"
+        from hotline_link.sandbox.render import SiteLayout  # imported here: render imports settings
+        return self.rootfs_dir / SiteLayout(site).voice_notes.lstrip("/")
 
     @property
     def secrets_file(self) -> Path:

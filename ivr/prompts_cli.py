@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from hotline_link.errors import ConfigError
 from hotline_link.settings import Settings
@@ -19,6 +19,14 @@ from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
 from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
 
 DEBIAN_SOUNDS = Path("/usr/share/asterisk/sounds")  # astdatadir/sounds of Debian's Asterisk
+
+
+def prompt_sets(web_channel: str, sounds: Path) -> list[tuple[Mapping[str, str], Path]]:
+    """Every prompt hotline-link plays, each set with its directory under Asterisk's sounds:
+    the surge IVR's (hl/ivr) and the phone asks' (hl/ask: dispatch with the catalogs'
+    categories, 回访, 督办 and 提级, the units' feedback line)."""
+    return [(prompts_for(web_channel), sounds / SOUNDS_SUBDIR),
+            (ask_prompts(shipped_categories()), sounds / ASK_SOUNDS)]
 
 
 def add_prompts_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -35,8 +43,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if not sounds.is_dir():
         raise ConfigError(f"{sounds} is not a directory: give Asterisk's sounds directory "
                           "with --sounds-dir")
-    sets = ((prompts_for(settings.web_channel), sounds / SOUNDS_SUBDIR),
-            (ask_prompts(shipped_categories()), sounds / ASK_SOUNDS))
+    sets = prompt_sets(settings.web_channel, sounds)
     written = [path for prompts, target in sets for path in install_prompts(prompts, target)]
     print(json.dumps({"dir": str(sounds / "hl"), "written": [str(p.relative_to(sounds)) for p in written],
                       "unchanged": sum(len(prompts) for prompts, _ in sets) - len(written)}, ensure_ascii=False))

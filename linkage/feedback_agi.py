@@ -29,7 +29,7 @@ from linkage.errors import LinkageError
 from hotline_link.settings import Settings, read_secret_file
 from hotline_link.tasks import cancel_and_wait, repeat_every
 from linkage.feedback_line import (LOCK_WINDOW_S, MIN_NOTE_BYTES, NOTE_NAME_RE, Check, check, note_name,
-                                   step_of_key, ticket_of_digits, unit_to_try)
+                                   keyed_digits, step_of_key, ticket_of_digits, unit_to_try)
 from linkage.feedback_line import unit_pins as pins_of
 from linkage.units import UnitDirectory
 from linkage.service import LinkageService
@@ -125,7 +125,7 @@ class FeedbackLine:
         pin = await session.get_variable("FB_PIN")
         unit = unit_to_try(ticket_id, record)
         attempts = 0
-        if unit and pin.strip().rstrip("#"):
+        if unit and keyed_digits(pin):
             pipe = self.linkage.redis.pipeline()
             pipe.incr(self.attempts_key(unit))
             pipe.expire(self.attempts_key(unit), LOCK_WINDOW_S)
@@ -155,7 +155,7 @@ class FeedbackLine:
             return
         note = await self._note(await session.get_variable("FB_NOTE"), result.ticket_id, site)
         said = {"arrival": "单位电话反馈：已到达现场", "result": "单位电话反馈：已办结"}[step]
-        if note:
+        if note is not None:
             said += "（见语音留言）"
         body: dict[str, object] = ({"situation": said} if step == "arrival"
                                    else {"resolved": True, "summary": said})
@@ -166,28 +166,29 @@ class FeedbackLine:
         except LinkageError as exc:
             await session.set_variable("FB_RESULT", "wrong_step")
             log.warning("feedback.wrong_step", step=step, reason=str(exc))
-            if note:
-                await self._discard(site, note)
+            if note is not None:
+                await self._discard(site, note[0])
             return
-        if note:
-            await self._attach(result, site, step, note)
+        if note is not None:
+            await self._attach(result, site, step, *note)
         await session.set_variable("FB_RESULT", "ok")
-        log.info("feedback.recorded", unit=result.unit, step=step, voice_note=bool(note))
+        log.info("feedback.recorded", unit=result.unit, step=step, voice_note=note is not None)
 
-    async def _note(self, name: str, ticket_id: str, site: str) -> str:
-        """The voice note's name if one was recorded and kept (long enough to hold speech)."""
+    async def _note(self, name: str, ticket_id: str, site: str) -> tuple[str, float] | None:
+        """(name, seconds) of the voice note if one was recorded and kept (long enough to
+        hold speech)."""
         name = name.strip()
         if not name or not NOTE_NAME_RE.fullmatch(name) or not name.startswith(f"{ticket_id}-"):
-            return ""
+            return None
         path = self.notes_dir(site) / f"{name}.wav"
         try:
             size = (await asyncio.to_thread(path.stat)).st_size
         except OSError:
-            return ""
+            return None
         if size < MIN_NOTE_BYTES:
             await self._discard(site, name)  # the unit pressed # at once: no note
-            return ""
-        return name
+            return None
+        return name, round(max(0, size - 44) / 16000, 1)  # 8 kHz 16-bit mono after the header
 
     async def _discard(self, site: str, name: str) -> None:
         try:
@@ -195,9 +196,7 @@ class FeedbackLine:
         except OSError as exc:  # e.g. owned by Asterisk's user: left for the operator's sweep
             log.warning("feedback.note_not_removed", note=name, error=str(exc))
 
-    async def _attach(self, result: Check, site: str, step: str, name: str) -> None:
-        size = (await asyncio.to_thread((self.notes_dir(site) / f"{name}.wav").stat)).st_size
-        seconds = round(max(0, size - 44) / 16000, 1)  # 8 kHz 16-bit mono after the header
+    async def _attach(self, result: Check, site: str, step: str, name: str, seconds: float) -> None:
         pipe = self.linkage.redis.pipeline()
         pipe.hset(self.notes_key(result.ticket_id), name, site)
         pipe.expire(self.notes_key(result.ticket_id), TICKET_TTL_S)

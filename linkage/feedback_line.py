@@ -47,15 +47,20 @@ def unit_pins(secrets: Mapping[str, str], unit_ids: list[str]) -> dict[str, str]
 def ticket_of_digits(site: str, digits: str) -> str | None:
     """The ticket a unit keyed on ``site``'s feedback line: ``20261124000007`` on 12345 is
     ``12345-20261124-000007`` (see ``linkage.phone.digits_of``); None if it cannot be one."""
-    digits = digits.strip().rstrip("#")
+    digits = keyed_digits(digits)
     if len(digits) != DAY_DIGITS + SEQ_DIGITS or not digits.isdigit() or not site:
         return None
     return f"{site}-{digits[:DAY_DIGITS]}-{digits[DAY_DIGITS:]}"
 
 
+def keyed_digits(keyed: str) -> str:
+    """What a Read() gave, without spaces and the closing # (empty: nothing was keyed)."""
+    return keyed.strip().rstrip("#")
+
+
 def pin_matches(expected: str | None, keyed: str) -> bool:
     """Constant-time comparison; a unit without a PIN never matches."""
-    keyed = keyed.strip().rstrip("#")
+    keyed = keyed_digits(keyed)
     if not expected or not PIN_RE.fullmatch(keyed):
         return False
     return hmac.compare_digest(expected.encode(), keyed.encode())
@@ -102,7 +107,7 @@ def check(ticket_id: str | None, record: Mapping[str, str] | None, pins: Mapping
     unit = unit_to_try(ticket_id, record)
     if not unit:
         return Check(False, "not_dispatched", ticket_id)
-    if not keyed_pin.strip().rstrip("#"):
+    if not keyed_digits(keyed_pin):
         return Check(False, "no_pin", ticket_id, unit)
     if locked(attempts):
         return Check(False, "locked", ticket_id, unit)

@@ -102,6 +102,10 @@ def digits_of(ticket_id: str) -> str:
     return "".join(ch for ch in tail if ch.isdigit())
 
 
+def _number_sounds(ticket_id: str) -> list[str]:
+    return [sound(f"digit_{d}") for d in digits_of(ticket_id)]
+
+
 def summary_sound_name(ticket_id: str) -> str:
     """The sound of a ticket's own summary (地点和情况), under ``SOUNDS_SUBDIR``."""
     return f"tickets/{ticket_id}"
@@ -112,7 +116,7 @@ def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] =
     """The Read() file list of a dispatch call: intro, the number digit by digit, the
     category when it is one of the ``spoken`` (synthesised) ones, the ticket's summary when
     its sound was made (``summary``: a ``summary_sound_name``), press 1."""
-    parts = [sound("dispatch_intro"), *(sound(f"digit_{d}") for d in digits_of(ticket_id))]
+    parts = [sound("dispatch_intro"), *_number_sounds(ticket_id)]
     if category.strip() and category.strip() in spoken:
         parts.append(f"{SOUNDS_SUBDIR}/{category_prompt_name(category)}")
     if summary:
@@ -128,8 +132,7 @@ def overdue_prompt(kind: str, ticket_id: str, stage: str) -> str:
     intro = "escalate_intro" if kind == "escalation" else "supervise_intro"
     press = ("escalate_press" if kind == "escalation" else
              "dispatch_press" if stage == "accept" else "supervise_press")
-    parts = [sound(intro), *(sound(f"digit_{d}") for d in digits_of(ticket_id)), sound(f"stage_{stage}"),
-             sound(press)]
+    parts = [sound(intro), *_number_sounds(ticket_id), sound(f"stage_{stage}"), sound(press)]
     return "&".join(parts)
 
 

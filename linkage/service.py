@@ -30,7 +30,7 @@ from linkage.phone import (SOUNDS_SUBDIR, Originate, PhoneAsks, PhoneTimings, St
                            dispatch_numbers, dispatch_prompt, overdue_prompt, shipped_categories, summary_sound_name)
 from linkage.policy import SUPERVISED, LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
-from linkage.units import Unit, UnitDirectory, load_jurisdiction_units, load_units
+from linkage.units import Unit, UnitDirectory, units_for
 from tickets.outbox import Outbox
 from tickets.recommend import Recommender
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
@@ -97,8 +97,7 @@ class LinkageService:
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
                      outbox: Outbox) -> "LinkageService":
-        name = settings.linkage_jurisdiction  # a shipped jurisdiction, or the path of a units file
-        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+        units = units_for(settings.linkage_jurisdiction)
         service = cls(redis, bus, tickets, outbox, units=units, config=load_config(settings.linkage_config or None),
                       centers=frozenset(s.id for s in settings.sites if s.intake))
         service.sounds_dir = settings.sounds_path()
@@ -374,13 +373,13 @@ class LinkageService:
 
     async def opt_out(self, number: str) -> None:
         """The caller asked never to be called back (回访)."""
-        if normalise_number(number):
-            await self.redis.sadd(f"{self.prefix}callback-optout", normalise_number(number))
+        if number := normalise_number(number):
+            await self.redis.sadd(f"{self.prefix}callback-optout", number)
 
     async def opt_in(self, number: str) -> None:
         """Undo ``opt_out``: the number may be called back again."""
-        if normalise_number(number):
-            await self.redis.srem(f"{self.prefix}callback-optout", normalise_number(number))
+        if number := normalise_number(number):
+            await self.redis.srem(f"{self.prefix}callback-optout", number)
 
     async def opted_out(self, number: str) -> bool:
         number = normalise_number(number)

@@ -133,6 +133,12 @@ def load_units(path: str | Path) -> UnitDirectory:
     return parse_units(read_text(path), str(path))
 
 
+def units_for(name: str) -> UnitDirectory:
+    """The units directory a ``linkage_jurisdiction`` setting names: a shipped
+    jurisdiction, or the path of a units file (``.csv``)."""
+    return load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+
+
 def load_jurisdiction_units(name: str) -> UnitDirectory:
     """The shipped directory of one jurisdiction (``linkage/data/units/{name}.csv``)."""
     if not JURISDICTION_NAME.match(name):

@@ -21,10 +21,10 @@ from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
 from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
-from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
+from ivr.prompts import install_prompts
+from ivr.prompts_cli import prompt_sets
 from linkage.feedback_line import pin_key
-from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
-from linkage.units import load_jurisdiction_units, load_units
+from linkage.units import units_for
 
 log = structlog.get_logger(__name__)
 
@@ -81,9 +81,7 @@ class Sandbox:
         return {**values, **missing}
 
     def _unit_pin_keys(self) -> list[str]:
-        name = self.settings.linkage_jurisdiction
-        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
-        return [pin_key(unit.id) for unit in units.units]
+        return [pin_key(unit.id) for unit in units_for(self.settings.linkage_jurisdiction).units]
 
     def _port_needs(self) -> list[PortNeed]:
         needs = []
@@ -132,13 +130,11 @@ class Sandbox:
         return self.settings.sounds_path()
 
     def install_prompts(self) -> list[Path]:
-        """The IVR's Mandarin prompts, synthesised into sounds/hl/ivr where their text changed."""
-        target = self.sounds_dir / SOUNDS_SUBDIR
-        written = install_prompts(prompts_for(self.settings.web_channel), target)
-        # dispatch by phone (with the catalogs' categories), 回访, the units' feedback line
-        written += install_prompts(ask_prompts(shipped_categories()), self.sounds_dir / ASK_SOUNDS)
+        """Every Mandarin prompt, synthesised into sounds/hl/ where its text changed."""
+        written = [path for prompts, target in prompt_sets(self.settings.web_channel, self.sounds_dir)
+                   for path in install_prompts(prompts, target)]
         if written:
-            log.info("sandbox.prompts_installed", count=len(written), dir=str(target))
+            log.info("sandbox.prompts_installed", count=len(written), dir=str(self.sounds_dir / "hl"))
         return written
 
     def up(self, rebuild: bool = False, build: bool = True) -> SandboxStatus:

@@ -124,10 +124,9 @@ def _routes_out(settings: Settings, site: SiteSettings) -> dict[str, str]:
 
 def _duty_numbers(settings: Settings) -> list[str]:
     """The duty and backup phones of the configured units directory (dispatch by phone)."""
-    from linkage.units import load_jurisdiction_units, load_units  # linkage sits above the sandbox
-    name = settings.linkage_jurisdiction
+    from linkage.units import units_for  # linkage sits above the sandbox
     try:
-        units = load_units(name) if name.endswith(".csv") else load_jurisdiction_units(name)
+        units = units_for(settings.linkage_jurisdiction)
     except ConfigError:  # a bad units file is reported by the server that loads it
         return []
     return [n for u in units.units for n in (u.duty_phone, u.backup_phone) if n and n.isdigit()]

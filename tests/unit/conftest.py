@@ -3,12 +3,10 @@ started for one test and gone after it (nothing shared with the sandbox's Redis)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
 import subprocess
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -18,25 +16,30 @@ from tests.helpers import free_tcp_port
 
 
 @pytest.fixture
-async def private_redis(tmp_path: Path) -> AsyncIterator[Redis]:
-    """A client (decode_responses, as the server's) of a redis-server of this test's own."""
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of a redis-server of this test's own."""
     if shutil.which("redis-server") is None:
         _unavailable("redis-server is not installed (Debian package redis-server)")
     port = free_tcp_port()
-    proc = await asyncio.create_subprocess_exec(
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        async def ready() -> None:
-            assert proc.stdout is not None
-            while b"Ready to accept connections" not in (line := await proc.stdout.readline()):
-                assert line, "redis-server exited before it was ready"
-
-        await asyncio.wait_for(ready(), 10)
-        client = Redis(host="127.0.0.1", port=port, decode_responses=True)
-        yield client
-        await client.aclose()
+        assert server.stdout is not None
+        for line in server.stdout:  # blocks until redis says it is ready (or exits)
+            if "Ready to accept connections" in line:
+                break
+        else:
+            pytest.fail(f"redis-server on port {port} did not start")
+        yield f"redis://127.0.0.1:{port}/0"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        await proc.wait()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+async def private_redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client (decode_responses, as the server's) of this test's own redis-server."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()

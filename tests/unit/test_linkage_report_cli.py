@@ -9,11 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
-import shutil
-import subprocess
 import time
-from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,27 +19,6 @@ from hotline_link.bus import EventBus
 from hotline_link.cli import main
 from linkage.journal import Journal
 from tests.helpers import free_tcp_port
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (run 'make install')")
-    port = free_tcp_port()
-    server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert server.stdout is not None
-        for line in server.stdout:  # blocks until redis says it is ready (or exits)
-            if "Ready to accept connections" in line:
-                break
-        else:
-            pytest.fail(f"redis-server on port {port} did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _days() -> tuple[str, str]:
