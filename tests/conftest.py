@@ -97,11 +97,11 @@ def sandbox_settings() -> Settings:
     if not status.running:
         _unavailable(f"the sandbox did not come up: {status}")
     settings = load_settings()  # again: now the secrets file exists
-    _forget_pending_phone_asks(settings)
+    _forget_linkage_schedules(settings)
     return settings
 
 
-def _forget_pending_phone_asks(settings: Settings) -> None:
+def _forget_linkage_schedules(settings: Settings) -> None:
     """Calls an earlier test, run or the demo left scheduled (回访 for the next calling hours)
     and deadlines it left open must not ring in the middle of a test: an overdue deadline
     calls the unit (督办) or the command centre (提级), which would reach a test's handset."""
@@ -121,7 +121,7 @@ def agent_password(sandbox_settings: Settings) -> str:
 
 @pytest.fixture
 def server_settings(sandbox_settings: Settings) -> Settings:
-    _forget_pending_phone_asks(sandbox_settings)  # each test's server starts with no schedule left over
+    _forget_linkage_schedules(sandbox_settings)  # each test's server starts with no schedule left over
     return replace(sandbox_settings, http_port=free_tcp_port(), ami_reconnect_min_s=0.2,
                    ami_reconnect_max_s=1.0)
 
