@@ -2,7 +2,7 @@
 
 ``AGI(agi://.../feedback,${SITE},check)`` after the unit keyed ``FB_TICKET`` and ``FB_PIN``:
 answers ``FB_RESULT`` (ok, refused or locked) and, when ok, ``FB_NOTE`` (the name the voice
-note is recorded under). ``AGI(...,report)`` with ``FB_STEP`` (1 on scene, 2 done) checks
+note is recorded under). ``AGI(...,report)`` with ``FB_STEP`` (1 on scene, 2 done, 3 done but not resolved) checks
 again and records the step through ``LinkageService.feedback``: the unit's own accept path
 when it had not accepted yet, then arrival or result. A voice note the dialplan recorded
 is attached to the ticket (``linkage.voice_note`` on its timeline, the file served by
@@ -149,20 +149,16 @@ class FeedbackLine:
         log.warning("feedback.refused", reason=result.reason, unit=result.unit or None)
 
     async def _report(self, session: AgiSession, result: Check, site: str) -> None:
-        step = step_of_key(await session.get_variable("FB_STEP"))
-        if step is None:
+        choice = step_of_key(await session.get_variable("FB_STEP"))
+        if choice is None:
             await session.set_variable("FB_RESULT", "bad_step")
             return
+        step = choice.step
         note = await self._note(await session.get_variable("FB_NOTE"), result.ticket_id, site)
-        said = {"arrival": "单位电话反馈：已到达现场", "result": "单位电话反馈：已办结"}[step]
-        if note is not None:
-            said += "（见语音留言）"
-        body: dict[str, object] = ({"situation": said} if step == "arrival"
-                                   else {"resolved": True, "summary": said})
         try:
             if result.state in ("queued", "dispatched"):  # calling in on the case accepts it
                 await self.linkage.feedback(result.ticket_id, result.unit, "accept", {})
-            await self.linkage.feedback(result.ticket_id, result.unit, step, body)
+            await self.linkage.feedback(result.ticket_id, result.unit, step, choice.body(note is not None))
         except LinkageError as exc:
             await session.set_variable("FB_RESULT", "wrong_step")
             log.warning("feedback.wrong_step", step=step, reason=str(exc))
@@ -172,7 +168,8 @@ class FeedbackLine:
         if note is not None:
             await self._attach(result, site, step, *note)
         await session.set_variable("FB_RESULT", "ok")
-        log.info("feedback.recorded", unit=result.unit, step=step, voice_note=note is not None)
+        log.info("feedback.recorded", unit=result.unit, step=step, resolved=choice.resolved,
+                 voice_note=note is not None)
 
     async def _note(self, name: str, ticket_id: str, site: str) -> tuple[str, float] | None:
         """(name, seconds) of the voice note if one was recorded and kept (long enough to

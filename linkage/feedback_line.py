@@ -2,7 +2,8 @@
 
 A unit calls the platform's feedback number, keys the ticket number it was read on the
 dispatch call (the digits after the platform: day and sequence), then its PIN, then 1 (on
-scene, 到场) or 2 (done, 办结), and may leave a voice note. The dialplan
+scene, 到场), 2 (done and resolved, 已办结) or 3 (done but not resolved, 已办结未解决), and
+may leave a voice note. The dialplan
 (``asterisk_conf/extensions_feedback.conf``) asks; the FastAGI route
 (``linkage/feedback_agi.py``) checks and records. Here: what a keyed ticket number means,
 whether a PIN is right, when a ticket's line is locked after wrong PINs, and which
@@ -23,7 +24,6 @@ from typing import Mapping
 DAY_DIGITS, SEQ_DIGITS = 8, 6
 PIN_RE = re.compile(r"[0-9]{4,8}")
 NOTE_NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,95}")
-STEP_KEYS: Mapping[str, str] = MappingProxyType({"1": "arrival", "2": "result"})
 MAX_FAILURES = 5  # wrong PINs of one unit within LOCK_WINDOW_S lock its feedback line
 LOCK_WINDOW_S = 900
 MIN_NOTE_BYTES = 8044  # a wav header and half a second of 8 kHz 16-bit audio
@@ -73,7 +73,30 @@ def locked(attempts: int, max_failures: int = MAX_FAILURES) -> bool:
     return attempts > max_failures
 
 
-def step_of_key(key: str) -> str | None:
+@dataclass(frozen=True)
+class StepChoice:
+    """What a key of the step menu reports: the feedback step, its body, and the words
+    written on the ticket for the unit."""
+
+    step: str  # arrival | result
+    resolved: bool | None  # for a result: 解决 or not (the report's 解决率)
+    said: str
+
+    def body(self, with_note: bool) -> dict[str, object]:
+        said = self.said + ("（见语音留言）" if with_note else "")
+        if self.step == "arrival":
+            return {"situation": said}
+        return {"resolved": self.resolved, "summary": said}
+
+
+STEP_KEYS: Mapping[str, StepChoice] = MappingProxyType({
+    "1": StepChoice("arrival", None, "单位电话反馈：已到达现场"),
+    "2": StepChoice("result", True, "单位电话反馈：已办结"),
+    "3": StepChoice("result", False, "单位电话反馈：已办结，未能解决"),
+})
+
+
+def step_of_key(key: str) -> StepChoice | None:
     return STEP_KEYS.get(key.strip())
 
 

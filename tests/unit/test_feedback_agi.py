@@ -115,6 +115,17 @@ async def test_done_records_the_result_and_a_too_short_note_is_dropped(line, lin
     assert await linkage.redis.hgetall(line.notes_key(ticket_id)) == {}
 
 
+async def test_key_3_records_a_result_that_did_not_resolve_the_case(line, linkage):
+    ticket_id = await dispatched(linkage)
+    with linkage.bus.subscribe() as events:
+        assert (await ask(line, ticket_id, PIN, "report", FB_STEP="3"))["FB_RESULT"] == "ok"
+        done = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket_id), 2)
+    assert done.data["resolved"] is False
+    record = await linkage.record(ticket_id)
+    assert record["state"] == "resolved" and record["resolved"] == "False"
+    assert record["summary"] == "单位电话反馈：已办结，未能解决"
+
+
 async def test_a_bad_step_key_or_a_foreign_note_name_records_nothing_wrong(line, linkage, tmp_path):
     ticket_id = await dispatched(linkage)
     assert (await ask(line, ticket_id, PIN, "report", FB_STEP="7"))["FB_RESULT"] == "bad_step"

@@ -63,6 +63,11 @@ def test_the_line_locks_past_the_wrong_pins_allowed_even_for_the_right_one():
 
 
 def test_keys_and_note_names():
-    assert step_of_key("1") == "arrival" and step_of_key("2") == "result"
-    assert step_of_key("3") is None and step_of_key("") is None
+    arrival, done, unresolved = step_of_key("1"), step_of_key(" 2"), step_of_key("3")
+    assert arrival is not None and arrival.step == "arrival"
+    assert arrival.body(with_note=True) == {"situation": "单位电话反馈：已到达现场（见语音留言）"}
+    assert done is not None and done.body(with_note=False) == {"resolved": True, "summary": "单位电话反馈：已办结"}
+    assert unresolved is not None and unresolved.body(with_note=False) == {
+        "resolved": False, "summary": "单位电话反馈：已办结，未能解决"}
+    assert step_of_key("4") is None and step_of_key("") is None and step_of_key("*") is None
     assert note_name("12345-20261124-000007", 1_795_000_000.7, "a1b2c3") == "12345-20261124-000007-note-1795000000-a1b2c3"
