@@ -1,6 +1,6 @@
 """The units' feedback line against the real sandbox: a SIPp caller plays the unit, dials
 the 12345 site's feedback number (123459), keys the ticket number and the PIN (RFC 2833),
-then 1 or 2, and may leave a voice note (speech from sip-tester's recording)."""
+then 1, 2 or 3, and may leave a voice note (speech from sip-tester's recording)."""
 
 from __future__ import annotations
 
@@ -126,3 +126,25 @@ async def test_a_unit_hanging_up_during_its_voice_note_still_has_its_step_and_no
     assert arrived.data["situation"] == "单位电话反馈：已到达现场（见语音留言）"
     assert note.data["step"] == "arrival" and note.data["seconds"] >= 3.0, note.data
     assert await run.finished(30) == 0, run.output()
+
+
+async def test_a_hang_up_in_the_step_menu_records_nothing_and_key_3_records_an_unresolved_result(
+        line_server, peers):
+    """First call: the unit hangs up while the step menu plays, having chosen nothing, and
+    nothing is recorded. It calls back, keys 3 (办结，未能解决) and hangs up during the note's
+    prompt: the h extension records the result as not resolved, with no note."""
+    server = line_server
+    ticket = await dispatched_ticket(server)
+    login = keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+    site = server.settings.site("12345")
+    with server.bus.subscribe() as events:
+        silent = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login, hold_ms=1500)
+        assert await silent.finished(40) == 0, silent.output()
+        again = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login + [(1000, "3")], hold_ms=800)
+        resolved = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket.id), 60)
+        assert await again.finished(30) == 0, again.output()
+    assert resolved.data["resolved"] is False and resolved.data["summary"] == "单位电话反馈：已办结，未能解决"
+    status, story = await Api(server).request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
+    assert status == 200
+    # nothing from the first call: the accept and the result both come from the second
+    assert steps_on(story) == ["linkage.dispatched", "linkage.accepted", "linkage.resolved"]
