@@ -14,7 +14,9 @@ from typing import Any, MutableMapping
 
 import structlog
 
-NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
+NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line", "dialled"})
+# values that are identifiers, never free text holding a number
+_NOT_TEXT_KEYS = frozenset({"event", "timestamp", "level"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "push_secret", "agent_password",
                          "authorization"})
 _DIGITS = re.compile(r"\+?\d{6,}")
@@ -39,24 +41,34 @@ def _mask(text: str) -> str:
     return text[:keep_head] + "*" * (len(text) - keep_head - keep_tail) + text[-keep_tail:]
 
 
-def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in NUMBER_KEYS.intersection(event_dict):
-        value = event_dict[key]
-        if isinstance(value, str) and len(value) > 5:
-            event_dict[key] = mask_number(value)
-    return event_dict
-
-
-# caller numbers that end up inside exception text: mobiles (1 + 10 digits) and landlines
-# with their area code (0 + 9-11 digits)
+# caller numbers inside other text (a channel name such as Local/13812341234@ctx-0000001a;1,
+# an error, an exception): mobiles (1 + 10 digits) and landlines with their area code
+# (0 + 9-11 digits); a channel's 8-digit sequence or a ticket's day is not one
 _NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:1\d{10}|0\d{9,11})(?!\d)")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    return _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+
+
+def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Number keys are masked whole; any other text value has the numbers inside it masked."""
+    for key, value in event_dict.items():
+        if not isinstance(value, str):
+            continue
+        if key in NUMBER_KEYS:
+            if len(value) > 5:
+                event_dict[key] = mask_number(value)
+        elif key not in _NOT_TEXT_KEYS and not key.endswith("_id"):  # ids are not text
+            event_dict[key] = mask_numbers_in_text(value)
+    return event_dict
 
 
 def mask_numbers_in_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """After the traceback is formatted: a number quoted in an exception is masked too."""
     text = event_dict.get("exception")
     if isinstance(text, str):
-        event_dict["exception"] = _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+        event_dict["exception"] = mask_numbers_in_text(text)
     return event_dict
 
 

@@ -286,7 +286,10 @@ def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
     if site is None:
         return []
     wait = data.get("wait_s")
-    wait = float(wait) if isinstance(wait, (int, float)) and math.isfinite(wait) else math.inf
+    # a wait that is no number, or negative (a bad event), is unknown: not within the
+    # service level and not summed
+    known = isinstance(wait, (int, float)) and math.isfinite(wait) and wait >= 0
+    wait = float(wait) if known else math.inf
     d._happen(now, site, "answered", value=wait)
     counts = [Count(site, "answered", now, once=f"answered:{call_id}")]
     if wait <= d.service_level_s:

@@ -30,6 +30,23 @@ def test_log_line_is_json_with_masked_caller_and_no_secret():
     assert "hunter2" not in out.getvalue() and "13812341234" not in out.getvalue()
 
 
+def test_numbers_inside_other_text_are_masked_but_ids_and_sequences_are_not():
+    """An outbound call's channel and exten carry the called number (dispatch, 回访)."""
+    out = io.StringIO()
+    configure_logging("info", stream=out)
+    structlog.get_logger().info("call.started", call_id="hl12345-1795557597.86", dialled="13812341234",
+                                channel="Local/13812341234@hotline-ask-out-0000001a;1",
+                                error="no answer from 051212345678", ticket_id="12345-20261124-000007",
+                                answered_by="PJSIP/1016-00000042", caller_id="02588881234")
+    line = json.loads(out.getvalue())
+    assert "13812341234" not in out.getvalue() and "051212345678" not in out.getvalue()
+    assert line["dialled"] == "138****1234" and line["caller_id"] == "025****1234"
+    assert line["channel"] == "Local/138****1234@hotline-ask-out-0000001a;1"
+    assert line["error"] == "no answer from 051*****5678"
+    assert line["call_id"] == "hl12345-1795557597.86" and line["ticket_id"] == "12345-20261124-000007"
+    assert line["answered_by"] == "PJSIP/1016-00000042"
+
+
 def test_debug_is_filtered_at_info():
     out = io.StringIO()
     configure_logging("info", stream=out)

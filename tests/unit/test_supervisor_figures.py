@@ -173,7 +173,7 @@ def test_odd_events_do_not_break_the_figures(name, data):
     assert snap["sites"]["12345"]["seats"] == []
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import example, given, settings, strategies as st  # noqa: E402
 
 _NAMES = ["call.routed", "queue.joined", "queue.left", "overflow.changed", "ivr.entered", "ivr.left",
           "call.answered", "call.ended", "seat.changed", "transfer.requested", "transfer.answered",
@@ -191,6 +191,7 @@ _EVENT = st.tuples(st.sampled_from(_NAMES),
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_EVENT, max_size=40))
+@example([("call.routed", {"site": "12345"}, 0.0), ("call.answered", {"wait_s": -1}, 0.0)])  # found once
 def test_any_event_sequence_keeps_the_figures_sane(events):
     d = board()
     for name, data, offset in sorted(events, key=lambda e: e[2]):
