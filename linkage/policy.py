@@ -80,7 +80,8 @@ def parse_config(raw: dict[str, Any], origin: str) -> LinkageConfig:
         if raw.get("schema") != 1:
             raise ConfigError(f"schema must be 1, found {raw.get('schema')!r}")
         levels_raw = raw.get("levels")
-        if not isinstance(levels_raw, dict) or sorted(levels_raw) != ["1", "2", "3"]:
+        if (not isinstance(levels_raw, dict) or sorted(levels_raw) != ["1", "2", "3"]
+                or not all(isinstance(v, dict) for v in levels_raw.values())):
             raise ConfigError("levels: expected tables [levels.1], [levels.2] and [levels.3]")
         levels = {int(k): LevelRule(*(_number(v, f"{s}_s", f"levels.{k}") for s in (*STAGES, "remind")))
                   for k, v in levels_raw.items()}
@@ -94,7 +95,10 @@ def parse_config(raw: dict[str, Any], origin: str) -> LinkageConfig:
         threshold = repeats.get("threshold") if isinstance(repeats, dict) else None
         if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 2:
             raise ConfigError(f"repeats.threshold: expected a whole number >= 2, found {threshold!r}")
-        return LinkageConfig(str(raw.get("version", "")), parse_calendar(raw.get("calendar") or {}), levels,
+        calendar = raw.get("calendar") or {}
+        if not isinstance(calendar, dict):
+            raise ConfigError("calendar: expected a table [calendar]")
+        return LinkageConfig(str(raw.get("version", "")), parse_calendar(calendar), levels,
                              str(escalation["contact"]), str(escalation["phone"]),
                              _number(repeats, "window_s", "repeats"), threshold)
     except ConfigError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from hotline_link.errors import ConfigError
 from linkage.policy import ESCALATED, SUPERVISED, load_config, next_step, parse_config
@@ -110,11 +111,37 @@ def test_first_overdue_is_supervision_second_is_escalation():
     ({"calendar": {**CAL, "holidays": ["tomorrow"]}}, "'tomorrow' is not a YYYY-MM-DD"),
     ({"repeats": {"window_s": 60, "threshold": 1}}, "repeats.threshold"),
     ({"escalation": {"contact": "x", "phone": "call"}}, "escalation: expected"),
+    ({"levels": {**LEVELS, "1": 5}}, "levels: expected tables"),
+    ({"calendar": 5}, "calendar: expected a table"),
 ])
 def test_bad_linkage_config_is_refused_with_the_key(changes, reason):
     with pytest.raises(ConfigError) as err:
         config(**changes)
     assert str(err.value).startswith("test.toml: ") and reason in str(err.value)
+
+
+# what a TOML file can hold: any section or key replaced by any such value
+_TOML = st.recursive(st.none() | st.booleans() | st.integers(-10, 10**6) | st.floats() | st.text(max_size=12),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(section=st.sampled_from(["schema", "levels", "calendar", "escalation", "repeats", "version"]),
+       key=st.sampled_from(["", "1", "2", "3", "timezone", "weekdays", "hours", "holidays", "workdays",
+                            "window_s", "threshold", "contact", "phone", "accept_s"]),
+       value=_TOML)
+def test_any_malformed_linkage_config_is_a_config_error(section, key, value):
+    raw = {"schema": 1, "calendar": dict(CAL), "levels": dict(LEVELS),
+           "escalation": {"contact": "指挥中心", "phone": "77999"}, "repeats": {"window_s": 86400, "threshold": 3}}
+    if key and isinstance(raw.get(section), dict):
+        raw[section] = {**raw[section], key: value}
+    else:
+        raw[section] = value
+    try:
+        parse_config(raw, "test.toml")
+    except ConfigError as exc:
+        assert str(exc).startswith("test.toml: ")
 
 
 def test_a_calendar_with_no_working_day_is_refused_not_looped_forever():
