@@ -27,7 +27,11 @@ class SandboxError(HotlineError):
 
 
 class AmiError(HotlineError):
-    """An AMI action failed or the connection is not usable."""
+    """An AMI action failed or the connection is not usable. Reaching an HTTP client, it is
+    Asterisk's failure, not the request's: 502."""
+
+    status = 502
+    code = "asterisk_error"
 
 
 class AmiDisconnected(AmiError):

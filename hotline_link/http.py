@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from hotline_link.auth import AuthError, Principal
 from hotline_link.errors import HotlineError, HttpError
@@ -55,6 +56,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         status, code = getattr(exc, "status", 400), getattr(exc, "code", "bad_request")
         log.info("http.refused", path=_logged_path(request), status=status, code=code)
         return error_response(status, code, str(exc))
+    except RedisError as exc:  # the shared state is out of reach: the client may retry
+        log.error("http.redis_unavailable", path=_logged_path(request), error=str(exc))
+        return error_response(503, "redis_unavailable", "the shared state (Redis) is unavailable; try again")
     except Exception:
         log.exception("http.failed", path=_logged_path(request))
         return error_response(500, "internal_error", "internal error; see the server log")

@@ -126,7 +126,7 @@ class Server:
             raise ConfigError(f"FastAGI port {self.settings.agi_port} is not free: {exc.strerror}") from None
         self.ami.start()
         if http:
-            self._runner = web.AppRunner(build_app(self))
+            self._runner = web.AppRunner(build_app(self), access_log=None)  # its lines would hold ?token=
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
             try:

@@ -73,6 +73,13 @@ def _restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
+def speech_tools() -> None:
+    """espeak-ng and sox, which synthesise the prompts: missing, they fail a CI run."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        _unavailable("espeak-ng and sox are not installed (Debian packages espeak-ng, sox)")
+
+
+@pytest.fixture
 def log_lines() -> LogLines:
     lines = LogLines()
     configure_logging("info", stream=lines)

@@ -101,7 +101,7 @@ async def receive_push(request: web.Request) -> web.Response:
            request.headers.get("X-HL-Signature", ""), raw, time.time())
     try:
         payload = parse_payload(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise CallControlError("the push body is not JSON") from None
     ticket_id, duplicate = await server.push.receive(payload)
     return web.json_response({"ticket_id": ticket_id, "duplicate": duplicate}, status=200 if duplicate else 201)

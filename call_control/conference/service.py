@@ -163,8 +163,11 @@ class ConferenceService:
             raise NotInConference(f"{party} is not in room {conf.room}")
         if conf.caller_uniqueid in conf.members and conf.agents_left_after(member[0]) == 0:
             raise CallerWouldBeAlone(f"{party} is the caller's last party in room {conf.room}")
-        await self.ctx.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
-                                        "Channel": member[1]})
+        try:
+            await self.ctx.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
+                                            "Channel": member[1]})
+        except AmiError as exc:
+            raise AsteriskRefused(f"Asterisk did not take {party} out of room {conf.room}: {exc}") from None
         return conf
 
     def _room(self, event: AmiEvent) -> Conference | None:

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from redis.exceptions import RedisError
 
 import call_control.errors
 import ivr.errors
 import linkage.errors
 import supervisor.service  # noqa: F401  (its own CallControlError subclasses)
 from hotline_link.auth import Principal, TokenBook
-from hotline_link.errors import HotlineError, HttpError
+from hotline_link.errors import AmiDisconnected, HotlineError, HttpError
 from hotline_link.http import build_app
 
 
@@ -61,5 +62,27 @@ async def test_a_bad_request_body_is_a_400_bad_request(body, message):
                                                                          "Content-Type": "application/json"})
         assert resp.status == 400
         assert await resp.json() == {"error": {"code": "bad_request", "message": message}}
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("failure, status, code", [
+    (RedisError("Connection refused"), 503, "redis_unavailable"),
+    (AmiDisconnected("the AMI connection to 12345 dropped"), 502, "asterisk_error"),
+])
+async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, status, code):
+    """Redis or Asterisk failing under a request is a 5xx the client may retry, never a 400."""
+    async def opt_out(number: str) -> None:
+        raise failure
+
+    token = "agent-token-0123456789abcdef"
+    server = SimpleNamespace(tokens=TokenBook([(token, Principal("agent", agent="1001"))]),
+                             linkage=SimpleNamespace(opt_out=opt_out))
+    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    await client.start_server()
+    try:
+        resp = await client.put("/api/callback-optout/13900004399", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == status
+        assert (await resp.json())["error"]["code"] == code
     finally:
         await client.close()

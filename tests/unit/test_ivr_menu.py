@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import wave
 
 import pytest
@@ -174,8 +173,7 @@ def test_ivr_is_in_every_sites_dialplan():
     assert '#include "extensions_ivr.conf"' in files["extensions_common.conf"]
 
 
-needs_tools = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-                                 reason="espeak-ng and sox are not installed")
+needs_tools = pytest.mark.usefixtures("speech_tools")
 
 
 @needs_tools

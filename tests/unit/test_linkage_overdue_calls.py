@@ -7,7 +7,6 @@ on a real Asterisk is the sandbox's test_linkage_phone.py."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import uuid
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -20,7 +19,6 @@ from linkage.phone import Outcome, PhoneTimings, slot_of
 from linkage.policy import load_config
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
-from tests.conftest import _unavailable
 from tests.helpers import is_event
 from tickets.outbox import Outbox
 from tickets.store import TicketStore
@@ -181,9 +179,8 @@ async def test_no_call_once_the_unit_has_reported(linkage, clock, originated):
     assert len(originated.actions) == calls
 
 
-async def test_the_dispatch_call_reads_the_tickets_summary_synthesised_at_dispatch(linkage, originated, tmp_path):
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        _unavailable("espeak-ng and sox are not installed (Debian packages espeak-ng, sox)")
+async def test_the_dispatch_call_reads_the_tickets_summary_synthesised_at_dispatch(linkage, originated, tmp_path,
+                                                                                   speech_tools):
     linkage.sounds_dir = tmp_path
     ticket = await new_ticket(linkage)  # summary 路口水管爆裂
     await linkage.dispatch(ticket, "QD-WATER", "1001")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -12,8 +11,7 @@ from ivr.prompts import PROMPTS
 from linkage.phone import ask_prompts, shipped_categories
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-                    reason="espeak-ng and sox are not installed")
+@pytest.mark.usefixtures("speech_tools")
 def test_prompts_command_installs_then_skips(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
     assert main(["prompts", "--sounds-dir", str(tmp_path)]) == 0
