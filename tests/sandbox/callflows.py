@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
 import aiohttp
 
 from hotline_link.auth import sandbox_token
+from hotline_link.settings import read_toml_private
 from hotline_link.sip_peers import SippRun
 from seat_pool.state import SeatState
 from tests.helpers import is_event
@@ -60,3 +63,19 @@ async def answered_call(server, events, peers, agent_run: SippRun, site_id: str,
     call_id = started.data["call_id"]
     await events.wait_for(is_event("call.answered", call_id=call_id), 10)
     return AnsweredCall(call_id, run, agent_run)
+
+
+def tokens_with_units(path: Path, sandbox_tokens: Path, units: Mapping[str, str]) -> Path:
+    """A tokens file (mode 600) holding the sandbox's tokens plus a unit token for each
+    ``{token: unit id}``: the sandbox itself mints none."""
+    lines = []
+    for item in read_toml_private(sandbox_tokens).get("tokens", []):
+        lines += ["[[tokens]]", f'token = "{item["token"]}"', f'role = "{item["role"]}"']
+        if item.get("agent"):
+            lines.append(f'agent = "{item["agent"]}"')
+    for token, unit in units.items():
+        lines += ["[[tokens]]", f'token = "{token}"', 'role = "unit"', f'unit = "{unit}"']
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path

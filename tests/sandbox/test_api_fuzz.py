@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -31,9 +33,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from hotline_link.auth import sandbox_token
-from hotline_link.errors import ConfigError
 from hotline_link.logs import configure_logging
 from hotline_link.openapi import OPENAPI
+from tests.sandbox.callflows import tokens_with_units
 
 pytestmark = pytest.mark.sandbox
 
@@ -43,23 +45,15 @@ EXCLUDED = {("GET", "/api/supervisor/stream")}
 AGENT_WRITES = {"/api/agents/{agent}/pause", "/api/agents/{agent}/ready",
                 "/api/supervisor/agents/{agent}/logout", "/api/supervisor/agents/{agent}/listen"}
 NO_SUCH_CALL = "fuzz-no-such-call"
+UNIT_TOKEN = "fuzz-unit-token-of-the-water-company"
 
 
 def _tokens(path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     tokens = {"none": ""}
     for role, agent in (("agent", "1001"), ("agent", "2001"), ("supervisor", ""), ("admin", ""), ("peer", "")):
         tokens[f"{role}{agent}"] = sandbox_token(path, role=role, agent=agent)
-    try:
-        tokens["unit"] = next(str(t) for t in _unit_tokens(path))
-    except (StopIteration, ConfigError):
-        pass
+    tokens["unit"] = UNIT_TOKEN
     return tokens
-
-
-def _unit_tokens(path):  # type: ignore[no-untyped-def]
-    from hotline_link.settings import read_toml_private
-
-    return (item["token"] for item in read_toml_private(path).get("tokens", []) if item.get("role") == "unit")
 
 
 def _problem(case, response: requests.Response) -> str | None:  # type: ignore[no-untyped-def]
@@ -81,8 +75,11 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
     schema = schemathesis.openapi.from_dict(OPENAPI)
     session = requests.Session()
     problems: list[str] = []
-    counts = {"operations": 0, "requests": 0, "by_status": {}}
+    counts: dict[str, Any] = {"operations": 0, "requests": 0, "by_status": {}, "by_role": {}, "unfuzzed": []}
     started = time.monotonic()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in operations if (op.method.upper(), op.path) not in EXCLUDED]
+    share_s = BUDGET_S / len(operations)  # each operation its share: none is left without requests
 
     def undo(case, response) -> None:  # type: ignore[no-untyped-def]
         if case.method.upper() == "POST" and case.path == "/api/harassment" and response.status_code == 201:
@@ -100,12 +97,10 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                 problems.append(f"could not opt {case.formatted_path} back in: {undone.status_code} "
                                 f"{undone.text[:100]}")
 
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    for operation in operations:
         method, path = operation.method.upper(), operation.path
-        if (method, path) in EXCLUDED:
-            continue
-        counts["operations"] += 1  # type: ignore[operator]
+        counts["operations"] += 1
+        op_started, requests_before = time.monotonic(), counts["requests"]
         fixed = {"call_id": NO_SUCH_CALL} if path.endswith(("/transfer", "/conference")) and method == "POST" else None
         strategies = [operation.as_strategy(mode, path_parameters=fixed)
                       for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
@@ -114,7 +109,7 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                   suppress_health_check=list(HealthCheck))
         @given(case=st.one_of(strategies), role=st.sampled_from(sorted(tokens)))
         def run(case, role) -> None:  # type: ignore[no-untyped-def]
-            if time.monotonic() - started > BUDGET_S:
+            if time.monotonic() - op_started > share_s:
                 return
             if path in AGENT_WRITES:
                 assume(str((case.path_parameters or {}).get("agent")) not in real_agents)
@@ -124,7 +119,8 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
             except requests.RequestException as exc:
                 problems.append(f"{method} {path} as {role}: no answer ({exc})\n  {case.as_curl_command()}")
                 return
-            counts["requests"] += 1  # type: ignore[operator]
+            counts["requests"] += 1
+            counts["by_role"][role] = counts["by_role"].get(role, 0) + 1
             by_status = counts["by_status"]
             by_status[response.status_code] = by_status.get(response.status_code, 0) + 1  # type: ignore[union-attr]
             problem = _problem(case, response)
@@ -133,6 +129,8 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
             undo(case, response)
 
         run()
+        if counts["requests"] == requests_before:
+            counts["unfuzzed"].append(f"{method} {path}")
     counts["problems"] = problems
     counts["seconds"] = round(time.monotonic() - started, 1)
     return counts
@@ -156,12 +154,13 @@ class _JsonLines:
 
 
 @pytest.fixture
-async def fuzz_server(server_settings):  # type: ignore[no-untyped-def]
+async def fuzz_server(server_settings, tmp_path):  # type: ignore[no-untyped-def]
     from hotline_link.server import Server
 
     log = _JsonLines()
     configure_logging("info", stream=log)
-    srv = Server(server_settings)
+    tokens = tokens_with_units(tmp_path / "tokens.toml", server_settings.tokens_path, {UNIT_TOKEN: "QD-WATER"})
+    srv = Server(replace(server_settings, tokens_file=str(tokens)))
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv, log
@@ -180,6 +179,8 @@ async def test_api_answers_fuzzed_requests_without_5xx_and_with_json_errors(fuzz
     problems: list[str] = report["problems"]  # type: ignore[assignment]
     assert not problems, f"{len(problems)} problems, first ones:\n" + "\n".join(problems[:8])
     assert report["operations"] >= 30 and report["requests"] >= 500
+    assert report["unfuzzed"] == []  # every operation got requests, the last ones too
+    assert report["by_role"]["unit"] > 0
     assert report["seconds"] < 60
     # still alive and well after all of it
     health = await asyncio.to_thread(requests.get, f"{base}/health", timeout=10)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import replace
 from zoneinfo import ZoneInfo
@@ -17,9 +16,8 @@ import pytest
 from aiohttp import web
 
 from hotline_link.server import Server
-from hotline_link.settings import read_toml_private
 from tests.helpers import free_tcp_port, is_event
-from tests.sandbox.callflows import Api, answered_call, online_agent
+from tests.sandbox.callflows import Api, answered_call, online_agent, tokens_with_units
 from tickets.signing import verify
 
 UNIT_TOKEN = "unit-token-for-the-gas-company-0001"
@@ -34,21 +32,6 @@ def units_file(path, hook_url: str):  # type: ignore[no-untyped-def]
         f"QD-GAS,燃气公司,1,77009,78009,{hook_url},unit_secret_test,QD-12345-068\n"
         "QD-WATER,水务公司,1,77010,78010,,,QD-12345-066\n"
         f"QD-POWER,供电公司,1,77008,78008,{hook_url},unit_secret_not_in_the_file,QD-12345-067\n", encoding="utf-8")
-    return path
-
-
-def tokens_file(path, sandbox_tokens):  # type: ignore[no-untyped-def]
-    """The sandbox's tokens plus two unit tokens (mode 600)."""
-    lines = []
-    for item in read_toml_private(sandbox_tokens).get("tokens", []):
-        lines += ["[[tokens]]", f'token = "{item["token"]}"', f'role = "{item["role"]}"']
-        if item.get("agent"):
-            lines.append(f'agent = "{item["agent"]}"')
-    for token, unit in ((UNIT_TOKEN, "QD-GAS"), (OTHER_UNIT_TOKEN, "QD-WATER")):
-        lines += ["[[tokens]]", f'token = "{token}"', 'role = "unit"', f'unit = "{unit}"']
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
     return path
 
 
@@ -70,7 +53,8 @@ async def linkage_server(server_settings, tmp_path, log_lines):
     await web.TCPSite(runner, "127.0.0.1", hook_port).start()
     settings = replace(server_settings,
                        linkage_jurisdiction=str(units_file(tmp_path / "units.csv", f"http://127.0.0.1:{hook_port}/hook")),
-                       tokens_file=str(tokens_file(tmp_path / "tokens.toml", server_settings.tokens_path)))
+                       tokens_file=str(tokens_with_units(tmp_path / "tokens.toml", server_settings.tokens_path,
+                                                         {UNIT_TOKEN: "QD-GAS", OTHER_UNIT_TOKEN: "QD-WATER"})))
     srv = Server(settings)
     srv.outbox.secrets["unit_secret_test"] = HOOK_SECRET  # in production: the secrets file (mode 600)
     await srv.start()

@@ -55,8 +55,8 @@ def test_a_well_formed_header_round_trips(env, args, eol):
     block = "".join(f"{k}: {v}{eol}" for k, v in env.items()) + eol
     request = parse_request_header(block.encode("utf-8"))
     # a value keeps everything after the one space Asterisk puts after the colon
-    assert request.env == {k: v.rstrip("\r") if eol == "\n" else v for k, v in env.items()} or eol == "\r\n"
-    assert request.args == tuple(args) or any(a.endswith("\r") for a in args)
+    assert request.env == env  # whichever line ending Asterisk used
+    assert request.args == tuple(args)
     assert request.script == "route"
 
 
