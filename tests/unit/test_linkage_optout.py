@@ -6,9 +6,11 @@ caller's ticket gets no callback call."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from typing import AsyncIterator
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -32,6 +34,9 @@ TOKENS = {"agent": ("agent-1001-token-0123456789", Principal("agent", "1001")),
           "peer": ("peer-token-0123456789abcdefg", Principal("peer")),
           "unit": ("unit-token-0123456789abcdefgh", Principal("unit", unit="QD-GAS"))}
 NUMBER = "13900004399"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SATURDAY_NIGHT = dt.datetime(2026, 11, 28, 22, 0, tzinfo=SHANGHAI).timestamp()
+MONDAY_MORNING = dt.datetime(2026, 11, 30, 8, 30, tzinfo=SHANGHAI).timestamp()
 
 
 @pytest.fixture
@@ -125,6 +130,9 @@ async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in
     async def originate(site, action):  # type: ignore[no-untyped-def]
         raise AssertionError("no call may be placed in this test")
 
+    # outside the calling hours, whatever the time of the run: the 回访 is scheduled for the
+    # next ones (Monday 08:30), never placed at once as it would be in calling hours
+    linkage.clock = lambda: SATURDAY_NIGHT
     linkage.attach_phone(originate)  # never started: an ask is only scheduled in Redis
     ticket = await linkage.tickets.open_for_call("12345", "optout-test-call", caller="+86" + NUMBER)
     assert (await _call(client, "PUT", NUMBER))[1]["opted_out"] is True
@@ -138,3 +146,5 @@ async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in
     await linkage._ask_satisfaction(ticket.id)
     ask = await linkage.phone.get(ticket.id)  # type: ignore[union-attr]
     assert ask is not None and ask["kind"] == "callback" and NUMBER in ask["numbers"]
+    assert ask["state"] == "waiting"  # scheduled for the next calling hours, not called yet
+    assert await linkage.redis.zscore(linkage.phone.due_key, ask["slot"]) == MONDAY_MORNING  # type: ignore[union-attr]
