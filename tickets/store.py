@@ -2,17 +2,22 @@
 
 Keys: ``hl:ticket:{id}`` (hash of the ticket's fields), ``hl:call-ticket:{call_id}`` (the
 ticket of a call), ``hl:ticket-seq:{site}:{yyyymmdd}`` (the day's counter per platform).
-A ticket id reads ``12345-20261124-000017``: platform, day, sequence.
+A ticket id reads ``12345-20261124-000017``: platform, day, sequence. The day is the
+hotlines' own (Asia/Shanghai, as the report's days), whatever zone the server's machine
+runs in: a ticket opened at 07:00 in Beijing is dated that day, not the UTC day before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
+HOTLINE_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,17 @@ class Ticket:
         return "hl" + "".join(ch for ch in self.id if ch.isdigit())
 
 
+def ticket_day(now: float, zone: ZoneInfo = HOTLINE_ZONE) -> str:
+    """The day part of a ticket id opened at ``now``."""
+    return dt.datetime.fromtimestamp(now, zone).strftime("%Y%m%d")
+
+
 class TicketStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
     async def _next_id(self, site: str, now: float) -> str:
-        day = time.strftime("%Y%m%d", time.localtime(now))
+        day = ticket_day(now)
         key = f"hl:ticket-seq:{site}:{day}"
         pipe = self.redis.pipeline()
         pipe.incr(key)
