@@ -14,7 +14,7 @@ from typing import Any, MutableMapping
 
 import structlog
 
-NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line", "dialled"})
+NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
 # values that are identifiers, never free text holding a number
 _NOT_TEXT_KEYS = frozenset({"event", "timestamp", "level"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "push_secret", "agent_password",

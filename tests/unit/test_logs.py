@@ -35,6 +35,7 @@ def test_numbers_inside_other_text_are_masked_but_ids_and_sequences_are_not():
     out = io.StringIO()
     configure_logging("info", stream=out)
     structlog.get_logger().info("call.started", call_id="hl12345-1795557597.86", dialled="13812341234",
+                                feedback_line="123459",
                                 channel="Local/13812341234@hotline-ask-out-0000001a;1",
                                 error="no answer from 051212345678", ticket_id="12345-20261124-000007",
                                 answered_by="PJSIP/1016-00000042", caller_id="02588881234")
@@ -45,6 +46,7 @@ def test_numbers_inside_other_text_are_masked_but_ids_and_sequences_are_not():
     assert line["error"] == "no answer from 051*****5678"
     assert line["call_id"] == "hl12345-1795557597.86" and line["ticket_id"] == "12345-20261124-000007"
     assert line["answered_by"] == "PJSIP/1016-00000042"
+    assert line["feedback_line"] == "123459"  # a service number is no caller's
 
 
 def test_debug_is_filtered_at_info():
