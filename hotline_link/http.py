@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 import structlog
 from aiohttp import web
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hotline_link.auth import AuthError, Principal
 from hotline_link.errors import HotlineError, HttpError
@@ -54,9 +55,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     except HotlineError as exc:
         status, code = getattr(exc, "status", 400), getattr(exc, "code", "bad_request")
-        log.info("http.refused", path=_logged_path(request), status=status, code=code)
+        if status >= 500:  # Asterisk failed the request, not the client
+            log.warning("http.backend_failed", path=_logged_path(request), status=status, code=code, error=str(exc))
+        else:
+            log.info("http.refused", path=_logged_path(request), status=status, code=code)
         return error_response(status, code, str(exc))
-    except RedisError as exc:  # the shared state is out of reach: the client may retry
+    except (RedisConnectionError, RedisTimeoutError) as exc:  # out of reach: the client may retry
+        # (any other Redis error is a bug of ours: the 500 below, with its traceback)
         log.error("http.redis_unavailable", path=_logged_path(request), error=str(exc))
         return error_response(503, "redis_unavailable", "the shared state (Redis) is unavailable; try again")
     except Exception:

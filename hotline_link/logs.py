@@ -1,8 +1,8 @@
 """structlog set-up: JSON lines on stdout, one event name plus key/values.
 
-Configured once at start-up by ``configure_logging``. Two processors of our own run on
-every line, so no call site can forget them: caller numbers are masked and secrets are
-dropped.
+Configured once at start-up by ``configure_logging``. Processors of our own run on every
+line, so no call site can forget them: secrets are dropped, and caller numbers are masked,
+in the caller keys, inside any other text value and in exception text.
 """
 
 from __future__ import annotations
@@ -43,11 +43,18 @@ def _mask(text: str) -> str:
 
 # caller numbers inside other text (a channel name such as Local/13812341234@ctx-0000001a;1,
 # an error, an exception): mobiles (1 + 10 digits) and landlines with their area code
-# (0 + 9-11 digits); a channel's 8-digit sequence or a ticket's day is not one
-_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:1\d{10}|0\d{9,11})(?!\d)")
+# (0 + 9-11 digits), with or without 86 / +86 / 0086 in front. Not inside a longer run of
+# hex digits: a channel's sequence, a ticket's day or a uuid is not a number.
+_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Fa-f+])(?:(?:\+|00)?86)?(?:1\d{10}|0\d{9,11})(?![0-9A-Fa-f])")
+# what a call dials, as an exten or a Local channel's exten: any number of 7 digits or more
+# (a local number without its area code too); service numbers such as 123459 stay readable
+_DIALLED_NUMBER = re.compile(r"(?<![0-9A-Fa-f])\+?\d{7,}(?![0-9A-Fa-f])")
+_LOCAL_EXTEN = re.compile(r"(?<=Local/)\+?\d{7,}(?=@)")
+DIALLED_KEYS = frozenset({"dialled", "exten", "destination"})
 
 
 def mask_numbers_in_text(text: str) -> str:
+    text = _LOCAL_EXTEN.sub(lambda m: mask_number(m.group(0)), text)
     return _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
 
 
@@ -59,6 +66,8 @@ def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutab
         if key in NUMBER_KEYS:
             if len(value) > 5:
                 event_dict[key] = mask_number(value)
+        elif key in DIALLED_KEYS:
+            event_dict[key] = _DIALLED_NUMBER.sub(lambda m: mask_number(m.group(0)), value)
         elif key not in _NOT_TEXT_KEYS and not key.endswith("_id"):  # ids are not text
             event_dict[key] = mask_numbers_in_text(value)
     return event_dict

@@ -29,7 +29,10 @@ _COMMON_ERRORS = {"400": _error("bad request (bad JSON, unknown target, same pla
                   "403": _error("not this agent's call, or the role may not do this"),
                   "404": _error("no such call / conference"),
                   "409": _error("another operation on the call is in progress, target busy, "
-                                "or the caller would be left alone")}
+                                "or the caller would be left alone"),
+                  "502": _error("Asterisk refused the action or its AMI link is down "
+                                "(asterisk_refused, asterisk_error, target_unreachable)"),
+                  "503": _error("the shared state (Redis) is out of reach (redis_unavailable); retry")}
 _TARGET_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["target"], "additionalProperties": True,
     "properties": {"target": {"type": "string", "description": "a directory name: 110, 12345, 119, 120..."},

@@ -8,6 +8,8 @@ Level-3 deadlines count working time only (``calendar.WorkingCalendar``).
 
 from __future__ import annotations
 
+import math
+
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -70,8 +72,8 @@ def next_step(strikes: int) -> str:
 
 def _number(table: dict[str, Any], key: str, where: str) -> float:
     value = table.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{where}.{key}: expected a number of seconds above 0, found {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"{where}.{key}: expected a finite number of seconds above 0, found {value!r}")
     return float(value)
 
 

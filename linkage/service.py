@@ -353,6 +353,7 @@ class LinkageService:
 
     async def _result(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
         if record["state"] == "resolved":
+            await self._repeated_result(ticket_id, record, body)
             return
         if record["state"] not in ("accepted", "arrived"):
             raise WrongStep(f"ticket {ticket_id} is {record['state']}: accept it first")
@@ -368,6 +369,19 @@ class LinkageService:
         await self.journal.note("linkage.resolved", ticket_id, unit=record["unit"], site=record.get("site", ""),
                                 resolved=resolved, on_time=now <= float(record["result_due"]), summary=summary)
         await self._ask_satisfaction(ticket_id)
+
+    async def _repeated_result(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
+        """The same result again is a no-op (a retry). One that says the opposite (a unit
+        that pressed 2 for 3) is refused and shown on the timeline: the recorded result
+        stands until the supervisor dispatches the case anew."""
+        reported, recorded = body.get("resolved"), record.get("resolved") == "True"
+        if not isinstance(reported, bool) or reported == recorded:
+            return
+        await self.deadlines.flag(ticket_id, {"flag": "result_conflict", "unit": record["unit"], "at": self.clock()})
+        await self.journal.note("linkage.result_conflict", ticket_id, unit=record["unit"],
+                                site=record.get("site", ""), recorded=recorded, reported=reported)
+        raise WrongStep(f"ticket {ticket_id} is already reported {'resolved' if recorded else 'not resolved'}; "
+                        "the supervisor may dispatch it anew")
 
     # --- 回访 -------------------------------------------------------------------------
 

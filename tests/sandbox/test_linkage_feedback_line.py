@@ -129,7 +129,7 @@ async def test_a_unit_hanging_up_during_its_voice_note_still_has_its_step_and_no
 
 
 async def test_a_hang_up_in_the_step_menu_records_nothing_and_key_3_records_an_unresolved_result(
-        line_server, peers):
+        line_server, peers, log_lines):
     """First call: the unit hangs up while the step menu plays, having chosen nothing, and
     nothing is recorded. It calls back, keys 3 (办结，未能解决) and hangs up during the note's
     prompt: the h extension records the result as not resolved, with no note."""
@@ -140,6 +140,9 @@ async def test_a_hang_up_in_the_step_menu_records_nothing_and_key_3_records_an_u
     with server.bus.subscribe() as events:
         silent = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login, hold_ms=1500)
         assert await silent.finished(40) == 0, silent.output()
+        checked = [line for line in log_lines.lines
+                   if line.get("event") == "feedback.checked" and line.get("ticket_id") == ticket.id]
+        assert len(checked) == 1, "the first call did not reach the step menu"
         again = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login + [(1000, "3")], hold_ms=800)
         resolved = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket.id), 60)
         assert await again.finished(30) == 0, again.output()

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 import call_control.errors
 import ivr.errors
@@ -67,11 +68,13 @@ async def test_a_bad_request_body_is_a_400_bad_request(body, message):
 
 
 @pytest.mark.parametrize("failure, status, code", [
-    (RedisError("Connection refused"), 503, "redis_unavailable"),
+    (RedisConnectionError("Connection refused"), 503, "redis_unavailable"),
     (AmiDisconnected("the AMI connection to 12345 dropped"), 502, "asterisk_error"),
+    (ResponseError("WRONGTYPE Operation against a key"), 500, "internal_error"),  # our bug: no retry
 ])
 async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, status, code):
-    """Redis or Asterisk failing under a request is a 5xx the client may retry, never a 400."""
+    """Redis out of reach or Asterisk failing under a request is a 5xx the client may
+    retry, never a 400; another Redis error is a bug of ours, a 500."""
     async def opt_out(number: str) -> None:
         raise failure
 

@@ -126,6 +126,20 @@ async def test_key_3_records_a_result_that_did_not_resolve_the_case(line, linkag
     assert record["summary"] == "单位电话反馈：已办结，未能解决"
 
 
+async def test_a_result_said_again_is_kept_and_its_opposite_refused_and_flagged(line, linkage):
+    ticket_id = await dispatched(linkage)
+    assert (await ask(line, ticket_id, PIN, "report", FB_STEP="2"))["FB_RESULT"] == "ok"
+    assert (await ask(line, ticket_id, PIN, "report", FB_STEP="2"))["FB_RESULT"] == "ok"  # a retry
+    with linkage.bus.subscribe() as events:
+        # the unit meant 3: the line says it cannot record that, and the supervisor sees why
+        assert (await ask(line, ticket_id, PIN, "report", FB_STEP="3"))["FB_RESULT"] == "wrong_step"
+        conflict = await events.wait_for(is_event("linkage.result_conflict", ticket_id=ticket_id), 2)
+    assert conflict.data["recorded"] is True and conflict.data["reported"] is False
+    record = await linkage.record(ticket_id)
+    assert record["resolved"] == "True"
+    assert (await linkage.deadlines.flags())[ticket_id]["flag"] == "result_conflict"
+
+
 async def test_a_bad_step_key_or_a_foreign_note_name_records_nothing_wrong(line, linkage, tmp_path):
     ticket_id = await dispatched(linkage)
     assert (await ask(line, ticket_id, PIN, "report", FB_STEP="7"))["FB_RESULT"] == "bad_step"

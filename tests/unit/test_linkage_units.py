@@ -113,6 +113,8 @@ def test_first_overdue_is_supervision_second_is_escalation():
     ({"escalation": {"contact": "x", "phone": "call"}}, "escalation: expected"),
     ({"levels": {**LEVELS, "1": 5}}, "levels: expected tables"),
     ({"calendar": 5}, "calendar: expected a table"),
+    ({"repeats": {"window_s": float("nan"), "threshold": 3}}, "repeats.window_s"),
+    ({"levels": {**LEVELS, "3": {**LEVELS["3"], "result_s": float("inf")}}}, "levels.3.result_s"),
 ])
 def test_bad_linkage_config_is_refused_with_the_key(changes, reason):
     with pytest.raises(ConfigError) as err:

@@ -49,6 +49,21 @@ def test_numbers_inside_other_text_are_masked_but_ids_and_sequences_are_not():
     assert line["feedback_line"] == "123459"  # a service number is no caller's
 
 
+@pytest.mark.parametrize("key, raw, masked", [
+    ("dialled", "88881234", "888*1234"),  # a local number without its area code
+    ("dialled", "123459", "123459"),
+    ("channel", "Local/88881234@hotline-ask-out-0000001a;1", "Local/888*1234@hotline-ask-out-0000001a;1"),
+    ("error", "caller +8613812341234 hung up", "caller +86*******1234 hung up"),
+    ("error", "caller 008613812341234 hung up", "caller 008********1234 hung up"),
+    ("error", "action ask01234567890abcdef failed", "action ask01234567890abcdef failed"),  # a hex id
+])
+def test_what_a_call_dials_and_prefixed_numbers_are_masked(key, raw, masked):
+    out = io.StringIO()
+    configure_logging("info", stream=out)
+    structlog.get_logger().info("phone.originated", **{key: raw})
+    assert json.loads(out.getvalue())[key] == masked
+
+
 def test_debug_is_filtered_at_info():
     out = io.StringIO()
     configure_logging("info", stream=out)
