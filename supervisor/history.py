@@ -5,7 +5,8 @@ Each site has one hash per hour, ``hl:supervisor:history:{site}:{YYYYMMDDHH}`` (
 of counters (``offered``, ``answered``, ``answered_within_sl``, ``lost``, ``wait_s_sum``,
 ``overflowed``, ``ivr_entered``, ``surges``, ``transfers_to_{target}``...), kept
 ``HISTORY_TTL_S``. A day is the sum of its 24 hours, so there are no day keys to keep in
-step.
+step; days are the hotlines' (Beijing) days, 16:00 UTC to 16:00 UTC, as the linkage
+report's and the ticket ids' are.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as day_start
 from typing import Iterable, Mapping
 
 from hotline_link.errors import HotlineError
+from hotline_link.zone import HOTLINE_ZONE
 
 HISTORY_TTL_S = 400 * 86400  # a year and a month, like the call timeline
 MARKER_TTL_S = 2 * 3600  # how long a "counted once" marker is kept
@@ -66,7 +69,7 @@ def _parse_time(name: str, text: str | None) -> datetime:
 @dataclass(frozen=True)
 class HistoryRange:
     by: str  # hour | day
-    periods: tuple[datetime, ...]  # the start of each period, UTC
+    periods: tuple[datetime, ...]  # the start of each period, UTC (a day's: Beijing midnight)
 
     def hours(self, period: datetime) -> list[str]:
         count = 1 if self.by == "hour" else 24
@@ -76,26 +79,41 @@ class HistoryRange:
         return [hour for period in self.periods for hour in self.hours(period)]
 
 
+def _local_day(text: str, parsed: datetime) -> date:
+    """The hotline day a bound names: a bare date as written, a time by its Beijing date."""
+    return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else parsed.astimezone(HOTLINE_ZONE).date()
+
+
+def _days(start: str, end: str, first: datetime, last: datetime) -> tuple[datetime, ...]:
+    first_day, last_day = _local_day(start, first), _local_day(end, last)
+    if last_day < first_day:
+        raise HistoryRangeError(f"to ({end}) is before from ({start})")
+    count = (last_day - first_day).days + 1
+    if count > MAX_DAYS:
+        raise HistoryRangeError(f"{count} days asked for; at most {MAX_DAYS} per export")
+    try:  # each day from its Beijing midnight, as a UTC instant
+        return tuple(datetime.combine(first_day + timedelta(days=i), day_start(0), HOTLINE_ZONE)
+                     .astimezone(timezone.utc) for i in range(count))
+    except OverflowError:  # 0001-01-01 in Beijing starts before the first year Python knows
+        raise HistoryRangeError(f"from={start!r} is out of range") from None
+
+
 def parse_range(start: str | None, end: str | None, by: str | None) -> HistoryRange:
-    """``from`` and ``to`` name the first and the last period, both included."""
+    """``from`` and ``to`` name the first and the last period, both included: UTC hours
+    (unless an offset is given), or the hotlines' days."""
     by = by or "hour"
     if by not in ("hour", "day"):
         raise HistoryRangeError(f"by={by!r}: use hour or day")
     first, last = _parse_time("from", start), _parse_time("to", end)
-    if by == "hour":
-        first, last, step, limit = (first.replace(minute=0, second=0, microsecond=0),
-                                    last.replace(minute=0, second=0, microsecond=0),
-                                    timedelta(hours=1), MAX_HOURS)
-    else:
-        first, last, step, limit = (first.replace(hour=0, minute=0, second=0, microsecond=0),
-                                    last.replace(hour=0, minute=0, second=0, microsecond=0),
-                                    timedelta(days=1), MAX_DAYS)
+    if by == "day":
+        return HistoryRange(by, _days(str(start), str(end), first, last))
+    first, last = first.replace(minute=0, second=0, microsecond=0), last.replace(minute=0, second=0, microsecond=0)
     if last < first:
         raise HistoryRangeError(f"to ({end}) is before from ({start})")
-    count = int((last - first) / step) + 1
-    if count > limit:
-        raise HistoryRangeError(f"{count} {by}s asked for; at most {limit} per export")
-    return HistoryRange(by, tuple(first + i * step for i in range(count)))
+    count = int((last - first) / timedelta(hours=1)) + 1
+    if count > MAX_HOURS:
+        raise HistoryRangeError(f"{count} hours asked for; at most {MAX_HOURS} per export")
+    return HistoryRange(by, tuple(first + timedelta(hours=i) for i in range(count)))
 
 
 def columns(targets: Iterable[str]) -> list[str]:
@@ -112,7 +130,8 @@ def history_rows(history: HistoryRange, sites: Iterable[str], targets: Iterable[
     names = [c for c in COUNTERS] + [p.format(t) for p in DIRECTED for t in targets]
     rows = []
     for period in history.periods:
-        label = period.strftime("%Y-%m-%dT%H:00Z" if history.by == "hour" else "%Y-%m-%d")
+        label = (period.strftime("%Y-%m-%dT%H:00Z") if history.by == "hour"
+                 else period.astimezone(HOTLINE_ZONE).strftime("%Y-%m-%d"))
         for site in sites:
             total = dict.fromkeys(names, 0.0)
             for hour in history.hours(period):

@@ -14,10 +14,11 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from zoneinfo import ZoneInfo
 
+from hotline_link.zone import HOTLINE_ZONE
+
 from redis.asyncio import Redis
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
-HOTLINE_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,8 @@
     localStorage.setItem("hl-show-offline", $("show-offline").checked ? "1" : "0");
     render();
   });
-  const today = new Date().toISOString().slice(0, 10);
+  // the history's days are the hotlines' (Beijing) days, whatever the browser's zone
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
   $("h-from").value = today;
   $("h-to").value = today;
   $("history").addEventListener("submit", (event) => {

@@ -27,7 +27,11 @@ def test_range_by_hour_includes_both_ends():
 
 def test_range_by_day_and_offsets():
     r = parse_range("2026-11-24", "2026-11-25", "day")
-    assert len(r.periods) == 2 and len(r.all_hours()) == 48 and r.all_hours()[0] == "2026112400"
+    # the hotlines' days: 2026-11-24 in Beijing is 2026-11-23 16:00 UTC to 2026-11-24 16:00 UTC
+    assert len(r.periods) == 2 and len(r.all_hours()) == 48
+    assert (r.all_hours()[0], r.all_hours()[23], r.all_hours()[24]) == ("2026112316", "2026112415", "2026112416")
+    late = parse_range("2026-11-24T17:00Z", "2026-11-24T17:00Z", "day")  # 01:00 on the 25th in Beijing
+    assert late.all_hours()[0] == "2026112416"
     shanghai = parse_range("2026-11-24T08:00+08:00", "2026-11-24T08:00+08:00", "hour")
     assert shanghai.all_hours() == ["2026112400"]
 
@@ -54,7 +58,8 @@ def test_rows_sum_hours_into_days_with_rates():
     counters = {("12345", "2026112409"): {"offered": "10", "answered": "6", "answered_within_sl": "3",
                                           "lost": "2", "wait_s_sum": "60", "transfers_to_110": "1"},
                 ("12345", "2026112415"): {"offered": "2", "answered": "2", "answered_within_sl": "2",
-                                          "wait_s_sum": "4.5", "junk": "x", "lost": "bad"}}
+                                          "wait_s_sum": "4.5", "junk": "x", "lost": "bad"},
+                ("12345", "2026112416"): {"offered": "7"}}  # 00:00 on the 25th in Beijing
     rows = history_rows(r, ["12345", "110"], ["110", "12345"], counters)
     assert [(row["period"], row["site"]) for row in rows] == [
         ("2026-11-24", "12345"), ("2026-11-24", "110"), ("2026-11-25", "12345"), ("2026-11-25", "110")]
@@ -62,6 +67,7 @@ def test_rows_sum_hours_into_days_with_rates():
     assert (day["offered"], day["answered"], day["lost"], day["transfers_to_110"]) == ("12", "8", "2", "1")
     assert (day["answer_rate"], day["service_level"], day["mean_wait_s"]) == ("0.8000", "0.5000", "8.1")
     assert rows[1]["answer_rate"] == "" and rows[1]["offered"] == "0"
+    assert rows[2]["offered"] == "7"  # counted on the Beijing day it happened
     text = to_csv(rows, columns(["110", "12345"]))
     lines = text.splitlines()
     assert lines[0].startswith("period,site,offered,answered,answered_within_sl,lost,answer_rate")
