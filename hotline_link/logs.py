@@ -53,13 +53,17 @@ _LOCAL_EXTEN = re.compile(r"(?<=Local/)\+?\d{7,}(?=@)")
 DIALLED_KEYS = frozenset({"dialled", "exten", "destination"})
 
 
+def _masked(match: re.Match[str]) -> str:
+    return mask_number(match.group(0))
+
+
 def mask_numbers_in_text(text: str) -> str:
-    text = _LOCAL_EXTEN.sub(lambda m: mask_number(m.group(0)), text)
-    return _NUMBER_IN_TEXT.sub(lambda m: mask_number(m.group(0)), text)
+    return _NUMBER_IN_TEXT.sub(_masked, _LOCAL_EXTEN.sub(_masked, text))
 
 
 def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Number keys are masked whole; any other text value has the numbers inside it masked."""
+    """Number keys are masked whole; any other text value (a formatted exception too: this
+    runs after ``format_exc_info``) has the numbers inside it masked."""
     for key, value in event_dict.items():
         if not isinstance(value, str):
             continue
@@ -67,17 +71,9 @@ def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mutab
             if len(value) > 5:
                 event_dict[key] = mask_number(value)
         elif key in DIALLED_KEYS:
-            event_dict[key] = _DIALLED_NUMBER.sub(lambda m: mask_number(m.group(0)), value)
+            event_dict[key] = _DIALLED_NUMBER.sub(_masked, value)
         elif key not in _NOT_TEXT_KEYS and not key.endswith("_id"):  # ids are not text
             event_dict[key] = mask_numbers_in_text(value)
-    return event_dict
-
-
-def mask_numbers_in_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """After the traceback is formatted: a number quoted in an exception is masked too."""
-    text = event_dict.get("exception")
-    if isinstance(text, str):
-        event_dict["exception"] = mask_numbers_in_text(text)
     return event_dict
 
 
@@ -96,10 +92,9 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # first: the traceback's text is masked too
             drop_secrets,
             mask_numbers,
-            structlog.processors.format_exc_info,
-            mask_numbers_in_exception,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
