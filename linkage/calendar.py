@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline_link.errors import ConfigError
+from hotline_link.zone import HOTLINE_ZONE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -89,7 +90,7 @@ def _dates(raw: object, name: str) -> frozenset[dt.date]:
 
 def parse_calendar(raw: dict[str, object]) -> WorkingCalendar:
     """A calendar from its TOML table; every mistake is a ConfigError saying which key."""
-    timezone = str(raw.get("timezone", "Asia/Shanghai"))
+    timezone = str(raw.get("timezone", HOTLINE_ZONE.key))
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from hotline_link.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
 
 MODES = ("一键转接", "三方通话", "系统推送")
@@ -57,7 +58,7 @@ DEFINITIONS = MappingProxyType({
 })
 
 
-def parse_range(start: str, end: str, timezone: str = "Asia/Shanghai") -> tuple[float, float]:
+def parse_range(start: str, end: str, timezone: str = HOTLINE_ZONE.key) -> tuple[float, float]:
     """``--from`` and ``--to`` as dates (YYYY-MM-DD, both days included) in the local zone:
     (start, end) in POSIX seconds, end exclusive."""
     days = []
