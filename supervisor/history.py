@@ -81,7 +81,7 @@ class HistoryRange:
 
 def _local_day(text: str, parsed: datetime) -> date:
     """The hotline day a bound names: a bare date as written, a time by its Beijing date."""
-    return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else parsed.astimezone(HOTLINE_ZONE).date()
+    return parsed.date() if len(text.strip()) == 10 else parsed.astimezone(HOTLINE_ZONE).date()
 
 
 def _days(start: str, end: str, first: datetime, last: datetime) -> tuple[datetime, ...]:
