@@ -41,6 +41,16 @@ async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
     return ticket
 
 
+def login(ticket) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """The ticket number and the PIN, as the unit keys them."""
+    return keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+
+
+async def call_the_line(server, peers, keys, **ending):  # type: ignore[no-untyped-def]
+    """The unit dials the 12345 site's feedback number and keys ``keys``."""
+    return await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys, **ending)
+
+
 def steps_on(story: dict) -> list[str]:  # type: ignore[type-arg]
     return [e["event"] for e in story["events"] if e["event"].startswith("linkage.")]
 
@@ -53,8 +63,7 @@ async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_
             + keyed(number, 1000) + keyed(PIN, 1000)
             + [(1000, "2"), (1500, "#")])  # done (办结), and no voice note
     with server.bus.subscribe() as events:
-        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
-                                    hold_ms=None, wait_bye_s=40)
+        run = await call_the_line(server, peers, keys, hold_ms=None, wait_bye_s=40)
         refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
         resolved = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket.id), 30)
     assert refused.data["reason"] == "bad_pin" and refused.data["unit"] == "QD-WATER"
@@ -75,12 +84,10 @@ async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_
 async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, peers):
     server = line_server
     ticket = await dispatched_ticket(server)
-    keys = (keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
-            + [(1000, "1"),  # on scene (到场); then the note prompt, the tone, the recording
-               (9000, VOICE), (8000, "#")])
+    # on scene (到场); then the note prompt, the tone, the recording
+    keys = login(ticket) + [(1000, "1"), (9000, VOICE), (8000, "#")]
     with server.bus.subscribe() as events:
-        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
-                                    hold_ms=None, wait_bye_s=40)
+        run = await call_the_line(server, peers, keys, hold_ms=None, wait_bye_s=40)
         arrived = await events.wait_for(is_event("linkage.arrived", ticket_id=ticket.id), 60)
         note = await events.wait_for(is_event("linkage.voice_note", ticket_id=ticket.id), 10)
     assert arrived.data["situation"] == "单位电话反馈：已到达现场（见语音留言）"
@@ -99,10 +106,9 @@ async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
     server = line_server
     ticket = await dispatched_ticket(server)
     await server.redis.set(server.feedback_line.attempts_key("QD-WATER"), MAX_FAILURES, ex=60)
-    keys = keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
+    keys = login(ticket)
     with server.bus.subscribe() as events:
-        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys,
-                                    hold_ms=None, wait_bye_s=30)
+        run = await call_the_line(server, peers, keys, hold_ms=None, wait_bye_s=30)
         refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
         alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 5)
     assert refused.data["reason"] == "locked"
@@ -117,10 +123,9 @@ async def test_a_unit_hanging_up_during_its_voice_note_still_has_its_step_and_no
     step it chose, and the note Asterisk kept (Record's k option) is attached."""
     server = line_server
     ticket = await dispatched_ticket(server)
-    keys = (keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
-            + [(1000, "1"), (9000, VOICE)])
+    keys = login(ticket) + [(1000, "1"), (9000, VOICE)]
     with server.bus.subscribe() as events:
-        run = await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys, hold_ms=9000)
+        run = await call_the_line(server, peers, keys, hold_ms=9000)
         arrived = await events.wait_for(is_event("linkage.arrived", ticket_id=ticket.id), 60)
         note = await events.wait_for(is_event("linkage.voice_note", ticket_id=ticket.id), 10)
     assert arrived.data["situation"] == "单位电话反馈：已到达现场（见语音留言）"
@@ -135,15 +140,14 @@ async def test_a_hang_up_in_the_step_menu_records_nothing_and_key_3_records_an_u
     prompt: the h extension records the result as not resolved, with no note."""
     server = line_server
     ticket = await dispatched_ticket(server)
-    login = keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
-    site = server.settings.site("12345")
+    keys = login(ticket)
     with server.bus.subscribe() as events:
-        silent = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login, hold_ms=1500)
+        silent = await call_the_line(server, peers, keys, hold_ms=1500)
         assert await silent.finished(40) == 0, silent.output()
         checked = [line for line in log_lines.lines
                    if line.get("event") == "feedback.checked" and line.get("ticket_id") == ticket.id]
         assert len(checked) == 1, "the first call did not reach the step menu"
-        again = await peers.call_dtmf(site, UNIT_NUMBER, "123459", login + [(1000, "3")], hold_ms=800)
+        again = await call_the_line(server, peers, keys + [(1000, "3")], hold_ms=800)
         resolved = await events.wait_for(is_event("linkage.resolved", ticket_id=ticket.id), 60)
         assert await again.finished(30) == 0, again.output()
     assert resolved.data["resolved"] is False and resolved.data["summary"] == "单位电话反馈：已办结，未能解决"
