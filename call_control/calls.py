@@ -20,6 +20,7 @@ class Call:
     channels: dict[str, str] = field(default_factory=dict)  # uniqueid -> channel name
     answered_by: str | None = None
     answered_at: float | None = None
+    end_reason: str = "hangup"  # why it ended, from the first leg that said more than "hangup"
 
     @property
     def caller_channel(self) -> tuple[str, str] | None:
@@ -40,6 +41,18 @@ class ChannelRef:
     site: str
     call_id: str
     name: str
+
+
+# Asterisk hangs up an answered channel whose RTP stopped (rtp_timeout) with cause 44
+MEDIA_TIMEOUT_CAUSE = "44"
+
+
+def hangup_reason(cause: str, channel_state: str) -> str:
+    """Why a channel went down: ``media_timeout`` when Asterisk ended an answered channel
+    whose phone stopped sending media (no BYE: the phone vanished), else ``hangup``."""
+    if cause.strip() == MEDIA_TIMEOUT_CAUSE and channel_state.strip().lower() == "up":
+        return "media_timeout"
+    return "hangup"
 
 
 def _answerer(dest_channel: str) -> str:
@@ -101,11 +114,14 @@ class CallBook:
         if call is None:
             return []
         call.channels.pop(uniqueid, None)
+        if reason != "hangup" and call.end_reason == "hangup":
+            call.end_reason = reason
         if call.channels:
             return []
         del self.calls[(site, ref.call_id)]
         return [("call.ended", {"call_id": call.call_id, "site": site, "caller": call.caller,
-                                "answered_by": call.answered_by, "cause": cause, "reason": reason,
+                                "answered_by": call.answered_by, "cause": cause,
+                                "reason": call.end_reason,
                                 "duration_s": round(now - call.started_at, 3)})]
 
     def resync(self, site: str, live: Iterable[dict[str, str]], now: float) -> list[CallEvent]:

@@ -6,7 +6,7 @@ import time
 
 import structlog
 
-from call_control.calls import CallBook, CallEvent
+from call_control.calls import CallBook, CallEvent, hangup_reason
 from hotline_link.ami.manager import AmiEvent, AmiManager
 from hotline_link.bus import EventBus
 from seat_pool.state import seat_from_device
@@ -52,8 +52,10 @@ class CallTracker:
                                       time.time()))
 
     async def on_hangup(self, event: AmiEvent) -> None:
+        reason = hangup_reason(event.get("Cause"), event.get("ChannelStateDesc"))
         self._emit(self.book.channel_down(event.site, event.get("Uniqueid"),
-                                          event.get("Cause-txt") or event.get("Cause"), time.time()))
+                                          event.get("Cause-txt") or event.get("Cause"), time.time(),
+                                          reason=reason))
 
     async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
         self._emit(self.book.resync(site, channels, time.time()))

@@ -25,6 +25,7 @@ import panoramisk
 
 from hotline_link.auth import sandbox_token
 from hotline_link.bus import Subscription
+from hotline_link.errors import ConfigError
 from hotline_link.logs import configure_logging
 from hotline_link.sandbox import Sandbox
 from hotline_link.server import Server
@@ -34,7 +35,9 @@ from seat_pool.state import SeatState
 
 WAVE = 10
 AGENTS_12345 = tuple(str(n) for n in range(1001, 1021))  # one per concurrent call: no ring-all
-TARGET_AGENT = "2001"
+# a free 110 seat for every transfer in flight: a wave's callers stay on the line (hold 8 s)
+# after the transfer, and with one seat the next transfer met target_busy and never rang
+TARGET_AGENTS = tuple(str(n) for n in range(2001, 2021))
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -124,8 +127,13 @@ async def online_softphone(server: Server, peers: SipPeers, password: str, site_
 
 
 async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: int = 20) -> dict[str, float]:
+    if not 1 <= concurrent <= min(len(TARGET_AGENTS), len(AGENTS_12345)) or count < 1:
+        raise ConfigError(f"bench transfer: --count must be at least 1 and --concurrent 1 to "
+                          f"{min(len(TARGET_AGENTS), len(AGENTS_12345))} (one seat per call on each side)")
     configure_logging("warning", stream=sys.stderr)
-    await asyncio.to_thread(Sandbox(settings).up)
+    sandbox = Sandbox(settings)
+    await asyncio.to_thread(sandbox.up)
+    await asyncio.to_thread(sandbox.clear)  # nothing an earlier run left rings or answers here
     secrets = read_secret_file(settings.secrets_file)
     settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port(),
                        transfer_ring_s=10)
@@ -141,7 +149,8 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
         total = 2 * count + 2 * concurrent
         for agent in AGENTS_12345:
             await online_softphone(server, peers, secrets["agent_password"], "12345", agent, total)
-        target = await online_softphone(server, peers, secrets["agent_password"], "110", TARGET_AGENT, total, trace=True)
+        targets = [await online_softphone(server, peers, secrets["agent_password"], "110", agent, total,
+                                          trace=True) for agent in TARGET_AGENTS]
         await floor_ami.connect()
         await floor_ami.authenticated_future
         bench = TransferBench(server, peers)
@@ -167,15 +176,14 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
                 floor = await bench.sequential(events, count, via_raw_ami)
                 together = await bench.concurrent(events, concurrent, via_api)
                 together_floor = await bench.concurrent(events, concurrent, via_raw_ami)
-        try:  # it exits once every transferred call has ended, flushing its trace
-            await target.finished(60)
-        except asyncio.TimeoutError:
-            pass
-        arrivals = invite_arrivals(target.trace_file)
+        await peers.stop_all()  # every trace complete before it is read
+        arrivals = {caller: at for target in targets if target.trace_file and target.trace_file.exists()
+                    for caller, at in invite_arrivals(target.trace_file).items()}
     finally:
         floor_ami.close()
-        peers.kill_all()
+        await peers.stop_all()
         await server.stop()
+        await asyncio.to_thread(sandbox.clear)
 
     def latencies(callers: list[str]) -> list[float]:
         return [(arrivals[c] - bench.requested[c]) * 1000 for c in callers if c in arrivals]

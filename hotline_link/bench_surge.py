@@ -131,7 +131,9 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
                           talk_ms: tuple[int, int] = (4000, 10000), timeout_s: float = 300.0,
                           ivr: bool = False) -> dict[str, object]:
     configure_logging("warning", stream=sys.stderr)
-    await asyncio.to_thread(Sandbox(settings).up)
+    sandbox = Sandbox(settings)
+    await asyncio.to_thread(sandbox.up)
+    await asyncio.to_thread(sandbox.clear)  # a ghost caller of an earlier run would take a seat
     secrets = read_secret_file(settings.secrets_file)
     settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port(),
                        **BENCH_POLICY)
@@ -160,8 +162,9 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
         baseline = await _spike(server, peers, "123450", "1382", calls, spread_s, talk_ms, timeout_s,
                                 agents_hang_up=ivr)
     finally:
-        peers.kill_all()
+        await peers.stop_all()
         await server.stop()
+        await asyncio.to_thread(sandbox.clear)
     result: dict[str, object] = {**ours.summary(""), "ivr_handled": ivr_handled,
                                  "overflow_started": ours.overflow_started,
                                  **baseline.summary("app_queue_"),

@@ -123,12 +123,6 @@ class Chaos:
             runs.append(await self.peers.answer(self.site, agent, port, calls=1000, ring_ms=200, timeout_s=600))
         return runs
 
-    async def unregister_agents(self) -> None:
-        password = read_secret_file(self.settings.secrets_file)["agent_password"]
-        for agent, port in self._ports.items():
-            with contextlib.suppress(Exception):
-                await self.peers.register(self.site, agent, password, port, expires=0)
-
     async def place_calls(self) -> None:
         number = 0
         start = time.monotonic()
@@ -171,6 +165,7 @@ class Chaos:
 
         sandbox = Sandbox(self.settings)
         await asyncio.to_thread(sandbox.up)
+        await asyncio.to_thread(sandbox.clear)
         await self.start_server()
         try:
             await self.server.ami.wait_connected(15)
@@ -201,10 +196,10 @@ class Chaos:
             if self._placing is not None and not self._placing.done():
                 self._placing.cancel()
             with contextlib.suppress(asyncio.TimeoutError):
-                await self.peers.stop_all()  # the softphones' ports free again for the unregisters
-            await self.unregister_agents()
+                await self.peers.stop_all()
             await self.stop_server()
             await asyncio.to_thread(sandbox.up)  # whatever happened: everything running again
+            await asyncio.to_thread(sandbox.clear)  # and no channel or contact left for the next run
         recoveries = [v for v in self.recovery.values() if v is not None]
         return {"calls": len(self.callers), "lost_calls": sum(1 for code in outcomes if code != 0),
                 "faults": len(self.recovery), "recovered": len(recoveries),

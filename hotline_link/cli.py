@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -17,12 +18,27 @@ from hotline_link.logs import configure_logging
 from hotline_link.settings import Settings, load_settings
 
 
+def _run(job):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` with SIGTERM taken like Ctrl-C: the job's task is cancelled, so its
+    ``finally`` blocks run (SIPp peers stopped, the sandbox left with no channel or contact)."""
+    async def main():  # type: ignore[no-untyped-def]
+        task = asyncio.current_task()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
+        return await job
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
 def _status_line(status) -> str:  # type: ignore[no-untyped-def]
     return json.dumps({
         "running": status.running,
         "rootfs_ready": status.rootfs_ready,
         "redis_pid": status.redis_pid,
-        "sites": {s.site_id: {"pid": s.pid, "ami": s.ami_open} for s in status.sites},
+        "sites": {s.site_id: {"pid": s.pid, "ami": s.ami_open, "channels": s.channels,
+                              "contacts": s.contacts} for s in status.sites},
     })
 
 
@@ -34,6 +50,9 @@ def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
         status = sandbox.up(rebuild=args.rebuild, build=not args.no_build)
     elif args.action == "down":
         status = sandbox.down()
+    elif args.action == "clear":
+        sandbox.clear()
+        status = sandbox.status()
     else:
         status = sandbox.status()
     print(_status_line(status))
@@ -43,20 +62,20 @@ def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.server import run_forever
 
-    asyncio.run(run_forever(settings))
+    _run(run_forever(settings))
     return 0
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.demo import run_demo
 
-    return asyncio.run(run_demo(settings, calls=args.calls, keep_running=not args.once))
+    return _run(run_demo(settings, calls=args.calls, keep_running=not args.once))
 
 
 def _cmd_chaos(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.chaos import run_chaos
 
-    result = asyncio.run(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
+    result = _run(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
     print(json.dumps(result))
     return 0 if result["lost_calls"] == 0 and result["ticket_events_lost"] == 0 \
         and result["recovered"] == result["faults"] else 1
@@ -66,21 +85,21 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     if args.what == "deadlines":
         from linkage.bench import run_deadline_bench
 
-        result = asyncio.run(run_deadline_bench(settings, open_tickets=args.open))
+        result = _run(run_deadline_bench(settings, open_tickets=args.open))
     elif args.what == "api":
         from hotline_link.bench_api import run_api_bench
 
-        result = asyncio.run(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
+        result = _run(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
                                            config=args.config))
     elif args.what == "surge":
         from hotline_link.bench_surge import run_surge_bench
 
-        result = asyncio.run(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
+        result = _run(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
                                              ivr=args.ivr))
     else:
         from hotline_link.bench import run_transfer_bench
 
-        result = asyncio.run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
+        result = _run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
     print(json.dumps(result))
     return 0
 
@@ -91,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sandbox = sub.add_parser("sandbox", help="the local Asterisk 22 + Redis sandbox")
-    sandbox.add_argument("action", choices=("up", "down", "status"))
+    sandbox.add_argument("action", choices=("up", "down", "status", "clear"),
+                         help="clear: hang up every channel and unregister every agent's contact")
     sandbox.add_argument("--rebuild", action="store_true", help="rebuild the cached sid root")
     sandbox.add_argument("--no-build", action="store_true",
                          help="fail instead of building the sid root when it is missing")

@@ -169,7 +169,9 @@ async def _wait_for_ctrl_c() -> None:
 async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True) -> int:
     configure_logging(settings.log_level, stream=sys.stderr)
     _out("== hotline-link demo: bringing up the sandbox (first run builds Asterisk 22, ~1 min)")
-    status = await asyncio.to_thread(Sandbox(settings).up)
+    sandbox = Sandbox(settings)
+    status = await asyncio.to_thread(sandbox.up)
+    await asyncio.to_thread(sandbox.clear)  # no ghost call or dead softphone of an earlier run
     secrets = read_secret_file(settings.secrets_file)
     settings = settings if settings.ami_secret else settings.with_secret(secrets["ami_secret"])
     for site in status.sites:
@@ -210,7 +212,6 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 await cancel_and_wait([live])
         return code
     finally:
-        await peers.stop_all()  # their ports free again for the unregisters
-        for site_id, agent, port in registered:
-            await peers.register(settings.site(site_id), agent, secrets["agent_password"], port, expires=0)
+        await peers.stop_all()
         await server.stop()
+        await asyncio.to_thread(sandbox.clear)  # its calls hung up, its softphones unregistered

@@ -80,6 +80,12 @@ class Settings:
     ami_ping_timeout_s: float = 3.0
     seat_claim_ttl_s: int = 20
     wrap_up_s: float = 0.0  # after-call work: a seat gets no new call for this long
+    # liveness: a softphone that died without unregistering is offline within seat_liveness_s
+    # (Asterisk qualifies every agent contact); an answered call whose media stopped (no RTP:
+    # the phone vanished) ends after media_timeout_s, on hold after media_timeout_hold_s
+    seat_liveness_s: int = 30
+    media_timeout_s: int = 30
+    media_timeout_hold_s: int = 300
     log_level: str = "info"
     state_dir: Path = DEFAULT_STATE_DIR
     cache_dir: Path = DEFAULT_CACHE_DIR
@@ -391,6 +397,23 @@ def _validate(settings: Settings) -> None:
     if not settings.web_channel.strip():
         raise ConfigError("web_channel: the IVR needs a name or address of the web channel")
     _validate_phone(settings)
+    _validate_liveness(settings)
+
+
+def _validate_liveness(settings: Settings) -> None:
+    if not 5 <= settings.seat_liveness_s <= 3600:
+        raise ConfigError(f"seat_liveness_s must be from 5 to 3600 seconds, got {settings.seat_liveness_s}")
+    for name in ("media_timeout_s", "media_timeout_hold_s"):
+        if not 5 <= getattr(settings, name) <= 86400:
+            raise ConfigError(f"{name} must be from 5 to 86400 seconds, got {getattr(settings, name)}")
+
+
+def qualify_timing(liveness_s: int) -> tuple[int, float]:
+    """(qualify_frequency, qualify_timeout) so that a contact dead just after a reply is
+    found unreachable within ``liveness_s``: the next OPTIONS goes out after the frequency
+    and is given up after the timeout. Pure."""
+    timeout = min(3.0, liveness_s / 5)
+    return max(1, int(liveness_s - timeout)), timeout
 
 
 def _validate_phone(settings: Settings) -> None:

@@ -3,7 +3,8 @@
 Played one after another as they are, a key whose recording has an older timestamp than the
 previous key's is taken by Asterisk for a late copy of an old event and ignored (3 then 0
 loses the 0). ``key_recordings`` therefore writes copies renumbered so that every key of a
-call follows the one before it.
+call follows the one before it. ``keepalive_recording`` is the media a live phone keeps
+sending (Asterisk ends a call whose RTP stops: ``media_timeout_s``).
 """
 
 from __future__ import annotations
@@ -130,3 +131,30 @@ def voice_as_ulaw(pcap: bytes, seq_start: int, timestamp: int) -> bytes:
         seq += 1
         ts += len(packet) - rtp - 12  # one sample per byte
     return bytes(out)
+
+
+_KEEPALIVE_SSRC = 0x484C4B41
+_ULAW_SILENCE = b"\xff" * 160  # 20 ms
+
+
+def keepalive_recording(path: Path, seconds: int = 600, every_ms: int = 1000) -> Path:
+    """A pcap of one 20 ms frame of µ-law silence every ``every_ms``, for ``seconds``: what a
+    phone with voice activity detection sends while nobody speaks. SIPp plays it from the
+    answer on (``play_pcap_audio``) and stops it when the call ends. Written once."""
+    if path.is_file():
+        return path
+    out = bytearray(struct.pack("<IHHiIII", _PCAP_MAGIC_LE, 2, 4, 0, 0, 65535, _ETHERNET))
+    for n in range(seconds * 1000 // every_ms):
+        rtp = struct.pack(">BBHII", 0x80, 0, n & 0xFFFF, (n * every_ms * 8) & 0xFFFFFFFF,
+                          _KEEPALIVE_SSRC) + _ULAW_SILENCE
+        udp = struct.pack(">HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n & 0xFFFF, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
+        at_ms = n * every_ms
+        out += struct.pack("<IIII", at_ms // 1000, (at_ms % 1000) * 1000, len(frame), len(frame)) + frame
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(bytes(out))
+    partial.replace(path)  # another process writing the same file meanwhile is harmless
+    return path

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hotline_link.errors import SandboxError
 from hotline_link.sandbox.render import render_text
-from hotline_link.sip_dtmf import key_recordings
+from hotline_link.sip_dtmf import keepalive_recording, key_recordings
 from hotline_link.settings import SiteSettings
 
 
@@ -84,17 +84,22 @@ class SipPeers:
         self._counter = 0
 
     def _scenario(self, template: str, **values: object) -> Path:
+        """The scenario rendered into the workdir; ``{{keepalive}}`` is the media a live
+        phone keeps sending (``sip_dtmf.keepalive_recording``)."""
         text = resources.files("hotline_link.sip_scenarios").joinpath(template).read_text()
+        values.setdefault("keepalive", keepalive_recording(self.workdir / "keepalive.pcap"))
         self._counter += 1
         path = self.workdir / f"{self._counter:03d}-{template}"
         path.write_text(render_text(text, values, template))
         return path
 
     async def _start(self, name: str, scenario: Path, site: SiteSettings, port: int,
-                     calls: int, timeout_s: int, extra: list[str] | None = None) -> SippRun:
+                     calls: int | None, timeout_s: int, extra: list[str] | None = None) -> SippRun:
+        """``calls=None``: no ``-m``; the scenario itself stops SIPp (a softphone's qualify
+        answers are SIPp calls too, and must not count)."""
         log_file = self.workdir / f"{self._counter:03d}-{name}.log"
         args = ["sipp", "-sf", str(scenario), "-i", self.host, "-p", str(port),
-                "-mp", str(free_media_port(self.host)), "-m", str(calls),
+                "-mp", str(free_media_port(self.host)), *(["-m", str(calls)] if calls is not None else []),
                 "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin",
                 "-trace_err", "-error_file", str(self.workdir / f"{self._counter:03d}-{name}.errors"),
                 *(extra or []), f"{site.host}:{site.sip_port}"]
@@ -108,7 +113,8 @@ class SipPeers:
 
     async def register(self, site: SiteSettings, agent: str, password: str, port: int,
                        expires: int = 600, timeout_s: int = 10) -> None:
-        scenario = self._scenario("register.xml", agent=agent, password=password, expires=expires)
+        scenario = self._scenario("register.xml", agent=agent, password=password, expires=expires,
+                                  contact=f"<sip:{agent}@[local_ip]:[local_port]>")
         run = await self._start(f"register-{agent}", scenario, site, port, 1, timeout_s)
         code = await run.finished(timeout_s + 5)
         if code != 0:
@@ -124,26 +130,26 @@ class SipPeers:
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
         if talk_range_ms:
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
-                                      dialog_capture=_DIALOG_CAPTURE,
+                                      calls=calls, **_qualified(calls), dialog_capture=_DIALOG_CAPTURE,
                                       ending=_AGENT_HANGS_UP.format(talk=_talk(0, talk_range_ms)))
         else:  # SIPp refuses variables captured and never used: capture nothing then
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
-                                      dialog_capture="",
+                                      calls=calls, **_qualified(calls), dialog_capture="",
                                       ending=_CALLER_HANGS_UP)
         messages = self.workdir / f"{self._counter:03d}-answer-{agent}.messages"
         extra = ["-trace_logs", "-log_file", str(messages)]
         trace_file = self.workdir / f"{self._counter:03d}-answer-{agent}.trace"
         if trace:  # every SIP message with its arrival time (for latency benchmarks)
             extra += ["-trace_msg", "-message_file", str(trace_file)]
-        run = await self._start(f"answer-{agent}", scenario, site, port, calls, timeout_s, extra)
+        run = await self._start(f"answer-{agent}", scenario, site, port, None, timeout_s, extra)
         run.messages_file = messages
         run.trace_file = trace_file if trace else None
         return run
 
     async def busy(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
                    timeout_s: int = 60) -> SippRun:
-        scenario = self._scenario("busy.xml")
-        return await self._start(f"busy-{agent}", scenario, site, port, calls, timeout_s)
+        scenario = self._scenario("busy.xml", calls=calls, **_qualified(calls))
+        return await self._start(f"busy-{agent}", scenario, site, port, None, timeout_s)
 
     async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
                    timeout_s: int = 60) -> SippRun:
@@ -227,6 +233,45 @@ class SipPeers:
         waits = [run.process.wait() for run in self.runs if run.process.returncode is None]
         if waits:
             await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
+
+
+def _qualified(calls: int) -> dict[str, str]:
+    """The two halves that make a softphone scenario answer Asterisk's qualify: an OPTIONS
+    (out of dialog: a call of its own to SIPp) gets 200 and does not count; after ``calls``
+    real calls SIPp stops gracefully (``-m`` would count the OPTIONS and run out early)."""
+    return {"qualify_start": _QUALIFY_START, "qualify_end": _QUALIFY_END.replace("CALLS", str(int(calls)))}
+
+
+_QUALIFY_START = """  <Global variables="calls_done"/>
+  <recv request="OPTIONS" optional="true" next="qualify"/>"""
+
+_QUALIFY_END = """  <nop>
+    <action>
+      <add assign_to="calls_done" value="1"/>
+      <test assign_to="enough" variable="calls_done" compare="greater_than_equal" value="CALLS"/>
+    </action>
+  </nop>
+  <nop condexec="enough">
+    <action>
+      <exec int_cmd="stop_gracefully"/>
+    </action>
+  </nop>
+  <pause milliseconds="500"/>
+  <nop next="qualified"/>
+  <label id="qualify"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTagQ[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="qualified"/>"""
 
 
 def _talk(hold_ms: int, talk_range_ms: tuple[int, int] | None = None) -> str:

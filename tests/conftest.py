@@ -86,9 +86,20 @@ def log_lines() -> LogLines:
     return lines
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM ends the run like Ctrl-C: pytest then tears the session down, and
+    ``sandbox_settings`` leaves the sandbox with no channel or contact of this run."""
+    import signal
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 @pytest.fixture(scope="session")
-def sandbox_settings() -> Settings:
-    """Settings of the running sandbox; brings it up (without building) if it is down."""
+def sandbox_settings() -> Iterator[Settings]:
+    """Settings of the running sandbox; brings it up (without building) if it is down.
+    The run starts and ends with no channel and no agent contact on any site, whatever an
+    earlier run (a test, a benchmark, the demo, an interrupted run) left."""
     if os.geteuid() != 0:
         _unavailable("the sandbox needs root")
     for tool in ("sipp", "redis-server", "chroot"):
@@ -105,7 +116,10 @@ def sandbox_settings() -> Settings:
         _unavailable(f"the sandbox did not come up: {status}")
     settings = load_settings()  # again: now the secrets file exists
     _forget_linkage_schedules(settings)
-    return settings
+    sandbox = Sandbox(settings)
+    sandbox.clear()
+    yield settings
+    sandbox.clear()
 
 
 def _forget_linkage_schedules(settings: Settings) -> None:

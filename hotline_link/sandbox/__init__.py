@@ -19,6 +19,7 @@ from hotline_link.errors import SandboxError
 from hotline_link.sandbox import rootfs
 from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
 from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
+from hotline_link.sandbox.residue import agent_contacts, clear_site, count_channels
 from hotline_link.sandbox.render import SiteLayout, render_site
 from hotline_link.settings import Settings, read_secret_file
 from ivr.prompts import install_prompts
@@ -34,6 +35,8 @@ class SiteStatus:
     site_id: str
     pid: int | None
     ami_open: bool
+    channels: int | None = None  # active channels; None while the site is down
+    contacts: int | None = None  # agents' registered contacts; None while the site is down
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,10 @@ class Sandbox:
         (self.root / "etc/hosts").write_text(
             f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost\n")
 
-    def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> None:
+    def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> set[str]:
+        """Write each site's config files; returns the sites whose files changed."""
         self.write_hosts()
+        changed = set()
         uid, gid = _chroot_ids(self.root)
         for site_id, files in rendered.items():
             layout = SiteLayout(site_id)
@@ -120,9 +125,16 @@ class Sandbox:
             etc = self.root / layout.etc.lstrip("/")
             for name, text in files.items():
                 target = etc / name
+                try:
+                    if target.read_text(encoding="utf-8") == text:
+                        continue
+                except (OSError, UnicodeDecodeError):
+                    pass
+                changed.add(site_id)
                 target.write_text(text, encoding="utf-8")
                 os.chown(target, uid, gid)
                 target.chmod(0o640)
+        return changed
 
     @property
     def sounds_dir(self) -> Path:
@@ -150,13 +162,16 @@ class Sandbox:
         write_sandbox_tokens(self.settings.tokens_path,
                              [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
-        self.write_site_configs(rendered)
+        changed = self.write_site_configs(rendered)
         self.install_prompts()
         if self.redis.local:
             self.redis.start()
         for site in self.settings.sites:
             process = self.asterisk(site.id)
             started = process.pid() is None
+            if not started and site.id in changed:  # a newer tree's config: the site takes it now
+                process.cli("core reload")
+                log.info("sandbox.site.reloaded", site=site.id)
             process.start()
             if started:
                 log.info("sandbox.site.started", site=site.id, sip_port=site.sip_port,
@@ -170,8 +185,34 @@ class Sandbox:
             self.redis.stop()
         return self.status()
 
+    def clear(self) -> dict[str, tuple[int, int]]:
+        """No channel and no agent contact left on any site, whatever an earlier run (a
+        test, a benchmark, chaos, the demo) left behind; {site: (channels, contacts) found}."""
+        from hotline_link.sip_peers import free_udp_port  # sip_peers imports the sandbox's renderer
+
+        password = read_secret_file(self.settings.secrets_file)["agent_password"]
+        found = {}
+        for site in self.settings.sites:
+            process = self.asterisk(site.id)
+            if process.pid() is None:
+                continue
+            found[site.id] = clear_site(site, process.cli, password, free_udp_port)
+            if any(found[site.id]):
+                log.info("sandbox.cleared", site=site.id, channels=found[site.id][0],
+                         contacts=found[site.id][1])
+        return found
+
     def status(self) -> SandboxStatus:
-        sites = tuple(
-            SiteStatus(s.id, self.asterisk(s.id).pid(), tcp_open(s.host, s.ami_port))
-            for s in self.settings.sites)
-        return SandboxStatus(rootfs.is_ready(self.root), sites, self.redis.pid())
+        sites = []
+        for s in self.settings.sites:
+            process = self.asterisk(s.id)
+            pid = process.pid()
+            channels = contacts = None
+            if pid is not None:
+                try:
+                    channels = count_channels(process.cli("core show channels count"))
+                    contacts = sum(agent_contacts(process.cli("pjsip show contacts"), frozenset(s.agents)).values())
+                except SandboxError:
+                    pass  # still booting or stopping: the counts are unknown
+            sites.append(SiteStatus(s.id, pid, tcp_open(s.host, s.ami_port), channels, contacts))
+        return SandboxStatus(rootfs.is_ready(self.root), tuple(sites), self.redis.pid())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from hotline_link.errors import ConfigError
-from hotline_link.settings import Settings, SiteSettings
+from hotline_link.settings import Settings, SiteSettings, qualify_timing
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 
@@ -209,6 +209,10 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "ring_timeout": 30,
         "ring_all": "&".join(site.agent_device(a) for a in site.agents),
         "agent_password": agent_password,
+        "qualify_frequency": qualify_timing(settings.seat_liveness_s)[0],
+        "qualify_timeout": qualify_timing(settings.seat_liveness_s)[1],
+        "rtp_timeout": settings.media_timeout_s,
+        "rtp_timeout_hold": settings.media_timeout_hold_s,
         "agent_sections": _agent_sections(site),
         "trunk_sections": _trunk_sections(settings, site) + _handset_section(settings, site),
         "public_trunk": f"trunk-{settings.public_network_site}",

@@ -3,8 +3,9 @@
 
 Each operation gets valid and invalid requests (positive and negative generation); the rules
 are those of the project: no 5xx, every error a JSON body ``{"error": {"code", "message"}}``,
-and the server is still healthy at the end. Bounded: a fixed number of examples per
-operation and a time budget, so it runs in CI.
+and the server is still healthy at the end. Bounded by request count: each operation gets
+``REQUESTS_PER_OPERATION`` requests, so a busy machine makes the run slower, never thinner;
+``OVERALL_LIMIT_S`` only catches a hang.
 
 Operations that would change what other tests see are fenced, not skipped:
 - real agents (1001, 2001...) are never paused, made ready, logged out or listened to (their
@@ -39,8 +40,9 @@ from tests.sandbox.callflows import tokens_with_units
 
 pytestmark = pytest.mark.sandbox
 
-EXAMPLES = 50           # per operation and generation mode
-BUDGET_S = 55.0         # the whole run, generation and requests
+EXAMPLES = 50                   # generated per operation and generation mode
+REQUESTS_PER_OPERATION = 24     # sent per operation (the rest of the examples are dropped)
+OVERALL_LIMIT_S = 600.0         # generous: a hang, not a slow machine
 EXCLUDED = {("GET", "/api/supervisor/stream")}
 AGENT_WRITES = {"/api/agents/{agent}/pause", "/api/agents/{agent}/ready",
                 "/api/supervisor/agents/{agent}/logout", "/api/supervisor/agents/{agent}/listen"}
@@ -79,7 +81,6 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
     started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
     operations = [op for op in operations if (op.method.upper(), op.path) not in EXCLUDED]
-    share_s = BUDGET_S / len(operations)  # each operation its share: none is left without requests
 
     def undo(case, response) -> None:  # type: ignore[no-untyped-def]
         if case.method.upper() == "POST" and case.path == "/api/harassment" and response.status_code == 201:
@@ -100,7 +101,7 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
     for operation in operations:
         method, path = operation.method.upper(), operation.path
         counts["operations"] += 1
-        op_started, requests_before = time.monotonic(), counts["requests"]
+        requests_before = counts["requests"]
         fixed = {"call_id": NO_SUCH_CALL} if path.endswith(("/transfer", "/conference")) and method == "POST" else None
         strategies = [operation.as_strategy(mode, path_parameters=fixed)
                       for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
@@ -109,7 +110,7 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                   suppress_health_check=list(HealthCheck))
         @given(case=st.one_of(strategies), role=st.sampled_from(sorted(tokens)))
         def run(case, role) -> None:  # type: ignore[no-untyped-def]
-            if time.monotonic() - op_started > share_s:
+            if counts["requests"] - requests_before >= REQUESTS_PER_OPERATION:
                 return
             if path in AGENT_WRITES:
                 assume(str((case.path_parameters or {}).get("agent")) not in real_agents)
@@ -174,14 +175,14 @@ async def test_api_answers_fuzzed_requests_without_5xx_and_with_json_errors(fuzz
     real_agents = frozenset(a for site in server.settings.sites for a in site.agents)
     # the fuzzer is synchronous (requests): it runs in a thread while this loop serves it
     report = await asyncio.wait_for(
-        asyncio.to_thread(_fuzz, base, tokens, real_agents, tokens["admin"]), timeout=120)
+        asyncio.to_thread(_fuzz, base, tokens, real_agents, tokens["admin"]), timeout=OVERALL_LIMIT_S)
     print("fuzz:", {k: v for k, v in report.items() if k != "problems"})
     problems: list[str] = report["problems"]  # type: ignore[assignment]
     assert not problems, f"{len(problems)} problems, first ones:\n" + "\n".join(problems[:8])
-    assert report["operations"] >= 30 and report["requests"] >= 500
-    assert report["unfuzzed"] == []  # every operation got requests, the last ones too
+    assert report["operations"] >= 30 and report["unfuzzed"] == []  # every operation got requests
+    # each its full count, but for operations whose generated agents were all real ones
+    assert report["requests"] >= (report["operations"] - len(AGENT_WRITES)) * REQUESTS_PER_OPERATION
     assert report["by_role"]["unit"] > 0
-    assert report["seconds"] < 60
     # still alive and well after all of it
     health = await asyncio.to_thread(requests.get, f"{base}/health", timeout=10)
     assert health.status_code == 200 and health.json()["healthy"] is True

@@ -136,22 +136,30 @@ async def test_dispatch_by_webhook_then_feedback_with_a_unit_token_all_on_the_ti
 
 
 async def test_report_formats_and_bad_ranges_over_http(linkage_server):
-    server, _ = linkage_server
+    """The report of the days this test ran, over data the test made itself: a dispatch
+    gives the units' chart a bar, whatever the date and whatever an earlier run left."""
+    server, received = linkage_server
     api = Api(server)
+    first_day = local_day()
+    ticket = await new_ticket(server, category="燃气", summary="楼道燃气表漏气")
+    status, _ = await api.request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001", json={"unit": "QD-GAS"})
+    assert status == 201
+    await asyncio.wait_for(received.get(), 10)
+    span = f"from={first_day}&to={local_day()}"
     headers = {"Authorization": f"Bearer {api.token(role='supervisor')}"}
     async with aiohttp.ClientSession() as http:
-        async with http.get(api.base + "/supervisor/report?from=2026-11-01&to=2026-11-30", headers=headers) as resp:
+        async with http.get(api.base + f"/supervisor/report?{span}", headers=headers) as resp:
             page = await resp.text()
             assert resp.status == 200 and resp.content_type == "text/html"
-            assert "@page { size: A4" in page and "<svg" in page
+            assert "@page { size: A4" in page and "<svg" in page and "燃气公司" in page
             assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")  # no script runs
-        async with http.get(api.base + "/supervisor/report?from=2026-11-01&to=2026-11-30&format=csv",
-                            headers=headers) as resp:
-            assert resp.status == 200 and (await resp.text()).startswith("scope,name,figure,value")
-    status, err = await api.request("GET", "/supervisor/report?from=2026-11-30&to=2026-11-01", role="supervisor")
+        async with http.get(api.base + f"/supervisor/report?{span}&format=csv", headers=headers) as resp:
+            text = await resp.text()
+            assert resp.status == 200 and text.startswith("scope,name,figure,value") and "燃气公司" in text
+    later = (dt.date.fromisoformat(first_day) + dt.timedelta(days=29)).isoformat()
+    status, err = await api.request("GET", f"/supervisor/report?from={later}&to={first_day}", role="supervisor")
     assert status == 400 and err["error"]["code"] == "bad_range"
-    status, err = await api.request("GET", "/supervisor/report?from=2026-11-01&to=2026-11-30&format=pdf",
-                                    role="supervisor")
+    status, err = await api.request("GET", f"/supervisor/report?{span}&format=pdf", role="supervisor")
     assert status == 400 and "format" in err["error"]["message"]
     status, err = await api.request("GET", "/supervisor/report", "1001")
     assert status == 403

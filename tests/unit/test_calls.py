@@ -1,4 +1,4 @@
-from call_control.calls import CallBook
+from call_control.calls import CallBook, hangup_reason
 
 
 def _start(book, uniqueid="u1", linkedid="u1", name="PJSIP/anonymous-01", now=100.0):
@@ -81,3 +81,20 @@ def test_sites_do_not_mix():
     _start(book)
     assert book.resync("110", [], 5) == []
     assert book.get("12345", "u1") is not None
+
+
+def test_a_call_whose_media_stopped_ends_as_media_timeout_whichever_leg_goes_last():
+    book = CallBook()
+    _start(book)
+    _start(book, uniqueid="u2", name="PJSIP/1001-02")
+    assert book.channel_down("12345", "u2", "44", 140, reason=hangup_reason("44", "Up")) == []
+    (name, data), = book.channel_down("12345", "u1", "16", 140.1, reason=hangup_reason("16", "Up"))
+    assert name == "call.ended" and data["reason"] == "media_timeout"
+
+
+def test_hangup_reason_is_media_timeout_only_for_cause_44_on_an_answered_channel():
+    assert hangup_reason("44", "Up") == "media_timeout"
+    assert hangup_reason(" 44 ", "up") == "media_timeout"
+    assert hangup_reason("44", "Ringing") == "hangup"  # a seat that could not be reached
+    assert hangup_reason("16", "Up") == "hangup"
+    assert hangup_reason("", "") == "hangup"
