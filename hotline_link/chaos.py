@@ -2,12 +2,17 @@
 
 Agents (SIPp softphones) answer at the 12345 site while a caller arrives every
 ``1 / rate`` seconds (one SIPp per call, so each call has its own outcome). Meanwhile, one
-after the other, with calm in between:
+after the other, with calm in between (``FAULTS``):
 
+- ``ami_link_cut``: the server's AMI link to the 12345 site cut (every TCP connection
+  reset, the port closed) for ``outage_s``, then restored;
 - ``redis_restart``: Redis stopped for ``outage_s``, then started (its AOF keeps the data);
 - ``server_restart``: the hotline-link server stopped for ``outage_s`` (calls go through the
   dialplan's fallback), then a new one started;
-- ``asterisk_restart``: the 110 site's Asterisk stopped and started.
+- ``asterisk_restart``: the 110 site's Asterisk stopped and started;
+- ``trunk_down``: all UDP between the 12345 and 110 sites dropped (nftables) until the
+  12345 site has found the trunk unreachable, while an agent transfers a caller to 110:
+  the transfer must come back to the agent as ``target_unreachable`` and the caller stay.
 
 Prints one JSON line:
 - ``calls``: calls placed; ``lost_calls``: calls whose caller did not get through (SIPp
@@ -18,6 +23,8 @@ Prints one JSON line:
   (the process running again) until the server is whole;
 - ``ticket_events_lost``: call events the servers published (the timeline's kinds) that are
   not in the Redis timeline at the end;
+- ``trunk_transfers``: the transfers tried while the trunk was down and how each ended
+  (``target_unreachable`` expected: the caller back with the agent);
 - ``calls_without_end``: calls whose timeline has a start but no end (one that ended while
   no server ran gets its end at the next AMI connect; a call that started and ended while
   no server was running is not seen at all, so it is not counted here).
@@ -38,17 +45,26 @@ from typing import Any
 import structlog
 
 from hotline_link.bus import BusEvent
+from hotline_link.faults import TcpProxy, TrunkCut
 from hotline_link.settings import Settings, read_secret_file
 from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 
 log = structlog.get_logger(__name__)
 AGENTS = ("1011", "1012", "1013", "1014")
 RECOVERY_TIMEOUT_S = 30.0
+FAULTS = ("ami_link_cut", "redis_restart", "server_restart", "asterisk_restart", "trunk_down")
+TRUNK_TIMEOUT_S = 30.0  # the trunk's qualify (every 5 s, 2 s timeout) sees it down or up well within
 
 
 class Chaos:
     def __init__(self, settings: Settings, workdir: Path, rate: float, outage_s: float, calm_s: float) -> None:
         self.settings = replace(settings, ami_reconnect_min_s=0.2, ami_reconnect_max_s=0.5)
+        # the server reaches the 12345 site's AMI through a proxy that ami_link_cut cuts; the
+        # sandbox itself keeps the real ports (its configs are rendered from self.settings)
+        self.ami_proxy = TcpProxy(self.settings.site("12345").host, self.settings.site("12345").ami_port)
+        self.server_settings = replace(self.settings, sites=tuple(
+            replace(s, ami_port=self.ami_proxy.port) if s.id == "12345" else s for s in self.settings.sites))
+        self.trunk_transfers: list[dict[str, object]] = []
         self.rate, self.outage_s, self.calm_s = rate, outage_s, calm_s
         self.peers = SipPeers(workdir / "sipp")
         self.site = self.settings.site("12345")
@@ -68,7 +84,7 @@ class Chaos:
         from hotline_link.server import Server
         from tickets.timeline import RECORDED
 
-        server = Server(self.settings)
+        server = Server(self.server_settings)
 
         def record(event: BusEvent) -> None:
             if event.name in RECORDED and event.data.get("call_id"):
@@ -141,7 +157,15 @@ class Chaos:
         log.info("chaos.fault", fault=name)
         self.fault_at[name] = round(time.monotonic() - self.t0, 1)
         reconnects: dict[str, int] = {}
-        if name == "redis_restart":
+        if name == "ami_link_cut":
+            reconnects["12345"] = self.server.ami.sites["12345"].connect_count
+            await self.ami_proxy.cut()
+            await asyncio.sleep(self.outage_s)
+            await self.ami_proxy.restore()
+            lifted = time.monotonic()
+        elif name == "trunk_down":
+            lifted = await self.trunk_down(sandbox)
+        elif name == "redis_restart":
             await asyncio.to_thread(sandbox.redis.stop)
             await asyncio.sleep(self.outage_s)
             await asyncio.to_thread(sandbox.redis.start)
@@ -158,7 +182,55 @@ class Chaos:
             await asyncio.to_thread(asterisk.start)
             lifted = time.monotonic()
         self.recovery[name] = await self.wait_whole(lifted, reconnects)
+        if name == "trunk_down" and self.recovery[name] is not None:  # whole once the trunk is up again
+            up = await self.trunk_reachable(sandbox, True)
+            self.recovery[name] = round(time.monotonic() - lifted, 3) if up else None
         log.info("chaos.recovered", fault=name, recovery_s=self.recovery[name])
+
+    async def trunk_reachable(self, sandbox: Any, wanted: bool) -> bool:
+        """Wait until the 12345 site's qualify finds its trunk to 110 reachable (or not)."""
+        deadline = time.monotonic() + TRUNK_TIMEOUT_S
+        while time.monotonic() < deadline:  # a tool: polling Asterisk's view is fine
+            shown = await asyncio.to_thread(sandbox.asterisk("12345").cli, "pjsip show contacts")
+            line = next((ln for ln in shown.splitlines() if "trunk-110/" in ln), "")
+            if ("Avail" in line.split()) is wanted:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+
+    async def trunk_down(self, sandbox: Any) -> float:
+        """The trunk cut until 12345 knows it, a transfer to 110 tried meanwhile; returns
+        when the cut was lifted."""
+        cut = TrunkCut(self.settings.site("12345"), self.settings.site("110"))
+        caller = f"1371{int(time.time()) % 100000:05d}{len(self.trunk_transfers):02d}"[-11:]
+        try:
+            cut.cut()
+            with self.server.bus.subscribe() as events:
+                run = await self.peers.call(self.site, caller, self.site.intake, hold_ms=8000)
+                self.callers.append(run)
+                self.placed_at.append(round(time.monotonic() - self.t0, 1))
+                started = await events.wait_for(lambda e: e.name == "call.started"
+                                                and e.data.get("caller") == caller, 15)
+                answered = await events.wait_for(lambda e: e.name == "call.answered"
+                                                 and e.data.get("call_id") == started.data["call_id"], 15)
+            if not await self.trunk_reachable(sandbox, False):
+                raise RuntimeError("the 12345 site never found its trunk to 110 down")
+            agent = str(answered.data["answered_by"]).split("/")[-1]
+            call_id = started.data["call_id"]
+            outcome, back = "answered", False
+            with self.server.bus.subscribe() as after:
+                try:
+                    await self.server.transfers.blind_transfer(call_id, agent, "110")
+                except Exception as exc:  # failing is the expected outcome; record which failure
+                    outcome = getattr(exc, "code", type(exc).__name__)
+                with contextlib.suppress(asyncio.TimeoutError):  # the caller rings its agent again
+                    await after.wait_for(lambda e: e.name == "call.ringing" and e.data.get("agent") == agent
+                                         and e.data.get("call_id") == call_id, 15)
+                    back = True
+            self.trunk_transfers.append({"outcome": outcome, "back_with_agent": back})
+        finally:
+            cut.restore()
+        return time.monotonic()
 
     async def run(self) -> dict[str, object]:
         from hotline_link.sandbox import Sandbox
@@ -166,6 +238,7 @@ class Chaos:
         sandbox = Sandbox(self.settings)
         await asyncio.to_thread(sandbox.up)
         await asyncio.to_thread(sandbox.clear)
+        await self.ami_proxy.start()
         await self.start_server()
         try:
             await self.server.ami.wait_connected(15)
@@ -175,7 +248,7 @@ class Chaos:
             self.t0 = time.monotonic()
             self._placing = asyncio.create_task(self.place_calls())
             await asyncio.sleep(self.calm_s)
-            for name in ("redis_restart", "server_restart", "asterisk_restart"):
+            for name in FAULTS:
                 await self.fault(name)
                 await asyncio.sleep(self.calm_s)
             self._placing.cancel()
@@ -198,6 +271,8 @@ class Chaos:
             with contextlib.suppress(asyncio.TimeoutError):
                 await self.peers.stop_all()
             await self.stop_server()
+            await self.ami_proxy.close()
+            TrunkCut(self.settings.site("12345"), self.settings.site("110")).restore()
             await asyncio.to_thread(sandbox.up)  # whatever happened: everything running again
             await asyncio.to_thread(sandbox.clear)  # and no channel or contact left for the next run
         recoveries = [v for v in self.recovery.values() if v is not None]
@@ -206,6 +281,7 @@ class Chaos:
                 "recovery_s": self.recovery, "max_recovery_s": max(recoveries, default=None),
                 "ticket_events": len(self.published), "ticket_events_lost": lost_events,
                 "ticket_events_lost_kinds": dict(self.lost_kinds),
+                "trunk_transfers": self.trunk_transfers,
                 "calls_without_end": without_end, "fault_at_s": self.fault_at,
                 "lost_call_placed_at_s": [at for at, code in zip(self.placed_at, outcomes) if code != 0]}
 

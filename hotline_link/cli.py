@@ -6,30 +6,15 @@ Every ``HotlineError`` ends as one line on stderr and exit status 2; a traceback
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from hotline_link.errors import HotlineError
 from hotline_link.logs import configure_logging
+from hotline_link.tasks import run_job
 from hotline_link.settings import Settings, load_settings
-
-
-def _run(job):  # type: ignore[no-untyped-def]
-    """``asyncio.run`` with SIGTERM taken like Ctrl-C: the job's task is cancelled, so its
-    ``finally`` blocks run (SIPp peers stopped, the sandbox left with no channel or contact)."""
-    async def main():  # type: ignore[no-untyped-def]
-        task = asyncio.current_task()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
-        return await job
-
-    try:
-        return asyncio.run(main())
-    except asyncio.CancelledError:
-        raise KeyboardInterrupt from None
 
 
 def _status_line(status) -> str:  # type: ignore[no-untyped-def]
@@ -62,44 +47,46 @@ def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.server import run_forever
 
-    _run(run_forever(settings))
+    run_job(run_forever(settings))
     return 0
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.demo import run_demo
 
-    return _run(run_demo(settings, calls=args.calls, keep_running=not args.once))
+    return run_job(run_demo(settings, calls=args.calls, keep_running=not args.once))
 
 
 def _cmd_chaos(settings: Settings, args: argparse.Namespace) -> int:
     from hotline_link.chaos import run_chaos
 
-    result = _run(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
+    result = run_job(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
     print(json.dumps(result))
+    transfers_came_back = all(t["outcome"] == "target_unreachable" and t["back_with_agent"]
+                              for t in result["trunk_transfers"])
     return 0 if result["lost_calls"] == 0 and result["ticket_events_lost"] == 0 \
-        and result["recovered"] == result["faults"] else 1
+        and result["recovered"] == result["faults"] and transfers_came_back else 1
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     if args.what == "deadlines":
         from linkage.bench import run_deadline_bench
 
-        result = _run(run_deadline_bench(settings, open_tickets=args.open))
+        result = run_job(run_deadline_bench(settings, open_tickets=args.open))
     elif args.what == "api":
         from hotline_link.bench_api import run_api_bench
 
-        result = _run(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
+        result = run_job(run_api_bench(settings, duration_s=args.duration, rate=args.rate,
                                            config=args.config))
     elif args.what == "surge":
         from hotline_link.bench_surge import run_surge_bench
 
-        result = _run(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
+        result = run_job(run_surge_bench(settings, calls=args.calls, spread_s=args.spread,
                                              ivr=args.ivr))
     else:
         from hotline_link.bench import run_transfer_bench
 
-        result = _run(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
+        result = run_job(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
     print(json.dumps(result))
     return 0
 
@@ -137,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ivr", action="store_true", help="surge: offer the IVR to queued callers")
     bench.set_defaults(func=_cmd_bench)
 
-    chaos = sub.add_parser("chaos", help="Redis, server and Asterisk restarts while SIPp calls flow (JSON)")
+    chaos = sub.add_parser("chaos", help="AMI link cut, Redis, server and Asterisk restarts, trunk down, "
+                                           "while SIPp calls flow (JSON)")
     chaos.add_argument("--rate", type=float, default=1.0, help="calls per second")
     chaos.add_argument("--outage", type=float, default=3.0, help="seconds Redis or the server stays away")
     chaos.add_argument("--calm", type=float, default=5.0, help="seconds of plain calls between faults")

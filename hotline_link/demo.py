@@ -2,10 +2,13 @@
 
 Brings up the three sites and Redis, starts the server, registers SIPp softphones as
 agents on the 12345 and 110 centers, places calls from (made-up) mobile numbers to both
-platforms, prints how each was routed, answered and ended, follows one 12345 case on to a
-handling unit (dispatch by phone, accepted by key 1, arrival by the feedback line with a voice
-note, result), then keeps the server
-running until Ctrl-C so a real softphone can register and call in.
+platforms, prints how each was routed, answered and ended, then the heart of the mission,
+each told from the ticket's timeline: a 12345 caller transferred to 110 with its ticket
+(一键转接; the 110 ticket names its source), and a three-way call (三方通话) that the 12345
+agent leaves while the caller stays with 110. It follows one 12345 case on to a handling
+unit (dispatch by phone, accepted by key 1, arrival by the feedback line with a voice note,
+result), then keeps the server running until Ctrl-C so a real softphone can register and
+call in.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import random
 import signal
 import sys
+import time
 from dataclasses import dataclass
 
 from hotline_link.auth import sandbox_token
@@ -24,13 +28,14 @@ from hotline_link.sandbox.render import handset_port
 from hotline_link.server import Server
 from hotline_link.settings import Settings, read_secret_file
 from hotline_link.sip_dtmf import VOICE, keyed
-from hotline_link.sip_peers import SipPeers, free_udp_port
+from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 from hotline_link.tasks import cancel_and_wait
 from linkage.feedback_line import pin_key
 from linkage.phone import digits_of
 from seat_pool.state import SeatState
 
 DEMO_AGENTS = {"12345": ("1001", "1002"), "110": ("2001",)}
+STORY_CALLS = 10  # headroom for the transfer and three-way stories (a ring-all rings every seat)
 LIVE_CALLS, LIVE_EVERY_S = 500, 15  # calls placed while the demo stays up, for the supervisor page
 
 
@@ -142,6 +147,70 @@ async def _arrival_by_feedback_line(server: Server, peers: SipPeers, ticket_id: 
     await unit_phone.finished(40)
 
 
+_STORY_KEYS = ("answered_by", "seat", "agent", "target", "party", "parties", "reason", "ticket_id")
+
+
+def _print_story(story: dict[str, object], start: float) -> None:
+    """A ticket's timeline as short lines: seconds since ``start``, event, site, details."""
+    for entry in story["events"]:  # type: ignore[union-attr]
+        data = entry["data"]
+        detail = " ".join(f"{k}={data[k]}" for k in _STORY_KEYS if data.get(k) not in (None, "", []))
+        _out(f"   +{entry['at'] - start:5.1f}s {entry['event']:<20} {data.get('site', ''):<6} {detail}")
+
+
+async def _answered_12345_call(server: Server, peers: SipPeers, hold_ms: int) -> tuple[str, str, SippRun]:
+    """A new 12345 caller, answered: (call id, agent, the caller's SIPp)."""
+    caller = f"139{random.randrange(10**8):08d}"
+    with server.bus.subscribe() as events:
+        run = await peers.call(server.settings.site("12345"), caller, "12345", hold_ms=hold_ms)
+        started = await events.wait_for(lambda e: e.name == "call.started" and e.data.get("caller") == caller, 15)
+        call_id = started.data["call_id"]
+        answered = await events.wait_for(lambda e: e.name == "call.answered" and e.data.get("call_id") == call_id, 15)
+    return call_id, str(answered.data["answered_by"]).split("/")[-1], run
+
+
+async def _transfer_story(server: Server, peers: SipPeers) -> bool:
+    """一键转接: a 12345 agent sends a caller to 110 in one action; the ticket rides along."""
+    _out("\n== one-click transfer (一键转接): a 12345 caller sent to 110 with the ticket")
+    start = time.time()
+    call_id, agent, run = await _answered_12345_call(server, peers, hold_ms=7000)
+    ticket = await server.tickets.open_for_call("12345", call_id)
+    ticket = await server.tickets.update(ticket, category="治安", summary="小区门口有人持刀争吵（演示）")
+    transfer = await server.transfers.blind_transfer(call_id, agent, "110", wait="answer")
+    code = await run.finished(30)
+    await server.timeline.flush(10)
+    story = await server.timeline.for_ticket(ticket.id) or {"events": [], "related_tickets": []}
+    _print_story(story, start)
+    handed = [await server.tickets.get(tid) for tid in story["related_tickets"]]
+    for other in filter(None, handed):
+        _out(f"   110 ticket {other.id}: source {other.source_platform} {other.source_ticket}, "
+             f"category {other.category or '-'}")
+    ok = transfer.state.value == "answered" and code == 0 and any(
+        t is not None and t.source_ticket == ticket.id for t in handed)
+    _out(f"   {'ok' if ok else 'FAILED'}: transfer {transfer.state.value}, caller sipp exit {code}")
+    return ok
+
+
+async def _three_way_story(server: Server, peers: SipPeers) -> bool:
+    """三方通话: caller, 12345 and 110 together; the 12345 agent leaves, the caller stays."""
+    _out("\n== three-way call (三方通话): 110 joins, then the 12345 agent leaves")
+    start = time.time()
+    call_id, agent, run = await _answered_12345_call(server, peers, hold_ms=9000)
+    with server.bus.subscribe() as events:
+        conference = await server.conferences.start(call_id, agent, "110")
+        await asyncio.sleep(1.5)  # the three talk
+        await server.conferences.leave(call_id, agent, agent)
+        await events.wait_for(lambda e: e.name == "conference.left" and e.data.get("call_id") == call_id, 10)
+    code = await run.finished(30)
+    await server.timeline.flush(10)
+    story = await server.timeline.for_ticket(conference.ticket_id) or {"events": []}
+    _print_story(story, start)
+    left = [e for e in story["events"] if e["event"] == "conference.left"]
+    ok = code == 0 and bool(left)
+    _out(f"   {'ok' if ok else 'FAILED'}: the caller stayed with 110 until hanging up (sipp exit {code})")
+    return ok
+
+
 def _step_detail(data: dict[str, object]) -> str:
     keys = ("unit", "mode", "attempt", "number", "outcome", "key", "situation", "resolved", "on_time", "note",
             "seconds")
@@ -189,12 +258,17 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 registered.append((site_id, agent, port))
                 # while the demo stays up, the softphones keep answering the supervisor page's live calls
                 await peers.answer(settings.site(site_id), agent, port,
-                                   calls=calls + (LIVE_CALLS if keep_running else 0), timeout_s=3600)
+                                   calls=calls + STORY_CALLS + (LIVE_CALLS if keep_running else 0),
+                                   timeout_s=3600)
                 await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
         _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
         _out(f"== placing {calls} real SIP calls")
         outcomes = await _place_calls(server, peers, calls)
         code = _report(outcomes)
+        if not await _transfer_story(server, peers):
+            code = 1
+        if not await _three_way_story(server, peers):
+            code = 1
         await _closed_loop(server, peers, outcomes)
         if keep_running:
             _out(f"\n== server running: http://{settings.http_host}:{settings.http_port}/health, "

@@ -1,15 +1,17 @@
-"""Stopping background tasks reliably."""
+"""Stopping background tasks reliably, and running a command's job so that it can be stopped."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[object] | None]) -> None:
@@ -47,3 +49,19 @@ async def repeat_every(step: Callable[[], Awaitable[object]], interval_s: Callab
         except Exception:
             log.exception(bug)
         await asyncio.sleep(interval_s())
+
+
+def run_job(job: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` for a command's job, with SIGTERM taken like Ctrl-C: the job's task
+    is cancelled, so its ``finally`` blocks run (SIPp peers stopped, the sandbox left with
+    no channel or contact). Raises KeyboardInterrupt when so stopped."""
+    async def main() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await job
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None

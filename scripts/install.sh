@@ -10,9 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-# espeak-ng and sox synthesise the IVR prompts at set-up time; chromium and its driver run
+# espeak-ng and sox synthesise the IVR prompts at set-up time; nftables lets chaos cut the
+# trunk between two sites; chromium and its driver run
 # the supervisor page's browser test (fonts-wqy-zenhei: Chinese text in its screenshots).
-packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox
+packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox nftables
           chromium chromium-driver fonts-wqy-zenhei)
 missing=()
 for p in "${packages[@]}"; do

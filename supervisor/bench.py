@@ -28,6 +28,7 @@ from hotline_link.ami.manager import AmiEvent
 from hotline_link.auth import sandbox_token
 from hotline_link.logs import configure_logging
 from hotline_link.sandbox import Sandbox
+from hotline_link.tasks import run_job
 from hotline_link.server import Server
 from hotline_link.settings import Settings, load_settings, read_secret_file
 from hotline_link.sip_peers import SipPeers, free_udp_port
@@ -75,7 +76,9 @@ class StreamWatcher:
 
 async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
     configure_logging("warning", stream=sys.stderr)
-    await asyncio.to_thread(Sandbox(settings).up)
+    sandbox = Sandbox(settings)
+    await asyncio.to_thread(sandbox.up)
+    await asyncio.to_thread(sandbox.clear)
     secrets = read_secret_file(settings.secrets_file)
     settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port())
     server = Server(settings)
@@ -115,9 +118,9 @@ async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
             await run.finished(15)
     finally:
         stream.cancel()
-        peers.kill_all()
-        await peers.register(site, AGENT, secrets["agent_password"], port, expires=0)
+        await peers.stop_all()
         await server.stop()
+        await asyncio.to_thread(sandbox.clear)  # its softphone unregistered, no call left
     ms = [round(v * 1000, 2) for v in latencies]
     return {"calls": calls, "changes": len(ms), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99),
             "max_ms": max(ms), "reference": "Asterisk DeviceStateChange Timestamp",
@@ -128,7 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run_bench(load_settings(), args.calls))))
+    print(json.dumps(run_job(run_bench(load_settings(), args.calls))))
     return 0
 
 

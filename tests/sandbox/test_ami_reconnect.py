@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import pytest
 
+from hotline_link.faults import TcpProxy
 from hotline_link.server import Server
 from seat_pool.state import SeatState
-from tests.helpers import TcpProxy, is_event
+from tests.helpers import is_event
 
 
 @pytest.fixture

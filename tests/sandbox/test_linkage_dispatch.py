@@ -155,7 +155,7 @@ async def test_report_formats_and_bad_ranges_over_http(linkage_server):
             assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")  # no script runs
         async with http.get(api.base + f"/supervisor/report?{span}&format=csv", headers=headers) as resp:
             text = await resp.text()
-            assert resp.status == 200 and text.startswith("scope,name,figure,value") and "燃气公司" in text
+            assert resp.status == 200 and text.startswith("scope,name,figure,value") and "\nunit,QD-GAS," in text
     later = (dt.date.fromisoformat(first_day) + dt.timedelta(days=29)).isoformat()
     status, err = await api.request("GET", f"/supervisor/report?from={later}&to={first_day}", role="supervisor")
     assert status == 400 and err["error"]["code"] == "bad_range"
