@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import socket
 from dataclasses import dataclass
@@ -27,15 +28,22 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+# SIPp media ports come from below the kernel's ephemeral range (32768-60999 on Linux) and
+# the sandbox's own ports: a port the kernel hands out for another socket's bind(0) between
+# our check and SIPp's bind would make SIPp fail with "Address already in use"
+_MEDIA_PORTS = range(10000, 24998, 2)
+_pick = random.SystemRandom()
+
+
 def free_media_port(host: str = "127.0.0.1") -> int:
     """An even UDP port p with p+2 free too: SIPp binds audio on p and video on p+2."""
-    for _ in range(50):
-        port = free_udp_port(host)
-        if port % 2 or port + 2 > 65535:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    for _ in range(200):
+        port = _pick.choice(_MEDIA_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as audio, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as video:
             try:
-                probe.bind((host, port + 2))
+                audio.bind((host, port))
+                video.bind((host, port + 2))
             except OSError:
                 continue
         return port

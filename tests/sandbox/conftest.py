@@ -47,3 +47,23 @@ async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-un
     yield srv
     await hangup_everything(srv)
     await srv.stop()
+
+
+@pytest.fixture
+async def proxied_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
+    """A server that reaches the 12345 site's AMI through a TCP proxy the test can cut."""
+    from hotline_link.faults import TcpProxy
+    from hotline_link.server import Server
+    from tests.helpers import hangup_everything
+
+    site = server_settings.site("12345")
+    proxy = TcpProxy(site.host, site.ami_port)
+    await proxy.start()
+    sites = tuple(replace(s, ami_port=proxy.port) if s.id == "12345" else s for s in server_settings.sites)
+    srv = Server(replace(server_settings, sites=sites))
+    await srv.start(http=False)
+    await srv.ami.wait_connected(15)
+    yield srv, proxy
+    await hangup_everything(srv)
+    await srv.stop()
+    await proxy.close()

@@ -5,29 +5,9 @@ channels and ends the call."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
-import pytest
-
-from hotline_link.faults import TcpProxy
-from hotline_link.server import Server
 from seat_pool.state import SeatState
 from tests.helpers import is_event
-
-
-@pytest.fixture
-async def proxied_server(server_settings, log_lines):
-    site = server_settings.site("12345")
-    proxy = TcpProxy(site.host, site.ami_port)
-    await proxy.start()
-    sites = tuple(replace(s, ami_port=proxy.port) if s.id == "12345" else s
-                  for s in server_settings.sites)
-    srv = Server(replace(server_settings, sites=sites))
-    await srv.start(http=False)
-    await srv.ami.wait_connected(15)
-    yield srv, proxy
-    await srv.stop()
-    await proxy.close()
 
 
 async def test_hangup_during_ami_outage_is_seen_after_reconnect(proxied_server, softphones, peers):

@@ -10,9 +10,9 @@ import pytest
 
 from hotline_link.sandbox.render import handset_port
 from hotline_link.server import Server
+from linkage.phone import PhoneTimings
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api
-from linkage.phone import PhoneTimings
 
 FAST = PhoneTimings(ring_s=4, retry_delay_s=0.5, answer_window_s=30.0, tick_s=0.1)
 

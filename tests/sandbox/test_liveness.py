@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 
-import pytest
-
-from hotline_link.faults import TcpProxy
-from hotline_link.server import Server
 from seat_pool.state import SeatState
-from tests.helpers import hangup_everything, is_event
+from tests.helpers import is_event
 from tests.sandbox.callflows import online_agent
 
 # how late past its bound a dead phone may be seen: the AMI event's way to the server
@@ -30,18 +25,8 @@ async def _next_caller_reaches(server, events, peers, caller: str, agent: str) -
     assert await run.finished(15) == 0, run.output()
 
 
-@pytest.fixture
-async def live_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
-    srv = Server(server_settings)
-    await srv.start(http=False)
-    await srv.ami.wait_connected(15)
-    yield srv
-    await hangup_everything(srv)
-    await srv.stop()
-
-
-async def test_a_killed_softphone_is_offline_within_the_bound_and_gets_no_caller(live_server, softphones, peers):
-    server = live_server
+async def test_a_killed_softphone_is_offline_within_the_bound_and_gets_no_caller(cc_server, softphones, peers):
+    server = cc_server
     bound = server.settings.seat_liveness_s
     dead = await online_agent(server, softphones, peers, "12345", "1004")  # idle longest: first choice
     await online_agent(server, softphones, peers, "12345", "1016")
@@ -53,8 +38,8 @@ async def test_a_killed_softphone_is_offline_within_the_bound_and_gets_no_caller
         await _next_caller_reaches(server, events, peers, f"139{time.time_ns() % 10**8:08d}", "1016")
 
 
-async def test_a_caller_vanishing_mid_call_ends_as_media_timeout_and_frees_the_seat(live_server, softphones, peers):
-    server = live_server
+async def test_a_caller_vanishing_mid_call_ends_as_media_timeout_and_frees_the_seat(cc_server, softphones, peers):
+    server = cc_server
     bound = server.settings.media_timeout_s
     site = server.settings.site("12345")
     agent = await online_agent(server, softphones, peers, "12345", "1005", calls=2)
@@ -73,21 +58,6 @@ async def test_a_caller_vanishing_mid_call_ends_as_media_timeout_and_frees_the_s
         await server.registry.wait_for_state("12345", "1005", SeatState.IDLE, SLACK_S)
         await _next_caller_reaches(server, events, peers, f"139{time.time_ns() % 10**8:08d}", "1005")
     assert await agent.finished(15) == 0, agent.output()
-
-
-@pytest.fixture
-async def proxied_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
-    site = server_settings.site("12345")
-    proxy = TcpProxy(site.host, site.ami_port)
-    await proxy.start()
-    sites = tuple(replace(s, ami_port=proxy.port) if s.id == "12345" else s for s in server_settings.sites)
-    srv = Server(replace(server_settings, sites=sites))
-    await srv.start(http=False)
-    await srv.ami.wait_connected(15)
-    yield srv, proxy
-    await hangup_everything(srv)
-    await srv.stop()
-    await proxy.close()
 
 
 async def test_a_softphone_dead_while_the_server_was_deaf_is_offline_after_the_reconnect(
