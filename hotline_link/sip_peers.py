@@ -139,7 +139,8 @@ class SipPeers:
         if talk_range_ms:
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
                                       calls=calls, **_qualified(calls), dialog_capture=_DIALOG_CAPTURE,
-                                      ending=_AGENT_HANGS_UP.format(talk=_talk(0, talk_range_ms)))
+                                      ending=_AGENT_HANGS_UP.format(low=int(talk_range_ms[0]),
+                                                                    high=int(talk_range_ms[1])))
         else:  # SIPp refuses variables captured and never used: capture nothing then
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
                                       calls=calls, **_qualified(calls), dialog_capture="",
@@ -191,6 +192,10 @@ class SipPeers:
             steps.append(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
                          f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         steps.append('  <pause milliseconds="400"/>')  # the last key's events go out in full
+        # then silence frames, as a live phone keeps sending: a caller waiting on after the
+        # menu is not ended by the media timeout
+        keepalive = keepalive_recording(self.workdir / "keepalive.pcap")
+        steps.append(f'  <nop><action><exec play_pcap_audio="{keepalive}"/></action></nop>')
         if hold_ms is None:
             ending = (f'  <recv request="BYE" timeout="{int(wait_bye_s * 1000)}"/>\n'
                       '  <send>\n    <![CDATA[\n      SIP/2.0 200 OK\n      [last_Via:]\n'
@@ -310,7 +315,33 @@ _DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assi
       <ereg regexp="sip:[^&gt;]*" search_in="hdr" header="Contact:" assign_to="remote_contact"/>"""
 
 # the agent ends the call: a BYE in the dialog the INVITE opened (our tag, their From)
-_AGENT_HANGS_UP = """  <pause {talk}/>
+# The agent talks for a time drawn from the range, listening all the while: a caller (or
+# Asterisk) hanging up first gets its 200 and the call ends cleanly, instead of SIPp
+# aborting the call on an "unexpected BYE" and leaving the line busy for good.
+_AGENT_HANGS_UP = """  <nop><action><sample assign_to="talk_left" distribution="uniform" min="{low}" max="{high}"/></action></nop>
+  <label id="talking"/>
+  <recv request="BYE" timeout="250" ontimeout="still_talking"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop next="done"/>
+  <label id="still_talking"/>
+  <nop>
+    <action>
+      <add assign_to="talk_left" value="-250"/>
+      <test assign_to="more_talk" variable="talk_left" compare="greater_than" value="0"/>
+    </action>
+  </nop>
+  <nop next="talking" test="more_talk"/>
   <send retrans="500">
     <![CDATA[
       BYE [$remote_contact] SIP/2.0
