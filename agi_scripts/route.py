@@ -9,6 +9,7 @@ dialplan then rings every local seat itself.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Awaitable, Callable
 
 import structlog
@@ -17,18 +18,24 @@ from call_control.channel_vars import decode
 from hotline_link.agi.protocol import AgiProtocolError
 from hotline_link.agi.server import AgiSession
 from hotline_link.bus import EventBus
+from hotline_link.redis_client import redis_client
 from seat_pool.router import CallRouter, Placement
 from seat_pool.routing import CallFacts, Outcome
 from seat_pool.store import SeatStore
-from tickets.store import TicketStore
+from tickets.store import TicketStore, ticket_platform
 
 log = structlog.get_logger(__name__)
 
 ROUTE_VARIABLE = "ROUTE_TARGET"
 ACTION_VARIABLE = "ROUTE_ACTION"  # ivr | busy | warn; empty: dial ROUTE_TARGET (or ring all)
 QUEUED_AT_VARIABLE = "HL_QUEUED_AT"  # kept across the IVR, so the caller keeps their place
-CALL_FIELDS = ("${CHANNEL(linkedid)};${TICKET};${TICKET_FROM};${TICKET_CATEGORY};${TICKET_SUMMARY};"
-               "${HL_IVR_DONE};${HL_QUEUED_AT};${HL_ROUNDS}")
+# Our own variables first, then what came in X-Ticket-* headers last: split with a maximum,
+# a ';' in a header value (the dialplan filters them out too) can shift nothing we trust.
+CALL_FIELDS = ("${CHANNEL(linkedid)};${HL_IVR_DONE};${HL_QUEUED_AT};${HL_ROUNDS};"
+               "${TICKET_FROM};${TICKET};${TICKET_CATEGORY};${TICKET_SUMMARY}")
+_FIELD_COUNT = 8
+_PLATFORM = re.compile(r"[0-9A-Za-z]{1,16}")
+MAX_HANDED_TEXT = 200
 ScreenCaller = Callable[..., Awaitable[bool]]  # (site, number, call_id=) -> play the warning?
 _ACTIONS = {Outcome.IVR: "ivr", Outcome.BUSY: "busy", Outcome.WARNED: "warn"}
 
@@ -42,17 +49,24 @@ class RouteHook:
         self.screen = screen
         self._sites = router.sites
 
-    async def _receive_ticket(self, site: str, call_id: str, handed_over: list[str]) -> None:
-        """A case handed over by the other platform: open this platform's ticket for it."""
-        source_ticket, source, category, summary = (decode(v) for v in handed_over)
+    async def _receive_ticket(self, site: str, call_id: str, source: str, source_ticket: str,
+                              category: str, summary: str) -> None:
+        """A case handed over by the other platform: open this platform's ticket for it. The
+        headers are the other side's word only: the source is linked if its id is well formed,
+        names that platform, and that platform recorded handing it here."""
         if not source_ticket:
             return
+        linked = ticket_platform(source_ticket) == source \
+            and await self.tickets.handover_was_sent(source_ticket, site)
+        if not linked:
+            log.warning("ticket.handover_unverified", source=source[:16],
+                        source_ticket=source_ticket[:40])
         ticket = await self.tickets.open_for_call(
-            site, call_id, category=category, summary=summary, source_platform=source,
-            source_ticket=source_ticket)
-        log.info("ticket.received", ticket_id=ticket.id, source_ticket=source_ticket, source=source)
+            site, call_id, category=category[:MAX_HANDED_TEXT], summary=summary[:MAX_HANDED_TEXT],
+            source_platform=source, source_ticket=source_ticket if linked else "")
+        log.info("ticket.received", ticket_id=ticket.id, source_ticket=ticket.source_ticket, source=source)
         self.bus.publish("ticket.received", call_id=call_id, site=site, ticket_id=ticket.id,
-                         source_ticket=source_ticket, source_platform=source,
+                         source_ticket=ticket.source_ticket, source_platform=source,
                          category=ticket.category, summary=ticket.summary)
 
     async def __call__(self, session: AgiSession) -> None:
@@ -62,21 +76,22 @@ class RouteHook:
             log.warning("route.unknown_site", site=site, channel=request.channel)
             return
         # One round trip for everything: values are percent-encoded, so ';' cannot occur in them
-        fields = (await session.get_full_variable(CALL_FIELDS)).split(";")
-        fields += [""] * (8 - len(fields))
-        call_id = fields[0] or request.uniqueid
+        fields = (await session.get_full_variable(CALL_FIELDS)).split(";", _FIELD_COUNT - 1)
+        fields += [""] * (_FIELD_COUNT - len(fields))
+        call_id, ivr_done, queued_at, rounds = fields[:4]
+        call_id = call_id or request.uniqueid
+        handed_from, source_ticket, category, summary = (decode(v) for v in fields[4:])
         # a case handed over by the other platform; a failed transfer of our own coming back
         # to intake carries our own site's name and is not one
-        handed_from = decode(fields[2])
-        handed_over = bool(handed_from) and handed_from != site
-        first_round = fields[7] in ("", "1")
+        handed_over = bool(_PLATFORM.fullmatch(handed_from)) and handed_from != site
+        first_round = rounds in ("", "1")
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
             if handed_over and first_round:
-                await self._receive_ticket(site, call_id, fields[1:5])
-            call = CallFacts(site, call_id, handed_over=handed_over, ivr_done=fields[5] == "1",
+                await self._receive_ticket(site, call_id, handed_from, source_ticket, category, summary)
+            call = CallFacts(site, call_id, handed_over=handed_over, ivr_done=ivr_done == "1",
                              emergency=site == "110", handed_from=handed_from if handed_over else "",
                              first_round=first_round)
-            placement = await self._place(session, call, _float(fields[6]))
+            placement = await self._place(session, call, _float(queued_at))
             try:
                 await self._tell_dialplan(session, placement)
             except (AgiProtocolError, ConnectionError, asyncio.TimeoutError):
@@ -122,7 +137,6 @@ def main() -> int:
     import sys
 
     from asterisk.agi import AGI
-    from redis.asyncio import Redis
 
     from hotline_link.logs import configure_logging
     from hotline_link.settings import load_settings
@@ -140,7 +154,7 @@ def main() -> int:
     call_id = agi.get_variable("CHANNEL(linkedid)") or agi.env.get("agi_uniqueid", "")
 
     async def claim() -> str | None:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = redis_client(settings, decode_responses=True)
         try:
             return await SeatStore(redis, settings.seat_claim_ttl_s).claim_idle(site, agents[site], call_id)
         finally:

@@ -54,6 +54,9 @@ class AgentEvents:
         self._queues[agent].add(queue)
         return queue
 
+    def open_count(self) -> int:
+        return sum(len(queues) for queues in self._queues.values())
+
     def close(self, agent: str, queue: asyncio.Queue[BusEvent]) -> None:
         self._queues[agent].discard(queue)
         if not self._queues[agent]:

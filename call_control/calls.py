@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from hotline_link.caller_id import caller_number, dialled_number
+
 CallEvent = tuple[str, dict[str, Any]]
 
 
@@ -21,6 +23,7 @@ class Call:
     answered_by: str | None = None
     answered_at: float | None = None
     end_reason: str = "hangup"  # why it ended, from the first leg that said more than "hangup"
+    answered_channels: set[str] = field(default_factory=set)  # legs that answered (DialEnd ANSWER)
 
     @property
     def caller_channel(self) -> tuple[str, str] | None:
@@ -29,11 +32,18 @@ class Call:
         return (self.call_id, name) if name else None
 
     def agent_channel(self, agent: str) -> tuple[str, str] | None:
+        """The agent's leg, ringing or answered (the screen pop's)."""
         prefix = f"PJSIP/{agent}-"
         for uniqueid, name in self.channels.items():
             if name.startswith(prefix):
                 return uniqueid, name
         return None
+
+    def answered_agent_channel(self, agent: str) -> tuple[str, str] | None:
+        """The agent's leg if it answered: only an agent talking to the caller is on the
+        call (may transfer, conference, leave); one whose phone merely rings is not."""
+        leg = self.agent_channel(agent)
+        return leg if leg is not None and leg[1] in self.answered_channels else None
 
 
 @dataclass(frozen=True)
@@ -89,15 +99,19 @@ class CallBook:
         if call is not None:
             call.channels[uniqueid] = name
             return []
-        call = Call(linkedid, site, caller, dialled, now, {uniqueid: name})
+        # the number is whatever the caller's From said: only a plausible one is kept
+        call = Call(linkedid, site, caller_number(caller), dialled_number(dialled), now, {uniqueid: name})
         self.calls[(site, linkedid)] = call
-        return [("call.started", {"call_id": linkedid, "site": site, "caller": caller,
-                                  "dialled": dialled, "channel": name, "resynced": resynced})]
+        return [("call.started", {"call_id": linkedid, "site": site, "caller": call.caller,
+                                  "dialled": call.dialled, "channel": name, "resynced": resynced})]
 
     def dial_end(self, site: str, linkedid: str, dest_channel: str, status: str,
                  now: float) -> list[CallEvent]:
         call = self.calls.get((site, linkedid))
-        if call is None or status.upper() != "ANSWER" or call.answered_by is not None:
+        if call is None or status.upper() != "ANSWER":
+            return []
+        call.answered_channels.add(dest_channel)
+        if call.answered_by is not None:
             return []
         call.answered_by = _answerer(dest_channel)
         call.answered_at = now

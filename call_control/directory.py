@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from call_control.errors import SamePlatform, UnknownTarget
+from hotline_link.settings import SiteSettings
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,9 @@ def resolve_target(directory: Mapping[str, str], name: str, own_intake: str) -> 
     if own_intake and number == own_intake:
         raise SamePlatform(f"the call is already on platform {own_intake}")
     return Target(str(name), number)
+
+
+def receiving_platform(sites: Iterable[SiteSettings], target: Target) -> str:
+    """The site whose intake the target number is (``110`` -> site ``110``), else the
+    target's name: what a handover to it is recorded under."""
+    return next((site.id for site in sites if site.intake == target.number), target.name)

@@ -15,6 +15,7 @@ from call_control.errors import (
     ConferenceExists,
     NotYourCall,
 )
+from hotline_link.errors import TooManyStreams
 from hotline_link.http import principal_of, read_json, server_of
 from hotline_link.logs import mask_number
 
@@ -22,6 +23,9 @@ log = structlog.get_logger(__name__)
 
 WAIT_MODES = ("answer", "ring", "none")
 
+
+MAX_AGENT_SOCKETS = 2000  # agent desktops connected at once to one server
+MAX_AGENT_MESSAGE_BYTES = 4096
 
 def _agent_of_call(request: web.Request, call_id: str) -> str:
     """The agent acting on the call: the token's own agent (supervisors name one with ?agent=)."""
@@ -33,8 +37,8 @@ def _agent_of_call(request: web.Request, call_id: str) -> str:
     call = server_of(request).calls.book.find(call_id)
     if call is None:
         raise CallNotFound(f"no active call {call_id}")
-    if call.agent_channel(agent) is None:
-        raise NotYourCall(f"agent {agent} is not on call {call_id}")
+    if call.answered_agent_channel(agent) is None:
+        raise NotYourCall(f"agent {agent} is not on call {call_id} (a phone that only rings is not)")
     return agent
 
 
@@ -112,7 +116,11 @@ async def agent_events(request: web.Request) -> web.WebSocketResponse:
     agent = request.match_info["agent"]
     principal_of(request).require_agent(agent)
     events = server_of(request).agent_events
-    ws = web.WebSocketResponse(heartbeat=20)
+    if events.open_count() >= MAX_AGENT_SOCKETS:
+        raise TooManyStreams(f"{MAX_AGENT_SOCKETS} agent event sockets are open; try again later")
+    # the server only sends on this socket: what a desktop sends is read and dropped, so a
+    # message from it has no business being large
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_AGENT_MESSAGE_BYTES)
     await ws.prepare(request)
     queue = events.open(agent)
 

@@ -29,7 +29,7 @@ from hotline_link.errors import ConfigError
 from hotline_link.logs import configure_logging
 from hotline_link.sandbox import Sandbox
 from hotline_link.server import Server
-from hotline_link.settings import Settings, read_secret_file
+from hotline_link.settings import Settings, agent_password, read_secret_file
 from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 from seat_pool.state import SeatState
 
@@ -148,8 +148,8 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
     try:
         total = 2 * count + 2 * concurrent
         for agent in AGENTS_12345:
-            await online_softphone(server, peers, secrets["agent_password"], "12345", agent, total)
-        targets = [await online_softphone(server, peers, secrets["agent_password"], "110", agent, total,
+            await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
+        targets = [await online_softphone(server, peers, agent_password(secrets, "110", agent), "110", agent, total,
                                           trace=True) for agent in TARGET_AGENTS]
         await floor_ami.connect()
         await floor_ami.authenticated_future

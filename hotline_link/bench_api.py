@@ -27,6 +27,7 @@ import aiohttp
 
 from hotline_link.auth import sandbox_token
 from hotline_link.errors import SandboxError
+from hotline_link.redis_client import redis_client
 from hotline_link.settings import Settings
 
 STARTUP_TIMEOUT_S = 30.0
@@ -68,9 +69,8 @@ def _free_port() -> int:
 
 async def _some_ticket(settings: Settings) -> str:
     """A ticket that exists in the sandbox's Redis, if any (its timeline is one of the reads)."""
-    from redis.asyncio import Redis
 
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings, decode_responses=True)
     try:
         async for key in redis.scan_iter(match="hl:ticket:12345-*", count=500):
             return str(key).split(":", 2)[2]

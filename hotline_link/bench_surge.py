@@ -28,7 +28,7 @@ from hotline_link.bus import BusEvent
 from hotline_link.logs import configure_logging
 from hotline_link.sandbox import Sandbox
 from hotline_link.server import Server
-from hotline_link.settings import Settings, SiteSettings, read_secret_file
+from hotline_link.settings import Settings, SiteSettings, agent_password, read_secret_file
 from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 
 LOCAL_AGENTS = tuple(str(n) for n in range(1001, 1006))
@@ -154,7 +154,7 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
     try:
         for site_id, agents in (("12345", LOCAL_AGENTS), ("remote", REMOTE_AGENTS)):
             for agent in agents:  # with the IVR the agents end calls (callers wait in the menu)
-                await online_softphone(server, peers, secrets["agent_password"], site_id, agent,
+                await online_softphone(server, peers, agent_password(secrets, site_id, agent), site_id, agent,
                                        4 * calls, talk_range_ms=talk_ms if ivr else None)
         self_service = calls // 5 if ivr else 0
         ours = await _spike(server, peers, "12345", "1381", calls, spread_s, talk_ms, timeout_s,

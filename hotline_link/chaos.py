@@ -47,7 +47,8 @@ import structlog
 
 from hotline_link.bus import BusEvent
 from hotline_link.faults import TcpProxy, TrunkCut
-from hotline_link.settings import Settings, read_secret_file
+from hotline_link.redis_client import redis_client
+from hotline_link.settings import Settings, agent_password, read_secret_file
 from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 
 log = structlog.get_logger(__name__)
@@ -131,12 +132,12 @@ class Chaos:
 
     # --- calls --------------------------------------------------------------------------
     async def start_agents(self) -> list[SippRun]:
-        password = read_secret_file(self.settings.secrets_file)["agent_password"]
+        secrets = read_secret_file(self.settings.secrets_file)
         runs = []
         for agent in AGENTS:
             port = free_udp_port()
             self._ports[agent] = port
-            await self.peers.register(self.site, agent, password, port)
+            await self.peers.register(self.site, agent, agent_password(secrets, self.site.id, agent), port)
             runs.append(await self.peers.answer(self.site, agent, port, calls=1000, ring_ms=200, timeout_s=600))
         return runs
 
@@ -287,14 +288,13 @@ class Chaos:
                 "lost_call_placed_at_s": [at for at, code in zip(self.placed_at, outcomes) if code != 0]}
 
     async def compare_timeline(self) -> tuple[int, int]:
-        from redis.asyncio import Redis
 
         from tickets.timeline import ONCE_PER_CALL, call_key
 
         published: dict[str, Counter[str]] = {}
         for event in self.published:
             published.setdefault(str(event.data["call_id"]), Counter())[event.name] += 1
-        redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        redis = redis_client(self.settings, decode_responses=True)
         lost = without_end = 0
         try:
             for call_id, counts in published.items():

@@ -26,7 +26,7 @@ from hotline_link.logs import configure_logging, mask_number
 from hotline_link.sandbox import Sandbox
 from hotline_link.sandbox.render import handset_port
 from hotline_link.server import Server
-from hotline_link.settings import Settings, read_secret_file
+from hotline_link.settings import Settings, agent_password, read_secret_file
 from hotline_link.sip_dtmf import VOICE, keyed
 from hotline_link.sip_peers import SipPeers, SippRun, free_udp_port
 from hotline_link.tasks import cancel_and_wait
@@ -254,7 +254,7 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
         for site_id, agents in DEMO_AGENTS.items():
             for agent in agents:
                 port = free_udp_port()
-                await peers.register(settings.site(site_id), agent, secrets["agent_password"], port)
+                await peers.register(settings.site(site_id), agent, agent_password(secrets, site_id, agent), port)
                 registered.append((site_id, agent, port))
                 # while the demo stays up, the softphones keep answering the supervisor page's live calls
                 await peers.answer(settings.site(site_id), agent, port,
@@ -274,7 +274,7 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
             _out(f"\n== server running: http://{settings.http_host}:{settings.http_port}/health, "
                  "/api/calls, /api/seats")
             _out(f"   register a softphone to {settings.site('12345').host}:{settings.site('12345').sip_port} "
-                 f"as 1003..1005 (password: agent_password in {settings.secrets_file}) and dial 12345")
+                 f"as 1003..1005 (password: agent_password_12345_<agent> in {settings.secrets_file}) and dial 12345")
             token = sandbox_token(settings.tokens_path, role="supervisor")
             _out(f"   supervisor page (live; a call every {LIVE_EVERY_S} s keeps it moving):\n"
                  f"   http://{settings.http_host}:{settings.http_port}/supervisor?token={token}")

@@ -38,5 +38,17 @@ class AmiDisconnected(AmiError):
     """The AMI connection dropped before the action got its answer."""
 
 
+class UnsafeAmiAction(AmiError):
+    """An AMI action with a line break or NUL in a name or value: sent, it would be read by
+    Asterisk as more headers (an injected action). Refused before anything is written."""
+
+
 class AgiProtocolError(HotlineError):
     """A FastAGI peer sent something that is not AGI."""
+
+
+class TooManyStreams(HttpError):
+    """Every event stream or WebSocket this server allows at once is open."""
+
+    status = 503
+    code = "too_many_streams"

@@ -69,12 +69,27 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal_error", "internal error; see the server log")
 
 
+# a page opened from a link, a download link, EventSource and WebSocket: browsers give them
+# no Authorization header, so the token comes in the query (and the page drops it from the
+# address bar at once); every other route takes a bearer header only
+QUERY_TOKEN_ROUTES = frozenset({"/supervisor", "/supervisor/report", "/api/supervisor/stream",
+                                "/api/supervisor/history.csv", "/api/agents/{agent}/events"})
+
+
+def _route_template(request: web.Request) -> str:
+    info = request.match_info.route.resource.get_info() if request.match_info.route.resource else {}
+    return str(info.get("path") or info.get("formatter") or "")
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS:
         return await handler(request)
     header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else request.query.get("token", "")
+    if header.startswith("Bearer "):
+        token = header[7:].strip()
+    else:  # ?token= only where a browser cannot set a header: pages, downloads, streams
+        token = request.query.get("token", "") if _route_template(request) in QUERY_TOKEN_ROUTES else ""
     book = server_of(request).tokens
     if book is None:
         raise AuthError("no tokens are configured on this server (tokens_file)")

@@ -18,7 +18,7 @@ NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_l
 # values that are identifiers, never free text holding a number
 _NOT_TEXT_KEYS = frozenset({"event", "timestamp", "level"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "push_secret", "agent_password",
-                         "authorization"})
+                         "authorization", "redis_password", "push_secrets"})
 _DIGITS = re.compile(r"\+?\d{6,}")
 _DIGIT_RUN = re.compile(r"\d{6,}")
 
@@ -53,27 +53,69 @@ _LOCAL_EXTEN = re.compile(r"(?<=Local/)\+?\d{7,}(?=@)")
 DIALLED_KEYS = frozenset({"dialled", "exten", "destination"})
 
 
+# numbers written in groups: 138 1234 5678, 138-1234-5678, 0513-8123 4567, +86 138 1234 5678,
+# and international ones with their + (+1 415 555 0100, +14155550100): at least one
+# separator or a leading +, 8 to 15 digits in all (a date or a ticket id has other shapes)
+_GROUPED_NUMBER = re.compile(r"(?<![\w+-])(?:\+\d{1,3}[ -]?)?\d{2,4}(?:[ -]\d{2,4}){1,4}(?![\w-])"
+                             r"|(?<![\w+])\+\d{8,15}(?!\w)")
+
+
 def _masked(match: re.Match[str]) -> str:
     return mask_number(match.group(0))
 
 
+def _masked_grouped(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if not (8 <= digits <= 15) or (not text.startswith("+") and text.lstrip("+")[0] not in "01"):
+        return text
+    seen, out = 0, []
+    for ch in text:  # keep the first 3 and the last 4 digits, and the separators
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen <= 3 or seen > digits - 4 else "*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def mask_numbers_in_text(text: str) -> str:
-    return _NUMBER_IN_TEXT.sub(_masked, _LOCAL_EXTEN.sub(_masked, text))
+    text = _NUMBER_IN_TEXT.sub(_masked, _LOCAL_EXTEN.sub(_masked, text))
+    return _GROUPED_NUMBER.sub(_masked_grouped, text)
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    """A value as logged: number keys masked whole, other text searched for numbers, and
+    dicts and lists walked (a ticket's ``changes``, a list of callers)."""
+    if isinstance(value, dict):
+        return {k: _mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask_value(key, v) for v in value]
+    if not isinstance(value, str):
+        return value
+    if key in NUMBER_KEYS:
+        return mask_number(value) if len(value) > 5 else value
+    if key in DIALLED_KEYS:
+        return _DIALLED_NUMBER.sub(_masked, value)
+    if key not in _NOT_TEXT_KEYS and not key.endswith("_id"):  # ids are not text
+        return mask_numbers_in_text(value)
+    return value
 
 
 def mask_numbers(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Number keys are masked whole; any other text value (a formatted exception too: this
-    runs after ``format_exc_info``) has the numbers inside it masked."""
-    for key, value in event_dict.items():
-        if not isinstance(value, str):
-            continue
-        if key in NUMBER_KEYS:
-            if len(value) > 5:
-                event_dict[key] = mask_number(value)
-        elif key in DIALLED_KEYS:
-            event_dict[key] = _DIALLED_NUMBER.sub(_masked, value)
-        elif key not in _NOT_TEXT_KEYS and not key.endswith("_id"):  # ids are not text
-            event_dict[key] = mask_numbers_in_text(value)
+    runs after ``format_exc_info``) has the numbers inside it masked, inside nested dicts
+    and lists too."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = _mask_value(key, value)
+    return event_dict
+
+
+def mask_foreign_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A standard-library logger's line (aiohttp, panoramisk, asyncio): its ``event`` is
+    free text, not one of our event names, so the numbers in it are masked too."""
+    if isinstance(event_dict.get("event"), str):
+        event_dict["event"] = mask_numbers_in_text(event_dict["event"])
     return event_dict
 
 
@@ -103,5 +145,18 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
-    # Libraries (panoramisk, aiohttp) log through stdlib: keep them quiet unless asked.
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    # Libraries (panoramisk, aiohttp, asyncio) log through stdlib: quiet unless asked, and
+    # through the same processors, so their lines drop secrets and mask numbers too.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(ensure_ascii=False)],
+        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
+                           structlog.processors.format_exc_info, drop_secrets, mask_foreign_event, mask_numbers]))
+    root = logging.getLogger()
+    for old_handler in list(root.handlers):
+        if getattr(old_handler, "_hotline_link", False):
+            root.removeHandler(old_handler)
+    handler._hotline_link = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(max(numeric, logging.WARNING))

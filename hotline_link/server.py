@@ -8,7 +8,6 @@ import signal
 
 import structlog
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agi_scripts.route import RouteHook
@@ -24,6 +23,7 @@ from hotline_link.auth import TokenBook
 from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.http import build_app
+from hotline_link.redis_client import redis_client
 from hotline_link.settings import Settings
 from ivr.callback import CallbackRoute
 from ivr.events import IvrEvents
@@ -57,7 +57,7 @@ class Server:
         self.settings = settings
         self.bus = EventBus()
         # a Redis that stops answering must not hold a caller or a request forever
-        self.redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=10,
+        self.redis = redis_client(settings, decode_responses=True, socket_timeout=10,
                                     socket_connect_timeout=3)
         self.ami = AmiManager(settings)
         self.seats = SeatStore(self.redis, settings.seat_claim_ttl_s, settings.wrap_up_s)
@@ -70,7 +70,8 @@ class Server:
         self.conferences = ConferenceService(context)
         self.timeline = TicketTimeline(self.redis, self.tickets, self.bus,
                                        frozenset(s.id for s in settings.sites if s.intake))
-        self.outbox = Outbox(self.redis, self.bus, settings.push_secret, secrets=unit_secrets(settings))
+        self.outbox = Outbox(self.redis, self.bus, "", secrets={**unit_secrets(settings), **settings.push_secrets},
+                             allow_http_loopback=settings.push_allow_http_loopback)
         self.push = PushService(settings, self.tickets, self.outbox, self.redis, self.bus)
         self.linkage = LinkageService.for_settings(settings, self.redis, self.bus, self.tickets, self.outbox)
         self.linkage.attach_phone(  # duty phones and 回访 calls (linkage/phone.py); Async Originate
@@ -84,7 +85,7 @@ class Server:
         self.harassment = HarassmentGuard(self.redis, HarassmentPolicy(
             settings.harassment_max_calls, settings.harassment_window_s), self.bus)
         self.ivr_events = IvrEvents(self.ami, self.bus)
-        self.agi = FastAgiServer(settings.agi_host, settings.agi_port)
+        self.agi = FastAgiServer(settings.agi_host, settings.agi_port, settings.agi_max_sessions)
         self.agi.add_route("callback", CallbackRoute(settings, self.tickets, self.bus))
         self.feedback_line = FeedbackLine(self.linkage, unit_pins(settings, self.linkage.units),
                                           settings.voice_notes_path)

@@ -7,9 +7,9 @@ they come from env or from a file that only its owner can read.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from hotline_link.errors import ConfigError
+from hotline_link.net import is_loopback, url_refusal
 
 if TYPE_CHECKING:
     from seat_pool.overflow_policy import OverflowPolicyConfig
@@ -65,8 +66,12 @@ def _default_sites() -> tuple[SiteSettings, ...]:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:26379/0"
+    # Redis AUTH (requirepass); the sandbox writes it to the secrets file and starts its
+    # Redis with it: the store holds callers' numbers and jobs the server will sign
+    redis_password: str = field(default="", repr=False)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    agi_max_sessions: int = 2000  # FastAGI sessions at once (callers waiting hold one each)
     # AMI (each site's host) and FastAGI (agi_host) stay on loopback; any other address must
     # be listed here, comma-separated (e.g. Asterisk on another machine of a private network)
     allow_remote_hosts: str = ""
@@ -103,7 +108,13 @@ class Settings:
     # sandbox one server plays both platforms, so both point at its own intake endpoint
     push_targets: dict[str, str] = field(default_factory=lambda: {
         "12345": "http://127.0.0.1:8080/api/intake/push", "110": "http://127.0.0.1:8080/api/intake/push"})
-    push_secret: str = field(default="", repr=False)
+    push_secret: str = field(default="", repr=False)  # no longer used to sign: see push_secrets
+    # one HMAC secret per direction (secrets file: push_secret_<from>_to_<to>): the key that
+    # signs 12345's pushes to 110 cannot forge 110's to 12345
+    push_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # plain http for pushes and units' webhooks, to a loopback address only (the sandbox,
+    # where one server plays both platforms); anything else must be https
+    push_allow_http_loopback: bool = True
     # seat skills, agent -> skills (config: [skills] table, "1001" = ["general", "police_desk"]);
     # empty: each site's defaults (seat_pool.skills.default_skills)
     skills: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -165,6 +176,11 @@ class Settings:
     def tokens_path(self) -> Path:
         return Path(self.tokens_file) if self.tokens_file else self.state_dir / "tokens.toml"
 
+    @property
+    def platform_ids(self) -> frozenset[str]:
+        """The platforms (call centers: sites with an intake number) this deployment serves."""
+        return frozenset(site.id for site in self.sites if site.intake)
+
     def site_of_agent(self, agent: str) -> SiteSettings | None:
         return next((s for s in self.sites if agent in s.agents), None)
 
@@ -222,6 +238,15 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         if kind in ("Path", Path):
             return Path(value)
+        if kind in ("bool", bool):
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()  # from the environment
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
         return str(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(f"setting {name}: expected {kind}, got {value!r}") from None
@@ -311,6 +336,35 @@ def read_secret_file(path: Path) -> dict[str, str]:
     return {k: str(v) for k, v in read_toml_private(path).items()}
 
 
+_PUSH_SECRET = re.compile(r"push_secret_[0-9A-Za-z]{1,16}_to_[0-9A-Za-z]{1,16}")
+
+
+def push_secret_key(from_platform: str, to_platform: str) -> str:
+    """The secrets-file key of the HMAC secret that signs pushes from one platform to the other."""
+    return f"push_secret_{from_platform}_to_{to_platform}"
+
+
+_SIP_PASSWORD = re.compile(r"[A-Za-z0-9_.~+=/-]{12,128}")
+
+
+def agent_password_key(site: str, agent: str) -> str:
+    """Each agent of each site has a SIP password of its own in the secrets file: one
+    softphone's settings must not register any other seat."""
+    return f"agent_password_{site}_{agent}"
+
+
+def agent_password(secrets: Mapping[str, str], site: str, agent: str) -> str:
+    """The agent's SIP password from the secrets file; at least 12 characters, none that
+    could end a line of pjsip.conf."""
+    key = agent_password_key(site, agent)
+    password = secrets.get(key)
+    if password is None:
+        raise ConfigError(f"secrets file: no {key} (each agent needs its own SIP password)")
+    if not _SIP_PASSWORD.fullmatch(password):
+        raise ConfigError(f"secrets file: {key} must be 12-128 characters of A-Z a-z 0-9 _ . ~ + = / -")
+    return password
+
+
 def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
@@ -337,21 +391,15 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
         if env_value is not None:
             values[name] = _coerce(name, env_value)
     settings = Settings(**values)
-    if (not settings.ami_secret or not settings.push_secret) and _exists(settings.secrets_file):
+    if _exists(settings.secrets_file):
         stored = read_secret_file(settings.secrets_file)
         settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
-                           push_secret=settings.push_secret or stored.get("push_secret", ""))
+                           push_secret=settings.push_secret or stored.get("push_secret", ""),
+                           redis_password=settings.redis_password or stored.get("redis_password", ""),
+                           push_secrets={**{k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)},
+                                         **settings.push_secrets})
     _validate(settings)
     return settings
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_hosts(settings: Settings) -> None:
@@ -360,13 +408,48 @@ def _check_hosts(settings: Settings) -> None:
     allowed = _id_list(settings.allow_remote_hosts)
     checks = [("agi_host", settings.agi_host)] + [(f"site {s.id} host (AMI)", s.host) for s in settings.sites]
     for what, host in checks:
-        if not _is_loopback(host) and host not in allowed:
+        if not is_loopback(host) and host not in allowed:
             raise ConfigError(f"{what} {host!r} is not a loopback address; add it to allow_remote_hosts "
                               "(HOTLINE_ALLOW_REMOTE_HOSTS) to allow it")
 
 
+_CONFIG_NAME = re.compile(r"[0-9A-Za-z_-]{1,32}")
+_LINE_BREAKERS = re.compile(r"[\r\n\x00]")
+_CONFIG_BREAKERS = re.compile(r"[\r\n\x00;\[\]]")
+
+
+def _check_config_values(settings: Settings) -> None:
+    """No setting may carry a line break or NUL; the ones written into Asterisk's config
+    files (site ids, agents, numbers, hosts, the AMI user and secret) may not carry ';'
+    (a comment) or '[' ']' (a section) either: each would change the config it lands in."""
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, str) and _LINE_BREAKERS.search(value):
+            raise ConfigError(f"setting {f.name}: a line break or NUL is not allowed")
+    for what, value in (("ami_username", settings.ami_username), ("ami_secret", settings.ami_secret),
+                        ("agi_host", settings.agi_host)):
+        if _CONFIG_BREAKERS.search(value):
+            raise ConfigError(f"setting {what}: ';', '[' and ']' are not allowed (they would end up in a config file)")
+    for site in settings.sites:
+        for what, value in (("id", site.id), *((f"agent {a!r}", a) for a in site.agents)):
+            if not _CONFIG_NAME.fullmatch(value):
+                raise ConfigError(f"site {site.id[:32]!r}: {what} must be 1-32 of A-Z a-z 0-9 _ -")
+        if site.intake and not site.intake.isdigit():
+            raise ConfigError(f"site {site.id}: intake {site.intake!r} must be digits")
+        if _CONFIG_BREAKERS.search(site.host):
+            raise ConfigError(f"site {site.id}: host {site.host!r} is not a host name or address")
+    for name in settings.directory:
+        if not _CONFIG_NAME.fullmatch(name):
+            raise ConfigError(f"directory: name {name[:32]!r} must be 1-32 of A-Z a-z 0-9 _ -")
+
+
 def _validate(settings: Settings) -> None:
+    _check_config_values(settings)
     _check_hosts(settings)
+    for platform, url in settings.push_targets.items():
+        refusal = url_refusal(url, settings.push_allow_http_loopback)
+        if refusal:
+            raise ConfigError(f"push_targets.{platform}: {refusal}")
     ids = [s.id for s in settings.sites]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"site ids must be unique, got {ids}")

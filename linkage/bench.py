@@ -22,6 +22,7 @@ from hotline_link.bench_api import percentile, rss_mb
 from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
 from hotline_link.logs import configure_logging
+from hotline_link.redis_client import redis_client
 from hotline_link.settings import Settings
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.journal import Journal, loop_leg
@@ -111,7 +112,7 @@ async def run_deadline_bench(settings: Settings, open_tickets: int = 100_000, du
     if open_tickets < due_count or due_count < 1:
         raise ConfigError("bench deadlines: --open must be at least 1000")
     configure_logging("error")  # a 督办 per due ticket would drown the one JSON line
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings, decode_responses=True)
     prefix = f"hlbench:{uuid.uuid4().hex[:8]}:linkage:"
     try:
         try:

@@ -15,6 +15,7 @@ compared (a right one gives its try back); past ``MAX_FAILURES`` wrong ones with
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from pathlib import Path
@@ -63,11 +64,19 @@ def _remove_older(directory: Path, oldest: float) -> int:
     return removed
 
 
+def backoff_s(failures: int) -> float:
+    """How long a calling number waits before its next PIN is checked, after ``failures``
+    wrong ones in the lock window: none for the first, then 1, 2, 4... up to 16 s."""
+    return 0.0 if failures < 1 else min(16.0, 2.0 ** (failures - 1))
+
+
 class FeedbackLine:
-    def __init__(self, linkage: LinkageService, pins: Mapping[str, str], notes_dir: NotesDir) -> None:
+    def __init__(self, linkage: LinkageService, pins: Mapping[str, str], notes_dir: NotesDir,
+                 backoff: Callable[[int], float] = backoff_s) -> None:
         self.linkage = linkage
         self.pins = pins
         self.notes_dir = notes_dir
+        self.backoff = backoff
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -92,6 +101,11 @@ class FeedbackLine:
     def attempts_key(self, unit: str) -> str:
         return f"{self.linkage.prefix}feedback-attempts:{unit}"
 
+    def caller_failures_key(self, number: str) -> str:
+        """Wrong PINs per calling number (hashed: no number in a key name)."""
+        digest = hashlib.sha256(f"hl-feedback:{number}".encode()).hexdigest()[:24]
+        return f"{self.linkage.prefix}feedback-caller-failures:{digest}"
+
     def notes_key(self, ticket_id: str) -> str:
         return f"{self.linkage.prefix}voice-notes:{ticket_id}"
 
@@ -102,8 +116,13 @@ class FeedbackLine:
             log.warning("feedback.bad_request", site=site, action=action)
             return
         caller = mask_number(session.request.caller)
+        failures_key = self.caller_failures_key(session.request.caller)
         try:
+            delay = self.backoff(int(await self.linkage.redis.get(failures_key) or 0))
+            if delay > 0:  # the caller hears silence: guessing from one number gets slow
+                await asyncio.sleep(delay)
             result = await self._check(session, site)
+            await self._count_caller(failures_key, result)
             with structlog.contextvars.bound_contextvars(ticket_id=result.ticket_id, site=site, caller=caller):
                 if not result.ok:
                     await self._refused(session, result, site)
@@ -116,6 +135,15 @@ class FeedbackLine:
                     await self._report(session, result, site)
         except RedisError as exc:  # the dialplan says the line is unavailable; nothing recorded
             log.error("feedback.failed", site=site, error=str(exc))
+
+    async def _count_caller(self, key: str, result: Check) -> None:
+        if result.ok:
+            await self.linkage.redis.delete(key)
+        elif result.reason in ("bad_pin", "locked", "bad_ticket", "not_dispatched"):
+            pipe = self.linkage.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, LOCK_WINDOW_S)
+            await pipe.execute()
 
     async def _check(self, session: AgiSession, site: str) -> Check:
         """Counts the try first (INCR, one step), compares the PIN, and gives a right PIN's
@@ -145,7 +173,8 @@ class FeedbackLine:
                                                                  "at": self.linkage.clock()})
             await self.linkage.journal.note("linkage.supervisor_alert", result.ticket_id, site=site, unit=result.unit,
                                             reason="the unit's feedback line is locked after repeated wrong PINs")
-        await session.set_variable("FB_RESULT", "locked" if result.reason == "locked" else "refused")
+        # a locked line sounds like a wrong PIN: a guesser learns nothing from the answer
+        await session.set_variable("FB_RESULT", "refused")
         log.warning("feedback.refused", reason=result.reason, unit=result.unit or None)
 
     async def _report(self, session: AgiSession, result: Check, site: str) -> None:

@@ -10,7 +10,7 @@ whether a PIN is right, when a ticket's line is locked after wrong PINs, and whi
 feedback step a key stands for.
 
 PINs are secrets: the secrets file holds one per unit, ``unit_pin_<unit id>`` (lowercase,
-``-`` as ``_``), 4 to 8 digits.
+``-`` as ``_``), 6 to 8 digits.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 DAY_DIGITS, SEQ_DIGITS = 8, 6
-PIN_RE = re.compile(r"[0-9]{4,8}")
+PIN_RE = re.compile(r"[0-9]{6,8}")
 NOTE_NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,95}")
 MAX_FAILURES = 5  # wrong PINs of one unit within LOCK_WINDOW_S lock its feedback line
 LOCK_WINDOW_S = 900

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hotline_link.bus import EventBus
 from hotline_link.errors import ConfigError
+from hotline_link.redis_client import redis_client
 from hotline_link.settings import Settings
 from linkage.report import parse_range
 from linkage.resources import FORMATS, build_report
@@ -33,7 +33,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 async def _report(settings: Settings, args: argparse.Namespace) -> str:
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings, decode_responses=True)
     try:
         bus = EventBus()
         linkage = LinkageService.for_settings(settings, redis, bus, TicketStore(redis), Outbox(redis, bus, ""))

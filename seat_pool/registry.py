@@ -3,6 +3,8 @@ state (idle, ringing, in use), from live AMI events and from a snapshot on every
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from hotline_link.ami.manager import AmiEvent, AmiManager
@@ -59,22 +61,34 @@ class SeatRegistry:
         await self._apply(event.site, seat, "device", device_state=event.get("State"))
 
     async def snapshot(self, site: str) -> None:
-        """After (re)connecting: registrations and device states as Asterisk has them now."""
-        contacts = await self.ami.send_list(site, {"Action": "PJSIPShowContacts"})
-        for seat in self._agents.get(site, ()):
-            self._contacts[(site, seat)] = set()
-        for contact in contacts:
-            # Asterisk 22's ContactList has no Aor field: the AOR is ObjectName's part before ';'
-            aor = contact.get("Aor") or contact.get("ObjectName", "").split(";", 1)[0]
-            if contact_registered(contact.get("Status", "")) is not False and self.is_seat(site, aor):
-                self._contacts[(site, aor)].add(contact.get("Uri", ""))
-        registered = {seat for (s_id, seat), uris in self._contacts.items() if s_id == site and uris}
+        """After (re)connecting: registrations and device states as Asterisk has them now.
+        Contacts are read with ``Getvar`` of ``PJSIP_AOR``/``PJSIP_CONTACT`` (privilege
+        ``call``), not ``PJSIPShowContacts``, which needs the ``system`` write privilege the
+        server's AMI user must not have."""
+        seats = sorted(self._agents.get(site, ()))
+        found = await asyncio.gather(*(self._live_contacts(site, seat) for seat in seats))
+        for seat, uris in zip(seats, found):
+            self._contacts[(site, seat)] = uris
+        registered = {seat for seat, uris in zip(seats, found) if uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
-        for seat in sorted(self._agents.get(site, ())):
+        for seat in seats:
             await self._apply(site, seat, "snapshot", registered=seat in registered,
                               device_state=states.get(seat) or "UNKNOWN")
-        log.info("seat.snapshot", site=site, registered=len(registered & self._agents[site]))
+        log.info("seat.snapshot", site=site, registered=len(registered))
+
+    async def _live_contacts(self, site: str, seat: str) -> set[str]:
+        names = await self._function(site, f"PJSIP_AOR({seat},contact)")
+        uris: set[str] = set()
+        for name in filter(None, (n.strip() for n in names.split(","))):
+            status = await self._function(site, f"PJSIP_CONTACT({name},status)")
+            if contact_registered(status) is not False:
+                uris.add(await self._function(site, f"PJSIP_CONTACT({name},uri)") or name)
+        return uris
+
+    async def _function(self, site: str, expression: str) -> str:
+        reply = await self.ami.send(site, {"Action": "Getvar", "Variable": expression})
+        return str(reply.get("Value", ""))
 
     async def pause(self, site: str, seat: str, reason: str) -> SeatState:
         """Pause (with a reason) or make ready (empty reason); returns the new state."""

@@ -30,7 +30,7 @@ from hotline_link.logs import configure_logging
 from hotline_link.sandbox import Sandbox
 from hotline_link.tasks import run_job
 from hotline_link.server import Server
-from hotline_link.settings import Settings, load_settings, read_secret_file
+from hotline_link.settings import Settings, agent_password, load_settings, read_secret_file
 from hotline_link.sip_peers import SipPeers, free_udp_port
 from seat_pool.state import SeatState
 
@@ -100,7 +100,7 @@ async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
         f"http://{settings.http_host}:{settings.http_port}/api/supervisor/stream?token={token}"))
     latencies: list[float] = []
     try:
-        await peers.register(site, AGENT, secrets["agent_password"], port)
+        await peers.register(site, AGENT, agent_password(secrets, SITE, AGENT), port)
         await peers.answer(site, AGENT, port, calls=calls, ring_ms=0, timeout_s=600)
         await server.registry.wait_for_state(SITE, AGENT, SeatState.IDLE, 10)
         for n in range(calls):

@@ -38,6 +38,7 @@ from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
 
 CORE_DIRECTIONS = ("12345->110", "110->12345")
+MAX_ALERTS = 50  # the latest alerts the page lists
 OCCUPIED = frozenset({SeatState.RINGING, SeatState.TALKING, SeatState.WRAP_UP})
 
 
@@ -102,6 +103,7 @@ class Dashboard:
         self._transfers: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # id -> (direction, answered)
         self._rooms: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # room -> (direction, joined)
         self._happenings: deque[_Happening] = deque(maxlen=max_happenings)
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
         points = math.ceil(window_s / sample_every_s) + 1
         self._series: dict[str, deque[tuple[float, int, float | None]]] = {
             s: deque(maxlen=points) for s in self.sites}
@@ -164,7 +166,8 @@ class Dashboard:
         # ("110" before "12345") first, so the page takes the order from here
         return {"now": now, "window_s": self.window_s, "service_level_s": self.service_level_s,
                 "site_order": list(self.sites), "sites": per_site, "transfers": self._directions("transfer", "answered"),
-                "conferences": self._directions("conference", "joined")}
+                "conferences": self._directions("conference", "joined"),
+                "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s]}
 
     def _site_figures(self, site: str, now: float) -> dict[str, Any]:
         seats = [{"seat": seat, "state": state.value, "since": since,
@@ -355,7 +358,20 @@ def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float)
     return counts
 
 
+def _on_alert(d: "Dashboard", name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    """Something a supervisor must act on: a push or a unit's webhook that will never be
+    delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``)."""
+    if name == "push.dead":
+        detail = f"{str(data.get('push_id', ''))[:80]}: {str(data.get('reason', ''))[:160]}"
+    else:
+        detail = " ".join(str(data.get(k, ""))[:80] for k in ("ticket_id", "unit", "reason") if data.get(k))
+    d._alerts.append({"at": now, "kind": name, "site": str(data.get("site", "")), "detail": detail})
+    return []
+
+
 _HANDLERS: dict[str, Handler] = {
+    "push.dead": _on_alert,
+    "linkage.supervisor_alert": _on_alert,
     "call.routed": _on_routed,
     "queue.joined": _on_queue_joined,
     "queue.left": _on_queue_left,

@@ -11,6 +11,7 @@ from importlib import resources as package_files
 
 from aiohttp import web
 
+from hotline_link.errors import TooManyStreams
 from hotline_link.http import SERVER_KEY, principal_of, read_json, server_of
 from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.metrics import CONTENT_TYPE, render
@@ -20,6 +21,8 @@ HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that c
 COALESCE_S = 0.02  # a burst of events becomes one snapshot
 HISTORY_TARGETS = ("110", "12345")
 
+
+MAX_STREAMS = 500  # supervisor pages open at once on one server
 
 def _service(request: web.Request):  # type: ignore[no-untyped-def]
     principal_of(request).require_role(*SUPERVISORS)
@@ -55,6 +58,8 @@ async def state(request: web.Request) -> web.Response:
 async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: a ``snapshot`` event now, on every change, and every few seconds."""
     service = _service(request)
+    if service.stream_count() >= MAX_STREAMS:
+        raise TooManyStreams(f"{MAX_STREAMS} event streams are open; try again later")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)

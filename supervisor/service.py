@@ -123,6 +123,9 @@ class SupervisorService:
         self._streams.add(stream)
         return stream
 
+    def stream_count(self) -> int:
+        return len(self._streams)
+
     def unsubscribe(self, stream: asyncio.Event) -> None:
         self._streams.discard(stream)
 

@@ -128,7 +128,7 @@ def _forget_linkage_schedules(settings: Settings) -> None:
     calls the unit (督办) or the command centre (提级), which would reach a test's handset."""
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis_url, password=settings.redis_password or None)
     try:
         client.delete("hl:linkage:phone-due", "hl:linkage:due")
     finally:
@@ -136,8 +136,9 @@ def _forget_linkage_schedules(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def agent_password(sandbox_settings: Settings) -> str:
-    return read_secret_file(sandbox_settings.secrets_file)["agent_password"]
+def agent_secrets(sandbox_settings: Settings) -> dict[str, str]:
+    """The sandbox's secrets: each agent's own SIP password among them (``agent_password``)."""
+    return read_secret_file(sandbox_settings.secrets_file)
 
 
 @pytest.fixture

@@ -29,3 +29,8 @@ async def hangup_everything(server) -> None:  # type: ignore[no-untyped-def]
         for channel in channels:
             with contextlib.suppress(Exception):
                 await server.ami.send(site, {"Action": "Hangup", "Channel": channel["Channel"]})
+
+
+def agent_passwords(site) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A distinct SIP password for each agent of ``site`` (render_site's argument)."""
+    return {agent: f"pw-{site.id}-{agent}-test" for agent in site.agents}

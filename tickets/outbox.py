@@ -4,8 +4,14 @@ A job is a hash ``hl:outbox:job:{id}`` (url, body, attempts) plus its due time i
 sorted set ``hl:outbox:due``. A worker leases a due job (a Lua script moves its due time a
 lease ahead, so of several server instances one delivers it, and a crashed worker's job
 comes due again); success deletes it; failure backs off; a permanent refusal (4xx other
-than 408/429) moves it to ``hl:outbox:dead`` with the reason. Nothing is lost by a peer
-being down or by a restart; the receiver is idempotent on ``push_id``.
+than 408/429, a redirect, a URL the rules refuse) or ``MAX_ATTEMPTS`` failures move it to
+``hl:outbox:dead`` with the reason, and the supervisors are alerted (``push.dead``). Nothing
+is lost by a peer being down or by a restart; the receiver is idempotent on ``push_id``.
+
+A signed body goes only where it was addressed: redirects are not followed, ``https`` is
+required except to a loopback address when ``allow_http_loopback`` (the sandbox), and at
+most ``MAX_REPLY_BYTES`` of a reply are read. Jobs live ``JOB_TTL_S``, dead letters
+``DEAD_TTL_S``.
 """
 
 from __future__ import annotations
@@ -22,15 +28,21 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hotline_link.bus import EventBus
+from hotline_link.net import url_refusal
 from hotline_link.tasks import cancel_and_wait
 from tickets.signing import sign
 
 log = structlog.get_logger(__name__)
 
 DUE = "hl:outbox:due"
-DEAD = "hl:outbox:dead"
+DEAD = "hl:outbox:dead"  # hash: job id -> {status, reason, at}
+DEAD_AT = "hl:outbox:dead-at"  # sorted set: job id by the time it died (for the TTL)
 LEASE_S = 30.0
 MAX_BACKOFF_S = 60.0
+MAX_ATTEMPTS = 30  # about 25 minutes of retries at the capped back-off
+MAX_REPLY_BYTES = 4096
+JOB_TTL_S = 7 * 86400
+DEAD_TTL_S = 30 * 86400
 
 # Lease the due members of a sorted set (score = when due) in one step: they move to
 # ARGV[2] (now + a lease), so of several instances scanning at once each member goes to one;
@@ -51,13 +63,15 @@ def backoff_s(attempts: int) -> float:
 
 
 def permanent(status: int) -> bool:
-    return 400 <= status < 500 and status not in (408, 425, 429)
+    """A refusal that retrying cannot change: a 4xx but 408/425/429, or a redirect."""
+    return (400 <= status < 500 and status not in (408, 425, 429)) or 300 <= status < 400
 
 
 class Outbox:
     def __init__(self, redis: Redis, bus: EventBus, secret: str, timeout_s: float = 5.0,
-                 secrets: Mapping[str, str] | None = None) -> None:
+                 secrets: Mapping[str, str] | None = None, allow_http_loopback: bool = True) -> None:
         self.redis = redis
+        self.allow_http_loopback = allow_http_loopback
         self.bus = bus
         self.secret = secret
         self.secrets = dict(secrets or {})  # other HMAC secrets by name (a job's secret_ref)
@@ -72,6 +86,7 @@ class Outbox:
         pipe = self.redis.pipeline()
         pipe.hset(job_key(job_id), mapping={"url": url, "body": json.dumps(body, ensure_ascii=False),
                                             "attempts": 0, "secret_ref": secret_ref})
+        pipe.expire(job_key(job_id), JOB_TTL_S)
         pipe.zadd(DUE, {job_id: time.time()})
         await pipe.execute()
         self._wake.set()
@@ -111,12 +126,19 @@ class Outbox:
         secret = self.secrets.get(job["secret_ref"], "") if job.get("secret_ref") else self.secret
         headers = {"Content-Type": "application/json", "X-HL-Timestamp": stamp,
                    "X-HL-Signature": sign(secret, stamp, body)}
+        refusal = url_refusal(job.get("url", ""), self.allow_http_loopback)
         if not secret:  # a job whose secret is not configured is never sent unsigned
             status, text = 400, f"no secret {job.get('secret_ref') or 'push_secret'} configured"
+        elif refusal:
+            status, text = 400, f"{refusal}: not sent"
         else:
             try:
-                async with http.post(job["url"], data=body, headers=headers) as resp:
-                    status, text = resp.status, (await resp.text())[:200]
+                async with http.post(job["url"], data=body, headers=headers, allow_redirects=False) as resp:
+                    status = resp.status
+                    reply = await resp.content.read(MAX_REPLY_BYTES)
+                    text = reply.decode("utf-8", "replace")[:200]
+                    if 300 <= status < 400:
+                        text = "redirect refused: a signed body goes only where it was addressed"
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 status, text = 0, type(exc).__name__
         if 200 <= status < 300:
@@ -126,15 +148,30 @@ class Outbox:
             await pipe.execute()
             log.info("push.delivered", push_id=job_id, status=status)
             self.bus.publish("push.delivered", push_id=job_id, status=status)
-        elif permanent(status):
+            return
+        attempts = int(job.get("attempts", 0) or 0) + (0 if permanent(status) else 1)
+        if permanent(status) or attempts >= MAX_ATTEMPTS:
+            reason = text if permanent(status) else f"gave up after {attempts} attempts: {text}"
+            await self._bury(job_id, status, reason)
+            return
+        await self.redis.hincrby(job_key(job_id), "attempts", 1)
+        await self.redis.zadd(DUE, {job_id: time.time() + backoff_s(attempts)})
+        log.warning("push.retry", push_id=job_id, status=status, error=text, attempts=attempts)
+        self.bus.publish("push.retry", push_id=job_id, status=status, attempts=attempts)
+
+    async def _bury(self, job_id: str, status: int, reason: str) -> None:
+        """A dead letter (kept ``DEAD_TTL_S``), and the supervisors told (``push.dead``)."""
+        now = time.time()
+        pipe = self.redis.pipeline()
+        pipe.zrem(DUE, job_id)
+        pipe.hset(DEAD, job_id, json.dumps({"status": status, "reason": reason, "at": now}, ensure_ascii=False))
+        pipe.zadd(DEAD_AT, {job_id: now})
+        await pipe.execute()
+        expired = await self.redis.zrangebyscore(DEAD_AT, "-inf", now - DEAD_TTL_S)
+        if expired:
             pipe = self.redis.pipeline()
-            pipe.zrem(DUE, job_id)
-            pipe.hset(DEAD, job_id, json.dumps({"status": status, "reason": text}, ensure_ascii=False))
+            pipe.hdel(DEAD, *expired)
+            pipe.zrem(DEAD_AT, *expired)
             await pipe.execute()
-            log.error("push.refused", push_id=job_id, status=status, reason=text)
-            self.bus.publish("push.dead", push_id=job_id, status=status, reason=text)
-        else:
-            attempts = int(await self.redis.hincrby(job_key(job_id), "attempts", 1))
-            await self.redis.zadd(DUE, {job_id: time.time() + backoff_s(attempts)})
-            log.warning("push.retry", push_id=job_id, status=status, error=text, attempts=attempts)
-            self.bus.publish("push.retry", push_id=job_id, status=status, attempts=attempts)
+        log.error("push.refused", push_id=job_id, status=status, reason=reason)
+        self.bus.publish("push.dead", push_id=job_id, status=status, reason=reason)

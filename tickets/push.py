@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from call_control.errors import CallNotFound
 from hotline_link.bus import EventBus
-from hotline_link.settings import Settings
+from hotline_link.settings import Settings, push_secret_key
 from tickets.outbox import Outbox
 from tickets.push_policy import BadPush, PushPayload, plan_push
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
@@ -41,7 +41,8 @@ class PushService:
         url = self.settings.push_targets.get(target)
         if not url:
             raise BadPush(f"no push URL is configured for platform {target} (push_targets)")
-        await self.outbox.enqueue(payload.push_id, url, payload.as_json())
+        await self.outbox.enqueue(payload.push_id, url, payload.as_json(),
+                                  secret_ref=push_secret_key(payload.from_platform, payload.to_platform))
         await self._count("pushed", payload.from_platform)
         if payload.bounced:
             await self._count("bounced_out", payload.from_platform)

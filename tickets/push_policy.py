@@ -1,7 +1,8 @@
 """What may be pushed to the other platform, and how (系统推送). Pure: no I/O.
 
-Rules from the seeds: whatever 110 pushes to 12345 counts as non-emergency; restricted 110
-matters (涉密、涉稳、涉恐、涉案 and other need-to-know ones) are never shared; a ticket pushed
+Rules from the seeds: whatever 110 pushes to 12345 counts as non-emergency; restricted
+matters (``tickets.sharing.shareable``: 涉密、涉稳、涉恐、涉案 on 110, or flagged) are never
+pushed; a ticket pushed
 back to the platform it came from is a bounce (回流) and is counted.
 """
 
@@ -11,9 +12,9 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from hotline_link.errors import HotlineError
+from tickets.sharing import shareable
 from tickets.store import Ticket
 
-RESTRICTED_MARKS = ("涉密", "涉稳", "涉恐", "涉案", "涉黑", "涉枪", "涉爆", "敏感")
 PLATFORMS = ("12345", "110")
 
 
@@ -23,11 +24,6 @@ class PushRefused(HotlineError):
 
 class BadPush(HotlineError):
     status, code = 400, "bad_push"
-
-
-def is_restricted(ticket: Ticket) -> bool:
-    text = f"{ticket.category} {ticket.summary}"
-    return ticket.restricted or any(mark in text for mark in RESTRICTED_MARKS)
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,8 @@ def plan_push(ticket: Ticket, to_platform: str, push_id: str | None = None) -> P
         raise BadPush(f"target must be one of {', '.join(PLATFORMS)}")
     if to_platform == source:
         raise BadPush(f"ticket {ticket.id} is already on platform {source}")
-    if source == "110" and is_restricted(ticket):
-        raise PushRefused(f"ticket {ticket.id} is a restricted 110 matter and is never shared")
+    if not shareable(ticket):
+        raise PushRefused(f"ticket {ticket.id} is a restricted matter and is never shared")
     return PushPayload(
         push_id=push_id or uuid.uuid4().hex, from_platform=source, to_platform=to_platform,
         source_ticket=ticket.id, category=ticket.category, summary=ticket.summary,

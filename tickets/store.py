@@ -10,6 +10,7 @@ runs in: a ticket opened at 07:00 in Beijing is dated that day, not the UTC day 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from zoneinfo import ZoneInfo
@@ -41,6 +42,15 @@ class Ticket:
     def room(self) -> str:
         """The ConfBridge room of this ticket's three-way call (dialplan pattern ``_hl.``)."""
         return "hl" + "".join(ch for ch in self.id if ch.isdigit())
+
+
+TICKET_ID = re.compile(r"(?P<site>[0-9A-Za-z]{1,16})-(?P<day>[0-9]{8})-(?P<seq>[0-9]{6,9})")
+
+
+def ticket_platform(ticket_id: str) -> str | None:
+    """The platform a well-formed ticket id names (``110-20261206-000001`` -> ``110``)."""
+    match = TICKET_ID.fullmatch(ticket_id)
+    return match.group("site") if match else None
 
 
 def ticket_day(now: float, zone: ZoneInfo = HOTLINE_ZONE) -> str:
@@ -89,6 +99,18 @@ class TicketStore:
             pipe.sadd(f"hl:handed-over:{ticket.source_ticket}", ticket.id)
             pipe.expire(f"hl:handed-over:{ticket.source_ticket}", TICKET_TTL_S)
         await pipe.execute()
+
+    async def record_handover(self, ticket_id: str, to_platform: str) -> None:
+        """The sending side notes that it handed ``ticket_id`` to ``to_platform`` (by a
+        transfer or a three-way call), so the receiver links only cases really sent."""
+        key = f"hl:handover-sent:{ticket_id}"
+        pipe = self.redis.pipeline()
+        pipe.sadd(key, to_platform)
+        pipe.expire(key, TICKET_TTL_S)
+        await pipe.execute()
+
+    async def handover_was_sent(self, ticket_id: str, to_platform: str) -> bool:
+        return bool(await self.redis.sismember(f"hl:handover-sent:{ticket_id}", to_platform))
 
     async def get(self, ticket_id: str) -> Ticket | None:
         row = await self.redis.hgetall(f"hl:ticket:{ticket_id}")

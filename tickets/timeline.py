@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from hotline_link.bus import BusEvent, EventBus
 from hotline_link.logs import mask_number
 from hotline_link.tasks import cancel_and_wait
+from tickets.sharing import shareable
 from tickets.store import TICKET_TTL_S, TicketStore
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,8 @@ RECORDED = frozenset({
     "call.started", "call.routed", "call.answered", "call.ended", "ticket.received",
     "transfer.dialling", "transfer.ringing", "transfer.answered", "transfer.failed",
     "transfer.caller_gone", "conference.dialling", "conference.joined", "conference.left",
-    "conference.ended"})
+    "conference.ended", "ticket.updated"})
+MAX_BACKLOG = 200_000  # events waiting to be written while Redis is away (about an hour of a busy city)
 STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produces
 # What every server instance hears from AMI and the call book yields once per call: with
 # several instances each would append it, so the first write wins (a key per call and
@@ -101,13 +103,20 @@ class TicketTimeline:
         self.tickets = tickets
         self.center_sites = center_sites
         self._queue: asyncio.Queue[tuple[BusEvent, float]] = asyncio.Queue()
+        self.dropped = 0  # events not recorded because the backlog was full
         self._task: asyncio.Task[None] | None = None
         self._append = redis.register_script(_APPEND)
         bus.listen(self._enqueue)
 
     def _enqueue(self, event: BusEvent) -> None:
-        if event.name in RECORDED:
-            self._queue.put_nowait((event, time.time()))
+        if event.name not in RECORDED:
+            return
+        if self._queue.qsize() >= MAX_BACKLOG:  # Redis away for long: memory stays bounded
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.error("timeline.backlog_full", backlog=self._queue.qsize(), dropped=self.dropped)
+            return
+        self._queue.put_nowait((event, time.time()))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._write_loop(), name="ticket-timeline")
@@ -199,6 +208,11 @@ class TicketTimeline:
         if ticket.source_ticket:
             related.add(ticket.source_ticket)
         related |= set(await self.redis.smembers(f"hl:handed-over:{ticket_id}"))
+        for tid in sorted(related - {ticket_id}):
+            other = await self.tickets.get(tid)
+            # the other platform's side of a restricted matter stays there (shareable)
+            if other is not None and other.site != ticket.site and not shareable(other):
+                related.discard(tid)
         entries: dict[str, dict[str, Any]] = {}
         for tid in related:
             for call_id in await self.redis.smembers(f"hl:ticket-calls:{tid}"):

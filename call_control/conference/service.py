@@ -19,7 +19,7 @@ import structlog
 
 from call_control.channel_vars import ticket_variables
 from call_control.context import CallControlContext
-from call_control.directory import resolve_target
+from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
     CallerHungUp,
@@ -31,9 +31,11 @@ from call_control.errors import (
 )
 from call_control.transfer.service import require_agent_call
 from hotline_link.ami.manager import AmiEvent
+from hotline_link.caller_id import caller_id
 from hotline_link.errors import AmiError
 from hotline_link.tasks import wait_until
 from seat_pool.state import seat_from_device
+from tickets.sharing import shared_content
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +98,8 @@ class ConferenceService:
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
+            await self.ctx.tickets.record_handover(
+                ticket.id, receiving_platform(self.ctx.settings.sites, destination))
             caller_channel = call.channels.get(caller_uniqueid)
             if caller_channel is None:
                 raise CallerHungUp(f"the caller of {call_id} is gone")
@@ -132,7 +136,8 @@ class ConferenceService:
 
     async def _dial_third_party(self, site: str, conf: Conference, number: str, caller: str,
                                 ticket) -> None:  # type: ignore[no-untyped-def]
-        variables = ticket_variables(ticket.id, ticket.category, ticket.summary, site)
+        content = shared_content(ticket)  # a restricted matter travels by its number only
+        variables = ticket_variables(ticket.id, content.category, content.summary, site)
         variables["CONF_ROLE"] = "agent"
         variables["RING_TIMEOUT"] = str(self.ctx.settings.conference_ring_s)
         await self.ctx.ami.send(site, {
@@ -140,7 +145,7 @@ class ConferenceService:
             "Channel": f"Local/{number}@{OUT_CONTEXT}", "Context": ROOM_CONTEXT,
             "Exten": conf.room, "Priority": "1", "Async": "true",
             "Timeout": str(self.ctx.settings.conference_ring_s * 1000),
-            "CallerID": f"\"{caller}\" <{caller}>", "ChannelId": conf.third_party_id,
+            "CallerID": caller_id(caller), "ChannelId": conf.third_party_id,
             "OtherChannelId": uuid.uuid4().hex,
             "Variable": [f"{k}={v}" for k, v in variables.items()]}, as_list=False)
 
@@ -228,6 +233,7 @@ class ConferenceService:
             if conf.caller_uniqueid not in live:
                 conf.state = "ended"
                 self._publish("conference.ended", conf, "")
+                self.rooms.pop((conf.site, conf.room), None)
             elif gone and set(conf.members) == {conf.caller_uniqueid} and conf.state != "dialling":
                 await self._return_caller(conf)
             conf.changed.set()

@@ -18,7 +18,7 @@ import structlog
 from call_control.calls import Call, CallBook
 from call_control.channel_vars import transfer_bundle
 from call_control.context import CallControlContext
-from call_control.directory import resolve_target
+from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
     CallerHungUp,
@@ -39,6 +39,8 @@ from call_control.transfer.state import (
 from hotline_link.ami.manager import AmiEvent
 from hotline_link.errors import AmiDisconnected, AmiError
 from hotline_link.tasks import wait_until
+from tickets.changes import publish_changes
+from tickets.sharing import shared_content
 from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
@@ -75,9 +77,9 @@ def require_agent_call(book: CallBook, call_id: str, agent: str) -> tuple[Call, 
     call = book.find(call_id)
     if call is None:
         raise CallNotFound(f"no active call {call_id}")
-    agent_leg = call.agent_channel(agent)
+    agent_leg = call.answered_agent_channel(agent)
     if agent_leg is None:
-        raise NotYourCall(f"agent {agent} is not on call {call_id}")
+        raise NotYourCall(f"agent {agent} is not on call {call_id} (a phone that only rings is not)")
     caller_leg = call.caller_channel
     if caller_leg is None:
         raise CallerHungUp(f"the caller of {call_id} is gone")
@@ -103,9 +105,8 @@ class TransferService:
                 self._publish(transfer)
 
     async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
-        shareable = not ticket.restricted  # a restricted matter travels by its number only
-        bundle = transfer_bundle(ticket.id, ticket.category if shareable else "",
-                                 ticket.summary if shareable else "", site,
+        content = shared_content(ticket)  # a restricted matter travels by its number only
+        bundle = transfer_bundle(ticket.id, content.category, content.summary, site,
                                  self.ctx.settings.transfer_ring_s)
         await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
                                    "Value": bundle})
@@ -118,7 +119,10 @@ class TransferService:
         async with self.ctx.locks.hold(call_id, "transfer"):
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
             if category is not None or summary is not None:
-                ticket = await self.ctx.tickets.update(ticket, category=category, summary=summary)
+                before, ticket = ticket, await self.ctx.tickets.update(ticket, category=category, summary=summary)
+                publish_changes(self.ctx.bus, before, ticket, by=agent)
+            await self.ctx.tickets.record_handover(
+                ticket.id, receiving_platform(self.ctx.settings.sites, destination))
             caller_channel = call.channels.get(caller_uniqueid)
             if caller_channel is None:
                 raise CallerHungUp(f"the caller of {call_id} is gone")

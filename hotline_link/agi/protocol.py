@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from hotline_link.caller_id import caller_number
 from hotline_link.errors import AgiProtocolError
 
 MAX_HEADER_BYTES = 16 * 1024
@@ -41,7 +42,8 @@ class AgiRequest:
 
     @property
     def caller(self) -> str:
-        return self.env.get("agi_callerid", "")
+        """The caller's number if plausible, else ``anonymous`` (see ``caller_id``)."""
+        return caller_number(self.env.get("agi_callerid", ""))
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,23 @@ def parse_request_header(block: bytes) -> AgiRequest:
     except UnicodeDecodeError:
         text = block.decode("latin-1")
     env: dict[str, str] = {}
+    last = ""
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
         if not line:
             continue
         key, sep, value = line.partition(":")
         if not sep or not _KEY.match(key):
-            raise AgiProtocolError(f"AGI header line {number} is not 'agi_name: value'")
+            if not last:
+                raise AgiProtocolError(f"AGI header line {number} is not 'agi_name: value'")
+            # Asterisk writes a value as it is: a caller id with a line break in it (a SIP
+            # From with %0A) goes on in the next line. It stays part of that value.
+            env[last] += "\n" + line
+            continue
+        if key in env:  # a caller's value posing as a header line of its own
+            raise AgiProtocolError(f"AGI header line {number} repeats {key}")
         env[key] = value[1:] if value.startswith(" ") else value
+        last = key
     if "agi_network_script" not in env and "agi_request" not in env:
         raise AgiProtocolError("AGI header has no agi_network_script or agi_request")
     args = []

@@ -98,9 +98,14 @@ async def read_header(reader: asyncio.StreamReader) -> bytes:
 
 
 class FastAgiServer:
-    def __init__(self, host: str, port: int) -> None:
+    """``max_sessions`` bounds the sessions at once (a caller waiting in the queue holds
+    one): past it a connection is closed at once, and the dialplan's fallback rings every
+    seat, so a flood of connections from a local process cannot exhaust the server."""
+
+    def __init__(self, host: str, port: int, max_sessions: int = 2000) -> None:
         self.host = host
         self.port = port
+        self.max_sessions = max_sessions
         self.routes: dict[str, AgiHandler] = {}
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
@@ -126,6 +131,10 @@ class FastAgiServer:
             self._server = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._sessions) >= self.max_sessions:
+            log.warning("agi.session_limit", sessions=len(self._sessions))
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._sessions.add(task)

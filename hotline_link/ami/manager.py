@@ -23,12 +23,13 @@ from typing import Any, Awaitable, Callable, Mapping
 import panoramisk
 import structlog
 
-from hotline_link.errors import AmiDisconnected, AmiError
+from hotline_link.errors import AmiDisconnected, AmiError, UnsafeAmiAction
 from hotline_link.settings import Settings, SiteSettings
 from hotline_link.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 Snapshot = asyncio.Future  # of list[dict[str, str]]: a connection's channels, once listed
+MAX_EVENT_BACKLOG = 100_000  # AMI events waiting for their handlers, per site
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,29 @@ class AmiEvent:
 EventHandler = Callable[[AmiEvent], Awaitable[None]]
 ResyncHandler = Callable[[str, list[dict[str, str]]], Awaitable[None]]
 ConnectHandler = Callable[[str], Awaitable[None]]
+
+
+_LINE_BREAKING = re.compile(r"[\r\n\x00]")
+_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_()-]*")
+
+
+def checked_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    """The action as panoramisk will write it, or ``UnsafeAmiAction`` if a name or value
+    could end its line: Asterisk's manager takes a bare LF as a line end, so one value with
+    a line break is as good as a header of the sender's choosing. A list value (repeated
+    header, e.g. ``Variable``) is checked item by item."""
+    out: dict[str, Any] = {}
+    for key, value in action.items():
+        if not isinstance(key, str) or not _HEADER_NAME.fullmatch(key):
+            raise UnsafeAmiAction(f"AMI header name {str(key)[:40]!r} is not a plain name")
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                raise UnsafeAmiAction(f"AMI header {key}: a {type(item).__name__} is not a value")
+            if _LINE_BREAKING.search(str(item)):
+                raise UnsafeAmiAction(f"AMI header {key}: the value has a line break or NUL; not sent")
+        out[key] = list(map(str, items)) if isinstance(value, (list, tuple)) else str(value)
+    return out
 
 
 def _plain(message: Any) -> dict[str, str]:
@@ -173,6 +197,13 @@ class SiteConnection:
         self._lost.set()
 
     def _on_event(self, _client: Any, message: Any) -> None:
+        if self._queue.qsize() >= MAX_EVENT_BACKLOG:
+            # the handlers fell that far behind (Redis stalled?): rather than grow without
+            # bound, drop this connection; the reconnect's resync rebuilds every call
+            if self.client is not None and not self._lost.is_set():
+                log.error("ami.backlog_full", site=self.site.id, backlog=self._queue.qsize())
+                self.client.abort()
+            return
         fields = _plain(message)
         self._queue.put_nowait(AmiEvent(self.site.id, fields.get("Event", ""), fields))
 
@@ -209,10 +240,11 @@ class SiteConnection:
 
     async def send(self, action: Mapping[str, str], *, as_list: bool | None = None,
                    timeout: float = 10.0) -> Any:
+        safe = checked_action(action)
         client = self.client
         if client is None or client.protocol is None or getattr(client.protocol, "closed", True):
             raise AmiDisconnected(f"site {self.site.id}: AMI not connected")
-        future = client.send_action(dict(action), as_list=as_list)
+        future = client.send_action(safe, as_list=as_list)
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)
         except asyncio.TimeoutError:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets as token_source
 import socket
@@ -21,7 +22,13 @@ from hotline_link.sandbox.ports import PortNeed, require_free, tcp_open
 from hotline_link.sandbox.processes import AsteriskProcess, RedisProcess
 from hotline_link.sandbox.residue import agent_contacts, clear_site, count_channels
 from hotline_link.sandbox.render import SiteLayout, render_site
-from hotline_link.settings import Settings, read_secret_file
+from hotline_link.settings import (
+    Settings,
+    agent_password,
+    agent_password_key,
+    push_secret_key,
+    read_secret_file,
+)
 from ivr.prompts import install_prompts
 from ivr.prompts_cli import prompt_sets
 from linkage.feedback_line import pin_key
@@ -63,7 +70,7 @@ class Sandbox:
         self.settings = settings
         self.root = settings.rootfs_dir
         self.state_dir = settings.state_dir
-        self.redis = RedisProcess(settings.redis_url, settings.state_dir)
+        self.redis = RedisProcess(settings.redis_url, settings.state_dir, settings.redis_password)
 
     def asterisk(self, site_id: str) -> AsteriskProcess:
         return AsteriskProcess(self.root, self.state_dir, site_id)
@@ -72,7 +79,10 @@ class Sandbox:
         """The sandbox's secrets (mode 600); ones added in later versions are appended."""
         path = self.settings.secrets_file
         values = read_secret_file(path) if path.exists() else {}
-        wanted = {"ami_secret": 24, "agent_password": 12, "push_secret": 24}
+        wanted = {"ami_secret": 24, "redis_password": 24}
+        wanted.update({push_secret_key(a, b): 24 for a, b in (("12345", "110"), ("110", "12345"))})
+        wanted.update({agent_password_key(site.id, agent): 12
+                       for site in self.settings.sites for agent in site.agents})
         missing = {k: token_source.token_urlsafe(n) for k, n in wanted.items() if k not in values}
         # the units' feedback-line PINs (linkage/feedback_line.py), 6 digits each
         missing.update({k: f"{token_source.randbelow(10**6):06d}" for k in self._unit_pin_keys() if k not in values})
@@ -102,7 +112,9 @@ class Sandbox:
         settings = self.settings.with_secret(secrets["ami_secret"])
         module_dir = rootfs.module_dir(self.root)
         template_dir = Path(settings.template_dir) if settings.template_dir else None
-        return {site.id: render_site(settings, site, module_dir, secrets["agent_password"], template_dir)
+        return {site.id: render_site(settings, site, module_dir,
+                                     {a: agent_password(secrets, site.id, a) for a in site.agents},
+                                     template_dir)
                 for site in settings.sites}
 
     def write_hosts(self) -> None:
@@ -131,9 +143,15 @@ class Sandbox:
                 except (OSError, UnicodeDecodeError):
                     pass
                 changed.add(site_id)
-                target.write_text(text, encoding="utf-8")
-                os.chown(target, uid, gid)
-                target.chmod(0o640)
+                # created 640 (secrets inside: AMI, SIP passwords), never briefly world-readable;
+                # written beside and renamed, so Asterisk never reads half a file
+                partial = target.with_name(f".{name}.partial")
+                partial.unlink(missing_ok=True)
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.chown(partial, uid, gid)
+                os.replace(partial, target)
         return changed
 
     @property
@@ -157,8 +175,11 @@ class Sandbox:
                                "'hotline-link sandbox up' to build it (about a minute)")
         rootfs.ensure_rootfs(self.root, self.settings.debian_suite, self.settings.debian_mirror,
                              rebuild=rebuild)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        rendered = self.render_site_configs(self.load_or_create_secrets())
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.chmod(0o700)  # secrets, tokens, recordings: the owner's only
+        secrets = self.load_or_create_secrets()
+        self.redis.password = secrets["redis_password"]
+        rendered = self.render_site_configs(secrets)
         write_sandbox_tokens(self.settings.tokens_path,
                              [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
@@ -190,13 +211,14 @@ class Sandbox:
         test, a benchmark, chaos, the demo) left behind; {site: (channels, contacts) found}."""
         from hotline_link.sip_peers import free_udp_port  # sip_peers imports the sandbox's renderer
 
-        password = read_secret_file(self.settings.secrets_file)["agent_password"]
+        secrets = read_secret_file(self.settings.secrets_file)
         found = {}
         for site in self.settings.sites:
             process = self.asterisk(site.id)
             if process.pid() is None:
                 continue
-            found[site.id] = clear_site(site, process.cli, password, free_udp_port)
+            found[site.id] = clear_site(site, process.cli,
+                                        functools.partial(agent_password, secrets, site.id), free_udp_port)
             if any(found[site.id]):
                 log.info("sandbox.cleared", site=site.id, channels=found[site.id][0],
                          contacts=found[site.id][1])

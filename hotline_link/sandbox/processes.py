@@ -13,8 +13,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import structlog
+
 from hotline_link.errors import SandboxError
 from hotline_link.sandbox.render import SiteLayout
+
+log = structlog.get_logger(__name__)
 
 
 def pid_alive(pid: int) -> bool:
@@ -126,12 +130,17 @@ class AsteriskProcess:
 
 
 class RedisProcess:
-    def __init__(self, redis_url: str, state_dir: Path) -> None:
+    """The sandbox's redis-server, with AUTH (``requirepass``) when given a password. Its
+    config file (mode 600, in the state dir) holds the password, never the command line."""
+
+    def __init__(self, redis_url: str, state_dir: Path, password: str = "") -> None:
         parsed = urlparse(redis_url)
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 6379
         self.dir = state_dir / "redis"
         self.pid_file = self.dir / "redis.pid"
+        self.conf_file = self.dir / "redis.conf"
+        self.password = password
 
     @property
     def local(self) -> bool:
@@ -140,28 +149,53 @@ class RedisProcess:
     def pid(self) -> int | None:
         return read_pid(self.pid_file, f":{self.port}")
 
+    def _cli(self, *args: str, password: str | None = None) -> str:
+        env = {**os.environ, "REDISCLI_AUTH": password} if password else {
+            k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
+        done = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port), *args],
+                              capture_output=True, text=True, env=env, timeout=10)
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    def _write_conf(self) -> None:
+        lines = [f"bind {self.host}", f"port {self.port}", f'dir "{self.dir}"', "appendonly yes",
+                 'save ""', "daemonize yes", f'pidfile "{self.pid_file}"', f'logfile "{self.dir / "redis.log"}"']
+        if self.password:
+            lines.append(f'requirepass "{self.password}"')
+        fd = os.open(self.conf_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+
     def start(self) -> None:
         if self.pid():
+            self._require_auth()
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        cmd = ["redis-server", "--bind", self.host, "--port", str(self.port),
-               "--dir", str(self.dir), "--appendonly", "yes", "--save", "",
-               "--daemonize", "yes", "--pidfile", str(self.pid_file),
-               "--logfile", str(self.dir / "redis.log")]
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._write_conf()
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+            done = subprocess.run(["redis-server", str(self.conf_file)], capture_output=True, text=True, timeout=15)
         except FileNotFoundError:
             raise SandboxError("redis-server is not installed; run 'make install' first") from None
         if done.returncode != 0:
             raise SandboxError(f"redis-server did not start: {done.stdout.strip()[:200]}")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            ping = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port), "ping"],
-                                  capture_output=True, text=True)
-            if ping.stdout.strip() == "PONG":
+            if self._cli("ping", password=self.password) == "PONG":
                 return
             time.sleep(0.1)  # redis daemonizes before it accepts; poll its port
         raise SandboxError(f"redis-server on port {self.port} did not answer; see {self.dir}/redis.log")
+
+    def _require_auth(self) -> None:
+        """A Redis started by an older tree runs without a password: it gets one now. (A
+        Redis without one answers PONG to a client that sends none; one with a password
+        answers NOAUTH.)"""
+        if not self.password:
+            return
+        if self._cli("ping") == "PONG":
+            self._cli("config", "set", "requirepass", self.password)
+            self._write_conf()
+            log.info("sandbox.redis.password_set", port=self.port)
+        if self._cli("ping", password=self.password) != "PONG":
+            raise SandboxError(f"redis-server on port {self.port} refuses the password of the secrets file")
 
     def stop(self) -> None:
         pid = self.pid()

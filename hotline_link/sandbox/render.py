@@ -81,13 +81,14 @@ def role_of(site: SiteSettings) -> str:
     return "center" if site.intake else "seats"
 
 
-def _agent_sections(site: SiteSettings) -> str:
+def _agent_sections(site: SiteSettings, passwords: Mapping[str, str]) -> str:
+    """One endpoint, auth and AOR per agent, each auth with that agent's own password."""
     blocks = []
     for agent in site.agents:
         blocks.append(
             f"[{agent}](agent-endpoint)\nauth={agent}-auth\naors={agent}\n"
             f"callerid=\"agent {agent}\" <{agent}>\n\n"
-            f"[{agent}-auth](agent-auth)\nusername={agent}\n\n"
+            f"[{agent}-auth](agent-auth)\nusername={agent}\npassword={passwords[agent]}\n\n"
             f"[{agent}](agent-aor)\n")
     return "\n".join(blocks)
 
@@ -190,7 +191,7 @@ def _remote_all(settings: Settings, site: SiteSettings) -> str:
 
 
 def site_context(settings: Settings, site: SiteSettings, module_dir: str,
-                 agent_password: str) -> dict[str, object]:
+                 agent_passwords: Mapping[str, str]) -> dict[str, object]:
     layout = SiteLayout(site.id)
     return {
         "site_id": site.id,
@@ -208,12 +209,11 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "agi_url": f"agi://{settings.agi_host}:{settings.agi_port}",
         "ring_timeout": 30,
         "ring_all": "&".join(site.agent_device(a) for a in site.agents),
-        "agent_password": agent_password,
         "qualify_frequency": qualify_timing(settings.seat_liveness_s)[0],
         "qualify_timeout": qualify_timing(settings.seat_liveness_s)[1],
         "rtp_timeout": settings.media_timeout_s,
         "rtp_timeout_hold": settings.media_timeout_hold_s,
-        "agent_sections": _agent_sections(site),
+        "agent_sections": _agent_sections(site, agent_passwords),
         "trunk_sections": _trunk_sections(settings, site) + _handset_section(settings, site),
         "public_trunk": f"trunk-{settings.public_network_site}",
         "dial_sites": _dial_sites(settings, site),
@@ -225,10 +225,14 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
     }
 
 
-def render_site(settings: Settings, site: SiteSettings, module_dir: str, agent_password: str,
-                template_dir: Path | None = None) -> dict[str, str]:
-    """Return {file name in the site's etc dir: rendered text}."""
-    context = site_context(settings, site, module_dir, agent_password)
+def render_site(settings: Settings, site: SiteSettings, module_dir: str,
+                agent_passwords: Mapping[str, str], template_dir: Path | None = None) -> dict[str, str]:
+    """Return {file name in the site's etc dir: rendered text}; ``agent_passwords`` maps
+    each of the site's agents to its own SIP password."""
+    missing = [a for a in site.agents if a not in agent_passwords]
+    if missing:
+        raise ConfigError(f"site {site.id}: no SIP password for agents {', '.join(missing[:5])}")
+    context = site_context(settings, site, module_dir, agent_passwords)
     out = {name: render_text(read_template(name, template_dir), context, name)
            for name in COMMON_TEMPLATES}
     role_template = f"extensions_{role_of(site)}.conf"

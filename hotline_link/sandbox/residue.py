@@ -63,9 +63,10 @@ def unregister_everywhere(site: SiteSettings, agent: str, password: str, port: i
         raise SandboxError(f"site {site.id}: could not unregister agent {agent} (sipp exit {done.returncode})")
 
 
-def clear_site(site: SiteSettings, cli: Callable[[str], str], password: str,
+def clear_site(site: SiteSettings, cli: Callable[[str], str], password_of: Callable[[str], str],
                free_port: Callable[[], int], timeout_s: float = 15.0) -> tuple[int, int]:
-    """Hang up every channel and drop every agent contact of ``site``; returns what was
+    """Hang up every channel and drop every agent contact of ``site`` (``password_of``
+    gives an agent's SIP password); returns what was
     found (channels, contacts). Raises SandboxError if residue is still there after
     ``timeout_s``."""
     agents = frozenset(site.agents)
@@ -74,7 +75,7 @@ def clear_site(site: SiteSettings, cli: Callable[[str], str], password: str,
     if channels:
         cli("channel request hangup all")
     for agent in sorted(contacts):
-        unregister_everywhere(site, agent, password, free_port())
+        unregister_everywhere(site, agent, password_of(agent), free_port())
     deadline = time.monotonic() + timeout_s
     while True:
         left = count_channels(cli("core show channels count")), sum(

@@ -4,6 +4,10 @@
   "use strict";
   const params = new URLSearchParams(location.search);
   const token = params.get("token") || "";
+  if (params.has("token")) { // out of the address bar (history, screenshots, a shared link)
+    params.delete("token");
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "") + location.hash);
+  }
   const I18N = {
     zh: {
       title: "坐席监控", connecting: "连接中…", live: "实时", offline_conn: "已断开，重连中…",
@@ -20,6 +24,8 @@
       surge: "话务高峰：{site} 正在溢出到远程座席，预计等待 {wait} 秒",
       sl_hint: "服务水平目标：{s} 秒内接听", pause_reason: "主管示忙",
       need_listener: "请先在右上角填写您自己的分机号", done: "已执行：{what}", failed: "失败：{what}",
+      alerts: "告警（近一小时）", no_alerts: "无", alert_push_dead: "推送失败（已停止重试）",
+      alert_linkage_supervisor_alert: "联动需主管处理",
       emergency: "紧急", no_seats: "无座席", show_offline: "显示离线座席", offline_hidden: "另有 {n} 个离线座席",
     },
     en: {
@@ -37,6 +43,8 @@
       surge: "Surge: {site} is overflowing to remote seats, estimated wait {wait} s",
       sl_hint: "Service level target: answered within {s} s", pause_reason: "paused by supervisor",
       need_listener: "Enter your own extension (top right) first", done: "Done: {what}", failed: "Failed: {what}",
+      alerts: "Alerts (last hour)", no_alerts: "none", alert_push_dead: "push failed (no more retries)",
+      alert_linkage_supervisor_alert: "closed loop needs a supervisor",
       emergency: "emergency", no_seats: "no seats", show_offline: "Show offline seats", offline_hidden: "{n} more seats offline",
     },
   };
@@ -167,6 +175,10 @@
         el("td", { class: "num" }, tr.started), el("td", { class: "num" }, tr.answered),
         el("td", { class: "num" }, cf.started), el("td", { class: "num" }, cf.joined)));
     }
+    const alerts = (snapshot.alerts || []).slice().reverse();
+    $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li", { "data-kind": a.kind },
+      new Date(a.at * 1000).toLocaleTimeString() + " " + t("alert_" + a.kind.replace(".", "_")) +
+      (a.site ? " [" + a.site + "]" : "") + " " + a.detail)) : [el("li", {}, t("no_alerts"))]));
     $("clock").textContent = t("sl_hint", { s: snapshot.service_level_s });
   }
 

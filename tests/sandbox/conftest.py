@@ -7,31 +7,34 @@ from typing import AsyncIterator
 
 import pytest
 
-from hotline_link.settings import Settings
+from hotline_link.settings import Settings, agent_password
 from hotline_link.sip_peers import SipPeers, free_udp_port
 
 
 @dataclass
 class Softphones:
     peers: SipPeers
-    password: str
+    secrets: dict[str, str]
     registered: list[tuple[object, str, int]] = field(default_factory=list)
+
+    def password(self, site, agent: str) -> str:  # type: ignore[no-untyped-def]
+        return agent_password(self.secrets, site.id, agent)
 
     async def register(self, site, agent: str) -> int:  # type: ignore[no-untyped-def]
         port = free_udp_port()
-        await self.peers.register(site, agent, self.password, port)
+        await self.peers.register(site, agent, self.password(site, agent), port)
         self.registered.append((site, agent, port))
         return port
 
 
 @pytest.fixture
-async def softphones(peers: SipPeers, agent_password: str,
+async def softphones(peers: SipPeers, agent_secrets: dict[str, str],
                      sandbox_settings: Settings) -> AsyncIterator[Softphones]:
-    phones = Softphones(peers, agent_password)
+    phones = Softphones(peers, agent_secrets)
     yield phones
     await peers.stop_all()  # the ports free again: each unregister binds its registration's port
     for site, agent, port in phones.registered:
-        await peers.register(site, agent, agent_password, port, expires=0)
+        await peers.register(site, agent, phones.password(site, agent), port, expires=0)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import sys
 
 import pytest
-from redis.asyncio import Redis
+from hotline_link.redis_client import redis_client
 
 from seat_pool.store import SeatStore, claim_key
 
@@ -17,7 +17,7 @@ SITE, SEATS = "remote", ("3001", "3002", "3003", "3004", "3005")
 
 @pytest.fixture
 async def store(sandbox_settings):
-    redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    redis = redis_client(sandbox_settings, decode_responses=True)
     store = SeatStore(redis, 5)
     for seat in SEATS:
         await redis.delete(claim_key(SITE, seat))

@@ -1,10 +1,12 @@
 """Every application and function the rendered dialplans use is loaded in the running
 Asterisk (``asterisk_conf/modules.conf`` loads modules one by one: a missing one is found
 only when a call reaches that line, as a warning in Asterisk's log and a call going the
-wrong way). Asked of each site over AMI (``core show applications`` / ``functions``)."""
+wrong way). Asked of each site's CLI (``core show applications`` / ``functions``): the
+server's AMI user has no ``command`` privilege."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from hotline_link.sandbox import Sandbox
@@ -46,6 +48,5 @@ async def test_every_application_and_function_the_dialplans_use_is_loaded(server
 
 
 async def _names(server, site: str, command: str) -> set[str]:  # type: ignore[no-untyped-def]
-    reply = await server.ami.send(site, {"Action": "Command", "Command": command})
-    output = str(reply.get("Output", ""))
+    output = await asyncio.to_thread(Sandbox(server.settings).asterisk(site).cli, command)
     return {m.group(1) for m in re.finditer(r"^\s*([A-Za-z_]+)[:\s]", output, re.M)}

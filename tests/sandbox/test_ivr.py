@@ -11,9 +11,9 @@ import secrets
 
 import aiohttp
 import structlog
-from redis.asyncio import Redis
 
 from hotline_link.bus import EventBus
+from hotline_link.redis_client import redis_client
 from ivr.callback import CALLBACK_CATEGORY
 from ivr.harassment import HarassmentGuard, HarassmentPolicy, number_ref
 from tests.helpers import is_event
@@ -100,7 +100,7 @@ async def test_self_service_answers_a_question_and_says_goodbye(cc_server, peers
 
 
 async def test_harassment_window_flags_and_unflag_on_real_redis(sandbox_settings):
-    redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    redis = redis_client(sandbox_settings, decode_responses=True)
     bus = EventBus()
     guard = HarassmentGuard(redis, HarassmentPolicy(max_calls=3, window_s=60), bus)
     number, other, now = _number(), _number(), 1_000_000.0

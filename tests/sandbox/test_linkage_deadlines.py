@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from hotline_link.bus import EventBus
+from hotline_link.redis_client import redis_client
 from linkage.policy import load_config
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
@@ -33,7 +34,7 @@ class Clock:
 
 @pytest.fixture
 async def redis(sandbox_settings):
-    client = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    client = redis_client(sandbox_settings, decode_responses=True)
     prefix = f"hltest:{uuid.uuid4().hex[:10]}:linkage:"
     yield client, prefix
     keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]

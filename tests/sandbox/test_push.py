@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hotline_link.http import build_app
 from hotline_link.server import Server
+from hotline_link.settings import push_secret_key
 from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api
 from tickets.outbox import DUE, job_key
@@ -56,7 +57,7 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
             raw = json.dumps(job).encode()
             stamp = f"{time.time():.3f}"
             async with aiohttp.ClientSession() as http:
-                headers = {"X-HL-Timestamp": stamp, "X-HL-Signature": sign(server.settings.push_secret, stamp, raw)}
+                headers = {"X-HL-Timestamp": stamp, "X-HL-Signature": sign(server.settings.push_secrets[push_secret_key("12345", "110")], stamp, raw)}
                 async with http.post(f"http://127.0.0.1:{peer_port}/api/intake/push", data=raw,
                                      headers=headers) as resp:
                     again = await resp.json()

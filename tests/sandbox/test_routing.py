@@ -9,8 +9,8 @@ import sys
 from dataclasses import replace
 
 import pytest
-from redis.asyncio import Redis
 
+from hotline_link.redis_client import redis_client
 from hotline_link.server import Server
 from seat_pool.store import SeatStore, claim_key, seat_key
 from tests.helpers import hangup_everything, is_event
@@ -102,7 +102,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4], 
 
 async def test_two_router_processes_never_claim_one_seat_twice(sandbox_settings):
     site, seats = "race-test", [f"9{n:03d}" for n in range(12)]
-    redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    redis = redis_client(sandbox_settings, decode_responses=True)
     try:
         store = SeatStore(redis, claim_ttl_s=60)
         for seat in seats:

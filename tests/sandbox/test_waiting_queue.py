@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from redis.asyncio import Redis
+from hotline_link.redis_client import redis_client
 
 from seat_pool.overflow_policy import Platform
 from seat_pool.waiting import WaitingQueue
@@ -12,7 +12,7 @@ from seat_pool.waiting import WaitingQueue
 
 async def test_queue_order_kinds_and_stale_entries_of_a_dead_router(sandbox_settings):
     site = "queue-test"
-    redis = Redis.from_url(sandbox_settings.redis_url, decode_responses=True)
+    redis = redis_client(sandbox_settings, decode_responses=True)
     queue = WaitingQueue(redis, stale_after_s=5.0)
     try:
         now = time.time()

@@ -54,3 +54,17 @@ def test_set_variable_refuses_injection():
         set_variable_command("X", 'a"\nEXEC Hangup')
     with pytest.raises(AgiProtocolError):
         set_variable_command("X Y", "v")
+
+
+def test_a_line_break_in_a_caller_id_stays_in_that_value_and_reads_as_anonymous():
+    block = (b"agi_network_script: route\nagi_callerid: 1380000\nApplication: System\n"
+             b"Data: touch x\nagi_uniqueid: 1.2\nagi_arg_1: 12345\n")
+    request = parse_request_header(block)
+    assert request.caller == "anonymous" and request.uniqueid == "1.2" and request.args == ("12345",)
+    assert request.env["agi_callerid"] == "1380000\nApplication: System\nData: touch x"
+
+
+def test_a_caller_id_posing_as_a_header_line_is_refused():
+    block = b"agi_network_script: route\nagi_callerid: 1\nagi_network_script: feedback\nagi_arg_1: 12345\n"
+    with pytest.raises(AgiProtocolError, match="repeats agi_network_script"):
+        parse_request_header(block)

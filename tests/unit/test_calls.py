@@ -98,3 +98,20 @@ def test_hangup_reason_is_media_timeout_only_for_cause_44_on_an_answered_channel
     assert hangup_reason("44", "Ringing") == "hangup"  # a seat that could not be reached
     assert hangup_reason("16", "Up") == "hangup"
     assert hangup_reason("", "") == "hangup"
+
+
+def test_a_ringing_agent_is_not_on_the_call_until_its_leg_answers():
+    book = CallBook()
+    _start(book)
+    _start(book, uniqueid="u2", name="PJSIP/1001-02")  # ring-all: both seats ring
+    _start(book, uniqueid="u3", name="PJSIP/1002-03")
+    call = book.get("12345", "u1")
+    assert call.agent_channel("1002") == ("u3", "PJSIP/1002-03")  # the screen pop's
+    assert call.answered_agent_channel("1001") is None and call.answered_agent_channel("1002") is None
+    book.dial_end("12345", "u1", "PJSIP/1001-02", "ANSWER", 101)
+    assert call.answered_agent_channel("1001") == ("u2", "PJSIP/1001-02")
+    assert call.answered_agent_channel("1002") is None
+    # back at intake later (a three-way call every agent left): the next agent who answers is on it
+    _start(book, uniqueid="u4", name="PJSIP/1003-04")
+    book.dial_end("12345", "u1", "PJSIP/1003-04", "ANSWER", 130)
+    assert call.answered_agent_channel("1003") == ("u4", "PJSIP/1003-04")

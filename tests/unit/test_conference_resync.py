@@ -58,3 +58,10 @@ async def test_a_room_whose_caller_is_gone_has_ended_and_nothing_changes_for_liv
     await service.on_resync("12345", live("a-uid"))
     assert conf.state == "ended" and seen[-1] == ("conference.ended", "")
     assert service.of_call("call-1") is None and ami.sent == []
+
+
+async def test_a_room_that_ended_during_the_outage_is_forgotten():
+    conf = room()
+    service, _, _ = service_with(conf)
+    await service.on_resync("12345", live("a-uid"))
+    assert service.rooms == {}  # no ended room kept for ever

@@ -78,3 +78,29 @@ async def test_a_failing_handler_closes_the_socket(agi_server):
     writer.write(HEADER)
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
+
+
+async def test_past_the_session_limit_a_connection_is_closed_and_the_others_carry_on():
+    server = FastAgiServer("127.0.0.1", free_tcp_port(), max_sessions=2)
+    release = asyncio.Event()
+
+    async def route(session: AgiSession) -> None:
+        await release.wait()
+
+    server.add_route("route", route)
+    await server.start()
+    try:
+        held = [await _open(server) for _ in range(2)]
+        for _, writer in held:
+            writer.write(HEADER)
+            await writer.drain()
+        for _ in range(100):  # both sessions registered (no event to await from outside)
+            if len(server._sessions) == 2:
+                break
+            await asyncio.sleep(0.01)
+        reader, writer = await _open(server)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed at once
+        release.set()
+        await asyncio.sleep(0)
+    finally:
+        await server.stop()

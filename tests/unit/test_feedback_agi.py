@@ -59,7 +59,7 @@ def linkage(private_redis: Redis) -> LinkageService:
 
 @pytest.fixture
 def line(linkage: LinkageService, tmp_path: Path) -> FeedbackLine:
-    return FeedbackLine(linkage, {"QD-WATER": PIN}, lambda site: tmp_path / site)
+    return FeedbackLine(linkage, {"QD-WATER": PIN}, lambda site: tmp_path / site, backoff=lambda failures: 0.0)
 
 
 async def dispatched(linkage: LinkageService) -> str:
@@ -78,9 +78,11 @@ async def test_concurrent_wrong_pins_test_no_more_than_the_lock_allows(line, lin
     ticket_id = await dispatched(linkage)
     with linkage.bus.subscribe() as events:
         answers = await asyncio.gather(*(ask(line, ticket_id, f"{n:06d}") for n in range(30)))
-        results = Counter(a["FB_RESULT"] for a in answers)
-        assert results == Counter({"refused": MAX_FAILURES, "locked": 30 - MAX_FAILURES})
-        assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "locked"  # the right PIN too, for now
+        # a locked line answers like a wrong PIN; the ticket's timeline tells them apart
+        assert Counter(a["FB_RESULT"] for a in answers) == Counter({"refused": 30})
+        reasons = Counter(e.data["reason"] for e in events.seen if e.name == "linkage.feedback_refused")
+        assert reasons == Counter({"bad_pin": MAX_FAILURES, "locked": 30 - MAX_FAILURES})
+        assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "refused"  # the right PIN too, for now
         alerts = [e for e in events.seen if is_event("linkage.supervisor_alert", ticket_id=ticket_id)(e)]
     assert len(alerts) == 1  # the supervisor is told once
 
@@ -164,3 +166,18 @@ async def test_voice_notes_older_than_tickets_are_swept(line, tmp_path):
     os.utime(old, (long_ago, long_ago))
     assert await line.sweep_notes() == 1
     assert not old.exists() and new.exists()
+
+
+async def test_wrong_pins_from_one_number_back_off_and_a_right_one_resets(linkage, tmp_path, monkeypatch):
+    from linkage import feedback_agi
+
+    asked: list[int] = []
+    line = FeedbackLine(linkage, {"QD-WATER": PIN}, lambda site: tmp_path / site,
+                        backoff=lambda failures: asked.append(failures) or 0.0)
+    ticket_id = await dispatched(linkage)
+    for n in range(3):
+        assert (await ask(line, ticket_id, f"{n:06d}"))["FB_RESULT"] == "refused"
+    assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "ok"
+    assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "ok"
+    assert asked == [0, 1, 2, 3, 0]  # the failures of this number so far, at each call
+    assert [feedback_agi.backoff_s(n) for n in (0, 1, 2, 3, 6, 9)] == [0.0, 1.0, 2.0, 4.0, 16.0, 16.0]

@@ -23,6 +23,7 @@ from ivr.menu import (
     prompts_used,
 )
 from ivr.prompts import PROMPTS, install_prompts, prompt_path, prompts_for, synthesize
+from tests.helpers import agent_passwords
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 _LINE = re.compile(r"^exten => ([^,]+),(\d+|n)(?:\([a-z]+\))?,(.*)$|^ same => n(?:\([a-z]+\))?,(.*)$")
@@ -30,7 +31,7 @@ _LINE = re.compile(r"^exten => ([^,]+),(\d+|n)(?:\([a-z]+\))?,(.*)$|^ same => n(
 
 def _dialplan() -> str:
     settings = Settings(ami_secret="x")
-    return render_site(settings, settings.site("12345"), MODULES, "pw")["extensions_ivr.conf"]
+    return render_site(settings, settings.site("12345"), MODULES, agent_passwords(settings.site("12345")))["extensions_ivr.conf"]
 
 
 def _contexts(text: str) -> dict[str, dict[str, list[str]]]:
@@ -168,7 +169,7 @@ def test_web_channel_comes_from_settings():
 def test_ivr_is_in_every_sites_dialplan():
     settings = Settings(ami_secret="x")
     for site in settings.sites:
-        files = render_site(settings, site, MODULES, "pw")
+        files = render_site(settings, site, MODULES, agent_passwords(site))
         assert "[ivr]" in files["extensions_ivr.conf"]
     assert '#include "extensions_ivr.conf"' in files["extensions_common.conf"]
 

@@ -105,3 +105,29 @@ def test_without_a_stream_lines_go_to_the_stdout_of_the_moment(monkeypatch):
     structlog.get_logger().info("second.line")
     assert json.loads(second.getvalue())["event"] == "second.line"
 
+
+
+def test_numbers_inside_nested_values_grouped_or_international_are_masked():
+    from hotline_link.logs import mask_numbers, mask_numbers_in_text
+
+    line = mask_numbers(None, "info", {"event": "ticket.updated", "changes": {"summary": "回电 13812345678"},
+                                       "callers": ["13812345678", {"caller": "13912345678"}]})
+    assert line["changes"] == {"summary": "回电 138****5678"}
+    assert line["callers"] == ["138****5678", {"caller": "139****5678"}]
+    for text, masked in [("call 138 1234 5678 now", "call 138 **** 5678 now"),
+                         ("call 138-1234-5678", "call 138-****-5678"),
+                         ("+1 415 555 0100 called", "+1 41* *** 0100 called"),
+                         ("from +14155550100", "from +141****0100"),
+                         ("0513-8123 4567", "051*-**** 4567")]:
+        assert mask_numbers_in_text(text) == masked, text
+    for text in ("2026-12-06 19:41:43", "ticket 110-20261206-000001", "port 25060 and 4573", "v1.2.3"):
+        assert mask_numbers_in_text(text) == text
+
+
+def test_standard_library_loggers_go_through_the_same_masking_and_redaction(capsys):
+    import logging
+
+    configure_logging("info")
+    logging.getLogger("aiohttp.test").warning("peer 13812345678 sent %s", "x", extra={"password": "hunter2"})
+    err = capsys.readouterr().err
+    assert "13812345678" not in err and "138****5678" in err and "hunter2" not in err

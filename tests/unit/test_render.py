@@ -5,6 +5,7 @@ import pytest
 from hotline_link.errors import ConfigError
 from hotline_link.sandbox.render import render_site, render_text, role_of
 from hotline_link.settings import Settings
+from tests.helpers import agent_passwords
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 
@@ -21,13 +22,13 @@ def test_asterisk_variables_are_left_alone():
 def test_missing_template_file_is_a_config_error(tmp_path):
     settings = Settings(ami_secret="x")
     with pytest.raises(ConfigError, match="does not exist"):
-        render_site(settings, settings.sites[0], MODULES, "pw", template_dir=tmp_path)
+        render_site(settings, settings.sites[0], MODULES, agent_passwords(settings.sites[0]), template_dir=tmp_path)
 
 
 @pytest.fixture
 def rendered():
     settings = Settings(ami_secret="amisecret")
-    return {s.id: render_site(settings, s, MODULES, "agentpw") for s in settings.sites}
+    return {s.id: render_site(settings, s, MODULES, agent_passwords(s)) for s in settings.sites}
 
 
 def test_every_placeholder_is_filled(rendered):

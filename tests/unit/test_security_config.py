@@ -16,7 +16,7 @@ from hotline_link.errors import ConfigError
 from hotline_link.logs import SECRET_KEYS, configure_logging
 from hotline_link.sandbox.render import render_site
 from hotline_link.settings import Settings, load_settings
-from tests.helpers import free_tcp_port
+from tests.helpers import agent_passwords, free_tcp_port
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 SECRET_FIELDS = [f.name for f in fields(Settings) if not f.repr]
@@ -89,7 +89,7 @@ def test_a_non_loopback_ami_host_is_refused_unless_allowed(tmp_path):
 def test_rendered_sandbox_binds_ami_and_sip_to_loopback():
     settings = Settings(ami_secret="amisecret")
     for site in settings.sites:
-        files = render_site(settings, site, MODULES, "agentpw")
+        files = render_site(settings, site, MODULES, agent_passwords(site))
         manager = files["manager.conf"]
         binds = [line.split("=", 1)[1].strip() for line in manager.splitlines()
                  if line.replace(" ", "").startswith("bindaddr=")]

@@ -141,7 +141,7 @@ async def test_an_agent_cannot_act_for_another_agent(method, path, body):
 ])
 async def test_an_agent_cannot_act_on_another_agents_call(method, path, body):
     server = _stand_in(True)
-    call_of_1002 = SimpleNamespace(agent_channel=lambda agent: "PJSIP/1002-01" if agent == "1002" else None)
+    call_of_1002 = SimpleNamespace(answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
     server.calls.book.find = lambda call_id: call_of_1002 if call_id == "hl12345-1.1" else None
     server.transfers = server.conferences = _Untouchable()
     client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
@@ -167,16 +167,57 @@ async def test_a_peer_platform_token_reaches_no_agent_or_ticket_route(method, pa
         await client.close()
 
 
-async def test_intake_push_without_a_signature_is_refused():
+PUSH_SECRETS = {"push_secret_12345_to_110": "s3cret-12345-110", "push_secret_110_to_12345": "s3cret-110-12345"}
+PUSH_BODY = b'{"push_id": "p1", "from_platform": "12345", "to_platform": "110", "source_ticket": "12345-x"}'
+
+
+async def _push_client(platforms: tuple[str, ...] = ("12345", "110")) -> TestClient:
+    from hotline_link.settings import SiteSettings
+
     server = _stand_in(False)
-    server.settings = Settings(ami_secret="x", push_secret="s3cret")
+    sites = tuple(SiteSettings(p, p, 25060 + i, 25038 + i, 30000 + 1000 * i, 30999 + 1000 * i, ())
+                  for i, p in enumerate(platforms))
+    server.settings = Settings(ami_secret="x", push_secrets=PUSH_SECRETS, sites=sites)
     client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
     await client.start_server()
+    return client
+
+
+async def test_intake_push_without_a_signature_is_refused():
+    client = await _push_client()
     try:
         for headers in ({}, {"X-HL-Timestamp": "nan", "X-HL-Signature": "0" * 64},
                         {"X-HL-Timestamp": "1", "X-HL-Signature": "é" * 64}):
-            resp = await client.post("/api/intake/push", data=b"{}", headers=headers)
+            resp = await client.post("/api/intake/push", data=PUSH_BODY, headers=headers)
             assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature"
+    finally:
+        await client.close()
+
+
+async def test_a_push_signed_with_the_other_directions_secret_is_refused():
+    import time
+
+    client = await _push_client()
+    try:
+        stamp = f"{time.time():.3f}"
+        wrong = signing.sign(PUSH_SECRETS["push_secret_110_to_12345"], stamp, PUSH_BODY)
+        resp = await client.post("/api/intake/push", data=PUSH_BODY,
+                                 headers={"X-HL-Timestamp": stamp, "X-HL-Signature": wrong})
+        assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature"
+    finally:
+        await client.close()
+
+
+async def test_a_push_to_a_platform_this_server_is_not_is_refused():
+    import time
+
+    client = await _push_client(("12345",))  # the 12345 deployment: a push "to 110" is not for it
+    try:
+        stamp = f"{time.time():.3f}"
+        right = signing.sign(PUSH_SECRETS["push_secret_12345_to_110"], stamp, PUSH_BODY)
+        resp = await client.post("/api/intake/push", data=PUSH_BODY,
+                                 headers={"X-HL-Timestamp": stamp, "X-HL-Signature": right})
+        assert resp.status == 403 and (await resp.json())["error"]["code"] == "push_refused"
     finally:
         await client.close()
 
@@ -209,3 +250,23 @@ def test_push_signatures_are_compared_with_compare_digest(monkeypatch):
     with pytest.raises(signing.BadSignature):
         signing.verify("s3cret", stamp, "0" * 64, body, 1795530000.0)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("path", ["/api/calls", "/api/seats", "/api/push/stats"])
+async def test_a_token_in_the_query_string_is_refused_where_a_header_can_be_sent(path):
+    client = await _client(touchable=True)
+    try:
+        resp = await client.get(f"{path}?token={TOKENS['supervisor'][0]}")
+        assert resp.status == 401, await resp.text()
+        resp = await client.get(path, headers={"Authorization": f"Bearer {TOKENS['supervisor'][0]}"})
+        assert resp.status == 200
+    finally:
+        await client.close()
+
+
+def test_query_tokens_are_allowed_only_on_pages_downloads_and_streams():
+    from hotline_link.http import QUERY_TOKEN_ROUTES
+
+    templates = {template for _, _, template in ROUTES}
+    assert QUERY_TOKEN_ROUTES <= templates  # each names a real route
+    assert all(t.startswith("/supervisor") or t.endswith(("/stream", "/events", ".csv")) for t in QUERY_TOKEN_ROUTES)

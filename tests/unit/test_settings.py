@@ -121,3 +121,19 @@ def test_a_whole_float_is_taken_for_a_whole_number_setting(tmp_path):
     config = tmp_path / "hl.toml"
     config.write_text(f'state_dir = "{tmp_path}"\nphone_ring_s = 30.0\n')
     assert load_settings(config, env={}).phone_ring_s == 30
+
+
+@pytest.mark.parametrize("config, message", [
+    ('ami_username = "hotline\\nwrite = system"', "ami_username: a line break"),
+    ('ami_username = "hotline;x"', "ami_username: ';', '\\[' and '\\]' are not allowed"),
+    ('[[sites]]\nid = "12345]"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\nagents = ["1001"]',
+     "id must be"),
+    ('[[sites]]\nid = "12345"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\nagents = ["10;01"]',
+     "agent '10;01' must be"),
+    ('[directory]\n"110\\n[x]" = "110"', "directory: name"),
+])
+def test_values_that_would_break_a_config_line_are_refused(tmp_path, config, message):
+    path = tmp_path / "c.toml"
+    path.write_text(config + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path, env={})
