@@ -213,8 +213,13 @@ class Chaos:
                 self.placed_at.append(round(time.monotonic() - self.t0, 1))
                 started = await events.wait_for(lambda e: e.name == "call.started"
                                                 and e.data.get("caller") == caller, 15)
-                answered = await events.wait_for(lambda e: e.name == "call.answered"
-                                                 and e.data.get("call_id") == started.data["call_id"], 15)
+                try:
+                    answered = await events.wait_for(lambda e: e.name == "call.answered"
+                                                     and e.data.get("call_id") == started.data["call_id"], 30)
+                except asyncio.TimeoutError:  # say what became of the call, not just that it timed out
+                    seen = [(e.name, {k: v for k, v in e.data.items() if k in ("seat", "outcome", "agent", "reason")})
+                            for e in events.seen if e.data.get("call_id") == started.data["call_id"]]
+                    raise RuntimeError(f"the trunk-down caller was not answered in 30 s; its events: {seen}") from None
             if not await self.trunk_reachable(sandbox, False):
                 raise RuntimeError("the 12345 site never found its trunk to 110 down")
             agent = str(answered.data["answered_by"]).split("/")[-1]

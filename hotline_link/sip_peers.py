@@ -192,10 +192,12 @@ class SipPeers:
             steps.append(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
                          f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         steps.append('  <pause milliseconds="400"/>')  # the last key's events go out in full
-        # then silence frames, as a live phone keeps sending: a caller waiting on after the
-        # menu is not ended by the media timeout
-        keepalive = keepalive_recording(self.workdir / "keepalive.pcap")
-        steps.append(f'  <nop><action><exec play_pcap_audio="{keepalive}"/></action></nop>')
+        if hold_ms is None:
+            # a caller waiting on after the menu (for as long as it takes) sends silence
+            # frames, as a live phone does, so the media timeout does not end it. (Not for a
+            # caller that hangs up itself: its last recording, speech maybe, plays on.)
+            keepalive = keepalive_recording(self.workdir / "keepalive.pcap")
+            steps.append(f'  <nop><action><exec play_pcap_audio="{keepalive}"/></action></nop>')
         if hold_ms is None:
             ending = (f'  <recv request="BYE" timeout="{int(wait_bye_s * 1000)}"/>\n'
                       '  <send>\n    <![CDATA[\n      SIP/2.0 200 OK\n      [last_Via:]\n'
@@ -295,8 +297,7 @@ def _talk(hold_ms: int, talk_range_ms: tuple[int, int] | None = None) -> str:
     return f'distribution="uniform" min="{low}" max="{high}"'
 
 
-_CALLER_HANGS_UP = """  <recv request="BYE"/>
-  <send>
+_OK_TO_BYE = """  <send>
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -308,6 +309,9 @@ _CALLER_HANGS_UP = """  <recv request="BYE"/>
 
     ]]>
   </send>"""
+
+_CALLER_HANGS_UP = """  <recv request="BYE"/>
+""" + _OK_TO_BYE
 
 # what the agent needs to end the call itself: the caller's From, our URI, their Contact
 _DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>
@@ -321,18 +325,7 @@ _DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assi
 _AGENT_HANGS_UP = """  <nop><action><sample assign_to="talk_left" distribution="uniform" min="{low}" max="{high}"/></action></nop>
   <label id="talking"/>
   <recv request="BYE" timeout="250" ontimeout="still_talking"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+""" + _OK_TO_BYE + """
   <nop next="done"/>
   <label id="still_talking"/>
   <nop>

@@ -66,8 +66,9 @@ def _remove_older(directory: Path, oldest: float) -> int:
 
 def backoff_s(failures: int) -> float:
     """How long a calling number waits before its next PIN is checked, after ``failures``
-    wrong ones in the lock window: none for the first, then 1, 2, 4... up to 16 s."""
-    return 0.0 if failures < 1 else min(16.0, 2.0 ** (failures - 1))
+    wrong ones in the lock window: a unit that mistypes once or twice is not slowed; from
+    the third, 2, 4, 8, then 16 s each."""
+    return 0.0 if failures < 3 else min(16.0, 2.0 ** (failures - 2))
 
 
 class FeedbackLine:

@@ -25,11 +25,13 @@ async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-de
     srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
     srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
     lock_alert = f"{srv.linkage.prefix}feedback-lock-alert:QD-WATER"
-    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"), lock_alert)  # none left by an earlier test
+    counters = (srv.feedback_line.attempts_key("QD-WATER"), lock_alert,
+                srv.feedback_line.caller_failures_key(UNIT_NUMBER))
+    await srv.redis.delete(*counters)  # none left by an earlier test
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
-    await srv.redis.delete(srv.feedback_line.attempts_key("QD-WATER"), lock_alert)
+    await srv.redis.delete(*counters)
     await srv.stop()
 
 
@@ -108,7 +110,8 @@ async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
     await server.redis.set(server.feedback_line.attempts_key("QD-WATER"), MAX_FAILURES, ex=60)
     keys = login(ticket)
     with server.bus.subscribe() as events:
-        run = await call_the_line(server, peers, keys, hold_ms=None, wait_bye_s=30)
+        # the line answers as for a wrong PIN and asks again; the unit hangs up
+        run = await call_the_line(server, peers, keys, hold_ms=4000)
         refused = await events.wait_for(is_event("linkage.feedback_refused", ticket_id=ticket.id), 40)
         alert = await events.wait_for(is_event("linkage.supervisor_alert", ticket_id=ticket.id), 5)
     assert refused.data["reason"] == "locked"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import replace
 
@@ -80,12 +81,13 @@ async def test_110_calls_wait_for_a_local_seat_never_remote(surge_server, softph
 
 
 RACER = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from redis.asyncio import Redis
 from seat_pool.store import SeatStore
 
 async def main(url, site, seats, tag, attempts):
-    redis = Redis.from_url(url, decode_responses=True)
+    # the password comes in the environment, never on a command line others can read
+    redis = Redis.from_url(url, decode_responses=True, password=os.environ.get("HL_REDIS_PASSWORD") or None)
     store = SeatStore(redis, claim_ttl_s=60)
     won = []
     await redis.blpop(site + ":go", timeout=20)  # both start together
@@ -110,7 +112,8 @@ async def test_two_router_processes_never_claim_one_seat_twice(sandbox_settings)
             await redis.hset(seat_key(site, seat), mapping={"state": "idle", "since": "1"})
         procs = [await asyncio.create_subprocess_exec(
             sys.executable, "-c", RACER, sandbox_settings.redis_url, site, ",".join(seats), tag, "30",
-            stdout=asyncio.subprocess.PIPE) for tag in ("router-a", "router-b")]
+            stdout=asyncio.subprocess.PIPE, env={**os.environ, "HL_REDIS_PASSWORD": sandbox_settings.redis_password})
+            for tag in ("router-a", "router-b")]
         await redis.rpush(site + ":go", "go", "go")
         results = [json.loads((await asyncio.wait_for(p.communicate(), 30))[0]) for p in procs]
         won = results[0] + results[1]

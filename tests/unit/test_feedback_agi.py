@@ -180,4 +180,4 @@ async def test_wrong_pins_from_one_number_back_off_and_a_right_one_resets(linkag
     assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "ok"
     assert (await ask(line, ticket_id, PIN))["FB_RESULT"] == "ok"
     assert asked == [0, 1, 2, 3, 0]  # the failures of this number so far, at each call
-    assert [feedback_agi.backoff_s(n) for n in (0, 1, 2, 3, 6, 9)] == [0.0, 1.0, 2.0, 4.0, 16.0, 16.0]
+    assert [feedback_agi.backoff_s(n) for n in (0, 1, 2, 3, 4, 6, 9)] == [0.0, 0.0, 0.0, 2.0, 4.0, 16.0, 16.0]

@@ -194,30 +194,22 @@ async def test_intake_push_without_a_signature_is_refused():
         await client.close()
 
 
-async def test_a_push_signed_with_the_other_directions_secret_is_refused():
+@pytest.mark.parametrize("platforms, secret_key, status, code", [
+    # signed with the other direction's secret: it does not verify
+    (("12345", "110"), "push_secret_110_to_12345", 401, "bad_signature"),
+    # the 12345 deployment: a push "to 110" is not for it, however well signed
+    (("12345",), "push_secret_12345_to_110", 403, "push_refused"),
+])
+async def test_a_push_for_another_direction_or_platform_is_refused(platforms, secret_key, status, code):
     import time
 
-    client = await _push_client()
+    client = await _push_client(platforms)
     try:
         stamp = f"{time.time():.3f}"
-        wrong = signing.sign(PUSH_SECRETS["push_secret_110_to_12345"], stamp, PUSH_BODY)
+        signature = signing.sign(PUSH_SECRETS[secret_key], stamp, PUSH_BODY)
         resp = await client.post("/api/intake/push", data=PUSH_BODY,
-                                 headers={"X-HL-Timestamp": stamp, "X-HL-Signature": wrong})
-        assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature"
-    finally:
-        await client.close()
-
-
-async def test_a_push_to_a_platform_this_server_is_not_is_refused():
-    import time
-
-    client = await _push_client(("12345",))  # the 12345 deployment: a push "to 110" is not for it
-    try:
-        stamp = f"{time.time():.3f}"
-        right = signing.sign(PUSH_SECRETS["push_secret_12345_to_110"], stamp, PUSH_BODY)
-        resp = await client.post("/api/intake/push", data=PUSH_BODY,
-                                 headers={"X-HL-Timestamp": stamp, "X-HL-Signature": right})
-        assert resp.status == 403 and (await resp.json())["error"]["code"] == "push_refused"
+                                 headers={"X-HL-Timestamp": stamp, "X-HL-Signature": signature})
+        assert resp.status == status and (await resp.json())["error"]["code"] == code
     finally:
         await client.close()
 
