@@ -13,6 +13,7 @@ import re
 ANONYMOUS = "anonymous"
 MAX_DIGITS = 20  # E.164 is at most 15; room for a trunk prefix (0086...) and an extension
 _PLAUSIBLE = re.compile(rf"\+?[0-9]{{1,{MAX_DIGITS}}}")
+_EXTENSION = re.compile(r"[0-9A-Za-z*#+._-]{1,40}")
 
 
 def caller_number(raw: str | None) -> str:
@@ -26,7 +27,7 @@ def dialled_number(raw: str | None) -> str:
     """The extension a call was dialled to (the Request-URI's user part, or ``s``): letters,
     digits and ``*#+._-``, at most 40 of them; anything else is empty."""
     text = (raw or "").strip()
-    return text if re.fullmatch(r"[0-9A-Za-z*#+._-]{1,40}", text) else ""
+    return text if _EXTENSION.fullmatch(text) else ""
 
 
 def caller_id(number: str | None) -> str:

@@ -394,7 +394,6 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
     if _exists(settings.secrets_file):
         stored = read_secret_file(settings.secrets_file)
         settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
-                           push_secret=settings.push_secret or stored.get("push_secret", ""),
                            redis_password=settings.redis_password or stored.get("redis_password", ""),
                            push_secrets={**{k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)},
                                          **settings.push_secrets})
