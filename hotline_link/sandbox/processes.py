@@ -133,6 +133,8 @@ class RedisProcess:
     """The sandbox's redis-server, with AUTH (``requirepass``) when given a password. Its
     config file (mode 600, in the state dir) holds the password, never the command line."""
 
+    READY_TIMEOUT_S = 60
+
     def __init__(self, redis_url: str, state_dir: Path, password: str = "") -> None:
         parsed = urlparse(redis_url)
         self.host = parsed.hostname or "127.0.0.1"
@@ -149,15 +151,22 @@ class RedisProcess:
     def pid(self) -> int | None:
         return read_pid(self.pid_file, f":{self.port}")
 
-    def _cli(self, *args: str, password: str | None = None) -> str:
+    def _cli(self, *args: str, password: str | None = None, timeout_s: float = 10) -> str:
+        """redis-cli's last line; "" when it gave none in ``timeout_s`` (a Redis loading its
+        append-only file on a busy machine answers late)."""
         env = {**os.environ, "REDISCLI_AUTH": password} if password else {
             k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
-        done = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port), *args],
-                              capture_output=True, text=True, env=env, timeout=10)
+        try:
+            done = subprocess.run(["redis-cli", "-h", self.host, "-p", str(self.port), *args],
+                                  capture_output=True, text=True, env=env, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return ""
         return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
     def _write_conf(self) -> None:
+        # A smaller rewrite threshold than Redis' 64 MB keeps a restart's load short.
         lines = [f"bind {self.host}", f"port {self.port}", f'dir "{self.dir}"', "appendonly yes",
+                 "auto-aof-rewrite-min-size 8mb",
                  'save ""', "daemonize yes", f'pidfile "{self.pid_file}"', f'logfile "{self.dir / "redis.log"}"']
         if self.password:
             lines.append(f'requirepass "{self.password}"')
@@ -177,24 +186,33 @@ class RedisProcess:
             raise SandboxError("redis-server is not installed; run 'make install' first") from None
         if done.returncode != 0:
             raise SandboxError(f"redis-server did not start: {done.stdout.strip()[:200]}")
-        deadline = time.monotonic() + 10
+        if self._wait_ready(self.password) != "PONG":
+            raise SandboxError(f"redis-server on port {self.port} refuses the password of the secrets file")
+
+    def _wait_ready(self, password: str) -> str:
+        """Poll until Redis answers anything but LOADING or silence (it daemonizes before it
+        accepts, then answers LOADING until its file is read); its last answer."""
+        deadline = time.monotonic() + self.READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self._cli("ping", password=self.password) == "PONG":
-                return
-            time.sleep(0.1)  # redis daemonizes before it accepts; poll its port
-        raise SandboxError(f"redis-server on port {self.port} did not answer; see {self.dir}/redis.log")
+            answer = self._cli("ping", password=password, timeout_s=5)
+            if answer and "LOADING" not in answer:
+                return answer
+            time.sleep(0.1)
+        raise SandboxError(f"redis-server on port {self.port} was not ready in {self.READY_TIMEOUT_S} s; "
+                           f"see {self.dir}/redis.log")
 
     def _require_auth(self) -> None:
         """A Redis started by an older tree runs without a password: it gets one now. (A
         Redis without one answers PONG to a client that sends none; one with a password
         answers NOAUTH.)"""
         if not self.password:
+            self._wait_ready("")
             return
-        if self._cli("ping") == "PONG":
+        if self._wait_ready("") == "PONG":
             self._cli("config", "set", "requirepass", self.password)
             self._write_conf()
             log.info("sandbox.redis.password_set", port=self.port)
-        if self._cli("ping", password=self.password) != "PONG":
+        if self._wait_ready(self.password) != "PONG":
             raise SandboxError(f"redis-server on port {self.port} refuses the password of the secrets file")
 
     def stop(self) -> None:
