@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test sandbox-up sandbox-down unit clean
 
-$(STAMP): pyproject.toml scripts/install.sh
+$(STAMP): pyproject.toml devtools/pyproject.toml scripts/install.sh
 	bash scripts/install.sh
 	touch $@
 

@@ -15,10 +15,10 @@ from typing import Awaitable, Callable
 import structlog
 
 from call_control.channel_vars import decode
-from hotline_link.agi.protocol import AgiProtocolError
-from hotline_link.agi.server import AgiSession
-from hotline_link.bus import EventBus
-from hotline_link.redis_client import redis_client
+from hotline_link.asterisk.agi.protocol import AgiProtocolError
+from hotline_link.asterisk.agi.server import AgiSession
+from hotline_link.core.bus import EventBus
+from hotline_link.core.redis_client import redis_client
 from seat_pool.router import CallRouter, Placement
 from seat_pool.routing import CallFacts, Outcome
 from seat_pool.store import SeatStore
@@ -138,8 +138,8 @@ def main() -> int:
 
     from asterisk.agi import AGI
 
-    from hotline_link.logs import configure_logging
-    from hotline_link.settings import load_settings
+    from hotline_link.core.logs import configure_logging
+    from hotline_link.core.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level, stream=sys.stderr)

@@ -8,8 +8,8 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from hotline_link.bus import BusEvent, EventBus
-from hotline_link.logs import mask_number
+from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.logs import mask_number
 from seat_pool.state import seat_from_device
 from tickets.store import TicketStore
 

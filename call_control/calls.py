@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from hotline_link.caller_id import caller_number, dialled_number
+from hotline_link.core.numbers import caller_number, dialled_number
 
 CallEvent = tuple[str, dict[str, Any]]
 

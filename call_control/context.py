@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from call_control.calls import CallBook
 from call_control.locks import CallLocks
-from hotline_link.ami.manager import AmiManager
-from hotline_link.bus import EventBus
-from hotline_link.settings import Settings
+from hotline_link.asterisk.ami.manager import AmiManager
+from hotline_link.core.bus import EventBus
+from hotline_link.core.settings import Settings
 from tickets.store import TicketStore
 
 

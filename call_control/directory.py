@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from call_control.errors import SamePlatform, UnknownTarget
-from hotline_link.settings import SiteSettings
+from hotline_link.core.settings import SiteSettings
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ an agent's desktop can act on."""
 
 from __future__ import annotations
 
-from hotline_link.errors import HttpError
+from hotline_link.core.errors import HttpError
 
 
 class CallControlError(HttpError):

@@ -15,9 +15,12 @@ from call_control.errors import (
     ConferenceExists,
     NotYourCall,
 )
-from hotline_link.errors import TooManyStreams
-from hotline_link.http import principal_of, read_json, server_of
-from hotline_link.logs import mask_number
+from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+from hotline_link.core.errors import TooManyStreams
+from hotline_link.core.logs import mask_number
+from hotline_link.web.http import SETTINGS, principal_of, read_json
+from tickets.access import LOOP_LEG_PREFIX, READERS, require_platform
+from tickets.keys import TICKETS, TIMELINE
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +37,7 @@ def _agent_of_call(request: web.Request, call_id: str) -> str:
     if not agent:
         raise CallControlError("name the agent acting on the call with ?agent=")
     principal.require_agent(agent)
-    call = server_of(request).calls.book.find(call_id)
+    call = request.app[CALLS].book.find(call_id)
     if call is None:
         raise CallNotFound(f"no active call {call_id}")
     if call.answered_agent_channel(agent) is None:
@@ -45,13 +48,12 @@ def _agent_of_call(request: web.Request, call_id: str) -> str:
 async def get_agent_call(request: web.Request) -> web.Response:
     agent = request.match_info["agent"]
     principal_of(request).require_agent(agent)
-    server = server_of(request)
-    site = server.settings.site_of_agent(agent)
-    call = server.calls.book.of_agent(site.id, agent) if site else None
+    site = request.app[SETTINGS].site_of_agent(agent)
+    call = request.app[CALLS].book.of_agent(site.id, agent) if site else None
     if call is None:
         raise CallNotFound(f"agent {agent} is on no call")
-    ticket = await server.tickets.for_call(call.call_id)
-    conference = server.conferences.of_call(call.call_id)
+    ticket = await request.app[TICKETS].for_call(call.call_id)
+    conference = request.app[CONFERENCES].of_call(call.call_id)
     return web.json_response({
         "call_id": call.call_id, "site": call.site, "caller": mask_number(call.caller),
         "state": "conference" if conference else ("talking" if call.answered_by else "ringing"),
@@ -69,9 +71,9 @@ async def post_transfer(request: web.Request) -> web.Response:
     if wait not in WAIT_MODES:
         raise CallControlError(f"wait must be one of {', '.join(WAIT_MODES)}")
     agent = _agent_of_call(request, call_id)
-    if server_of(request).conferences.of_call(call_id) is not None:
+    if request.app[CONFERENCES].of_call(call_id) is not None:
         raise ConferenceExists(f"call {call_id} is a three-way call: leave it instead of transferring")
-    transfer = await server_of(request).transfers.blind_transfer(
+    transfer = await request.app[TRANSFERS].blind_transfer(
         call_id, agent, str(body["target"]), wait=wait,
         category=_optional_text(body, "category"), summary=_optional_text(body, "summary"))
     status = 200 if transfer.state.final else 202
@@ -92,14 +94,14 @@ async def post_conference(request: web.Request) -> web.Response:
     body = await read_json(request, ("target",))
     wait = request.query.get("wait", "true") != "false"
     agent = _agent_of_call(request, call_id)
-    conference = await server_of(request).conferences.start(call_id, agent, str(body["target"]), wait=wait)
+    conference = await request.app[CONFERENCES].start(call_id, agent, str(body["target"]), wait=wait)
     return web.json_response(conference.view(), status=200 if conference.state == "joined" else 202)
 
 
 async def get_conference(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     _agent_of_call(request, call_id)
-    conference = server_of(request).conferences.of_call(call_id)
+    conference = request.app[CONFERENCES].of_call(call_id)
     if conference is None:
         raise CallNotFound(f"call {call_id} has no three-way call")
     return web.json_response(conference.view())
@@ -108,14 +110,14 @@ async def get_conference(request: web.Request) -> web.Response:
 async def delete_conference_party(request: web.Request) -> web.Response:
     call_id, party = request.match_info["call_id"], request.match_info["party"]
     agent = _agent_of_call(request, call_id)
-    conference = await server_of(request).conferences.leave(call_id, agent, party)
+    conference = await request.app[CONFERENCES].leave(call_id, agent, party)
     return web.json_response(conference.view(), status=202)
 
 
 async def agent_events(request: web.Request) -> web.WebSocketResponse:
     agent = request.match_info["agent"]
     principal_of(request).require_agent(agent)
-    events = server_of(request).agent_events
+    events = request.app[AGENT_EVENTS]
     if events.open_count() >= MAX_AGENT_SOCKETS:
         raise TooManyStreams(f"{MAX_AGENT_SOCKETS} agent event sockets are open; try again later")
     # the server only sends on this socket: what a desktop sends is read and dropped, so a
@@ -153,11 +155,28 @@ async def list_calls(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
     calls = [{"call_id": c.call_id, "site": c.site, "caller": mask_number(c.caller),
               "answered_by": c.answered_by, "started_at": c.started_at}
-             for c in server_of(request).calls.book.active()]
+             for c in request.app[CALLS].book.active()]
     return web.json_response({"calls": calls})
 
 
+async def call_story(request: web.Request) -> web.Response:
+    principal_of(request).require_role(*READERS)
+    call_id = request.match_info["call_id"]
+    events = await request.app[TIMELINE].for_call(call_id)
+    if not events:
+        raise CallNotFound(f"no call {call_id} on record")
+    ticket = await request.app[TICKETS].for_call(call_id)
+    if ticket is None and call_id.startswith(LOOP_LEG_PREFIX):  # a ticket's closed loop
+        ticket = await request.app[TICKETS].get(call_id.removeprefix(LOOP_LEG_PREFIX))
+    # the call's platform: its ticket's, else the site its own events name
+    platform = ticket.site if ticket else next((str(e["site"]) for e in events if e.get("site")), None)
+    require_platform(request, platform, f"call {call_id}")
+    return web.json_response({"call_id": call_id, "ticket_id": ticket.id if ticket else None,
+                              "active": request.app[CALLS].book.find(call_id) is not None, "events": events})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/calls/{call_id}", call_story)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/agents/{agent}/call", get_agent_call)
     app.router.add_get("/api/agents/{agent}/events", agent_events)

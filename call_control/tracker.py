@@ -7,8 +7,8 @@ import time
 import structlog
 
 from call_control.calls import CallBook, CallEvent, hangup_reason
-from hotline_link.ami.manager import AmiEvent, AmiManager
-from hotline_link.bus import EventBus
+from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
+from hotline_link.core.bus import EventBus
 from seat_pool.state import seat_from_device
 
 log = structlog.get_logger(__name__)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import structlog
 from redis.exceptions import RedisError
 
-from hotline_link.agi.server import AgiSession
-from hotline_link.bus import EventBus
-from hotline_link.logs import mask_number
-from hotline_link.settings import Settings
+from hotline_link.asterisk.agi.server import AgiSession
+from hotline_link.core.bus import EventBus
+from hotline_link.core.logs import mask_number
+from hotline_link.core.settings import Settings
 from ivr.harassment import normalise_number
 from tickets.store import TicketStore
 

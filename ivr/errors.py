@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline_link.errors import HttpError
+from hotline_link.core.errors import HttpError
 
 
 class IvrError(HttpError):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import structlog
 
-from hotline_link.ami.manager import AmiEvent, AmiManager
-from hotline_link.bus import EventBus
+from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
+from hotline_link.core.bus import EventBus
 
 log = structlog.get_logger(__name__)
 

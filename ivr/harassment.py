@@ -24,8 +24,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from hotline_link.bus import EventBus
-from hotline_link.logs import mask_number
+from hotline_link.core.bus import EventBus
+from hotline_link.core.logs import mask_number
 from ivr.errors import BadNumber, BadReason, NotFlagged
 
 log = structlog.get_logger(__name__)

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from hotline_link.errors import ConfigError, SandboxError
+from hotline_link.core.errors import ConfigError, SandboxError
 
 SOUNDS_SUBDIR = "hl/ivr"  # under Asterisk's sounds dir; the dialplan plays hl/ivr/<name>
 VOICE = "cmn"  # espeak-ng's Mandarin voice

@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline_link.errors import ConfigError
-from hotline_link.settings import Settings
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings
 from ivr.prompts import SOUNDS_SUBDIR, install_prompts, prompts_for
-from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS, ask_prompts, shipped_categories
+from linkage.phone import SOUNDS_SUBDIR as ASK_SOUNDS
+from linkage.phone import ask_prompts, shipped_categories
 
 DEBIAN_SOUNDS = Path("/usr/share/asterisk/sounds")  # astdatadir/sounds of Debian's Asterisk
 

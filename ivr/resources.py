@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline_link.auth import Principal
-from hotline_link.http import principal_of, read_json, server_of
-from hotline_link.logs import mask_number
+from hotline_link.core.logs import mask_number
+from hotline_link.web.auth import Principal
+from hotline_link.web.http import SETTINGS, principal_of, read_json
 from ivr.harassment import number_ref
+from ivr.keys import HARASSMENT
 
 
 def _who(principal: Principal) -> str:
@@ -16,7 +17,7 @@ def _who(principal: Principal) -> str:
 
 async def list_flags(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    guard = server_of(request).harassment
+    guard = request.app[HARASSMENT]
     policy = guard.policy
     return web.json_response({
         "max_calls": policy.max_calls, "window_s": policy.window_s,
@@ -29,9 +30,9 @@ async def flag_number(request: web.Request) -> web.Response:
     body = await read_json(request, ("number", "reason"))
     site = ""
     if principal.role == "agent":
-        agent_site = server_of(request).settings.site_of_agent(principal.agent)
+        agent_site = request.app[SETTINGS].site_of_agent(principal.agent)
         site = agent_site.id if agent_site else ""
-    flag = await server_of(request).harassment.flag(str(body["number"]), str(body["reason"]),
+    flag = await request.app[HARASSMENT].flag(str(body["number"]), str(body["reason"]),
                                                     _who(principal), site)
     return web.json_response(flag.public(), status=201)
 
@@ -39,7 +40,7 @@ async def flag_number(request: web.Request) -> web.Response:
 async def unflag_number(request: web.Request) -> web.Response:
     principal = principal_of(request)
     principal.require_role("supervisor", "admin")
-    number = await server_of(request).harassment.unflag(request.match_info["number"], _who(principal))
+    number = await request.app[HARASSMENT].unflag(request.match_info["number"], _who(principal))
     return web.json_response({"unflagged": mask_number(number), "ref": number_ref(number)})
 
 

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline_link.errors import ConfigError
-from hotline_link.zone import HOTLINE_ZONE
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.zone import HOTLINE_ZONE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")

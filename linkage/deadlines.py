@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 import structlog
 from redis.asyncio import Redis
 
-from hotline_link.tasks import cancel_and_wait, repeat_every
+from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
 from linkage.policy import SUPERVISED, LinkageConfig, next_step
 from tickets.outbox import LEASE_DUE

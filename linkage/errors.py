@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline_link.errors import HttpError
+from hotline_link.core.errors import HttpError
 
 
 class LinkageError(HttpError):
@@ -39,3 +39,7 @@ class BadRange(LinkageError):
 
 class BadNumber(LinkageError):
     status, code = 400, "bad_number"
+
+
+class VoiceNoteNotFound(LinkageError):
+    status, code = 404, "voice_note_not_found"

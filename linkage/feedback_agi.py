@@ -24,16 +24,26 @@ from typing import Callable, Mapping
 import structlog
 from redis.exceptions import RedisError
 
-from hotline_link.agi.server import AgiSession
-from hotline_link.logs import mask_number
+from hotline_link.asterisk.agi.server import AgiSession
+from hotline_link.core.logs import mask_number
+from hotline_link.core.settings import Settings, read_secret_file
+from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.errors import LinkageError
-from hotline_link.settings import Settings, read_secret_file
-from hotline_link.tasks import cancel_and_wait, repeat_every
-from linkage.feedback_line import (LOCK_WINDOW_S, MIN_NOTE_BYTES, NOTE_NAME_RE, Check, check, note_name,
-                                   keyed_digits, step_of_key, ticket_of_digits, unit_to_try)
+from linkage.feedback_line import (
+    LOCK_WINDOW_S,
+    MIN_NOTE_BYTES,
+    NOTE_NAME_RE,
+    Check,
+    check,
+    keyed_digits,
+    note_name,
+    step_of_key,
+    ticket_of_digits,
+    unit_to_try,
+)
 from linkage.feedback_line import unit_pins as pins_of
-from linkage.units import UnitDirectory
 from linkage.service import LinkageService
+from linkage.units import UnitDirectory
 from tickets.store import TICKET_TTL_S
 
 log = structlog.get_logger(__name__)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from redis.asyncio import Redis
 
-from hotline_link.bus import BusEvent, EventBus
+from hotline_link.core.bus import BusEvent, EventBus
 from tickets.store import TICKET_TTL_S
 from tickets.timeline import STREAM_MAXLEN, call_key, entry_of
 

@@ -26,10 +26,10 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping
 import structlog
 from redis.asyncio import Redis
 
-from hotline_link.ami.manager import AmiError, AmiEvent
-from hotline_link.bus import BusEvent, BusWorker, EventBus
-from hotline_link.logs import mask_number
-from hotline_link.tasks import cancel_and_wait, repeat_every
+from hotline_link.asterisk.ami.manager import AmiError, AmiEvent
+from hotline_link.core.bus import BusEvent, BusWorker, EventBus
+from hotline_link.core.logs import mask_number
+from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
 from tickets.catalog import available_jurisdictions, load_jurisdiction
 

@@ -9,14 +9,13 @@ Level-3 deadlines count working time only (``calendar.WorkingCalendar``).
 from __future__ import annotations
 
 import math
-
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from linkage.calendar import WorkingCalendar, parse_calendar
 
 STAGES = ("accept", "arrive", "result")

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from hotline_link.zone import HOTLINE_ZONE
+from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
 
 MODES = ("一键转接", "三方通话", "系统推送")

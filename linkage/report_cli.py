@@ -11,10 +11,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from hotline_link.bus import EventBus
-from hotline_link.errors import ConfigError
-from hotline_link.redis_client import redis_client
-from hotline_link.settings import Settings
+from hotline_link.core.bus import EventBus
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.redis_client import redis_client
+from hotline_link.core.settings import Settings
 from linkage.report import parse_range
 from linkage.resources import FORMATS, build_report
 from linkage.service import LinkageService

@@ -14,13 +14,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from hotline_link.http import principal_of, read_json, server_of
-from hotline_link.logs import mask_number
+from hotline_link.core.logs import mask_number
+from hotline_link.web.http import principal_of, read_json
 from linkage.errors import BadNumber, LinkageError
+from linkage.keys import LINKAGE
 from linkage.repeats import normalise_number
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.service import LinkageService
-from tickets.resources import ticket_of
+from tickets.access import ticket_of
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +30,7 @@ _OPTOUT_NUMBER = re.compile(r"\+?[0-9]{3,20}")  # what the harassment flags take
 
 
 def _linkage(request: web.Request) -> LinkageService:
-    return server_of(request).linkage  # type: ignore[attr-defined,no-any-return]
+    return request.app[LINKAGE]
 
 
 def _who(request: web.Request) -> str:

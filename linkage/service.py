@@ -18,16 +18,34 @@ from typing import Any, Callable
 import structlog
 from redis.asyncio import Redis
 
-from hotline_link.bus import BusEvent, BusWorker, EventBus
-from hotline_link.errors import HotlineError
+from hotline_link.core.bus import BusEvent, BusWorker, EventBus
+from hotline_link.core.errors import HotlineError
+from hotline_link.core.settings import Settings, read_secret_file
 from ivr.prompts import synthesize
-from hotline_link.settings import Settings, read_secret_file
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
-from linkage.errors import (AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket,
-                            UnknownUnit, WrongStep)
+from linkage.errors import (
+    AlreadyDispatched,
+    LinkageError,
+    NoCallback,
+    NotDispatched,
+    NotYourTicket,
+    UnknownUnit,
+    WrongStep,
+)
 from linkage.journal import Clock, Journal
-from linkage.phone import (SOUNDS_SUBDIR, Originate, PhoneAsks, PhoneTimings, Step, callback_prompt,
-                           dispatch_numbers, dispatch_prompt, overdue_prompt, shipped_categories, summary_sound_name)
+from linkage.phone import (
+    SOUNDS_SUBDIR,
+    Originate,
+    PhoneAsks,
+    PhoneTimings,
+    Step,
+    callback_prompt,
+    dispatch_numbers,
+    dispatch_prompt,
+    overdue_prompt,
+    shipped_categories,
+    summary_sound_name,
+)
 from linkage.policy import SUPERVISED, LinkageConfig, load_config
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 from linkage.units import Unit, UnitDirectory, units_for

@@ -25,8 +25,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from hotline_link.errors import ConfigError
-from tickets.catalog import JURISDICTION_NAME, REQUIRED_META, Catalog, data_error, parse_table, read_text
+from hotline_link.core.errors import ConfigError
+from tickets.catalog import (
+    JURISDICTION_NAME,
+    REQUIRED_META,
+    Catalog,
+    data_error,
+    parse_table,
+    read_text,
+)
 
 DATA_PACKAGE = "linkage"
 LEVELS = (1, 2, 3)

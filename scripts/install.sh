@@ -36,5 +36,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test]' -e ./devtools
 echo "install: done ($(.venv/bin/hotline-link --help >/dev/null && echo hotline-link ready))"

@@ -21,12 +21,22 @@ from collections import deque
 
 import structlog
 
-from hotline_link.bus import BusEvent, EventBus
-from hotline_link.settings import Settings
-from hotline_link.tasks import cancel_and_wait, repeat_every
+from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.settings import Settings
+from hotline_link.core.tasks import cancel_and_wait, repeat_every
+from seat_pool.config import overflow_policy
 from seat_pool.overflow_policy import (
-    CenterFigures, OverflowCall, OverflowMode, OverflowState, ReleaseRemoteSeat, StartOverflow,
-    StopOverflow, WaitEstimate, estimate_wait, transition)
+    CenterFigures,
+    OverflowCall,
+    OverflowMode,
+    OverflowState,
+    ReleaseRemoteSeat,
+    StartOverflow,
+    StopOverflow,
+    WaitEstimate,
+    estimate_wait,
+    transition,
+)
 from seat_pool.state import SeatState
 from seat_pool.store import SeatStore
 from seat_pool.waiting import WaitingQueue
@@ -64,7 +74,7 @@ class OverflowController:
         self.seats = seats
         self.queue = queue
         self.bus = bus
-        self.config = settings.overflow_policy()
+        self.config = overflow_policy(settings)
         self.centers = {s.id: s.agents for s in settings.sites if s.intake}
         remote = next((s for s in settings.sites if s.id == settings.remote_seat_site), None)
         self.overflowing = settings.overflow_center_ids & set(self.centers) if remote else set()

@@ -54,7 +54,7 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Iterable
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from seat_pool.selection import SeatView, idle_longest_first
 from seat_pool.state import SeatState
 

@@ -7,9 +7,9 @@ import asyncio
 
 import structlog
 
-from hotline_link.ami.manager import AmiEvent, AmiManager
-from hotline_link.bus import EventBus
-from hotline_link.settings import Settings
+from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
+from hotline_link.core.bus import EventBus
+from hotline_link.core.settings import Settings
 from seat_pool.state import SeatState, contact_registered, seat_from_device
 from seat_pool.store import SeatStore
 

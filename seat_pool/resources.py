@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from call_control.errors import CallNotFound
-from hotline_link.http import principal_of, read_json, server_of
+from hotline_link.web.http import SETTINGS, principal_of, read_json
+from seat_pool.errors import AgentNotFound
+from seat_pool.keys import SEAT_REGISTRY
 
 
 async def list_seats(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    server = server_of(request)
-    seats = {site: {seat: state.value for seat, state in (await server.registry.states(site)).items()}
-             for site in server.ami.sites}
+    registry = request.app[SEAT_REGISTRY]
+    seats = {site.id: {seat: state.value for seat, state in (await registry.states(site.id)).items()}
+             for site in request.app[SETTINGS].sites}
     return web.json_response({"seats": seats})
 
 
 async def _set_pause(request: web.Request, reason: str) -> web.Response:
     agent = request.match_info["agent"]
     principal_of(request).require_agent(agent)
-    server = server_of(request)
-    site = server.settings.site_of_agent(agent)
+    site = request.app[SETTINGS].site_of_agent(agent)
     if site is None:
-        raise CallNotFound(f"no agent {agent}")
-    state = await server.registry.pause(site.id, agent, reason)
+        raise AgentNotFound(f"no agent {agent}")
+    state = await request.app[SEAT_REGISTRY].pause(site.id, agent, reason)
     return web.json_response({"agent": agent, "site": site.id, "state": state.value,
                               "reason": reason or None})
 

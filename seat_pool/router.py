@@ -16,8 +16,9 @@ from typing import Awaitable, Callable
 import structlog
 from redis.exceptions import RedisError
 
-from hotline_link.bus import BusEvent, EventBus
-from hotline_link.settings import Settings
+from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.settings import Settings
+from seat_pool.config import skills_of_site
 from seat_pool.overflow import OverflowController
 from seat_pool.overflow_policy import answer_order
 from seat_pool.routing import CallFacts, Outcome, offer_ivr, takes_seat_now
@@ -50,7 +51,7 @@ class CallRouter:
         self.overflow = overflow
         self.bus = bus
         self._agents = {s.id: s.agents for s in settings.sites}
-        self._skills = {s.id: settings.skills_of_site(s) for s in settings.sites}
+        self._skills = {s.id: skills_of_site(settings, s) for s in settings.sites}
         self._wake: dict[str, asyncio.Event] = {}
 
     @property

@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 from datetime import time as day_start
 from typing import Iterable, Mapping
 
-from hotline_link.errors import HotlineError
-from hotline_link.zone import HOTLINE_ZONE
+from hotline_link.core.errors import HotlineError
+from hotline_link.core.zone import HOTLINE_ZONE
 
 HISTORY_TTL_S = 400 * 86400  # a year and a month, like the call timeline
 MARKER_TTL_S = 2 * 3600  # how long a "counted once" marker is kept

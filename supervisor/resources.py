@@ -11,9 +11,10 @@ from importlib import resources as package_files
 
 from aiohttp import web
 
-from hotline_link.errors import TooManyStreams
-from hotline_link.http import SERVER_KEY, principal_of, read_json, server_of
+from hotline_link.core.errors import TooManyStreams
+from hotline_link.web.http import SETTINGS, principal_of, read_json
 from supervisor.history import columns, history_rows, parse_range, to_csv
+from supervisor.keys import SUPERVISOR
 from supervisor.metrics import CONTENT_TYPE, render
 
 SUPERVISORS = ("supervisor", "admin")
@@ -26,7 +27,7 @@ MAX_STREAMS = 500  # supervisor pages open at once on one server
 
 def _service(request: web.Request):  # type: ignore[no-untyped-def]
     principal_of(request).require_role(*SUPERVISORS)
-    return server_of(request).supervisor  # type: ignore[attr-defined]
+    return request.app[SUPERVISOR]
 
 
 def _asset(name: str) -> str:
@@ -90,7 +91,7 @@ async def history_csv(request: web.Request) -> web.Response:
     service = _service(request)
     history = parse_range(request.query.get("from"), request.query.get("to"), request.query.get("by"))
     counters = await service.history(history)
-    sites = [site.id for site in server_of(request).settings.sites]
+    sites = [site.id for site in request.app[SETTINGS].sites]
     text = to_csv(history_rows(history, sites, HISTORY_TARGETS, counters), columns(HISTORY_TARGETS))
     name = f"hotline-{history.by}-{history.periods[0]:%Y%m%d%H}-{history.periods[-1]:%Y%m%d%H}.csv"
     return web.Response(text=text, content_type="text/csv", charset="utf-8",
@@ -110,7 +111,7 @@ async def listen(request: web.Request) -> web.Response:
 
 
 async def _close_streams(app: web.Application) -> None:
-    service = getattr(app[SERVER_KEY], "supervisor", None)
+    service = app.get(SUPERVISOR)
     if service is not None:
         service.close_streams()
 

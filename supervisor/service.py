@@ -15,11 +15,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from call_control.calls import CallBook
-from call_control.errors import AsteriskRefused, CallControlError, CallNotFound
-from hotline_link.ami.manager import AmiManager
-from hotline_link.bus import BusEvent, EventBus
-from hotline_link.errors import AmiError
-from hotline_link.tasks import cancel_and_wait
+from call_control.errors import AsteriskRefused, CallControlError
+from hotline_link.asterisk.ami.manager import AmiManager
+from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.errors import AmiError
+from hotline_link.core.tasks import cancel_and_wait
+from seat_pool.errors import AgentNotFound
 from seat_pool.state import SeatState
 from supervisor.figures import Count, Dashboard
 from supervisor.history import (
@@ -32,7 +33,7 @@ from supervisor.history import (
 )
 
 if TYPE_CHECKING:
-    from hotline_link.settings import Settings
+    from hotline_link.core.settings import Settings
     from seat_pool.registry import SeatRegistry
 
 log = structlog.get_logger(__name__)
@@ -190,7 +191,7 @@ class SupervisorService:
     def _site_of(self, agent: str) -> str:
         site = self.settings.site_of_agent(agent)
         if site is None:
-            raise CallNotFound(f"no agent {agent}")
+            raise AgentNotFound(f"no agent {agent}")
         return site.id
 
     async def log_out(self, agent: str) -> dict[str, Any]:

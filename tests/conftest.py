@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 import pytest
 
-from hotline_link.errors import HotlineError
-from hotline_link.logs import configure_logging
-from hotline_link.settings import Settings, load_settings, read_secret_file
+from hotline_link.app import load_config
+from hotline_link.core.errors import HotlineError
+from hotline_link.core.logs import configure_logging
+from hotline_link.core.settings import Settings, read_secret_file
 from tests.helpers import free_tcp_port
 
 if TYPE_CHECKING:
-    from hotline_link.server import Server
-    from hotline_link.sip_peers import SipPeers
+    from devtools.sip.peers import SipPeers
+    from hotline_link.app import App
 
 REQUIRED = os.environ.get("HOTLINE_REQUIRE_SANDBOX") == "1"
 
@@ -105,8 +106,8 @@ def sandbox_settings() -> Iterator[Settings]:
     for tool in ("sipp", "redis-server", "chroot"):
         if shutil.which(tool) is None:
             _unavailable(f"{tool} is not installed (run 'make install')")
-    settings = load_settings()
-    from hotline_link.sandbox import Sandbox
+    settings = load_config()
+    from devtools.sandbox import Sandbox
 
     try:
         status = Sandbox(settings).up(build=REQUIRED)
@@ -114,7 +115,7 @@ def sandbox_settings() -> Iterator[Settings]:
         _unavailable(str(exc))
     if not status.running:
         _unavailable(f"the sandbox did not come up: {status}")
-    settings = load_settings()  # again: now the secrets file exists
+    settings = load_config()  # again: now the secrets file exists
     _forget_linkage_schedules(settings)
     sandbox = Sandbox(settings)
     sandbox.clear()
@@ -149,10 +150,10 @@ def server_settings(sandbox_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterator["Server"]:
-    from hotline_link.server import Server
+async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterator["App"]:
+    from hotline_link.app import App
 
-    srv = Server(server_settings)
+    srv = App(server_settings)
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
@@ -161,7 +162,7 @@ async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterato
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator["SipPeers"]:
-    from hotline_link.sip_peers import SipPeers
+    from devtools.sip.peers import SipPeers
 
     sip = SipPeers(tmp_path / "sipp")
     yield sip

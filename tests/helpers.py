@@ -1,12 +1,16 @@
 """Test helpers shared by the sandbox tests: state waits, leaving no channel behind.
-The cuttable TCP proxy is a fault of ``hotline_link.faults`` (chaos uses it too)."""
+The cuttable TCP proxy is a fault of ``devtools.faults`` (chaos uses it too)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+from typing import TYPE_CHECKING, Any
 
-from hotline_link.bus import BusEvent
+from hotline_link.core.bus import BusEvent
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def free_tcp_port() -> int:
@@ -34,3 +38,32 @@ async def hangup_everything(server) -> None:  # type: ignore[no-untyped-def]
 def agent_passwords(site) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A distinct SIP password for each agent of ``site`` (render_site's argument)."""
     return {agent: f"pw-{site.id}-{agent}-test" for agent in site.agents}
+
+
+def web_app_of(stand_in: Any) -> "web.Application":
+    """The real HTTP app (every plugin's routes, the real middlewares) over a unit test's
+    stand-in: an object whose attributes are named like the services (``tickets``,
+    ``calls``, ``linkage``...) plus ``tokens`` and, optionally, ``settings`` and ``bus``."""
+    from aiohttp import web
+
+    from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+    from hotline_link.app import build_app
+    from hotline_link.core.bus import EventBus
+    from hotline_link.core.settings import Settings
+    from ivr.keys import HARASSMENT
+    from linkage.keys import FEEDBACK_LINE, LINKAGE
+    from seat_pool.keys import SEAT_REGISTRY
+    from supervisor.keys import SUPERVISOR
+    from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
+
+    keys = {"tickets": TICKETS, "timeline": TIMELINE, "push": PUSH, "recommender": RECOMMENDER,
+            "calls": CALLS, "transfers": TRANSFERS, "conferences": CONFERENCES, "agent_events": AGENT_EVENTS,
+            "linkage": LINKAGE, "feedback_line": FEEDBACK_LINE, "harassment": HARASSMENT,
+            "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR}
+    services = {key: getattr(stand_in, name) for name, key in keys.items()
+                if getattr(stand_in, name, None) is not None}
+    async def no_backends(request: web.Request) -> web.Response:
+        return web.json_response({"healthy": False, "redis": False, "ami": {}}, status=503)
+
+    return build_app(getattr(stand_in, "settings", None) or Settings(ami_secret="x"), stand_in.tokens,
+                     getattr(stand_in, "bus", None) or EventBus(), services, no_backends)

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TypeVar
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 
 SCHEMA = 1
 PLATFORMS = ("110", "12345")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 from tickets.store import Ticket
 
 TRACED_FIELDS = ("category", "summary", "handling_unit", "division_code", "emergency", "restricted")

@@ -27,9 +27,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from hotline_link.bus import EventBus
-from hotline_link.net import url_refusal
-from hotline_link.tasks import cancel_and_wait
+from hotline_link.core.bus import EventBus
+from hotline_link.core.net import url_refusal
+from hotline_link.core.tasks import cancel_and_wait
 from tickets.signing import sign
 
 log = structlog.get_logger(__name__)
@@ -79,6 +79,10 @@ class Outbox:
         self._lease = redis.register_script(LEASE_DUE)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def add_secrets(self, secrets: Mapping[str, str]) -> None:
+        """More HMAC secrets by name (a plugin that sends through this outbox adds its own)."""
+        self.secrets.update(secrets)
 
     async def enqueue(self, job_id: str, url: str, body: dict[str, object], secret_ref: str = "") -> None:
         """Queue a signed POST; ``secret_ref`` names the secret to sign with (default: the

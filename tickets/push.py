@@ -9,9 +9,9 @@ import time
 import structlog
 from redis.asyncio import Redis
 
-from call_control.errors import CallNotFound
-from hotline_link.bus import EventBus
-from hotline_link.settings import Settings, push_secret_key
+from hotline_link.core.bus import EventBus
+from hotline_link.core.settings import Settings, push_secret_key
+from tickets.errors import TicketNotFound
 from tickets.outbox import Outbox
 from tickets.push_policy import BadPush, PushPayload, plan_push
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
@@ -36,7 +36,7 @@ class PushService:
     async def push(self, ticket_id: str, target: str) -> PushPayload:
         ticket = await self.tickets.get(ticket_id)
         if ticket is None:
-            raise CallNotFound(f"no ticket {ticket_id}")
+            raise TicketNotFound(f"no ticket {ticket_id}")
         payload = plan_push(ticket, target)
         url = self.settings.push_targets.get(target)
         if not url:

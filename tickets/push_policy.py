@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from hotline_link.errors import HotlineError
+from hotline_link.core.errors import HotlineError
 from tickets.sharing import shareable
 from tickets.store import Ticket
 

@@ -13,6 +13,7 @@ Pure: the only I/O is reading the packaged data when a ``Recommender`` is built.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -313,3 +314,17 @@ class Recommender:
         elif top <= 0:
             lexical = 0.15
         return round(min(max(lexical, 0.0), 1.0), 3)
+
+
+class RecommenderSource:
+    """The jurisdiction's recommender, built once on first use, off the event loop (jieba
+    loads its dictionary)."""
+
+    def __init__(self, jurisdiction: str = "default") -> None:
+        self.jurisdiction = jurisdiction
+        self._built: asyncio.Future[Recommender] | None = None
+
+    async def get(self) -> Recommender:
+        if self._built is None:
+            self._built = asyncio.ensure_future(asyncio.to_thread(Recommender.for_jurisdiction, self.jurisdiction))
+        return await self._built

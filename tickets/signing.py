@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 
-from hotline_link.errors import HotlineError
+from hotline_link.core.errors import HotlineError
 
 MAX_SKEW_S = 300
 # seconds since the epoch, plain ASCII digits: float() alone would take "nan" (which passes

@@ -15,9 +15,9 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from zoneinfo import ZoneInfo
 
-from hotline_link.zone import HOTLINE_ZONE
-
 from redis.asyncio import Redis
+
+from hotline_link.core.zone import HOTLINE_ZONE
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
 

@@ -21,9 +21,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from hotline_link.bus import BusEvent, EventBus
-from hotline_link.logs import mask_number
-from hotline_link.tasks import cancel_and_wait
+from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.logs import mask_number
+from hotline_link.core.tasks import cancel_and_wait
 from tickets.sharing import shareable
 from tickets.store import TICKET_TTL_S, TicketStore
 

@@ -30,10 +30,10 @@ from call_control.errors import (
     NotYourCall,
 )
 from call_control.transfer.service import require_agent_call
-from hotline_link.ami.manager import AmiEvent
-from hotline_link.caller_id import caller_id
-from hotline_link.errors import AmiError
-from hotline_link.tasks import wait_until
+from hotline_link.asterisk.ami.manager import AmiEvent
+from hotline_link.core.errors import AmiError
+from hotline_link.core.numbers import caller_id
+from hotline_link.core.tasks import wait_until
 from seat_pool.state import seat_from_device
 from tickets.sharing import shared_content
 

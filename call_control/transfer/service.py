@@ -36,9 +36,9 @@ from call_control.transfer.state import (
     advance,
     failure_reason,
 )
-from hotline_link.ami.manager import AmiEvent
-from hotline_link.errors import AmiDisconnected, AmiError
-from hotline_link.tasks import wait_until
+from hotline_link.asterisk.ami.manager import AmiEvent
+from hotline_link.core.errors import AmiDisconnected, AmiError
+from hotline_link.core.tasks import wait_until
 from tickets.changes import publish_changes
 from tickets.sharing import shared_content
 from tickets.store import Ticket

@@ -9,9 +9,10 @@ from typing import Any, Mapping
 
 import aiohttp
 
-from hotline_link.auth import sandbox_token
-from hotline_link.settings import read_toml_private
-from hotline_link.sip_peers import SippRun
+from devtools.sip.peers import SippRun
+from hotline_link.core.settings import read_toml_private
+from hotline_link.web.auth import sandbox_token
+from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
 
@@ -49,7 +50,7 @@ async def online_agent(server, softphones, peers, site_id: str, agent: str, *, c
                        ring_ms: int = 200, busy: bool = False) -> SippRun:
     site = server.settings.site(site_id)
     port = await softphones.register(site, agent)
-    await server.registry.wait_for_state(site_id, agent, SeatState.IDLE, 10)
+    await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
     if busy:
         return await peers.busy(site, agent, port, calls=calls)
     return await peers.answer(site, agent, port, calls=calls, ring_ms=ring_ms)

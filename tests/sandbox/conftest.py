@@ -7,8 +7,8 @@ from typing import AsyncIterator
 
 import pytest
 
-from hotline_link.settings import Settings, agent_password
-from hotline_link.sip_peers import SipPeers, free_udp_port
+from devtools.sip.peers import SipPeers, free_udp_port
+from hotline_link.core.settings import Settings, agent_password
 
 
 @dataclass
@@ -41,10 +41,10 @@ async def softphones(peers: SipPeers, agent_secrets: dict[str, str],
 async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
     """A server with short ring times, so failure paths take seconds; every channel a test
     leaves behind is hung up before the next test."""
-    from hotline_link.server import Server
+    from hotline_link.app import App
     from tests.helpers import hangup_everything
 
-    srv = Server(replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=5))
+    srv = App(replace(server_settings, transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=5))
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
@@ -55,15 +55,15 @@ async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-un
 @pytest.fixture
 async def proxied_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
     """A server that reaches the 12345 site's AMI through a TCP proxy the test can cut."""
-    from hotline_link.faults import TcpProxy
-    from hotline_link.server import Server
+    from devtools.faults import TcpProxy
+    from hotline_link.app import App
     from tests.helpers import hangup_everything
 
     site = server_settings.site("12345")
     proxy = TcpProxy(site.host, site.ami_port)
     await proxy.start()
     sites = tuple(replace(s, ami_port=proxy.port) if s.id == "12345" else s for s in server_settings.sites)
-    srv = Server(replace(server_settings, sites=sites))
+    srv = App(replace(server_settings, sites=sites))
     await srv.start(http=False)
     await srv.ami.wait_connected(15)
     yield srv, proxy

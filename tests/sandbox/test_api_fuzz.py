@@ -1,5 +1,5 @@
 """Fuzzing of the HTTP API from its own OpenAPI document (schemathesis), against a real
-``Server`` on the sandbox's Redis and Asterisk, with a token of every role (and none).
+``App`` on the sandbox's Redis and Asterisk, with a token of every role (and none).
 
 Each operation gets valid and invalid requests (positive and negative generation); the rules
 are those of the project: no 5xx, every error a JSON body ``{"error": {"code", "message"}}``,
@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from hotline_link.auth import sandbox_token
-from hotline_link.logs import configure_logging
-from hotline_link.openapi import OPENAPI
+from hotline_link.core.logs import configure_logging
+from hotline_link.web.auth import sandbox_token
+from hotline_link.web.openapi import OPENAPI
 from tests.sandbox.callflows import tokens_with_units
 
 pytestmark = pytest.mark.sandbox
@@ -156,12 +156,12 @@ class _JsonLines:
 
 @pytest.fixture
 async def fuzz_server(server_settings, tmp_path):  # type: ignore[no-untyped-def]
-    from hotline_link.server import Server
+    from hotline_link.app import App
 
     log = _JsonLines()
     configure_logging("info", stream=log)
     tokens = tokens_with_units(tmp_path / "tokens.toml", server_settings.tokens_path, {UNIT_TOKEN: "QD-WATER"})
-    srv = Server(replace(server_settings, tokens_file=str(tokens)))
+    srv = App(replace(server_settings, tokens_file=str(tokens)))
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv, log

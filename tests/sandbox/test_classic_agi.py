@@ -8,8 +8,8 @@ import os
 import sys
 
 import pytest
-from hotline_link.redis_client import redis_client
 
+from hotline_link.core.redis_client import redis_client
 from seat_pool.store import SeatStore, claim_key
 
 SITE, SEATS = "remote", ("3001", "3002", "3003", "3004", "3005")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
+from tickets.keys import TICKETS
 
 
 async def room_channels(server, room: str) -> list[str]:
@@ -40,7 +41,7 @@ async def test_three_parties_in_one_room_then_the_12345_agent_leaves(cc_server, 
         assert call.caller.process.returncode is None  # caller and 110 keep talking
     assert await call.caller.finished(15) == 0
     assert await agent_110.finished(10) == 0
-    ticket = await server.tickets.for_call(call.call_id)
+    ticket = await server[TICKETS].for_call(call.call_id)
     assert f"INVITE ticket={ticket.id}" in agent_110.messages()
 
 

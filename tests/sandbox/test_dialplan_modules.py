@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from hotline_link.sandbox import Sandbox
-from hotline_link.settings import read_secret_file
+from devtools.sandbox import Sandbox
+from hotline_link.core.settings import read_secret_file
 
 APP = re.compile(r"(?:=>\s*(?:n|\d+|[^,\s]+,\s*(?:n|\d+))(?:\([\w-]+\))?,\s*|[?:]\s*)([A-Z][A-Za-z]+)\(")
 FUNCTION = re.compile(r"\$\{([A-Z][A-Z_]+)\(")

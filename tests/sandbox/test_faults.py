@@ -14,17 +14,20 @@ from dataclasses import replace
 
 import pytest
 
-from hotline_link.ami.manager import AmiManager
-from hotline_link.sandbox import Sandbox
-from hotline_link.server import Server
+from call_control.keys import CALLS
+from devtools.sandbox import Sandbox
+from hotline_link.app import App
+from hotline_link.asterisk.ami.manager import AmiManager
+from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
+from tickets.keys import TICKETS, TIMELINE
 
 pytestmark = pytest.mark.sandbox
 
 
-async def _started_server(settings) -> Server:  # type: ignore[no-untyped-def]
-    server = Server(settings)
+async def _started_server(settings) -> App:  # type: ignore[no-untyped-def]
+    server = App(settings)
     await server.start(http=False)
     await server.ami.wait_connected(15)
     return server
@@ -51,7 +54,7 @@ async def test_redis_restarted_while_a_call_goes_through(fault_settings, sandbox
     try:
         with server.bus.subscribe() as events:
             port = await softphones.register(site, "1004")
-            await server.registry.wait_for_state("12345", "1004", SeatState.IDLE, 10)
+            await server[SEAT_REGISTRY].wait_for_state("12345", "1004", SeatState.IDLE, 10)
             agent = await peers.answer(site, "1004", port, calls=2)
 
             await asyncio.to_thread(sandbox.redis.stop)
@@ -67,14 +70,14 @@ async def test_redis_restarted_while_a_call_goes_through(fault_settings, sandbox
             await asyncio.to_thread(sandbox.redis.start)
 
             # every event of the call reaches the timeline once Redis is back
-            await server.timeline.flush(20)
-            recorded = [e["event"] for e in await server.timeline.for_call(call_id)]
+            await server[TIMELINE].flush(20)
+            recorded = [e["event"] for e in await server[TIMELINE].for_call(call_id)]
             assert {"call.started", "call.answered", "call.ended"} <= set(recorded), recorded
-            ticket = await server.tickets.for_call(call_id)
+            ticket = await server[TICKETS].for_call(call_id)
             assert ticket is not None and ticket.site == "12345"
 
             # and the next call is routed by the hook again, to the seat, which is idle again
-            await server.registry.wait_for_state("12345", "1004", SeatState.IDLE, 15)
+            await server[SEAT_REGISTRY].wait_for_state("12345", "1004", SeatState.IDLE, 15)
             second = await peers.call(site, "13900002002", "12345", hold_ms=500)
             started = await events.wait_for(is_event("call.started", site="12345", caller="13900002002"), 15)
             routed = await events.wait_for(is_event("call.routed", call_id=started.data["call_id"]), 15)
@@ -93,7 +96,7 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
     registrations, and sees both calls end."""
     site = fault_settings.site("12345")
     first = await _started_server(fault_settings)
-    second: Server | None = None
+    second: App | None = None
     # the test's own AMI connection: it sees what Asterisk does while no server runs
     watcher = AmiManager(fault_settings)
     answers: dict[str, asyncio.Future[str]] = {"13900003002": asyncio.get_running_loop().create_future()}
@@ -129,7 +132,7 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
         answered_by = await asyncio.wait_for(answers["13900003002"], 15)
         assert answered_by.startswith(f"PJSIP/{free_seat}-")
 
-        second = Server(fault_settings)
+        second = App(fault_settings)
         with second.bus.subscribe() as events:
             await second.start(http=False)
             await second.ami.wait_connected(15)
@@ -179,7 +182,7 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
     server.ami.on_disconnect(on_disconnect)
     try:
         port = await softphones.register(site_12345, "1007")
-        await server.registry.wait_for_state("12345", "1007", SeatState.IDLE, 10)
+        await server[SEAT_REGISTRY].wait_for_state("12345", "1007", SeatState.IDLE, 10)
         agent_12345 = await peers.answer(site_12345, "1007", port)
         with server.bus.subscribe() as events:
             # long enough to outlast the restart of the other site, however slow it is
@@ -194,13 +197,13 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
             await server.ami.wait_connected(20)
             assert server.ami.sites["110"].connect_count >= 2
             # the 12345 call never noticed
-            assert server.calls.book.find(started.data["call_id"]) is not None
+            assert server[CALLS].book.find(started.data["call_id"]) is not None
             assert await caller.finished(40) == 0, caller.output()
             await events.wait_for(is_event("call.ended", call_id=started.data["call_id"]), 10)
 
             # the restarted site lost its registrations: the softphone registers again
             port = await softphones.register(site_110, "2003")
-            await server.registry.wait_for_state("110", "2003", SeatState.IDLE, 15)
+            await server[SEAT_REGISTRY].wait_for_state("110", "2003", SeatState.IDLE, 15)
             agent_110 = await peers.answer(site_110, "2003", port)
             caller_110 = await peers.call(site_110, "13900004002", "110", hold_ms=500)
             started = await events.wait_for(is_event("call.started", site="110", caller="13900004002"), 15)

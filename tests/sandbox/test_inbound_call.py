@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
 
@@ -13,7 +14,7 @@ async def test_call_is_routed_to_registered_agent_and_hangup_seen(server, softph
     site = server.settings.site("12345")
     with server.bus.subscribe() as events:
         port = await softphones.register(site, "1002")
-        await server.registry.wait_for_state("12345", "1002", SeatState.IDLE, 10)
+        await server[SEAT_REGISTRY].wait_for_state("12345", "1002", SeatState.IDLE, 10)
         agent = await peers.answer(site, "1002", port)
         caller = await peers.call(site, CALLER, "12345", hold_ms=1500)
 

@@ -12,12 +12,14 @@ import secrets
 import aiohttp
 import structlog
 
-from hotline_link.bus import EventBus
-from hotline_link.redis_client import redis_client
+from hotline_link.core.bus import EventBus
+from hotline_link.core.redis_client import redis_client
 from ivr.callback import CALLBACK_CATEGORY
 from ivr.harassment import HarassmentGuard, HarassmentPolicy, number_ref
+from ivr.keys import HARASSMENT
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, online_agent
+from tickets.keys import TICKETS
 
 
 def _number() -> str:
@@ -44,7 +46,7 @@ async def test_callback_key_opens_a_callback_ticket_for_the_callers_number(cc_se
         await events.wait_for(is_event("ivr.choice", call_id=call_id, choice="callback"), 15)
         requested = await events.wait_for(is_event("ticket.callback_requested", call_id=call_id), 10)
         await events.wait_for(is_event("ivr.left", call_id=call_id, choice="callback"), 10)
-    ticket = await server.tickets.get(requested.data["ticket_id"])
+    ticket = await server[TICKETS].get(requested.data["ticket_id"])
     assert ticket is not None and ticket.call_id == call_id and ticket.site == "12345"
     assert ticket.category == CALLBACK_CATEGORY and ticket.caller == caller
     assert requested.data["caller"] == f"{caller[:3]}****{caller[-4:]}"
@@ -162,7 +164,7 @@ async def test_harassment_api_roles_and_errors(server):
 
 async def test_flagged_number_calling_12345_hears_the_warning_and_is_hung_up(cc_server, peers, log_lines):
     server, caller = cc_server, _number()
-    await server.harassment.flag(caller, "测试：恶意滋扰", "supervisor")
+    await server[HARASSMENT].flag(caller, "测试：恶意滋扰", "supervisor")
     try:
         with server.bus.subscribe() as events:
             run = await peers.call_dtmf(server.settings.site("12345"), caller, "12345", [],
@@ -177,7 +179,7 @@ async def test_flagged_number_calling_12345_hears_the_warning_and_is_hung_up(cc_
         logged = log_lines.events("harassment.warned")
         assert logged and logged[0]["number"] == f"{caller[:3]}****{caller[-4:]}"
     finally:
-        await server.harassment.unflag(caller, "supervisor")
+        await server[HARASSMENT].unflag(caller, "supervisor")
 
 
 async def test_callback_with_the_server_away_apologises_and_reaches_an_agent(cc_server, softphones, peers):

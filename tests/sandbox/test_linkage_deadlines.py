@@ -11,8 +11,8 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from hotline_link.bus import EventBus
-from hotline_link.redis_client import redis_client
+from hotline_link.core.bus import EventBus
+from hotline_link.core.redis_client import redis_client
 from linkage.policy import load_config
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units

@@ -15,9 +15,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hotline_link.server import Server
+from hotline_link.app import App
+from linkage.keys import LINKAGE
 from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent, tokens_with_units
+from tickets.keys import TICKETS
 from tickets.signing import verify
 
 UNIT_TOKEN = "unit-token-for-the-gas-company-0001"
@@ -55,7 +57,7 @@ async def linkage_server(server_settings, tmp_path, log_lines):
                        linkage_jurisdiction=str(units_file(tmp_path / "units.csv", f"http://127.0.0.1:{hook_port}/hook")),
                        tokens_file=str(tokens_with_units(tmp_path / "tokens.toml", server_settings.tokens_path,
                                                          {UNIT_TOKEN: "QD-GAS", OTHER_UNIT_TOKEN: "QD-WATER"})))
-    srv = Server(settings)
+    srv = App(settings)
     srv.outbox.secrets["unit_secret_test"] = HOOK_SECRET  # in production: the secrets file (mode 600)
     # no 回访 call at any hour: these tests record the callback by hand (in working hours the
     # real one would ring at once and land on the timeline between)
@@ -72,8 +74,8 @@ def local_day() -> str:
 
 
 async def new_ticket(server, **fields):  # type: ignore[no-untyped-def]
-    ticket = await server.tickets.open_for_call("12345", f"linkage-http-{time.time_ns()}", caller="13800003333")
-    return await server.tickets.update(ticket, **fields)
+    ticket = await server[TICKETS].open_for_call("12345", f"linkage-http-{time.time_ns()}", caller="13800003333")
+    return await server[TICKETS].update(ticket, **fields)
 
 
 async def test_dispatch_by_webhook_then_feedback_with_a_unit_token_all_on_the_timeline(linkage_server):
@@ -203,7 +205,7 @@ async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_han
     with server.bus.subscribe() as events:  # one subscription per call: answered_call takes the first match
         first = await answered_call(server, events, peers, agent, "12345", caller, hold_ms=1500)
         assert await first.caller.finished(15) == 0
-    opened = await server.tickets.for_call(first.call_id)
+    opened = await server[TICKETS].for_call(first.call_id)
     repeat_calls = []
     for n in (1, 2):  # threshold 3: the first call and two repeats
         with server.bus.subscribe() as events:
@@ -214,8 +216,8 @@ async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_han
             repeat_calls.append(call.call_id)
     joint = await events.wait_for(is_event("linkage.joint", ticket_id=opened.id), 5)
     assert joint.data["calls"] == 3
-    assert (await server.linkage.deadlines.flags())[opened.id]["flag"] == "joint"
-    assert await server.linkage.repeats(opened.id) == 2
+    assert (await server[LINKAGE].deadlines.flags())[opened.id]["flag"] == "joint"
+    assert await server[LINKAGE].repeats(opened.id) == 2
     status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
     answered = {e["data"].get("call_id") for e in story["events"] if e["event"] == "call.answered"}
     assert answered == {first.call_id, *repeat_calls}  # the repeat calls show on the open ticket's story

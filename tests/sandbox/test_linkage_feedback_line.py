@@ -8,12 +8,14 @@ import time
 
 import pytest
 
-from hotline_link.server import Server
-from hotline_link.sip_dtmf import VOICE, keyed
+from devtools.sip.dtmf import VOICE, keyed
+from hotline_link.app import App
 from linkage.feedback_line import MAX_FAILURES
+from linkage.keys import FEEDBACK_LINE, LINKAGE
 from linkage.phone import digits_of
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api
+from tickets.keys import TICKETS
 
 PIN = "482913"
 UNIT_NUMBER = "0513777010"
@@ -21,7 +23,7 @@ UNIT_NUMBER = "0513777010"
 
 @pytest.fixture
 async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
-    srv = Server(server_settings)
+    srv = App(server_settings)
     srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
     srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
     lock_alert = f"{srv.linkage.prefix}feedback-lock-alert:QD-WATER"
@@ -36,9 +38,9 @@ async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-de
 
 
 async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
-    ticket = await server.tickets.open_for_call("12345", f"feedback-line-{time.time_ns()}", caller="13800005555")
-    ticket = await server.tickets.update(ticket, category="公共设施类", summary="路口水管爆裂")
-    record, new = await server.linkage.dispatch(ticket, "QD-WATER", "1001")
+    ticket = await server[TICKETS].open_for_call("12345", f"feedback-line-{time.time_ns()}", caller="13800005555")
+    ticket = await server[TICKETS].update(ticket, category="公共设施类", summary="路口水管爆裂")
+    record, new = await server[LINKAGE].dispatch(ticket, "QD-WATER", "1001")
     assert new and record["state"] == "dispatched" and record["mode"] == "phone"
     return ticket
 
@@ -72,7 +74,7 @@ async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_
     assert resolved.data["unit"] == "QD-WATER" and resolved.data["resolved"] is True
     assert resolved.data["summary"] == "单位电话反馈：已办结"
     assert await run.finished(40) == 0, run.output()  # the line said goodbye and hung up
-    record = await server.linkage.record(ticket.id)
+    record = await server[LINKAGE].record(ticket.id)
     assert record is not None and record["state"] == "resolved"
     status, story = await Api(server).request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
     assert status == 200
@@ -80,7 +82,7 @@ async def test_a_wrong_pin_is_refused_and_the_right_one_records_the_result(line_
     assert steps_on(story) == ["linkage.dispatched", "linkage.feedback_refused", "linkage.accepted",
                                "linkage.resolved"]
     # the wrong PIN's try stays counted; the right one's were given back
-    assert int(await server.redis.get(server.feedback_line.attempts_key("QD-WATER"))) == 1
+    assert int(await server.redis.get(server[FEEDBACK_LINE].attempts_key("QD-WATER"))) == 1
 
 
 async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, peers):
@@ -107,7 +109,7 @@ async def test_arrival_with_a_voice_note_attached_to_the_ticket(line_server, pee
 async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
     server = line_server
     ticket = await dispatched_ticket(server)
-    await server.redis.set(server.feedback_line.attempts_key("QD-WATER"), MAX_FAILURES, ex=60)
+    await server.redis.set(server[FEEDBACK_LINE].attempts_key("QD-WATER"), MAX_FAILURES, ex=60)
     keys = login(ticket)
     with server.bus.subscribe() as events:
         # the line answers as for a wrong PIN and asks again; the unit hangs up
@@ -117,7 +119,7 @@ async def test_a_locked_line_refuses_even_the_right_pin(line_server, peers):
     assert refused.data["reason"] == "locked"
     assert alert.data["unit"] == "QD-WATER"
     assert await run.finished(40) == 0, run.output()
-    record = await server.linkage.record(ticket.id)
+    record = await server[LINKAGE].record(ticket.id)
     assert record is not None and record["state"] == "dispatched"  # nothing recorded
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
 from tests.sandbox.callflows import online_agent
@@ -55,7 +56,7 @@ async def test_a_caller_vanishing_mid_call_ends_as_media_timeout_and_frees_the_s
         ended = await events.wait_for(is_event("call.ended", call_id=call_id), bound + SLACK_S)
         assert ended.data["reason"] == "media_timeout"
         assert time.monotonic() - killed <= bound + SLACK_S
-        await server.registry.wait_for_state("12345", "1005", SeatState.IDLE, SLACK_S)
+        await server[SEAT_REGISTRY].wait_for_state("12345", "1005", SeatState.IDLE, SLACK_S)
         await _next_caller_reaches(server, events, peers, f"139{time.time_ns() % 10**8:08d}", "1005")
     assert await agent.finished(15) == 0, agent.output()
 
@@ -69,7 +70,7 @@ async def test_a_softphone_dead_while_the_server_was_deaf_is_offline_after_the_r
     await proxy.cut()
     dead.process.kill()
     await asyncio.sleep(bound + 1)  # Asterisk has found the contact unreachable; the server heard nothing
-    assert (await server.registry.states("12345"))["1006"] is SeatState.IDLE  # stale, as heard last
+    assert (await server[SEAT_REGISTRY].states("12345"))["1006"] is SeatState.IDLE  # stale, as heard last
     with server.bus.subscribe() as events:
         await proxy.restore()
         await events.wait_for(is_event("seat.changed", site="12345", seat="1006", new="offline"), 15)

@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hotline_link.http import build_app
-from hotline_link.server import Server
-from hotline_link.settings import push_secret_key
+from hotline_link.app import App
+from hotline_link.core.settings import push_secret_key
 from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api
+from tickets.keys import PUSH, TICKETS
 from tickets.outbox import DUE, job_key
 from tickets.signing import sign
 
@@ -24,7 +24,7 @@ from tickets.signing import sign
 async def push_setup(server_settings, log_lines):
     peer_port = free_tcp_port()
     url = f"http://127.0.0.1:{peer_port}/api/intake/push"
-    srv = Server(replace(server_settings, push_targets={"110": url, "12345": url}))
+    srv = App(replace(server_settings, push_targets={"110": url, "12345": url}))
     await srv.redis.delete(DUE)  # jobs left by earlier runs point at ports long gone
     await srv.start()
     yield srv, peer_port
@@ -34,21 +34,21 @@ async def push_setup(server_settings, log_lines):
 async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
     server, peer_port = push_setup
     api = Api(server)
-    source = await server.tickets.open_for_call("12345", f"push-test-{time.time()}", caller="13800001111",
+    source = await server[TICKETS].open_for_call("12345", f"push-test-{time.time()}", caller="13800001111",
                                                 category="噪音", summary="夜间施工")
-    before = await server.push.stats()
+    before = await server[PUSH].stats()
     with server.bus.subscribe() as events:
         status, body = await api.request("POST", f"/api/tickets/{source.id}/push", "1001", json={"target": "110"})
         assert status == 202, body
         push_id = body["push_id"]
         await events.wait_for(is_event("push.retry", push_id=push_id, attempts=2), 10)  # peer down
-        peer = web.AppRunner(build_app(server))
+        peer = web.AppRunner(server.web_app())
         await peer.setup()
         await web.TCPSite(peer, "127.0.0.1", peer_port).start()  # the peer comes up
         try:
             await events.wait_for(is_event("push.delivered", push_id=push_id), 15)
             pushed_in = await events.wait_for(is_event("ticket.pushed_in", source_ticket=source.id), 5)
-            received = await server.tickets.get(pushed_in.data["ticket_id"])
+            received = await server[TICKETS].get(pushed_in.data["ticket_id"])
             assert received.site == "110" and received.summary == "夜间施工"
             assert received.source_platform == "12345" and received.caller == "13800001111"
 
@@ -69,7 +69,7 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
         finally:
             await peer.cleanup()
     assert await server.redis.smembers(f"hl:handed-over:{source.id}") == {received.id}  # exactly one
-    after = await server.push.stats()
+    after = await server[PUSH].stats()
     assert after["110"]["received"] == before["110"]["received"] + 1
     assert after["110"]["duplicates"] == before["110"]["duplicates"] + 1
     assert await server.redis.zscore(DUE, push_id) is None  # delivered: out of the outbox
@@ -79,11 +79,11 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
 async def test_110_rules_restricted_refused_and_non_emergency_to_12345(push_setup):
     server, peer_port = push_setup
     api = Api(server)
-    secret = await server.tickets.open_for_call("110", f"push-r-{time.time()}", category="涉稳")
+    secret = await server[TICKETS].open_for_call("110", f"push-r-{time.time()}", category="涉稳")
     status, body = await api.request("POST", f"/api/tickets/{secret.id}/push", "2001", json={"target": "12345"})
     assert (status, body["error"]["code"]) == (403, "push_refused")
 
-    urgent = await server.tickets.open_for_call("110", f"push-e-{time.time()}", category="求助")
+    urgent = await server[TICKETS].open_for_call("110", f"push-e-{time.time()}", category="求助")
     status, body = await api.request("PATCH", f"/api/tickets/{urgent.id}", "2001",
                                      json={"emergency": True, "division_code": "321323"})
     assert status == 200 and body["emergency"] is True

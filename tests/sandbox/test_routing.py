@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from hotline_link.redis_client import redis_client
-from hotline_link.server import Server
+from hotline_link.app import App
+from hotline_link.core.redis_client import redis_client
 from seat_pool.store import SeatStore, claim_key, seat_key
 from tests.helpers import hangup_everything, is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
@@ -25,7 +25,7 @@ SURGE = dict(overflow_enter_wait_s=2.0, overflow_exit_wait_s=1.0, overflow_enter
 
 @pytest.fixture
 async def surge_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
-    srv = Server(replace(server_settings, **SURGE))
+    srv = App(replace(server_settings, **SURGE))
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
@@ -152,7 +152,7 @@ IVR_ON = dict(ivr_sites="12345", ivr_offer_wait_s=0.0, overflow_centers="")  # a
 
 async def test_queued_12345_caller_goes_to_the_ivr_and_keeps_their_place(server_settings, softphones,
                                                                           peers, log_lines):
-    server = Server(replace(server_settings, **IVR_ON))
+    server = App(replace(server_settings, **IVR_ON))
     await server.start()
     try:
         await server.ami.wait_connected(15)
@@ -184,7 +184,7 @@ async def test_queued_12345_caller_goes_to_the_ivr_and_keeps_their_place(server_
 
 
 async def test_110_caller_never_goes_to_the_ivr(server_settings, softphones, peers, log_lines):
-    server = Server(replace(server_settings, **{**IVR_ON, "ivr_sites": "12345,110"}))
+    server = App(replace(server_settings, **{**IVR_ON, "ivr_sites": "12345,110"}))
     await server.start()
     try:
         await server.ami.wait_connected(15)

@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from hotline_link.server import Server
+from hotline_link.app import App
 from tests.helpers import hangup_everything, is_event
 from tests.sandbox.callflows import Api, online_agent
 
 
 @pytest.fixture
 async def wrap_server(server_settings, log_lines):
-    srv = Server(replace(server_settings, wrap_up_s=60, ivr_sites=""))  # callers wait, no IVR
+    srv = App(replace(server_settings, wrap_up_s=60, ivr_sites=""))  # callers wait, no IVR
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv

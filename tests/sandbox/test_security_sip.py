@@ -9,8 +9,8 @@ import secrets
 
 import pytest
 
-from hotline_link.errors import AmiError, SandboxError
-from hotline_link.sip_peers import free_udp_port
+from devtools.sip.peers import free_udp_port
+from hotline_link.core.errors import AmiError, SandboxError
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, online_agent
 

@@ -14,9 +14,9 @@ import secrets
 
 import aiohttp
 
-from hotline_link.sandbox import Sandbox
-from hotline_link.sandbox.residue import count_channels
-from hotline_link.sip_peers import free_udp_port
+from devtools.sandbox import Sandbox
+from devtools.sandbox.residue import count_channels
+from devtools.sip.peers import free_udp_port
 from tests.sandbox.callflows import online_agent
 
 MARK = "hlfuzz"  # every hostile value carries it, so anything that leaks is found

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.errors import SandboxError
-from hotline_link.settings import SiteSettings
-from hotline_link.sip_peers import SipPeers, free_udp_port
+from devtools.sip.peers import SipPeers, free_udp_port
+from hotline_link.core.errors import SandboxError
+from hotline_link.core.settings import SiteSettings
 
 _CHALLENGE = """
   <recv request="REGISTER"{check}/>

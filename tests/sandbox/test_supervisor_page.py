@@ -15,6 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from seat_pool.keys import SEAT_REGISTRY, SEATS
+from supervisor.keys import SUPERVISOR
 from tests.conftest import _unavailable
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
@@ -181,7 +183,7 @@ async def test_page_follows_a_seat_through_a_real_call(cc_server, softphones, pe
             await driver_click(driver, "show-offline")
     finally:
         await asyncio.to_thread(driver.quit)
-    await server.supervisor.history_written(5)
+    await server[SUPERVISOR].history_written(5)
     assert await hourly_total(api, supervisor, "12345", "answered", first_hour) == before + 1
 
 
@@ -230,22 +232,22 @@ async def test_listen_in_and_log_out(cc_server, softphones, peers):
         assert (status, body["state"]) == (200, "offline")
         status, seats = await api.request("GET", "/api/seats", role="supervisor")
         assert seats["seats"]["12345"]["1017"] == "offline"
-        snapshot = server.supervisor.snapshot()["sites"]["12345"]
+        snapshot = server[SUPERVISOR].snapshot()["sites"]["12345"]
         assert {s["seat"]: s["state"] for s in snapshot["seats"]}["1017"] == "offline"
 
         # the route hook claims seats through the pool: a logged-out seat is never claimed
-        assert await server.seats.claim_idle("12345", ["1017"], "test-logged-out") is None
+        assert await server[SEATS].claim_idle("12345", ["1017"], "test-logged-out") is None
 
         status, body = await api.request("POST", "/api/agents/1017/ready", "1017")
         assert (status, body["state"]) == (200, "idle")  # ready logs the agent in again
     for agent in ("1017", "1018"):
-        await server.registry.pause("12345", agent, "")
+        await server[SEAT_REGISTRY].pause("12345", agent, "")
 
 
 async def test_an_open_page_does_not_hold_up_shutdown(server_settings, log_lines):
-    from hotline_link.server import Server
+    from hotline_link.app import App
 
-    server = Server(server_settings)
+    server = App(server_settings)
     await server.start()
     api = Api(server)
     stopped = False
@@ -281,11 +283,11 @@ async def test_transfers_are_counted_each_way(cc_server, softphones, peers):
         status, body = await api.request("POST", f"/api/calls/{call.call_id}/transfer", "1019",
                                          json={"target": "110"})
         assert status == 200 and body["state"] == "answered", body
-        snapshot = server.supervisor.snapshot()
+        snapshot = server[SUPERVISOR].snapshot()
         assert snapshot["transfers"]["12345->110"] == {"started": 1, "answered": 1}
         assert snapshot["transfers"]["110->12345"] == {"started": 0, "answered": 0}
         assert await call.caller.finished(15) == 0
-    await server.supervisor.history_written(5)
+    await server[SUPERVISOR].history_written(5)
     assert await transfers_in_hour() == before + 1
     status, text, _ = await fetch(api, "GET", "/metrics", supervisor)
     assert 'hotline_transfers_answered_last_hour{source="12345",target="110"} 1.0' in text.splitlines()
@@ -330,7 +332,7 @@ async def test_three_way_calls_are_counted_each_way(cc_server, softphones, peers
         status, body = await api.request("POST", f"/api/calls/{call.call_id}/conference", "2017",
                                          json={"target": "12345"})
         assert status == 200 and body["state"] == "joined", body
-        conferences = server.supervisor.snapshot()["conferences"]
+        conferences = server[SUPERVISOR].snapshot()["conferences"]
         assert conferences["110->12345"] == {"started": 1, "joined": 1}
         assert conferences["12345->110"] == {"started": 0, "joined": 0}
         assert await call.caller.finished(15) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
+from tickets.keys import TIMELINE
 
 
 async def test_timeline_of_a_transferred_case_spans_both_platforms(cc_server, softphones, peers):
@@ -19,7 +20,7 @@ async def test_timeline_of_a_transferred_case_spans_both_platforms(cc_server, so
         received = await events.wait_for(is_event("ticket.received", site="110"), 10)
         ended = await events.wait_for(lambda e: e.name == "call.ended" and e.data["site"] == "110", 15)
     assert await call.caller.finished(10) == 0
-    await server.timeline.flush()
+    await server[TIMELINE].flush()
 
     status, story = await api.request("GET", f"/api/tickets/{body['ticket_id']}/timeline", role="supervisor")
     assert status == 200, story

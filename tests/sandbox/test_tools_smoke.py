@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,12 +92,12 @@ def test_bench_deadlines(clean_afterwards):  # type: ignore[no-untyped-def]
 
 
 def test_supervisor_stream_bench(clean_afterwards):  # type: ignore[no-untyped-def]
-    done = _run(["-m", "supervisor.bench", "--calls", "2"], 300)
+    done = _run(["-m", "devtools.bench.stream", "--calls", "2"], 300)
     assert _json_line(done.stdout, STREAM_FIELDS)["changes"] > 0
 
 
 def test_classify_accuracy_bench():
-    done = _run(["benchmarks/classify_accuracy.py"], 120)
+    done = _run(["devtools/bench/classify_accuracy.py"], 120)
     assert _json_line(done.stdout, CLASSIFY_FIELDS)["cases"] > 0
 
 

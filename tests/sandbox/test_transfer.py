@@ -7,6 +7,7 @@ import asyncio
 
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
+from tickets.keys import TICKETS
 
 
 async def test_blind_transfer_12345_to_110_carries_the_ticket(cc_server, softphones, peers):
@@ -30,7 +31,7 @@ async def test_blind_transfer_12345_to_110_carries_the_ticket(cc_server, softpho
     assert await call.caller.finished(15) == 0  # the caller talked to 110 until hanging up
     assert await agent_110.finished(10) == 0
     assert f"INVITE ticket={ticket_id}" in agent_110.messages()
-    ticket_110 = await server.tickets.get(received.data["ticket_id"])
+    ticket_110 = await server[TICKETS].get(received.data["ticket_id"])
     assert ticket_110.site == "110" and ticket_110.source_ticket == ticket_id
 
 
@@ -119,7 +120,7 @@ async def test_double_click_and_wrong_agent_are_refused(cc_server, softphones, p
 async def test_trunk_down_returns_the_caller(cc_server, softphones, peers):
     """The 110 site is stopped: once the trunk's qualify marks it unreachable, a transfer to
     110 fails at once with target_unreachable and the caller rings the agent again."""
-    from hotline_link.sandbox import Sandbox
+    from devtools.sandbox import Sandbox
 
     server, api = cc_server, Api(cc_server)
     trunk_state: asyncio.Queue[str] = asyncio.Queue()

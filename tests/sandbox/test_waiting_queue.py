@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from hotline_link.redis_client import redis_client
-
+from hotline_link.core.redis_client import redis_client
 from seat_pool.overflow_policy import Platform
 from seat_pool.waiting import WaitingQueue
 

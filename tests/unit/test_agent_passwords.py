@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from hotline_link.errors import ConfigError
-from hotline_link.sandbox.render import render_site
-from hotline_link.settings import Settings, agent_password, agent_password_key
+from hotline_link.asterisk.render import render_site
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings, agent_password, agent_password_key
 from tests.helpers import agent_passwords
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"

@@ -8,13 +8,13 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline_link.agi.protocol import (
+from hotline_link.asterisk.agi.protocol import (
     MAX_HEADER_BYTES,
     parse_reply,
     parse_request_header,
     set_variable_command,
 )
-from hotline_link.errors import AgiProtocolError
+from hotline_link.core.errors import AgiProtocolError
 
 BOUNDED = settings(max_examples=300, deadline=None)
 _KEYS = st.from_regex(r"agi_[a-z0-9_]{1,12}", fullmatch=True)

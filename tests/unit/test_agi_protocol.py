@@ -1,11 +1,11 @@
 import pytest
 
-from hotline_link.agi.protocol import (
+from hotline_link.asterisk.agi.protocol import (
     parse_reply,
     parse_request_header,
     set_variable_command,
 )
-from hotline_link.errors import AgiProtocolError
+from hotline_link.core.errors import AgiProtocolError
 
 HEADER = (b"agi_network: yes\nagi_network_script: route?x=1\nagi_request: agi://127.0.0.1:4573/route?x=1\n"
           b"agi_channel: PJSIP/anonymous-00000001\nagi_uniqueid: hl12345-1.1\n"

@@ -1,6 +1,7 @@
 import pytest
 
-from hotline_link.auth import (
+from hotline_link.core.errors import ConfigError
+from hotline_link.web.auth import (
     AuthError,
     Forbidden,
     Principal,
@@ -8,7 +9,6 @@ from hotline_link.auth import (
     sandbox_token,
     write_sandbox_tokens,
 )
-from hotline_link.errors import ConfigError
 
 
 def test_sandbox_tokens_file_is_private_and_works(tmp_path):

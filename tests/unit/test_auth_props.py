@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline_link.auth import ROLES, AuthError, Principal, TokenBook
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
+from hotline_link.web.auth import ROLES, AuthError, Principal, TokenBook
 from tests.unit.test_settings_props import _VALUES, _toml_value
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

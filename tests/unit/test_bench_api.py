@@ -1,6 +1,6 @@
 import os
 
-from hotline_link.bench_api import percentile, rss_mb
+from devtools.bench.api import percentile, rss_mb
 
 
 def test_percentile_picks_a_sample():

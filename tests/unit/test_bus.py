@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 
 
 async def test_concurrent_waiters_each_get_their_event_in_any_order():
@@ -49,7 +49,7 @@ def test_a_failing_listener_costs_neither_the_publisher_nor_the_other_listeners(
 
 
 async def test_bus_worker_handles_wanted_events_in_order_survives_errors_and_drains_on_stop():
-    from hotline_link.bus import BusWorker
+    from hotline_link.core.bus import BusWorker
 
     bus, handled = EventBus(), []
 

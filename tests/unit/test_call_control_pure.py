@@ -5,8 +5,8 @@ from call_control.channel_vars import decode, ticket_variables
 from call_control.conference.service import Conference, party_of
 from call_control.directory import resolve_target
 from call_control.errors import SamePlatform, UnknownTarget
-from hotline_link.bus import BusEvent
-from hotline_link.settings import DEFAULT_DIRECTORY
+from hotline_link.core.bus import BusEvent
+from hotline_link.core.settings import DEFAULT_DIRECTORY
 
 
 def test_directory():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from tickets.catalog import (
     PLATFORMS,
     available_jurisdictions,

@@ -10,7 +10,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from tickets.catalog import parse_catalog, parse_cues
 
 BOUNDED = settings(max_examples=300, deadline=None)

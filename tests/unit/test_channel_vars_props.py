@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from call_control.channel_vars import MAX_SUMMARY_CHARS, decode, encode, ticket_variables, transfer_bundle
+from call_control.channel_vars import (
+    MAX_SUMMARY_CHARS,
+    decode,
+    encode,
+    ticket_variables,
+    transfer_bundle,
+)
 
 BOUNDED = settings(max_examples=300, deadline=None)
 # text a JSON request body can carry, lone surrogates included ("\ud800" is valid JSON)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from tickets.classify_cli import add_classify_parser
 
 

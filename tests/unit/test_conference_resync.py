@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from call_control.conference.service import Conference, ConferenceService
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 
 
 class RecordingAmi:

@@ -1,5 +1,5 @@
 """Every error a client's request can cause is an HTTP answer of one family base
-(``hotline_link.errors.HttpError``): a 4xx/5xx status and a stable snake_case code, and one
+(``hotline_link.core.errors.HttpError``): a 4xx/5xx status and a stable snake_case code, and one
 code always means the same status, whichever capability raises it."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import call_control.errors
 import ivr.errors
 import linkage.errors
 import supervisor.service  # noqa: F401  (its own CallControlError subclasses)
-from hotline_link.auth import Principal, TokenBook
-from hotline_link.errors import AmiDisconnected, HotlineError, HttpError
-from hotline_link.http import build_app
+from hotline_link.core.errors import AmiDisconnected, HotlineError, HttpError
+from hotline_link.web.auth import Principal, TokenBook
+from tests.helpers import web_app_of
 
 
 def _all_subclasses(cls: type) -> set[type]:
@@ -56,7 +56,7 @@ def test_every_http_error_has_a_status_and_a_code_that_means_one_status():
 async def test_a_bad_request_body_is_a_400_bad_request(body, message):
     token = "admin-token-0123456789abcdef"
     server = SimpleNamespace(tokens=TokenBook([(token, Principal("admin"))]))  # nothing else is reached
-    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     try:
         resp = await client.post("/api/harassment", data=body, headers={"Authorization": f"Bearer {token}",
@@ -81,7 +81,7 @@ async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, s
     token = "agent-token-0123456789abcdef"
     server = SimpleNamespace(tokens=TokenBook([(token, Principal("agent", agent="1001"))]),
                              linkage=SimpleNamespace(opt_out=opt_out))
-    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     try:
         resp = await client.put("/api/callback-optout/13900004399", headers={"Authorization": f"Bearer {token}"})

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hotline_link.agi.server import AgiSession, FastAgiServer
+from hotline_link.asterisk.agi.server import AgiSession, FastAgiServer
 from tests.helpers import free_tcp_port
 
 HEADER = b"agi_network: yes\nagi_network_script: route\nagi_arg_1: 12345\nagi_uniqueid: u1\n\n"

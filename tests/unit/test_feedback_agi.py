@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from hotline_link.agi.protocol import AgiRequest
-from hotline_link.bus import EventBus
+from hotline_link.asterisk.agi.protocol import AgiRequest
+from hotline_link.core.bus import EventBus
 from linkage.feedback_agi import FeedbackLine
 from linkage.feedback_line import MAX_FAILURES
 from linkage.phone import digits_of

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from linkage.feedback_line import (MAX_FAILURES, check, note_name, pin_key, pin_matches, step_of_key,
-                                   ticket_of_digits, unit_pins, unit_to_try)
+from linkage.feedback_line import (
+    MAX_FAILURES,
+    check,
+    note_name,
+    pin_key,
+    pin_matches,
+    step_of_key,
+    ticket_of_digits,
+    unit_pins,
+    unit_to_try,
+)
 from linkage.phone import digits_of
 
 DISPATCHED = {"unit": "QD-WATER", "state": "dispatched"}

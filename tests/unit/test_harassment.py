@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline_link.ami.manager import AmiEvent
+from hotline_link.asterisk.ami.manager import AmiEvent
 from ivr.errors import BadNumber, BadReason
 from ivr.events import bus_event
 from ivr.harassment import (
@@ -98,7 +98,7 @@ def test_other_user_events_are_not_the_ivrs():
 async def test_screen_fails_open_when_redis_is_away():
     from redis.asyncio import Redis
 
-    from hotline_link.bus import EventBus
+    from hotline_link.core.bus import EventBus
     from ivr.harassment import HarassmentGuard
     from tests.helpers import free_tcp_port
 

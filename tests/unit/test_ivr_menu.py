@@ -7,9 +7,9 @@ import wave
 
 import pytest
 
-from hotline_link.errors import ConfigError, SandboxError
-from hotline_link.sandbox.render import render_site
-from hotline_link.settings import Settings
+from hotline_link.asterisk.render import render_site
+from hotline_link.core.errors import ConfigError, SandboxError
+from hotline_link.core.settings import Settings
 from ivr.menu import (
     MAIN_MENU,
     MISSES_ALLOWED,

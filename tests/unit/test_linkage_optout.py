@@ -16,15 +16,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from hotline_link.auth import Principal, TokenBook
-from hotline_link.bus import EventBus
-from hotline_link.http import build_app
+from hotline_link.core.bus import EventBus
+from hotline_link.web.auth import Principal, TokenBook
 from linkage.errors import BadNumber
 from linkage.policy import load_config
 from linkage.resources import optout_number
 from linkage.service import LinkageService
 from linkage.units import load_jurisdiction_units
-from tests.helpers import is_event
+from tests.helpers import is_event, web_app_of
 from tickets.outbox import Outbox
 from tickets.store import TicketStore
 
@@ -51,7 +50,7 @@ async def linkage(private_redis: Redis) -> LinkageService:  # tests/unit/conftes
 @pytest.fixture
 async def client(linkage: LinkageService) -> AsyncIterator[TestClient]:
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), linkage=linkage)
-    test_client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    test_client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await test_client.start_server()
     yield test_client
     await test_client.close()

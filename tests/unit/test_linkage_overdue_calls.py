@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis.asyncio import Redis
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 from linkage.phone import Outcome, PhoneTimings, slot_of
 from linkage.policy import load_config
 from linkage.service import LinkageService

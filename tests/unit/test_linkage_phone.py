@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from hotline_link.ami.manager import AmiEvent
-from linkage.phone import (CALLBACK_KEYS, PROMPTS, Outcome, ask_prompts, callback_prompt, category_prompt_name,
-                           digits_of, dispatch_numbers, dispatch_prompt, next_step, outcome_of, overdue_prompt,
-                           shipped_categories)
+from hotline_link.asterisk.ami.manager import AmiEvent
+from linkage.phone import (
+    CALLBACK_KEYS,
+    PROMPTS,
+    Outcome,
+    ask_prompts,
+    callback_prompt,
+    category_prompt_name,
+    digits_of,
+    dispatch_numbers,
+    dispatch_prompt,
+    next_step,
+    outcome_of,
+    overdue_prompt,
+    shipped_categories,
+)
 
 
 def test_the_ticket_number_is_read_digit_by_digit_between_the_intro_and_press_1():

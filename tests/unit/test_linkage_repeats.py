@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline_link.auth import TokenBook
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
+from hotline_link.web.auth import TokenBook
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 
 

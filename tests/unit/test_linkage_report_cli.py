@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis.asyncio import Redis
 
-from hotline_link.bus import EventBus
 from hotline_link.cli import main
+from hotline_link.core.bus import EventBus
 from linkage.journal import Journal
 from tests.helpers import free_tcp_port
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hotline_link.errors import ConfigError
+from hotline_link.core.errors import ConfigError
 from linkage.policy import ESCALATED, SUPERVISED, load_config, next_step, parse_config
 from linkage.units import check_against_catalog, load_jurisdiction_units, parse_units
 from tickets.catalog import load_jurisdiction

@@ -4,7 +4,7 @@ import json
 import pytest
 import structlog
 
-from hotline_link.logs import configure_logging, mask_number
+from hotline_link.core.logs import configure_logging, mask_number
 
 
 @pytest.mark.parametrize("raw, masked", [
@@ -77,7 +77,7 @@ def test_a_caller_number_inside_an_exception_is_masked():
 
     import structlog
 
-    from hotline_link.logs import configure_logging
+    from hotline_link.core.logs import configure_logging
 
     out = io.StringIO()
     configure_logging("info", stream=out)
@@ -108,7 +108,7 @@ def test_without_a_stream_lines_go_to_the_stdout_of_the_moment(monkeypatch):
 
 
 def test_numbers_inside_nested_values_grouped_or_international_are_masked():
-    from hotline_link.logs import mask_numbers, mask_numbers_in_text
+    from hotline_link.core.logs import mask_numbers, mask_numbers_in_text
 
     line = mask_numbers(None, "info", {"event": "ticket.updated", "changes": {"summary": "回电 13812345678"},
                                        "callers": ["13812345678", {"caller": "13912345678"}]})

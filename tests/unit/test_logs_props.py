@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline_link.logs import mask_number
+from hotline_link.core.logs import mask_number
 
 BOUNDED = settings(max_examples=400, deadline=None)
 _RUN = re.compile(r"\d{6,}")

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
+from hotline_link.core.net import url_refusal
 from supervisor.figures import Dashboard
 from tickets import outbox as outbox_module
-from hotline_link.net import url_refusal
 from tickets.outbox import DEAD, DEAD_AT, DUE, JOB_TTL_S, Outbox, job_key, permanent
 
 
@@ -107,8 +107,8 @@ async def test_plain_http_to_another_host_is_never_sent_and_old_dead_letters_exp
 
 
 def test_settings_refuse_a_push_target_the_outbox_would_never_send_to(tmp_path):
-    from hotline_link.errors import ConfigError
-    from hotline_link.settings import load_settings
+    from hotline_link.core.errors import ConfigError
+    from hotline_link.core.settings import load_settings
 
     config = tmp_path / "c.toml"
     config.write_text('[push_targets]\n"110" = "http://peer.example/api/intake/push"\n')
@@ -120,8 +120,8 @@ def test_settings_refuse_a_push_target_the_outbox_would_never_send_to(tmp_path):
 
 
 def test_a_yes_no_setting_takes_true_false_and_nothing_else(tmp_path):
-    from hotline_link.errors import ConfigError
-    from hotline_link.settings import load_settings
+    from hotline_link.core.errors import ConfigError
+    from hotline_link.core.settings import load_settings
 
     assert load_settings(None, env={"HOTLINE_PUSH_ALLOW_HTTP_LOOPBACK": "yes"}).push_allow_http_loopback is True
     with pytest.raises(ConfigError, match="setting push_allow_http_loopback: expected bool"):

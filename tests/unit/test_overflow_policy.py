@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import seat_pool.overflow_policy as policy
-from hotline_link.errors import ConfigError, HotlineError
+from hotline_link.core.errors import ConfigError, HotlineError
 from seat_pool.overflow_policy import (
     CenterFigures,
     OverflowCall,
@@ -466,7 +466,7 @@ def test_the_module_imports_no_io():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     allowed = {"__future__", "math", "dataclasses", "enum", "typing",
-               "hotline_link.errors", "seat_pool.selection", "seat_pool.state"}
+               "hotline_link.core.errors", "seat_pool.selection", "seat_pool.state"}
     assert imported <= allowed
 
 

@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from hotline_link.errors import ConfigError
-from hotline_link.sandbox.render import render_site, render_text, role_of
-from hotline_link.settings import Settings
+from hotline_link.asterisk.render import render_site, render_text, role_of
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings
 from tests.helpers import agent_passwords
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"

@@ -1,7 +1,7 @@
 import pytest
 
-from hotline_link.errors import SandboxError
-from hotline_link.sandbox.rootfs import debian_mirror_from_sources
+from devtools.sandbox.rootfs import debian_mirror_from_sources
+from hotline_link.core.errors import SandboxError
 
 DEB822 = """Types: deb
 URIs: http://mirror.example/debian-security

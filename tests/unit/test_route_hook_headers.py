@@ -5,11 +5,10 @@ AGI session and router, real tickets on a redis-server of the test's own."""
 
 from __future__ import annotations
 
-
 from agi_scripts.route import RouteHook
 from call_control.channel_vars import encode
-from hotline_link.agi.protocol import AgiRequest
-from hotline_link.bus import EventBus
+from hotline_link.asterisk.agi.protocol import AgiRequest
+from hotline_link.core.bus import EventBus
 from seat_pool.router import Placement
 from seat_pool.routing import Outcome
 from tickets.store import Ticket, TicketStore

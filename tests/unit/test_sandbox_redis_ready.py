@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.errors import SandboxError
-from hotline_link.sandbox.processes import RedisProcess
+from devtools.sandbox.processes import RedisProcess
+from hotline_link.core.errors import SandboxError
+
 
 class ScriptedRedis:
     """Answers each command with the next scripted reply (None: say nothing); the last repeats."""

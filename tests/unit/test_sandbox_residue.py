@@ -5,10 +5,10 @@ import struct
 
 import pytest
 
-from hotline_link.errors import SandboxError
-from hotline_link.sandbox.residue import agent_contacts, count_channels
-from hotline_link.settings import qualify_timing
-from hotline_link.sip_dtmf import keepalive_recording
+from devtools.sandbox.residue import agent_contacts, count_channels
+from devtools.sip.dtmf import keepalive_recording
+from hotline_link.core.errors import SandboxError
+from hotline_link.core.settings import qualify_timing
 
 CONTACTS = """
   Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>

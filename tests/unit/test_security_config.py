@@ -11,11 +11,11 @@ from dataclasses import fields
 import pytest
 import structlog
 
-from hotline_link.agi.server import FastAgiServer
-from hotline_link.errors import ConfigError
-from hotline_link.logs import SECRET_KEYS, configure_logging
-from hotline_link.sandbox.render import render_site
-from hotline_link.settings import Settings, load_settings
+from hotline_link.asterisk.agi.server import FastAgiServer
+from hotline_link.asterisk.render import render_site
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.logs import SECRET_KEYS, configure_logging
+from hotline_link.core.settings import Settings, load_settings
 from tests.helpers import agent_passwords, free_tcp_port
 
 MODULES = "/usr/lib/x86_64-linux-gnu/asterisk/modules"

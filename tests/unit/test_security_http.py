@@ -11,11 +11,12 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline_link import auth as auth_module
-from hotline_link.auth import Principal, TokenBook
-from hotline_link.http import PUBLIC_PATHS, build_app
-from hotline_link.openapi import OPENAPI
-from hotline_link.settings import Settings
+from hotline_link.core.settings import Settings
+from hotline_link.web import auth as auth_module
+from hotline_link.web.auth import Principal, TokenBook
+from hotline_link.web.http import PUBLIC_PATHS
+from hotline_link.web.openapi import OPENAPI
+from tests.helpers import web_app_of
 from tickets import signing
 
 TOKENS = {"agent": ("agent-1001-token-0123456789", Principal("agent", "1001")),
@@ -36,10 +37,13 @@ def _stand_in(touchable: bool) -> SimpleNamespace:
     async def stats():  # type: ignore[no-untyped-def]
         return {"pushed": {}}
 
+    async def no_states(site):  # type: ignore[no-untyped-def]
+        return {}
+
     inner = SimpleNamespace(
         calls=SimpleNamespace(book=SimpleNamespace(active=lambda: [], find=lambda call_id: None,
                                                    of_agent=lambda site, agent: None)),
-        ami=SimpleNamespace(sites={}), push=SimpleNamespace(stats=stats))
+        registry=SimpleNamespace(states=no_states), push=SimpleNamespace(stats=stats))
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"))
     for name in ("calls", "ami", "push", "registry", "tickets", "timeline", "conferences",
                  "transfers", "agent_events", "redis", "recommender"):
@@ -48,14 +52,14 @@ def _stand_in(touchable: bool) -> SimpleNamespace:
 
 
 async def _client(touchable: bool = False) -> TestClient:
-    client = TestClient(TestServer(build_app(_stand_in(touchable))))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in(touchable))))  # type: ignore[arg-type]
     await client.start_server()
     return client
 
 
 def _routes() -> list[tuple[str, str]]:
     """(method, concrete path) of every route the app serves, path parameters filled in."""
-    app = build_app(_stand_in(False))  # type: ignore[arg-type]
+    app = web_app_of(_stand_in(False))
     out = []
     for route in app.router.routes():
         if route.method == "HEAD":
@@ -144,7 +148,7 @@ async def test_an_agent_cannot_act_on_another_agents_call(method, path, body):
     call_of_1002 = SimpleNamespace(answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
     server.calls.book.find = lambda call_id: call_of_1002 if call_id == "hl12345-1.1" else None
     server.transfers = server.conferences = _Untouchable()
-    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     try:
         resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['agent'][0]}"})
@@ -172,13 +176,13 @@ PUSH_BODY = b'{"push_id": "p1", "from_platform": "12345", "to_platform": "110", 
 
 
 async def _push_client(platforms: tuple[str, ...] = ("12345", "110")) -> TestClient:
-    from hotline_link.settings import SiteSettings
+    from hotline_link.core.settings import SiteSettings
 
     server = _stand_in(False)
     sites = tuple(SiteSettings(p, p, 25060 + i, 25038 + i, 30000 + 1000 * i, 30999 + 1000 * i, ())
                   for i, p in enumerate(platforms))
     server.settings = Settings(ami_secret="x", push_secrets=PUSH_SECRETS, sites=sites)
-    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     return client
 
@@ -257,7 +261,7 @@ async def test_a_token_in_the_query_string_is_refused_where_a_header_can_be_sent
 
 
 def test_query_tokens_are_allowed_only_on_pages_downloads_and_streams():
-    from hotline_link.http import QUERY_TOKEN_ROUTES
+    from hotline_link.web.http import QUERY_TOKEN_ROUTES
 
     templates = {template for _, _, template in ROUTES}
     assert QUERY_TOKEN_ROUTES <= templates  # each names a real route

@@ -16,16 +16,21 @@ from hypothesis import strategies as st
 from call_control.calls import CallBook
 from call_control.conference.service import Conference, ConferenceService
 from call_control.transfer.service import TransferService
-from hotline_link.agi.protocol import parse_request_header
-from hotline_link.ami.manager import AmiManager, checked_action
-from hotline_link.caller_id import ANONYMOUS, caller_id, caller_number, dialled_number
-from hotline_link.errors import UnsafeAmiAction
-from hotline_link.sandbox.render import render_site
-from hotline_link.settings import Settings
+from hotline_link.asterisk.agi.protocol import parse_request_header
+from hotline_link.asterisk.ami.manager import AmiManager, checked_action
+from hotline_link.asterisk.render import render_site
+from hotline_link.core.errors import UnsafeAmiAction
+from hotline_link.core.numbers import (
+    ANONYMOUS,
+    caller_id,
+    caller_number,
+    dialled_number,
+)
+from hotline_link.core.settings import Settings
+from tests.helpers import agent_passwords
 from tickets.push_policy import PushRefused, plan_push
 from tickets.sharing import is_restricted, shareable, shared_content
 from tickets.store import Ticket
-from tests.helpers import agent_passwords
 
 # what pjsip hands to AMI for From: <sip:1380000%0AApplication%3A%20System%0AData%3A%20touch%20x@...>
 INJECTED = "1380000\nApplication: System\nData: touch x"

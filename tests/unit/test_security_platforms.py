@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline_link.auth import Principal, TokenBook
-from hotline_link.http import build_app
-from hotline_link.settings import Settings
+from hotline_link.core.settings import Settings
+from hotline_link.web.auth import Principal, TokenBook
+from tests.helpers import web_app_of
 from tickets.store import Ticket
 
 TICKET = Ticket(id="12345-20261206-000001", site="12345", call_id="hl12345-1.1", category="噪音",
@@ -47,7 +47,7 @@ def _stand_in() -> SimpleNamespace:
 
 
 def _named_routes() -> list[str]:
-    app = build_app(_stand_in())  # type: ignore[arg-type]
+    app = web_app_of(_stand_in())
     paths = []
     for route in app.router.routes():
         info = route.resource.get_info()
@@ -68,7 +68,7 @@ def test_the_walk_found_the_call_and_ticket_routes():
 
 @pytest.mark.parametrize("path", NAMED + [f"/api/calls/linkage-{TICKET.id}"])
 async def test_an_agent_of_the_other_platform_reads_nothing(path):
-    client = TestClient(TestServer(build_app(_stand_in())))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in())))  # type: ignore[arg-type]
     await client.start_server()
     try:
         resp = await client.get(path, headers={"Authorization": f"Bearer {TOKENS['2001'][0]}"})
@@ -80,7 +80,7 @@ async def test_an_agent_of_the_other_platform_reads_nothing(path):
 
 
 async def test_an_agent_of_the_platform_reads_its_call():
-    client = TestClient(TestServer(build_app(_stand_in())))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in())))  # type: ignore[arg-type]
     await client.start_server()
     try:
         for path in (f"/api/calls/{TICKET.call_id}", f"/api/tickets/{TICKET.id}/timeline"):

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline_link.auth import Principal, TokenBook
-from hotline_link.bus import EventBus
-from hotline_link.http import build_app
-from hotline_link.settings import Settings
+from hotline_link.core.bus import EventBus
+from hotline_link.core.settings import Settings
+from hotline_link.web.auth import Principal, TokenBook
+from tests.helpers import web_app_of
 from tickets.changes import changed_fields
 from tickets.store import Ticket
 
@@ -36,7 +36,7 @@ async def _client() -> tuple[TestClient, list]:
 
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"),
                              tickets=SimpleNamespace(get=get, update=update), bus=bus)
-    client = TestClient(TestServer(build_app(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     return client, seen
 

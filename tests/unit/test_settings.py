@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.errors import ConfigError
-from hotline_link.settings import load_settings, read_secret_file
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import load_settings, read_secret_file
+from linkage.keys import LINKAGE
 
 
 def test_defaults_have_three_sites_with_distinct_ports(tmp_path):
@@ -95,14 +96,14 @@ def test_bad_phone_timings_are_refused_with_the_setting_named(tmp_path, name, va
 
 
 def test_the_server_calls_units_with_the_phone_timings_of_its_settings(tmp_path):
-    from hotline_link.server import Server
-    from hotline_link.settings import Settings
+    from hotline_link.app import App
+    from hotline_link.core.settings import Settings
     from linkage.phone import PhoneTimings
 
-    server = Server(Settings(state_dir=tmp_path, ami_secret="x", phone_ring_s=30, phone_retry_delay_s=90.0,
+    server = App(Settings(state_dir=tmp_path, ami_secret="x", phone_ring_s=30, phone_retry_delay_s=90.0,
                              phone_answer_window_s=45.0))
-    assert server.linkage.phone is not None
-    assert server.linkage.phone.timings == PhoneTimings(ring_s=30, retry_delay_s=90.0, answer_window_s=45.0)
+    assert server[LINKAGE].phone is not None
+    assert server[LINKAGE].phone.timings == PhoneTimings(ring_s=30, retry_delay_s=90.0, answer_window_s=45.0)
 
 
 @pytest.mark.parametrize("line, message", [

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline_link.errors import ConfigError
-from hotline_link.settings import Settings, load_settings
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings, load_settings
 
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMES = [f.name for f in fields(Settings)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_link.sip_dtmf import _ALAW_TO_ULAW, RECORDINGS, VOICE, key_recordings, keyed
+from devtools.sip.dtmf import _ALAW_TO_ULAW, RECORDINGS, VOICE, key_recordings, keyed
 from tests.conftest import _unavailable
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hotline_link.errors import ConfigError
-from hotline_link.settings import Settings, load_settings
+from hotline_link.app import load_config
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings
+from seat_pool.config import skills_of_site
 from seat_pool.selection import SeatView
 from seat_pool.skills import able_seats, default_skills, wanted_skills
 from seat_pool.state import SeatState
@@ -46,9 +48,9 @@ def test_defaults_and_config_table(tmp_path):
     assert default_skills("110", ("2001",)) == {"2001": ("intake",)}
     config = tmp_path / "hl.toml"
     config.write_text('[skills]\n"1003" = ["general", "police_desk"]\n')
-    settings = load_settings(config, env={})
-    assert settings.skills_of_site(settings.site("12345"))["1003"] == ("general", "police_desk")
-    assert Settings().skills_of_site(Settings().site("12345"))["1003"] == ("general",)
+    settings = load_config(config, env={})
+    assert skills_of_site(settings, settings.site("12345"))["1003"] == ("general", "police_desk")
+    assert skills_of_site(Settings(), Settings().site("12345"))["1003"] == ("general",)
 
 
 @pytest.mark.parametrize("table", ['skills = 3', '[skills]\n"1001" = []', '[skills]\n"1001" = [1]',
@@ -58,4 +60,4 @@ def test_bad_skills_table_is_a_config_error(tmp_path, table):
     config = tmp_path / "hl.toml"
     config.write_text(table + "\n")
     with pytest.raises(ConfigError, match="skills"):
-        load_settings(config, env={})
+        load_config(config, env={})

@@ -173,7 +173,8 @@ def test_odd_events_do_not_break_the_figures(name, data):
     assert snap["sites"]["12345"]["seats"] == []
 
 
-from hypothesis import example, given, settings, strategies as st  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _NAMES = ["call.routed", "queue.joined", "queue.left", "overflow.changed", "ivr.entered", "ivr.left",
           "call.answered", "call.ended", "seat.changed", "transfer.requested", "transfer.answered",

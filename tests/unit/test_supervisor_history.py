@@ -75,7 +75,8 @@ def test_rows_sum_hours_into_days_with_rates():
     assert lines[1].startswith("2026-11-24,12345,12,8,5,2,0.8000,0.5000,8.1,")
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(max_examples=300, deadline=None)

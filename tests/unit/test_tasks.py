@@ -1,6 +1,6 @@
 import asyncio
 
-from hotline_link.tasks import cancel_and_wait, wait_until
+from hotline_link.core.tasks import cancel_and_wait, wait_until
 
 
 async def test_wait_until_rechecks_on_each_change_and_times_out():

@@ -9,7 +9,7 @@ from collections import Counter
 
 from redis.asyncio import Redis
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 from tickets.store import TicketStore
 from tickets.timeline import TicketTimeline, open_calls_key
 

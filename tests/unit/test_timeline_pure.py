@@ -1,6 +1,6 @@
 import json
 
-from hotline_link.bus import BusEvent
+from hotline_link.core.bus import BusEvent
 from tickets.timeline import entry_of, first_answered
 
 

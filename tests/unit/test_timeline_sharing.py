@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from hotline_link.bus import EventBus
+from hotline_link.core.bus import EventBus
 from tickets.store import Ticket, TicketStore
 from tickets.timeline import TicketTimeline, call_key
 

@@ -1,0 +1,41 @@
+"""The call control plugin: the call book fed by AMI, one-click (blind) transfer, the
+three-way call, and the agents' event stream."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from call_control import resources
+from call_control.agent_events import AgentEvents
+from call_control.conference.service import ConferenceService
+from call_control.context import CallControlContext
+from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+from call_control.locks import CallLocks
+from call_control.tracker import CallTracker
+from call_control.transfer.service import TransferService
+from hotline_link.plugin import Deps, Plugin
+from tickets.keys import TICKETS
+
+
+class CallControlPlugin(Plugin):
+    name = "call_control"
+    requires = ("tickets",)
+
+    def load(self, deps: Deps) -> None:
+        settings, services = deps.settings, deps.services
+        tickets = services.get(TICKETS)
+        self.calls = services.provide(CALLS, CallTracker(deps.ami, deps.bus))
+        context = CallControlContext(settings, deps.ami, self.calls.book, tickets, CallLocks(deps.redis), deps.bus)
+        self.transfers = services.provide(TRANSFERS, TransferService(context))
+        self.conferences = services.provide(CONFERENCES, ConferenceService(context))
+        services.provide(AGENT_EVENTS, AgentEvents(deps.bus, tickets,
+                                                   frozenset(a for site in settings.sites for a in site.agents)))
+
+    @staticmethod
+    def add_routes(app: web.Application) -> None:
+        resources.add_routes(app)
+
+    async def start(self) -> None:
+        self.calls.attach()
+        self.transfers.attach()
+        self.conferences.attach()

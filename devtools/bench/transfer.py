@@ -1,0 +1,207 @@
+"""``hotline-link bench transfer``: click-to-ring of a one-click transfer, with its floor.
+
+For each transfer: a SIPp caller is answered by a 12345 agent (SIPp), the transfer is
+requested, and the time runs until the INVITE reaches the 110 agent (SIPp's own message
+trace, stamped on arrival). Measured in one run, side by side:
+- ours: ``POST /api/calls/{id}/transfer`` (HTTP, auth, lock, ticket, Setvar, BlindTransfer)
+- floor: the bare AMI ``BlindTransfer`` sent on a panoramisk connection of its own
+- concurrent: ``--concurrent`` transfers requested at the same moment through the API
+Prints one JSON line. Numbers, not a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import aiohttp
+import panoramisk
+
+from call_control.keys import CALLS
+from devtools.sandbox import Sandbox
+from devtools.sip.peers import SipPeers, SippRun, free_udp_port
+from hotline_link.app import App
+from hotline_link.core.bus import Subscription
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.logs import configure_logging
+from hotline_link.core.settings import Settings, agent_password, read_secret_file
+from hotline_link.web.auth import sandbox_token
+from seat_pool.keys import SEAT_REGISTRY
+from seat_pool.state import SeatState
+
+WAVE = 10
+AGENTS_12345 = tuple(str(n) for n in range(1001, 1021))  # one per concurrent call: no ring-all
+# a free 110 seat for every transfer in flight: a wave's callers stay on the line (hold 8 s)
+# after the transfer, and with one seat the next transfer met target_busy and never rang
+TARGET_AGENTS = tuple(str(n) for n in range(2001, 2021))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def invite_arrivals(trace: Path) -> dict[str, float]:
+    """{caller number: epoch time its INVITE reached the target}, from SIPp's -trace_msg."""
+    arrivals: dict[str, float] = {}
+    for block in ("\n" + trace.read_text(errors="replace")).split("\n-----")[1:]:
+        header, _, body = block.partition("\n")
+        if "message received" not in body.split("\n", 1)[0] or "\nINVITE " not in "\n" + body.lstrip():
+            continue
+        caller = re.search(r"^From:[^\n]*?sip:(\d+)@", body, re.MULTILINE)
+        if caller and caller.group(1) not in arrivals:
+            day, clock = header.strip("- ").split()[:2]  # SIPp stamps local time
+            arrivals[caller.group(1)] = datetime.fromisoformat(f"{day} {clock}").timestamp()
+    return arrivals
+
+
+class TransferBench:
+    def __init__(self, server: App, peers: SipPeers) -> None:
+        self.server = server
+        self.peers = peers
+        self.settings = server.settings
+        self.requested: dict[str, float] = {}  # caller -> when the transfer was asked for
+        self._serial = 0
+
+    def callers(self, count: int) -> list[str]:
+        start = self._serial
+        self._serial += count
+        return [f"1390{n:07d}" for n in range(start, start + count)]
+
+    async def answered_wave(self, events: Subscription, callers: list[str]) -> tuple[SippRun, dict[str, str]]:
+        run = await self.peers.calls(self.settings.site("12345"), callers, "12345", hold_ms=8000,
+                                     rate_per_s=20)
+        call_ids = {}
+        for caller in callers:
+            started = await events.wait_for(lambda e, c=caller: e.name == "call.started"
+                                            and e.data["caller"] == c and e.data["site"] == "12345", 30)
+            call_ids[caller] = started.data["call_id"]
+            await events.wait_for(lambda e, cid=call_ids[caller]: e.name == "call.answered"
+                                  and e.data["call_id"] == cid, 30)
+        return run, call_ids
+
+    async def ringing_at_target(self, events: Subscription, caller: str) -> None:
+        await events.wait_for(lambda e: e.name == "call.ringing" and e.data["site"] == "110"
+                              and e.data["caller"] == caller, 30)
+
+    async def sequential(self, events: Subscription, count: int,
+                         fire: Callable[[str, str], Awaitable[None]]) -> list[str]:
+        done: list[str] = []
+        while len(done) < count:
+            run, call_ids = await self.answered_wave(events, self.callers(min(WAVE, count - len(done))))
+            for caller, call_id in call_ids.items():
+                self.requested[caller] = time.time()
+                await fire(caller, call_id)
+                await self.ringing_at_target(events, caller)
+                done.append(caller)
+            await run.finished(60)
+        return done
+
+    async def concurrent(self, events: Subscription, count: int,
+                         fire: Callable[[str, str], Awaitable[None]]) -> list[str]:
+        run, call_ids = await self.answered_wave(events, self.callers(count))
+        now = time.time()
+        for caller in call_ids:
+            self.requested[caller] = now
+        await asyncio.gather(*(fire(caller, call_id) for caller, call_id in call_ids.items()))
+        await asyncio.gather(*(self.ringing_at_target(events, caller) for caller in call_ids))
+        await run.finished(60)
+        return list(call_ids)
+
+
+async def online_softphone(server: App, peers: SipPeers, password: str, site_id: str, agent: str,
+                           calls: int, trace: bool = False,
+                           talk_range_ms: tuple[int, int] | None = None) -> SippRun:
+    site = server.settings.site(site_id)
+    port = free_udp_port()
+    await peers.register(site, agent, password, port)
+    run = await peers.answer(site, agent, port, calls=calls, ring_ms=0, timeout_s=3600, trace=trace,
+                             talk_range_ms=talk_range_ms)
+    await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
+    return run
+
+
+async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: int = 20) -> dict[str, float]:
+    if not 1 <= concurrent <= min(len(TARGET_AGENTS), len(AGENTS_12345)) or count < 1:
+        raise ConfigError(f"bench transfer: --count must be at least 1 and --concurrent 1 to "
+                          f"{min(len(TARGET_AGENTS), len(AGENTS_12345))} (one seat per call on each side)")
+    configure_logging("warning", stream=sys.stderr)
+    sandbox = Sandbox(settings)
+    await asyncio.to_thread(sandbox.up)
+    await asyncio.to_thread(sandbox.clear)  # nothing an earlier run left rings or answers here
+    secrets = read_secret_file(settings.secrets_file)
+    settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port(),
+                       transfer_ring_s=10)
+    server = App(settings)
+    await server.start()
+    await server.ami.wait_connected(15)
+    peers = SipPeers(settings.state_dir / "bench-sipp")
+    token = sandbox_token(settings.tokens_path, role="supervisor")
+    floor_ami = panoramisk.Manager(host=settings.site("12345").host, port=settings.site("12345").ami_port,
+                                   username=settings.ami_username, secret=settings.ami_secret,
+                                   events="off", ping_delay=3600, loop=asyncio.get_running_loop())
+    try:
+        total = 2 * count + 2 * concurrent
+        for agent in AGENTS_12345:
+            await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
+        targets = [await online_softphone(server, peers, agent_password(secrets, "110", agent), "110", agent, total,
+                                          trace=True) for agent in TARGET_AGENTS]
+        await floor_ami.connect()
+        await floor_ami.authenticated_future
+        bench = TransferBench(server, peers)
+        base = f"http://{settings.http_host}:{settings.http_port}"
+
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async def via_api(caller: str, call_id: str) -> None:
+                call = server[CALLS].book.find(call_id)
+                agent = call.answered_by.split("/")[1] if call and call.answered_by else ""
+                async with http.post(f"{base}/api/calls/{call_id}/transfer?wait=none&agent={agent}",
+                                     json={"target": "110"}) as resp:
+                    if resp.status >= 300:
+                        print(f"bench: transfer of {call_id} refused: {await resp.text()}", file=sys.stderr)
+
+            async def via_raw_ami(caller: str, call_id: str) -> None:
+                call = server[CALLS].book.find(call_id)
+                agent_leg = call.agent_channel(call.answered_by.split("/")[1]) if call and call.answered_by else None
+                await floor_ami.send_action({"Action": "BlindTransfer", "Channel": agent_leg[1] if agent_leg else "",
+                                             "Context": "transfer-out", "Exten": "110"})
+
+            with server.bus.subscribe() as events:
+                ours = await bench.sequential(events, count, via_api)
+                floor = await bench.sequential(events, count, via_raw_ami)
+                together = await bench.concurrent(events, concurrent, via_api)
+                together_floor = await bench.concurrent(events, concurrent, via_raw_ami)
+        await peers.stop_all()  # every trace complete before it is read
+        arrivals = {caller: at for target in targets if target.trace_file and target.trace_file.exists()
+                    for caller, at in invite_arrivals(target.trace_file).items()}
+    finally:
+        floor_ami.close()
+        await peers.stop_all()
+        await server.stop()
+        await asyncio.to_thread(sandbox.clear)
+
+    def latencies(callers: list[str]) -> list[float]:
+        return [(arrivals[c] - bench.requested[c]) * 1000 for c in callers if c in arrivals]
+
+    ours_ms, floor_ms, together_ms = latencies(ours), latencies(floor), latencies(together)
+    together_floor_ms = latencies(together_floor)
+    result = {
+        "transfers": len(ours_ms), "floor_transfers": len(floor_ms),
+        "p50_ms": round(percentile(ours_ms, 50), 2), "p99_ms": round(percentile(ours_ms, 99), 2),
+        "floor_p50_ms": round(percentile(floor_ms, 50), 2), "floor_p99_ms": round(percentile(floor_ms, 99), 2),
+        "concurrent": len(together_ms),
+        "concurrent_p50_ms": round(percentile(together_ms, 50), 2),
+        "concurrent_p99_ms": round(percentile(together_ms, 99), 2),
+        "concurrent_floor_p50_ms": round(percentile(together_floor_ms, 50), 2),
+        "concurrent_floor_p99_ms": round(percentile(together_floor_ms, 99), 2),
+    }
+    result["ratio_p50"] = round(result["p50_ms"] / result["floor_p50_ms"], 3)
+    result["concurrent_p99_over_p50"] = round(result["concurrent_p99_ms"] / result["p50_ms"], 3)
+    return result

@@ -1,0 +1,253 @@
+"""The local sandbox: three Asterisk 22 sites (12345, 110, remote) and a Redis.
+
+``Sandbox.up()`` builds (or reuses) the sid root, renders each site's config from
+``asterisk_conf/``, checks ports, and starts everything; ``down()`` stops it all.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets as token_source
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from devtools.sandbox import rootfs
+from devtools.sandbox.ports import PortNeed, require_free, tcp_open
+from devtools.sandbox.processes import AsteriskProcess, RedisProcess
+from devtools.sandbox.residue import agent_contacts, clear_site, count_channels
+from hotline_link.asterisk.layout import SiteLayout
+from hotline_link.asterisk.render import render_site
+from hotline_link.core.errors import ConfigError, SandboxError
+from hotline_link.core.settings import (
+    Settings,
+    agent_password,
+    agent_password_key,
+    push_secret_key,
+    read_secret_file,
+)
+from hotline_link.web.auth import write_sandbox_tokens
+from ivr.prompts import install_prompts
+from ivr.prompts_cli import prompt_sets
+from linkage.feedback_line import pin_key
+from linkage.units import units_for
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    site_id: str
+    pid: int | None
+    ami_open: bool
+    channels: int | None = None  # active channels; None while the site is down
+    contacts: int | None = None  # agents' registered contacts; None while the site is down
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    rootfs_ready: bool
+    sites: tuple[SiteStatus, ...]
+    redis_pid: int | None
+
+    @property
+    def running(self) -> bool:
+        return all(s.pid and s.ami_open for s in self.sites) and self.redis_pid is not None
+
+
+def _chroot_ids(root: Path, user: str = "asterisk") -> tuple[int, int]:
+    for line in (root / "etc/passwd").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == user:
+            return int(parts[2]), int(parts[3])
+    raise SandboxError(f"no '{user}' user in {root}/etc/passwd; rebuild the root")
+
+
+def _duty_numbers(settings: Settings) -> list[str]:
+    """The duty and backup phones of the configured units directory (dispatch by phone)."""
+    try:
+        units = units_for(settings.linkage_jurisdiction)
+    except ConfigError:  # a bad units file is reported by the server that loads it
+        return []
+    return [n for u in units.units for n in (u.duty_phone, u.backup_phone) if n and n.isdigit()]
+
+
+class Sandbox:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.rootfs_dir
+        self.state_dir = settings.state_dir
+        self.redis = RedisProcess(settings.redis_url, settings.state_dir, settings.redis_password)
+
+    def asterisk(self, site_id: str) -> AsteriskProcess:
+        return AsteriskProcess(self.root, self.state_dir, site_id)
+
+    def load_or_create_secrets(self) -> dict[str, str]:
+        """The sandbox's secrets (mode 600); ones added in later versions are appended."""
+        path = self.settings.secrets_file
+        values = read_secret_file(path) if path.exists() else {}
+        wanted = {"ami_secret": 24, "redis_password": 24}
+        wanted.update({push_secret_key(a, b): 24 for a, b in (("12345", "110"), ("110", "12345"))})
+        wanted.update({agent_password_key(site.id, agent): 12
+                       for site in self.settings.sites for agent in site.agents})
+        missing = {k: token_source.token_urlsafe(n) for k, n in wanted.items() if k not in values}
+        # the units' feedback-line PINs (linkage/feedback_line.py), 6 digits each
+        missing.update({k: f"{token_source.randbelow(10**6):06d}" for k in self._unit_pin_keys() if k not in values})
+        if missing:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as fh:
+                fh.writelines(f'{k} = "{v}"\n' for k, v in missing.items())
+        return {**values, **missing}
+
+    def _unit_pin_keys(self) -> list[str]:
+        return [pin_key(unit.id) for unit in units_for(self.settings.linkage_jurisdiction).units]
+
+    def _port_needs(self) -> list[PortNeed]:
+        needs = []
+        for site in self.settings.sites:
+            if self.asterisk(site.id).pid():
+                continue
+            needs.append(PortNeed(f"site {site.id} SIP", site.host, site.sip_port, "udp"))
+            needs.append(PortNeed(f"site {site.id} AMI", site.host, site.ami_port, "tcp"))
+        if self.redis.local and not self.redis.pid():
+            needs.append(PortNeed("redis", self.redis.host, self.redis.port, "tcp"))
+        return needs
+
+    def render_site_configs(self, secrets: dict[str, str]) -> dict[str, dict[str, str]]:
+        """{site id: {file name: text}}; fails on any template error before anything runs."""
+        settings = self.settings.with_secret(secrets["ami_secret"])
+        module_dir = rootfs.module_dir(self.root)
+        template_dir = Path(settings.template_dir) if settings.template_dir else None
+        duty_numbers = _duty_numbers(settings)
+        return {site.id: render_site(settings, site, module_dir,
+                                     {a: agent_password(secrets, site.id, a) for a in site.agents},
+                                     template_dir, duty_numbers)
+                for site in settings.sites}
+
+    def write_hosts(self) -> None:
+        """The chroot resolves this machine's own name without DNS (Asterisk asks for it)."""
+        name = socket.gethostname()
+        (self.root / "etc/hosts").write_text(
+            f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost\n")
+
+    def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> set[str]:
+        """Write each site's config files; returns the sites whose files changed."""
+        self.write_hosts()
+        changed = set()
+        uid, gid = _chroot_ids(self.root)
+        for site_id, files in rendered.items():
+            layout = SiteLayout(site_id)
+            for d in layout.dirs():
+                host_dir = self.root / d.lstrip("/")
+                host_dir.mkdir(parents=True, exist_ok=True)
+                os.chown(host_dir, uid, gid)
+            etc = self.root / layout.etc.lstrip("/")
+            for name, text in files.items():
+                target = etc / name
+                try:
+                    if target.read_text(encoding="utf-8") == text:
+                        continue
+                except (OSError, UnicodeDecodeError):
+                    pass
+                changed.add(site_id)
+                # created 640 (secrets inside: AMI, SIP passwords), never briefly world-readable;
+                # written beside and renamed, so Asterisk never reads half a file
+                partial = target.with_name(f".{name}.partial")
+                partial.unlink(missing_ok=True)
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.chown(partial, uid, gid)
+                os.replace(partial, target)
+        return changed
+
+    @property
+    def sounds_dir(self) -> Path:
+        """Asterisk's sounds in the root (astdatadir in asterisk_conf/asterisk.conf)."""
+        return self.settings.sounds_path()
+
+    def install_prompts(self) -> list[Path]:
+        """Every Mandarin prompt, synthesised into sounds/hl/ where its text changed."""
+        written = [path for prompts, target in prompt_sets(self.settings.web_channel, self.sounds_dir)
+                   for path in install_prompts(prompts, target)]
+        if written:
+            log.info("sandbox.prompts_installed", count=len(written), dir=str(self.sounds_dir / "hl"))
+        return written
+
+    def up(self, rebuild: bool = False, build: bool = True) -> SandboxStatus:
+        if os.geteuid() != 0:
+            raise SandboxError("the sandbox needs root (debootstrap, chroot)")
+        if not build and not rootfs.is_ready(self.root):
+            raise SandboxError(f"the Asterisk root is not built yet at {self.root}; run "
+                               "'hotline-link sandbox up' to build it (about a minute)")
+        rootfs.ensure_rootfs(self.root, self.settings.debian_suite, self.settings.debian_mirror,
+                             rebuild=rebuild)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.chmod(0o700)  # secrets, tokens, recordings: the owner's only
+        secrets = self.load_or_create_secrets()
+        self.redis.password = secrets["redis_password"]
+        rendered = self.render_site_configs(secrets)
+        write_sandbox_tokens(self.settings.tokens_path,
+                             [a for site in self.settings.sites for a in site.agents])
+        require_free(self._port_needs())
+        changed = self.write_site_configs(rendered)
+        self.install_prompts()
+        if self.redis.local:
+            self.redis.start()
+        for site in self.settings.sites:
+            process = self.asterisk(site.id)
+            started = process.pid() is None
+            if not started and site.id in changed:  # a newer tree's config: the site takes it now
+                process.cli("core reload")
+                log.info("sandbox.site.reloaded", site=site.id)
+            process.start()
+            if started:
+                log.info("sandbox.site.started", site=site.id, sip_port=site.sip_port,
+                         ami_port=site.ami_port, pid=process.pid())
+        return self.status()
+
+    def down(self) -> SandboxStatus:
+        for site in self.settings.sites:
+            self.asterisk(site.id).stop()
+        if self.redis.local:
+            self.redis.stop()
+        return self.status()
+
+    def clear(self) -> dict[str, tuple[int, int]]:
+        """No channel and no agent contact left on any site, whatever an earlier run (a
+        test, a benchmark, chaos, the demo) left behind; {site: (channels, contacts) found}."""
+        from devtools.sip.peers import (
+            free_udp_port,  # sip_peers imports the sandbox's renderer
+        )
+
+        secrets = read_secret_file(self.settings.secrets_file)
+        found = {}
+        for site in self.settings.sites:
+            process = self.asterisk(site.id)
+            if process.pid() is None:
+                continue
+            found[site.id] = clear_site(site, process.cli,
+                                        functools.partial(agent_password, secrets, site.id), free_udp_port)
+            if any(found[site.id]):
+                log.info("sandbox.cleared", site=site.id, channels=found[site.id][0],
+                         contacts=found[site.id][1])
+        return found
+
+    def status(self) -> SandboxStatus:
+        sites = []
+        for s in self.settings.sites:
+            process = self.asterisk(s.id)
+            pid = process.pid()
+            channels = contacts = None
+            if pid is not None:
+                try:
+                    channels = count_channels(process.cli("core show channels count"))
+                    contacts = sum(agent_contacts(process.cli("pjsip show contacts"), frozenset(s.agents)).values())
+                except SandboxError:
+                    pass  # still booting or stopping: the counts are unknown
+            sites.append(SiteStatus(s.id, pid, tcp_open(s.host, s.ami_port), channels, contacts))
+        return SandboxStatus(rootfs.is_ready(self.root), tuple(sites), self.redis.pid())

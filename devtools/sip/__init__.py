@@ -1,0 +1,1 @@
+"""SIPp peers for the sandbox: softphones, callers, handsets, and their DTMF media."""

@@ -1,0 +1,2 @@
+"""The HTTP edge: tokens and roles, middlewares, JSON bodies, the OpenAPI document.
+Imports only ``hotline_link.core``."""

@@ -1,0 +1,32 @@
+"""The IVR plugin: the surge IVR's events and callback requests, and harassment screening."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline_link.plugin import Deps, Plugin
+from ivr import resources
+from ivr.callback import CallbackRoute
+from ivr.events import IvrEvents
+from ivr.harassment import HarassmentGuard, HarassmentPolicy
+from ivr.keys import HARASSMENT, IVR_EVENTS
+from tickets.keys import TICKETS
+
+
+class IvrPlugin(Plugin):
+    name = "ivr"
+    requires = ("tickets",)
+
+    def load(self, deps: Deps) -> None:
+        settings, services = deps.settings, deps.services
+        services.provide(HARASSMENT, HarassmentGuard(deps.redis, HarassmentPolicy(
+            settings.harassment_max_calls, settings.harassment_window_s), deps.bus))
+        self.events = services.provide(IVR_EVENTS, IvrEvents(deps.ami, deps.bus))
+        deps.agi.add_route("callback", CallbackRoute(settings, services.get(TICKETS), deps.bus))
+
+    @staticmethod
+    def add_routes(app: web.Application) -> None:
+        resources.add_routes(app)
+
+    async def start(self) -> None:
+        self.events.attach()

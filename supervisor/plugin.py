@@ -1,0 +1,32 @@
+"""The supervisor plugin: the live page, its event stream, history and figures."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from call_control.keys import CALLS
+from hotline_link.plugin import Deps, Plugin
+from seat_pool.keys import SEAT_REGISTRY
+from supervisor import resources
+from supervisor.keys import SUPERVISOR
+from supervisor.service import SupervisorService
+
+
+class SupervisorPlugin(Plugin):
+    name = "supervisor"
+    requires = ("seat_pool", "call_control")
+
+    def load(self, deps: Deps) -> None:
+        services = deps.services
+        self.supervisor = services.provide(SUPERVISOR, SupervisorService(
+            deps.settings, deps.bus, deps.redis, services.get(SEAT_REGISTRY), deps.ami, services.get(CALLS).book))
+
+    @staticmethod
+    def add_routes(app: web.Application) -> None:
+        resources.add_routes(app)
+
+    async def start(self) -> None:
+        self.supervisor.start()
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()

@@ -1,0 +1,44 @@
+"""The tickets plugin: the ticket store, the timeline (call-to-ticket linkage), the outbox
+and system push, and the catalog recommender."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline_link.plugin import Deps, Plugin
+from tickets import resources
+from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
+from tickets.outbox import Outbox
+from tickets.push import PushService
+from tickets.recommend import RecommenderSource
+from tickets.store import TicketStore
+from tickets.timeline import TicketTimeline
+
+
+class TicketsPlugin(Plugin):
+    name = "tickets"
+
+    def load(self, deps: Deps) -> None:
+        settings, services = deps.settings, deps.services
+        store = services.provide(TICKETS, TicketStore(deps.redis))
+        self.timeline = services.provide(TIMELINE, TicketTimeline(deps.redis, store, deps.bus, settings.platform_ids))
+        self.outbox = services.provide(OUTBOX, Outbox(
+            deps.redis, deps.bus, "", secrets=settings.push_secrets,
+            allow_http_loopback=settings.push_allow_http_loopback))
+        services.provide(PUSH, PushService(settings, store, self.outbox, deps.redis, deps.bus))
+        services.provide(RECOMMENDER, RecommenderSource())
+        self.ami = deps.ami
+
+    @staticmethod
+    def add_routes(app: web.Application) -> None:
+        resources.add_routes(app)
+
+    async def start(self) -> None:
+        self.timeline.start()
+        self.outbox.start()
+        # after the call book's resync: ends the calls no server heard end
+        self.ami.on_resync(self.timeline.on_resync, late=True)
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+        await self.timeline.stop()
