@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from datetime import time as day_start
 from typing import Iterable, Mapping
 
-from hotline_link.core.errors import HotlineError
+from hotline_link.core.errors import HttpError
 from hotline_link.core.zone import HOTLINE_ZONE
 
 HISTORY_TTL_S = 400 * 86400  # a year and a month, like the call timeline
@@ -31,7 +31,7 @@ DIRECTED = ("transfers_to_{}", "transfers_answered_to_{}", "conferences_to_{}",
             "conferences_joined_to_{}")
 
 
-class HistoryRangeError(HotlineError):
+class HistoryRangeError(HttpError):
     status, code = 400, "bad_range"
 
 

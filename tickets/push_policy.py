@@ -11,18 +11,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from hotline_link.core.errors import HotlineError
+from hotline_link.core.errors import HttpError
 from tickets.sharing import shareable
 from tickets.store import Ticket
 
 PLATFORMS = ("12345", "110")
 
 
-class PushRefused(HotlineError):
+class PushRefused(HttpError):
     status, code = 403, "push_refused"
 
 
-class BadPush(HotlineError):
+class BadPush(HttpError):
     status, code = 400, "bad_push"
 
 

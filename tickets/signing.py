@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 
-from hotline_link.core.errors import HotlineError
+from hotline_link.core.errors import HttpError
 
 MAX_SKEW_S = 300
 # seconds since the epoch, plain ASCII digits: float() alone would take "nan" (which passes
@@ -16,7 +16,7 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?", re.ASCII)
 _SIGNATURE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
-class BadSignature(HotlineError):
+class BadSignature(HttpError):
     status, code = 401, "bad_signature"
 
 

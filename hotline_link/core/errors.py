@@ -26,7 +26,7 @@ class SandboxError(HotlineError):
     """The local Asterisk/Redis sandbox cannot be built, started or reached."""
 
 
-class AmiError(HotlineError):
+class AmiError(HttpError):
     """An AMI action failed or the connection is not usable. Reaching an HTTP client, it is
     Asterisk's failure, not the request's: 502."""
 

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from hotline_link.core.errors import ConfigError, HotlineError
+from hotline_link.core.errors import ConfigError, HttpError
 from hotline_link.core.settings import read_toml_private
 
 ROLES = frozenset({"agent", "supervisor", "admin", "peer", "unit"})  # unit: a handling unit (联动单位)
 
 
-class AuthError(HotlineError):
+class AuthError(HttpError):
     status, code = 401, "unauthorized"
 
 
-class Forbidden(HotlineError):
+class Forbidden(HttpError):
     status, code = 403, "forbidden"
 
 

@@ -51,8 +51,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status >= 400 and exc.content_type != "application/json":
             return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
         raise
-    except HotlineError as exc:
-        status, code = getattr(exc, "status", 400), getattr(exc, "code", "bad_request")
+    except HotlineError as exc:  # an HttpError is its own answer; any other is the request's fault
+        status, code = (exc.status, exc.code) if isinstance(exc, HttpError) else (400, "bad_request")
         if status >= 500:  # Asterisk failed the request, not the client
             log.warning("http.backend_failed", path=_logged_path(request), status=status, code=code, error=str(exc))
         else:

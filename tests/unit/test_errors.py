@@ -89,3 +89,15 @@ async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, s
         assert (await resp.json())["error"]["code"] == code
     finally:
         await client.close()
+
+
+def test_every_error_that_carries_an_http_status_is_an_http_error():
+    import hotline_link.web.auth
+    import supervisor.history
+    import tickets.push_policy
+    import tickets.signing
+
+    carriers = [cls for cls in _all_subclasses(HotlineError) if "status" in vars(cls) or "code" in vars(cls)]
+    assert {hotline_link.web.auth.Forbidden, tickets.signing.BadSignature, supervisor.history.HistoryRangeError,
+            tickets.push_policy.PushRefused} <= set(carriers)
+    assert [cls for cls in carriers if not issubclass(cls, HttpError)] == []
