@@ -1,4 +1,4 @@
-"""What every call-control service works with, built once at start-up (server.py)."""
+"""What every call-control service works with, built once by the call control plugin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""supervisor: the supervisor's live dashboard (issue #7).
+"""supervisor: the supervisor's live dashboard.
 
 A package of its own because its view spans the other capabilities: seat states from
 ``seat_pool``, calls, transfers and three-way calls from ``call_control``, overflow and

@@ -1,7 +1,7 @@
 """Real SIP peers for the demo and the tests: SIPp (Debian ``sip-tester``) playing
 softphones that register and auto-answer, and callers that dial a platform.
 
-Scenarios are XML files in ``sip_scenarios/`` with ``{{ name }}`` placeholders rendered
+Scenarios are XML files in ``devtools/sip/scenarios/`` with ``{{ name }}`` placeholders rendered
 per run (SIPp's own ``[keywords]`` are left alone).
 """
 
