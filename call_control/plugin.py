@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from call_control import resources
+from call_control import resources, schema
 from call_control.agent_events import AgentEvents
 from call_control.conference.service import ConferenceService
 from call_control.context import CallControlContext
@@ -14,6 +14,7 @@ from call_control.locks import CallLocks
 from call_control.tracker import CallTracker
 from call_control.transfer.service import TransferService
 from hotline_link.plugin import Deps, Plugin
+from hotline_link.web.openapi import Fragment
 from tickets.keys import TICKETS
 
 
@@ -34,6 +35,10 @@ class CallControlPlugin(Plugin):
     @staticmethod
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
 
     async def start(self) -> None:
         self.calls.attach()

@@ -16,9 +16,11 @@ from call_control.errors import (
     NotYourCall,
 )
 from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+from call_control.schema import TargetBody
 from hotline_link.core.errors import TooManyStreams
 from hotline_link.core.logs import mask_number
-from hotline_link.web.http import SETTINGS, principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import SETTINGS, principal_of
 from tickets.access import LOOP_LEG_PREFIX, READERS, require_platform
 from tickets.keys import TICKETS, TIMELINE
 
@@ -66,7 +68,7 @@ async def get_agent_call(request: web.Request) -> web.Response:
 
 async def post_transfer(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
-    body = await read_json(request, ("target",))
+    body = await read_body(request, TargetBody)
     wait = request.query.get("wait", "answer")
     if wait not in WAIT_MODES:
         raise CallControlError(f"wait must be one of {', '.join(WAIT_MODES)}")
@@ -74,27 +76,17 @@ async def post_transfer(request: web.Request) -> web.Response:
     if request.app[CONFERENCES].of_call(call_id) is not None:
         raise ConferenceExists(f"call {call_id} is a three-way call: leave it instead of transferring")
     transfer = await request.app[TRANSFERS].blind_transfer(
-        call_id, agent, str(body["target"]), wait=wait,
-        category=_optional_text(body, "category"), summary=_optional_text(body, "summary"))
+        call_id, agent, body.target, wait=wait, category=body.category, summary=body.summary)
     status = 200 if transfer.state.final else 202
     return web.json_response(transfer.view(), status=status)
 
 
-def _optional_text(body: dict[str, object], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise CallControlError(f"field {name!r} must be a string")
-    return value
-
-
 async def post_conference(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
-    body = await read_json(request, ("target",))
+    body = await read_body(request, TargetBody)
     wait = request.query.get("wait", "true") != "false"
     agent = _agent_of_call(request, call_id)
-    conference = await request.app[CONFERENCES].start(call_id, agent, str(body["target"]), wait=wait)
+    conference = await request.app[CONFERENCES].start(call_id, agent, body.target, wait=wait)
     return web.json_response(conference.view(), status=200 if conference.state == "joined" else 202)
 
 

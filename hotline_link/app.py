@@ -24,7 +24,8 @@ from hotline_link.core.redis_client import redis_client
 from hotline_link.core.settings import Settings, load_settings
 from hotline_link.plugin import Deps, Plugin, Services, load_order
 from hotline_link.web.auth import TokenBook
-from hotline_link.web.http import BUS, SETTINGS, TOKENS, Handler, build_web_app
+from hotline_link.web.http import BUS, OPENAPI_DOCUMENT, SETTINGS, TOKENS, Handler, build_web_app
+from hotline_link.web.openapi import document
 from ivr.plugin import IvrPlugin
 from linkage.plugin import LinkagePlugin
 from seat_pool.plugin import SeatPoolPlugin
@@ -43,16 +44,23 @@ def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,
               plugins: Iterable[type[Plugin] | Plugin] = ()) -> web.Application:
     """The HTTP app: ``/health``, the shared keys, every service under its key, and the
     plugins' routes (every built-in one when none are given)."""
+    chosen = list(plugins) or list(BUILTIN_PLUGINS.values())
     app = build_web_app()
+    app[OPENAPI_DOCUMENT] = openapi_document(chosen)
     app.router.add_get("/health", health)
     app[SETTINGS] = settings
     app[TOKENS] = tokens
     app[BUS] = bus
     for key, service in services.items():
         app[key] = service
-    for plugin in list(plugins) or list(BUILTIN_PLUGINS.values()):
+    for plugin in chosen:
         plugin.add_routes(app)
     return app
+
+
+def openapi_document(plugins: Iterable[type[Plugin] | Plugin] = ()) -> dict[str, Any]:
+    """The OpenAPI document of these plugins (every built-in one when none are given)."""
+    return document(plugin.openapi() for plugin in (list(plugins) or list(BUILTIN_PLUGINS.values())))
 
 
 def enabled_plugins(settings: Settings) -> list[type[Plugin]]:

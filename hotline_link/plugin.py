@@ -18,6 +18,7 @@ from hotline_link.core.bus import EventBus
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import TokenBook
+from hotline_link.web.openapi import Fragment
 
 T = TypeVar("T")
 ServiceKey = web.AppKey  # a service's typed key: the same object keys it in the web app
@@ -75,6 +76,11 @@ class Plugin:
     @staticmethod
     def add_routes(app: web.Application) -> None:
         """Add the HTTP routes (services are in ``app`` under their keys)."""
+
+    @staticmethod
+    def openapi() -> Fragment:
+        """This plugin's part of the OpenAPI document: ``{"paths": ..., "schemas": ...}``."""
+        return {}
 
     async def start(self) -> None:
         """Attach to AMI events and start background work (before AMI and AGI open)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline_link.plugin import Deps, Plugin
-from ivr import resources
+from hotline_link.web.openapi import Fragment
+from ivr import resources, schema
 from ivr.callback import CallbackRoute
 from ivr.events import IvrEvents
 from ivr.harassment import HarassmentGuard, HarassmentPolicy
@@ -27,6 +28,10 @@ class IvrPlugin(Plugin):
     @staticmethod
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.events.attach()

@@ -6,9 +6,11 @@ from aiohttp import web
 
 from hotline_link.core.logs import mask_number
 from hotline_link.web.auth import Principal
-from hotline_link.web.http import SETTINGS, principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import SETTINGS, principal_of
 from ivr.harassment import number_ref
 from ivr.keys import HARASSMENT
+from ivr.schema import FlagBody
 
 
 def _who(principal: Principal) -> str:
@@ -27,12 +29,12 @@ async def list_flags(request: web.Request) -> web.Response:
 async def flag_number(request: web.Request) -> web.Response:
     principal = principal_of(request)
     principal.require_role("agent", "supervisor", "admin")
-    body = await read_json(request, ("number", "reason"))
+    body = await read_body(request, FlagBody)
     site = ""
     if principal.role == "agent":
         agent_site = request.app[SETTINGS].site_of_agent(principal.agent)
         site = agent_site.id if agent_site else ""
-    flag = await request.app[HARASSMENT].flag(str(body["number"]), str(body["reason"]),
+    flag = await request.app[HARASSMENT].flag(body.number, body.reason,
                                                     _who(principal), site)
     return web.json_response(flag.public(), status=201)
 

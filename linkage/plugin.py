@@ -9,7 +9,8 @@ from aiohttp import web
 
 from hotline_link.asterisk.layout import voice_notes_path
 from hotline_link.plugin import Deps, Plugin
-from linkage import feedback_resources, resources
+from hotline_link.web.openapi import Fragment
+from linkage import feedback_resources, resources, schema
 from linkage.feedback_agi import FeedbackLine, unit_pins
 from linkage.keys import FEEDBACK_LINE, LINKAGE
 from linkage.phone import PhoneTimings
@@ -40,6 +41,10 @@ class LinkagePlugin(Plugin):
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
         feedback_resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.linkage.start()

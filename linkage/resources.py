@@ -15,11 +15,13 @@ import structlog
 from aiohttp import web
 
 from hotline_link.core.logs import mask_number
-from hotline_link.web.http import principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import principal_of
 from linkage.errors import BadNumber, LinkageError
 from linkage.keys import LINKAGE
 from linkage.repeats import normalise_number
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
+from linkage.schema import CallbackBody, DispatchBody, FeedbackBody
 from linkage.service import LinkageService
 from tickets.access import ticket_of
 
@@ -48,8 +50,8 @@ def _unit_view(unit) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 async def dispatch(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)  # agents: their platform's tickets only
-    body = await read_json(request, ("unit",))
-    record, new = await _linkage(request).dispatch(ticket, str(body["unit"]), _who(request))
+    body = await read_body(request, DispatchBody)
+    record, new = await _linkage(request).dispatch(ticket, body.unit, _who(request))
     return web.json_response(record, status=201 if new else 200)
 
 
@@ -73,16 +75,16 @@ async def dispatch_state(request: web.Request) -> web.Response:
 async def feedback(request: web.Request) -> web.Response:
     principal = principal_of(request)
     principal.require_role("unit")
-    body = await read_json(request, ("step",))
+    body = await read_body(request, FeedbackBody)
     record = await _linkage(request).feedback(request.match_info["ticket_id"], principal.unit,
-                                              str(body["step"]), body)
+                                              body.step, body.model_dump(exclude_none=True))
     return web.json_response(record)
 
 
 async def callback(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
-    body = await read_json(request, ("result",))
-    await _linkage(request).callback(ticket, str(body["result"]), _who(request))
+    body = await read_body(request, CallbackBody)
+    await _linkage(request).callback(ticket, body.result, _who(request))
     return web.json_response(await _linkage(request).record(ticket.id))
 
 

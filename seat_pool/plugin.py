@@ -7,7 +7,8 @@ from aiohttp import web
 
 from hotline_link.core.settings import Settings
 from hotline_link.plugin import Deps, Plugin
-from seat_pool import resources
+from hotline_link.web.openapi import Fragment
+from seat_pool import resources, schema
 from seat_pool.config import check_settings
 from seat_pool.keys import OVERFLOW, ROUTER, SEAT_REGISTRY, SEATS, WAITING_QUEUE
 from seat_pool.overflow import OverflowController
@@ -38,6 +39,10 @@ class SeatPoolPlugin(Plugin):
     @staticmethod
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.registry.attach()

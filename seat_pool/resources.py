@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline_link.web.http import SETTINGS, principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import SETTINGS, principal_of
 from seat_pool.errors import AgentNotFound
 from seat_pool.keys import SEAT_REGISTRY
+from seat_pool.schema import PauseBody
 
 
 async def list_seats(request: web.Request) -> web.Response:
@@ -29,8 +31,8 @@ async def _set_pause(request: web.Request, reason: str) -> web.Response:
 
 
 async def pause_seat(request: web.Request) -> web.Response:
-    body = await read_json(request, ("reason",))
-    return await _set_pause(request, str(body["reason"])[:80])
+    body = await read_body(request, PauseBody)
+    return await _set_pause(request, body.reason[:80])
 
 
 async def ready_seat(request: web.Request) -> web.Response:

@@ -6,8 +6,9 @@ from aiohttp import web
 
 from call_control.keys import CALLS
 from hotline_link.plugin import Deps, Plugin
+from hotline_link.web.openapi import Fragment
 from seat_pool.keys import SEAT_REGISTRY
-from supervisor import resources
+from supervisor import resources, schema
 from supervisor.keys import SUPERVISOR
 from supervisor.service import SupervisorService
 
@@ -24,6 +25,10 @@ class SupervisorPlugin(Plugin):
     @staticmethod
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.supervisor.start()

@@ -12,10 +12,12 @@ from importlib import resources as package_files
 from aiohttp import web
 
 from hotline_link.core.errors import TooManyStreams
-from hotline_link.web.http import SETTINGS, principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import SETTINGS, principal_of
 from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.keys import SUPERVISOR
 from supervisor.metrics import CONTENT_TYPE, render
+from supervisor.schema import ListenBody
 
 SUPERVISORS = ("supervisor", "admin")
 HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that cut idle streams)
@@ -105,8 +107,8 @@ async def log_out(request: web.Request) -> web.Response:
 
 async def listen(request: web.Request) -> web.Response:
     service = _service(request)
-    body = await read_json(request, ("listener",))
-    result = await service.listen(request.match_info["agent"], str(body["listener"]))
+    body = await read_body(request, ListenBody)
+    result = await service.listen(request.match_info["agent"], body.listener)
     return web.json_response(result, status=202)
 
 

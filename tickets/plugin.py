@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline_link.plugin import Deps, Plugin
-from tickets import resources
+from hotline_link.web.openapi import Fragment
+from tickets import resources, schema
 from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -32,6 +33,10 @@ class TicketsPlugin(Plugin):
     @staticmethod
     def add_routes(app: web.Application) -> None:
         resources.add_routes(app)
+
+    @staticmethod
+    def openapi() -> Fragment:
+        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.timeline.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from dataclasses import asdict
 from typing import Any
@@ -14,12 +13,14 @@ from aiohttp import web
 from hotline_link.core.logs import mask_number
 from hotline_link.core.settings import push_secret_key
 from hotline_link.web.auth import Forbidden
-from hotline_link.web.http import BUS, SETTINGS, principal_of, read_json
+from hotline_link.web.bodies import read_body
+from hotline_link.web.http import BUS, SETTINGS, principal_of
 from tickets.access import READERS, ticket_of
 from tickets.changes import publish_changes
 from tickets.errors import TicketError
 from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.push_policy import PushRefused, parse_payload
+from tickets.schema import ClassifyBody, PushBody, TicketChanges
 from tickets.signing import verify
 
 
@@ -35,21 +36,9 @@ def _ticket_view(ticket) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return view
 
 
-_EDITABLE = {"category": str, "summary": str, "handling_unit": str, "division_code": str,
-             "emergency": bool, "restricted": bool}
-
-
 async def patch_ticket(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
-    body = await read_json(request)
-    changes: dict[str, object] = {}
-    for name, value in body.items():
-        kind = _EDITABLE.get(name)
-        if kind is None or not isinstance(value, kind) or (kind is str and len(value) > 200):
-            raise TicketError(f"field {name!r} cannot be set to {value!r}")
-        changes[name] = value
-    if "division_code" in changes and not re.fullmatch(r"\d{6}", str(changes["division_code"])):
-        raise TicketError("division_code (行政区划代码) must be 6 digits")
+    changes = (await read_body(request, TicketChanges)).model_dump(exclude_unset=True)
     principal = principal_of(request)
     if ticket.restricted and changes.get("restricted") is False and principal.role not in ("supervisor", "admin"):
         raise Forbidden(f"only a supervisor may clear restricted on ticket {ticket.id}")
@@ -60,8 +49,8 @@ async def patch_ticket(request: web.Request) -> web.Response:
 
 async def push_ticket(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
-    body = await read_json(request, ("target",))
-    payload = await request.app[PUSH].push(ticket.id, str(body["target"]))
+    body = await read_body(request, PushBody)
+    payload = await request.app[PUSH].push(ticket.id, body.target)
     return web.json_response({"push_id": payload.push_id, "state": "queued", "bounced": payload.bounced,
                               "emergency": payload.emergency}, status=202)
 
@@ -94,9 +83,9 @@ async def push_stats(request: web.Request) -> web.Response:
 
 async def classify(request: web.Request) -> web.Response:
     principal_of(request).require_role(*READERS)
-    body = await read_json(request, ("text",))
+    body = await read_body(request, ClassifyBody)
     recommender = await request.app[RECOMMENDER].get()
-    result = await asyncio.to_thread(recommender.recommend, str(body["text"])[:2000])
+    result = await asyncio.to_thread(recommender.recommend, body.text[:2000])
     return web.json_response(result.as_dict())
 
 

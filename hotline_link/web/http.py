@@ -16,12 +16,12 @@ from hotline_link.core.errors import HotlineError, HttpError
 from hotline_link.core.logs import mask_number
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import AuthError, Principal, TokenBook
-from hotline_link.web.openapi import OPENAPI
 
 log = structlog.get_logger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 BUS = web.AppKey("bus", EventBus)
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
 TOKENS: web.AppKey[TokenBook | None] = web.AppKey("tokens")
 # aiohttp >= 3.13 has typed request keys; older ones take a plain string
 PRINCIPAL_KEY = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
@@ -109,7 +109,7 @@ async def read_json(request: web.Request, required: tuple[str, ...] = ()) -> dic
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+    return web.json_response(request.app[OPENAPI_DOCUMENT])
 
 
 def build_web_app() -> web.Application:

@@ -33,10 +33,12 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from hotline_link.app import openapi_document
 from hotline_link.core.logs import configure_logging
 from hotline_link.web.auth import sandbox_token
-from hotline_link.web.openapi import OPENAPI
 from tests.sandbox.callflows import tokens_with_units
+
+OPENAPI = openapi_document()
 
 pytestmark = pytest.mark.sandbox
 

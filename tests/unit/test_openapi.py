@@ -1,7 +1,23 @@
+"""The OpenAPI document: generated from the plugins' fragments, and their request bodies from
+the same models the handlers validate with, so what is served, what is documented and what
+is checked cannot drift apart."""
+
+from __future__ import annotations
+
 from types import SimpleNamespace
 
-from hotline_link.web.openapi import OPENAPI
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from call_control.schema import TargetBody
+from hotline_link.app import BUILTIN_PLUGINS, openapi_document
+from hotline_link.core.errors import ConfigError
+from hotline_link.web.openapi import document
+from linkage.schema import FeedbackBody
 from tests.helpers import web_app_of
+from tickets.schema import TicketChanges
+
+OPENAPI = openapi_document()
 
 
 def _template(resource) -> str:  # type: ignore[no-untyped-def]
@@ -10,7 +26,7 @@ def _template(resource) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_every_route_is_documented_and_nothing_else():
-    app = web_app_of(SimpleNamespace(tokens=None))  # type: ignore[arg-type]
+    app = web_app_of(SimpleNamespace(tokens=None))
     served = {(_template(r.resource), r.method.lower()) for r in app.router.routes() if r.method != "HEAD"}
     documented = {(path, method) for path, item in OPENAPI["paths"].items() for method in item}
     assert served == documented
@@ -23,3 +39,42 @@ def test_error_schema_is_referenced_by_every_4xx():
                 if status.startswith("4") and "content" in response:
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+def test_request_bodies_are_the_validating_models_schemas():
+    def body(path: str, method: str) -> dict:  # type: ignore[type-arg]
+        return OPENAPI["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body("/api/calls/{call_id}/transfer", "post") == TargetBody.model_json_schema()
+    assert body("/api/tickets/{ticket_id}", "patch") == TicketChanges.model_json_schema()
+    assert body("/api/tickets/{ticket_id}", "patch")["additionalProperties"] is False
+    assert body("/api/tickets/{ticket_id}/feedback", "post")["required"] == ["step"]
+    assert FeedbackBody.model_json_schema()["properties"]["step"]["enum"] == ["accept", "arrival", "result"]
+    with_bodies = [(p, m) for p, item in OPENAPI["paths"].items() for m, op in item.items() if "requestBody" in op]
+    assert len(with_bodies) >= 10  # every JSON body of the API is generated (the signed push is documented apart)
+
+
+async def test_the_served_document_is_the_enabled_plugins_only():
+    from hotline_link.app import build_app
+    from hotline_link.core.bus import EventBus
+    from hotline_link.core.settings import Settings
+
+    async def health(request):  # type: ignore[no-untyped-def]
+        raise AssertionError("not called")
+
+    app = build_app(Settings(ami_secret="x"), None, EventBus(), {}, health,
+                    [BUILTIN_PLUGINS["tickets"], BUILTIN_PLUGINS["seat_pool"]])
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        served = await (await client.get("/api/openapi.json")).json()
+    finally:
+        await client.close()
+    assert "/api/seats" in served["paths"] and "/api/tickets/{ticket_id}" in served["paths"]
+    assert "/api/calls/{call_id}/transfer" not in served["paths"] and "/supervisor" not in served["paths"]
+
+
+def test_a_path_described_by_two_plugins_is_refused():
+    fragment = {"paths": {"/api/x": {"get": {"responses": {}}}}}
+    with pytest.raises(ConfigError, match="described twice"):
+        document([fragment, fragment])

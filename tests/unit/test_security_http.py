@@ -11,13 +11,15 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hotline_link.app import openapi_document
 from hotline_link.core.settings import Settings
 from hotline_link.web import auth as auth_module
 from hotline_link.web.auth import Principal, TokenBook
 from hotline_link.web.http import PUBLIC_PATHS
-from hotline_link.web.openapi import OPENAPI
 from tests.helpers import web_app_of
 from tickets import signing
+
+OPENAPI = openapi_document()
 
 TOKENS = {"agent": ("agent-1001-token-0123456789", Principal("agent", "1001")),
           "supervisor": ("supervisor-token-0123456789", Principal("supervisor")),
