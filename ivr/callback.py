@@ -13,9 +13,8 @@ from redis.exceptions import RedisError
 
 from hotline_link.asterisk.agi.server import AgiSession
 from hotline_link.core.bus import EventBus
-from hotline_link.core.logs import mask_number
+from hotline_link.core.numbers import CallerNumber
 from hotline_link.core.settings import Settings
-from ivr.harassment import normalise_number
 from tickets.store import TicketStore
 
 log = structlog.get_logger(__name__)
@@ -39,23 +38,23 @@ class CallbackRoute:
             return
         call_id = await session.get_variable("CHANNEL(linkedid)") or request.uniqueid
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
-            number = normalise_number(request.caller)
-            if number is None:
+            caller = CallerNumber.parse(request.caller)
+            if caller.is_anonymous:
                 log.info("callback.refused", reason="no caller number to call back")
                 return
             try:
                 ticket = await self.tickets.open_for_call(
-                    site, call_id, category=CALLBACK_CATEGORY, summary=CALLBACK_SUMMARY, caller=number)
+                    site, call_id, category=CALLBACK_CATEGORY, summary=CALLBACK_SUMMARY, caller=caller.digits)
                 if ticket.category != CALLBACK_CATEGORY or not ticket.caller:
                     # the call already had a ticket (e.g. a case handed over): it now asks for a callback
                     ticket = await self.tickets.update(
                         ticket, category=CALLBACK_CATEGORY if not ticket.category else None,
                         summary=f"{ticket.summary}；{CALLBACK_SUMMARY}" if ticket.summary else CALLBACK_SUMMARY,
-                        caller=ticket.caller or number)
+                        caller=ticket.caller or caller.digits)
             except RedisError as exc:
                 log.error("callback.failed", reason=str(exc))
                 return
             await session.set_variable(TICKET_VARIABLE, ticket.id)
-            log.info("ticket.callback_requested", ticket_id=ticket.id, caller=mask_number(number))
+            log.info("ticket.callback_requested", ticket_id=ticket.id, caller=caller.masked)
             self.bus.publish("ticket.callback_requested", ticket_id=ticket.id, call_id=call_id,
-                             site=site, caller=mask_number(number), category=ticket.category)
+                             site=site, caller=caller.masked, category=ticket.category)

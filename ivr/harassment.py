@@ -1,10 +1,11 @@
 """Harassment screening (恶意滋扰): a number that calls too often, or that an agent or a
 supervisor flagged, hears a warning instead of reaching an agent. Reversible and logged.
 
-The policy (``HarassmentPolicy``, ``normalise_number``, ``verdict``, ``flag_record``) is
-pure; ``HarassmentGuard`` keeps its state in Redis:
-``hl:harassment:calls:{site}:{number}`` a sorted set of call times (the sliding window,
-expiring with it) and ``hl:harassment:flags`` a hash number -> JSON {by, reason, at, site}.
+The policy (``HarassmentPolicy``, ``verdict``, ``flag_record``) is pure; ``HarassmentGuard``
+keeps its state in Redis, by the caller's identity (``CallerNumber.identity``: one caller
+is one number however it is presented, +8613812341234 or 13812341234):
+``hl:harassment:calls:{site}:{identity}`` a sorted set of call times (the sliding window,
+expiring with it) and ``hl:harassment:flags`` a hash identity -> JSON {by, reason, at, site}.
 
 The route hook calls ``screen`` on every inbound call; 110 (``EXEMPT_SITES``) is counted and
 logged but never warned, so a flagged number can still report an emergency. An anonymous
@@ -26,6 +27,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
 from hotline_link.core.logs import mask_number
+from hotline_link.core.numbers import CallerNumber
 from ivr.errors import BadNumber, BadReason, NotFlagged
 
 log = structlog.get_logger(__name__)
@@ -34,8 +36,6 @@ FLAGS_KEY = "hl:harassment:flags"
 # an emergency line is never answered with a warning: its calls are counted and logged only
 EXEMPT_SITES = frozenset({"110"})
 MAX_REASON_CHARS = 120
-_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
-_WITHHELD = frozenset({"", "anonymous", "unknown", "restricted", "private", "unavailable"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class HarassmentPolicy:
 
 @dataclass(frozen=True)
 class Flag:
-    number: str
+    number: str  # the caller's identity
     by: str  # "agent 1001", "supervisor", "admin"
     reason: str
     at: float
@@ -69,15 +69,6 @@ class Verdict:
     calls_in_window: int = 0
 
 
-def normalise_number(number: str) -> str | None:
-    """The number as screened (digits, maybe a leading +), or None for an anonymous,
-    withheld or malformed caller id (never screened)."""
-    text = (number or "").strip()
-    if text.lower() in _WITHHELD or not _NUMBER.fullmatch(text):
-        return None
-    return text
-
-
 def number_ref(number: str) -> str:
     """A stable reference to a number that shows nothing of it (for lists on screens)."""
     return hashlib.sha256(f"hl-harassment:{number}".encode()).hexdigest()[:16]
@@ -97,16 +88,17 @@ def window_start(policy: HarassmentPolicy, now: float) -> float:
 
 
 def flag_record(number: str, reason: str, by: str, now: float, site: str = "") -> Flag:
-    """Validate a flag request: a real number and a short non-empty reason."""
-    normal = normalise_number(number if isinstance(number, str) else "")
-    if normal is None:
+    """Validate a flag request: a real number and a short non-empty reason. The flag is
+    kept by the caller's identity."""
+    caller = CallerNumber.parse(number)
+    if caller.is_anonymous:
         raise BadNumber("number: a caller number of 3 to 20 digits is required "
                         "(anonymous callers cannot be flagged)")
     if not isinstance(reason, str) or not reason.strip():
         raise BadReason("reason: say why the number is flagged")
     if len(reason) > MAX_REASON_CHARS:
         raise BadReason(f"reason: at most {MAX_REASON_CHARS} characters")
-    return Flag(normal, by, reason.strip(), now, site)
+    return Flag(caller.identity, by, reason.strip(), now, site)
 
 
 class HarassmentGuard:
@@ -121,19 +113,20 @@ class HarassmentGuard:
     def _calls_key(site: str, number: str) -> str:
         return f"hl:harassment:calls:{site}:{number}"
 
-    async def screen(self, site: str, number: str, now: float | None = None, *,
+    async def screen(self, site: str, number: str | CallerNumber, now: float | None = None, *,
                      call_id: str = "") -> bool:
-        """Record this call from ``number`` to ``site``; True: play the warning.
+        """Record this call from ``number`` to ``site``; True: play the warning. An
+        anonymous caller (withheld, malformed, fewer than 3 digits) is never screened.
 
         A call screened again (intake routes a waiting caller round after round) counts
         once: it is known by ``call_id``, else by the ``call_id`` the route hook bound to
         the call's log context (``structlog.contextvars``)."""
-        normal = normalise_number(number)
-        if normal is None:
+        caller = number if isinstance(number, CallerNumber) else CallerNumber.parse(number)
+        if caller.is_anonymous:
             return False
         call_id = call_id or str(structlog.contextvars.get_contextvars().get("call_id", ""))
         now = time.time() if now is None else now
-        key = self._calls_key(site, normal)
+        key = self._calls_key(site, caller.identity)
         pipe = self.redis.pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", window_start(self.policy, now))
         if call_id:
@@ -142,7 +135,7 @@ class HarassmentGuard:
             pipe.zadd(key, {f"{now:.6f}-{secrets.token_hex(4)}": now})
         pipe.zcard(key)
         pipe.expire(key, self.policy.window_s + 60)
-        pipe.hexists(FLAGS_KEY, normal)
+        pipe.hexists(FLAGS_KEY, caller.identity)
         try:
             _, _, calls, _, flagged = await pipe.execute()
         except (RedisError, OSError) as exc:
@@ -151,14 +144,14 @@ class HarassmentGuard:
             return False
         result = verdict(self.policy, int(calls), bool(flagged))
         if result.warn and site in self.exempt_sites:
-            log.warning("harassment.exempt", number=mask_number(normal), site=site,
+            log.warning("harassment.exempt", number=caller.masked, site=site,
                         reason=result.reason, calls_in_window=result.calls_in_window)
             return False
         if result.warn:
-            log.warning("harassment.warned", number=mask_number(normal), site=site,
+            log.warning("harassment.warned", number=caller.masked, site=site,
                         reason=result.reason, calls_in_window=result.calls_in_window,
                         window_s=self.policy.window_s)
-            self.bus.publish("harassment.warned", number=mask_number(normal), site=site,
+            self.bus.publish("harassment.warned", number=caller.masked, site=site,
                              reason=result.reason, calls_in_window=result.calls_in_window)
         return result.warn
 
@@ -185,9 +178,9 @@ class HarassmentGuard:
         return sorted(out, key=lambda f: f.at)
 
     async def _resolve(self, number_or_ref: str) -> str:
-        normal = normalise_number(number_or_ref)
-        if normal is not None and await self.redis.hexists(FLAGS_KEY, normal):
-            return normal
+        caller = CallerNumber.parse(number_or_ref)
+        if not caller.is_anonymous and await self.redis.hexists(FLAGS_KEY, caller.identity):
+            return caller.identity
         if re.fullmatch(r"[0-9a-f]{16}", number_or_ref or ""):
             for flag in await self.flags():
                 if flag.ref == number_or_ref:
@@ -206,3 +199,22 @@ class HarassmentGuard:
         log.warning("harassment.unflagged", number=mask_number(number), by=by)
         self.bus.publish("harassment.unflagged", number=mask_number(number), ref=number_ref(number), by=by)
         return number
+
+    async def migrate_flags(self) -> int:
+        """Re-key flags kept under a number as it was presented (before flags were kept by
+        identity: +8613812341234, 008613812341234) by the caller's identity, so screening
+        finds them. A flag already under the identity wins. Idempotent; returns how many
+        moved. The call windows (``_calls_key``) are not moved: they expire in minutes."""
+        moved = 0
+        for field, payload in (await self.redis.hgetall(FLAGS_KEY)).items():
+            identity = CallerNumber.parse(field).identity
+            if not identity or identity == field:
+                continue
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hsetnx(FLAGS_KEY, identity, payload)
+            pipe.hdel(FLAGS_KEY, field)
+            await pipe.execute()
+            moved += 1
+        if moved:
+            log.warning("harassment.flags_migrated", moved=moved)
+        return moved

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
@@ -13,6 +15,8 @@ from ivr.harassment import HarassmentGuard, HarassmentPolicy
 from ivr.keys import HARASSMENT, IVR_EVENTS
 from tickets.keys import TICKETS
 
+log = structlog.get_logger(__name__)
+
 
 class IvrPlugin(Plugin):
     name = "ivr"
@@ -20,7 +24,7 @@ class IvrPlugin(Plugin):
 
     def load(self, deps: Deps) -> None:
         settings, services = deps.settings, deps.services
-        services.provide(HARASSMENT, HarassmentGuard(deps.redis, HarassmentPolicy(
+        self.guard = services.provide(HARASSMENT, HarassmentGuard(deps.redis, HarassmentPolicy(
             settings.harassment_max_calls, settings.harassment_window_s), deps.bus))
         self.events = services.provide(IVR_EVENTS, IvrEvents(deps.ami, deps.bus))
         deps.agi.add_route("callback", CallbackRoute(settings, services.get(TICKETS), deps.bus))
@@ -35,3 +39,7 @@ class IvrPlugin(Plugin):
 
     async def start(self) -> None:
         self.events.attach()
+        try:  # flags kept by a number as presented, from before flags were kept by identity
+            await self.guard.migrate_flags()
+        except (RedisError, OSError) as exc:  # screening goes on; the next start tries again
+            log.error("harassment.migrate_failed", reason=str(exc))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 
+import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from hotline_link.asterisk.layout import voice_notes_path
 from hotline_link.plugin import Deps, Plugin
@@ -13,9 +15,12 @@ from hotline_link.web.openapi import Fragment
 from linkage import feedback_resources, resources, schema
 from linkage.feedback_agi import FeedbackLine, unit_pins
 from linkage.keys import FEEDBACK_LINE, LINKAGE
+from linkage.optout import migrate_optouts
 from linkage.phone import PhoneTimings
 from linkage.service import LinkageService, unit_secrets
 from tickets.keys import OUTBOX, TICKETS
+
+log = structlog.get_logger(__name__)
 
 
 class LinkagePlugin(Plugin):
@@ -47,6 +52,10 @@ class LinkagePlugin(Plugin):
         return {"paths": schema.PATHS}
 
     async def start(self) -> None:
+        try:  # opt-outs kept by the earlier number rule, re-keyed by the caller's identity
+            await migrate_optouts(self.linkage.redis, self.linkage.prefix)
+        except (RedisError, OSError) as exc:  # the next start tries again
+            log.error("linkage.optout_migrate_failed", reason=str(exc))
         self.linkage.start()
         self.feedback_line.start()
         if self.linkage.phone is not None:

@@ -11,27 +11,23 @@ from __future__ import annotations
 import hashlib
 import re
 
-ANONYMOUS = frozenset({"", "anonymous", "unknown", "restricted", "private"})
+from hotline_link.core.numbers import CallerNumber
 
 
 def normalise_number(number: str) -> str:
-    """Digits only, without the country prefix; '' for an anonymous caller."""
-    if number.strip().lower() in ANONYMOUS:
-        return ""
-    digits = re.sub(r"\D", "", number)
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) >= 11:
-            digits = digits[len(prefix):]
-    return digits if len(digits) >= 3 else ""
+    """The caller's identity (``CallerNumber.identity``: a mobile's 11 digits, a fixed
+    line's 0 + area code + number, without any country prefix), as written on a ticket too
+    (separators allowed); '' for an anonymous caller. What 回访 dials and opt-outs keep."""
+    return CallerNumber.parse_written(number).identity
 
 
-def number_key(prefix: str, site: str, number: str) -> str | None:
-    """The Redis key under which a number's open ticket is found (the number hashed, so
+def number_key(prefix: str, site: str, number: str | CallerNumber) -> str | None:
+    """The Redis key under which a number's open ticket is found (the identity hashed, so
     caller numbers never appear in key names), or None for an anonymous caller."""
-    digits = normalise_number(number)
-    if not digits:
+    caller = number if isinstance(number, CallerNumber) else CallerNumber.parse_written(number)
+    if caller.is_anonymous:
         return None
-    return f"{prefix}repeat:number:{site}:{hashlib.sha256(digits.encode()).hexdigest()[:24]}"
+    return f"{prefix}repeat:number:{site}:{hashlib.sha256(caller.identity.encode()).hexdigest()[:24]}"
 
 
 def place_key(prefix: str, site: str, division_code: str, category: str) -> str | None:

@@ -14,12 +14,11 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from hotline_link.core.logs import mask_number
+from hotline_link.core.numbers import CallerNumber
 from hotline_link.web.bodies import read_body
 from hotline_link.web.http import principal_of
 from linkage.errors import BadNumber, LinkageError
 from linkage.keys import LINKAGE
-from linkage.repeats import normalise_number
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.schema import CallbackBody, DispatchBody, FeedbackBody
 from linkage.service import LinkageService
@@ -88,29 +87,29 @@ async def callback(request: web.Request) -> web.Response:
     return web.json_response(await _linkage(request).record(ticket.id))
 
 
-def optout_number(text: str) -> str:
-    """The caller number of a 回访 opt-out, as the callback dials it (digits, no country
-    prefix); ``BadNumber`` unless it is 3 to 20 digits (a leading + allowed)."""
-    digits = normalise_number(text) if _OPTOUT_NUMBER.fullmatch(text) else ""
-    if not digits:
+def optout_number(text: str) -> CallerNumber:
+    """The caller of a 回访 opt-out (kept by ``identity``: as the callback dials it);
+    ``BadNumber`` unless it is 3 to 20 digits (a leading + allowed)."""
+    caller = CallerNumber.parse(text if _OPTOUT_NUMBER.fullmatch(text) else "")
+    if caller.is_anonymous:
         raise BadNumber("number: a caller number of 3 to 20 digits is required "
                         "(a leading + allowed; anonymous callers are never called back)")
-    return digits
+    return caller
 
 
 async def callback_optout(request: web.Request) -> web.Response:
     """PUT: never call this number back (回访); DELETE: it may be called again; GET: which."""
     principal_of(request).require_role("agent", "supervisor", "admin")
-    number = optout_number(request.match_info["number"])
-    linkage = _linkage(request)
+    caller = optout_number(request.match_info["number"])
+    linkage, number = _linkage(request), caller.identity
     if request.method == "PUT":
         await linkage.opt_out(number)
     elif request.method == "DELETE":
         await linkage.opt_in(number)
     opted_out = await linkage.opted_out(number)
     if request.method != "GET":
-        log.info("linkage.callback_optout", number=mask_number(number), opted_out=opted_out, by=_who(request))
-    return web.json_response({"number": mask_number(number), "opted_out": opted_out})
+        log.info("linkage.callback_optout", number=caller.masked, opted_out=opted_out, by=_who(request))
+    return web.json_response({"number": caller.masked, "opted_out": opted_out})
 
 
 async def flags(request: web.Request) -> web.Response:

@@ -14,6 +14,8 @@ from typing import Any, MutableMapping
 
 import structlog
 
+from hotline_link.core.numbers import CallerNumber, mask_digits
+
 NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_line"})
 # values that are identifiers, never free text holding a number
 _NOT_TEXT_KEYS = frozenset({"event", "timestamp", "level"})
@@ -23,22 +25,17 @@ _DIGITS = re.compile(r"\+?\d{6,}")
 _DIGIT_RUN = re.compile(r"\d{6,}")
 
 
-def mask_number(number: str) -> str:
+def mask_number(number: str | CallerNumber) -> str:
     """``13812341234`` -> ``138****1234``; service numbers and extensions (110, 12345,
     1001: five digits or fewer) stay readable. In any other text (a SIP URI, a display
-    name) every run of six or more digits is masked the same way."""
+    name) every run of six or more digits is masked the same way. A ``CallerNumber`` shows
+    its identity masked (``CallerNumber.masked``)."""
+    if isinstance(number, CallerNumber):
+        return number.masked
     text = str(number)
     if _DIGITS.fullmatch(text):
-        return _mask(text)
-    return _DIGIT_RUN.sub(lambda run: _mask(run.group()), text)
-
-
-def _mask(text: str) -> str:
-    if len(text) <= 6:
-        return text[:2] + "*" * (len(text) - 2)
-    keep_tail = 4
-    keep_head = min(3, len(text) - keep_tail - 1)
-    return text[:keep_head] + "*" * (len(text) - keep_head - keep_tail) + text[-keep_tail:]
+        return mask_digits(text)
+    return _DIGIT_RUN.sub(lambda run: mask_digits(run.group()), text)
 
 
 # caller numbers inside other text (a channel name such as Local/13812341234@ctx-0000001a;1,
@@ -91,6 +88,8 @@ def _mask_value(key: str, value: Any) -> Any:
         return {k: _mask_value(str(k), v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_mask_value(key, v) for v in value]
+    if isinstance(value, CallerNumber):  # under any key: never the number itself
+        return value.masked
     if not isinstance(value, str):
         return value
     if key in NUMBER_KEYS:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from hotline_link.asterisk.ami.manager import AmiEvent
+from hotline_link.core.numbers import CallerNumber
 from ivr.errors import BadNumber, BadReason
 from ivr.events import bus_event
 from ivr.harassment import (
     HarassmentPolicy,
     flag_record,
-    normalise_number,
     number_ref,
     verdict,
     window_start,
@@ -22,13 +22,18 @@ POLICY = HarassmentPolicy(max_calls=3, window_s=600)
 @pytest.mark.parametrize("raw", ["", "  ", "anonymous", "Anonymous", "unknown", "Restricted",
                                  "abc", "12", "1381234abcd", "+", "1" * 21, None])
 def test_withheld_or_malformed_numbers_are_never_screened(raw):
-    assert normalise_number(raw) is None  # type: ignore[arg-type]
+    assert CallerNumber.parse(raw).is_anonymous
+    with pytest.raises(BadNumber):
+        flag_record(raw, "x", "supervisor", 0.0)  # type: ignore[arg-type]
 
 
-def test_numbers_are_kept_as_dialled():
-    assert normalise_number(" 13812341234 ") == "13812341234"
-    assert normalise_number("+8613812341234") == "+8613812341234"
-    assert normalise_number("110") == "110"
+@pytest.mark.parametrize("spelling", [" 13812341234 ", "+8613812341234", "008613812341234", "8613812341234"])
+def test_a_caller_is_screened_and_flagged_by_one_identity_however_presented(spelling):
+    # issue 16: screening kept "+8613812341234" and "13812341234" as two callers
+    flag = flag_record(spelling, "恐吓", "supervisor", 1.0)
+    assert flag.number == "13812341234" and flag.ref == number_ref("13812341234")
+    assert flag.public()["number"] == "138****1234"
+    assert flag_record("110", "x", "supervisor", 0.0).number == "110"
 
 
 def test_more_calls_than_allowed_in_the_window_warns():
@@ -111,4 +116,41 @@ async def test_screen_fails_open_when_redis_is_away():
 
 
 def test_a_number_with_a_line_break_inside_is_not_a_number():
-    assert normalise_number("138\n12341234") is None
+    assert CallerNumber.parse("138\n12341234").is_anonymous
+
+
+async def test_one_caller_has_one_call_window_and_one_flag_however_presented(private_redis):
+    from hotline_link.core.bus import EventBus
+    from ivr.harassment import FLAGS_KEY, HarassmentGuard
+
+    guard = HarassmentGuard(private_redis, POLICY, EventBus())
+    spellings = ["13812341234", "+8613812341234", "008613812341234", "8613812341234"]
+    warned = [await guard.screen("12345", s, 100.0 + i, call_id=f"c{i}") for i, s in enumerate(spellings)]
+    assert warned == [False, False, False, True]  # the fourth call within the window, from one caller
+    assert await private_redis.keys("hl:harassment:calls:*") == ["hl:harassment:calls:12345:13812341234"]
+
+    flag = await guard.flag("+8613812341234", "恐吓", "supervisor")
+    assert await private_redis.hkeys(FLAGS_KEY) == ["13812341234"] and flag.number == "13812341234"
+    assert await guard.screen("110", "13812341234", 200.0, call_id="c9") is False  # 110 is exempt
+    assert await guard.screen("12345", "013812341234", 200.0, call_id="c10") is True  # flagged
+    assert await guard.unflag("008613812341234", "supervisor") == "13812341234"
+    assert await private_redis.hlen(FLAGS_KEY) == 0 and await private_redis.keys("hl:harassment:*") == []
+
+
+async def test_flags_kept_as_presented_are_re_keyed_by_identity(private_redis):
+    import json
+
+    from hotline_link.core.bus import EventBus
+    from ivr.harassment import FLAGS_KEY, HarassmentGuard
+
+    guard = HarassmentGuard(private_redis, POLICY, EventBus())
+    old = json.dumps({"by": "supervisor", "reason": "旧", "at": 1.0, "site": ""})
+    new = json.dumps({"by": "agent 1001", "reason": "新", "at": 2.0, "site": "12345"})
+    await private_redis.hset(FLAGS_KEY, mapping={"+8613812341234": old, "13900001111": new,
+                                                 "+8613900001111": old, "110": new})
+    assert await guard.migrate_flags() == 2
+    rows = await private_redis.hgetall(FLAGS_KEY)
+    assert set(rows) == {"13812341234", "13900001111", "110"}
+    assert json.loads(rows["13900001111"])["reason"] == "新"  # a flag under the identity wins
+    assert await guard.screen("12345", "13812341234", 1.0, call_id="c1") is True
+    assert await guard.migrate_flags() == 0

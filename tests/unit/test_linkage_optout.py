@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from hotline_link.core.bus import EventBus
 from hotline_link.web.auth import Principal, TokenBook
 from linkage.errors import BadNumber
+from linkage.optout import migrate_optouts, optout_key
 from linkage.policy import load_config
 from linkage.resources import optout_number
 from linkage.service import LinkageService
@@ -67,9 +68,10 @@ async def _call(client: TestClient, method: str, number: str, role: str = "agent
 
 @pytest.mark.parametrize("text, digits", [("13900004399", "13900004399"), ("+8613900004399", "13900004399"),
                                           ("008613900004399", "13900004399"), ("110", "110"),
-                                          ("02588881234", "02588881234"), ("1" * 20, "1" * 20)])
+                                          ("02588881234", "02588881234"), ("+862588881234", "02588881234"),
+                                          ("013900004399", "13900004399"), ("1" * 20, "1" * 20)])
 def test_optout_number_takes_caller_numbers(text, digits):
-    assert optout_number(text) == digits
+    assert optout_number(text).identity == digits
 
 
 @pytest.mark.parametrize("text", ["", "12", "+12", "1" * 21, "139-0000-4399", "139 0000 4399", "anonymous",
@@ -147,3 +149,15 @@ async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in
     assert ask is not None and ask["kind"] == "callback" and NUMBER in ask["numbers"]
     assert ask["state"] == "waiting"  # scheduled for the next calling hours, not called yet
     assert await linkage.redis.zscore(linkage.phone.due_key, ask["slot"]) == MONDAY_MORNING  # type: ignore[union-attr]
+
+
+async def test_opt_outs_kept_by_the_earlier_rule_are_re_keyed_by_identity(linkage):
+    """Before issue 16 a fixed line written +86 25 8888 1234 was kept as 862588881234 and an
+    out-of-area mobile 013900004399 as itself: the callback's lookup would miss them."""
+    key = optout_key(linkage.prefix)
+    assert key == f"{linkage.prefix}callback-optout"
+    await linkage.redis.sadd(key, "862588881234", "013900004399", NUMBER, "110")
+    assert await migrate_optouts(linkage.redis, linkage.prefix) == 2
+    assert await linkage.redis.smembers(key) == {"02588881234", NUMBER, "110"}
+    assert await linkage.opted_out("+86 25 8888 1234") and await linkage.opted_out("0086" + NUMBER)
+    assert await migrate_optouts(linkage.redis, linkage.prefix) == 0  # idempotent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotline_link.core.errors import ConfigError
+from hotline_link.core.numbers import CallerNumber
 from hotline_link.web.auth import TokenBook
 from linkage.repeats import crosses_threshold, normalise_number, number_key, place_key
 
@@ -14,6 +15,24 @@ def test_numbers_are_normalised_and_anonymous_callers_have_no_key():
     assert normalise_number("008613800001111") == "13800001111"
     assert normalise_number("anonymous") == "" and normalise_number("") == ""
     assert number_key("p:", "12345", "anonymous") is None
+    assert number_key("p:", "12345", "12") is None and number_key("p:", "12345", "138\n0000") is None
+
+
+@pytest.mark.parametrize("spelling", ["02588881234", "+862588881234", "00862588881234", "+86 (0)25 8888-1234"])
+def test_a_fixed_line_has_one_key_however_written(spelling):
+    # issue 16: +862588881234 was kept as 862588881234, apart from 02588881234
+    assert normalise_number(spelling) == "02588881234"
+    assert number_key("p:", "12345", spelling) == number_key("p:", "12345", "02588881234")
+
+
+def test_mobile_keys_are_those_of_before_issue_16():
+    """Keys already in Redis for 11-digit mobiles stay valid: the identity hashed is the same."""
+    import hashlib
+
+    digest = hashlib.sha256(b"13800001111").hexdigest()[:24]
+    for spelling in ("13800001111", "+8613800001111", "008613800001111", "013800001111"):
+        assert number_key("p:", "12345", spelling) == f"p:repeat:number:12345:{digest}"
+    assert number_key("p:", "12345", CallerNumber.parse("+8613800001111")) == f"p:repeat:number:12345:{digest}"
 
 
 def test_keys_never_hold_the_caller_number_and_differ_by_platform():
