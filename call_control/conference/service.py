@@ -6,6 +6,9 @@ the target is originated into it through ``conference-out`` (a Local channel, so
 outgoing leg gets the ticket headers). Any agent may leave; the caller is never left
 alone in a room: an agent's leave that would do so is refused, and if it happens anyway
 (a phone hung up) the caller goes back to intake.
+
+The three-way call is the pure state machine in ``state``: AMI events, the start's steps
+and an agent's leave are its events; this service performs the actions it returns.
 """
 
 from __future__ import annotations
@@ -13,28 +16,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import structlog
 
 from call_control.channel_vars import ticket_variables
+from call_control.conference.state import (
+    Action,
+    ConferenceState,
+    Dial,
+    Dialled,
+    Event,
+    Forget,
+    HangUpTarget,
+    InvalidTransition,
+    Joined,
+    Kick,
+    LeaveRequested,
+    Left,
+    MovedIn,
+    Publish,
+    Resynced,
+    ReturnCaller,
+    RingTimeout,
+    Room,
+    RoomEnded,
+    StartFailed,
+    TargetFailed,
+    parties,
+    step,
+)
 from call_control.context import CallControlContext
 from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
     CallerHungUp,
-    CallerWouldBeAlone,
     ConferenceExists,
     NoAnswer,
     NotInConference,
-    NotYourCall,
 )
 from call_control.transfer.service import require_agent_call
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
-from seat_pool.state import seat_from_device
 from tickets.sharing import shared_content
 
 log = structlog.get_logger(__name__)
@@ -42,13 +68,6 @@ log = structlog.get_logger(__name__)
 ROOM_CONTEXT = "conf-rooms"
 OUT_CONTEXT = "conference-out"
 JOIN_TIMEOUT_S = 5.0
-
-
-def party_of(channel: str) -> str:
-    """``PJSIP/1001-0000001a`` -> ``1001``; ``Local/110@conference-out-0001;1`` -> ``110``."""
-    if channel.startswith("Local/"):
-        return channel[len("Local/"):].split("@", 1)[0]
-    return seat_from_device(channel.rsplit("-", 1)[0]) or channel
 
 
 @dataclass
@@ -62,17 +81,20 @@ class Conference:
     third_party_id: str
     action_id: str
     members: dict[str, str] = field(default_factory=dict)  # uniqueid -> channel
-    state: str = "starting"  # starting | dialling | joined | no_answer | ended
+    state: ConferenceState = ConferenceState.STARTING
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def view(self) -> dict[str, object]:
         return {"call_id": self.call_id, "room": self.room, "ticket_id": self.ticket_id,
-                "target": self.target, "state": self.state,
-                "parties": sorted(party_of(ch) if uid != self.caller_uniqueid else "caller"
-                                  for uid, ch in self.members.items())}
+                "target": self.target, "state": self.state.value,
+                "parties": list(parties(self.members, self.caller_uniqueid))}
+
+    def machine(self) -> Room:
+        """The room as the state machine sees it."""
+        return Room(self.room, self.state, self.caller_uniqueid, self.third_party_id, dict(self.members))
 
     def agents_left_after(self, uniqueid: str) -> int:
-        return sum(1 for uid in self.members if uid not in (uniqueid, self.caller_uniqueid))
+        return self.machine().agents_left_after(uniqueid)
 
 
 class ConferenceService:
@@ -88,7 +110,7 @@ class ConferenceService:
         self.ctx.ami.on_resync(self.on_resync)
 
     def of_call(self, call_id: str) -> Conference | None:
-        return next((c for c in self.rooms.values() if c.call_id == call_id and c.state != "ended"), None)
+        return next((c for c in self.rooms.values() if c.call_id == call_id and not c.state.final), None)
 
     async def start(self, call_id: str, agent: str, target: str, *, wait: bool = True) -> Conference:
         call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
@@ -106,19 +128,21 @@ class ConferenceService:
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")
             self.rooms[(site.id, conf.room)] = conf
+            dial = False
             try:
                 await self._move_into_room(site.id, conf, caller_channel, agent_channel)
-                conf.state = "dialling"  # before the Originate: its failure can come back first
-                await self._dial_third_party(site.id, conf, destination.number, call.caller, ticket)
+                dial = Dial() in await self._apply(conf, MovedIn())  # DIALLING before the Originate
+                if dial:
+                    await self._dial_third_party(site.id, conf, destination.number, call.caller, ticket)
             except AmiError as exc:
-                await self._abandon(conf)
+                await self._apply(conf, StartFailed())
                 raise AsteriskRefused(f"Asterisk refused the conference: {exc}") from None
-            self._publish("conference.dialling", conf, agent)
-            if wait and not await wait_until(conf.changed, lambda: conf.third_party_id in conf.members
-                                             or conf.state in ("no_answer", "ended"),
+            if dial:
+                await self._apply(conf, Dialled(agent))
+            if wait and not await wait_until(conf.changed, lambda: conf.state is not ConferenceState.DIALLING,
                                              self.ctx.settings.conference_ring_s + 5):
-                conf.state = "no_answer"
-            if wait and conf.state == "no_answer":
+                await self._apply(conf, RingTimeout())
+            if wait and conf.state is ConferenceState.NO_ANSWER:
                 raise NoAnswer(f"{destination.name} did not answer; the caller and agent {agent} "
                                f"stay together in room {conf.room}")
         return conf
@@ -149,30 +173,11 @@ class ConferenceService:
             "OtherChannelId": uuid.uuid4().hex,
             "Variable": [f"{k}={v}" for k, v in variables.items()]}, as_list=False)
 
-    async def _abandon(self, conf: Conference) -> None:
-        """A start that failed half-way: nobody may stay alone, nothing may leak."""
-        if set(conf.members) == {conf.caller_uniqueid}:
-            await self._return_caller(conf)
-        conf.state = "ended"
-        self.rooms.pop((conf.site, conf.room), None)
-
     async def leave(self, call_id: str, agent: str, party: str) -> Conference:
         conf = self.of_call(call_id)
         if conf is None:
             raise NotInConference(f"call {call_id} has no three-way call")
-        if party != agent:
-            raise NotYourCall(f"agent {agent} may take only itself out of the conference")
-        member = next(((uid, ch) for uid, ch in conf.members.items()
-                       if uid != conf.caller_uniqueid and party_of(ch) == party), None)
-        if member is None:
-            raise NotInConference(f"{party} is not in room {conf.room}")
-        if conf.caller_uniqueid in conf.members and conf.agents_left_after(member[0]) == 0:
-            raise CallerWouldBeAlone(f"{party} is the caller's last party in room {conf.room}")
-        try:
-            await self.ctx.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
-                                            "Channel": member[1]})
-        except AmiError as exc:
-            raise AsteriskRefused(f"Asterisk did not take {party} out of room {conf.room}: {exc}") from None
+        await self._apply(conf, LeaveRequested(agent, party))  # the machine refuses or kicks
         return conf
 
     def _room(self, event: AmiEvent) -> Conference | None:
@@ -180,27 +185,16 @@ class ConferenceService:
 
     async def on_join(self, event: AmiEvent) -> None:
         conf = self._room(event)
-        if conf is None:
-            return
-        conf.members[event.get("Uniqueid")] = event.get("Channel")
-        if event.get("Uniqueid") == conf.third_party_id:
-            conf.state = "joined"
-        conf.changed.set()
-        self._publish("conference.joined", conf, party_of(event.get("Channel")))
+        if conf is not None:
+            await self._apply(conf, Joined(event.get("Uniqueid"), event.get("Channel")))
 
     async def on_leave(self, event: AmiEvent) -> None:
         conf = self._room(event)
-        if conf is None:
-            return
-        conf.members.pop(event.get("Uniqueid"), None)
-        conf.changed.set()
-        self._publish("conference.left", conf, party_of(event.get("Channel")))
-        if set(conf.members) == {conf.caller_uniqueid} and conf.state != "dialling":
-            await self._return_caller(conf)
+        if conf is not None:
+            await self._apply(conf, Left(event.get("Uniqueid"), event.get("Channel")))
 
-    async def _return_caller(self, conf: Conference) -> None:
+    async def _return_caller(self, conf: Conference, channel: str) -> None:
         """Every agent left: the caller goes back to intake rather than sit alone."""
-        channel = conf.members[conf.caller_uniqueid]
         try:
             await self.ctx.ami.send(conf.site, {"Action": "Redirect", "Channel": channel,
                                             "Context": "intake", "Exten": "s", "Priority": "1"})
@@ -210,45 +204,69 @@ class ConferenceService:
 
     async def on_end(self, event: AmiEvent) -> None:
         conf = self._room(event)
-        if conf is None:
-            return
-        if conf.third_party_id not in conf.members and conf.state == "dialling":
-            # the caller left while the target was still ringing: stop ringing it
-            with contextlib.suppress(AmiError):
-                await self.ctx.ami.send(conf.site, {"Action": "Hangup", "Channel": conf.third_party_id})
-        conf.state = "ended"
-        conf.changed.set()
-        self._publish("conference.ended", conf, "")
-        self.rooms.pop((conf.site, conf.room), None)
+        if conf is not None:
+            await self._apply(conf, RoomEnded())
 
     async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
         """After an AMI outage, from Asterisk's live channels: members that hung up
         meanwhile have left, a room whose caller is gone has ended, and a caller left alone
         goes back to intake, as if the Confbridge events had been heard."""
-        live = {ch.get("Uniqueid", "") for ch in channels}
-        for conf in [c for c in self.rooms.values() if c.site == site and c.state != "ended"]:
-            gone = [uid for uid in conf.members if uid not in live]
-            for uid in gone:
-                self._publish("conference.left", conf, party_of(conf.members.pop(uid)))
-            if conf.caller_uniqueid not in live:
-                conf.state = "ended"
-                self._publish("conference.ended", conf, "")
-                self.rooms.pop((conf.site, conf.room), None)
-            elif gone and set(conf.members) == {conf.caller_uniqueid} and conf.state != "dialling":
-                await self._return_caller(conf)
-            conf.changed.set()
+        live = frozenset(ch.get("Uniqueid", "") for ch in channels)
+        for conf in [c for c in self.rooms.values() if c.site == site and not c.state.final]:
+            await self._apply(conf, Resynced(live))
 
     async def on_originate_response(self, event: AmiEvent) -> None:
         conf = next((c for c in self.rooms.values() if c.action_id == event.get("ActionID")), None)
-        if conf is not None and event.get("Response") != "Success" and conf.state in ("starting", "dialling"):
-            conf.state = "no_answer"
-            conf.changed.set()
+        if conf is None or event.get("Response") == "Success":
+            return
+        before = conf.state
+        actions = self._step(conf, TargetFailed(event.get("Reason")))
+        if conf.state is not before:
             log.info("conference.no_answer", call_id=conf.call_id, room=conf.room,
                      reason=event.get("Reason"))
-            if set(conf.members) == {conf.caller_uniqueid}:
-                await self._return_caller(conf)
+        await self._perform(conf, actions)
 
-    def _publish(self, name: str, conf: Conference, party: str) -> None:
+    def _step(self, conf: Conference, event: Event) -> list[Action]:
+        """The machine's answer to ``event``, kept in ``conf``; its actions still to perform.
+        A refused request raises its API error."""
+        try:
+            room, actions = step(conf.machine(), event)
+        except InvalidTransition as exc:
+            log.warning("conference.unexpected_event", call_id=conf.call_id, room=conf.room, detail=str(exc))
+            return []
+        conf.state, conf.members = room.state, dict(room.members)
+        conf.changed.set()
+        return actions
+
+    async def _apply(self, conf: Conference, event: Event) -> list[Action]:
+        """Step the machine and perform its actions; returns them (a ``Dial`` is left to
+        ``start``, which alone knows the number and the ticket)."""
+        actions = self._step(conf, event)
+        await self._perform(conf, actions)
+        return actions
+
+    async def _perform(self, conf: Conference, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Publish):
+                self._publish(action, conf)
+            elif isinstance(action, ReturnCaller):
+                await self._return_caller(conf, action.channel)
+            elif isinstance(action, Kick):
+                try:
+                    await self.ctx.ami.send(conf.site, {"Action": "ConfbridgeKick", "Conference": conf.room,
+                                                    "Channel": action.channel})
+                except AmiError as exc:
+                    raise AsteriskRefused(f"Asterisk did not take {action.party} out of room {conf.room}: "
+                                          f"{exc}") from None
+            elif isinstance(action, HangUpTarget):
+                with contextlib.suppress(AmiError):
+                    await self.ctx.ami.send(conf.site, {"Action": "Hangup", "Channel": action.channel})
+            elif isinstance(action, Forget):
+                self.rooms.pop((conf.site, conf.room), None)
+
+    def _publish(self, action: Publish, conf: Conference) -> None:
+        name, party = action.name, action.party
         log.info(name, call_id=conf.call_id, site=conf.site, room=conf.room, ticket_id=conf.ticket_id,
                  party=party or None)
-        self.ctx.bus.publish(name, party=party, site=conf.site, **conf.view())
+        view = {**conf.view(), "state": action.state.value, "parties": list(action.parties)}
+        self.ctx.bus.publish(name, party=party, site=conf.site, **view)

@@ -2,7 +2,8 @@ import pytest
 
 from call_control.agent_events import agents_of
 from call_control.channel_vars import decode, ticket_variables
-from call_control.conference.service import Conference, party_of
+from call_control.conference.service import Conference
+from call_control.conference.state import party_of
 from call_control.directory import resolve_target
 from call_control.errors import SamePlatform, UnknownTarget
 from hotline_link.core.bus import BusEvent

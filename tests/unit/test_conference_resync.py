@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from call_control.conference.service import Conference, ConferenceService
+from call_control.conference.state import ConferenceState
 from hotline_link.core.bus import EventBus
 
 
@@ -29,7 +30,7 @@ def room() -> Conference:
     conf = Conference("hl1", "call-1", "12345", "t-1", "110", "c-uid", "third-uid", "act")
     conf.members = {"c-uid": "PJSIP/anonymous-01", "a-uid": "PJSIP/1001-02",
                     "third-uid": "Local/110@conference-out-03;1"}
-    conf.state = "joined"
+    conf.state = ConferenceState.JOINED
     return conf
 
 
