@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
 from linkage.policy import SUPERVISED, LinkageConfig, next_step
+from linkage.redis_keys import PREFIX, LinkageKeys
 from tickets.outbox import LEASE_DUE
 
 log = structlog.get_logger(__name__)
@@ -47,15 +48,16 @@ class Deadline:
 
 
 class DeadlineStore:
-    def __init__(self, redis: Redis, prefix: str = "hl:linkage:") -> None:
+    def __init__(self, redis: Redis, prefix: str = PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.due_key = prefix + "due"
-        self.flags_key = prefix + "flags"
+        self.keys = LinkageKeys(prefix)
+        self.due_key = self.keys.due
+        self.flags_key = self.keys.flags
         self._lease = redis.register_script(LEASE_DUE)
 
     def _info(self, member: str) -> str:
-        return f"{self.prefix}deadline:{member}"
+        return self.keys.deadline(member)
 
     async def arm(self, deadline: Deadline) -> None:
         pipe = self.redis.pipeline()

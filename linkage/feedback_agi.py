@@ -15,7 +15,6 @@ compared (a right one gives its try back); past ``MAX_FAILURES`` wrong ones with
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ from linkage.feedback_line import (
     unit_to_try,
 )
 from linkage.feedback_line import unit_pins as pins_of
+from linkage.lifecycle import DispatchState
 from linkage.service import LinkageService
 from linkage.units import UnitDirectory
 from tickets.store import TICKET_TTL_S
@@ -110,15 +110,14 @@ class FeedbackLine:
         return removed
 
     def attempts_key(self, unit: str) -> str:
-        return f"{self.linkage.prefix}feedback-attempts:{unit}"
+        return self.linkage.keys.feedback_attempts(unit)
 
     def caller_failures_key(self, number: str) -> str:
         """Wrong PINs per calling number (hashed: no number in a key name)."""
-        digest = hashlib.sha256(f"hl-feedback:{number}".encode()).hexdigest()[:24]
-        return f"{self.linkage.prefix}feedback-caller-failures:{digest}"
+        return self.linkage.keys.feedback_caller_failures(number)
 
     def notes_key(self, ticket_id: str) -> str:
-        return f"{self.linkage.prefix}voice-notes:{ticket_id}"
+        return self.linkage.keys.voice_notes(ticket_id)
 
     async def __call__(self, session: AgiSession) -> None:
         args = session.request.args
@@ -179,7 +178,7 @@ class FeedbackLine:
             await self.linkage.journal.note("linkage.feedback_refused", result.ticket_id, site=site,
                                             unit=result.unit or None, reason=result.reason)
         if result.reason == "locked" and await self.linkage.redis.set(
-                f"{self.linkage.prefix}feedback-lock-alert:{result.unit}", "1", nx=True, ex=LOCK_WINDOW_S):
+                self.linkage.keys.feedback_lock_alert(result.unit), "1", nx=True, ex=LOCK_WINDOW_S):
             await self.linkage.deadlines.flag(result.ticket_id, {"flag": "feedback_locked", "unit": result.unit,
                                                                  "at": self.linkage.clock()})
             await self.linkage.journal.note("linkage.supervisor_alert", result.ticket_id, site=site, unit=result.unit,
@@ -196,7 +195,7 @@ class FeedbackLine:
         step = choice.step
         note = await self._note(await session.get_variable("FB_NOTE"), result.ticket_id, site)
         try:
-            if result.state in ("queued", "dispatched"):  # calling in on the case accepts it
+            if DispatchState(result.state).awaiting_accept:  # calling in on the case accepts it
                 await self.linkage.feedback(result.ticket_id, result.unit, "accept", {})
             await self.linkage.feedback(result.ticket_id, result.unit, step, choice.body(note is not None))
         except LinkageError as exc:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from linkage.lifecycle import state_of
+
 DAY_DIGITS, SEQ_DIGITS = 8, 6
 PIN_RE = re.compile(r"[0-9]{6,8}")
 NOTE_NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,95}")
@@ -115,7 +117,7 @@ class Check:
 def unit_to_try(ticket_id: str | None, record: Mapping[str, str] | None) -> str:
     """The unit whose PIN a keyed ticket asks for, or "" when it names no dispatched ticket
     (then no PIN is compared and no try is counted)."""
-    if ticket_id is None or record is None or record.get("state") in (None, "supervisor"):
+    if ticket_id is None or record is None or not state_of(record).with_unit:
         return ""
     return record.get("unit", "")
 

@@ -3,8 +3,9 @@
 and the linkage event log the report is computed from.
 
 The ticket timeline reads the streams of a ticket's calls; the closed loop is kept as one
-more such stream per ticket, ``hl:timeline:call:linkage-{ticket_id}``, listed among the
-ticket's calls, so the existing timeline shows it in time order without a change.
+more such stream per ticket, the pseudo call ``linkage-{ticket_id}``, which the tickets
+capability lists among the ticket's calls (``tickets.timeline.add_story_entry``), so the
+existing timeline shows it in time order without a change.
 The event log is the Redis stream ``{prefix}events`` (ids are milliseconds, so a date range
 is an XRANGE).
 """
@@ -18,8 +19,8 @@ from typing import Any, Callable
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, EventBus
-from tickets.store import TICKET_TTL_S
-from tickets.timeline import STREAM_MAXLEN, call_key, entry_of
+from linkage.redis_keys import PREFIX, LinkageKeys
+from tickets.timeline import add_story_entry, entry_of
 
 EVENTS_MAXLEN = 5_000_000  # about a year of a large city's linkage steps
 Clock = Callable[[], float]
@@ -31,25 +32,21 @@ def loop_leg(ticket_id: str) -> str:
 
 
 class Journal:
-    def __init__(self, redis: Redis, bus: EventBus, prefix: str = "hl:linkage:",
+    def __init__(self, redis: Redis, bus: EventBus, prefix: str = PREFIX,
                  clock: Clock = time.time) -> None:
         self.redis = redis
         self.bus = bus
         self.prefix = prefix
         self.clock = clock
-        self.events_key = prefix + "events"
+        self.events_key = LinkageKeys(prefix).events
 
     async def note(self, name: str, ticket_id: str, *, at: float | None = None, **data: Any) -> BusEvent:
         """Write a step on the ticket's timeline and the event log, then publish it."""
         at = self.clock() if at is None else at
         event = BusEvent(name, {"ticket_id": ticket_id, **data})
         entry = entry_of(event, at)
-        leg = loop_leg(ticket_id)
         pipe = self.redis.pipeline()
-        pipe.xadd(call_key(leg), entry, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.expire(call_key(leg), TICKET_TTL_S)
-        pipe.sadd(f"hl:ticket-calls:{ticket_id}", leg)
-        pipe.expire(f"hl:ticket-calls:{ticket_id}", TICKET_TTL_S)
+        add_story_entry(pipe, ticket_id, loop_leg(ticket_id), entry)
         pipe.xadd(self.events_key, entry, maxlen=EVENTS_MAXLEN, approximate=True)
         await pipe.execute()
         self.bus.publish(name, **event.data)

@@ -31,6 +31,7 @@ from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.logs import mask_number
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
+from linkage.redis_keys import PREFIX, LinkageKeys
 from tickets.catalog import available_jurisdictions, load_jurisdiction
 
 log = structlog.get_logger(__name__)
@@ -245,26 +246,27 @@ class PhoneAsks:
     """Places the attempts of each ask and follows them to an outcome."""
 
     def __init__(self, redis: Redis, bus: EventBus, originate: Originate, note: Note, finished: Finished,
-                 *, prefix: str = "hl:linkage:", clock: Clock, timings: PhoneTimings = PhoneTimings()) -> None:
+                 *, prefix: str = PREFIX, clock: Clock, timings: PhoneTimings = PhoneTimings()) -> None:
         self.redis = redis
         self.bus = bus
         self.originate = originate
         self.note = note
         self.finished = finished
         self.prefix = prefix
+        self.keys = LinkageKeys(prefix)
         self.clock = clock
         self.timings = timings
-        self.due_key = prefix + "phone-due"
+        self.due_key = self.keys.phone_due
         self._take = redis.register_script(_TAKE)
         self._events = BusWorker(bus, "linkage.phone", lambda e: e.name in ASK_EVENTS,
                                  self._on_ask_event, maxsize=1000)
         self._tasks: list[asyncio.Task[None]] = []
 
     def _key(self, slot: str) -> str:
-        return f"{self.prefix}phone:{slot}"
+        return self.keys.phone(slot)
 
     def _ask_key(self, ask_id: str) -> str:
-        return f"{self.prefix}ask:{ask_id}"
+        return self.keys.ask(ask_id)
 
     async def get(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
         """The ticket's ask of ``kind`` (dispatch and 回访 share one: they never overlap)."""
@@ -340,7 +342,7 @@ class PhoneAsks:
         ask = _loaded(await self.redis.get(self._key(slot))) if slot else None
         if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
             return  # an earlier attempt's late event, or a second report of this one
-        if not await self.redis.set(f"{self.prefix}ask-claimed:{ask_id}", "1", nx=True, ex=86400):
+        if not await self.redis.set(self.keys.ask_claimed(ask_id), "1", nx=True, ex=86400):
             return  # another server instance heard the same event and handles it
         now = self.clock()
         step = next_step(ask["kind"], ask["numbers"], ask["attempt"], outcome, now, self.timings.retry_delay_s)

@@ -19,9 +19,12 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import functools
 import hashlib
 import html
 import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -98,92 +101,144 @@ def _due(value: Any) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One logged event, as the handlers read it."""
+
+    data: dict[str, Any]
+    site: str
+    unit: str
+    ticket: str
+
+
+@dataclass
+class _Tally:
+    handovers: dict[str, dict[str, int]] = field(default_factory=dict)
+    platforms: dict[str, dict[str, int]] = field(default_factory=dict)
+    units: dict[str, dict[str, int]] = field(default_factory=dict)
+    # per ticket, for the two rates that follow tickets and to put repeat calls on units
+    dispatched: dict[str, tuple[str, str, float | None]] = field(default_factory=dict)  # (site, unit, accept due)
+    accepted: dict[str, tuple[str, str, float | None]] = field(default_factory=dict)  # (site, unit, arrive due)
+    was_accepted: set[str] = field(default_factory=set)
+    on_time: dict[str, bool] = field(default_factory=dict)  # ticket -> arrived on time
+    closed: set[str] = field(default_factory=set)  # tickets with a result
+    linked: list[tuple[str, str, str, str]] = field(default_factory=list)  # (count, ticket, site, unit)
+
+    def bump(self, site: str, unit: str, name: str, by: int = 1) -> None:
+        if site:
+            self.platforms.setdefault(site, dict.fromkeys(PLATFORM_COUNTS, 0))[name] += by
+        if unit:
+            self.units.setdefault(unit, dict.fromkeys(COUNTS, 0))[name] += by
+
+
+def _handover(t: _Tally, e: _Step) -> None:
+    way = f"{e.data.get('source') or '?'}->{e.data.get('target') or '?'}"
+    row = t.handovers.setdefault(way, {**dict.fromkeys(MODES, 0), BOUNCED: 0})
+    if e.data.get("mode") in MODES:
+        row[e.data["mode"]] += 1
+    if e.data.get("bounced"):
+        row[BOUNCED] += 1
+        t.bump(str(e.data.get("target") or ""), "", "bounced_in")
+
+
+def _dispatched(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "dispatched")
+    t.dispatched.setdefault(e.ticket, (e.site, e.unit, _due(e.data.get("accept_due"))))
+
+
+def _accepted(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "accepted")
+    t.was_accepted.add(e.ticket)
+    t.accepted.setdefault(e.ticket, (e.site, e.unit, _due(e.data.get("arrive_due"))))
+
+
+def _arrived(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "arrived")
+    if e.data.get("on_time"):
+        t.bump(e.site, e.unit, "on_time_arrivals")
+    t.on_time.setdefault(e.ticket, bool(e.data.get("on_time")))
+
+
+def _resolved(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "results")
+    if e.data.get("resolved"):
+        t.bump(e.site, e.unit, "resolved")
+    t.closed.add(e.ticket)
+
+
+def _overdue(count: str, t: _Tally, e: _Step) -> None:
+    # 督办 and 提级 carry the unit; the platform is the ticket id's first part
+    t.bump(e.site or e.ticket.split("-", 1)[0], e.unit, count)
+
+
+def _callback(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "callbacks")
+    if e.data.get("result") == "未回访":
+        t.bump(e.site, e.unit, "callbacks_unanswered")
+    else:
+        t.bump(e.site, e.unit, "callbacks_answered")
+    if e.data.get("result") in ("满意", "基本满意"):
+        t.bump(e.site, e.unit, "satisfied")
+
+
+def _linked(count: str, t: _Tally, e: _Step) -> None:
+    # counted once every dispatch of the period is known (a repeat carries no unit)
+    t.linked.append((count, e.ticket, e.site, e.unit))
+
+
+# what each logged event adds to the figures; other events add nothing
+_HANDLERS: Mapping[str, Callable[[_Tally, _Step], None]] = MappingProxyType({
+    "linkage.handover": _handover,
+    "linkage.dispatched": _dispatched,
+    "linkage.accepted": _accepted,
+    "linkage.arrived": _arrived,
+    "linkage.resolved": _resolved,
+    "linkage.supervised": functools.partial(_overdue, "supervised"),
+    "linkage.escalated": functools.partial(_overdue, "escalated"),
+    "linkage.callback": _callback,
+    "linkage.repeat": functools.partial(_linked, "repeat_calls"),
+    "linkage.joint": functools.partial(_linked, "joint"),
+})
+
+
+def _settle(t: _Tally, end: float) -> None:
+    """What needs the whole period: repeat calls on the units, the bases of the rates."""
+    for count, ticket, site, unit in t.linked:
+        t.bump(site, unit or t.dispatched.get(ticket, ("", "", None))[1], count)
+    for ticket, (site, unit, due) in t.dispatched.items():
+        # in the base unless still unaccepted and within its deadline at the period's end
+        if ticket in t.was_accepted or due is None or due < end:
+            t.bump(site, unit, "accept_base")
+            if ticket in t.was_accepted:
+                t.bump(site, unit, "accept_base_accepted")
+    for ticket, (site, unit, due) in t.accepted.items():
+        if ticket in t.on_time or ticket in t.closed or due is None or due < end:  # likewise
+            t.bump(site, unit, "arrive_base")
+            if t.on_time.get(ticket):
+                t.bump(site, unit, "arrive_base_on_time")
+
+
 def compute(events: Iterable[dict[str, Any]], start: float, end: float,
             unit_names: dict[str, str] | None = None) -> dict[str, Any]:
     """The report's figures from logged events (``{"event", "at", "data"}``) with
     ``start <= at < end``."""
     unit_names = unit_names or {}
-    handovers: dict[str, dict[str, int]] = {}
-    platforms: dict[str, dict[str, int]] = {}
-    units: dict[str, dict[str, int]] = {}
-    # per ticket, for the two rates that follow tickets and to put repeat calls on units
-    dispatched: dict[str, tuple[str, str, float | None]] = {}  # ticket -> (site, unit, accept due)
-    accepted: dict[str, tuple[str, str, float | None]] = {}  # ticket -> (site, unit, arrive due)
-    was_accepted: set[str] = set()
-    on_time: dict[str, bool] = {}  # ticket -> arrived on time
-    closed: set[str] = set()  # tickets with a result
-    linked: list[tuple[str, str, str, str]] = []  # (count, ticket, site, unit) of repeat/joint
-
-    def bump(site: str, unit: str, name: str, by: int = 1) -> None:
-        if site:
-            platforms.setdefault(site, dict.fromkeys(PLATFORM_COUNTS, 0))[name] += by
-        if unit:
-            units.setdefault(unit, dict.fromkeys(COUNTS, 0))[name] += by
-
+    tally = _Tally()
     for event in events:
         if not start <= float(event["at"]) < end:
             continue
-        name, data = event["event"], event["data"]
-        site, unit = str(data.get("site") or ""), str(data.get("unit") or "")
-        ticket = str(data.get("ticket_id") or "")
-        if name == "linkage.handover":
-            way = f"{data.get('source') or '?'}->{data.get('target') or '?'}"
-            row = handovers.setdefault(way, {**dict.fromkeys(MODES, 0), BOUNCED: 0})
-            if data.get("mode") in MODES:
-                row[data["mode"]] += 1
-            if data.get("bounced"):
-                row[BOUNCED] += 1
-                bump(str(data.get("target") or ""), "", "bounced_in")
-        elif name == "linkage.dispatched":
-            bump(site, unit, "dispatched")
-            dispatched.setdefault(ticket, (site, unit, _due(data.get("accept_due"))))
-        elif name == "linkage.accepted":
-            bump(site, unit, "accepted")
-            was_accepted.add(ticket)
-            accepted.setdefault(ticket, (site, unit, _due(data.get("arrive_due"))))
-        elif name == "linkage.arrived":
-            bump(site, unit, "arrived")
-            if data.get("on_time"):
-                bump(site, unit, "on_time_arrivals")
-            on_time.setdefault(ticket, bool(data.get("on_time")))
-        elif name == "linkage.resolved":
-            bump(site, unit, "results")
-            if data.get("resolved"):
-                bump(site, unit, "resolved")
-            closed.add(ticket)
-        elif name in ("linkage.supervised", "linkage.escalated"):
-            # these carry the unit; the platform is the ticket id's first part
-            site = site or ticket.split("-", 1)[0]
-            bump(site, unit, "supervised" if name == "linkage.supervised" else "escalated")
-        elif name == "linkage.callback":
-            bump(site, unit, "callbacks")
-            if data.get("result") == "未回访":
-                bump(site, unit, "callbacks_unanswered")
-            else:
-                bump(site, unit, "callbacks_answered")
-            if data.get("result") in ("满意", "基本满意"):
-                bump(site, unit, "satisfied")
-        elif name in ("linkage.repeat", "linkage.joint"):
-            linked.append(("repeat_calls" if name == "linkage.repeat" else "joint", ticket, site, unit))
-
-    for count, ticket, site, unit in linked:  # once every dispatch of the period is known
-        bump(site, unit or dispatched.get(ticket, ("", "", None))[1], count)
-    for ticket, (site, unit, due) in dispatched.items():
-        # in the base unless still unaccepted and within its deadline at the period's end
-        if ticket in was_accepted or due is None or due < end:
-            bump(site, unit, "accept_base")
-            if ticket in was_accepted:
-                bump(site, unit, "accept_base_accepted")
-    for ticket, (site, unit, due) in accepted.items():
-        if ticket in on_time or ticket in closed or due is None or due < end:  # likewise
-            bump(site, unit, "arrive_base")
-            if on_time.get(ticket):
-                bump(site, unit, "arrive_base_on_time")
+        handler = _HANDLERS.get(event["event"])
+        if handler is None:
+            continue
+        data = event["data"]
+        handler(tally, _Step(data, str(data.get("site") or ""), str(data.get("unit") or ""),
+                             str(data.get("ticket_id") or "")))
+    _settle(tally, end)
     return {
         "from": start, "to": end,
-        "handovers": {k: handovers[k] for k in sorted(handovers)},
-        "platforms": {k: {**v, **_rates(v)} for k, v in sorted(platforms.items())},
-        "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(units.items())},
+        "handovers": {k: tally.handovers[k] for k in sorted(tally.handovers)},
+        "platforms": {k: {**v, **_rates(v)} for k, v in sorted(tally.platforms.items())},
+        "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(tally.units.items())},
         "definitions": dict(DEFINITIONS),
     }
 

@@ -57,12 +57,12 @@ async def dispatch(request: web.Request) -> web.Response:
 async def dispatch_state(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     linkage = _linkage(request)
-    recommender = await linkage.recommender()
+    recommender = await linkage.dispatcher.recommender()
     text = f"{ticket.category} {ticket.summary}".strip()
     proposed: list[dict[str, Any]] = []
     if text:
         hint = await asyncio.to_thread(recommender.recommend, text[:2000])
-        proposed = [_unit_view(u) for u in linkage.proposal(ticket, hint.entry_id, hint.responsible_unit)]
+        proposed = [_unit_view(u) for u in linkage.dispatcher.proposal(ticket, hint.entry_id, hint.responsible_unit)]
     deadlines = {stage: (await linkage.deadlines.get(ticket.id, stage)) for stage in ("accept", "arrive", "result")}
     flags = await linkage.deadlines.flags()
     return web.json_response({
@@ -101,12 +101,12 @@ async def callback_optout(request: web.Request) -> web.Response:
     """PUT: never call this number back (回访); DELETE: it may be called again; GET: which."""
     principal_of(request).require_role("agent", "supervisor", "admin")
     caller = optout_number(request.match_info["number"])
-    linkage, number = _linkage(request), caller.identity
+    callbacks, number = _linkage(request).callbacks, caller.identity
     if request.method == "PUT":
-        await linkage.opt_out(number)
+        await callbacks.opt_out(number)
     elif request.method == "DELETE":
-        await linkage.opt_in(number)
-    opted_out = await linkage.opted_out(number)
+        await callbacks.opt_in(number)
+    opted_out = await callbacks.opted_out(number)
     if request.method != "GET":
         log.info("linkage.callback_optout", number=caller.masked, opted_out=opted_out, by=_who(request))
     return web.json_response({"number": caller.masked, "opted_out": opted_out})

@@ -129,9 +129,12 @@ def _forget_linkage_schedules(settings: Settings) -> None:
     calls the unit (督办) or the command centre (提级), which would reach a test's handset."""
     import redis
 
+    from linkage.redis_keys import LinkageKeys
+
+    keys = LinkageKeys()
     client = redis.Redis.from_url(settings.redis_url, password=settings.redis_password or None)
     try:
-        client.delete("hl:linkage:phone-due", "hl:linkage:due")
+        client.delete(keys.phone_due, keys.due)
     finally:
         client.close()
 

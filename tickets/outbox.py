@@ -30,13 +30,14 @@ from redis.exceptions import RedisError
 from hotline_link.core.bus import EventBus
 from hotline_link.core.net import url_refusal
 from hotline_link.core.tasks import cancel_and_wait
+from tickets.redis_keys import OUTBOX_DEAD as DEAD
+from tickets.redis_keys import OUTBOX_DEAD_AT as DEAD_AT
+from tickets.redis_keys import OUTBOX_DUE as DUE
+from tickets.redis_keys import outbox_job_key as job_key
 from tickets.signing import sign
 
 log = structlog.get_logger(__name__)
 
-DUE = "hl:outbox:due"
-DEAD = "hl:outbox:dead"  # hash: job id -> {status, reason, at}
-DEAD_AT = "hl:outbox:dead-at"  # sorted set: job id by the time it died (for the TTL)
 LEASE_S = 30.0
 MAX_BACKOFF_S = 60.0
 MAX_ATTEMPTS = 30  # about 25 minutes of retries at the capped back-off
@@ -52,10 +53,6 @@ local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
 return due
 """
-
-
-def job_key(job_id: str) -> str:
-    return f"hl:outbox:job:{job_id}"
 
 
 def backoff_s(attempts: int) -> float:

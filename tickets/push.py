@@ -14,6 +14,7 @@ from hotline_link.core.settings import Settings, push_secret_key
 from tickets.errors import TicketNotFound
 from tickets.outbox import Outbox
 from tickets.push_policy import BadPush, PushPayload, plan_push
+from tickets.redis_keys import OUTBOX_DEAD, push_received_key, push_stats_key
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 
 log = structlog.get_logger(__name__)
@@ -31,7 +32,7 @@ class PushService:
         self.bus = bus
 
     async def _count(self, stat: str, platform: str) -> None:
-        await self.redis.hincrby(f"hl:stats:push:{platform}", stat, 1)
+        await self.redis.hincrby(push_stats_key(platform), stat, 1)
 
     async def push(self, ticket_id: str, target: str) -> PushPayload:
         ticket = await self.tickets.get(ticket_id)
@@ -52,7 +53,7 @@ class PushService:
 
     async def receive(self, payload: PushPayload) -> tuple[str, bool]:
         """(this platform's ticket id, whether the push had been received before)."""
-        key = f"hl:push-received:{payload.push_id}"
+        key = push_received_key(payload.push_id)
         existing = await self.redis.get(key)
         if existing is None:
             ticket_id = await self.tickets.new_id(payload.to_platform)
@@ -80,8 +81,8 @@ class PushService:
     async def stats(self) -> dict[str, object]:
         out: dict[str, object] = {}
         for platform in ("12345", "110"):
-            row = await self.redis.hgetall(f"hl:stats:push:{platform}")
+            row = await self.redis.hgetall(push_stats_key(platform))
             out[platform] = {stat: int(row.get(stat, 0)) for stat in STATS}
         out["outbox_pending"] = await self.outbox.pending()
-        out["dead_letters"] = int(await self.redis.hlen("hl:outbox:dead"))
+        out["dead_letters"] = int(await self.redis.hlen(OUTBOX_DEAD))
         return out

@@ -1,7 +1,8 @@
 """Tickets in Redis, and which call belongs to which ticket.
 
 Keys: ``hl:ticket:{id}`` (hash of the ticket's fields), ``hl:call-ticket:{call_id}`` (the
-ticket of a call), ``hl:ticket-seq:{site}:{yyyymmdd}`` (the day's counter per platform).
+ticket of a call), ``hl:ticket-seq:{site}:{yyyymmdd}`` (the day's counter per platform),
+all built in ``tickets.redis_keys``.
 A ticket id reads ``12345-20261124-000017``: platform, day, sequence. The day is the
 hotlines' own (Asia/Shanghai, as the report's days), whatever zone the server's machine
 runs in: a ticket opened at 07:00 in Beijing is dated that day, not the UTC day before.
@@ -18,6 +19,14 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from hotline_link.core.zone import HOTLINE_ZONE
+from tickets.redis_keys import (
+    call_ticket_key,
+    handed_over_key,
+    handover_sent_key,
+    ticket_calls_key,
+    ticket_key,
+    ticket_seq_key,
+)
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
 
@@ -64,7 +73,7 @@ class TicketStore:
 
     async def _next_id(self, site: str, now: float) -> str:
         day = ticket_day(now)
-        key = f"hl:ticket-seq:{site}:{day}"
+        key = ticket_seq_key(site, day)
         pipe = self.redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, 3 * 24 * 3600)
@@ -85,35 +94,35 @@ class TicketStore:
         ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
                         summary, source_platform, now, source_ticket, caller)
         # link first, NX: of two server instances opening a ticket for one call, one wins
-        if not await self.redis.set(f"hl:call-ticket:{call_id}", ticket.id, nx=True, ex=TICKET_TTL_S):
+        if not await self.redis.set(call_ticket_key(call_id), ticket.id, nx=True, ex=TICKET_TTL_S):
             return await self.for_call(call_id) or ticket
         await self.save(ticket)
         return ticket
 
     async def save(self, ticket: Ticket) -> None:
-        key = f"hl:ticket:{ticket.id}"
+        key = ticket_key(ticket.id)
         pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
         pipe.expire(key, TICKET_TTL_S)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
-            pipe.sadd(f"hl:handed-over:{ticket.source_ticket}", ticket.id)
-            pipe.expire(f"hl:handed-over:{ticket.source_ticket}", TICKET_TTL_S)
+            pipe.sadd(handed_over_key(ticket.source_ticket), ticket.id)
+            pipe.expire(handed_over_key(ticket.source_ticket), TICKET_TTL_S)
         await pipe.execute()
 
     async def record_handover(self, ticket_id: str, to_platform: str) -> None:
         """The sending side notes that it handed ``ticket_id`` to ``to_platform`` (by a
         transfer or a three-way call), so the receiver links only cases really sent."""
-        key = f"hl:handover-sent:{ticket_id}"
+        key = handover_sent_key(ticket_id)
         pipe = self.redis.pipeline()
         pipe.sadd(key, to_platform)
         pipe.expire(key, TICKET_TTL_S)
         await pipe.execute()
 
     async def handover_was_sent(self, ticket_id: str, to_platform: str) -> bool:
-        return bool(await self.redis.sismember(f"hl:handover-sent:{ticket_id}", to_platform))
+        return bool(await self.redis.sismember(handover_sent_key(ticket_id), to_platform))
 
     async def get(self, ticket_id: str) -> Ticket | None:
-        row = await self.redis.hgetall(f"hl:ticket:{ticket_id}")
+        row = await self.redis.hgetall(ticket_key(ticket_id))
         if not row:
             return None
         known = {f.name for f in fields(Ticket)}
@@ -124,8 +133,13 @@ class TicketStore:
         return Ticket(**values)  # type: ignore[arg-type]
 
     async def for_call(self, call_id: str) -> Ticket | None:
-        ticket_id = await self.redis.get(f"hl:call-ticket:{call_id}")
+        ticket_id = await self.redis.get(call_ticket_key(call_id))
         return await self.get(ticket_id) if ticket_id else None
+
+    async def add_call(self, ticket_id: str, call_id: str) -> None:
+        """List a call among the ticket's calls, so the ticket's timeline tells its story too
+        (e.g. a repeat call about an open case)."""
+        await self.redis.sadd(ticket_calls_key(ticket_id), call_id)
 
     async def update(self, ticket: Ticket, **changes: object) -> Ticket:
         """Change some fields (None means: leave as it is)."""

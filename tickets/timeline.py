@@ -15,15 +15,20 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.logs import mask_number
 from hotline_link.core.tasks import cancel_and_wait
+from tickets.redis_keys import handed_over_key, open_calls_key, ticket_calls_key, timeline_once_key
+from tickets.redis_keys import timeline_call_key as call_key
+from tickets.redis_keys import timeline_ticket_key as ticket_key
 from tickets.sharing import shareable
 from tickets.store import TICKET_TTL_S, TicketStore
 
@@ -65,25 +70,23 @@ return 1
 """
 
 
-def call_key(call_id: str) -> str:
-    return f"hl:timeline:call:{call_id}"
-
-
-def open_calls_key(site: str) -> str:
-    """The calls of ``site`` whose story has a start and no end yet (sorted set by start)."""
-    return f"hl:calls:open-since:{site}"
-
-
-def ticket_key(ticket_id: str) -> str:
-    return f"hl:timeline:ticket:{ticket_id}"
-
-
 def entry_of(event: BusEvent, now: float) -> dict[str, str]:
     """The stored form of an event: flat strings, caller numbers masked. Pure."""
     data = {k: v for k, v in event.data.items() if v is not None}
     if "caller" in data:
         data["caller"] = mask_number(str(data["caller"]))
     return {"event": event.name, "at": repr(now), "data": json.dumps(data, ensure_ascii=False)}
+
+
+def add_story_entry(pipe: Pipeline, ticket_id: str, leg: str, entry: Mapping[str, str]) -> None:
+    """Queue on ``pipe`` a step of a ticket's story that another capability writes (e.g. the
+    closed loop): ``entry`` (see ``entry_of``) is appended to the stream of that
+    capability's pseudo call ``leg``, which is listed among the ticket's calls, so
+    ``for_ticket`` shows it in time order. Both are kept as long as the tickets."""
+    pipe.xadd(call_key(leg), dict(entry), maxlen=STREAM_MAXLEN, approximate=True)
+    pipe.expire(call_key(leg), TICKET_TTL_S)
+    pipe.sadd(ticket_calls_key(ticket_id), leg)
+    pipe.expire(ticket_calls_key(ticket_id), TICKET_TTL_S)
 
 
 def first_answered(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -157,9 +160,9 @@ class TicketTimeline:
                                              caller=str(event.data.get("caller", "")))
         entry = entry_of(event, at)
         ticket = await self.tickets.for_call(call_id)
-        keys = [f"hl:timeline:once:{call_id}:{event.name}", call_key(call_id)]
+        keys = [timeline_once_key(call_id, event.name), call_key(call_id)]
         if ticket is not None:
-            keys += [ticket_key(ticket.id), f"hl:ticket-calls:{ticket.id}"]
+            keys += [ticket_key(ticket.id), ticket_calls_key(ticket.id)]
         once = "1" if event.name in ONCE_PER_CALL else "0"
         fields = [item for pair in entry.items() for item in pair]
         # one atomic step; every key kept as long as the tickets themselves
@@ -207,7 +210,7 @@ class TicketTimeline:
         related = {ticket_id}
         if ticket.source_ticket:
             related.add(ticket.source_ticket)
-        related |= set(await self.redis.smembers(f"hl:handed-over:{ticket_id}"))
+        related |= set(await self.redis.smembers(handed_over_key(ticket_id)))
         for tid in sorted(related - {ticket_id}):
             other = await self.tickets.get(tid)
             # the other platform's side of a restricted matter stays there (shareable)
@@ -215,7 +218,7 @@ class TicketTimeline:
                 related.discard(tid)
         entries: dict[str, dict[str, Any]] = {}
         for tid in related:
-            for call_id in await self.redis.smembers(f"hl:ticket-calls:{tid}"):
+            for call_id in await self.redis.smembers(ticket_calls_key(tid)):
                 for entry in await self.for_call(call_id):
                     entries[f"{call_id}/{entry['id']}"] = {**entry, "ticket_id": tid}
         story = sorted(entries.values(), key=lambda e: (e["at"], e["id"]))

@@ -29,6 +29,7 @@ from hotline_link.core.errors import SandboxError
 from hotline_link.core.redis_client import redis_client
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import sandbox_token
+from tickets.redis_keys import ticket_key
 
 STARTUP_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 10.0
@@ -72,7 +73,7 @@ async def _some_ticket(settings: Settings) -> str:
 
     redis = redis_client(settings, decode_responses=True)
     try:
-        async for key in redis.scan_iter(match="hl:ticket:12345-*", count=500):
+        async for key in redis.scan_iter(match=ticket_key("12345-*"), count=500):
             return str(key).split(":", 2)[2]
     finally:
         await redis.aclose()

@@ -27,6 +27,7 @@ from hotline_link.core.settings import Settings
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
 from linkage.journal import Journal, loop_leg
 from linkage.policy import load_config
+from tickets.redis_keys import ticket_calls_key
 from tickets.timeline import call_key
 
 TICK_S = 0.2
@@ -73,7 +74,7 @@ async def _cleanup(redis: Redis, prefix: str, tickets: list[str]) -> None:
         if len(batch) >= 5000:
             await redis.unlink(*batch)
             batch = []
-    keys = batch + [call_key(loop_leg(t)) for t in tickets] + [f"hl:ticket-calls:{t}" for t in tickets]
+    keys = batch + [call_key(loop_leg(t)) for t in tickets] + [ticket_calls_key(t) for t in tickets]
     for start in range(0, len(keys), 5000):
         if keys[start:start + 5000]:
             await redis.unlink(*keys[start:start + 5000])

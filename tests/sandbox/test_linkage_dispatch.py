@@ -19,7 +19,8 @@ from hotline_link.app import App
 from linkage.keys import LINKAGE
 from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent, tokens_with_units
-from tickets.keys import TICKETS
+from tickets.keys import OUTBOX, TICKETS
+from tickets.redis_keys import OUTBOX_DEAD
 from tickets.signing import verify
 
 UNIT_TOKEN = "unit-token-for-the-gas-company-0001"
@@ -58,10 +59,10 @@ async def linkage_server(server_settings, tmp_path, log_lines):
                        tokens_file=str(tokens_with_units(tmp_path / "tokens.toml", server_settings.tokens_path,
                                                          {UNIT_TOKEN: "QD-GAS", OTHER_UNIT_TOKEN: "QD-WATER"})))
     srv = App(settings)
-    srv.outbox.secrets["unit_secret_test"] = HOOK_SECRET  # in production: the secrets file (mode 600)
+    srv[OUTBOX].secrets["unit_secret_test"] = HOOK_SECRET  # in production: the secrets file (mode 600)
     # no 回访 call at any hour: these tests record the callback by hand (in working hours the
     # real one would ring at once and land on the timeline between)
-    srv.linkage.callback_window = lambda now: now + 86400
+    srv[LINKAGE].callbacks.window = lambda now: now + 86400
     await srv.start()
     yield srv, received
     await srv.stop()
@@ -195,7 +196,7 @@ async def test_a_webhook_whose_secret_is_missing_is_never_sent_unsigned(linkage_
         dead = await events.wait_for(is_event("push.dead", push_id=job), 10)
         assert "no secret unit_secret_not_in_the_file configured" in dead.data["reason"]
     assert received.empty()
-    await server.redis.hdel("hl:outbox:dead", job)
+    await server.redis.hdel(OUTBOX_DEAD, job)
 
 
 async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones, peers):

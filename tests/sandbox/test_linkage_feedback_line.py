@@ -24,11 +24,11 @@ UNIT_NUMBER = "0513777010"
 @pytest.fixture
 async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
     srv = App(server_settings)
-    srv.linkage.phone = None  # no duty-phone calls here: the unit calls in
-    srv.feedback_line.pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
-    lock_alert = f"{srv.linkage.prefix}feedback-lock-alert:QD-WATER"
-    counters = (srv.feedback_line.attempts_key("QD-WATER"), lock_alert,
-                srv.feedback_line.caller_failures_key(UNIT_NUMBER))
+    srv[LINKAGE].phone = None  # no duty-phone calls here: the unit calls in
+    srv[FEEDBACK_LINE].pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
+    lock_alert = srv[LINKAGE].keys.feedback_lock_alert("QD-WATER")
+    counters = (srv[FEEDBACK_LINE].attempts_key("QD-WATER"), lock_alert,
+                srv[FEEDBACK_LINE].caller_failures_key(UNIT_NUMBER))
     await srv.redis.delete(*counters)  # none left by an earlier test
     await srv.start()
     await srv.ami.wait_connected(15)

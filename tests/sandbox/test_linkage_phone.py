@@ -22,8 +22,8 @@ FAST = PhoneTimings(ring_s=4, retry_delay_s=0.5, answer_window_s=30.0, tick_s=0.
 @pytest.fixture
 async def phone_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
     srv = App(server_settings)
-    assert srv.linkage.phone is not None
-    srv.linkage.phone.timings = FAST  # seconds instead of minutes between attempts
+    assert srv[LINKAGE].phone is not None
+    srv[LINKAGE].phone.timings = FAST  # seconds instead of minutes between attempts
     await srv.start()
     await srv.ami.wait_connected(15)
     yield srv
@@ -85,7 +85,7 @@ async def test_after_the_result_the_caller_is_called_back_and_answers_by_key(pho
     """回访: the unit accepts by phone (1), reports arrival and result; the caller (a handset
     of the public network) is then called and presses 2: 基本满意 is recorded."""
     server = phone_server
-    server[LINKAGE].callback_window = lambda now: now  # any hour: the test must not wait for 08:30
+    server[LINKAGE].callbacks.window = lambda now: now  # any hour: the test must not wait for 08:30
     public = sandbox_settings.site(sandbox_settings.public_network_site)
     handset = await peers.handset(public, handset_port(sandbox_settings), [(1500, "1")])
     ticket = await server[TICKETS].open_for_call("12345", f"linkage-phone-{time.time_ns()}",
@@ -114,7 +114,7 @@ async def test_no_callback_call_for_a_restricted_ticket(phone_server):
                                                 caller="13900004322")
     ticket = await server[TICKETS].update(ticket, category="供水", restricted=True)
     with server.bus.subscribe() as events:
-        await server[LINKAGE]._ask_satisfaction(ticket.id)
+        await server[LINKAGE].callbacks.ask_satisfaction(ticket.id)
         skipped = await events.wait_for(is_event("linkage.callback_skipped", ticket_id=ticket.id), 5)
     assert skipped.data["reason"] == "restricted"
     assert await server[LINKAGE].phone.get(ticket.id) is None  # no call was asked for

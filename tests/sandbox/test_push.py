@@ -17,6 +17,7 @@ from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api
 from tickets.keys import PUSH, TICKETS
 from tickets.outbox import DUE, job_key
+from tickets.redis_keys import handed_over_key
 from tickets.signing import sign
 
 
@@ -68,7 +69,7 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
                     assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature"
         finally:
             await peer.cleanup()
-    assert await server.redis.smembers(f"hl:handed-over:{source.id}") == {received.id}  # exactly one
+    assert await server.redis.smembers(handed_over_key(source.id)) == {received.id}  # exactly one
     after = await server[PUSH].stats()
     assert after["110"]["received"] == before["110"]["received"] + 1
     assert after["110"]["duplicates"] == before["110"]["duplicates"] + 1

@@ -80,7 +80,7 @@ async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, s
 
     token = "agent-token-0123456789abcdef"
     server = SimpleNamespace(tokens=TokenBook([(token, Principal("agent", agent="1001"))]),
-                             linkage=SimpleNamespace(opt_out=opt_out))
+                             linkage=SimpleNamespace(callbacks=SimpleNamespace(opt_out=opt_out)))
     client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
     await client.start_server()
     try:

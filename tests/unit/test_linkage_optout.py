@@ -7,6 +7,7 @@ caller's ticket gets no callback call."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from types import SimpleNamespace
 from typing import AsyncIterator
 from urllib.parse import quote
@@ -39,12 +40,27 @@ SATURDAY_NIGHT = dt.datetime(2026, 11, 28, 22, 0, tzinfo=SHANGHAI).timestamp()
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 8, 30, tzinfo=SHANGHAI).timestamp()
 
 
+class Clock:
+    """The real time until a test sets ``at``."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def __call__(self) -> float:
+        return time.time() if self.at is None else self.at
+
+
 @pytest.fixture
-async def linkage(private_redis: Redis) -> LinkageService:  # tests/unit/conftest.py
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def linkage(private_redis: Redis, clock: Clock) -> LinkageService:  # tests/unit/conftest.py
     redis, bus = private_redis, EventBus()
     service = LinkageService(redis, bus, TicketStore(redis), Outbox(redis, bus, "push-secret"),
                              units=load_jurisdiction_units("qidong"), config=load_config(None),
-                             centers=frozenset({"12345", "110"}))
+                             centers=frozenset({"12345", "110"}), clock=clock)
     return service
 
 
@@ -84,14 +100,14 @@ def test_optout_number_refuses_anything_else(text):
 async def test_opt_out_and_back_in_round_trip(client, linkage, log_lines):
     assert await _call(client, "GET", NUMBER) == (200, {"number": "139****4399", "opted_out": False})
     assert await _call(client, "PUT", NUMBER) == (200, {"number": "139****4399", "opted_out": True})
-    assert await linkage.opted_out(NUMBER)
+    assert await linkage.callbacks.opted_out(NUMBER)
     # the same caller, however the number is written, is opted out
     assert await _call(client, "GET", "+86" + NUMBER, "supervisor") == (200, {"number": "139****4399",
                                                                                 "opted_out": True})
     assert await _call(client, "PUT", NUMBER, "admin") == (200, {"number": "139****4399", "opted_out": True})
     assert await _call(client, "DELETE", NUMBER, "supervisor") == (200, {"number": "139****4399",
                                                                           "opted_out": False})
-    assert not await linkage.opted_out(NUMBER)
+    assert not await linkage.callbacks.opted_out(NUMBER)
     assert await _call(client, "DELETE", NUMBER) == (200, {"number": "139****4399", "opted_out": False})
     changes = log_lines.events("linkage.callback_optout")
     assert [(line["opted_out"], line["by"]) for line in changes] == [(True, "1001"), (True, "admin"),
@@ -114,7 +130,7 @@ async def test_a_bad_number_is_a_400_json_error_and_changes_nothing(client, link
 async def test_peer_and_unit_tokens_are_refused(client, linkage, role, method):
     status, body = await _call(client, method, NUMBER, role)
     assert (status, body["error"]["code"]) == (403, "forbidden")
-    assert not await linkage.opted_out(NUMBER)
+    assert not await linkage.callbacks.opted_out(NUMBER)
 
 
 async def test_the_number_is_masked_in_the_log_of_a_refused_request(client, log_lines):
@@ -127,24 +143,24 @@ async def test_the_number_is_masked_in_the_log_of_a_refused_request(client, log_
     assert all(NUMBER not in str(line) and "139****4399" in line["path"] for line in refused)
 
 
-async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in_one_does(client, linkage):
+async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in_one_does(client, linkage, clock):
     async def originate(site, action):  # type: ignore[no-untyped-def]
         raise AssertionError("no call may be placed in this test")
 
     # outside the calling hours, whatever the time of the run: the 回访 is scheduled for the
     # next ones (Monday 08:30), never placed at once as it would be in calling hours
-    linkage.clock = lambda: SATURDAY_NIGHT
+    clock.at = SATURDAY_NIGHT
     linkage.attach_phone(originate)  # never started: an ask is only scheduled in Redis
     ticket = await linkage.tickets.open_for_call("12345", "optout-test-call", caller="+86" + NUMBER)
     assert (await _call(client, "PUT", NUMBER))[1]["opted_out"] is True
     with linkage.bus.subscribe() as events:
-        await linkage._ask_satisfaction(ticket.id)
+        await linkage.callbacks.ask_satisfaction(ticket.id)
         skipped = await events.wait_for(is_event("linkage.callback_skipped", ticket_id=ticket.id), 5)
     assert skipped.data["reason"] == "opted_out"
     assert await linkage.phone.get(ticket.id) is None  # type: ignore[union-attr]
 
     assert (await _call(client, "DELETE", NUMBER))[1]["opted_out"] is False
-    await linkage._ask_satisfaction(ticket.id)
+    await linkage.callbacks.ask_satisfaction(ticket.id)
     ask = await linkage.phone.get(ticket.id)  # type: ignore[union-attr]
     assert ask is not None and ask["kind"] == "callback" and NUMBER in ask["numbers"]
     assert ask["state"] == "waiting"  # scheduled for the next calling hours, not called yet

@@ -181,7 +181,7 @@ async def test_no_call_once_the_unit_has_reported(linkage, clock, originated):
 
 async def test_the_dispatch_call_reads_the_tickets_summary_synthesised_at_dispatch(linkage, originated, tmp_path,
                                                                                    speech_tools):
-    linkage.sounds_dir = tmp_path
+    linkage.dispatcher.sounds_dir = tmp_path
     ticket = await new_ticket(linkage)  # summary 路口水管爆裂
     await linkage.dispatch(ticket, "QD-WATER", "1001")
     prompt = originated.prompt(0).split("&")
@@ -196,7 +196,7 @@ async def test_the_dispatch_call_reads_the_tickets_summary_synthesised_at_dispat
 async def test_a_summary_that_cannot_be_synthesised_leaves_it_out_of_the_call(linkage, originated, tmp_path):
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where the sounds directory should be")
-    linkage.sounds_dir = blocked
+    linkage.dispatcher.sounds_dir = blocked
     ticket = await new_ticket(linkage)
     record, _ = await linkage.dispatch(ticket, "QD-WATER", "1001")
     assert record["state"] == "dispatched" and originated.numbers() == ["77010"]  # the call still goes out

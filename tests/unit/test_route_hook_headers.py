@@ -11,6 +11,7 @@ from hotline_link.asterisk.agi.protocol import AgiRequest
 from hotline_link.core.bus import EventBus
 from seat_pool.router import Placement
 from seat_pool.routing import Outcome
+from tickets.redis_keys import handed_over_key
 from tickets.store import Ticket, TicketStore
 
 
@@ -70,7 +71,7 @@ async def test_a_forged_ticket_id_links_nothing_and_a_recorded_handover_does(pri
     await hook(Session(fields(linkedid="forged", ticket=encode(victim.id), summary=encode("伪造"))))
     forged = await tickets.for_call("forged")
     assert forged is not None and forged.source_ticket == "" and forged.summary == "伪造"
-    assert not await private_redis.smembers(f"hl:handed-over:{victim.id}")
+    assert not await private_redis.smembers(handed_over_key(victim.id))
 
     await hook(Session(fields(linkedid="wrong-platform", source="110", ticket=encode(victim.id))))
     assert (await tickets.for_call("wrong-platform")) is None  # 110 -> 110 is no handover
@@ -79,7 +80,7 @@ async def test_a_forged_ticket_id_links_nothing_and_a_recorded_handover_does(pri
     await hook(Session(fields(linkedid="real", ticket=encode(victim.id), summary=encode("转来的"))))
     real = await tickets.for_call("real")
     assert real is not None and real.source_ticket == victim.id and real.source_platform == "12345"
-    assert await private_redis.smembers(f"hl:handed-over:{victim.id}") == {real.id}
+    assert await private_redis.smembers(handed_over_key(victim.id)) == {real.id}
 
 
 async def test_a_malformed_source_platform_is_no_handover(private_redis):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from hotline_link.core.bus import EventBus
+from tickets.redis_keys import ticket_calls_key
 from tickets.store import Ticket, TicketStore
 from tickets.timeline import TicketTimeline, call_key
 
@@ -15,7 +16,7 @@ from tickets.timeline import TicketTimeline, call_key
 async def _call(redis, ticket_id: str, call_id: str, at: float, site: str) -> None:  # type: ignore[no-untyped-def]
     await redis.xadd(call_key(call_id), {"event": "call.started", "at": str(at),
                                          "data": json.dumps({"call_id": call_id, "site": site})})
-    await redis.sadd(f"hl:ticket-calls:{ticket_id}", call_id)
+    await redis.sadd(ticket_calls_key(ticket_id), call_id)
 
 
 async def test_the_other_platforms_restricted_side_stays_out_of_the_story(private_redis):

@@ -1,0 +1,85 @@
+"""Every Redis key of the tickets capability, built in this one place. Pure.
+
+Other packages never spell these: they call the owner's API (``TicketStore``,
+``tickets.timeline``, ``Outbox``, ``PushService``), which builds its keys here. The strings
+are the stored data's names: changing one orphans what Redis already holds.
+"""
+
+from __future__ import annotations
+
+# --- tickets (tickets.store) ------------------------------------------------------------
+
+
+def ticket_key(ticket_id: str) -> str:
+    """The hash of a ticket's fields (a pattern such as ``12345-*`` makes a SCAN match)."""
+    return f"hl:ticket:{ticket_id}"
+
+
+def call_ticket_key(call_id: str) -> str:
+    """The ticket of a call."""
+    return f"hl:call-ticket:{call_id}"
+
+
+def ticket_seq_key(site: str, day: str) -> str:
+    """The day's ticket counter of a platform (``day``: yyyymmdd)."""
+    return f"hl:ticket-seq:{site}:{day}"
+
+
+def handed_over_key(ticket_id: str) -> str:
+    """The tickets the other platform opened for a case this ticket handed over."""
+    return f"hl:handed-over:{ticket_id}"
+
+
+def handover_sent_key(ticket_id: str) -> str:
+    """The platforms this ticket was handed to (by a transfer or a three-way call)."""
+    return f"hl:handover-sent:{ticket_id}"
+
+
+# --- the timeline (tickets.timeline) -----------------------------------------------------
+
+
+def timeline_call_key(call_id: str) -> str:
+    """The story (a stream) of one call, or of a pseudo call such as a ticket's closed loop."""
+    return f"hl:timeline:call:{call_id}"
+
+
+def timeline_ticket_key(ticket_id: str) -> str:
+    return f"hl:timeline:ticket:{ticket_id}"
+
+
+def ticket_calls_key(ticket_id: str) -> str:
+    """The calls (and pseudo calls) whose stories make up a ticket's timeline."""
+    return f"hl:ticket-calls:{ticket_id}"
+
+
+def timeline_once_key(call_id: str, event: str) -> str:
+    """Set with the first write of an event heard by every server instance."""
+    return f"hl:timeline:once:{call_id}:{event}"
+
+
+def open_calls_key(site: str) -> str:
+    """The calls of ``site`` whose story has a start and no end yet (sorted set by start)."""
+    return f"hl:calls:open-since:{site}"
+
+
+# --- the outbox (tickets.outbox) ---------------------------------------------------------
+
+OUTBOX_DUE = "hl:outbox:due"  # sorted set: job id by when it is due
+OUTBOX_DEAD = "hl:outbox:dead"  # hash: job id -> {status, reason, at}
+OUTBOX_DEAD_AT = "hl:outbox:dead-at"  # sorted set: job id by the time it died (for the TTL)
+
+
+def outbox_job_key(job_id: str) -> str:
+    return f"hl:outbox:job:{job_id}"
+
+
+# --- system push (tickets.push) ----------------------------------------------------------
+
+
+def push_stats_key(platform: str) -> str:
+    return f"hl:stats:push:{platform}"
+
+
+def push_received_key(push_id: str) -> str:
+    """This platform's ticket of a received push (the receiver is idempotent on it)."""
+    return f"hl:push-received:{push_id}"
