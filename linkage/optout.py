@@ -12,12 +12,13 @@ import structlog
 from redis.asyncio import Redis
 
 from hotline_link.core.numbers import CallerNumber
+from linkage.redis_keys import LinkageKeys
 
 log = structlog.get_logger(__name__)
 
 
 def optout_key(prefix: str) -> str:
-    return f"{prefix}callback-optout"
+    return LinkageKeys(prefix).callback_optout
 
 
 async def migrate_optouts(redis: Redis, prefix: str) -> int:

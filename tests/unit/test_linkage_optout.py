@@ -175,5 +175,6 @@ async def test_opt_outs_kept_by_the_earlier_rule_are_re_keyed_by_identity(linkag
     await linkage.redis.sadd(key, "862588881234", "013900004399", NUMBER, "110")
     assert await migrate_optouts(linkage.redis, linkage.prefix) == 2
     assert await linkage.redis.smembers(key) == {"02588881234", NUMBER, "110"}
-    assert await linkage.opted_out("+86 25 8888 1234") and await linkage.opted_out("0086" + NUMBER)
+    assert await linkage.callbacks.opted_out("+86 25 8888 1234")
+    assert await linkage.callbacks.opted_out("0086" + NUMBER)
     assert await migrate_optouts(linkage.redis, linkage.prefix) == 0  # idempotent
