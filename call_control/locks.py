@@ -6,8 +6,8 @@ crashed holder frees the call after the TTL and never frees someone else's lock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from redis.asyncio import Redis
 

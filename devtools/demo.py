@@ -87,7 +87,7 @@ async def _place_calls(server: App, peers: SipPeers, count: int) -> list[CallOut
             runs.append(await peers.call(site, outcome.caller, outcome.dialled, hold_ms=2000))
             await asyncio.wait_for(_follow_started(events, outcome.caller), 10)
         await asyncio.gather(*(_follow(events, o, 60) for o in outcomes))
-        for outcome, run in zip(outcomes, runs):
+        for outcome, run in zip(outcomes, runs, strict=True):
             outcome.sipp_exit = await run.finished(30)
     return outcomes
 
@@ -101,7 +101,7 @@ def _report(outcomes: list[CallOutcome]) -> int:
          f"{'answered by':<12} {'wait s':>6} {'talk s':>6}  sipp")
     for o in outcomes:
         _out(f"{mask_number(o.caller):<14} {o.dialled:<8} {o.call_id:<26} {o.seat or 'ring-all':<10} "
-             f"{str(o.answered_by):<12} {o.wait_s if o.wait_s is not None else '-':>6} "
+             f"{o.answered_by!s:<12} {o.wait_s if o.wait_s is not None else '-':>6} "
              f"{o.duration_s if o.duration_s is not None else '-':>6}  "
              f"{'ok' if o.sipp_exit == 0 else f'exit {o.sipp_exit}'}")
     good = sum(1 for o in outcomes if o.answered_by and o.sipp_exit == 0)

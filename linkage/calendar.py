@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline_link.core.errors import ConfigError
@@ -111,7 +112,7 @@ def parse_calendar(raw: dict[str, object]) -> WorkingCalendar:
             raise ConfigError(f"calendar.hours: {span!r} ends before it starts")
         hours.append((start, end))
     hours.sort()
-    for (_, end), (start, _) in zip(hours, hours[1:]):
+    for (_, end), (start, _) in pairwise(hours):
         if start < end:
             raise ConfigError("calendar.hours: periods overlap")
     return WorkingCalendar(timezone, frozenset(WEEKDAYS.index(d) for d in days), tuple(hours),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -167,7 +168,7 @@ class DeadlineScanner:
         if self.on_overdue is not None:
             try:
                 await self.on_overdue(deadline, step)
-            except Exception:  # noqa: BLE001 - the 督办 is recorded; the call is extra
+            except Exception:  # the 督办 is recorded; the call is extra
                 log.exception("linkage.overdue_call_failed", ticket_id=deadline.ticket_id, step=step)
         return step
 

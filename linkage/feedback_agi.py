@@ -18,8 +18,8 @@ import asyncio
 import hashlib
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import structlog
 from redis.exceptions import RedisError

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 DAY_DIGITS, SEQ_DIGITS = 8, 6
 PIN_RE = re.compile(r"[0-9]{6,8}")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -68,7 +69,7 @@ class Journal:
         high = f"{int(end * 1000) + 60_000}"
         while True:
             rows = await self.redis.xrange(self.events_key, low, high, count=10_000)
-            for rid, fields in rows:
+            for _rid, fields in rows:
                 at = float(fields["at"])
                 if start <= at < end:
                     out.append({"event": fields["event"], "at": at, "data": json.loads(fields["data"])})

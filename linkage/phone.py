@@ -19,9 +19,10 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -331,7 +332,7 @@ class PhoneAsks:
                 "OtherChannelId": f"{ask_id}-2",
                 "Variable": [f"ASK_ID={ask_id}", f"ASK_PROMPT={ask['prompt']}",
                              f"ASK_RING_S={self.timings.ring_s}"]})
-        except (AmiError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, AmiError) as exc:
             log.warning("linkage.phone_originate_failed", ticket_id=ask["ticket_id"], error=str(exc))
             await self._outcome(ask_id, Outcome("failed", status=str(exc)[:200]))
 

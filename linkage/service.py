@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -114,7 +115,7 @@ class LinkageService:
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
-                     outbox: Outbox) -> "LinkageService":
+                     outbox: Outbox) -> LinkageService:
         units = units_for(settings.linkage_jurisdiction)
         service = cls(redis, bus, tickets, outbox, units=units, config=load_config(settings.linkage_config or None),
                       centers=frozenset(s.id for s in settings.sites if s.intake))
@@ -353,7 +354,8 @@ class LinkageService:
     def _text(body: dict[str, Any], name: str, required: bool) -> str:
         value = body.get(name, "")
         if not isinstance(value, str) or len(value) > 500 or (required and not value.strip()):
-            raise LinkageError(f"field {name!r} must be {'a non-empty ' if required else 'a '}string of at most 500 characters")
+            raise LinkageError(f"field {name!r} must be {'a non-empty ' if required else 'a '}string "
+                               "of at most 500 characters")
         return value
 
     async def _arrival(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:

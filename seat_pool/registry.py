@@ -67,9 +67,9 @@ class SeatRegistry:
         server's AMI user must not have."""
         seats = sorted(self._agents.get(site, ()))
         found = await asyncio.gather(*(self._live_contacts(site, seat) for seat in seats))
-        for seat, uris in zip(seats, found):
+        for seat, uris in zip(seats, found, strict=True):
             self._contacts[(site, seat)] = uris
-        registered = {seat for seat, uris in zip(seats, found) if uris}
+        registered = {seat for seat, uris in zip(seats, found, strict=True) if uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
         for seat in seats:

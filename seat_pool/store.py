@@ -8,7 +8,7 @@ Keys: ``hl:seat:{site}:{seat}`` (hash: state, registered, device_state, since) a
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import structlog
 from redis.asyncio import Redis
@@ -75,7 +75,7 @@ class SeatStore:
         claimed = rows[len(names):] if unclaimed else [0] * len(names)
         now = time.time()
         out = []
-        for seat, row, taken in zip(names, rows, claimed):
+        for seat, row, taken in zip(names, rows[:len(names)], claimed, strict=True):
             view = _seat_view(site, seat, row, now)
             if taken and view.state is SeatState.IDLE:
                 view = SeatView(site, seat, SeatState.RINGING, view.since)

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
@@ -64,7 +65,7 @@ class _Happening:
     value: float = 0.0  # the wait of an answered call
 
 
-def _put(table: "OrderedDict[str, Any]", key: str, value: Any, limit: int) -> None:
+def _put(table: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
     table[key] = value
     table.move_to_end(key)
     while len(table) > limit:
@@ -165,7 +166,8 @@ class Dashboard:
         # site_order: JSON objects keep key order, but JavaScript lists integer-like keys
         # ("110" before "12345") first, so the page takes the order from here
         return {"now": now, "window_s": self.window_s, "service_level_s": self.service_level_s,
-                "site_order": list(self.sites), "sites": per_site, "transfers": self._directions("transfer", "answered"),
+                "site_order": list(self.sites), "sites": per_site,
+                "transfers": self._directions("transfer", "answered"),
                 "conferences": self._directions("conference", "joined"),
                 "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s]}
 
@@ -358,7 +360,7 @@ def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float)
     return counts
 
 
-def _on_alert(d: "Dashboard", name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+def _on_alert(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
     """Something a supervisor must act on: a push or a unit's webhook that will never be
     delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``)."""
     if name == "push.dead":

@@ -69,11 +69,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         while not service.closing:
             wake.clear()
             data = json.dumps(service.snapshot(), ensure_ascii=False)
-            await response.write(f"event: snapshot\ndata: {data}\n\n".encode("utf-8"))
+            await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
             try:
                 await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
                 await asyncio.sleep(COALESCE_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     except ConnectionResetError:
         pass  # the page went away

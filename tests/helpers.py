@@ -40,7 +40,7 @@ def agent_passwords(site) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {agent: f"pw-{site.id}-{agent}-test" for agent in site.agents}
 
 
-def web_app_of(stand_in: Any) -> "web.Application":
+def web_app_of(stand_in: Any) -> web.Application:
     """The real HTTP app (every plugin's routes, the real middlewares) over a unit test's
     stand-in: an object whose attributes are named like the services (``tickets``,
     ``calls``, ``linkage``...) plus ``tokens`` and, optionally, ``settings`` and ``bus``."""

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import aiohttp
 import structlog
@@ -143,7 +143,7 @@ class Outbox:
                     text = reply.decode("utf-8", "replace")[:200]
                     if 300 <= status < 400:
                         text = "redirect refused: a signed body goes only where it was addressed"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 status, text = 0, type(exc).__name__
         if 200 <= status < 300:
             pipe = self.redis.pipeline()

@@ -141,7 +141,7 @@ class ServerProcess:
             self.proc.terminate()
             try:
                 await asyncio.wait_for(self.proc.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if self._drain is not None:
@@ -166,7 +166,7 @@ async def _load(base: str, mix: list[Read], rate: float, duration_s: float,
             async with http.get(base + read.path, headers=headers) as resp:
                 await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             return
         latencies.append((time.perf_counter() - sent) * 1000)

@@ -35,6 +35,7 @@ from hotline_link.core.settings import (
     agent_password,
     read_secret_file,
 )
+from hotline_link.core.tasks import wait_until
 
 LOCAL_AGENTS = tuple(str(n) for n in range(1001, 1006))
 REMOTE_AGENTS = tuple(str(n) for n in range(3001, 3006))
@@ -56,6 +57,7 @@ class SpikeRecord:
     waits: dict[str, float] = field(default_factory=dict)  # call id -> wait_s
     remote: set[str] = field(default_factory=set)
     ended: set[str] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set on each event of the site
     overflow_started: int = 0
 
     def on_event(self, event: BusEvent) -> None:
@@ -74,6 +76,7 @@ class SpikeRecord:
                 self.remote.add(call_id)
         elif event.name == "call.ended":
             self.ended.add(call_id)
+        self.changed.set()
 
     def summary(self, prefix: str) -> dict[str, object]:
         waits = sorted(self.waits.values()) or [0.0]
@@ -123,10 +126,8 @@ async def _spike(server: App, peers: SipPeers, dialled: str, prefix: str, calls:
                                   timeout_s=int(timeout_s), talk_range_ms=talk_ms)]
     if self_service:
         runs += await _self_service_callers(peers, site, dialled, self_service, spread_s)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and (len(record.started) < calls or
-                                           len(record.ended) < len(record.started)):
-        await asyncio.sleep(0.5)  # a benchmark's polling loop, not a test waiting for an event
+    await wait_until(record.changed, lambda: len(record.started) >= calls and len(record.ended) >= len(record.started),
+                     timeout_s)
     for run in runs:
         await asyncio.to_thread(run.kill)
     return record

@@ -15,10 +15,10 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 import panoramisk

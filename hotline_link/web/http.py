@@ -4,7 +4,7 @@ handler may read (settings, tokens). The app adds each plugin's routes and servi
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web

@@ -237,20 +237,23 @@ OPENAPI: dict[str, Any] = {
                                 "outbox (signed, at least once) or by phone; arms the accept deadline",
                      "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"type": "object", "required": ["unit"],
-                                    "properties": {"unit": {"type": "string", "description": "a unit id of GET /api/units"}}}}}},
+                                    "properties": {"unit": {"type": "string",
+                                                            "description": "a unit id of GET /api/units"}}}}}},
                      "responses": {"201": {"description": "dispatched, queued to the next working period (level 3), "
                                                           "or given to the supervisor (an emergency off hours)"},
                                    "200": {"description": "already dispatched to this unit (no-op)"},
                                    **_COMMON_ERRORS}},
             "get": {"summary": "the ticket's dispatch, open deadlines, red flag, repeat count and the units the "
                                "catalog recommendation proposes",
-                    "parameters": [_TICKET_ID], "responses": {"200": {"description": "dispatch state"}, **_COMMON_ERRORS}}},
+                    "parameters": [_TICKET_ID],
+                    "responses": {"200": {"description": "dispatch state"}, **_COMMON_ERRORS}}},
         "/api/tickets/{ticket_id}/feedback": {"post": {
             "summary": "a unit's feedback (反馈回写), unit token: accept, arrival (situation, optional at) or "
                        "result (resolved, summary); repeating a step is a no-op",
             "parameters": [_TICKET_ID], "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"type": "object", "required": ["step"], "properties": {
-                    "step": {"enum": ["accept", "arrival", "result"]}, "situation": {"type": "string", "maxLength": 500},
+                    "step": {"enum": ["accept", "arrival", "result"]},
+                    "situation": {"type": "string", "maxLength": 500},
                     "at": {"type": "number", "description": "arrival time, POSIX seconds (default now)"},
                     "resolved": {"type": "boolean"}, "summary": {"type": "string", "maxLength": 500}}}}}},
             "responses": {"200": {"description": "the dispatch after the step"}, **_COMMON_ERRORS}}},
@@ -292,8 +295,10 @@ OPENAPI: dict[str, Any] = {
         "/supervisor/report": {"get": {
             "summary": "the linkage report (supervisor): per platform and unit, handovers by mode, dispatch, "
                        "on-time arrival, 解决率, 满意度, 督办/提级, 回流, repeat calls",
-            "parameters": [{"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
-                           {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+            "parameters": [{"name": "from", "in": "query", "required": False,
+                            "schema": {"type": "string", "format": "date"}},
+                           {"name": "to", "in": "query", "required": False,
+                            "schema": {"type": "string", "format": "date"}},
                            {"name": "format", "in": "query", "required": False,
                             "schema": {"enum": ["html", "csv", "json"], "default": "html"}}],
             "responses": {"200": {"description": "the report", "content": {

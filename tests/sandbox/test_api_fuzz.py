@@ -109,7 +109,7 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
         @settings(max_examples=EXAMPLES * 2, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=st.one_of(strategies), role=st.sampled_from(sorted(tokens)))
-        def run(case, role) -> None:  # type: ignore[no-untyped-def]
+        def run(case, role, method: str, path: str, requests_before: int) -> None:  # bound per operation, not late
             if counts["requests"] - requests_before >= REQUESTS_PER_OPERATION:
                 return
             if path in AGENT_WRITES:
@@ -129,7 +129,7 @@ def _fuzz(base: str, tokens: dict[str, str], real_agents: frozenset[str], admin:
                 problems.append(f"{method} {path} as {role}: {problem}\n  {case.as_curl_command()}")
             undo(case, response)
 
-        run()
+        run(method=method, path=path, requests_before=requests_before)
         if counts["requests"] == requests_before:
             counts["unfuzzed"].append(f"{method} {path}")
     counts["problems"] = problems

@@ -198,7 +198,8 @@ async def test_a_webhook_whose_secret_is_missing_is_never_sent_unsigned(linkage_
     await server.redis.hdel("hl:outbox:dead", job)
 
 
-async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones, peers):
+async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones,
+                                                                                     peers):
     server, _ = linkage_server
     caller = f"139{time.time_ns() % 100_000_000:08d}"
     agent = await online_agent(server, softphones, peers, "12345", "1001", calls=3)
@@ -218,6 +219,6 @@ async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_han
     assert joint.data["calls"] == 3
     assert (await server[LINKAGE].deadlines.flags())[opened.id]["flag"] == "joint"
     assert await server[LINKAGE].repeats(opened.id) == 2
-    status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
+    _status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
     answered = {e["data"].get("call_id") for e in story["events"] if e["event"] == "call.answered"}
     assert answered == {first.call_id, *repeat_calls}  # the repeat calls show on the open ticket's story

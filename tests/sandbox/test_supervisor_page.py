@@ -9,7 +9,7 @@ import csv
 import io
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -34,7 +34,7 @@ async def fetch(api: Api, method: str, path: str, token: str, **kwargs) -> tuple
 
 
 def this_hour() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H")
 
 
 async def hourly_total(api: Api, token: str, site: str, column: str, since_hour: str) -> int:
@@ -168,7 +168,8 @@ async def test_page_follows_a_seat_through_a_real_call(cc_server, softphones, pe
             assert not driver.find_element("id", "surge").is_displayed()
             server.bus.publish("overflow.changed", site="12345", active=True, estimated_wait_s=93.0)
             await asyncio.to_thread(_wait_until, driver, lambda d: d.find_element("id", "surge").is_displayed())
-            assert "12345" in driver.find_element("id", "surge").text and "93" in driver.find_element("id", "surge").text
+            surge = driver.find_element("id", "surge").text
+            assert "12345" in surge and "93" in surge
             _screenshot(driver, tmp_path, "supervisor-surge.png")
             server.bus.publish("overflow.changed", site="12345", active=False, estimated_wait_s=10.0)
             await asyncio.to_thread(_wait_until, driver, lambda d: not d.find_element("id", "surge").is_displayed())

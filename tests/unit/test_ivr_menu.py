@@ -31,7 +31,8 @@ _LINE = re.compile(r"^exten => ([^,]+),(\d+|n)(?:\([a-z]+\))?,(.*)$|^ same => n(
 
 def _dialplan() -> str:
     settings = Settings(ami_secret="x")
-    return render_site(settings, settings.site("12345"), MODULES, agent_passwords(settings.site("12345")))["extensions_ivr.conf"]
+    site = settings.site("12345")
+    return render_site(settings, site, MODULES, agent_passwords(site))["extensions_ivr.conf"]
 
 
 def _contexts(text: str) -> dict[str, dict[str, list[str]]]:

@@ -7,8 +7,8 @@ caller's ticket gets no callback call."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import AsyncIterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 

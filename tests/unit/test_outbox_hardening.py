@@ -112,10 +112,10 @@ def test_settings_refuse_a_push_target_the_outbox_would_never_send_to(tmp_path):
 
     config = tmp_path / "c.toml"
     config.write_text('[push_targets]\n"110" = "http://peer.example/api/intake/push"\n')
-    with pytest.raises(ConfigError, match="push_targets.110: http:// is allowed only to a loopback"):
+    with pytest.raises(ConfigError, match=r"push_targets.110: http:// is allowed only to a loopback"):
         load_settings(config, env={})
     config.write_text('push_allow_http_loopback = false\n')
-    with pytest.raises(ConfigError, match="push_targets.12345"):
+    with pytest.raises(ConfigError, match=r"push_targets.12345"):
         load_settings(config, env={})
 
 

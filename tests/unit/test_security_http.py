@@ -145,7 +145,8 @@ async def test_an_agent_cannot_act_for_another_agent(method, path, body):
 ])
 async def test_an_agent_cannot_act_on_another_agents_call(method, path, body):
     server = _stand_in(True)
-    call_of_1002 = SimpleNamespace(answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
+    call_of_1002 = SimpleNamespace(
+        answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
     server.calls.book.find = lambda call_id: call_of_1002 if call_id == "hl12345-1.1" else None
     server.transfers = server.conferences = _Untouchable()
     client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import panoramisk
 import structlog
@@ -112,7 +113,7 @@ class _SiteClient(panoramisk.Manager):
 
 
 class SiteConnection:
-    def __init__(self, site: SiteSettings, settings: Settings, hub: "AmiManager") -> None:
+    def __init__(self, site: SiteSettings, settings: Settings, hub: AmiManager) -> None:
         self.site = site
         self.settings = settings
         self.hub = hub
@@ -139,7 +140,7 @@ class SiteConnection:
             self._lost.clear()
             try:
                 await self._connect_once()
-            except (OSError, asyncio.TimeoutError, AmiError) as exc:
+            except (TimeoutError, OSError, AmiError) as exc:
                 log.warning("ami.connect_failed", site=self.site.id, error=str(exc) or type(exc).__name__,
                             retry_in_s=round(delay, 2))
                 await asyncio.sleep(delay)
@@ -232,7 +233,7 @@ class SiteConnection:
             await asyncio.sleep(self.settings.ami_ping_interval_s)
             try:
                 await self.send({"Action": "Ping"}, timeout=self.settings.ami_ping_timeout_s)
-            except (AmiError, asyncio.TimeoutError):
+            except (TimeoutError, AmiError):
                 log.warning("ami.ping_unanswered", site=self.site.id)
                 if self.client is not None:
                     self.client.abort()
@@ -247,7 +248,7 @@ class SiteConnection:
         future = client.send_action(safe, as_list=as_list)
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AmiError(f"site {self.site.id}: no answer to {action.get('Action')} "
                            f"in {timeout:g} s") from None
         if isinstance(reply, list):
