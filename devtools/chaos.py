@@ -49,7 +49,7 @@ from call_control.keys import TRANSFERS
 from devtools.faults import TcpProxy, TrunkCut
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from hotline_link.core.bus import BusEvent
-from hotline_link.core.redis_client import redis_client
+from hotline_link.core.redis_client import as_str_entries, redis_client
 from hotline_link.core.settings import Settings, agent_password, read_secret_file
 from seat_pool.keys import SEAT_REGISTRY
 from tickets.keys import TIMELINE
@@ -245,7 +245,7 @@ class Chaos:
             cut.restore()
         return time.monotonic()
 
-    async def run(self) -> dict[str, object]:
+    async def run(self) -> dict[str, Any]:
         from devtools.sandbox import Sandbox
 
         sandbox = Sandbox(self.settings)
@@ -310,7 +310,7 @@ class Chaos:
         lost = without_end = 0
         try:
             for call_id, counts in published.items():
-                rows = await redis.xrange(call_key(call_id))
+                rows = as_str_entries(await redis.xrange(call_key(call_id)))
                 recorded = Counter(fields["event"] for _, fields in rows)
                 for name, n in counts.items():
                     # a call up across a server restart is published again by the new server's
@@ -327,7 +327,7 @@ class Chaos:
 
 
 async def run_chaos(settings: Settings, *, rate: float = 1.0, outage_s: float = 3.0,
-                    calm_s: float = 5.0) -> dict[str, object]:
+                    calm_s: float = 5.0) -> dict[str, Any]:
     with TemporaryDirectory(prefix="hl-chaos-") as workdir:
         chaos = Chaos(settings, Path(workdir), rate, outage_s, calm_s)
         try:

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from call_control.keys import CONFERENCES, TRANSFERS
 from devtools.sandbox import Sandbox
@@ -133,7 +134,8 @@ async def _closed_loop(server: App, peers: SipPeers, outcomes: list[CallOutcome]
     for entry in story["events"]:
         if entry["event"].startswith("linkage."):
             _out(f"   {entry['event']:<26} {_step_detail(entry['data'])}")
-    ask = await server[LINKAGE].phone.get(ticket.id) if server[LINKAGE].phone else None
+    phone = server[LINKAGE].phone
+    ask = await phone.get(ticket.id) if phone else None
     if ask and ask["kind"] == "callback":
         _out(f"   回访 call to {mask_number(ticket.caller)}: {ask['state']} (within the calling hours)")
 
@@ -154,9 +156,9 @@ async def _arrival_by_feedback_line(server: App, peers: SipPeers, ticket_id: str
 _STORY_KEYS = ("answered_by", "seat", "agent", "target", "party", "parties", "reason", "ticket_id")
 
 
-def _print_story(story: dict[str, object], start: float) -> None:
+def _print_story(story: dict[str, Any], start: float) -> None:
     """A ticket's timeline as short lines: seconds since ``start``, event, site, details."""
-    for entry in story["events"]:  # type: ignore[union-attr]
+    for entry in story["events"]:
         data = entry["data"]
         detail = " ".join(f"{k}={data[k]}" for k in _STORY_KEYS if data.get(k) not in (None, "", []))
         _out(f"   +{entry['at'] - start:5.1f}s {entry['event']:<20} {data.get('site', ''):<6} {detail}")

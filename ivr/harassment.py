@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
 from hotline_link.core.logs import mask_number
+from hotline_link.core.redis_client import as_str_hash
 from ivr.errors import BadNumber, BadReason, NotFlagged
 
 log = structlog.get_logger(__name__)
@@ -173,7 +174,7 @@ class HarassmentGuard:
         return record
 
     async def flags(self) -> list[Flag]:
-        rows = await self.redis.hgetall(FLAGS_KEY)
+        rows = as_str_hash(await self.redis.hgetall(FLAGS_KEY))
         out = []
         for number, raw in rows.items():
             try:

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
 from linkage.policy import SUPERVISED, LinkageConfig, next_step
@@ -67,7 +68,7 @@ class DeadlineStore:
         await pipe.execute()
 
     async def get(self, ticket_id: str, stage: str) -> Deadline | None:
-        row = await self.redis.hgetall(self._info(f"{ticket_id}|{stage}"))
+        row = as_str_hash(await self.redis.hgetall(self._info(f"{ticket_id}|{stage}")))
         return _deadline(row) if row else None
 
     async def clear(self, ticket_id: str, stage: str) -> Deadline | None:
@@ -84,7 +85,7 @@ class DeadlineStore:
         members = await self._lease(keys=[self.due_key], args=[now, now + LEASE_S, limit])
         out = []
         for member in members:
-            row = await self.redis.hgetall(self._info(member))
+            row = as_str_hash(await self.redis.hgetall(self._info(member)))
             if row:
                 out.append(_deadline(row))
             else:  # met meanwhile
@@ -108,7 +109,7 @@ class DeadlineStore:
 
     async def flags(self) -> dict[str, dict[str, Any]]:
         """The red flags (督办, 提级, 双哨联办) the supervisor page shows, by ticket."""
-        return {k: json.loads(v) for k, v in (await self.redis.hgetall(self.flags_key)).items()}
+        return {k: json.loads(v) for k, v in as_str_hash(await self.redis.hgetall(self.flags_key)).items()}
 
 
 def _deadline(row: dict[str, str]) -> Deadline:

@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.redis_client import as_str_entries
 from tickets.store import TICKET_TTL_S
 from tickets.timeline import STREAM_MAXLEN, call_key, entry_of
 
@@ -68,7 +69,7 @@ class Journal:
         low = f"{int(start * 1000) - 60_000}"  # the ids are Redis's clock; 'at' is ours
         high = f"{int(end * 1000) + 60_000}"
         while True:
-            rows = await self.redis.xrange(self.events_key, low, high, count=10_000)
+            rows = as_str_entries(await self.redis.xrange(self.events_key, low, high, count=10_000))
             for _rid, fields in rows:
                 at = float(fields["at"])
                 if start <= at < end:

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from hotline_link.asterisk.ami.manager import AmiError, AmiEvent
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.logs import mask_number
+from hotline_link.core.redis_client import as_str, as_str_list
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
 from tickets.catalog import available_jurisdictions, load_jurisdiction
@@ -201,7 +202,7 @@ def next_step(kind: str, numbers: list[str], attempt: int, outcome: Outcome, now
 
 Originate = Callable[[str, Mapping[str, Any]], Awaitable[Any]]  # (site, action) -> reply
 Finished = Callable[[dict[str, Any], Step], Awaitable[None]]  # (the ask, the final step)
-Note = Callable[..., Awaitable[None]]  # journal.note(event, ticket_id, **data)
+Note = Callable[..., Awaitable[object]]  # journal.note(event, ticket_id, **data); its result unused
 
 _TAKE = """
 if redis.call('zscore', KEYS[1], ARGV[1]) and tonumber(redis.call('zscore', KEYS[1], ARGV[1])) <= tonumber(ARGV[2]) then
@@ -228,7 +229,7 @@ def slot_of(ticket_id: str, kind: str) -> str:
     return ticket_id if kind in ("dispatch", "callback") else f"{ticket_id}|{kind}"
 
 
-def _loaded(raw: str | None) -> dict[str, Any] | None:
+def _loaded(raw: bytes | str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     ask: dict[str, Any] = json.loads(raw)
@@ -338,7 +339,7 @@ class PhoneAsks:
 
     async def _outcome(self, ask_id: str, outcome: Outcome) -> None:
         slot = await self.redis.get(self._ask_key(ask_id))
-        ask = _loaded(await self.redis.get(self._key(slot))) if slot else None
+        ask = _loaded(await self.redis.get(self._key(as_str(slot)))) if slot else None
         if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
             return  # an earlier attempt's late event, or a second report of this one
         if not await self.redis.set(f"{self.prefix}ask-claimed:{ask_id}", "1", nx=True, ex=86400):
@@ -361,7 +362,7 @@ class PhoneAsks:
         """Place the retries that are due and give up on attempts whose outcome is overdue."""
         now = self.clock()
         handled = 0
-        for slot in await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100):
+        for slot in as_str_list(await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100)):
             if not await self._take(keys=[self.due_key], args=[slot, now, now + 30]):
                 continue  # another instance took it
             ask = _loaded(await self.redis.get(self._key(slot)))

@@ -257,7 +257,7 @@ def _chart(title: str, series: tuple[str, ...], items: list[tuple[str, tuple[flo
              f'height="{height}" role="img" aria-label="{_esc(title)}">'
              f'<text x="0" y="16" class="t">{_esc(title)}</text>']
     if legend_h:
-        x = 0
+        x: float = 0  # an int here, a float along the bars below
         for i, name in enumerate(series):
             parts.append(f'<rect x="{x}" y="24" width="10" height="10" fill="{_COLOURS[i % 4]}"/>'
                          f'<text x="{x + 14}" y="33">{_esc(name)}</text>')

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import HotlineError
+from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from ivr.prompts import synthesize
 from linkage.deadlines import Deadline, DeadlineScanner, DeadlineStore
@@ -148,7 +149,7 @@ class LinkageService:
         return f"{self.prefix}dispatch:{ticket_id}"
 
     async def record(self, ticket_id: str) -> dict[str, str] | None:
-        row = await self.redis.hgetall(self._key(ticket_id))
+        row = as_str_hash(await self.redis.hgetall(self._key(ticket_id)))
         return row or None
 
     async def _save(self, ticket_id: str, **fields: object) -> None:
@@ -484,7 +485,7 @@ class LinkageService:
         if key is None or site not in self.centers:
             return
         own = await self.tickets.open_for_call(site, call_id, caller=caller)
-        earlier = await self.redis.get(key)
+        earlier = as_str_or_none(await self.redis.get(key))
         if earlier and earlier != own.id and await self._is_open(earlier):
             await self._link_repeat(earlier, "number", call_id, own.id)
         else:
@@ -494,7 +495,7 @@ class LinkageService:
         key = place_key(self.prefix, ticket.site, ticket.division_code, ticket.category)
         if key is None:
             return
-        earlier = await self.redis.get(key)
+        earlier = as_str_or_none(await self.redis.get(key))
         if earlier and earlier != ticket.id and await self._is_open(earlier):
             await self._link_repeat(earlier, "place", new_ticket=ticket.id)
         elif not earlier or earlier != ticket.id:

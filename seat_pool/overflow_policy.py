@@ -104,8 +104,7 @@ class OverflowPolicyConfig:
 
 
 def _require_finite_number(name: str, value: object) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ConfigError(f"overflow policy: {name} must be a finite number, got {value!r}")
 
 

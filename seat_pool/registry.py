@@ -56,7 +56,7 @@ class SeatRegistry:
 
     async def on_device_state(self, event: AmiEvent) -> None:
         seat = seat_from_device(event.get("Device"))
-        if not self.is_seat(event.site, seat) or not event.get("State"):
+        if seat is None or not self.is_seat(event.site, seat) or not event.get("State"):
             return
         await self._apply(event.site, seat, "device", device_state=event.get("State"))
 

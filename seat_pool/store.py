@@ -12,7 +12,9 @@ from collections.abc import Iterable
 
 import structlog
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
+from hotline_link.core.redis_client import as_str_hash
 from seat_pool.selection import SeatView, idle_longest_first
 from seat_pool.state import SeatState, derive_state, effective_state
 
@@ -37,7 +39,7 @@ class SeatStore:
                      device_state: str | None = None) -> tuple[SeatState, SeatState]:
         """Apply one Asterisk signal; return (old state, new state)."""
         key = seat_key(site, seat)
-        current = await self.redis.hgetall(key)
+        current = as_str_hash(await self.redis.hgetall(key))
         was_registered = current.get("registered") == "1"
         old_device = current.get("device_state", "UNKNOWN")
         try:
@@ -47,8 +49,8 @@ class SeatStore:
         now_registered = was_registered if registered is None else registered
         new_device = old_device if device_state is None else device_state
         new = derive_state(now_registered, new_device)
-        mapping = {"registered": "1" if now_registered else "0", "device_state": new_device,
-                   "state": new.value}
+        mapping: dict[FieldT, EncodableT] = {"registered": "1" if now_registered else "0",
+                                             "device_state": new_device, "state": new.value}
         now = time.time()
         if new is not old or "since" not in current:
             mapping["since"] = repr(now)
@@ -88,7 +90,7 @@ class SeatStore:
 
     async def set_paused(self, site: str, seat: str, reason: str) -> None:
         """Pause with a reason, or (empty reason) make ready: also ends any wrap-up."""
-        mapping = {"paused": reason, "wrap_until": "0"}
+        mapping: dict[FieldT, EncodableT] = {"paused": reason, "wrap_until": "0"}
         if not reason:
             mapping["since"] = repr(time.time())  # ready now: idle from now on
             mapping["logged_out"] = "0"  # ready is logging in again

@@ -172,9 +172,9 @@ class Dashboard:
                 "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s]}
 
     def _site_figures(self, site: str, now: float) -> dict[str, Any]:
-        seats = [{"seat": seat, "state": state.value, "since": since,
-                  "in_state_s": round(max(0.0, now - since), 1)}
-                 for seat, (state, since) in sorted(self._seats[site].items())]
+        seats: list[dict[str, Any]] = [{"seat": seat, "state": state.value, "since": since,
+                                        "in_state_s": round(max(0.0, now - since), 1)}
+                                       for seat, (state, since) in sorted(self._seats[site].items())]
         counts = {state.value: 0 for state in SeatState}
         for seat in seats:
             counts[seat["state"]] += 1
@@ -290,11 +290,10 @@ def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
     d._forget_call(call_id)
     if site is None:
         return []
-    wait = data.get("wait_s")
+    raw = data.get("wait_s")
     # a wait that is no number, or negative (a bad event), is unknown: not within the
     # service level and not summed
-    known = isinstance(wait, (int, float)) and math.isfinite(wait) and wait >= 0
-    wait = float(wait) if known else math.inf
+    wait = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) and raw >= 0 else math.inf
     d._happen(now, site, "answered", value=wait)
     counts = [Count(site, "answered", now, once=f"answered:{call_id}")]
     if wait <= d.service_level_s:

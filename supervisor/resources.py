@@ -16,6 +16,7 @@ from hotline_link.web.http import SETTINGS, principal_of, read_json
 from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.keys import SUPERVISOR
 from supervisor.metrics import CONTENT_TYPE, render
+from supervisor.service import SupervisorService
 
 SUPERVISORS = ("supervisor", "admin")
 HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that cut idle streams)
@@ -25,7 +26,7 @@ HISTORY_TARGETS = ("110", "12345")
 
 MAX_STREAMS = 500  # supervisor pages open at once on one server
 
-def _service(request: web.Request):  # type: ignore[no-untyped-def]
+def _service(request: web.Request) -> SupervisorService:
     principal_of(request).require_role(*SUPERVISORS)
     return request.app[SUPERVISOR]
 

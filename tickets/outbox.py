@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
 from hotline_link.core.net import url_refusal
+from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait
 from tickets.signing import sign
 
@@ -121,7 +122,7 @@ class Outbox:
                         await asyncio.wait_for(self._wake.wait(), 0.5)
 
     async def _deliver(self, http: aiohttp.ClientSession, job_id: str) -> None:
-        job = await self.redis.hgetall(job_key(job_id))
+        job = as_str_hash(await self.redis.hgetall(job_key(job_id)))
         if not job:
             await self.redis.zrem(DUE, job_id)
             return

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import pairwise
@@ -123,8 +123,8 @@ class Recommender:
                 tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 1000))
         return tokenizer
 
-    def _document(self, entry: CatalogEntry) -> Counter[str]:
-        doc: Counter[str] = Counter()
+    def _document(self, entry: CatalogEntry) -> dict[str, float]:
+        doc: defaultdict[str, float] = defaultdict(float)  # weighted term counts
         fields = {"sub_category": entry.sub_category, "matter": entry.matter}
         for name, text in fields.items():
             for term in self._terms(self._tokenize(text), keep_negated=True):

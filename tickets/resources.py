@@ -21,15 +21,17 @@ from tickets.errors import TicketError
 from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.push_policy import PushRefused, parse_payload
 from tickets.signing import verify
+from tickets.store import Ticket
 
 
 async def ticket_timeline(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     story = await request.app[TIMELINE].for_ticket(ticket.id)
+    assert story is not None  # ticket_of found the ticket
     return web.json_response({**story, "ticket": _ticket_view(story["ticket"])})
 
 
-def _ticket_view(ticket) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _ticket_view(ticket: Ticket) -> dict[str, Any]:
     view = asdict(ticket)
     view["caller"] = mask_number(ticket.caller)
     return view
@@ -45,7 +47,7 @@ async def patch_ticket(request: web.Request) -> web.Response:
     changes: dict[str, object] = {}
     for name, value in body.items():
         kind = _EDITABLE.get(name)
-        if kind is None or not isinstance(value, kind) or (kind is str and len(value) > 200):
+        if kind is None or not isinstance(value, kind) or (isinstance(value, str) and len(value) > 200):
             raise TicketError(f"field {name!r} cannot be set to {value!r}")
         changes[name] = value
     if "division_code" in changes and not re.fullmatch(r"\d{6}", str(changes["division_code"])):

@@ -13,10 +13,12 @@ import datetime as dt
 import re
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
@@ -113,21 +115,21 @@ class TicketStore:
         return bool(await self.redis.sismember(f"hl:handover-sent:{ticket_id}", to_platform))
 
     async def get(self, ticket_id: str) -> Ticket | None:
-        row = await self.redis.hgetall(f"hl:ticket:{ticket_id}")
+        row = as_str_hash(await self.redis.hgetall(f"hl:ticket:{ticket_id}"))
         if not row:
             return None
         known = {f.name for f in fields(Ticket)}
-        values: dict[str, object] = {k: v for k, v in row.items() if k in known}
+        values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
         values["created_at"] = float(row.get("created_at", 0) or 0)
         for flag in ("emergency", "restricted"):
             values[flag] = row.get(flag) == "True"
-        return Ticket(**values)  # type: ignore[arg-type]
+        return Ticket(**values)
 
     async def for_call(self, call_id: str) -> Ticket | None:
-        ticket_id = await self.redis.get(f"hl:call-ticket:{call_id}")
+        ticket_id = as_str_or_none(await self.redis.get(f"hl:call-ticket:{call_id}"))
         return await self.get(ticket_id) if ticket_id else None
 
-    async def update(self, ticket: Ticket, **changes: object) -> Ticket:
+    async def update(self, ticket: Ticket, **changes: Any) -> Ticket:
         """Change some fields (None means: leave as it is)."""
         changed = replace(ticket, **{k: v for k, v in changes.items() if v is not None})
         await self.save(changed)

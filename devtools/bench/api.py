@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +152,7 @@ class ServerProcess:
 
 
 async def _load(base: str, mix: list[Read], rate: float, duration_s: float,
-                on_middle) -> dict[str, object]:  # type: ignore[no-untyped-def]
+                on_middle: Callable[[], object]) -> dict[str, object]:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     by_kind: dict[str, int] = {}

@@ -15,6 +15,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -33,7 +34,8 @@ from tickets.timeline import call_key
 TICK_S = 0.2
 
 
-async def _fill(store: DeadlineStore, tag: str, count: int, due_of, keep: bool = False) -> list[Deadline]:  # type: ignore[no-untyped-def]
+async def _fill(store: DeadlineStore, tag: str, count: int, due_of: Callable[[int], float],
+                keep: bool = False) -> list[Deadline]:
     made = []
     for start in range(0, count, 5000):
         pipe = store.redis.pipeline(transaction=False)

@@ -22,6 +22,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from devtools.bench.transfer import online_softphone, percentile
 from devtools.sandbox import Sandbox
@@ -41,7 +42,7 @@ LOCAL_AGENTS = tuple(str(n) for n in range(1001, 1006))
 REMOTE_AGENTS = tuple(str(n) for n in range(3001, 3006))
 # Thresholds scaled to a 10-second spike of short calls; the defaults suit real handle times
 SELF_SERVICE_KEYS = [(2500, "1"), (2500, "1")]
-BENCH_POLICY = dict(overflow_enter_wait_s=8.0, overflow_exit_wait_s=3.0, overflow_enter_hold_s=1.0,
+BENCH_POLICY: dict[str, Any] = dict(overflow_enter_wait_s=8.0, overflow_exit_wait_s=3.0, overflow_enter_hold_s=1.0,
                     overflow_exit_hold_s=10.0, overflow_max_remote_share=0.5, overflow_tick_s=0.5,
                     default_handle_time_s=7.0, ivr_sites="", queue_max_wait_s=600.0,
                     overflow_arrival_window_s=15.0)
@@ -171,12 +172,12 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
         await peers.stop_all()
         await server.stop()
         await asyncio.to_thread(sandbox.clear)
-    result: dict[str, object] = {**ours.summary(""), "ivr_handled": ivr_handled,
+    result: dict[str, Any] = {**ours.summary(""), "ivr_handled": ivr_handled,
                                  "overflow_started": ours.overflow_started,
                                  **baseline.summary("app_queue_"),
                                  "local_agents": len(LOCAL_AGENTS), "remote_agents": len(REMOTE_AGENTS),
                                  "spread_s": spread_s, "talk_ms": list(talk_ms)}
     if baseline.waits and ours.waits:
-        result["wait_p95_ratio"] = round(float(result["wait_p95_s"]) /  # type: ignore[arg-type]
-                                         max(0.01, float(result["app_queue_wait_p95_s"])), 3)  # type: ignore[arg-type]
+        result["wait_p95_ratio"] = round(float(result["wait_p95_s"]) /
+                                         max(0.01, float(result["app_queue_wait_p95_s"])), 3)
     return result

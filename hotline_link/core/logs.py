@@ -158,6 +158,6 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
     for old_handler in list(root.handlers):
         if getattr(old_handler, "_hotline_link", False):
             root.removeHandler(old_handler)
-    handler._hotline_link = True  # type: ignore[attr-defined]
+    handler._hotline_link = True  # type: ignore[attr-defined]  # our mark on a stdlib handler, read back above
     root.addHandler(handler)
     root.setLevel(max(numeric, logging.WARNING))

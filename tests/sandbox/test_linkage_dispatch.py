@@ -27,7 +27,7 @@ OTHER_UNIT_TOKEN = "unit-token-for-the-water-company-01"
 HOOK_SECRET = "a-test-webhook-secret-0123456789"
 
 
-def units_file(path, hook_url: str):  # type: ignore[no-untyped-def]
+def units_file(path, hook_url: str):
     path.write_text(
         "schema,1\nversion,2026.11.24\njurisdiction,qidong\n"
         "id,name,level,duty_phone,backup_phone,webhook_url,secret_ref,handles\n"
@@ -73,7 +73,7 @@ def local_day() -> str:
     return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
-async def new_ticket(server, **fields):  # type: ignore[no-untyped-def]
+async def new_ticket(server, **fields):
     ticket = await server[TICKETS].open_for_call("12345", f"linkage-http-{time.time_ns()}", caller="13800003333")
     return await server[TICKETS].update(ticket, **fields)
 

@@ -116,7 +116,7 @@ async def test_hostile_sip_values_inject_nothing_and_every_call_ends_cleanly(
     sent: list[dict] = []
     real_send = server.ami.send
 
-    async def recording_send(site_id, action, **kwargs):  # type: ignore[no-untyped-def]
+    async def recording_send(site_id, action, **kwargs):
         sent.append(dict(action))
         return await real_send(site_id, action, **kwargs)
 

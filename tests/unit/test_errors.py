@@ -56,7 +56,7 @@ def test_every_http_error_has_a_status_and_a_code_that_means_one_status():
 async def test_a_bad_request_body_is_a_400_bad_request(body, message):
     token = "admin-token-0123456789abcdef"
     server = SimpleNamespace(tokens=TokenBook([(token, Principal("admin"))]))  # nothing else is reached
-    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))
     await client.start_server()
     try:
         resp = await client.post("/api/harassment", data=body, headers={"Authorization": f"Bearer {token}",
@@ -81,7 +81,7 @@ async def test_a_failing_backend_is_the_servers_error_not_the_clients(failure, s
     token = "agent-token-0123456789abcdef"
     server = SimpleNamespace(tokens=TokenBook([(token, Principal("agent", agent="1001"))]),
                              linkage=SimpleNamespace(opt_out=opt_out))
-    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))
     await client.start_server()
     try:
         resp = await client.put("/api/callback-optout/13900004399", headers={"Authorization": f"Bearer {token}"})

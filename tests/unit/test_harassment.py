@@ -22,7 +22,7 @@ POLICY = HarassmentPolicy(max_calls=3, window_s=600)
 @pytest.mark.parametrize("raw", ["", "  ", "anonymous", "Anonymous", "unknown", "Restricted",
                                  "abc", "12", "1381234abcd", "+", "1" * 21, None])
 def test_withheld_or_malformed_numbers_are_never_screened(raw):
-    assert normalise_number(raw) is None  # type: ignore[arg-type]
+    assert normalise_number(raw) is None
 
 
 def test_numbers_are_kept_as_dialled():
@@ -56,7 +56,7 @@ def test_flag_needs_a_real_number_and_a_reason():
         flag_record("anonymous", "x", "supervisor", 0.0)
     assert (bad.value.status, bad.value.code) == (400, "bad_number")
     with pytest.raises(BadNumber):
-        flag_record(12345, "x", "supervisor", 0.0)  # type: ignore[arg-type]
+        flag_record(12345, "x", "supervisor", 0.0)  # type: ignore[arg-type]  # a wrong type on purpose
     with pytest.raises(BadReason) as reason:
         flag_record("13812341234", "   ", "supervisor", 0.0)
     assert reason.value.code == "bad_reason"

@@ -164,7 +164,7 @@ def test_web_channel_comes_from_settings():
     assert "宿迁12345公众号" in prompts["web_channel"]
     assert "{web_channel}" not in "".join(prompts.values())
     with pytest.raises(TypeError):
-        PROMPTS["menu"] = "x"  # type: ignore[index]
+        PROMPTS["menu"] = "x"  # type: ignore[index]  # writing read-only prompts on purpose
 
 
 def test_ivr_is_in_every_sites_dialplan():

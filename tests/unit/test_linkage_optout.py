@@ -50,7 +50,7 @@ async def linkage(private_redis: Redis) -> LinkageService:  # tests/unit/conftes
 @pytest.fixture
 async def client(linkage: LinkageService) -> AsyncIterator[TestClient]:
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), linkage=linkage)
-    test_client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    test_client = TestClient(TestServer(web_app_of(server)))
     await test_client.start_server()
     yield test_client
     await test_client.close()
@@ -126,7 +126,7 @@ async def test_the_number_is_masked_in_the_log_of_a_refused_request(client, log_
 
 
 async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in_one_does(client, linkage):
-    async def originate(site, action):  # type: ignore[no-untyped-def]
+    async def originate(site, action):
         raise AssertionError("no call may be placed in this test")
 
     # outside the calling hours, whatever the time of the run: the 回访 is scheduled for the
@@ -139,11 +139,11 @@ async def test_an_opted_out_callers_ticket_gets_no_callback_call_and_an_opted_in
         await linkage._ask_satisfaction(ticket.id)
         skipped = await events.wait_for(is_event("linkage.callback_skipped", ticket_id=ticket.id), 5)
     assert skipped.data["reason"] == "opted_out"
-    assert await linkage.phone.get(ticket.id) is None  # type: ignore[union-attr]
+    assert await linkage.phone.get(ticket.id) is None
 
     assert (await _call(client, "DELETE", NUMBER))[1]["opted_out"] is False
     await linkage._ask_satisfaction(ticket.id)
-    ask = await linkage.phone.get(ticket.id)  # type: ignore[union-attr]
+    ask = await linkage.phone.get(ticket.id)
     assert ask is not None and ask["kind"] == "callback" and NUMBER in ask["numbers"]
     assert ask["state"] == "waiting"  # scheduled for the next calling hours, not called yet
-    assert await linkage.redis.zscore(linkage.phone.due_key, ask["slot"]) == MONDAY_MORNING  # type: ignore[union-attr]
+    assert await linkage.redis.zscore(linkage.phone.due_key, ask["slot"]) == MONDAY_MORNING

@@ -14,7 +14,7 @@ AGENTS = {"1001": "12345", "1002": "12345", "2001": "110", "3001": "remote"}
 T0 = 1_800_000_000.0
 
 
-def board(**kwargs) -> Dashboard:  # type: ignore[no-untyped-def]
+def board(**kwargs) -> Dashboard:
     return Dashboard(("12345", "110", "remote"), AGENTS, **kwargs)
 
 
