@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test sandbox-up sandbox-down unit clean
+.PHONY: install demo lint test sandbox-up sandbox-down unit clean
 
 $(STAMP): pyproject.toml devtools/pyproject.toml scripts/install.sh
 	bash scripts/install.sh
@@ -16,8 +16,16 @@ install: $(STAMP)
 demo: install
 	$(BIN)/hotline-link demo
 
+## The linters (configured in pyproject.toml): style and bugs, types, import layers.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m devtools.import_cycles
+
 ## Every test, against the real sandbox; a missing Asterisk, SIPp or Redis fails the run.
-test: install
+## The linters run first, before the sandbox comes up.
+test: install lint
 	$(BIN)/hotline-link sandbox up
 	HOTLINE_REQUIRE_SANDBOX=1 $(BIN)/python -m pytest -ra
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -94,7 +94,7 @@ class RouteHook:
             placement = await self._place(session, call, _float(queued_at))
             try:
                 await self._tell_dialplan(session, placement)
-            except (AgiProtocolError, ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, AgiProtocolError, ConnectionError):
                 if placement.seat is not None:  # the caller left: free the seat at once
                     await self.router.release(call_id, placement)
                 raise
@@ -132,7 +132,6 @@ def _float(text: str) -> float | None:
 
 def main() -> int:
     """Classic process AGI: the same decision, over stdin/stdout with pyst2."""
-    import asyncio
     import os
     import sys
 
@@ -145,7 +144,7 @@ def main() -> int:
     configure_logging(settings.log_level, stream=sys.stderr)
     # pyst2 echoes the whole AGI environment, caller number included, and every command to
     # the stderr it is given (Asterisk shows it on its console): give it none.
-    agi = AGI(stderr=open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as agi
+    agi = AGI(stderr=open(os.devnull, "w", encoding="utf-8"))  # lives as long as agi
     site = agi.env.get("agi_arg_1", "")
     agents = {s.id: s.agents for s in settings.sites}
     if site not in agents:

@@ -4,8 +4,9 @@ the clock is passed in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from hotline_link.core.numbers import caller_number, dialled_number
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from call_control.errors import SamePlatform, UnknownTarget
 from hotline_link.core.settings import SiteSettings

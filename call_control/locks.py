@@ -6,12 +6,13 @@ crashed holder frees the call after the TTL and never frees someone else's lock.
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from redis.asyncio import Redis
 
 from call_control.errors import OperationInProgress
+from hotline_link.core.redis_client import as_str
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -30,7 +31,7 @@ class CallLocks:
         key = f"hl:lock:call:{call_id}"
         token = f"{operation}:{secrets.token_hex(8)}"
         if not await self.redis.set(key, token, nx=True, ex=self.ttl_s):
-            holder = (await self.redis.get(key) or "another").split(":", 1)[0]
+            holder = as_str(await self.redis.get(key) or "another").split(":", 1)[0]
             raise OperationInProgress(f"call {call_id} is busy with a {holder} already")
         try:
             yield

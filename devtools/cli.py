@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline_link.core.settings import Settings
 from hotline_link.core.tasks import run_job
 
+if TYPE_CHECKING:
+    from devtools.sandbox import SandboxStatus
 
-def _status_line(status) -> str:  # type: ignore[no-untyped-def]
+
+def _status_line(status: SandboxStatus) -> str:
     return json.dumps({
         "running": status.running,
         "rootfs_ready": status.rootfs_ready,

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from call_control.keys import CONFERENCES, TRANSFERS
 from devtools.sandbox import Sandbox
@@ -87,7 +88,7 @@ async def _place_calls(server: App, peers: SipPeers, count: int) -> list[CallOut
             runs.append(await peers.call(site, outcome.caller, outcome.dialled, hold_ms=2000))
             await asyncio.wait_for(_follow_started(events, outcome.caller), 10)
         await asyncio.gather(*(_follow(events, o, 60) for o in outcomes))
-        for outcome, run in zip(outcomes, runs):
+        for outcome, run in zip(outcomes, runs, strict=True):
             outcome.sipp_exit = await run.finished(30)
     return outcomes
 
@@ -101,7 +102,7 @@ def _report(outcomes: list[CallOutcome]) -> int:
          f"{'answered by':<12} {'wait s':>6} {'talk s':>6}  sipp")
     for o in outcomes:
         _out(f"{mask_number(o.caller):<14} {o.dialled:<8} {o.call_id:<26} {o.seat or 'ring-all':<10} "
-             f"{str(o.answered_by):<12} {o.wait_s if o.wait_s is not None else '-':>6} "
+             f"{o.answered_by!s:<12} {o.wait_s if o.wait_s is not None else '-':>6} "
              f"{o.duration_s if o.duration_s is not None else '-':>6}  "
              f"{'ok' if o.sipp_exit == 0 else f'exit {o.sipp_exit}'}")
     good = sum(1 for o in outcomes if o.answered_by and o.sipp_exit == 0)
@@ -133,7 +134,8 @@ async def _closed_loop(server: App, peers: SipPeers, outcomes: list[CallOutcome]
     for entry in story["events"]:
         if entry["event"].startswith("linkage."):
             _out(f"   {entry['event']:<26} {_step_detail(entry['data'])}")
-    ask = await server[LINKAGE].phone.get(ticket.id) if server[LINKAGE].phone else None
+    phone = server[LINKAGE].phone
+    ask = await phone.get(ticket.id) if phone else None
     if ask and ask["kind"] == "callback":
         _out(f"   回访 call to {mask_number(ticket.caller)}: {ask['state']} (within the calling hours)")
 
@@ -154,9 +156,9 @@ async def _arrival_by_feedback_line(server: App, peers: SipPeers, ticket_id: str
 _STORY_KEYS = ("answered_by", "seat", "agent", "target", "party", "parties", "reason", "ticket_id")
 
 
-def _print_story(story: dict[str, object], start: float) -> None:
+def _print_story(story: dict[str, Any], start: float) -> None:
     """A ticket's timeline as short lines: seconds since ``start``, event, site, details."""
-    for entry in story["events"]:  # type: ignore[union-attr]
+    for entry in story["events"]:
         data = entry["data"]
         detail = " ".join(f"{k}={data[k]}" for k in _STORY_KEYS if data.get(k) not in (None, "", []))
         _out(f"   +{entry['at'] - start:5.1f}s {entry['event']:<20} {data.get('site', ''):<6} {detail}")

@@ -98,8 +98,8 @@ class TrunkCut:
         def ports(site: SiteSettings) -> str:
             return f"{{ {site.sip_port}, {site.rtp_start}-{site.rtp_end} }}"
 
-        rules = "".join(
-            f"    udp sport {ports(src)} udp dport {ports(dst)} drop\n" for src, dst in ((self.a, self.b), (self.b, self.a)))
+        rules = "".join(f"    udp sport {ports(src)} udp dport {ports(dst)} drop\n"
+                        for src, dst in ((self.a, self.b), (self.b, self.a)))
         return (f"table inet {NFT_TABLE} {{\n  chain output {{\n"
                 f"    type filter hook output priority 0; policy accept;\n{rules}  }}\n}}\n")
 
@@ -112,7 +112,7 @@ class TrunkCut:
         if shutil.which("nft") is not None:
             subprocess.run(["nft", "delete", "table", "inet", NFT_TABLE], capture_output=True, timeout=10)
 
-    def __enter__(self) -> "TrunkCut":
+    def __enter__(self) -> TrunkCut:
         self.cut()
         return self
 

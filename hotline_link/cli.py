@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Sequence
 
 from hotline_link.app import load_config
 from hotline_link.core.errors import HotlineError

@@ -32,15 +32,15 @@ class Services:
 
     def provide(self, key: web.AppKey[T], service: T) -> T:
         if key in self.by_key:
-            raise ConfigError(f"service {key.name!r} is provided twice")
+            raise ConfigError(f"service {key!r} is provided twice")
         self.by_key[key] = service
         return service
 
     def get(self, key: web.AppKey[T]) -> T:
         try:
-            return self.by_key[key]  # type: ignore[no-any-return]  # provide() typed it
+            return self.by_key[key]  # provide() stored a T under this key
         except KeyError:
-            raise ConfigError(f"no plugin provides {key.name!r}: enable the plugin that does") from None
+            raise ConfigError(f"no plugin provides {key!r}: enable the plugin that does") from None
 
     def __contains__(self, key: web.AppKey[Any]) -> bool:
         return key in self.by_key

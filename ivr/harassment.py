@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from hotline_link.core.bus import EventBus
 from hotline_link.core.logs import mask_number
 from hotline_link.core.numbers import CallerNumber
+from hotline_link.core.redis_client import as_str_hash
 from ivr.errors import BadNumber, BadReason, NotFlagged
 
 log = structlog.get_logger(__name__)
@@ -166,7 +167,7 @@ class HarassmentGuard:
         return record
 
     async def flags(self) -> list[Flag]:
-        rows = await self.redis.hgetall(FLAGS_KEY)
+        rows = as_str_hash(await self.redis.hgetall(FLAGS_KEY))
         out = []
         for number, raw in rows.items():
             try:
@@ -206,7 +207,7 @@ class HarassmentGuard:
         finds them. A flag already under the identity wins. Idempotent; returns how many
         moved. The call windows (``_calls_key``) are not moved: they expire in minutes."""
         moved = 0
-        for field, payload in (await self.redis.hgetall(FLAGS_KEY)).items():
+        for field, payload in as_str_hash(await self.redis.hgetall(FLAGS_KEY)).items():
             identity = CallerNumber.parse(field).identity
             if not identity or identity == field:
                 continue

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline_link.core.errors import ConfigError
@@ -42,7 +44,7 @@ class WorkingCalendar:
         return [((midnight + dt.timedelta(minutes=a)).timestamp(),
                  (midnight + dt.timedelta(minutes=b)).timestamp()) for a, b in self.hours]
 
-    def _periods_from(self, at: float):  # type: ignore[no-untyped-def]
+    def _periods_from(self, at: float) -> Iterator[tuple[float, float]]:
         day = dt.datetime.fromtimestamp(at, self.zone).date()
         for offset in range(_MAX_DAYS):
             for start, end in self._periods(day + dt.timedelta(days=offset)):
@@ -106,12 +108,12 @@ def parse_calendar(raw: dict[str, object]) -> WorkingCalendar:
         match = _SPAN.match(str(span))
         if not match:
             raise ConfigError(f"calendar.hours: {span!r} is not HH:MM-HH:MM")
-        start, end = _minutes(*match.group(1, 2), span), _minutes(*match.group(3, 4), span)
+        start, end = _minutes(match[1], match[2], span), _minutes(match[3], match[4], span)
         if start >= end:
             raise ConfigError(f"calendar.hours: {span!r} ends before it starts")
         hours.append((start, end))
     hours.sort()
-    for (_, end), (start, _) in zip(hours, hours[1:]):
+    for (_, end), (start, _) in pairwise(hours):
         if start < end:
             raise ConfigError("calendar.hours: periods overlap")
     return WorkingCalendar(timezone, frozenset(WEEKDAYS.index(d) for d in days), tuple(hours),

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
 from linkage.policy import SUPERVISED, LinkageConfig, next_step
@@ -68,7 +70,7 @@ class DeadlineStore:
         await pipe.execute()
 
     async def get(self, ticket_id: str, stage: str) -> Deadline | None:
-        row = await self.redis.hgetall(self._info(f"{ticket_id}|{stage}"))
+        row = as_str_hash(await self.redis.hgetall(self._info(f"{ticket_id}|{stage}")))
         return _deadline(row) if row else None
 
     async def clear(self, ticket_id: str, stage: str) -> Deadline | None:
@@ -85,7 +87,7 @@ class DeadlineStore:
         members = await self._lease(keys=[self.due_key], args=[now, now + LEASE_S, limit])
         out = []
         for member in members:
-            row = await self.redis.hgetall(self._info(member))
+            row = as_str_hash(await self.redis.hgetall(self._info(member)))
             if row:
                 out.append(_deadline(row))
             else:  # met meanwhile
@@ -109,7 +111,7 @@ class DeadlineStore:
 
     async def flags(self) -> dict[str, dict[str, Any]]:
         """The red flags (督办, 提级, 双哨联办) the supervisor page shows, by ticket."""
-        return {k: json.loads(v) for k, v in (await self.redis.hgetall(self.flags_key)).items()}
+        return {k: json.loads(v) for k, v in as_str_hash(await self.redis.hgetall(self.flags_key)).items()}
 
 
 def _deadline(row: dict[str, str]) -> Deadline:
@@ -169,7 +171,7 @@ class DeadlineScanner:
         if self.on_overdue is not None:
             try:
                 await self.on_overdue(deadline, step)
-            except Exception:  # noqa: BLE001 - the 督办 is recorded; the call is extra
+            except Exception:  # the 督办 is recorded; the call is extra
                 log.exception("linkage.overdue_call_failed", ticket_id=deadline.ticket_id, step=step)
         return step
 

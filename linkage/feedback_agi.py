@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import structlog
 from redis.exceptions import RedisError
 
 from hotline_link.asterisk.agi.server import AgiSession
 from hotline_link.core.logs import mask_number
+from hotline_link.core.redis_client import as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.errors import LinkageError
@@ -244,7 +245,7 @@ class FeedbackLine:
         """Where an attached voice note lies, or None when the ticket has no such note."""
         if not NOTE_NAME_RE.fullmatch(name):
             return None
-        site = await self.linkage.redis.hget(self.notes_key(ticket_id), name)
+        site = as_str_or_none(await self.linkage.redis.hget(self.notes_key(ticket_id), name))
         if not site:
             return None
         path = self.notes_dir(site) / f"{name}.wav"

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.redis_client import as_str_entries
 from linkage.redis_keys import PREFIX, LinkageKeys
 from tickets.timeline import add_story_entry, entry_of
 
@@ -64,8 +66,8 @@ class Journal:
         low = f"{int(start * 1000) - 60_000}"  # the ids are Redis's clock; 'at' is ours
         high = f"{int(end * 1000) + 60_000}"
         while True:
-            rows = await self.redis.xrange(self.events_key, low, high, count=10_000)
-            for rid, fields in rows:
+            rows = as_str_entries(await self.redis.xrange(self.events_key, low, high, count=10_000))
+            for _rid, fields in rows:
                 at = float(fields["at"])
                 if start <= at < end:
                     out.append({"event": fields["event"], "at": at, "data": json.loads(fields["data"])})

@@ -19,9 +19,10 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -29,6 +30,7 @@ from redis.asyncio import Redis
 from hotline_link.asterisk.ami.manager import AmiError, AmiEvent
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.logs import mask_number
+from hotline_link.core.redis_client import as_str, as_str_list
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock
 from linkage.redis_keys import PREFIX, LinkageKeys
@@ -201,7 +203,7 @@ def next_step(kind: str, numbers: list[str], attempt: int, outcome: Outcome, now
 
 Originate = Callable[[str, Mapping[str, Any]], Awaitable[Any]]  # (site, action) -> reply
 Finished = Callable[[dict[str, Any], Step], Awaitable[None]]  # (the ask, the final step)
-Note = Callable[..., Awaitable[None]]  # journal.note(event, ticket_id, **data)
+Note = Callable[..., Awaitable[object]]  # journal.note(event, ticket_id, **data); its result unused
 
 _TAKE = """
 if redis.call('zscore', KEYS[1], ARGV[1]) and tonumber(redis.call('zscore', KEYS[1], ARGV[1])) <= tonumber(ARGV[2]) then
@@ -228,7 +230,7 @@ def slot_of(ticket_id: str, kind: str) -> str:
     return ticket_id if kind in ("dispatch", "callback") else f"{ticket_id}|{kind}"
 
 
-def _loaded(raw: str | None) -> dict[str, Any] | None:
+def _loaded(raw: bytes | str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     ask: dict[str, Any] = json.loads(raw)
@@ -333,13 +335,13 @@ class PhoneAsks:
                 "OtherChannelId": f"{ask_id}-2",
                 "Variable": [f"ASK_ID={ask_id}", f"ASK_PROMPT={ask['prompt']}",
                              f"ASK_RING_S={self.timings.ring_s}"]})
-        except (AmiError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, AmiError) as exc:
             log.warning("linkage.phone_originate_failed", ticket_id=ask["ticket_id"], error=str(exc))
             await self._outcome(ask_id, Outcome("failed", status=str(exc)[:200]))
 
     async def _outcome(self, ask_id: str, outcome: Outcome) -> None:
         slot = await self.redis.get(self._ask_key(ask_id))
-        ask = _loaded(await self.redis.get(self._key(slot))) if slot else None
+        ask = _loaded(await self.redis.get(self._key(as_str(slot)))) if slot else None
         if ask is None or ask["ask_id"] != ask_id or ask["state"] != "calling":
             return  # an earlier attempt's late event, or a second report of this one
         if not await self.redis.set(self.keys.ask_claimed(ask_id), "1", nx=True, ex=86400):
@@ -362,7 +364,7 @@ class PhoneAsks:
         """Place the retries that are due and give up on attempts whose outcome is overdue."""
         now = self.clock()
         handled = 0
-        for slot in await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100):
+        for slot in as_str_list(await self.redis.zrangebyscore(self.due_key, "-inf", now, start=0, num=100)):
             if not await self._take(keys=[self.due_key], args=[slot, now, now + 30]):
                 continue  # another instance took it
             ask = _loaded(await self.redis.get(self._key(slot)))

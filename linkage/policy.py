@@ -90,7 +90,8 @@ def parse_config(raw: dict[str, Any], origin: str) -> LinkageConfig:
             if not rule.accept_s <= rule.arrive_s <= rule.result_s:
                 raise ConfigError(f"levels.{number}: expected accept_s <= arrive_s <= result_s")
         escalation = raw.get("escalation", {})
-        if not isinstance(escalation, dict) or not escalation.get("contact") or not str(escalation.get("phone", "")).isdigit():
+        if (not isinstance(escalation, dict) or not escalation.get("contact")
+                or not str(escalation.get("phone", "")).isdigit()):
             raise ConfigError("escalation: expected contact = \"...\" and phone = \"digits\"")
         repeats = raw.get("repeats", {})
         threshold = repeats.get("threshold") if isinstance(repeats, dict) else None
@@ -114,7 +115,8 @@ def load_config(path: str | Path | None = None) -> LinkageConfig:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     else:
-        text, origin = resources.files("linkage").joinpath("data", "linkage.toml").read_text(encoding="utf-8"), "linkage.toml"
+        text = resources.files("linkage").joinpath("data", "linkage.toml").read_text(encoding="utf-8")
+        origin = "linkage.toml"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_hash
 from linkage.lifecycle import Loop
 from linkage.redis_keys import LinkageKeys
 from tickets.store import TICKET_TTL_S
@@ -20,7 +21,7 @@ class DispatchRecords:
         self.keys = keys
 
     async def get(self, ticket_id: str) -> dict[str, str] | None:
-        row = await self.redis.hgetall(self.keys.dispatch(ticket_id))
+        row = as_str_hash(await self.redis.hgetall(self.keys.dispatch(ticket_id)))
         return row or None
 
     async def loop(self, ticket_id: str) -> Loop:

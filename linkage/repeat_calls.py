@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_or_none
 from linkage.deadlines import DeadlineStore
 from linkage.journal import Clock, Journal
 from linkage.policy import LinkageConfig
@@ -66,7 +67,7 @@ class RepeatCalls:
         if key is None or site not in self.centers:
             return
         own = await self.tickets.open_for_call(site, call_id, caller=caller)
-        earlier = await self.redis.get(key)
+        earlier = as_str_or_none(await self.redis.get(key))
         if earlier and earlier != own.id and await self._is_open(earlier):
             await self._link(earlier, "number", call_id, own.id)
         else:
@@ -77,7 +78,7 @@ class RepeatCalls:
         key = self.keys.repeat_place(ticket.site, ticket.division_code, ticket.category)
         if key is None:
             return
-        earlier = await self.redis.get(key)
+        earlier = as_str_or_none(await self.redis.get(key))
         if earlier and earlier != ticket.id and await self._is_open(earlier):
             await self._link(earlier, "place", new_ticket=ticket.id)
         elif not earlier or earlier != ticket.id:

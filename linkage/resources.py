@@ -22,6 +22,7 @@ from linkage.keys import LINKAGE
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.schema import CallbackBody, DispatchBody, FeedbackBody
 from linkage.service import LinkageService
+from linkage.units import Unit
 from tickets.access import ticket_of
 
 log = structlog.get_logger(__name__)
@@ -39,7 +40,7 @@ def _who(request: web.Request) -> str:
     return principal.agent or principal.unit or principal.role
 
 
-def _unit_view(unit) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _unit_view(unit: Unit) -> dict[str, Any]:
     view = asdict(unit)
     view.pop("secret_ref")
     view.pop("line")

@@ -86,7 +86,8 @@ PATHS: dict[str, Any] = {
     "/supervisor/report": {"get": {
         "summary": "the linkage report (supervisor): per platform and unit, handovers by mode, dispatch, "
                    "on-time arrival, 解决率, 满意度, 督办/提级, 回流, repeat calls",
-        "parameters": [{"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+        "parameters": [{"name": "from", "in": "query", "required": False,
+                        "schema": {"type": "string", "format": "date"}},
                        {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
                        {"name": "format", "in": "query", "required": False,
                         "schema": {"enum": ["html", "csv", "json"], "default": "html"}}],

@@ -106,7 +106,7 @@ class LinkageService:
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
-                     outbox: Outbox) -> "LinkageService":
+                     outbox: Outbox) -> LinkageService:
         units = units_for(settings.linkage_jurisdiction)
         service = cls(redis, bus, tickets, outbox, units=units, config=load_config(settings.linkage_config or None),
                       centers=frozenset(s.id for s in settings.sites if s.intake))

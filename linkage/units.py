@@ -130,7 +130,8 @@ def check_against_catalog(directory: UnitDirectory, catalog: Catalog) -> None:
         for handle in unit.handles:
             if handle.endswith("*"):
                 if not any(i.startswith(handle[:-1]) for i in ids):
-                    raise data_error(directory.origin, unit.line, f"handles {handle!r} matches no entry of {catalog.origin}")
+                    raise data_error(directory.origin, unit.line,
+                                     f"handles {handle!r} matches no entry of {catalog.origin}")
             elif handle not in ids:
                 raise data_error(directory.origin, unit.line, f"handles {handle!r}: no such entry in {catalog.origin}")
 

@@ -50,9 +50,9 @@ with a handle time of 3-5 minutes):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from enum import Enum
-from typing import Iterable
 
 from hotline_link.core.errors import ConfigError
 from seat_pool.selection import SeatView, idle_longest_first
@@ -104,8 +104,7 @@ class OverflowPolicyConfig:
 
 
 def _require_finite_number(name: str, value: object) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ConfigError(f"overflow policy: {name} must be a finite number, got {value!r}")
 
 
@@ -422,7 +421,7 @@ def _overflow_calls(
     calls = overflow_candidates(figures, state.handoffs)
     seats = free_remote_seats(figures, state.handoffs)
     count = min(len(calls), len(seats), _remote_room(figures, state.handoffs, config))
-    pairs = list(zip(calls[:count], seats[:count]))
+    pairs = list(zip(calls[:count], seats[:count], strict=True))
     actions: list[Action] = [OverflowCall(c.call_id, s.site, s.seat) for c, s in pairs]
     handoffs = state.handoffs + tuple(Handoff(c.call_id, s.site, s.seat, now) for c, s in pairs)
     return replace(state, handoffs=handoffs), actions

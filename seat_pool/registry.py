@@ -56,7 +56,7 @@ class SeatRegistry:
 
     async def on_device_state(self, event: AmiEvent) -> None:
         seat = seat_from_device(event.get("Device"))
-        if not self.is_seat(event.site, seat) or not event.get("State"):
+        if seat is None or not self.is_seat(event.site, seat) or not event.get("State"):
             return
         await self._apply(event.site, seat, "device", device_state=event.get("State"))
 
@@ -67,9 +67,9 @@ class SeatRegistry:
         server's AMI user must not have."""
         seats = sorted(self._agents.get(site, ()))
         found = await asyncio.gather(*(self._live_contacts(site, seat) for seat in seats))
-        for seat, uris in zip(seats, found):
+        for seat, uris in zip(seats, found, strict=True):
             self._contacts[(site, seat)] = uris
-        registered = {seat for seat, uris in zip(seats, found) if uris}
+        registered = {seat for seat, uris in zip(seats, found, strict=True) if uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
         for seat in seats:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import structlog
 from redis.exceptions import RedisError
@@ -63,6 +63,8 @@ class CallRouter:
 
     def _on_event(self, event: BusEvent) -> None:
         site = event.data.get("site")
+        if not isinstance(site, str):
+            return  # the events that wake a site's callers name it
         if event.name == "seat.changed" and event.data.get("new") == SeatState.IDLE.value:
             sites = [site] if site != self.overflow.remote_site else list(self.overflow.overflowing)
         elif event.name in ("queue.left", "overflow.assigned"):

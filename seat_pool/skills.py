@@ -8,7 +8,7 @@ police-desk seat if one is free, else to any general seat.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from seat_pool.selection import SeatView, idle_longest_first
 

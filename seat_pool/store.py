@@ -8,11 +8,13 @@ Keys: ``hl:seat:{site}:{seat}`` (hash: state, registered, device_state, since) a
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import structlog
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
+from hotline_link.core.redis_client import as_str_hash
 from seat_pool.selection import SeatView, idle_longest_first
 from seat_pool.state import SeatState, derive_state, effective_state
 
@@ -37,7 +39,7 @@ class SeatStore:
                      device_state: str | None = None) -> tuple[SeatState, SeatState]:
         """Apply one Asterisk signal; return (old state, new state)."""
         key = seat_key(site, seat)
-        current = await self.redis.hgetall(key)
+        current = as_str_hash(await self.redis.hgetall(key))
         was_registered = current.get("registered") == "1"
         old_device = current.get("device_state", "UNKNOWN")
         try:
@@ -47,8 +49,8 @@ class SeatStore:
         now_registered = was_registered if registered is None else registered
         new_device = old_device if device_state is None else device_state
         new = derive_state(now_registered, new_device)
-        mapping = {"registered": "1" if now_registered else "0", "device_state": new_device,
-                   "state": new.value}
+        mapping: dict[FieldT, EncodableT] = {"registered": "1" if now_registered else "0",
+                                             "device_state": new_device, "state": new.value}
         now = time.time()
         if new is not old or "since" not in current:
             mapping["since"] = repr(now)
@@ -75,7 +77,7 @@ class SeatStore:
         claimed = rows[len(names):] if unclaimed else [0] * len(names)
         now = time.time()
         out = []
-        for seat, row, taken in zip(names, rows, claimed):
+        for seat, row, taken in zip(names, rows[:len(names)], claimed, strict=True):
             view = _seat_view(site, seat, row, now)
             if taken and view.state is SeatState.IDLE:
                 view = SeatView(site, seat, SeatState.RINGING, view.since)
@@ -88,7 +90,7 @@ class SeatStore:
 
     async def set_paused(self, site: str, seat: str, reason: str) -> None:
         """Pause with a reason, or (empty reason) make ready: also ends any wrap-up."""
-        mapping = {"paused": reason, "wrap_until": "0"}
+        mapping: dict[FieldT, EncodableT] = {"paused": reason, "wrap_until": "0"}
         if not reason:
             mapping["since"] = repr(time.time())  # ready now: idle from now on
             mapping["logged_out"] = "0"  # ready is logging in again

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
@@ -64,7 +65,7 @@ class _Happening:
     value: float = 0.0  # the wait of an answered call
 
 
-def _put(table: "OrderedDict[str, Any]", key: str, value: Any, limit: int) -> None:
+def _put(table: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
     table[key] = value
     table.move_to_end(key)
     while len(table) > limit:
@@ -165,14 +166,15 @@ class Dashboard:
         # site_order: JSON objects keep key order, but JavaScript lists integer-like keys
         # ("110" before "12345") first, so the page takes the order from here
         return {"now": now, "window_s": self.window_s, "service_level_s": self.service_level_s,
-                "site_order": list(self.sites), "sites": per_site, "transfers": self._directions("transfer", "answered"),
+                "site_order": list(self.sites), "sites": per_site,
+                "transfers": self._directions("transfer", "answered"),
                 "conferences": self._directions("conference", "joined"),
                 "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s]}
 
     def _site_figures(self, site: str, now: float) -> dict[str, Any]:
-        seats = [{"seat": seat, "state": state.value, "since": since,
-                  "in_state_s": round(max(0.0, now - since), 1)}
-                 for seat, (state, since) in sorted(self._seats[site].items())]
+        seats: list[dict[str, Any]] = [{"seat": seat, "state": state.value, "since": since,
+                                        "in_state_s": round(max(0.0, now - since), 1)}
+                                       for seat, (state, since) in sorted(self._seats[site].items())]
         counts = {state.value: 0 for state in SeatState}
         for seat in seats:
             counts[seat["state"]] += 1
@@ -288,11 +290,10 @@ def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
     d._forget_call(call_id)
     if site is None:
         return []
-    wait = data.get("wait_s")
+    raw = data.get("wait_s")
     # a wait that is no number, or negative (a bad event), is unknown: not within the
     # service level and not summed
-    known = isinstance(wait, (int, float)) and math.isfinite(wait) and wait >= 0
-    wait = float(wait) if known else math.inf
+    wait = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) and raw >= 0 else math.inf
     d._happen(now, site, "answered", value=wait)
     counts = [Count(site, "answered", now, once=f"answered:{call_id}")]
     if wait <= d.service_level_s:
@@ -358,7 +359,7 @@ def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float)
     return counts
 
 
-def _on_alert(d: "Dashboard", name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+def _on_alert(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
     """Something a supervisor must act on: a push or a unit's webhook that will never be
     delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``)."""
     if name == "push.dead":

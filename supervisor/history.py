@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_start
-from typing import Iterable, Mapping
 
 from hotline_link.core.errors import HttpError
 from hotline_link.core.zone import HOTLINE_ZONE
@@ -44,7 +44,7 @@ def marker_key(once: str) -> str:
 
 
 def hour_bucket(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y%m%d%H")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d%H")
 
 
 def _parse_time(name: str, text: str | None) -> datetime:
@@ -59,9 +59,9 @@ def _parse_time(name: str, text: str | None) -> datetime:
         raise HistoryRangeError(f"{name}={text!r} is not a date (2026-11-24) or an hour "
                                 "(2026-11-24T13, UTC unless an offset is given)") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:00-05:00 is past the last year Python knows
         raise HistoryRangeError(f"{name}={text!r} is out of range") from None
 
@@ -93,7 +93,7 @@ def _days(start: str, end: str, first: datetime, last: datetime) -> tuple[dateti
         raise HistoryRangeError(f"{count} days asked for; at most {MAX_DAYS} per export")
     try:  # each day from its Beijing midnight, as a UTC instant
         return tuple(datetime.combine(first_day + timedelta(days=i), day_start(0), HOTLINE_ZONE)
-                     .astimezone(timezone.utc) for i in range(count))
+                     .astimezone(UTC) for i in range(count))
     except OverflowError:  # 0001-01-01 in Beijing starts before the first year Python knows
         raise HistoryRangeError(f"from={start!r} is out of range") from None
 

@@ -18,6 +18,7 @@ from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.keys import SUPERVISOR
 from supervisor.metrics import CONTENT_TYPE, render
 from supervisor.schema import ListenBody
+from supervisor.service import SupervisorService
 
 SUPERVISORS = ("supervisor", "admin")
 HEARTBEAT_S = 5.0  # a snapshot at least this often (time series, proxies that cut idle streams)
@@ -27,7 +28,7 @@ HISTORY_TARGETS = ("110", "12345")
 
 MAX_STREAMS = 500  # supervisor pages open at once on one server
 
-def _service(request: web.Request):  # type: ignore[no-untyped-def]
+def _service(request: web.Request) -> SupervisorService:
     principal_of(request).require_role(*SUPERVISORS)
     return request.app[SUPERVISOR]
 
@@ -71,11 +72,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         while not service.closing:
             wake.clear()
             data = json.dumps(service.snapshot(), ensure_ascii=False)
-            await response.write(f"event: snapshot\ndata: {data}\n\n".encode("utf-8"))
+            await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
             try:
                 await asyncio.wait_for(wake.wait(), HEARTBEAT_S)
                 await asyncio.sleep(COALESCE_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     except ConnectionResetError:
         pass  # the page went away

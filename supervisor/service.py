@@ -51,8 +51,8 @@ class ListenerUnavailable(CallControlError):
 
 
 class SupervisorService:
-    def __init__(self, settings: "Settings", bus: EventBus, redis: Redis,
-                 registry: "SeatRegistry", ami: AmiManager, book: CallBook) -> None:
+    def __init__(self, settings: Settings, bus: EventBus, redis: Redis,
+                 registry: SeatRegistry, ami: AmiManager, book: CallBook) -> None:
         self.settings = settings
         self.bus = bus
         self.redis = redis
@@ -184,7 +184,7 @@ class SupervisorService:
         pipe = self.redis.pipeline(transaction=False)
         for site, hour in keys:
             pipe.hgetall(history_key(site, hour))
-        return dict(zip(keys, await pipe.execute()))
+        return dict(zip(keys, await pipe.execute(), strict=True))
 
     # --- actions ------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -153,7 +154,7 @@ def server_settings(sandbox_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterator["App"]:
+async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterator[App]:
     from hotline_link.app import App
 
     srv = App(server_settings)
@@ -164,7 +165,7 @@ async def server(server_settings: Settings, log_lines: LogLines) -> AsyncIterato
 
 
 @pytest.fixture
-def peers(tmp_path: Path) -> Iterator["SipPeers"]:
+def peers(tmp_path: Path) -> Iterator[SipPeers]:
     from devtools.sip.peers import SipPeers
 
     sip = SipPeers(tmp_path / "sipp")

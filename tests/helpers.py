@@ -19,14 +19,14 @@ def free_tcp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def is_event(name: str, **fields: object):  # type: ignore[no-untyped-def]
+def is_event(name: str, **fields: object):
     def predicate(event: BusEvent) -> bool:
         return event.name == name and all(event.data.get(k) == v for k, v in fields.items())
     return predicate
 
 
 
-async def hangup_everything(server) -> None:  # type: ignore[no-untyped-def]
+async def hangup_everything(server) -> None:
     """Leave no channel behind for the next test, whatever this one did."""
     for site in server.ami.sites:
         channels = await server.ami.send_list(site, {"Action": "CoreShowChannels"})
@@ -35,12 +35,12 @@ async def hangup_everything(server) -> None:  # type: ignore[no-untyped-def]
                 await server.ami.send(site, {"Action": "Hangup", "Channel": channel["Channel"]})
 
 
-def agent_passwords(site) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def agent_passwords(site) -> dict[str, str]:
     """A distinct SIP password for each agent of ``site`` (render_site's argument)."""
     return {agent: f"pw-{site.id}-{agent}-test" for agent in site.agents}
 
 
-def web_app_of(stand_in: Any) -> "web.Application":
+def web_app_of(stand_in: Any) -> web.Application:
     """The real HTTP app (every plugin's routes, the real middlewares) over a unit test's
     stand-in: an object whose attributes are named like the services (``tickets``,
     ``calls``, ``linkage``...) plus ``tokens`` and, optionally, ``settings`` and ``bus``."""

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from hotline_link.core.errors import ConfigError
 
@@ -174,7 +175,7 @@ def _check_header(cells: list[str], origin: str, line: int, required: Sequence[s
 def _record(cells: list[str], header: list[str], origin: str, line: int) -> dict[str, str]:
     if len(cells) != len(header):
         raise data_error(origin, line, f"expected {len(header)} fields ({','.join(header)}), found {len(cells)}")
-    return dict(zip(header, cells))
+    return dict(zip(header, cells, strict=True))
 
 
 def parse_table(text: str, origin: str, *, header_first: str, meta_keys: Sequence[str],

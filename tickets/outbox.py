@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import aiohttp
 import structlog
@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
 from hotline_link.core.net import url_refusal
+from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait
 from tickets.redis_keys import OUTBOX_DEAD as DEAD
 from tickets.redis_keys import OUTBOX_DEAD_AT as DEAD_AT
@@ -118,7 +119,7 @@ class Outbox:
                         await asyncio.wait_for(self._wake.wait(), 0.5)
 
     async def _deliver(self, http: aiohttp.ClientSession, job_id: str) -> None:
-        job = await self.redis.hgetall(job_key(job_id))
+        job = as_str_hash(await self.redis.hgetall(job_key(job_id)))
         if not job:
             await self.redis.zrem(DUE, job_id)
             return
@@ -140,7 +141,7 @@ class Outbox:
                     text = reply.decode("utf-8", "replace")[:200]
                     if 300 <= status < 400:
                         text = "redirect refused: a signed body goes only where it was addressed"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 status, text = 0, type(exc).__name__
         if 200 <= status < 300:
             pipe = self.redis.pipeline()

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
 import jieba
 
@@ -48,7 +50,7 @@ STOPWORDS = frozenset({"的", "了", "我", "你", "他", "她", "它", "我们"
                        "我家", "家里", "已经", "什么", "一下", "一直", "现在", "今天",
                        "昨天", "晚上", "这里", "那里", "这边", "那边", "请问", "您好", "你好",
                        "有人", "路上", "地上", "怎么", "怎么办", "区里", "不到", "里面",
-                       "一条", "发现", "觉得", "出门", "门口", "一个", "好像", "问一下"})
+                       "一条", "发现", "觉得", "出门", "门口", "好像", "问一下"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +101,13 @@ class Recommender:
         self._keywords = frozenset(k for e in catalog.entries for k in e.keywords if len(k) > 1)
         self._tokenizer = self._build_tokenizer()
         self._docs = [self._document(e) for e in catalog.entries]
-        self._alarm_words = frozenset(t for e, d in zip(catalog.entries, self._docs)
+        self._alarm_words = frozenset(t for e, d in zip(catalog.entries, self._docs, strict=True)
                                       if e.platform == "110" for t in d)
         self._avg_len = sum(sum(d.values()) for d in self._docs) / len(self._docs)
         self._idf = self._inverse_document_frequency()
 
     @classmethod
-    def for_jurisdiction(cls, name: str = "default") -> "Recommender":
+    def for_jurisdiction(cls, name: str = "default") -> Recommender:
         return cls(load_jurisdiction(name))
 
     # --- set-up -----------------------------------------------------------------------
@@ -121,8 +123,8 @@ class Recommender:
                 tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 1000))
         return tokenizer
 
-    def _document(self, entry: CatalogEntry) -> Counter[str]:
-        doc: Counter[str] = Counter()
+    def _document(self, entry: CatalogEntry) -> dict[str, float]:
+        doc: defaultdict[str, float] = defaultdict(float)  # weighted term counts
         fields = {"sub_category": entry.sub_category, "matter": entry.matter}
         for name, text in fields.items():
             for term in self._terms(self._tokenize(text), keep_negated=True):
@@ -182,7 +184,7 @@ class Recommender:
     def _straddling(self, tokens: list[_Token]) -> list[str]:
         """Catalog keywords that jieba split across two tokens (路/灯不亮 holds 路灯)."""
         found: list[str] = []
-        for left, right in zip(tokens, tokens[1:]):
+        for left, right in pairwise(tokens):
             joined = left.text + right.text
             for keyword in self._keywords:
                 if (keyword in joined and keyword not in left.text and keyword not in right.text
@@ -255,7 +257,7 @@ class Recommender:
               prefer_emergency: bool = False) -> int | None:
         best: int | None = None
         best_key = (-1.0, False)
-        for i, (entry, score) in enumerate(zip(self.catalog.entries, scores)):
+        for i, (entry, score) in enumerate(zip(self.catalog.entries, scores, strict=True)):
             if platform and entry.platform != platform:
                 continue
             key = (score * (1.25 if prefer_emergency and entry.emergency else 1.0), entry.emergency)

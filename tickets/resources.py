@@ -22,15 +22,17 @@ from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.push_policy import PushRefused, parse_payload
 from tickets.schema import ClassifyBody, PushBody, TicketChanges
 from tickets.signing import verify
+from tickets.store import Ticket
 
 
 async def ticket_timeline(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     story = await request.app[TIMELINE].for_ticket(ticket.id)
+    assert story is not None  # ticket_of found the ticket
     return web.json_response({**story, "ticket": _ticket_view(story["ticket"])})
 
 
-def _ticket_view(ticket) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _ticket_view(ticket: Ticket) -> dict[str, Any]:
     view = asdict(ticket)
     view["caller"] = mask_number(ticket.caller)
     return view

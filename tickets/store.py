@@ -14,10 +14,12 @@ import datetime as dt
 import re
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
 from tickets.redis_keys import (
     call_ticket_key,
@@ -122,18 +124,18 @@ class TicketStore:
         return bool(await self.redis.sismember(handover_sent_key(ticket_id), to_platform))
 
     async def get(self, ticket_id: str) -> Ticket | None:
-        row = await self.redis.hgetall(ticket_key(ticket_id))
+        row = as_str_hash(await self.redis.hgetall(ticket_key(ticket_id)))
         if not row:
             return None
         known = {f.name for f in fields(Ticket)}
-        values: dict[str, object] = {k: v for k, v in row.items() if k in known}
+        values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
         values["created_at"] = float(row.get("created_at", 0) or 0)
         for flag in ("emergency", "restricted"):
             values[flag] = row.get(flag) == "True"
-        return Ticket(**values)  # type: ignore[arg-type]
+        return Ticket(**values)
 
     async def for_call(self, call_id: str) -> Ticket | None:
-        ticket_id = await self.redis.get(call_ticket_key(call_id))
+        ticket_id = as_str_or_none(await self.redis.get(call_ticket_key(call_id)))
         return await self.get(ticket_id) if ticket_id else None
 
     async def add_call(self, ticket_id: str, call_id: str) -> None:
@@ -141,7 +143,7 @@ class TicketStore:
         (e.g. a repeat call about an open case)."""
         await self.redis.sadd(ticket_calls_key(ticket_id), call_id)
 
-    async def update(self, ticket: Ticket, **changes: object) -> Ticket:
+    async def update(self, ticket: Ticket, **changes: Any) -> Ticket:
         """Change some fields (None means: leave as it is)."""
         changed = replace(ticket, **{k: v for k, v in changes.items() if v is not None})
         await self.save(changed)

@@ -22,9 +22,11 @@ import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.logs import mask_number
+from hotline_link.core.redis_client import as_str_entries, as_str_list
 from hotline_link.core.tasks import cancel_and_wait
 from tickets.redis_keys import handed_over_key, open_calls_key, ticket_calls_key, timeline_once_key
 from tickets.redis_keys import timeline_call_key as call_key
@@ -70,7 +72,7 @@ return 1
 """
 
 
-def entry_of(event: BusEvent, now: float) -> dict[str, str]:
+def entry_of(event: BusEvent, now: float) -> dict[FieldT, EncodableT]:
     """The stored form of an event: flat strings, caller numbers masked. Pure."""
     data = {k: v for k, v in event.data.items() if v is not None}
     if "caller" in data:
@@ -78,7 +80,7 @@ def entry_of(event: BusEvent, now: float) -> dict[str, str]:
     return {"event": event.name, "at": repr(now), "data": json.dumps(data, ensure_ascii=False)}
 
 
-def add_story_entry(pipe: Pipeline, ticket_id: str, leg: str, entry: Mapping[str, str]) -> None:
+def add_story_entry(pipe: Pipeline, ticket_id: str, leg: str, entry: Mapping[FieldT, EncodableT]) -> None:
     """Queue on ``pipe`` a step of a ticket's story that another capability writes (e.g. the
     closed loop): ``entry`` (see ``entry_of``) is appended to the stream of that
     capability's pseudo call ``leg``, which is listed among the ticket's calls, so
@@ -166,7 +168,7 @@ class TicketTimeline:
         once = "1" if event.name in ONCE_PER_CALL else "0"
         fields = [item for pair in entry.items() for item in pair]
         # one atomic step; every key kept as long as the tickets themselves
-        args = [once, TICKET_TTL_S, STREAM_MAXLEN, call_id, ONCE_TTL_S, *fields]
+        args: list[EncodableT] = [once, TICKET_TTL_S, STREAM_MAXLEN, call_id, ONCE_TTL_S, *fields]
         if not await self._append(keys=keys, args=args):
             log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
         site = str(event.data.get("site", ""))
@@ -194,7 +196,7 @@ class TicketTimeline:
                 log.info("timeline.ended_unheard", call_id=call_id, site=site)
 
     async def _read(self, key: str) -> list[dict[str, Any]]:
-        rows = await self.redis.xrange(key)
+        rows = as_str_entries(await self.redis.xrange(key))
         return [{"id": rid, "event": f["event"], "at": float(f["at"]), "data": json.loads(f["data"])}
                 for rid, f in rows]
 
@@ -210,7 +212,7 @@ class TicketTimeline:
         related = {ticket_id}
         if ticket.source_ticket:
             related.add(ticket.source_ticket)
-        related |= set(await self.redis.smembers(handed_over_key(ticket_id)))
+        related |= set(as_str_list(await self.redis.smembers(handed_over_key(ticket_id))))
         for tid in sorted(related - {ticket_id}):
             other = await self.tickets.get(tid)
             # the other platform's side of a restricted matter stays there (shareable)
@@ -218,7 +220,7 @@ class TicketTimeline:
                 related.discard(tid)
         entries: dict[str, dict[str, Any]] = {}
         for tid in related:
-            for call_id in await self.redis.smembers(ticket_calls_key(tid)):
+            for call_id in as_str_list(await self.redis.smembers(ticket_calls_key(tid))):
                 for entry in await self.for_call(call_id):
                     entries[f"{call_id}/{entry['id']}"] = {**entry, "ticket_id": tid}
         story = sorted(entries.values(), key=lambda e: (e["at"], e["id"]))

@@ -62,6 +62,7 @@ from hotline_link.core.errors import AmiError
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
 from tickets.sharing import shared_content
+from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
 
@@ -159,7 +160,7 @@ class ConferenceService:
             raise AmiError(f"caller and agent did not reach room {conf.room}")
 
     async def _dial_third_party(self, site: str, conf: Conference, number: str, caller: str,
-                                ticket) -> None:  # type: ignore[no-untyped-def]
+                                ticket: Ticket) -> None:
         content = shared_content(ticket)  # a restricted matter travels by its number only
         variables = ticket_variables(ticket.id, content.category, content.summary, site)
         variables["CONF_ROLE"] = "agent"

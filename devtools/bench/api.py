@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,7 @@ class ServerProcess:
             self.proc.terminate()
             try:
                 await asyncio.wait_for(self.proc.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if self._drain is not None:
@@ -152,7 +153,7 @@ class ServerProcess:
 
 
 async def _load(base: str, mix: list[Read], rate: float, duration_s: float,
-                on_middle) -> dict[str, object]:  # type: ignore[no-untyped-def]
+                on_middle: Callable[[], object]) -> dict[str, object]:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     by_kind: dict[str, int] = {}
@@ -167,7 +168,7 @@ async def _load(base: str, mix: list[Read], rate: float, duration_s: float,
             async with http.get(base + read.path, headers=headers) as resp:
                 await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             return
         latencies.append((time.perf_counter() - sent) * 1000)

@@ -4,7 +4,8 @@ found, max_lateness_ms (from a deadline to its 督办 being written), scan_ms_p9
 pass), rss_mb (this process, which runs the scan, after the run; rss_mb_before before the
 100,000 were added). The scan reads with ZRANGEBYSCORE up to now, so its cost follows the
 due deadlines, not the open ones: ``idle_scan_ms_p99`` (scans that found nothing due, with
-100,000 open) against ``idle_scan_ms_p99_1k_open`` (the same with 1,000 open) shows it. Works under its own key prefix and removes it afterwards.
+100,000 open) against ``idle_scan_ms_p99_1k_open`` (the same with 1,000 open) shows it.
+Works under its own key prefix and removes it afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -33,7 +35,8 @@ from tickets.timeline import call_key
 TICK_S = 0.2
 
 
-async def _fill(store: DeadlineStore, tag: str, count: int, due_of, keep: bool = False) -> list[Deadline]:  # type: ignore[no-untyped-def]
+async def _fill(store: DeadlineStore, tag: str, count: int, due_of: Callable[[int], float],
+                keep: bool = False) -> list[Deadline]:
     made = []
     for start in range(0, count, 5000):
         pipe = store.redis.pipeline(transaction=False)
@@ -102,7 +105,8 @@ async def _run(redis: Redis, prefix: str, open_tickets: int, due_count: int) -> 
     lateness = [(found[t] - due[t]) * 1000 for t in found]
     result = {"open": open_tickets, "due": due_count, "found": len(found),
               "max_lateness_ms": round(max(lateness), 1) if lateness else None,
-              "scan_ms_p99": round(percentile(scan_ms, 99), 3), "rss_mb": rss_mb(os.getpid()), "rss_mb_before": rss_before,
+              "scan_ms_p99": round(percentile(scan_ms, 99), 3), "rss_mb": rss_mb(os.getpid()),
+              "rss_mb_before": rss_before,
               "idle_scan_ms_p99": round(percentile(idle_ms, 99), 3),
               "idle_scan_ms_p99_1k_open": round(percentile(small_ms, 99), 3)}
     await _cleanup(redis, prefix, list(due))

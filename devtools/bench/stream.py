@@ -52,7 +52,7 @@ class StreamWatcher:
     """Reads the event stream; notes when the seat first shows each new state."""
 
     def __init__(self) -> None:
-        self.shown: list[tuple[str, float]] = []
+        self.shown: list[tuple[str | None, float]] = []  # None: the seat not on the page
         self.changed = asyncio.Event()
 
     async def run(self, url: str) -> None:

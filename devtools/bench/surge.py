@@ -22,6 +22,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from devtools.bench.transfer import online_softphone, percentile
 from devtools.sandbox import Sandbox
@@ -35,12 +36,13 @@ from hotline_link.core.settings import (
     agent_password,
     read_secret_file,
 )
+from hotline_link.core.tasks import wait_until
 
 LOCAL_AGENTS = tuple(str(n) for n in range(1001, 1006))
 REMOTE_AGENTS = tuple(str(n) for n in range(3001, 3006))
 # Thresholds scaled to a 10-second spike of short calls; the defaults suit real handle times
 SELF_SERVICE_KEYS = [(2500, "1"), (2500, "1")]
-BENCH_POLICY = dict(overflow_enter_wait_s=8.0, overflow_exit_wait_s=3.0, overflow_enter_hold_s=1.0,
+BENCH_POLICY: dict[str, Any] = dict(overflow_enter_wait_s=8.0, overflow_exit_wait_s=3.0, overflow_enter_hold_s=1.0,
                     overflow_exit_hold_s=10.0, overflow_max_remote_share=0.5, overflow_tick_s=0.5,
                     default_handle_time_s=7.0, ivr_sites="", queue_max_wait_s=600.0,
                     overflow_arrival_window_s=15.0)
@@ -56,6 +58,7 @@ class SpikeRecord:
     waits: dict[str, float] = field(default_factory=dict)  # call id -> wait_s
     remote: set[str] = field(default_factory=set)
     ended: set[str] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set on each event of the site
     overflow_started: int = 0
 
     def on_event(self, event: BusEvent) -> None:
@@ -74,6 +77,7 @@ class SpikeRecord:
                 self.remote.add(call_id)
         elif event.name == "call.ended":
             self.ended.add(call_id)
+        self.changed.set()
 
     def summary(self, prefix: str) -> dict[str, object]:
         waits = sorted(self.waits.values()) or [0.0]
@@ -123,10 +127,8 @@ async def _spike(server: App, peers: SipPeers, dialled: str, prefix: str, calls:
                                   timeout_s=int(timeout_s), talk_range_ms=talk_ms)]
     if self_service:
         runs += await _self_service_callers(peers, site, dialled, self_service, spread_s)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and (len(record.started) < calls or
-                                           len(record.ended) < len(record.started)):
-        await asyncio.sleep(0.5)  # a benchmark's polling loop, not a test waiting for an event
+    await wait_until(record.changed, lambda: len(record.started) >= calls and len(record.ended) >= len(record.started),
+                     timeout_s)
     for run in runs:
         await asyncio.to_thread(run.kill)
     return record
@@ -170,12 +172,12 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
         await peers.stop_all()
         await server.stop()
         await asyncio.to_thread(sandbox.clear)
-    result: dict[str, object] = {**ours.summary(""), "ivr_handled": ivr_handled,
+    result: dict[str, Any] = {**ours.summary(""), "ivr_handled": ivr_handled,
                                  "overflow_started": ours.overflow_started,
                                  **baseline.summary("app_queue_"),
                                  "local_agents": len(LOCAL_AGENTS), "remote_agents": len(REMOTE_AGENTS),
                                  "spread_s": spread_s, "talk_ms": list(talk_ms)}
     if baseline.waits and ours.waits:
-        result["wait_p95_ratio"] = round(float(result["wait_p95_s"]) /  # type: ignore[arg-type]
-                                         max(0.01, float(result["app_queue_wait_p95_s"])), 3)  # type: ignore[arg-type]
+        result["wait_p95_ratio"] = round(float(result["wait_p95_s"]) /
+                                         max(0.01, float(result["app_queue_wait_p95_s"])), 3)
     return result

@@ -15,10 +15,11 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 import panoramisk
@@ -27,7 +28,7 @@ from call_control.keys import CALLS
 from devtools.sandbox import Sandbox
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from hotline_link.app import App
-from hotline_link.core.bus import Subscription
+from hotline_link.core.bus import BusEvent, Subscription
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.logs import configure_logging
 from hotline_link.core.settings import Settings, agent_password, read_secret_file
@@ -62,6 +63,14 @@ def invite_arrivals(trace: Path) -> dict[str, float]:
     return arrivals
 
 
+def _started_at_12345(caller: str, event: BusEvent) -> bool:
+    return event.name == "call.started" and event.data["caller"] == caller and event.data["site"] == "12345"
+
+
+def _answered(call_id: str, event: BusEvent) -> bool:
+    return event.name == "call.answered" and event.data["call_id"] == call_id
+
+
 class TransferBench:
     def __init__(self, server: App, peers: SipPeers) -> None:
         self.server = server
@@ -80,11 +89,9 @@ class TransferBench:
                                      rate_per_s=20)
         call_ids = {}
         for caller in callers:
-            started = await events.wait_for(lambda e, c=caller: e.name == "call.started"
-                                            and e.data["caller"] == c and e.data["site"] == "12345", 30)
+            started = await events.wait_for(partial(_started_at_12345, caller), 30)
             call_ids[caller] = started.data["call_id"]
-            await events.wait_for(lambda e, cid=call_ids[caller]: e.name == "call.answered"
-                                  and e.data["call_id"] == cid, 30)
+            await events.wait_for(partial(_answered, call_ids[caller]), 30)
         return run, call_ids
 
     async def ringing_at_target(self, events: Subscription, caller: str) -> None:

@@ -9,9 +9,9 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 from hotline_link.asterisk.render import render_text
 from hotline_link.core.errors import SandboxError

@@ -10,8 +10,8 @@ sending (Asterisk ends a call whose RTP stops: ``media_timeout_s``).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from hotline_link.core.errors import SandboxError
 
@@ -85,7 +85,7 @@ def key_recordings(keys: list[str], workdir: Path, name: str,
     sources = [recording(key, recordings) if key != VOICE else recordings / "g711a.pcap" for key in keys]
     workdir.mkdir(parents=True, exist_ok=True)
     out, slot = [], 0
-    for index, (key, source) in enumerate(zip(keys, sources)):
+    for index, (key, source) in enumerate(zip(keys, sources, strict=True)):
         target = workdir / f"{name}-{index:02d}-{KEY_NAMES.get(key, key)}.pcap"
         if key == VOICE:
             if not source.is_file():

@@ -68,7 +68,7 @@ class SippRun:
         """Wait for SIPp to exit and return its exit code (0: every call succeeded)."""
         try:
             return await asyncio.wait_for(self.process.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.kill()
             raise
 
@@ -192,7 +192,7 @@ class SipPeers:
         ``hold_ms=None``, waits up to ``wait_bye_s`` for the far end to hang up."""
         pcaps = key_recordings([key for _, key in keys], self.workdir, f"dtmf-{self._counter + 1:03d}")
         steps = []
-        for (pause_ms, _), pcap in zip(keys, pcaps):
+        for (pause_ms, _), pcap in zip(keys, pcaps, strict=True):
             steps.append(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
                          f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         steps.append('  <pause milliseconds="400"/>')  # the last key's events go out in full
@@ -232,7 +232,7 @@ class SipPeers:
         pcaps = key_recordings([key for _, key in keys], self.workdir, f"handset-{self._counter + 1:03d}")
         steps = [f'  <pause milliseconds="{int(pause_ms)}"/>\n'
                  f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-                 for (pause_ms, _), pcap in zip(keys, pcaps)]
+                 for (pause_ms, _), pcap in zip(keys, pcaps, strict=True)]
         scenario = self._scenario("handset.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
                                   keys="\n".join(steps), wait_bye_ms=wait_bye_s * 1000)
         messages = self.workdir / f"{self._counter:03d}-handset.messages"
@@ -326,7 +326,8 @@ _DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assi
 # The agent talks for a time drawn from the range, listening all the while: a caller (or
 # Asterisk) hanging up first gets its 200 and the call ends cleanly, instead of SIPp
 # aborting the call on an "unexpected BYE" and leaving the line busy for good.
-_AGENT_HANGS_UP = """  <nop><action><sample assign_to="talk_left" distribution="uniform" min="{low}" max="{high}"/></action></nop>
+_AGENT_HANGS_UP = (
+"""  <nop><action><sample assign_to="talk_left" distribution="uniform" min="{low}" max="{high}"/></action></nop>
   <label id="talking"/>
   <recv request="BYE" timeout="250" ontimeout="still_talking"/>
 """ + _OK_TO_BYE + """
@@ -353,4 +354,4 @@ _AGENT_HANGS_UP = """  <nop><action><sample assign_to="talk_left" distribution="
 
     ]]>
   </send>
-  <recv response="200" crlf="true"/>"""
+  <recv response="200" crlf="true"/>""")

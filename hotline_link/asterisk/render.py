@@ -7,9 +7,9 @@ A placeholder with no value is an error naming the file and line, never an empty
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from hotline_link.asterisk.layout import SiteLayout
 from hotline_link.core.errors import ConfigError

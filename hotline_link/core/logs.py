@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
@@ -156,6 +157,6 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
     for old_handler in list(root.handlers):
         if getattr(old_handler, "_hotline_link", False):
             root.removeHandler(old_handler)
-    handler._hotline_link = True  # type: ignore[attr-defined]
+    handler._hotline_link = True  # type: ignore[attr-defined]  # our mark on a stdlib handler, read back above
     root.addHandler(handler)
     root.setLevel(max(numeric, logging.WARNING))

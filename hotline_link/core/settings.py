@@ -12,9 +12,10 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.net import is_loopback, url_refusal
@@ -121,8 +122,11 @@ class Settings:
     # --- handling units (README "Handling units and the closed loop") ---
     linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
     linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
-    sounds_dir: str = ""  # Asterisk's sounds directory as this host sees it (a dispatch call's summary is written there); empty: the sandbox's
-    voice_notes_dir: str = ""  # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
+    # Asterisk's sounds directory as this host sees it (a dispatch call's summary is written there);
+    # empty: the sandbox's
+    sounds_dir: str = ""
+    # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
+    voice_notes_dir: str = ""
     # calls to a unit's duty phone and 回访 calls (linkage/phone.py): how long the phone rings,
     # the wait before the next attempt, and the time after the ring for the prompt and the keys
     phone_ring_s: int = 20
@@ -193,7 +197,7 @@ class Settings:
     def plugin_names(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.plugins.split(",") if part.strip())
 
-    def with_secret(self, secret: str) -> "Settings":
+    def with_secret(self, secret: str) -> Settings:
         return replace(self, ami_secret=secret)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
@@ -32,7 +33,7 @@ async def wait_until(changed: asyncio.Event, done: Callable[[], bool], timeout: 
         changed.clear()
         try:
             await asyncio.wait_for(changed.wait(), max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return done()
     return True
 

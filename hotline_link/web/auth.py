@@ -18,9 +18,9 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from hotline_link.core.errors import ConfigError, HttpError
 from hotline_link.core.settings import read_toml_private
@@ -64,7 +64,7 @@ class TokenBook:
         self._by_digest = tuple((_digest(token), principal) for token, principal in entries)
 
     @classmethod
-    def from_file(cls, path: Path) -> "TokenBook":
+    def from_file(cls, path: Path) -> TokenBook:
         raw = read_toml_private(path)
         entries = []
         items = raw.get("tokens", [])

@@ -4,7 +4,7 @@ handler may read (settings, tokens). The app adds each plugin's routes and servi
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -31,7 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request[PRINCIPAL_KEY]  # type: ignore[no-any-return,index]
+    return request[PRINCIPAL_KEY]
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -91,7 +91,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     book = request.app[TOKENS]
     if book is None:
         raise AuthError("no tokens are configured on this server (tokens_file)")
-    request[PRINCIPAL_KEY] = book.authenticate(token)  # type: ignore[index]
+    request[PRINCIPAL_KEY] = book.authenticate(token)
     return await handler(request)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import AsyncIterator
 
 import pytest
 
@@ -17,10 +17,10 @@ class Softphones:
     secrets: dict[str, str]
     registered: list[tuple[object, str, int]] = field(default_factory=list)
 
-    def password(self, site, agent: str) -> str:  # type: ignore[no-untyped-def]
+    def password(self, site, agent: str) -> str:
         return agent_password(self.secrets, site.id, agent)
 
-    async def register(self, site, agent: str) -> int:  # type: ignore[no-untyped-def]
+    async def register(self, site, agent: str) -> int:
         port = free_udp_port()
         await self.peers.register(site, agent, self.password(site, agent), port)
         self.registered.append((site, agent, port))
@@ -38,7 +38,7 @@ async def softphones(peers: SipPeers, agent_secrets: dict[str, str],
 
 
 @pytest.fixture
-async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
+async def cc_server(server_settings: Settings, log_lines):
     """A server with short ring times, so failure paths take seconds; every channel a test
     leaves behind is hung up before the next test."""
     from hotline_link.app import App
@@ -53,7 +53,7 @@ async def cc_server(server_settings: Settings, log_lines):  # type: ignore[no-un
 
 
 @pytest.fixture
-async def proxied_server(server_settings: Settings, log_lines):  # type: ignore[no-untyped-def]
+async def proxied_server(server_settings: Settings, log_lines):
     """A server that reaches the 12345 site's AMI through a TCP proxy the test can cut."""
     from devtools.faults import TcpProxy
     from hotline_link.app import App

@@ -43,10 +43,11 @@ async def test_every_application_and_function_the_dialplans_use_is_loaded(server
         loaded_apps = await _names(server, site, "core show applications")
         loaded_functions = await _names(server, site, "core show functions")
         # application names are case-insensitive (the CLI lists BackGround, PlayTones)
-        assert {a.lower() for a in apps} - {a.lower() for a in loaded_apps} == set(), f"site {site}: applications not loaded"
+        assert {a.lower() for a in apps} - {a.lower() for a in loaded_apps} == set(), \
+            f"site {site}: applications not loaded"
         assert functions - loaded_functions == set(), f"site {site}: functions not loaded"
 
 
-async def _names(server, site: str, command: str) -> set[str]:  # type: ignore[no-untyped-def]
+async def _names(server, site: str, command: str) -> set[str]:
     output = await asyncio.to_thread(Sandbox(server.settings).asterisk(site).cli, command)
     return {m.group(1) for m in re.finditer(r"^\s*([A-Za-z_]+)[:\s]", output, re.M)}

@@ -26,7 +26,7 @@ from tickets.keys import TICKETS, TIMELINE
 pytestmark = pytest.mark.sandbox
 
 
-async def _started_server(settings) -> App:  # type: ignore[no-untyped-def]
+async def _started_server(settings) -> App:
     server = App(settings)
     await server.start(http=False)
     await server.ami.wait_connected(15)
@@ -34,12 +34,12 @@ async def _started_server(settings) -> App:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def fault_settings(server_settings):  # type: ignore[no-untyped-def]
+def fault_settings(server_settings):
     return replace(server_settings, ami_reconnect_min_s=0.2, ami_reconnect_max_s=0.5)
 
 
 @pytest.fixture
-def sandbox(fault_settings):  # type: ignore[no-untyped-def]
+def sandbox(fault_settings):
     box = Sandbox(fault_settings)
     yield box
     # whatever the test did: Redis and every site running again
@@ -101,7 +101,7 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
     watcher = AmiManager(fault_settings)
     answers: dict[str, asyncio.Future[str]] = {"13900003002": asyncio.get_running_loop().create_future()}
 
-    async def on_dial_end(event) -> None:  # type: ignore[no-untyped-def]
+    async def on_dial_end(event) -> None:
         waiting = answers.get(event.get("CallerIDNum"))
         if waiting is not None and event.get("DialStatus") == "ANSWER" and not waiting.done():
             waiting.set_result(event.get("DestChannel"))
@@ -140,8 +140,8 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
             book = second.calls.book
             call_b = next(c for c in book.active("12345") if c.caller == "13900003002")
             assert call_b.answered_by == f"PJSIP/{free_seat}"
-            assert book.find(call_a).caller == "13900003001"  # type: ignore[union-attr]
-            assert book.find(call_a).answered_by == f"PJSIP/{busy_seat}"  # type: ignore[union-attr]
+            assert book.find(call_a).caller == "13900003001"
+            assert book.find(call_a).answered_by == f"PJSIP/{busy_seat}"
             # the registered seats stay registered (the snapshot read them from Asterisk)
             states = await second.registry.states("12345")
             assert states["1005"] is not SeatState.OFFLINE and states["1006"] is not SeatState.OFFLINE, states

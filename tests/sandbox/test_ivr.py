@@ -27,7 +27,7 @@ def _number() -> str:
     return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
 
 
-async def _into_ivr(server, events, caller: str) -> str:  # type: ignore[no-untyped-def]
+async def _into_ivr(server, events, caller: str) -> str:
     started = await events.wait_for(is_event("call.started", site="12345", caller=caller), 10)
     call_id = started.data["call_id"]
     reply = await server.ami.send("12345", {"Action": "Redirect", "Channel": started.data["channel"],

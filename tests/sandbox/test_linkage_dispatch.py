@@ -28,7 +28,7 @@ OTHER_UNIT_TOKEN = "unit-token-for-the-water-company-01"
 HOOK_SECRET = "a-test-webhook-secret-0123456789"
 
 
-def units_file(path, hook_url: str):  # type: ignore[no-untyped-def]
+def units_file(path, hook_url: str):
     path.write_text(
         "schema,1\nversion,2026.11.24\njurisdiction,qidong\n"
         "id,name,level,duty_phone,backup_phone,webhook_url,secret_ref,handles\n"
@@ -74,7 +74,7 @@ def local_day() -> str:
     return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
-async def new_ticket(server, **fields):  # type: ignore[no-untyped-def]
+async def new_ticket(server, **fields):
     ticket = await server[TICKETS].open_for_call("12345", f"linkage-http-{time.time_ns()}", caller="13800003333")
     return await server[TICKETS].update(ticket, **fields)
 
@@ -199,7 +199,8 @@ async def test_a_webhook_whose_secret_is_missing_is_never_sent_unsigned(linkage_
     await server.redis.hdel(OUTBOX_DEAD, job)
 
 
-async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones, peers):
+async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_handling(linkage_server, softphones,
+                                                                                     peers):
     server, _ = linkage_server
     caller = f"139{time.time_ns() % 100_000_000:08d}"
     agent = await online_agent(server, softphones, peers, "12345", "1001", calls=3)
@@ -219,6 +220,6 @@ async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_han
     assert joint.data["calls"] == 3
     assert (await server[LINKAGE].deadlines.flags())[opened.id]["flag"] == "joint"
     assert await server[LINKAGE].repeats(opened.id) == 2
-    status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
+    _status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
     answered = {e["data"].get("call_id") for e in story["events"] if e["event"] == "call.answered"}
     assert answered == {first.call_id, *repeat_calls}  # the repeat calls show on the open ticket's story

@@ -22,7 +22,7 @@ UNIT_NUMBER = "0513777010"
 
 
 @pytest.fixture
-async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
+async def line_server(server_settings, log_lines):
     srv = App(server_settings)
     srv[LINKAGE].phone = None  # no duty-phone calls here: the unit calls in
     srv[FEEDBACK_LINE].pins = {"QD-WATER": PIN}  # in production: unit_pin_qd_water in the secrets file
@@ -37,7 +37,7 @@ async def line_server(server_settings, log_lines):  # type: ignore[no-untyped-de
     await srv.stop()
 
 
-async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
+async def dispatched_ticket(server):
     ticket = await server[TICKETS].open_for_call("12345", f"feedback-line-{time.time_ns()}", caller="13800005555")
     ticket = await server[TICKETS].update(ticket, category="公共设施类", summary="路口水管爆裂")
     record, new = await server[LINKAGE].dispatch(ticket, "QD-WATER", "1001")
@@ -45,17 +45,17 @@ async def dispatched_ticket(server):  # type: ignore[no-untyped-def]
     return ticket
 
 
-def login(ticket) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def login(ticket) -> list[tuple[int, str]]:
     """The ticket number and the PIN, as the unit keys them."""
     return keyed(digits_of(ticket.id), 1500) + keyed(PIN, 1000)
 
 
-async def call_the_line(server, peers, keys, **ending):  # type: ignore[no-untyped-def]
+async def call_the_line(server, peers, keys, **ending):
     """The unit dials the 12345 site's feedback number and keys ``keys``."""
     return await peers.call_dtmf(server.settings.site("12345"), UNIT_NUMBER, "123459", keys, **ending)
 
 
-def steps_on(story: dict) -> list[str]:  # type: ignore[type-arg]
+def steps_on(story: dict) -> list[str]:
     return [e["event"] for e in story["events"] if e["event"].startswith("linkage.")]
 
 

@@ -20,7 +20,7 @@ FAST = PhoneTimings(ring_s=4, retry_delay_s=0.5, answer_window_s=30.0, tick_s=0.
 
 
 @pytest.fixture
-async def phone_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
+async def phone_server(server_settings, log_lines):
     srv = App(server_settings)
     assert srv[LINKAGE].phone is not None
     srv[LINKAGE].phone.timings = FAST  # seconds instead of minutes between attempts
@@ -30,7 +30,7 @@ async def phone_server(server_settings, log_lines):  # type: ignore[no-untyped-d
     await srv.stop()
 
 
-async def water_ticket(server):  # type: ignore[no-untyped-def]
+async def water_ticket(server):
     ticket = await server[TICKETS].open_for_call("12345", f"linkage-phone-{time.time_ns()}", caller="13800004444")
     return await server[TICKETS].update(ticket, category="供水", summary="小区停水三天无人处理")
 

@@ -18,7 +18,7 @@ from tests.sandbox.callflows import online_agent
 SLACK_S = 5.0
 
 
-async def _next_caller_reaches(server, events, peers, caller: str, agent: str) -> None:  # type: ignore[no-untyped-def]
+async def _next_caller_reaches(server, events, peers, caller: str, agent: str) -> None:
     run = await peers.call(server.settings.site("12345"), caller, "12345", hold_ms=800)
     started = await events.wait_for(is_event("call.started", site="12345", caller=caller), 10)
     answered = await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 15)

@@ -58,7 +58,8 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
             raw = json.dumps(job).encode()
             stamp = f"{time.time():.3f}"
             async with aiohttp.ClientSession() as http:
-                headers = {"X-HL-Timestamp": stamp, "X-HL-Signature": sign(server.settings.push_secrets[push_secret_key("12345", "110")], stamp, raw)}
+                secret = server.settings.push_secrets[push_secret_key("12345", "110")]
+                headers = {"X-HL-Timestamp": stamp, "X-HL-Signature": sign(secret, stamp, raw)}
                 async with http.post(f"http://127.0.0.1:{peer_port}/api/intake/push", data=raw,
                                      headers=headers) as resp:
                     again = await resp.json()
@@ -78,7 +79,7 @@ async def test_push_waits_for_a_peer_that_is_down_and_delivers_once(push_setup):
 
 
 async def test_110_rules_restricted_refused_and_non_emergency_to_12345(push_setup):
-    server, peer_port = push_setup
+    server, _peer_port = push_setup
     api = Api(server)
     secret = await server[TICKETS].open_for_call("110", f"push-r-{time.time()}", category="涉稳")
     status, body = await api.request("POST", f"/api/tickets/{secret.id}/push", "2001", json={"target": "12345"})

@@ -24,7 +24,7 @@ SURGE = dict(overflow_enter_wait_s=2.0, overflow_exit_wait_s=1.0, overflow_enter
 
 
 @pytest.fixture
-async def surge_server(server_settings, log_lines):  # type: ignore[no-untyped-def]
+async def surge_server(server_settings, log_lines):
     srv = App(replace(server_settings, **SURGE))
     await srv.start()
     await srv.ami.wait_connected(15)

@@ -24,7 +24,7 @@ async def wrap_server(server_settings, log_lines):
     await srv.stop()
 
 
-async def routed_seat(server, events, peers, caller: str) -> str | None:  # type: ignore[no-untyped-def]
+async def routed_seat(server, events, peers, caller: str) -> str | None:
     run = await peers.call(server.settings.site("12345"), caller, "12345", hold_ms=500)
     started = await events.wait_for(is_event("call.started", site="12345", caller=caller), 10)
     routed = await events.wait_for(is_event("call.routed", call_id=started.data["call_id"]), 10)

@@ -51,7 +51,7 @@ async def test_line_breaks_in_a_callers_from_inject_nothing_into_a_three_way_cal
 
 
 async def test_the_servers_ami_user_may_not_run_cli_commands_or_system(server):
-    with pytest.raises(AmiError, match="[Pp]ermission denied"):
+    with pytest.raises(AmiError, match=r"[Pp]ermission denied"):
         await server.ami.send("12345", {"Action": "Command", "Command": "core show version"})
     marker = f"hl-system-{secrets.token_hex(6)}"
     with pytest.raises(AmiError):

@@ -26,7 +26,8 @@ def hostile_values(marker: str) -> list[tuple[str, str]]:
     """(name, value) pairs; ``marker`` names a file that would appear if a value ran."""
     shell = f"touch /tmp/{marker}"
     return [
-        ("lf-encoded", f"138{MARK}%0AApplication%3A%20System%0AData%3A%20{shell.replace(' ', '%20').replace('/', '%2F')}"),
+        ("lf-encoded",
+         f"138{MARK}%0AApplication%3A%20System%0AData%3A%20{shell.replace(' ', '%20').replace('/', '%2F')}"),
         ("crlf-encoded", f"139{MARK}%0D%0AAction%3A%20Originate"),
         ("nul-encoded", f"137{MARK}%00x"),
         ("dialplan-function", f"%24%7BSHELL({shell.replace(' ', '%20').replace('/', '%2F')})%7D{MARK}"),
@@ -115,7 +116,7 @@ async def test_hostile_sip_values_inject_nothing_and_every_call_ends_cleanly(
     sent: list[dict] = []
     real_send = server.ami.send
 
-    async def recording_send(site_id, action, **kwargs):  # type: ignore[no-untyped-def]
+    async def recording_send(site_id, action, **kwargs):
         sent.append(dict(action))
         return await real_send(site_id, action, **kwargs)
 

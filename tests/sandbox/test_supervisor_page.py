@@ -9,7 +9,7 @@ import csv
 import io
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -26,7 +26,7 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def fetch(api: Api, method: str, path: str, token: str, **kwargs) -> tuple[int, str, dict]:  # type: ignore[no-untyped-def]
+async def fetch(api: Api, method: str, path: str, token: str, **kwargs) -> tuple[int, str, dict]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as http:
         async with http.request(method, api.base + path, headers=headers, **kwargs) as resp:
@@ -34,7 +34,7 @@ async def fetch(api: Api, method: str, path: str, token: str, **kwargs) -> tuple
 
 
 def this_hour() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H")
 
 
 async def hourly_total(api: Api, token: str, site: str, column: str, since_hour: str) -> int:
@@ -90,7 +90,7 @@ async def test_only_supervisors_reach_the_dashboard(cc_server):
 
 # --- the page in a real browser ----------------------------------------------------------
 
-def _browser(profile: Path):  # type: ignore[no-untyped-def]
+def _browser(profile: Path):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         _unavailable("Debian's chromium and chromium-driver are not installed")
     from selenium import webdriver
@@ -105,13 +105,13 @@ def _browser(profile: Path):  # type: ignore[no-untyped-def]
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-def _seat_state(driver, site: str, seat: str) -> str | None:  # type: ignore[no-untyped-def]
+def _seat_state(driver, site: str, seat: str) -> str | None:
     return driver.execute_script(
         "const row = document.querySelector(`tr[data-site='${arguments[0]}'][data-seat='${arguments[1]}']`);"
         "return row ? row.dataset.state : null;", site, seat)
 
 
-def _wait_for_seat(driver, site: str, seat: str, state: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def _wait_for_seat(driver, site: str, seat: str, state: str, timeout: float) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, timeout, poll_frequency=0.1).until(
@@ -119,13 +119,13 @@ def _wait_for_seat(driver, site: str, seat: str, state: str, timeout: float) -> 
         message=f"seat {seat} never showed {state} on the page")
 
 
-def _wait_until(driver, condition, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(driver, condition, timeout: float = 5) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
 
 
-def _screenshot(driver, tmp_path: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
+def _screenshot(driver, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     assert driver.save_screenshot(str(path)) and path.stat().st_size > 10_000
     output = REPO / "test-output"
@@ -168,7 +168,8 @@ async def test_page_follows_a_seat_through_a_real_call(cc_server, softphones, pe
             assert not driver.find_element("id", "surge").is_displayed()
             server.bus.publish("overflow.changed", site="12345", active=True, estimated_wait_s=93.0)
             await asyncio.to_thread(_wait_until, driver, lambda d: d.find_element("id", "surge").is_displayed())
-            assert "12345" in driver.find_element("id", "surge").text and "93" in driver.find_element("id", "surge").text
+            surge = driver.find_element("id", "surge").text
+            assert "12345" in surge and "93" in surge
             _screenshot(driver, tmp_path, "supervisor-surge.png")
             server.bus.publish("overflow.changed", site="12345", active=False, estimated_wait_s=10.0)
             await asyncio.to_thread(_wait_until, driver, lambda d: not d.find_element("id", "surge").is_displayed())
@@ -187,7 +188,7 @@ async def test_page_follows_a_seat_through_a_real_call(cc_server, softphones, pe
     assert await hourly_total(api, supervisor, "12345", "answered", first_hour) == before + 1
 
 
-async def driver_click(driver, element_id: str) -> None:  # type: ignore[no-untyped-def]
+async def driver_click(driver, element_id: str) -> None:
     await asyncio.to_thread(lambda: driver.find_element("id", element_id).click())
 
 
@@ -197,7 +198,7 @@ async def test_listen_in_and_log_out(cc_server, softphones, peers):
     server, api = cc_server, Api(cc_server)
     spying = asyncio.get_running_loop().create_future()
 
-    async def on_spy(event) -> None:  # type: ignore[no-untyped-def]
+    async def on_spy(event) -> None:
         if not spying.done():
             spying.set_result(event)
 

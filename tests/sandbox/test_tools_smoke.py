@@ -59,7 +59,7 @@ def _json_line(stdout: str, fields: set[str]) -> dict:
 
 
 @pytest.fixture
-def clean_afterwards(sandbox_settings):  # type: ignore[no-untyped-def]
+def clean_afterwards(sandbox_settings):
     """After the tool: every site has no channel and no agent contact left."""
     yield
     status = Sandbox(sandbox_settings).status()
@@ -67,31 +67,31 @@ def clean_afterwards(sandbox_settings):  # type: ignore[no-untyped-def]
         (s.site_id, 0, 0) for s in status.sites]
 
 
-def test_bench_transfer(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_bench_transfer(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "bench", "transfer", "--count", "3", "--concurrent", "2"], 600)
     result = _json_line(done.stdout, TRANSFER_FIELDS)
     assert (result["transfers"], result["floor_transfers"], result["concurrent"]) == (3, 3, 2)
 
 
-def test_bench_surge(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_bench_surge(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "bench", "surge", "--calls", "6", "--spread", "2"], 600)
     result = _json_line(done.stdout, SURGE_FIELDS)
     assert result["calls"] == 6 and result["app_queue_calls"] == 6
 
 
-def test_bench_api(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_bench_api(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "bench", "api", "--duration", "3", "--rate", "20"], 300)
     result = _json_line(done.stdout, API_FIELDS)
     assert result["requests"] > 0 and result["errors"] == 0
 
 
-def test_bench_deadlines(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_bench_deadlines(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "bench", "deadlines", "--open", "2000"], 300)
     result = _json_line(done.stdout, DEADLINE_FIELDS)
     assert result["found"] == result["due"]
 
 
-def test_supervisor_stream_bench(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_supervisor_stream_bench(clean_afterwards):
     done = _run(["-m", "devtools.bench.stream", "--calls", "2"], 300)
     assert _json_line(done.stdout, STREAM_FIELDS)["changes"] > 0
 
@@ -101,7 +101,7 @@ def test_classify_accuracy_bench():
     assert _json_line(done.stdout, CLASSIFY_FIELDS)["cases"] > 0
 
 
-def test_chaos(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_chaos(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "chaos", "--rate", "1", "--outage", "1", "--calm", "1"], 900)
     result = _json_line(done.stdout, CHAOS_FIELDS)
     assert result["faults"] == 5 == result["recovered"]
@@ -111,7 +111,7 @@ def test_chaos(clean_afterwards):  # type: ignore[no-untyped-def]
                                              for t in result["trunk_transfers"])
 
 
-def test_demo_once_shows_a_transfer_and_a_three_way_call(clean_afterwards):  # type: ignore[no-untyped-def]
+def test_demo_once_shows_a_transfer_and_a_three_way_call(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "demo", "--once", "--calls", "2"], 600)
     out = done.stdout
     assert "2 of 2 calls were routed, answered by an agent and hung up cleanly." in out
@@ -121,7 +121,7 @@ def test_demo_once_shows_a_transfer_and_a_three_way_call(clean_afterwards):  # t
     assert "conference.joined" in three_way and "conference.left" in three_way and "ok: the caller stayed" in three_way
 
 
-def test_a_benchmark_stopped_by_sigterm_leaves_no_channel_or_contact(sandbox_settings):  # type: ignore[no-untyped-def]
+def test_a_benchmark_stopped_by_sigterm_leaves_no_channel_or_contact(sandbox_settings):
     """SIGTERM in the middle of a run (softphones registered, calls placed): the benchmark
     stops like on Ctrl-C (exit 130) and its cleanup leaves the sandbox as it found it."""
     sandbox = Sandbox(sandbox_settings)

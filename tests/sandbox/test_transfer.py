@@ -125,7 +125,7 @@ async def test_trunk_down_returns_the_caller(cc_server, softphones, peers):
     server, api = cc_server, Api(cc_server)
     trunk_state: asyncio.Queue[str] = asyncio.Queue()
 
-    async def on_contact(event) -> None:  # type: ignore[no-untyped-def]
+    async def on_contact(event) -> None:
         if event.site == "12345" and event.get("AOR") == "trunk-110":
             trunk_state.put_nowait(event.get("ContactStatus"))
 

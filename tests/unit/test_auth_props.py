@@ -18,7 +18,7 @@ PRESENTED = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"]))
 GOOD_TOKENS = st.text(st.characters(blacklist_categories=("Cs",)), min_size=16, max_size=40)
 
 
-def _write(tmp_path, text: bytes):  # type: ignore[no-untyped-def]
+def _write(tmp_path, text: bytes):
     path = tmp_path / "tokens.toml"
     path.write_bytes(text)
     path.chmod(0o600)

@@ -109,7 +109,7 @@ def test_not_utf8_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unknown_jurisdiction_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="known: .*default"):
+    with pytest.raises(ConfigError, match=r"known: .*default"):
         load_jurisdiction("atlantis")
 
 

@@ -21,7 +21,7 @@ class RecordingAmi:
 def service_with(conf: Conference) -> tuple[ConferenceService, RecordingAmi, list]:
     bus, ami, seen = EventBus(), RecordingAmi(), []
     bus.listen(lambda e: seen.append((e.name, e.data["party"])))
-    service = ConferenceService(SimpleNamespace(ami=ami, bus=bus))  # type: ignore[arg-type]
+    service = ConferenceService(SimpleNamespace(ami=ami, bus=bus))  # type: ignore[arg-type]  # a stand-in context
     service.rooms[(conf.site, conf.room)] = conf
     return service, ami, seen
 

@@ -30,4 +30,4 @@ def test_resync_of_a_ringing_leg_is_not_an_answer():
             {"Uniqueid": "b.2", "Linkedid": "b.1", "Channel": "PJSIP/1006-2", "CallerIDNum": "13900000000",
              "ChannelStateDesc": "Ringing"}]
     assert [name for name, _ in book.resync("12345", live, 5.0)] == ["call.started"]
-    assert book.find("b.1").answered_by is None  # type: ignore[union-attr]
+    assert book.find("b.1").answered_by is None  # type: ignore[union-attr]  # resync just added it

@@ -70,7 +70,7 @@ async def dispatched(linkage: LinkageService) -> str:
 
 async def ask(line: FeedbackLine, ticket_id: str, pin: str, action: str = "check", **more: str) -> dict[str, str]:
     session = Session({"FB_TICKET": digits_of(ticket_id), "FB_PIN": pin, **more}, ("12345", action))
-    await line(session)  # type: ignore[arg-type]
+    await line(session)  # type: ignore[arg-type]  # a scripted stand-in AGI session
     return session.answered
 
 

@@ -80,4 +80,5 @@ def test_keys_and_note_names():
     assert unresolved is not None and unresolved.body(with_note=False) == {
         "resolved": False, "summary": "单位电话反馈：已办结，未能解决"}
     assert step_of_key("4") is None and step_of_key("") is None and step_of_key("*") is None
-    assert note_name("12345-20261124-000007", 1_795_000_000.7, "a1b2c3") == "12345-20261124-000007-note-1795000000-a1b2c3"
+    assert (note_name("12345-20261124-000007", 1_795_000_000.7, "a1b2c3")
+            == "12345-20261124-000007-note-1795000000-a1b2c3")

@@ -31,7 +31,8 @@ _LINE = re.compile(r"^exten => ([^,]+),(\d+|n)(?:\([a-z]+\))?,(.*)$|^ same => n(
 
 def _dialplan() -> str:
     settings = Settings(ami_secret="x")
-    return render_site(settings, settings.site("12345"), MODULES, agent_passwords(settings.site("12345")))["extensions_ivr.conf"]
+    site = settings.site("12345")
+    return render_site(settings, site, MODULES, agent_passwords(site))["extensions_ivr.conf"]
 
 
 def _contexts(text: str) -> dict[str, dict[str, list[str]]]:
@@ -163,7 +164,7 @@ def test_web_channel_comes_from_settings():
     assert "宿迁12345公众号" in prompts["web_channel"]
     assert "{web_channel}" not in "".join(prompts.values())
     with pytest.raises(TypeError):
-        PROMPTS["menu"] = "x"  # type: ignore[index]
+        PROMPTS["menu"] = "x"  # type: ignore[index]  # writing read-only prompts on purpose
 
 
 def test_ivr_is_in_every_sites_dialplan():

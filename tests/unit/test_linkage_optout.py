@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import AsyncIterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 

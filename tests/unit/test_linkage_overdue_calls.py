@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,7 +72,7 @@ def linkage(private_redis: Redis, clock: Clock, originated: Originated) -> Linka
     return service
 
 
-async def new_ticket(linkage: LinkageService, category: str = "公共设施类"):  # type: ignore[no-untyped-def]
+async def new_ticket(linkage: LinkageService, category: str = "公共设施类"):
     ticket = await linkage.tickets.open_for_call("12345", f"call-{uuid.uuid4().hex}", caller="13800006666")
     return await linkage.tickets.update(ticket, category=category, summary="路口水管爆裂")
 

@@ -76,7 +76,7 @@ def test_a_callback_records_the_satisfaction_key(key):
     assert next_step("callback", ["13900001234"] * 2, 1, Outcome("key", "9"), 0.0, 60.0).action == "exhausted"
 
 
-def _event(**fields):  # type: ignore[no-untyped-def]
+def _event(**fields):
     return AmiEvent("12345", "UserEvent", {"UserEvent": "HotlineAsk", **fields})
 
 

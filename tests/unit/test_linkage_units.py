@@ -13,7 +13,8 @@ from linkage.policy import ESCALATED, SUPERVISED, load_config, next_step, parse_
 from linkage.units import check_against_catalog, load_jurisdiction_units, parse_units
 from tickets.catalog import load_jurisdiction
 
-HEAD = "schema,1\nversion,2026.11.24\njurisdiction,test\nid,name,level,duty_phone,backup_phone,webhook_url,secret_ref,handles\n"
+HEAD = ("schema,1\nversion,2026.11.24\njurisdiction,test\n"
+        "id,name,level,duty_phone,backup_phone,webhook_url,secret_ref,handles\n")
 TZ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -125,7 +126,8 @@ def test_bad_linkage_config_is_refused_with_the_key(changes, reason):
 
 # what a TOML file can hold: any section or key replaced by any such value
 _TOML = st.recursive(st.none() | st.booleans() | st.integers(-10, 10**6) | st.floats() | st.text(max_size=12),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     lambda inner: (st.lists(inner, max_size=3)
+                                    | st.dictionaries(st.text(max_size=8), inner, max_size=3)),
                      max_leaves=8)
 
 

@@ -20,7 +20,7 @@ from tickets.schema import TicketChanges
 OPENAPI = openapi_document()
 
 
-def _template(resource) -> str:  # type: ignore[no-untyped-def]
+def _template(resource) -> str:
     info = resource.get_info()
     return info.get("path") or info.get("formatter")
 

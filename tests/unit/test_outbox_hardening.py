@@ -33,7 +33,7 @@ def test_redirects_are_permanent_refusals():
     assert permanent(301) and permanent(307) and permanent(400) and not permanent(503) and not permanent(0)
 
 
-async def _peer(handler) -> TestServer:  # type: ignore[no-untyped-def]
+async def _peer(handler) -> TestServer:
     app = web.Application()
     app.router.add_post("/in", handler)
     app.router.add_post("/elsewhere", handler)
@@ -55,7 +55,7 @@ async def _run_until(bus: EventBus, name: str, outbox: Outbox, timeout: float = 
 async def test_a_redirect_is_not_followed_and_the_job_is_a_dead_letter_with_an_alert(private_redis):
     hits: list[str] = []
 
-    async def handler(request):  # type: ignore[no-untyped-def]
+    async def handler(request):
         hits.append(request.path)
         raise web.HTTPFound("/elsewhere")
 
@@ -79,7 +79,7 @@ async def test_a_peer_that_keeps_failing_gets_a_bounded_number_of_attempts(priva
     monkeypatch.setattr(outbox_module, "backoff_s", lambda attempts: 0.01)
     attempts: list[int] = []
 
-    async def handler(request):  # type: ignore[no-untyped-def]
+    async def handler(request):
         attempts.append(1)
         return web.Response(status=503, body=b"x" * 100_000)  # only a few KiB are read
 
@@ -112,10 +112,10 @@ def test_settings_refuse_a_push_target_the_outbox_would_never_send_to(tmp_path):
 
     config = tmp_path / "c.toml"
     config.write_text('[push_targets]\n"110" = "http://peer.example/api/intake/push"\n')
-    with pytest.raises(ConfigError, match="push_targets.110: http:// is allowed only to a loopback"):
+    with pytest.raises(ConfigError, match=r"push_targets.110: http:// is allowed only to a loopback"):
         load_settings(config, env={})
     config.write_text('push_allow_http_loopback = false\n')
-    with pytest.raises(ConfigError, match="push_targets.12345"):
+    with pytest.raises(ConfigError, match=r"push_targets.12345"):
         load_settings(config, env={})
 
 

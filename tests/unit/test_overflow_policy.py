@@ -2,6 +2,7 @@ import ast
 import dataclasses
 import math
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -299,7 +300,7 @@ def test_a_slow_surge_switches_once_each_way_with_holds_respected():
     kinds = [type(a) for _, a in changes]
     assert kinds == [StartOverflow, StopOverflow] * 3
     times = [t for t, _ in changes]
-    assert all(later - earlier >= CONFIG.enter_hold_s for earlier, later in zip(times, times[1:]))
+    assert all(later - earlier >= CONFIG.enter_hold_s for earlier, later in pairwise(times))
 
 
 # --- which calls go ------------------------------------------------------------------
@@ -465,7 +466,7 @@ def test_the_module_imports_no_io():
     tree = ast.parse(Path(policy.__file__).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    allowed = {"__future__", "math", "dataclasses", "enum", "typing",
+    allowed = {"__future__", "math", "dataclasses", "enum", "typing", "collections.abc",
                "hotline_link.core.errors", "seat_pool.selection", "seat_pool.state"}
     assert imported <= allowed
 

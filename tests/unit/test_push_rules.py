@@ -6,7 +6,7 @@ from tickets.signing import BadSignature, sign, verify
 from tickets.store import Ticket
 
 
-def ticket(**kw):  # type: ignore[no-untyped-def]
+def ticket(**kw):
     base = dict(id="110-20261124-000001", site="110", call_id="c", category="噪音", summary="楼上装修")
     return Ticket(**{**base, **kw})
 

@@ -38,24 +38,24 @@ class Router:
     def __init__(self) -> None:
         self.calls: list = []
 
-    async def place(self, call, alive, queued_at):  # type: ignore[no-untyped-def]
+    async def place(self, call, alive, queued_at):
         self.calls.append(call)
         return Placement(Outcome.SEAT, "PJSIP/2001", "2001")
 
 
 def fields(*, linkedid="call-1", ivr_done="", queued_at="", rounds="1", source="12345",
-           ticket="", category="", summary="") -> str:  # type: ignore[no-untyped-def]
+           ticket="", category="", summary="") -> str:
     return ";".join([linkedid, ivr_done, queued_at, rounds, source, ticket, category, summary])
 
 
 async def test_a_semicolon_in_a_summary_shifts_none_of_our_own_fields(private_redis):
     router, screened = Router(), []
 
-    async def screen(site, number, call_id=""):  # type: ignore[no-untyped-def]
+    async def screen(site, number, call_id=""):
         screened.append(number)
         return False
 
-    hook = RouteHook(TicketStore(private_redis), router, EventBus(), screen)  # type: ignore[arg-type]
+    hook = RouteHook(TicketStore(private_redis), router, EventBus(), screen)  # type: ignore[arg-type]  # a stand-in router
     # what the security read sent: a summary of x;1;1 (the dialplan now filters ';' out too)
     await hook(Session(fields(source="", summary="x;1;1")))
     call = router.calls[-1]
@@ -67,7 +67,7 @@ async def test_a_forged_ticket_id_links_nothing_and_a_recorded_handover_does(pri
     tickets = TicketStore(private_redis)
     victim = Ticket(id="12345-20261206-000777", site="12345", call_id="victim", summary="别人的诉求")
     await tickets.save(victim)
-    hook = RouteHook(tickets, Router(), EventBus())  # type: ignore[arg-type]
+    hook = RouteHook(tickets, Router(), EventBus())  # type: ignore[arg-type]  # a stand-in router
     await hook(Session(fields(linkedid="forged", ticket=encode(victim.id), summary=encode("伪造"))))
     forged = await tickets.for_call("forged")
     assert forged is not None and forged.source_ticket == "" and forged.summary == "伪造"
@@ -85,6 +85,6 @@ async def test_a_forged_ticket_id_links_nothing_and_a_recorded_handover_does(pri
 
 async def test_a_malformed_source_platform_is_no_handover(private_redis):
     router = Router()
-    hook = RouteHook(TicketStore(private_redis), router, EventBus())  # type: ignore[arg-type]
+    hook = RouteHook(TicketStore(private_redis), router, EventBus())  # type: ignore[arg-type]  # a stand-in router
     await hook(Session(fields(source=encode("12345\nX"), ticket=encode("12345-20261206-000001"))))
     assert router.calls[-1].handed_over is False

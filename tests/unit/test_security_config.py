@@ -104,7 +104,7 @@ async def test_fastagi_listens_on_the_configured_loopback_address_only():
     server = FastAgiServer("127.0.0.1", free_tcp_port())
     await server.start()
     try:
-        sockets = server._server.sockets  # type: ignore[union-attr]
+        sockets = server._server.sockets  # type: ignore[union-attr]  # started just above
         assert sockets and all(s.getsockname()[0] == "127.0.0.1" for s in sockets)
         _, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.close()

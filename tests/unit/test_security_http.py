@@ -31,15 +31,15 @@ SUPERVISOR_ROUTES = [("GET", "/api/calls"), ("GET", "/api/seats"), ("GET", "/api
 class _Untouchable:
     """Any attribute the handler reaches for means a refused request got through."""
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str):
         raise AssertionError(f"handler reached server.{name}")
 
 
 def _stand_in(touchable: bool) -> SimpleNamespace:
-    async def stats():  # type: ignore[no-untyped-def]
+    async def stats():
         return {"pushed": {}}
 
-    async def no_states(site):  # type: ignore[no-untyped-def]
+    async def no_states(site):
         return {}
 
     inner = SimpleNamespace(
@@ -54,7 +54,7 @@ def _stand_in(touchable: bool) -> SimpleNamespace:
 
 
 async def _client(touchable: bool = False) -> TestClient:
-    client = TestClient(TestServer(web_app_of(_stand_in(touchable))))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in(touchable))))
     await client.start_server()
     return client
 
@@ -147,10 +147,11 @@ async def test_an_agent_cannot_act_for_another_agent(method, path, body):
 ])
 async def test_an_agent_cannot_act_on_another_agents_call(method, path, body):
     server = _stand_in(True)
-    call_of_1002 = SimpleNamespace(answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
+    call_of_1002 = SimpleNamespace(
+        answered_agent_channel=lambda agent: ("u2", "PJSIP/1002-01") if agent == "1002" else None)
     server.calls.book.find = lambda call_id: call_of_1002 if call_id == "hl12345-1.1" else None
     server.transfers = server.conferences = _Untouchable()
-    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))
     await client.start_server()
     try:
         resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['agent'][0]}"})
@@ -184,7 +185,7 @@ async def _push_client(platforms: tuple[str, ...] = ("12345", "110")) -> TestCli
     sites = tuple(SiteSettings(p, p, 25060 + i, 25038 + i, 30000 + 1000 * i, 30999 + 1000 * i, ())
                   for i, p in enumerate(platforms))
     server.settings = Settings(ami_secret="x", push_secrets=PUSH_SECRETS, sites=sites)
-    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))
     await client.start_server()
     return client
 
@@ -220,11 +221,11 @@ async def test_a_push_for_another_direction_or_platform_is_refused(platforms, se
         await client.close()
 
 
-def _counting_compare(monkeypatch, module):  # type: ignore[no-untyped-def]
+def _counting_compare(monkeypatch, module):
     calls = []
     original = hmac.compare_digest
 
-    def compare(a, b):  # type: ignore[no-untyped-def]
+    def compare(a, b):
         calls.append((a, b))
         return original(a, b)
 

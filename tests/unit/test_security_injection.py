@@ -114,7 +114,7 @@ def test_the_ami_user_has_no_system_or_command_write_right():
 
 # --- one rule for what leaves the platform -------------------------------------------
 
-def ticket(**kw) -> Ticket:  # type: ignore[no-untyped-def]
+def ticket(**kw) -> Ticket:
     base = dict(id="110-20261206-000001", site="110", call_id="c", category="纠纷", summary="邻里吵架")
     return Ticket(**{**base, **kw})
 
@@ -147,17 +147,17 @@ RESTRICTED = ticket(category="涉稳", summary="某地聚集")
 
 async def test_a_transfer_carries_a_restricted_matter_by_its_number_only():
     ami = RecordingAmi()
-    service = TransferService(SimpleNamespace(ami=ami, settings=SimpleNamespace(transfer_ring_s=8)))  # type: ignore[arg-type]
+    service = TransferService(SimpleNamespace(ami=ami, settings=SimpleNamespace(transfer_ring_s=8)))  # type: ignore[arg-type]  # stand-in
     await service.set_ticket_vars("110", "PJSIP/2001-01", RESTRICTED)
     await service.set_ticket_vars("110", "PJSIP/2001-02", ticket())
-    ring, ticket_id, category, summary, source = ami.sent[0]["Value"].split(";")
+    _ring, ticket_id, category, summary, _source = ami.sent[0]["Value"].split(";")
     assert (ticket_id.replace("%2D", "-"), category, summary) == (RESTRICTED.id, "", "")
     assert ami.sent[1]["Value"].split(";")[2:4] != ["", ""]
 
 
 async def test_a_three_way_call_carries_a_restricted_matter_by_its_number_only_and_a_clean_caller_id():
     ami = RecordingAmi()
-    service = ConferenceService(SimpleNamespace(  # type: ignore[arg-type]
+    service = ConferenceService(SimpleNamespace(  # type: ignore[arg-type]  # a stand-in context
         ami=ami, settings=SimpleNamespace(conference_ring_s=5)))
     conf = Conference("hl1", "call-1", "110", RESTRICTED.id, "12345", "c-uid", "third", "act")
     await service._dial_third_party("110", conf, "12345", INJECTED, RESTRICTED)

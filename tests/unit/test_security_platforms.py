@@ -22,19 +22,19 @@ TOKENS = {"1001": ("agent-1001-token-0123456789", Principal("agent", "1001")),  
 
 
 def _stand_in() -> SimpleNamespace:
-    async def get(ticket_id):  # type: ignore[no-untyped-def]
+    async def get(ticket_id):
         return TICKET if ticket_id == TICKET.id else None
 
-    async def for_call(call_id):  # type: ignore[no-untyped-def]
+    async def for_call(call_id):
         return TICKET if call_id == TICKET.call_id else None
 
-    async def events_of(call_id):  # type: ignore[no-untyped-def]
+    async def events_of(call_id):
         return [{"id": "1-0", "at": 1.0, "name": "call.started", "site": "12345", "call_id": call_id}]
 
-    async def story(ticket_id):  # type: ignore[no-untyped-def]
+    async def story(ticket_id):
         return {"ticket": TICKET, "related_tickets": [], "first_answered": None, "events": []}
 
-    async def no_note(ticket_id, name):  # type: ignore[no-untyped-def]
+    async def no_note(ticket_id, name):
         return None
 
     return SimpleNamespace(
@@ -68,7 +68,7 @@ def test_the_walk_found_the_call_and_ticket_routes():
 
 @pytest.mark.parametrize("path", NAMED + [f"/api/calls/linkage-{TICKET.id}"])
 async def test_an_agent_of_the_other_platform_reads_nothing(path):
-    client = TestClient(TestServer(web_app_of(_stand_in())))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in())))
     await client.start_server()
     try:
         resp = await client.get(path, headers={"Authorization": f"Bearer {TOKENS['2001'][0]}"})
@@ -80,7 +80,7 @@ async def test_an_agent_of_the_other_platform_reads_nothing(path):
 
 
 async def test_an_agent_of_the_platform_reads_its_call():
-    client = TestClient(TestServer(web_app_of(_stand_in())))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(_stand_in())))
     await client.start_server()
     try:
         for path in (f"/api/calls/{TICKET.call_id}", f"/api/tickets/{TICKET.id}/timeline"):

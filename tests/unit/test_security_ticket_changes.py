@@ -27,16 +27,16 @@ async def _client() -> tuple[TestClient, list]:
     bus, seen = EventBus(), []
     bus.listen(lambda e: seen.append((e.name, e.data)))
 
-    async def get(ticket_id):  # type: ignore[no-untyped-def]
+    async def get(ticket_id):
         return stored["ticket"] if ticket_id == TICKET.id else None
 
-    async def update(ticket, **changes):  # type: ignore[no-untyped-def]
+    async def update(ticket, **changes):
         stored["ticket"] = replace(ticket, **{k: v for k, v in changes.items() if v is not None})
         return stored["ticket"]
 
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"),
                              tickets=SimpleNamespace(get=get, update=update), bus=bus)
-    client = TestClient(TestServer(web_app_of(server)))  # type: ignore[arg-type]
+    client = TestClient(TestServer(web_app_of(server)))
     await client.start_server()
     return client, seen
 

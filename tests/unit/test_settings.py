@@ -127,9 +127,11 @@ def test_a_whole_float_is_taken_for_a_whole_number_setting(tmp_path):
 @pytest.mark.parametrize("config, message", [
     ('ami_username = "hotline\\nwrite = system"', "ami_username: a line break"),
     ('ami_username = "hotline;x"', "ami_username: ';', '\\[' and '\\]' are not allowed"),
-    ('[[sites]]\nid = "12345]"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\nagents = ["1001"]',
+    ('[[sites]]\nid = "12345]"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\n'
+     'agents = ["1001"]',
      "id must be"),
-    ('[[sites]]\nid = "12345"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\nagents = ["10;01"]',
+    ('[[sites]]\nid = "12345"\nintake = "12345"\nsip_port = 1\nami_port = 2\nrtp_start = 3\nrtp_end = 4\n'
+     'agents = ["10;01"]',
      "agent '10;01' must be"),
     ('[directory]\n"110\\n[x]" = "110"', "directory: name"),
 ])

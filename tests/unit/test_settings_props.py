@@ -28,7 +28,7 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
                                      "intake", "host", "110", "x"]), inner, max_size=7)), max_leaves=12)
 
 
-def _toml_value(value) -> str:  # type: ignore[no-untyped-def]
+def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -4,6 +4,7 @@ sip-tester's recordings (Debian package sip-tester)."""
 from __future__ import annotations
 
 import struct
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_keys_and_speech_make_one_stream_in_order(tmp_path: Path):
     stamps = [ts for _, _, ts, _ in stream]
     assert stamps == sorted(stamps)
     voice = [ts for _, _, ts, _ in packets[1]]
-    assert len(voice) > 200 and {b - a for a, b in zip(voice, voice[1:])} == {240}  # 30 ms packets
+    assert len(voice) > 200 and {b - a for a, b in pairwise(voice)} == {240}  # 30 ms packets
     assert stamps[-1] > voice[-1]  # the # after the speech is a newer event, not a late copy
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
@@ -12,7 +14,7 @@ AGENTS = {"1001": "12345", "1002": "12345", "2001": "110", "3001": "remote"}
 T0 = 1_800_000_000.0
 
 
-def board(**kwargs) -> Dashboard:  # type: ignore[no-untyped-def]
+def board(**kwargs) -> Dashboard:
     return Dashboard(("12345", "110", "remote"), AGENTS, **kwargs)
 
 
@@ -172,9 +174,6 @@ def test_odd_events_do_not_break_the_figures(name, data):
     assert snap["site_order"] == ["12345", "110", "remote"]  # as configured, not as JS sorts keys
     assert snap["sites"]["12345"]["seats"] == []
 
-
-from hypothesis import example, given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 _NAMES = ["call.routed", "queue.joined", "queue.left", "overflow.changed", "ivr.entered", "ivr.left",
           "call.answered", "call.ended", "seat.changed", "transfer.requested", "transfer.answered",

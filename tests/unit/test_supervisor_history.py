@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supervisor.history import (
     HistoryRangeError,
@@ -17,7 +19,7 @@ from supervisor.history import (
 
 
 def test_hour_bucket_is_utc():
-    assert hour_bucket(datetime(2026, 11, 24, 13, 59, tzinfo=timezone.utc).timestamp()) == "2026112413"
+    assert hour_bucket(datetime(2026, 11, 24, 13, 59, tzinfo=UTC).timestamp()) == "2026112413"
 
 
 def test_range_by_hour_includes_both_ends():
@@ -73,10 +75,6 @@ def test_rows_sum_hours_into_days_with_rates():
     assert lines[0].startswith("period,site,offered,answered,answered_within_sl,lost,answer_rate")
     assert "wait_s_sum" not in lines[0] and len(lines) == 5
     assert lines[1].startswith("2026-11-24,12345,12,8,5,2,0.8000,0.5000,8.1,")
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 
 @settings(max_examples=300, deadline=None)

@@ -13,7 +13,7 @@ from tickets.store import Ticket, TicketStore
 from tickets.timeline import TicketTimeline, call_key
 
 
-async def _call(redis, ticket_id: str, call_id: str, at: float, site: str) -> None:  # type: ignore[no-untyped-def]
+async def _call(redis, ticket_id: str, call_id: str, at: float, site: str) -> None:
     await redis.xadd(call_key(call_id), {"event": "call.started", "at": str(at),
                                          "data": json.dumps({"call_id": call_id, "site": site})})
     await redis.sadd(ticket_calls_key(ticket_id), call_id)

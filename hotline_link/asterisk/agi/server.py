@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -60,7 +60,7 @@ class AgiSession:
             return False
         try:
             reply = await self.command("CHANNEL STATUS")
-        except (AgiProtocolError, ConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, AgiProtocolError, ConnectionError):
             self.hung_up = True
             return False
         self.hung_up = self.hung_up or reply.code != 200
@@ -148,7 +148,7 @@ class FastAgiServer:
             await handler(AgiSession(request, reader, writer))
         except (AgiProtocolError, ValueError) as exc:
             log.warning("agi.request_refused", reason=str(exc))
-        except (asyncio.TimeoutError, ConnectionError) as exc:
+        except (TimeoutError, ConnectionError) as exc:
             log.warning("agi.request_aborted", reason=type(exc).__name__)
         except Exception:
             log.exception("agi.handler_failed")

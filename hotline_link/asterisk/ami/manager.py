@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import panoramisk
 import structlog
@@ -45,6 +46,8 @@ class AmiEvent:
 EventHandler = Callable[[AmiEvent], Awaitable[None]]
 ResyncHandler = Callable[[str, list[dict[str, str]]], Awaitable[None]]
 ConnectHandler = Callable[[str], Awaitable[None]]
+# an action's headers; a list is a repeated header (``Variable``)
+AmiAction = Mapping[str, str | list[str]]
 
 
 _LINE_BREAKING = re.compile(r"[\r\n\x00]")
@@ -81,11 +84,13 @@ def _plain(message: Any) -> dict[str, str]:
 class _SiteClient(panoramisk.Manager):
     """panoramisk's Manager with its own reconnect and pinger switched off."""
 
+    pinger: asyncio.TimerHandle | None  # panoramisk's keep-alive timer
+
     def __init__(self, on_lost: Callable[[Exception | None], None], **config: Any) -> None:
         super().__init__(**config)
         self._on_lost = on_lost
 
-    def connection_made(self, f: asyncio.Future) -> None:  # type: ignore[override]
+    def connection_made(self, f: asyncio.Future) -> None:
         if f.cancelled() or f.exception() is not None:
             return  # SiteConnection sees the failed connect and backs off
         super().connection_made(f)
@@ -112,7 +117,7 @@ class _SiteClient(panoramisk.Manager):
 
 
 class SiteConnection:
-    def __init__(self, site: SiteSettings, settings: Settings, hub: "AmiManager") -> None:
+    def __init__(self, site: SiteSettings, settings: Settings, hub: AmiManager) -> None:
         self.site = site
         self.settings = settings
         self.hub = hub
@@ -139,7 +144,7 @@ class SiteConnection:
             self._lost.clear()
             try:
                 await self._connect_once()
-            except (OSError, asyncio.TimeoutError, AmiError) as exc:
+            except (TimeoutError, OSError, AmiError) as exc:
                 log.warning("ami.connect_failed", site=self.site.id, error=str(exc) or type(exc).__name__,
                             retry_in_s=round(delay, 2))
                 await asyncio.sleep(delay)
@@ -232,13 +237,13 @@ class SiteConnection:
             await asyncio.sleep(self.settings.ami_ping_interval_s)
             try:
                 await self.send({"Action": "Ping"}, timeout=self.settings.ami_ping_timeout_s)
-            except (AmiError, asyncio.TimeoutError):
+            except (TimeoutError, AmiError):
                 log.warning("ami.ping_unanswered", site=self.site.id)
                 if self.client is not None:
                     self.client.abort()
                 return
 
-    async def send(self, action: Mapping[str, str], *, as_list: bool | None = None,
+    async def send(self, action: AmiAction, *, as_list: bool | None = None,
                    timeout: float = 10.0) -> Any:
         safe = checked_action(action)
         client = self.client
@@ -247,7 +252,7 @@ class SiteConnection:
         future = client.send_action(safe, as_list=as_list)
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AmiError(f"site {self.site.id}: no answer to {action.get('Action')} "
                            f"in {timeout:g} s") from None
         if isinstance(reply, list):
@@ -258,7 +263,7 @@ class SiteConnection:
                            f"{plain.get('Message', 'no message')}")
         return plain
 
-    async def send_list(self, action: Mapping[str, str], timeout: float = 10.0) -> list[dict[str, str]]:
+    async def send_list(self, action: AmiAction, timeout: float = 10.0) -> list[dict[str, str]]:
         """Send a listing action (CoreShowChannels, PJSIPShowContacts...) and return its
         events. Asterisk answers an empty listing of some kinds with an error ("No
         Contacts found"): that is an empty list here, not a failure. (panoramisk never
@@ -333,8 +338,8 @@ class AmiManager:
         except KeyError:
             raise AmiError(f"no AMI connection for site {site!r}") from None
 
-    async def send(self, site: str, action: Mapping[str, str], **kwargs: Any) -> Any:
+    async def send(self, site: str, action: AmiAction, **kwargs: Any) -> Any:
         return await self.connection(site).send(action, **kwargs)
 
-    async def send_list(self, site: str, action: Mapping[str, str], **kwargs: Any) -> list[dict[str, str]]:
+    async def send_list(self, site: str, action: AmiAction, **kwargs: Any) -> list[dict[str, str]]:
         return await self.connection(site).send_list(action, **kwargs)
