@@ -114,7 +114,7 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
         agents = []
         for agent in ("1005", "1006"):
             port = await softphones.register(site, agent)
-            await first.registry.wait_for_state("12345", agent, SeatState.IDLE, 10)
+            await first[SEAT_REGISTRY].wait_for_state("12345", agent, SeatState.IDLE, 10)
             agents.append(await peers.answer(site, agent, port))
         with first.bus.subscribe() as events:
             caller_a = await peers.call(site, "13900003001", "12345", hold_ms=6000)
@@ -137,28 +137,28 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
             await second.start(http=False)
             await second.ami.wait_connected(15)
             # both calls are known again, each with its caller and the seat that answered it
-            book = second.calls.book
+            book = second[CALLS].book
             call_b = next(c for c in book.active("12345") if c.caller == "13900003002")
             assert call_b.answered_by == f"PJSIP/{free_seat}"
             assert book.find(call_a).caller == "13900003001"
             assert book.find(call_a).answered_by == f"PJSIP/{busy_seat}"
             # the registered seats stay registered (the snapshot read them from Asterisk)
-            states = await second.registry.states("12345")
+            states = await second[SEAT_REGISTRY].states("12345")
             assert states["1005"] is not SeatState.OFFLINE and states["1006"] is not SeatState.OFFLINE, states
             ended_a = await events.wait_for(is_event("call.ended", call_id=call_a), 15)
             assert ended_a.data["reason"] == "hangup"
             await events.wait_for(is_event("call.ended", call_id=call_b.call_id), 15)
-            await second.registry.wait_for_state("12345", free_seat, SeatState.IDLE, 10)
+            await second[SEAT_REGISTRY].wait_for_state("12345", free_seat, SeatState.IDLE, 10)
         assert await caller_a.finished(15) == 0, caller_a.output()
         assert await caller_b.finished(15) == 0, caller_b.output()
         for run in agents:
             assert await run.finished(15) == 0, run.output()
         # the answered-while-away call got its ticket; both calls' stories are complete
-        await second.timeline.flush(10)
-        assert await second.tickets.for_call(call_b.call_id) is not None
-        recorded = {e["event"] for e in await second.timeline.for_call(call_a)}
+        await second[TIMELINE].flush(10)
+        assert await second[TICKETS].for_call(call_b.call_id) is not None
+        recorded = {e["event"] for e in await second[TIMELINE].for_call(call_a)}
         assert {"call.started", "call.routed", "call.answered", "call.ended"} <= recorded, recorded
-        recorded = {e["event"] for e in await second.timeline.for_call(call_b.call_id)}
+        recorded = {e["event"] for e in await second[TIMELINE].for_call(call_b.call_id)}
         assert {"call.started", "call.answered", "call.ended"} <= recorded, recorded
     finally:
         await watcher.stop()

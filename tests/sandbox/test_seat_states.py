@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from hotline_link.app import App
+from seat_pool.keys import SEAT_REGISTRY
 from tests.helpers import hangup_everything, is_event
 from tests.sandbox.callflows import Api, online_agent
 
@@ -19,7 +20,7 @@ async def wrap_server(server_settings, log_lines):
     await srv.ami.wait_connected(15)
     yield srv
     for agent in ("1011", "1012"):
-        await srv.registry.pause("12345", agent, "")
+        await srv[SEAT_REGISTRY].pause("12345", agent, "")
     await hangup_everything(srv)
     await srv.stop()
 
