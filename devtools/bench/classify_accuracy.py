@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: devtools/bench/ is two levels down
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

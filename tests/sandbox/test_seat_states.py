@@ -18,11 +18,13 @@ async def wrap_server(server_settings, log_lines):
     srv = App(replace(server_settings, wrap_up_s=60, ivr_sites=""))  # callers wait, no IVR
     await srv.start()
     await srv.ami.wait_connected(15)
-    yield srv
-    for agent in ("1011", "1012"):
-        await srv[SEAT_REGISTRY].pause("12345", agent, "")
-    await hangup_everything(srv)
-    await srv.stop()
+    try:
+        yield srv
+        for agent in ("1011", "1012"):
+            await srv[SEAT_REGISTRY].pause("12345", agent, "")
+        await hangup_everything(srv)
+    finally:
+        await srv.stop()  # whatever failed above: a server left running holds the ports
 
 
 async def routed_seat(server, events, peers, caller: str) -> str | None:
