@@ -104,7 +104,7 @@ class CallRouted(Event):
 
 
 @dataclass(frozen=True)
-class _Transfer(Event):
+class TransferStateEvent(Event):
     """A blind transfer in its state ``state`` (the name's suffix)."""
 
     agent: str
@@ -117,37 +117,37 @@ class _Transfer(Event):
 
 
 @dataclass(frozen=True)
-class TransferRequested(_Transfer):
+class TransferRequested(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.requested"
 
 
 @dataclass(frozen=True)
-class TransferDialling(_Transfer):
+class TransferDialling(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.dialling"
 
 
 @dataclass(frozen=True)
-class TransferRinging(_Transfer):
+class TransferRinging(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.ringing"
 
 
 @dataclass(frozen=True)
-class TransferAnswered(_Transfer):
+class TransferAnswered(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.answered"
 
 
 @dataclass(frozen=True)
-class TransferFailed(_Transfer):
+class TransferFailed(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.failed"
 
 
 @dataclass(frozen=True)
-class TransferCallerGone(_Transfer):
+class TransferCallerGone(TransferStateEvent):
     NAME: ClassVar[str] = "transfer.caller_gone"
 
 
 @dataclass(frozen=True)
-class _Conference(Event):
+class ConferenceEvent(Event):
     """A three-way call's room as it was when ``party`` came, went, or was dialled."""
 
     party: str
@@ -161,22 +161,22 @@ class _Conference(Event):
 
 
 @dataclass(frozen=True)
-class ConferenceDialling(_Conference):
+class ConferenceDialling(ConferenceEvent):
     NAME: ClassVar[str] = "conference.dialling"
 
 
 @dataclass(frozen=True)
-class ConferenceJoined(_Conference):
+class ConferenceJoined(ConferenceEvent):
     NAME: ClassVar[str] = "conference.joined"
 
 
 @dataclass(frozen=True)
-class ConferenceLeft(_Conference):
+class ConferenceLeft(ConferenceEvent):
     NAME: ClassVar[str] = "conference.left"
 
 
 @dataclass(frozen=True)
-class ConferenceEnded(_Conference):
+class ConferenceEnded(ConferenceEvent):
     NAME: ClassVar[str] = "conference.ended"
 
 
@@ -362,7 +362,7 @@ class PushDead(Event):
 
 
 @dataclass(frozen=True)
-class _AskOutcome(Event):
+class AskOutcomeEvent(Event):
     """How an outbound linkage call (``ask_id``) ended, from the dialplan."""
 
     ask_id: str
@@ -372,17 +372,17 @@ class _AskOutcome(Event):
 
 
 @dataclass(frozen=True)
-class AskKey(_AskOutcome):
+class AskKey(AskOutcomeEvent):
     NAME: ClassVar[str] = "ask.key"
 
 
 @dataclass(frozen=True)
-class AskNokey(_AskOutcome):
+class AskNokey(AskOutcomeEvent):
     NAME: ClassVar[str] = "ask.nokey"
 
 
 @dataclass(frozen=True)
-class AskUnanswered(_AskOutcome):
+class AskUnanswered(AskOutcomeEvent):
     NAME: ClassVar[str] = "ask.unanswered"
 
 
@@ -560,7 +560,7 @@ class LinkagePhoneOutcome(Event):
 
 
 @dataclass(frozen=True)
-class _OverdueCallAnswered(Event):
+class OverdueCallAnswered(Event):
     """A 督办 reminder's or 提级 notice's last word (``linkage.{kind}_{answer}``)."""
 
     ticket_id: str
@@ -570,22 +570,22 @@ class _OverdueCallAnswered(Event):
 
 
 @dataclass(frozen=True)
-class LinkageReminderAcknowledged(_OverdueCallAnswered):
+class LinkageReminderAcknowledged(OverdueCallAnswered):
     NAME: ClassVar[str] = "linkage.reminder_acknowledged"
 
 
 @dataclass(frozen=True)
-class LinkageReminderUnanswered(_OverdueCallAnswered):
+class LinkageReminderUnanswered(OverdueCallAnswered):
     NAME: ClassVar[str] = "linkage.reminder_unanswered"
 
 
 @dataclass(frozen=True)
-class LinkageEscalationAcknowledged(_OverdueCallAnswered):
+class LinkageEscalationAcknowledged(OverdueCallAnswered):
     NAME: ClassVar[str] = "linkage.escalation_acknowledged"
 
 
 @dataclass(frozen=True)
-class LinkageEscalationUnanswered(_OverdueCallAnswered):
+class LinkageEscalationUnanswered(OverdueCallAnswered):
     NAME: ClassVar[str] = "linkage.escalation_unanswered"
 
 
