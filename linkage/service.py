@@ -99,7 +99,7 @@ class LinkageService:
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
-        phone = PhoneAsks(self.redis, self.bus, originate, self.journal.note, self._phone_finished,
+        phone = PhoneAsks(self.redis, self.bus, originate, self.journal.record, self._phone_finished,
                           prefix=self.prefix, clock=self.clock, timings=timings)
         self.phone = phone
         return phone

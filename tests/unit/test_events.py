@@ -1,8 +1,10 @@
 """The bus event catalog: every class registered once under its name, and ``emit`` sends
 exactly what ``publish`` sent for the same event."""
 
+import ast
 import json
 from dataclasses import fields, is_dataclass
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +85,37 @@ def test_named_builds_the_event_of_a_computed_name():
 
 def payload_back(name: str, *values: object) -> Event:
     return EVENT_TYPES[name](*values)
+
+
+PRODUCT = ("hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "tickets", "linkage", "supervisor")
+ROOT = Path(__file__).resolve().parents[2]
+# the only places that may publish by name: the bus itself, and the linkage journal's
+# loose ``note`` kept for tests and dev tools (the product calls ``Journal.record``)
+MAY_PUBLISH = {("hotline_link/core/bus.py", "emit"), ("linkage/journal.py", "note")}
+
+
+def _calls(attr: str):
+    """(path, enclosing function, line, first argument) of every ``x.<attr>(...)`` in the product."""
+    for package in PRODUCT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+                for node in ast.walk(func):
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attr:
+                        yield path.relative_to(ROOT).as_posix(), func.name, node.lineno, \
+                            node.args[0] if node.args else None
+
+
+def test_the_product_emits_catalogued_events_only():
+    published = sorted({(path, line) for path, func, line, _ in _calls("publish")
+                        if (path, func) not in MAY_PUBLISH})
+    assert published == [], "publish by name in the product; build the event and emit it: " + \
+        ", ".join(f"{p}:{n}" for p, n in published)
+    noted = sorted({(path, line) for path, _, line, first in _calls("note")
+                    if isinstance(first, (ast.Constant, ast.JoinedStr))})
+    assert noted == [], "journal.note by name in the product; use journal.record: " + \
+        ", ".join(f"{p}:{n}" for p, n in noted)
+
+
+def test_the_scan_sees_the_calls_it_allows():
+    assert {(path, func) for path, func, _, _ in _calls("publish")} == MAY_PUBLISH
