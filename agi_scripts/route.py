@@ -18,6 +18,7 @@ from call_control.channel_vars import decode
 from hotline_link.asterisk.agi.protocol import AgiProtocolError
 from hotline_link.asterisk.agi.server import AgiSession
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import CallRouted, TicketReceived
 from hotline_link.core.redis_client import redis_client
 from seat_pool.router import CallRouter, Placement
 from seat_pool.routing import CallFacts, Outcome
@@ -65,9 +66,9 @@ class RouteHook:
             site, call_id, category=category[:MAX_HANDED_TEXT], summary=summary[:MAX_HANDED_TEXT],
             source_platform=source, source_ticket=source_ticket if linked else "")
         log.info("ticket.received", ticket_id=ticket.id, source_ticket=ticket.source_ticket, source=source)
-        self.bus.publish("ticket.received", call_id=call_id, site=site, ticket_id=ticket.id,
-                         source_ticket=ticket.source_ticket, source_platform=source,
-                         category=ticket.category, summary=ticket.summary)
+        self.bus.emit(TicketReceived(call_id=call_id, site=site, ticket_id=ticket.id,
+                                     source_ticket=ticket.source_ticket, source_platform=source,
+                                     category=ticket.category, summary=ticket.summary))
 
     async def __call__(self, session: AgiSession) -> None:
         request = session.request
@@ -100,8 +101,8 @@ class RouteHook:
                 raise
             log.info("call.routed", seat=placement.seat, outcome=placement.outcome.value,
                      caller=request.caller)
-            self.bus.publish("call.routed", call_id=call_id, site=site, seat=placement.seat,
-                             outcome=placement.outcome.value)
+            self.bus.emit(CallRouted(call_id=call_id, site=site, seat=placement.seat,
+                                     outcome=placement.outcome.value))
 
     async def _place(self, session: AgiSession, call: CallFacts, queued_at: float | None) -> Placement:
         caller = session.request.caller

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import CallRinging
 from hotline_link.core.logs import mask_number
 from seat_pool.state import seat_from_device
 from tickets.store import TicketStore
@@ -68,7 +69,7 @@ class AgentEvents:
         if "caller" in data:
             data["caller"] = mask_number(str(data["caller"]))
         kind = _TYPES.get(event.name) or event.name.replace(".", "_")
-        if event.name == "call.ringing":
+        if event.is_(CallRinging):
             ticket = await self.tickets.for_call(data["call_id"])
             if ticket is not None:
                 data["ticket"] = {"id": ticket.id, "category": ticket.category, "summary": ticket.summary,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from hotline_link.core.events import CallAnswered, CallEnded, CallStarted
 from hotline_link.core.numbers import caller_number, dialled_number
 
-CallEvent = tuple[str, dict[str, Any]]
+CallEvent = CallStarted | CallAnswered | CallEnded
 
 
 @dataclass
@@ -103,8 +103,8 @@ class CallBook:
         # the number is whatever the caller's From said: only a plausible one is kept
         call = Call(linkedid, site, caller_number(caller), dialled_number(dialled), now, {uniqueid: name})
         self.calls[(site, linkedid)] = call
-        return [("call.started", {"call_id": linkedid, "site": site, "caller": call.caller,
-                                  "dialled": call.dialled, "channel": name, "resynced": resynced})]
+        return [CallStarted(call_id=linkedid, site=site, caller=call.caller, dialled=call.dialled,
+                            channel=name, resynced=resynced)]
 
     def dial_end(self, site: str, linkedid: str, dest_channel: str, status: str,
                  now: float) -> list[CallEvent]:
@@ -114,11 +114,10 @@ class CallBook:
         call.answered_channels.add(dest_channel)
         if call.answered_by is not None:
             return []
-        call.answered_by = _answerer(dest_channel)
+        call.answered_by = answered_by = _answerer(dest_channel)
         call.answered_at = now
-        return [("call.answered", {"call_id": linkedid, "site": site, "caller": call.caller,
-                                   "answered_by": call.answered_by,
-                                   "wait_s": round(now - call.started_at, 3)})]
+        return [CallAnswered(call_id=linkedid, site=site, caller=call.caller, answered_by=answered_by,
+                             wait_s=round(now - call.started_at, 3))]
 
     def channel_down(self, site: str, uniqueid: str, cause: str, now: float,
                      reason: str = "hangup") -> list[CallEvent]:
@@ -134,10 +133,8 @@ class CallBook:
         if call.channels:
             return []
         del self.calls[(site, ref.call_id)]
-        return [("call.ended", {"call_id": call.call_id, "site": site, "caller": call.caller,
-                                "answered_by": call.answered_by, "cause": cause,
-                                "reason": call.end_reason,
-                                "duration_s": round(now - call.started_at, 3)})]
+        return [CallEnded(call_id=call.call_id, site=site, caller=call.caller, answered_by=call.answered_by,
+                          cause=cause, reason=call.end_reason, duration_s=round(now - call.started_at, 3))]
 
     def resync(self, site: str, live: Iterable[dict[str, str]], now: float) -> list[CallEvent]:
         """Make the book match Asterisk's own list of channels after a (re)connect: channels

@@ -9,6 +9,7 @@ import structlog
 from call_control.calls import CallBook, CallEvent, hangup_reason
 from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import CallRinging, payload
 from seat_pool.state import seat_from_device
 
 log = structlog.get_logger(__name__)
@@ -28,9 +29,9 @@ class CallTracker:
         self.ami.on_resync(self.on_resync)
 
     def _emit(self, events: list[CallEvent]) -> None:
-        for name, data in events:
-            log.info(name, **data)
-            self.bus.publish(name, **data)
+        for event in events:
+            log.info(event.NAME, **payload(event))
+            self.bus.emit(event)
 
     async def on_new_channel(self, event: AmiEvent) -> None:
         self._emit(self.book.channel_up(
@@ -43,8 +44,7 @@ class CallTracker:
         call = self.book.get(event.site, event.get("Linkedid"))
         if agent is None or call is None:
             return
-        self.bus.publish("call.ringing", call_id=call.call_id, site=event.site, agent=agent,
-                         caller=call.caller)
+        self.bus.emit(CallRinging(call_id=call.call_id, site=event.site, agent=agent, caller=call.caller))
 
     async def on_dial_end(self, event: AmiEvent) -> None:
         self._emit(self.book.dial_end(event.site, event.get("Linkedid"),

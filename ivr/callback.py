@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from hotline_link.asterisk.agi.server import AgiSession
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import TicketCallbackRequested
 from hotline_link.core.numbers import CallerNumber
 from hotline_link.core.settings import Settings
 from tickets.store import TicketStore
@@ -56,5 +57,5 @@ class CallbackRoute:
                 return
             await session.set_variable(TICKET_VARIABLE, ticket.id)
             log.info("ticket.callback_requested", ticket_id=ticket.id, caller=caller.masked)
-            self.bus.publish("ticket.callback_requested", ticket_id=ticket.id, call_id=call_id,
-                             site=site, caller=caller.masked, category=ticket.category)
+            self.bus.emit(TicketCallbackRequested(ticket_id=ticket.id, call_id=call_id, site=site,
+                                                  caller=caller.masked, category=ticket.category))

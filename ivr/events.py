@@ -8,6 +8,7 @@ import structlog
 
 from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import IvrChoice, IvrEntered, IvrLeft, payload
 
 log = structlog.get_logger(__name__)
 
@@ -15,7 +16,7 @@ USER_EVENT = "HotlineIvr"
 STAGES = frozenset({"entered", "choice", "left"})
 
 
-def bus_event(event: AmiEvent) -> tuple[str, dict[str, str]] | None:
+def bus_event(event: AmiEvent) -> IvrEntered | IvrChoice | IvrLeft | None:
     """The bus event for one AMI UserEvent, or None when it is not the IVR's."""
     if event.get("UserEvent") != USER_EVENT:
         return None
@@ -23,12 +24,13 @@ def bus_event(event: AmiEvent) -> tuple[str, dict[str, str]] | None:
     if stage not in STAGES:
         log.warning("ivr.unknown_stage", stage=stage, site=event.site)
         return None
-    data = {"call_id": event.get("Linkedid") or event.get("Uniqueid"), "site": event.site}
-    if stage != "entered":
-        data["choice"] = event.get("Choice").strip()
-    if stage == "choice" and event.get("Topic").strip():
-        data["topic"] = event.get("Topic").strip()
-    return f"ivr.{stage}", data
+    call_id = event.get("Linkedid") or event.get("Uniqueid")
+    if stage == "entered":
+        return IvrEntered(call_id=call_id, site=event.site)
+    choice = event.get("Choice").strip()
+    if stage == "choice":
+        return IvrChoice(call_id=call_id, site=event.site, choice=choice, topic=event.get("Topic").strip())
+    return IvrLeft(call_id=call_id, site=event.site, choice=choice)
 
 
 class IvrEvents:
@@ -43,6 +45,5 @@ class IvrEvents:
         out = bus_event(event)
         if out is None:
             return
-        name, data = out
-        log.info(name, **data)
-        self.bus.publish(name, **data)
+        log.info(out.NAME, **payload(out))
+        self.bus.emit(out)

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import HarassmentFlagged, HarassmentUnflagged, HarassmentWarned
 from hotline_link.core.logs import mask_number
 from hotline_link.core.numbers import CallerNumber
 from hotline_link.core.redis_client import as_str_hash
@@ -152,8 +153,8 @@ class HarassmentGuard:
             log.warning("harassment.warned", number=caller.masked, site=site,
                         reason=result.reason, calls_in_window=result.calls_in_window,
                         window_s=self.policy.window_s)
-            self.bus.publish("harassment.warned", number=caller.masked, site=site,
-                             reason=result.reason, calls_in_window=result.calls_in_window)
+            self.bus.emit(HarassmentWarned(number=caller.masked, site=site, reason=result.reason,
+                                           calls_in_window=result.calls_in_window))
         return result.warn
 
     async def flag(self, number: str, reason: str, by: str, site: str = "") -> Flag:
@@ -162,8 +163,8 @@ class HarassmentGuard:
         await self.redis.hset(FLAGS_KEY, record.number, json.dumps(payload, ensure_ascii=False))
         log.warning("harassment.flagged", number=mask_number(record.number), by=by,
                     reason=record.reason, site=site)
-        self.bus.publish("harassment.flagged", number=mask_number(record.number), ref=record.ref,
-                         by=by, reason=record.reason)
+        self.bus.emit(HarassmentFlagged(number=mask_number(record.number), ref=record.ref, by=by,
+                                        reason=record.reason))
         return record
 
     async def flags(self) -> list[Flag]:
@@ -198,7 +199,7 @@ class HarassmentGuard:
             pipe.delete(key)
         await pipe.execute()
         log.warning("harassment.unflagged", number=mask_number(number), by=by)
-        self.bus.publish("harassment.unflagged", number=mask_number(number), ref=number_ref(number), by=by)
+        self.bus.emit(HarassmentUnflagged(number=mask_number(number), ref=number_ref(number), by=by))
         return number
 
     async def migrate_flags(self) -> int:

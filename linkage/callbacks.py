@@ -11,6 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from hotline_link.core.events import LinkageCallback, LinkageCallbackSkipped
 from linkage import lifecycle
 from linkage.errors import LinkageError, NoCallback
 from linkage.journal import Clock, Journal
@@ -63,7 +64,7 @@ class Callbacks:
         reason = ("restricted" if ticket.restricted else "anonymous" if not number else
                   "opted_out" if await self.opted_out(number) else "")
         if reason:
-            await self.journal.note("linkage.callback_skipped", ticket_id, site=ticket.site, reason=reason)
+            await self.journal.record(LinkageCallbackSkipped(ticket_id=ticket_id, site=ticket.site, reason=reason))
             return
         await self.phone.schedule_ask("callback", ticket_id, ticket.site, [number, number], callback_prompt(),
                                       at=self.window(self.clock()))
@@ -77,8 +78,8 @@ class Callbacks:
         transition = lifecycle.step(loop, LoopEvent(Kind.CALLBACK, eligible=eligible))
         if Action.RECORD_CALLBACK in transition.actions:
             await self.records.save(ticket.id, callback=result)
-            await self.journal.note("linkage.callback", ticket.id, unit=loop.unit, site=ticket.site,
-                                    result=result, by=by)
+            await self.journal.record(LinkageCallback(ticket_id=ticket.id, unit=loop.unit, site=ticket.site,
+                                                      result=result, by=by))
 
     async def phone_answered(self, ask: dict[str, Any], step: Step) -> None:
         """The 回访 call's last word: the key pressed, or 未回访 after two unanswered tries."""

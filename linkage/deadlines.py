@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from hotline_link.core.events import LinkageEscalated, LinkageSupervised
 from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from linkage.journal import Clock, Journal
@@ -156,16 +157,17 @@ class DeadlineScanner:
             await self.store.arm(Deadline(deadline.ticket_id, deadline.stage, deadline.unit, deadline.level,
                                           again, deadline.strikes + 1))
             await self.store.flag(deadline.ticket_id, flag)
-            await self.journal.note("linkage.supervised", deadline.ticket_id, at=now, unit=deadline.unit,
-                                    stage=deadline.stage, due=deadline.due, late_s=late_s, escalates_at=again)
+            await self.journal.record(LinkageSupervised(
+                ticket_id=deadline.ticket_id, unit=deadline.unit, stage=deadline.stage, due=deadline.due,
+                late_s=late_s, escalates_at=again), at=now)
             log.warning("linkage.supervised", ticket_id=deadline.ticket_id, unit=deadline.unit,
                         stage=deadline.stage, late_s=late_s)
         else:
             await self.store.drop(deadline)
             await self.store.flag(deadline.ticket_id, {**flag, "contact": self.config.escalation_contact})
-            await self.journal.note("linkage.escalated", deadline.ticket_id, at=now, unit=deadline.unit,
-                                    stage=deadline.stage, due=deadline.due, late_s=late_s,
-                                    contact=self.config.escalation_contact, phone=self.config.escalation_phone)
+            await self.journal.record(LinkageEscalated(
+                ticket_id=deadline.ticket_id, unit=deadline.unit, stage=deadline.stage, due=deadline.due,
+                late_s=late_s, contact=self.config.escalation_contact, phone=self.config.escalation_phone), at=now)
             log.error("linkage.escalated", ticket_id=deadline.ticket_id, unit=deadline.unit,
                       stage=deadline.stage, contact=self.config.escalation_contact)
         if self.on_overdue is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 
 from hotline_link.core.errors import HotlineError
+from hotline_link.core.events import LinkageDispatched, LinkageSupervisorAlert
 from ivr.prompts import synthesize
 from linkage import lifecycle
 from linkage.deadlines import Deadline, DeadlineStore
@@ -98,8 +99,9 @@ class Dispatcher:
         await self.records.save(ticket.id, unit=unit.id, unit_name=unit.name, level=unit.level, mode="none",
                                 state=DispatchState.SUPERVISOR.stored, dispatched_at=now, site=ticket.site, by=by)
         await self.deadlines.flag(ticket.id, {"flag": "off_duty_emergency", "unit": unit.id, "at": now})
-        await self.journal.note("linkage.supervisor_alert", ticket.id, unit=unit.id, site=ticket.site,
-                                reason="emergency for a level-3 unit outside working hours")
+        await self.journal.record(LinkageSupervisorAlert(
+            ticket_id=ticket.id, unit=unit.id, site=ticket.site,
+            reason="emergency for a level-3 unit outside working hours"))
 
     async def _send(self, ticket: Ticket, unit: Unit, state: DispatchState, now: float, start: float,
                     by: str) -> None:
@@ -120,9 +122,9 @@ class Dispatcher:
                 "division_code": ticket.division_code, "emergency": ticket.emergency,
                 "start": start, "accept_due": accept_due}, secret_ref=unit.secret_ref)
         await self.tickets.update(ticket, handling_unit=unit.name)
-        await self.journal.note("linkage.dispatched", ticket.id, unit=unit.id, unit_name=unit.name,
-                                level=unit.level, mode=mode, site=ticket.site, by=by,
-                                queued_until=start if start > now else None, accept_due=accept_due)
+        await self.journal.record(LinkageDispatched(
+            ticket_id=ticket.id, unit=unit.id, unit_name=unit.name, level=unit.level, mode=mode, site=ticket.site,
+            by=by, queued_until=start if start > now else None, accept_due=accept_due))
         log.info("linkage.dispatched", ticket_id=ticket.id, unit=unit.id, mode=mode, queued=start > now)
         if prompt and self.phone is not None:  # a level-3 unit off duty: at the next working period
             await self.phone.schedule_ask("dispatch", ticket.id, ticket.site,

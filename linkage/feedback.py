@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hotline_link.core.events import LinkageAccepted, LinkageArrived, LinkageResolved, LinkageResultConflict
 from linkage import lifecycle
 from linkage.deadlines import Deadline, DeadlineStore
 from linkage.errors import LinkageError
@@ -83,9 +84,9 @@ class UnitFeedback:
                                 arrive_due=arrive_due, result_due=result_due)
         await self.deadlines.arm(Deadline(ticket_id, "arrive", unit, level, arrive_due))
         await self.deadlines.arm(Deadline(ticket_id, "result", unit, level, result_due))
-        await self.journal.note("linkage.accepted", ticket_id, unit=unit, site=record.get("site", ""),
-                                on_time=now <= float(record["accept_due"]), arrive_due=arrive_due,
-                                result_due=result_due)
+        await self.journal.record(LinkageAccepted(
+            ticket_id=ticket_id, unit=unit, site=record.get("site", ""), on_time=now <= float(record["accept_due"]),
+            arrive_due=arrive_due, result_due=result_due))
 
     def _when(self, body: dict[str, Any], record: dict[str, str]) -> float:
         now = self.clock()
@@ -110,8 +111,9 @@ class UnitFeedback:
         await self.deadlines.clear(ticket_id, "arrive")
         on_time = at <= float(record["arrive_due"])
         await self.records.save(ticket_id, state=DispatchState.ARRIVED.stored, arrived_at=at, situation=situation)
-        await self.journal.note("linkage.arrived", ticket_id, unit=record["unit"], site=record.get("site", ""),
-                                arrived_at=at, on_time=on_time, situation=situation)
+        await self.journal.record(LinkageArrived(
+            ticket_id=ticket_id, unit=record["unit"], site=record.get("site", ""), arrived_at=at, on_time=on_time,
+            situation=situation))
 
     async def _result(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
         resolved = body.get("resolved")
@@ -124,14 +126,15 @@ class UnitFeedback:
         await self.deadlines.unflag(ticket_id)
         await self.records.save(ticket_id, state=DispatchState.RESOLVED.stored, result_at=now, resolved=resolved,
                                 summary=summary)
-        await self.journal.note("linkage.resolved", ticket_id, unit=record["unit"], site=record.get("site", ""),
-                                resolved=resolved, on_time=now <= float(record["result_due"]), summary=summary)
+        await self.journal.record(LinkageResolved(
+            ticket_id=ticket_id, unit=record["unit"], site=record.get("site", ""), resolved=resolved,
+            on_time=now <= float(record["result_due"]), summary=summary))
 
     async def _conflict(self, ticket_id: str, record: dict[str, str], body: dict[str, Any]) -> None:
         """A result saying the opposite of the recorded one (a unit that pressed 2 for 3) is
         flagged and shown on the timeline; the lifecycle refuses it, and the recorded result
         stands until the supervisor dispatches the case anew."""
         await self.deadlines.flag(ticket_id, {"flag": "result_conflict", "unit": record["unit"], "at": self.clock()})
-        await self.journal.note("linkage.result_conflict", ticket_id, unit=record["unit"],
-                                site=record.get("site", ""), recorded=record.get("resolved") == "True",
-                                reported=body.get("resolved"))
+        await self.journal.record(LinkageResultConflict(
+            ticket_id=ticket_id, unit=record["unit"], site=record.get("site", ""),
+            recorded=record.get("resolved") == "True", reported=body.get("resolved")))

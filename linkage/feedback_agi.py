@@ -24,6 +24,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from hotline_link.asterisk.agi.server import AgiSession
+from hotline_link.core.events import LinkageFeedbackRefused, LinkageSupervisorAlert, LinkageVoiceNote
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
@@ -176,14 +177,15 @@ class FeedbackLine:
 
     async def _refused(self, session: AgiSession, result: Check, site: str) -> None:
         if result.reason in ("bad_pin", "locked"):  # a dispatched ticket: the attempt shows on it
-            await self.linkage.journal.note("linkage.feedback_refused", result.ticket_id, site=site,
-                                            unit=result.unit or None, reason=result.reason)
+            await self.linkage.journal.record(LinkageFeedbackRefused(
+                ticket_id=result.ticket_id, site=site, unit=result.unit or None, reason=result.reason))
         if result.reason == "locked" and await self.linkage.redis.set(
                 self.linkage.keys.feedback_lock_alert(result.unit), "1", nx=True, ex=LOCK_WINDOW_S):
             await self.linkage.deadlines.flag(result.ticket_id, {"flag": "feedback_locked", "unit": result.unit,
                                                                  "at": self.linkage.clock()})
-            await self.linkage.journal.note("linkage.supervisor_alert", result.ticket_id, site=site, unit=result.unit,
-                                            reason="the unit's feedback line is locked after repeated wrong PINs")
+            await self.linkage.journal.record(LinkageSupervisorAlert(
+                ticket_id=result.ticket_id, unit=result.unit, site=site,
+                reason="the unit's feedback line is locked after repeated wrong PINs"))
         # a locked line sounds like a wrong PIN: a guesser learns nothing from the answer
         await session.set_variable("FB_RESULT", "refused")
         log.warning("feedback.refused", reason=result.reason, unit=result.unit or None)
@@ -238,8 +240,8 @@ class FeedbackLine:
         pipe.hset(self.notes_key(result.ticket_id), name, site)
         pipe.expire(self.notes_key(result.ticket_id), TICKET_TTL_S)
         await pipe.execute()
-        await self.linkage.journal.note("linkage.voice_note", result.ticket_id, site=site, unit=result.unit,
-                                        step=step, note=name, seconds=seconds)
+        await self.linkage.journal.record(LinkageVoiceNote(ticket_id=result.ticket_id, site=site, unit=result.unit,
+                                                           step=step, note=name, seconds=seconds))
 
     async def note_path(self, ticket_id: str, name: str) -> Path | None:
         """Where an attached voice note lies, or None when the ticket has no such note."""

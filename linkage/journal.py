@@ -20,6 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import Event
 from hotline_link.core.redis_client import as_str_entries
 from linkage.redis_keys import PREFIX, LinkageKeys
 from tickets.timeline import add_story_entry, entry_of
@@ -42,17 +43,30 @@ class Journal:
         self.clock = clock
         self.events_key = LinkageKeys(prefix).events
 
+    async def record(self, event: Event, *, at: float | None = None) -> BusEvent:
+        """Write a step (a catalogued event with a ``ticket_id``) on the ticket's timeline
+        and the event log, then emit it."""
+        sent = BusEvent.of(event)
+        await self._write(sent, at)
+        self.bus.emit(event)
+        return sent
+
     async def note(self, name: str, ticket_id: str, *, at: float | None = None, **data: Any) -> BusEvent:
-        """Write a step on the ticket's timeline and the event log, then publish it."""
-        at = self.clock() if at is None else at
+        """``record`` for a step given by name and loose data: for tests and dev tools,
+        which may write partial steps; the product records catalogued events."""
         event = BusEvent(name, {"ticket_id": ticket_id, **data})
+        await self._write(event, at)
+        self.bus.publish(name, **event.data)
+        return event
+
+    async def _write(self, event: BusEvent, at: float | None) -> None:
+        at = self.clock() if at is None else at
+        ticket_id = str(event.data["ticket_id"])
         entry = entry_of(event, at)
         pipe = self.redis.pipeline()
         add_story_entry(pipe, ticket_id, loop_leg(ticket_id), entry)
         pipe.xadd(self.events_key, entry, maxlen=EVENTS_MAXLEN, approximate=True)
         await pipe.execute()
-        self.bus.publish(name, **event.data)
-        return event
 
     async def log_only(self, name: str, at: float, **data: Any) -> None:
         """An event for the report that is not a step of one ticket's loop (calls and pushes

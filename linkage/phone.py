@@ -29,6 +29,16 @@ from redis.asyncio import Redis
 
 from hotline_link.asterisk.ami.manager import AmiError, AmiEvent
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
+from hotline_link.core.events import (
+    AskKey,
+    AskNokey,
+    AskOutcomeEvent,
+    AskUnanswered,
+    Event,
+    LinkagePhoneAttempt,
+    LinkagePhoneOutcome,
+    payload,
+)
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str, as_str_list
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
@@ -40,6 +50,8 @@ log = structlog.get_logger(__name__)
 
 SOUNDS_SUBDIR = "hl/ask"  # the dialplan plays hl/ask/<name>
 USER_EVENT = "HotlineAsk"
+ASK_OUTCOMES: dict[str, type[AskOutcomeEvent]] = {cls.NAME.split(".", 1)[1]: cls
+                                                 for cls in (AskKey, AskNokey, AskUnanswered)}
 OUT_CONTEXT = "hotline-ask-out"
 ASK_CONTEXT = "hotline-ask"
 DIGIT_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
@@ -203,7 +215,7 @@ def next_step(kind: str, numbers: list[str], attempt: int, outcome: Outcome, now
 
 Originate = Callable[[str, Mapping[str, Any]], Awaitable[Any]]  # (site, action) -> reply
 Finished = Callable[[dict[str, Any], Step], Awaitable[None]]  # (the ask, the final step)
-Note = Callable[..., Awaitable[object]]  # journal.note(event, ticket_id, **data); its result unused
+Note = Callable[[Event], Awaitable[object]]  # journal.record(event); its result unused
 
 _TAKE = """
 if redis.call('zscore', KEYS[1], ARGV[1]) and tonumber(redis.call('zscore', KEYS[1], ARGV[1])) <= tonumber(ARGV[2]) then
@@ -325,8 +337,8 @@ class PhoneAsks:
         ask.update(state="calling", ask_id=ask_id, placed_at=self.clock())
         await self.redis.set(self._ask_key(ask_id), ask["slot"], ex=86400)
         await self._put(ask, self.clock() + self.timings.ring_s + self.timings.answer_window_s)
-        await self.note("linkage.phone_attempt", ask["ticket_id"], kind=ask["kind"], attempt=attempt + 1,
-                        number=mask_number(number), site=ask["site"], ask_id=ask_id)
+        await self.note(LinkagePhoneAttempt(ticket_id=ask["ticket_id"], kind=ask["kind"], attempt=attempt + 1,
+                                            number=mask_number(number), site=ask["site"], ask_id=ask_id))
         try:
             await self.originate(ask["site"], {
                 "Action": "Originate", "ActionID": ask_id, "Channel": f"Local/{number}@{OUT_CONTEXT}",
@@ -348,10 +360,10 @@ class PhoneAsks:
             return  # another server instance heard the same event and handles it
         now = self.clock()
         step = next_step(ask["kind"], ask["numbers"], ask["attempt"], outcome, now, self.timings.retry_delay_s)
-        await self.note("linkage.phone_outcome", ask["ticket_id"], kind=ask["kind"], attempt=ask["attempt"] + 1,
-                        outcome=outcome.kind, key=outcome.key or None, status=outcome.status or None,
-                        next=step.action, retry_at=step.at if step.action == "retry" else None,
-                        site=ask["site"])
+        await self.note(LinkagePhoneOutcome(
+            ticket_id=ask["ticket_id"], kind=ask["kind"], attempt=ask["attempt"] + 1, outcome=outcome.kind,
+            key=outcome.key or None, status=outcome.status or None, next=step.action,
+            retry_at=step.at if step.action == "retry" else None, site=ask["site"]))
         if step.action == "retry":
             ask.update(state="waiting", attempt=step.attempt, ask_id="")
             await self._put(ask, step.at)
@@ -386,9 +398,10 @@ class PhoneAsks:
         if out is None:
             return
         ask_id, outcome = out
-        data = {"ask_id": ask_id, "site": event.site, "key": outcome.key or None, "status": outcome.status or None}
-        log.info(f"ask.{outcome.kind}", **data)
-        self.bus.publish(f"ask.{outcome.kind}", **data)
+        said = ASK_OUTCOMES[outcome.kind](ask_id=ask_id, site=event.site, key=outcome.key or None,
+                                          status=outcome.status or None)
+        log.info(said.NAME, **payload(said))
+        self.bus.emit(said)
 
     async def _on_ask_event(self, event: BusEvent) -> None:
         kind = event.name.split(".", 1)[1]

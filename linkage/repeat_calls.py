@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 from redis.asyncio import Redis
 
+from hotline_link.core.events import LinkageJoint, LinkageRepeat
 from hotline_link.core.redis_client import as_str_or_none
 from linkage.deadlines import DeadlineStore
 from linkage.journal import Clock, Journal
@@ -54,12 +55,12 @@ class RepeatCalls:
         ticket = await self.tickets.get(open_ticket)
         site = ticket.site if ticket else ""
         unit = await self.records.unit(open_ticket)  # the report counts repeats per unit
-        await self.journal.note("linkage.repeat", open_ticket, basis=basis, call_id=call_id or None,
-                                new_ticket=new_ticket or None, repeats=after, site=site, unit=unit)
+        await self.journal.record(LinkageRepeat(ticket_id=open_ticket, basis=basis, call_id=call_id or None,
+                                                new_ticket=new_ticket or None, repeats=after, site=site, unit=unit))
         if crosses_threshold(after - 1, after, self.config.repeat_threshold) and \
                 await self.redis.hsetnx(count_key, "joint", "1"):
             await self.deadlines.flag(open_ticket, {"flag": "joint", "calls": after + 1, "at": self.clock()})
-            await self.journal.note("linkage.joint", open_ticket, calls=after + 1, site=site, unit=unit)
+            await self.journal.record(LinkageJoint(ticket_id=open_ticket, calls=after + 1, site=site, unit=unit))
             log.warning("linkage.joint", ticket_id=open_ticket, calls=after + 1)
 
     async def on_call_answered(self, site: str, call_id: str, caller: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
+from hotline_link.core.events import CallAnswered
 from hotline_link.core.settings import Settings, read_secret_file
 from linkage.callbacks import Callbacks
 from linkage.deadlines import DeadlineScanner, DeadlineStore
@@ -99,7 +100,7 @@ class LinkageService:
 
     def attach_phone(self, originate: Originate, timings: PhoneTimings = PhoneTimings()) -> PhoneAsks:
         """Calls to the units' duty phones (and 回访 calls) through ``originate(site, action)``."""
-        phone = PhoneAsks(self.redis, self.bus, originate, self.journal.note, self._phone_finished,
+        phone = PhoneAsks(self.redis, self.bus, originate, self.journal.record, self._phone_finished,
                           prefix=self.prefix, clock=self.clock, timings=timings)
         self.phone = phone
         return phone
@@ -164,7 +165,7 @@ class LinkageService:
 
     async def _handle(self, event: BusEvent) -> None:
         data = event.data
-        if event.name == "call.answered":
+        if event.is_(CallAnswered):
             await self.repeat_calls.on_call_answered(str(data.get("site", "")), str(data.get("call_id", "")),
                                                      str(data.get("caller", "")))
             return

@@ -11,6 +11,14 @@ from typing import Any
 
 import structlog
 
+from hotline_link.core.events import (
+    LinkageEscalationAcknowledged,
+    LinkageEscalationUnanswered,
+    LinkageReminderAcknowledged,
+    LinkageReminderUnanswered,
+    LinkageSupervisorAlert,
+    OverdueCallAnswered,
+)
 from linkage import lifecycle
 from linkage.deadlines import Deadline, DeadlineStore
 from linkage.journal import Clock, Journal
@@ -22,6 +30,13 @@ from linkage.units import UnitDirectory
 from tickets.outbox import Outbox
 
 log = structlog.get_logger(__name__)
+
+# a 督办 reminder's or 提级 notice's last word: (ask kind, answer) -> its timeline event
+OVERDUE_CALL_ANSWERS: dict[tuple[str, str], type[OverdueCallAnswered]] = {
+    ("reminder", "acknowledged"): LinkageReminderAcknowledged,
+    ("reminder", "unanswered"): LinkageReminderUnanswered,
+    ("escalation", "acknowledged"): LinkageEscalationAcknowledged,
+    ("escalation", "unanswered"): LinkageEscalationUnanswered}
 
 
 class Supervision:
@@ -72,8 +87,9 @@ class Supervision:
 
     async def overdue_call_answered(self, ask: dict[str, Any], step: Step) -> None:
         """A 督办 reminder's or 提级 notice's last word, on the timeline."""
-        await self.journal.note(f"linkage.{ask['kind']}_{step.answer or 'unanswered'}", ask["ticket_id"],
-                                unit=ask["unit"], site=ask["site"], stage=ask.get("stage"))
+        kind = OVERDUE_CALL_ANSWERS[(ask["kind"], step.answer or "unanswered")]
+        await self.journal.record(kind(ticket_id=ask["ticket_id"], unit=ask["unit"], site=ask["site"],
+                                       stage=ask.get("stage")))
 
     async def dispatch_unanswered(self, ask: dict[str, Any]) -> None:
         """Every number of a dispatch call tried, none accepted: the supervisor is alerted,
@@ -84,6 +100,7 @@ class Supervision:
         if Action.ALERT_UNANSWERED not in lifecycle.step(loop, LoopEvent(Kind.UNANSWERED, unit=ask["unit"])).actions:
             return
         await self.deadlines.flag(ticket_id, {"flag": "phone_unanswered", "unit": ask["unit"], "at": self.clock()})
-        await self.journal.note("linkage.supervisor_alert", ticket_id, unit=ask["unit"], site=ask["site"],
-                                reason="the unit's duty and backup phones did not accept the dispatch")
+        await self.journal.record(LinkageSupervisorAlert(
+            ticket_id=ticket_id, unit=ask["unit"], site=ask["site"],
+            reason="the unit's duty and backup phones did not accept the dispatch"))
         log.warning("linkage.phone_unanswered", ticket_id=ticket_id, unit=ask["unit"])

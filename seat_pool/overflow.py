@@ -22,6 +22,7 @@ from collections import deque
 import structlog
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import OverflowAssigned, OverflowChanged
 from hotline_link.core.settings import Settings
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from seat_pool.config import overflow_policy
@@ -149,8 +150,8 @@ class OverflowController:
         active = shared.get("active") == "1"
         if active != self._active.get(center, False):
             self._active[center] = active
-            self.bus.publish("overflow.changed", site=center, active=active,
-                             estimated_wait_s=float(shared.get("estimated_wait_s", "0") or 0))
+            self.bus.emit(OverflowChanged(site=center, active=active,
+                                          estimated_wait_s=float(shared.get("estimated_wait_s", "0") or 0)))
 
     async def _figures(self, center: str, agents: tuple[str, ...], remote: tuple, now: float) -> CenterFigures:
         views = await self.seats.view(center, agents)
@@ -182,8 +183,8 @@ class OverflowController:
                 await redis.hset(_assign_key(center), action.call_id, f"{action.site}|{action.seat}")
                 log.info("overflow.assigned", site=center, call_id=action.call_id,
                          remote_site=action.site, seat=action.seat)
-                self.bus.publish("overflow.assigned", site=center, call_id=action.call_id,
-                                 remote_site=action.site, seat=action.seat)
+                self.bus.emit(OverflowAssigned(site=center, call_id=action.call_id, remote_site=action.site,
+                                               seat=action.seat))
             elif isinstance(action, ReleaseRemoteSeat):
                 log.info("overflow.seat_released", site=center, remote_site=action.site, seat=action.seat)
         # the leader's mode is the truth, written every tick: a new leader (the old one died)

@@ -9,6 +9,7 @@ import structlog
 
 from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import SeatChanged
 from hotline_link.core.settings import Settings
 from seat_pool.state import SeatState, contact_registered, seat_from_device
 from seat_pool.store import SeatStore
@@ -39,7 +40,7 @@ class SeatRegistry:
         old, new = await self.store.update(site, seat, registered=registered, device_state=device_state)
         if old is not new:
             log.info("seat.changed", site=site, seat=seat, old=old.value, new=new.value, source=source)
-            self.bus.publish("seat.changed", site=site, seat=seat, old=old.value, new=new.value)
+            self.bus.emit(SeatChanged(site=site, seat=seat, old=old.value, new=new.value))
 
     async def on_contact_status(self, event: AmiEvent) -> None:
         seat = event.get("EndpointName") or event.get("AOR")
@@ -97,7 +98,7 @@ class SeatRegistry:
         after = (await self.states(site))[seat]
         log.info("seat.paused" if reason else "seat.ready", site=site, seat=seat, reason=reason or None)
         if after is not before:
-            self.bus.publish("seat.changed", site=site, seat=seat, old=before.value, new=after.value)
+            self.bus.emit(SeatChanged(site=site, seat=seat, old=before.value, new=after.value))
         return after
 
     async def log_out(self, site: str, seat: str) -> SeatState:
@@ -107,7 +108,7 @@ class SeatRegistry:
         after = (await self.states(site))[seat]
         log.info("seat.logged_out", site=site, seat=seat)
         if after is not before:
-            self.bus.publish("seat.changed", site=site, seat=seat, old=before.value, new=after.value)
+            self.bus.emit(SeatChanged(site=site, seat=seat, old=before.value, new=after.value))
         return after
 
     async def wait_for_state(self, site: str, seat: str, state: SeatState, timeout: float) -> None:

@@ -17,6 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import QueueJoined, QueueLeft
 from hotline_link.core.settings import Settings
 from seat_pool.config import skills_of_site
 from seat_pool.overflow import OverflowController
@@ -105,8 +106,8 @@ class CallRouter:
         waiting = answer_order(await self.queue.calls(call.site))
         position = next((i for i, c in enumerate(waiting) if c.call_id == call.call_id), len(waiting))
         log.info("queue.joined", call_id=call.call_id, site=call.site, position=position + 1)
-        self.bus.publish("queue.joined", call_id=call.call_id, site=call.site,
-                         emergency=call.emergency, position=position + 1)
+        self.bus.emit(QueueJoined(call_id=call.call_id, site=call.site, emergency=call.emergency,
+                                  position=position + 1))
 
     async def release(self, call_id: str, placement: Placement) -> None:
         """The call will not reach the seat it claimed (the caller left): free it now."""
@@ -121,8 +122,8 @@ class CallRouter:
         waited = round(time.time() - queued_at, 3)
         log.info("queue.left", call_id=call.call_id, site=call.site,
                  outcome=placement.outcome.value, waited_s=waited, seat=placement.seat)
-        self.bus.publish("queue.left", call_id=call.call_id, site=call.site,
-                         outcome=placement.outcome.value, waited_s=waited, seat=placement.seat)
+        self.bus.emit(QueueLeft(call_id=call.call_id, site=call.site, outcome=placement.outcome.value,
+                                waited_s=waited, seat=placement.seat))
 
     async def _wait(self, call: CallFacts, alive: Callable[[], Awaitable[bool]],
                     queued_at: float) -> Placement:

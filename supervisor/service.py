@@ -19,6 +19,7 @@ from call_control.errors import AsteriskRefused, CallControlError
 from hotline_link.asterisk.ami.manager import AmiManager
 from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.errors import AmiError
+from hotline_link.core.events import SeatChanged
 from hotline_link.core.tasks import cancel_and_wait
 from seat_pool.errors import AgentNotFound
 from seat_pool.state import SeatState
@@ -96,7 +97,7 @@ class SupervisorService:
                 self._counts.put_nowait(count)
             except asyncio.QueueFull:
                 log.warning("supervisor.history_dropped", field=count.field, site=count.site)
-        if event.name == "seat.changed" and self._tasks:
+        if event.is_(SeatChanged) and self._tasks:
             # the event carries Asterisk's view (talking -> idle); the pool may say wrap-up,
             # paused or logged out: read the seat's effective state now, not at the next tick
             self._tasks = [t for t in self._tasks if not t.done()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import TicketUpdated
 from tickets.store import Ticket
 
 TRACED_FIELDS = ("category", "summary", "handling_unit", "division_code", "emergency", "restricted")
@@ -26,6 +27,6 @@ def publish_changes(bus: EventBus, before: Ticket, after: Ticket, by: str) -> di
     """Publish ``ticket.updated`` {ticket_id, call_id, site, by, changes} if anything changed."""
     changes = changed_fields(before, after)
     if changes:
-        bus.publish("ticket.updated", ticket_id=after.id, call_id=after.call_id, site=after.site,
-                    by=by, changes=changes)
+        bus.emit(TicketUpdated(ticket_id=after.id, call_id=after.call_id, site=after.site, by=by,
+                               changes=changes))
     return changes

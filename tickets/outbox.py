@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import PushDead, PushDelivered, PushQueued, PushRetry
 from hotline_link.core.net import url_refusal
 from hotline_link.core.redis_client import as_str_hash
 from hotline_link.core.tasks import cancel_and_wait
@@ -92,7 +93,7 @@ class Outbox:
         pipe.zadd(DUE, {job_id: time.time()})
         await pipe.execute()
         self._wake.set()
-        self.bus.publish("push.queued", push_id=job_id, url=url)
+        self.bus.emit(PushQueued(push_id=job_id, url=url))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox")
@@ -149,7 +150,7 @@ class Outbox:
             pipe.delete(job_key(job_id))
             await pipe.execute()
             log.info("push.delivered", push_id=job_id, status=status)
-            self.bus.publish("push.delivered", push_id=job_id, status=status)
+            self.bus.emit(PushDelivered(push_id=job_id, status=status))
             return
         attempts = int(job.get("attempts", 0) or 0) + (0 if permanent(status) else 1)
         if permanent(status) or attempts >= MAX_ATTEMPTS:
@@ -159,7 +160,7 @@ class Outbox:
         await self.redis.hincrby(job_key(job_id), "attempts", 1)
         await self.redis.zadd(DUE, {job_id: time.time() + backoff_s(attempts)})
         log.warning("push.retry", push_id=job_id, status=status, error=text, attempts=attempts)
-        self.bus.publish("push.retry", push_id=job_id, status=status, attempts=attempts)
+        self.bus.emit(PushRetry(push_id=job_id, status=status, attempts=attempts))
 
     async def _bury(self, job_id: str, status: int, reason: str) -> None:
         """A dead letter (kept ``DEAD_TTL_S``), and the supervisors told (``push.dead``)."""
@@ -176,4 +177,4 @@ class Outbox:
             pipe.zrem(DEAD_AT, *expired)
             await pipe.execute()
         log.error("push.refused", push_id=job_id, status=status, reason=reason)
-        self.bus.publish("push.dead", push_id=job_id, status=status, reason=reason)
+        self.bus.emit(PushDead(push_id=job_id, status=status, reason=reason))

@@ -10,6 +10,7 @@ import structlog
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import TicketPushedIn
 from hotline_link.core.settings import Settings, push_secret_key
 from tickets.errors import TicketNotFound
 from tickets.outbox import Outbox
@@ -74,9 +75,9 @@ class PushService:
             await self._count("bounced_in", payload.to_platform)
         log.info("ticket.pushed_in", ticket_id=ticket_id, source_ticket=payload.source_ticket,
                  source=payload.from_platform, bounced=payload.bounced, emergency=payload.emergency)
-        self.bus.publish("ticket.pushed_in", ticket_id=ticket_id, site=payload.to_platform,
-                         source_ticket=payload.source_ticket, source_platform=payload.from_platform,
-                         bounced=payload.bounced)
+        self.bus.emit(TicketPushedIn(ticket_id=ticket_id, site=payload.to_platform,
+                                     source_ticket=payload.source_ticket, source_platform=payload.from_platform,
+                                     bounced=payload.bounced))
 
     async def stats(self) -> dict[str, object]:
         out: dict[str, object] = {}

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import CallAnswered, CallEnded, CallStarted
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from hotline_link.core.tasks import cancel_and_wait
@@ -157,7 +158,7 @@ class TicketTimeline:
         call_id = str(event.data.get("call_id", ""))
         if not call_id:
             return
-        if event.name == "call.answered" and event.data.get("site") in self.center_sites:
+        if event.is_(CallAnswered) and event.data.get("site") in self.center_sites:
             await self.tickets.open_for_call(str(event.data["site"]), call_id, now=at,
                                              caller=str(event.data.get("caller", "")))
         entry = entry_of(event, at)
@@ -172,9 +173,9 @@ class TicketTimeline:
         if not await self._append(keys=keys, args=args):
             log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
         site = str(event.data.get("site", ""))
-        if event.name == "call.started" and site:
+        if event.is_(CallStarted) and site:
             await self.redis.zadd(open_calls_key(site), {call_id: at}, nx=True)
-        elif event.name == "call.ended" and site:
+        elif event.is_(CallEnded) and site:
             await self.redis.zrem(open_calls_key(site), call_id)
 
     async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:

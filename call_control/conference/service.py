@@ -59,6 +59,13 @@ from call_control.errors import (
 from call_control.transfer.service import require_agent_call
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
+from hotline_link.core.events import (
+    ConferenceDialling,
+    ConferenceEnded,
+    ConferenceEvent,
+    ConferenceJoined,
+    ConferenceLeft,
+)
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
 from tickets.sharing import shared_content
@@ -69,6 +76,8 @@ log = structlog.get_logger(__name__)
 ROOM_CONTEXT = "conf-rooms"
 OUT_CONTEXT = "conference-out"
 JOIN_TIMEOUT_S = 5.0
+CONFERENCE_EVENTS: dict[str, type[ConferenceEvent]] = {
+    cls.NAME: cls for cls in (ConferenceDialling, ConferenceJoined, ConferenceLeft, ConferenceEnded)}
 
 
 @dataclass
@@ -269,5 +278,6 @@ class ConferenceService:
         name, party = action.name, action.party
         log.info(name, call_id=conf.call_id, site=conf.site, room=conf.room, ticket_id=conf.ticket_id,
                  party=party or None)
-        view = {**conf.view(), "state": action.state.value, "parties": list(action.parties)}
-        self.ctx.bus.publish(name, party=party, site=conf.site, **view)
+        self.ctx.bus.emit(CONFERENCE_EVENTS[name](
+            party=party, site=conf.site, call_id=conf.call_id, room=conf.room, ticket_id=conf.ticket_id,
+            target=conf.target, state=action.state.value, parties=list(action.parties)))

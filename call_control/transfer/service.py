@@ -38,12 +38,26 @@ from call_control.transfer.state import (
 )
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiDisconnected, AmiError
+from hotline_link.core.events import (
+    TransferAnswered,
+    TransferCallerGone,
+    TransferDialling,
+    TransferFailed,
+    TransferRequested,
+    TransferRinging,
+    TransferStateEvent,
+)
 from hotline_link.core.tasks import wait_until
 from tickets.changes import publish_changes
 from tickets.sharing import shared_content
 from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
+
+TRANSFER_EVENTS: dict[TransferState, type[TransferStateEvent]] = {
+    TransferState.REQUESTED: TransferRequested, TransferState.DIALLING: TransferDialling,
+    TransferState.RINGING: TransferRinging, TransferState.ANSWERED: TransferAnswered,
+    TransferState.FAILED: TransferFailed, TransferState.CALLER_GONE: TransferCallerGone}
 
 TRANSFER_CONTEXT = "transfer-out"
 BRIDGE_RETRIES, BRIDGE_RETRY_S = 10, 0.1
@@ -194,7 +208,9 @@ class TransferService:
                  ms=round((time.time() - transfer.requested_at) * 1000, 1))
 
     def _publish(self, transfer: Transfer) -> None:
-        self.ctx.bus.publish(f"transfer.{transfer.state.value}", agent=transfer.agent, **transfer.view())
+        self.ctx.bus.emit(TRANSFER_EVENTS[transfer.state](
+            agent=transfer.agent, transfer_id=transfer.id, call_id=transfer.call_id, target=transfer.target,
+            ticket_id=transfer.ticket_id, state=transfer.state.value, reason=transfer.reason or None))
 
     async def on_event(self, event: AmiEvent) -> None:
         transfer = self._active.get((event.site, event.get("Uniqueid")))

@@ -1,7 +1,10 @@
 """In-process domain event bus: call.started, call.routed, seat.changed...
 
-Producers ``publish`` (synchronously, never blocking call handling); consumers ``subscribe``
-and await a matching event with a timeout instead of sleeping.
+Producers ``emit`` a catalogued event (``hotline_link.core.events``; synchronously, never
+blocking call handling); consumers ``subscribe`` and await a matching event with a timeout
+instead of sleeping, and read one back typed with ``BusEvent.as_``. ``publish`` (a name and
+loose data) is what ``emit`` sends; the product uses ``emit`` only, tests and dev tools may
+``publish`` anything.
 """
 
 from __future__ import annotations
@@ -12,20 +15,39 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
 
+from hotline_link.core.events import EVENT_TYPES, Event, payload
 from hotline_link.core.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
+
+E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True)
 class BusEvent:
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, event: Event) -> BusEvent:
+        """The wire form of a catalogued event."""
+        return cls(event.NAME, payload(event))
+
+    def is_(self, kind: type[Event]) -> bool:
+        return self.name == kind.NAME
+
+    def as_(self, kind: type[E]) -> E:
+        """This event as its catalogued class ``kind`` (whose ``NAME`` must be its name).
+        ValueError for another event; TypeError when the data is not ``kind``'s (an event
+        published loosely, e.g. by a test)."""
+        if self.name != kind.NAME or EVENT_TYPES.get(self.name) is not kind:
+            raise ValueError(f"{self.name} is not {kind.NAME or kind.__name__}")
+        return kind(**self.data)
 
 
 class Subscription:
@@ -64,6 +86,10 @@ class EventBus:
         self._subscribers: set[Subscription] = set()
         self._listeners: list[Callable[[BusEvent], None]] = []
         self._queue_size = subscriber_queue_size
+
+    def emit(self, event: Event) -> BusEvent:
+        """Publish a catalogued event: its ``NAME`` with ``payload(event)``."""
+        return self.publish(event.NAME, **payload(event))
 
     def publish(self, name: str, **data: Any) -> BusEvent:
         event = BusEvent(name, data)

@@ -1,4 +1,5 @@
 from call_control.calls import CallBook, hangup_reason
+from hotline_link.core.events import CallAnswered, CallEnded, CallStarted
 
 
 def _start(book, uniqueid="u1", linkedid="u1", name="PJSIP/anonymous-01", now=100.0):
@@ -7,8 +8,8 @@ def _start(book, uniqueid="u1", linkedid="u1", name="PJSIP/anonymous-01", now=10
 
 def test_first_channel_starts_the_call_later_ones_join_it():
     book = CallBook()
-    (name, data), = _start(book)
-    assert name == "call.started" and data["call_id"] == "u1" and data["resynced"] is False
+    started, = _start(book)
+    assert isinstance(started, CallStarted) and started.call_id == "u1" and started.resynced is False
     assert _start(book, uniqueid="u2", name="PJSIP/1001-02") == []
     call = book.get("12345", "u1")
     assert set(call.channels) == {"u1", "u2"}
@@ -32,8 +33,8 @@ def test_agent_and_call_lookups():
 def test_answer_is_reported_once_with_the_seat_and_wait():
     book = CallBook()
     _start(book)
-    (name, data), = book.dial_end("12345", "u1", "PJSIP/1001-00000002", "ANSWER", 104.5)
-    assert name == "call.answered" and data["answered_by"] == "PJSIP/1001" and data["wait_s"] == 4.5
+    answered, = book.dial_end("12345", "u1", "PJSIP/1001-00000002", "ANSWER", 104.5)
+    assert answered == CallAnswered("u1", "12345", "13812341234", "PJSIP/1001", 4.5)
     assert book.dial_end("12345", "u1", "PJSIP/1002-00000003", "ANSWER", 105) == []
     assert book.dial_end("12345", "nope", "PJSIP/1002-3", "ANSWER", 105) == []
 
@@ -50,8 +51,8 @@ def test_call_ends_when_its_last_channel_hangs_up():
     _start(book)
     _start(book, uniqueid="u2", name="PJSIP/1001-02")
     assert book.channel_down("12345", "u2", "Normal Clearing", 110) == []
-    (name, data), = book.channel_down("12345", "u1", "Normal Clearing", 112)
-    assert name == "call.ended" and data["duration_s"] == 12 and data["reason"] == "hangup"
+    ended, = book.channel_down("12345", "u1", "Normal Clearing", 112)
+    assert isinstance(ended, CallEnded) and ended.duration_s == 12 and ended.reason == "hangup"
     assert book.active() == []
 
 
@@ -70,9 +71,9 @@ def test_resync_ends_vanished_calls_and_adopts_unknown_ones():
             {"Uniqueid": "w1", "Linkedid": "w1", "Channel": "PJSIP/anonymous-9",
              "CallerIDNum": "13900000000", "Exten": "12345"}]
     events = book.resync("12345", live, 200)
-    assert [(n, d["call_id"]) for n, d in events] == [("call.ended", "u1"), ("call.started", "w1")]
-    assert events[0][1]["reason"] == "gone_while_disconnected"
-    assert events[1][1]["resynced"] is True
+    assert [(e.NAME, e.call_id) for e in events] == [("call.ended", "u1"), ("call.started", "w1")]
+    assert isinstance(events[0], CallEnded) and events[0].reason == "gone_while_disconnected"
+    assert isinstance(events[1], CallStarted) and events[1].resynced is True
     assert {c.call_id for c in book.active()} == {"v1", "w1"}
 
 
@@ -88,8 +89,8 @@ def test_a_call_whose_media_stopped_ends_as_media_timeout_whichever_leg_goes_las
     _start(book)
     _start(book, uniqueid="u2", name="PJSIP/1001-02")
     assert book.channel_down("12345", "u2", "44", 140, reason=hangup_reason("44", "Up")) == []
-    (name, data), = book.channel_down("12345", "u1", "16", 140.1, reason=hangup_reason("16", "Up"))
-    assert name == "call.ended" and data["reason"] == "media_timeout"
+    ended, = book.channel_down("12345", "u1", "16", 140.1, reason=hangup_reason("16", "Up"))
+    assert isinstance(ended, CallEnded) and ended.reason == "media_timeout"
 
 
 def test_hangup_reason_is_media_timeout_only_for_cause_44_on_an_answered_channel():

@@ -4,6 +4,7 @@ was away (pure parts; the sandbox side is tests/sandbox/test_faults.py)."""
 from __future__ import annotations
 
 from call_control.calls import CallBook
+from hotline_link.core.events import CallAnswered, CallStarted
 
 
 def test_resync_takes_the_caller_from_the_callers_leg_and_sees_the_answer():
@@ -14,9 +15,10 @@ def test_resync_takes_the_caller_from_the_callers_leg_and_sees_the_answer():
             {"Uniqueid": "a.1", "Linkedid": "a.1", "Channel": "PJSIP/anonymous-00000080",
              "CallerIDNum": "13900003001", "Exten": "12345", "ChannelStateDesc": "Up"}]
     events = book.resync("12345", live, 100.0)
-    assert [name for name, _ in events] == ["call.started", "call.answered"]
-    assert events[0][1]["caller"] == "13900003001" and events[0][1]["dialled"] == "12345"
-    assert events[1][1]["answered_by"] == "PJSIP/1005"
+    started, answered = events
+    assert isinstance(started, CallStarted) and isinstance(answered, CallAnswered)
+    assert started.caller == "13900003001" and started.dialled == "12345"
+    assert answered.answered_by == "PJSIP/1005"
     call = book.find("a.1")
     assert call is not None and call.caller == "13900003001" and call.answered_by == "PJSIP/1005"
     # a second resync (another reconnect) adds nothing
@@ -29,5 +31,5 @@ def test_resync_of_a_ringing_leg_is_not_an_answer():
              "Exten": "12345", "ChannelStateDesc": "Ring"},
             {"Uniqueid": "b.2", "Linkedid": "b.1", "Channel": "PJSIP/1006-2", "CallerIDNum": "13900000000",
              "ChannelStateDesc": "Ringing"}]
-    assert [name for name, _ in book.resync("12345", live, 5.0)] == ["call.started"]
+    assert [e.NAME for e in book.resync("12345", live, 5.0)] == ["call.started"]
     assert book.find("b.1").answered_by is None  # type: ignore[union-attr]  # resync just added it

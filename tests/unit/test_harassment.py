@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotline_link.asterisk.ami.manager import AmiEvent
+from hotline_link.core.bus import BusEvent
 from hotline_link.core.numbers import CallerNumber
 from ivr.errors import BadNumber, BadReason
 from ivr.events import bus_event
@@ -84,14 +85,17 @@ def _ivr(**fields: str) -> AmiEvent:
 
 
 def test_ivr_user_events_become_bus_events():
-    assert bus_event(_ivr(Stage="entered", Choice="")) == (
+    def wire(event):
+        return BusEvent.of(event)
+
+    assert wire(bus_event(_ivr(Stage="entered", Choice=""))) == BusEvent(
         "ivr.entered", {"call_id": "hl12345-1.2", "site": "12345"})
-    assert bus_event(_ivr(Stage="choice", Choice="callback")) == (
+    assert wire(bus_event(_ivr(Stage="choice", Choice="callback"))) == BusEvent(
         "ivr.choice", {"call_id": "hl12345-1.2", "site": "12345", "choice": "callback"})
-    assert bus_event(_ivr(Stage="choice", Choice="self_service", Topic="move_car")) == (
+    assert wire(bus_event(_ivr(Stage="choice", Choice="self_service", Topic="move_car"))) == BusEvent(
         "ivr.choice", {"call_id": "hl12345-1.2", "site": "12345", "choice": "self_service",
                        "topic": "move_car"})
-    assert bus_event(_ivr(Stage="left", Choice="emergency"))[0] == "ivr.left"
+    assert bus_event(_ivr(Stage="left", Choice="emergency")).NAME == "ivr.left"
 
 
 def test_other_user_events_are_not_the_ivrs():

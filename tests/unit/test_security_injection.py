@@ -20,6 +20,7 @@ from hotline_link.asterisk.agi.protocol import parse_request_header
 from hotline_link.asterisk.ami.manager import AmiManager, checked_action
 from hotline_link.asterisk.render import render_site
 from hotline_link.core.errors import UnsafeAmiAction
+from hotline_link.core.events import CallStarted
 from hotline_link.core.numbers import (
     ANONYMOUS,
     caller_id,
@@ -92,10 +93,11 @@ async def test_an_unsafe_action_is_refused_before_the_connection_is_even_looked_
 def test_the_call_book_keeps_an_injected_number_as_anonymous_on_every_path():
     book = CallBook()
     started = book.channel_up("12345", "u1", "u1", "PJSIP/anonymous-01", INJECTED, "12345", 1.0)
-    assert started[0][1]["caller"] == ANONYMOUS and book.get("12345", "u1").caller == ANONYMOUS
+    assert started[0].caller == ANONYMOUS and book.get("12345", "u1").caller == ANONYMOUS
     resynced = CallBook().resync("12345", [{"Uniqueid": "u2", "Linkedid": "u2", "Channel": "PJSIP/x-02",
                                            "CallerIDNum": INJECTED, "Exten": "12345\nAction: X"}], 2.0)
-    assert resynced[0][1]["caller"] == ANONYMOUS and resynced[0][1]["dialled"] == ""
+    assert isinstance(resynced[0], CallStarted)
+    assert resynced[0].caller == ANONYMOUS and resynced[0].dialled == ""
 
 
 def test_the_agi_request_gives_the_cleaned_number():

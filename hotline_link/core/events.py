@@ -1,0 +1,609 @@
+"""The catalog of bus events: one frozen dataclass per event the product publishes.
+
+Producers build one and hand it to ``EventBus.emit``; consumers read a ``BusEvent`` back
+as its class with ``BusEvent.as_``. What travels is unchanged: ``payload(event)`` is the
+dict that was published before the catalog existed, its keys in the order the fields are
+declared (the timeline in Redis, the supervisor stream and the agent WebSocket serialise
+it as it is), so a field's place in a class is part of the wire format.
+
+A field made with ``optional()`` is left out of the payload while it holds its default:
+the few keys that only some producers of an event send (``ivr.choice``'s ``topic``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+_OMIT_DEFAULT = "hotline_link.omit_default"
+
+
+def optional(default: Any = None) -> Any:
+    """A field sent only when it holds something other than ``default``."""
+    return field(default=default, metadata={_OMIT_DEFAULT: True})
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every catalogued event; ``NAME`` is its name on the bus."""
+
+    NAME: ClassVar[str] = ""
+
+
+def payload(event: Event) -> dict[str, Any]:
+    """The event's data as published: its fields in declaration order, the values as they
+    are (not copied), an ``optional`` field left out while it holds its default."""
+    out: dict[str, Any] = {}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if f.metadata.get(_OMIT_DEFAULT) and value == f.default:
+            continue
+        out[f.name] = value
+    return out
+
+
+# --- calls (call_control) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallStarted(Event):
+    NAME: ClassVar[str] = "call.started"
+    call_id: str
+    site: str
+    caller: str
+    dialled: str
+    channel: str
+    resynced: bool
+
+
+@dataclass(frozen=True)
+class CallRinging(Event):
+    """An agent's phone rings: the screen pop."""
+
+    NAME: ClassVar[str] = "call.ringing"
+    call_id: str
+    site: str
+    agent: str
+    caller: str
+
+
+@dataclass(frozen=True)
+class CallAnswered(Event):
+    NAME: ClassVar[str] = "call.answered"
+    call_id: str
+    site: str
+    caller: str
+    answered_by: str
+    wait_s: float
+
+
+@dataclass(frozen=True)
+class CallEnded(Event):
+    NAME: ClassVar[str] = "call.ended"
+    call_id: str
+    site: str
+    caller: str
+    answered_by: str | None
+    cause: str
+    reason: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class CallRouted(Event):
+    """The route AGI's decision for a call (agi_scripts)."""
+
+    NAME: ClassVar[str] = "call.routed"
+    call_id: str
+    site: str
+    seat: str | None
+    outcome: str
+
+
+# --- transfers and conferences (call_control) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferStateEvent(Event):
+    """A blind transfer in its state ``state`` (the name's suffix)."""
+
+    agent: str
+    transfer_id: str
+    call_id: str
+    target: str
+    ticket_id: str
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class TransferRequested(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.requested"
+
+
+@dataclass(frozen=True)
+class TransferDialling(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.dialling"
+
+
+@dataclass(frozen=True)
+class TransferRinging(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.ringing"
+
+
+@dataclass(frozen=True)
+class TransferAnswered(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.answered"
+
+
+@dataclass(frozen=True)
+class TransferFailed(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.failed"
+
+
+@dataclass(frozen=True)
+class TransferCallerGone(TransferStateEvent):
+    NAME: ClassVar[str] = "transfer.caller_gone"
+
+
+@dataclass(frozen=True)
+class ConferenceEvent(Event):
+    """A three-way call's room as it was when ``party`` came, went, or was dialled."""
+
+    party: str
+    site: str
+    call_id: str
+    room: str
+    ticket_id: str
+    target: str
+    state: str
+    parties: list[str]
+
+
+@dataclass(frozen=True)
+class ConferenceDialling(ConferenceEvent):
+    NAME: ClassVar[str] = "conference.dialling"
+
+
+@dataclass(frozen=True)
+class ConferenceJoined(ConferenceEvent):
+    NAME: ClassVar[str] = "conference.joined"
+
+
+@dataclass(frozen=True)
+class ConferenceLeft(ConferenceEvent):
+    NAME: ClassVar[str] = "conference.left"
+
+
+@dataclass(frozen=True)
+class ConferenceEnded(ConferenceEvent):
+    NAME: ClassVar[str] = "conference.ended"
+
+
+# --- seats, queue, overflow (seat_pool) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatChanged(Event):
+    NAME: ClassVar[str] = "seat.changed"
+    site: str
+    seat: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class QueueJoined(Event):
+    NAME: ClassVar[str] = "queue.joined"
+    call_id: str
+    site: str
+    emergency: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class QueueLeft(Event):
+    NAME: ClassVar[str] = "queue.left"
+    call_id: str
+    site: str
+    outcome: str
+    waited_s: float
+    seat: str | None
+
+
+@dataclass(frozen=True)
+class OverflowChanged(Event):
+    NAME: ClassVar[str] = "overflow.changed"
+    site: str
+    active: bool
+    estimated_wait_s: float
+
+
+@dataclass(frozen=True)
+class OverflowAssigned(Event):
+    NAME: ClassVar[str] = "overflow.assigned"
+    site: str
+    call_id: str
+    remote_site: str
+    seat: str
+
+
+# --- IVR and the harassment screen (ivr) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class IvrEntered(Event):
+    NAME: ClassVar[str] = "ivr.entered"
+    call_id: str
+    site: str
+
+
+@dataclass(frozen=True)
+class IvrChoice(Event):
+    NAME: ClassVar[str] = "ivr.choice"
+    call_id: str
+    site: str
+    choice: str
+    topic: str = optional("")
+
+
+@dataclass(frozen=True)
+class IvrLeft(Event):
+    NAME: ClassVar[str] = "ivr.left"
+    call_id: str
+    site: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class HarassmentWarned(Event):
+    NAME: ClassVar[str] = "harassment.warned"
+    number: str
+    site: str
+    reason: str
+    calls_in_window: int
+
+
+@dataclass(frozen=True)
+class HarassmentFlagged(Event):
+    NAME: ClassVar[str] = "harassment.flagged"
+    number: str
+    ref: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HarassmentUnflagged(Event):
+    NAME: ClassVar[str] = "harassment.unflagged"
+    number: str
+    ref: str
+    by: str
+
+
+# --- tickets and pushes (tickets, ivr, agi_scripts) ----------------------------------
+
+
+@dataclass(frozen=True)
+class TicketReceived(Event):
+    """A case handed over by the other platform reached intake (agi_scripts)."""
+
+    NAME: ClassVar[str] = "ticket.received"
+    call_id: str
+    site: str
+    ticket_id: str
+    source_ticket: str
+    source_platform: str
+    category: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class TicketPushedIn(Event):
+    NAME: ClassVar[str] = "ticket.pushed_in"
+    ticket_id: str
+    site: str
+    source_ticket: str
+    source_platform: str
+    bounced: bool
+
+
+@dataclass(frozen=True)
+class TicketUpdated(Event):
+    NAME: ClassVar[str] = "ticket.updated"
+    ticket_id: str
+    call_id: str
+    site: str
+    by: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TicketCallbackRequested(Event):
+    NAME: ClassVar[str] = "ticket.callback_requested"
+    ticket_id: str
+    call_id: str
+    site: str
+    caller: str
+    category: str
+
+
+@dataclass(frozen=True)
+class PushQueued(Event):
+    NAME: ClassVar[str] = "push.queued"
+    push_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PushDelivered(Event):
+    NAME: ClassVar[str] = "push.delivered"
+    push_id: str
+    status: int
+
+
+@dataclass(frozen=True)
+class PushRetry(Event):
+    NAME: ClassVar[str] = "push.retry"
+    push_id: str
+    status: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PushDead(Event):
+    NAME: ClassVar[str] = "push.dead"
+    push_id: str
+    status: int
+    reason: str
+
+
+# --- the linkage closed loop (linkage) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AskOutcomeEvent(Event):
+    """How an outbound linkage call (``ask_id``) ended, from the dialplan."""
+
+    ask_id: str
+    site: str
+    key: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class AskKey(AskOutcomeEvent):
+    NAME: ClassVar[str] = "ask.key"
+
+
+@dataclass(frozen=True)
+class AskNokey(AskOutcomeEvent):
+    NAME: ClassVar[str] = "ask.nokey"
+
+
+@dataclass(frozen=True)
+class AskUnanswered(AskOutcomeEvent):
+    NAME: ClassVar[str] = "ask.unanswered"
+
+
+@dataclass(frozen=True)
+class LinkageDispatched(Event):
+    NAME: ClassVar[str] = "linkage.dispatched"
+    ticket_id: str
+    unit: str
+    unit_name: str
+    level: int
+    mode: str
+    site: str
+    by: str
+    queued_until: float | None
+    accept_due: float
+
+
+@dataclass(frozen=True)
+class LinkageAccepted(Event):
+    NAME: ClassVar[str] = "linkage.accepted"
+    ticket_id: str
+    unit: str
+    site: str
+    on_time: bool
+    arrive_due: float
+    result_due: float
+
+
+@dataclass(frozen=True)
+class LinkageArrived(Event):
+    NAME: ClassVar[str] = "linkage.arrived"
+    ticket_id: str
+    unit: str
+    site: str
+    arrived_at: float
+    on_time: bool
+    situation: str
+
+
+@dataclass(frozen=True)
+class LinkageResolved(Event):
+    NAME: ClassVar[str] = "linkage.resolved"
+    ticket_id: str
+    unit: str
+    site: str
+    resolved: bool
+    on_time: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class LinkageResultConflict(Event):
+    NAME: ClassVar[str] = "linkage.result_conflict"
+    ticket_id: str
+    unit: str
+    site: str
+    recorded: bool
+    reported: Any  # the unit's 'resolved', as it sent it
+
+
+@dataclass(frozen=True)
+class LinkageCallback(Event):
+    NAME: ClassVar[str] = "linkage.callback"
+    ticket_id: str
+    unit: str
+    site: str
+    result: str
+    by: str
+
+
+@dataclass(frozen=True)
+class LinkageCallbackSkipped(Event):
+    NAME: ClassVar[str] = "linkage.callback_skipped"
+    ticket_id: str
+    site: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LinkageSupervised(Event):
+    NAME: ClassVar[str] = "linkage.supervised"
+    ticket_id: str
+    unit: str
+    stage: str
+    due: float
+    late_s: float
+    escalates_at: float
+
+
+@dataclass(frozen=True)
+class LinkageEscalated(Event):
+    NAME: ClassVar[str] = "linkage.escalated"
+    ticket_id: str
+    unit: str
+    stage: str
+    due: float
+    late_s: float
+    contact: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class LinkageSupervisorAlert(Event):
+    NAME: ClassVar[str] = "linkage.supervisor_alert"
+    ticket_id: str
+    unit: str
+    site: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LinkageRepeat(Event):
+    NAME: ClassVar[str] = "linkage.repeat"
+    ticket_id: str
+    basis: str
+    call_id: str | None
+    new_ticket: str | None
+    repeats: int
+    site: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class LinkageJoint(Event):
+    NAME: ClassVar[str] = "linkage.joint"
+    ticket_id: str
+    calls: int
+    site: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class LinkageFeedbackRefused(Event):
+    NAME: ClassVar[str] = "linkage.feedback_refused"
+    ticket_id: str
+    site: str
+    unit: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class LinkageVoiceNote(Event):
+    NAME: ClassVar[str] = "linkage.voice_note"
+    ticket_id: str
+    site: str
+    unit: str
+    step: str
+    note: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LinkagePhoneAttempt(Event):
+    NAME: ClassVar[str] = "linkage.phone_attempt"
+    ticket_id: str
+    kind: str
+    attempt: int
+    number: str
+    site: str
+    ask_id: str
+
+
+@dataclass(frozen=True)
+class LinkagePhoneOutcome(Event):
+    NAME: ClassVar[str] = "linkage.phone_outcome"
+    ticket_id: str
+    kind: str
+    attempt: int
+    outcome: str
+    key: str | None
+    status: str | None
+    next: str
+    retry_at: float | None
+    site: str
+
+
+@dataclass(frozen=True)
+class OverdueCallAnswered(Event):
+    """A 督办 reminder's or 提级 notice's last word (``linkage.{kind}_{answer}``)."""
+
+    ticket_id: str
+    unit: str
+    site: str
+    stage: str | None
+
+
+@dataclass(frozen=True)
+class LinkageReminderAcknowledged(OverdueCallAnswered):
+    NAME: ClassVar[str] = "linkage.reminder_acknowledged"
+
+
+@dataclass(frozen=True)
+class LinkageReminderUnanswered(OverdueCallAnswered):
+    NAME: ClassVar[str] = "linkage.reminder_unanswered"
+
+
+@dataclass(frozen=True)
+class LinkageEscalationAcknowledged(OverdueCallAnswered):
+    NAME: ClassVar[str] = "linkage.escalation_acknowledged"
+
+
+@dataclass(frozen=True)
+class LinkageEscalationUnanswered(OverdueCallAnswered):
+    NAME: ClassVar[str] = "linkage.escalation_unanswered"
+
+
+def _catalogued(base: type[Event]) -> list[type[Event]]:
+    out: list[type[Event]] = []
+    for cls in base.__subclasses__():
+        if "NAME" in vars(cls):
+            out.append(cls)
+        out += _catalogued(cls)
+    return out
+
+
+CATALOG: tuple[type[Event], ...] = tuple(_catalogued(Event))
+EVENT_TYPES: dict[str, type[Event]] = {cls.NAME: cls for cls in CATALOG}
+
+
+def named(name: str, /, **data: Any) -> Event:
+    """The catalogued event ``name`` with ``data``: for producers whose event's name is
+    data (``transfer.{state}``, ``ivr.{stage}``). KeyError for an unknown name, TypeError
+    for keys that are not the event's."""
+    return EVENT_TYPES[name](**data)
