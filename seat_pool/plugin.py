@@ -9,7 +9,7 @@ from hotline_link.core.settings import Settings
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from seat_pool import resources, schema
-from seat_pool.config import check_settings
+from seat_pool.config import SeatPoolConfig, check_settings
 from seat_pool.keys import OVERFLOW, ROUTER, SEAT_REGISTRY, SEATS, WAITING_QUEUE
 from seat_pool.overflow import OverflowController
 from seat_pool.registry import SeatRegistry
@@ -23,6 +23,7 @@ QUEUE_STALE_S = 5.0
 
 class SeatPoolPlugin(Plugin):
     name = "seat_pool"
+    config_model = SeatPoolConfig
 
     @staticmethod
     def check_settings(settings: Settings) -> None:
