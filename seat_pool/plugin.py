@@ -31,7 +31,8 @@ class SeatPoolPlugin(Plugin):
 
     def load(self, deps: Deps) -> None:
         settings, services = deps.settings, deps.services
-        seats = services.provide(SEATS, SeatStore(deps.redis, settings.seat_claim_ttl_s, settings.wrap_up_s))
+        config = settings.section(SeatPoolConfig)
+        seats = services.provide(SEATS, SeatStore(deps.redis, config.seat_claim_ttl_s, config.wrap_up_s))
         self.registry = services.provide(SEAT_REGISTRY, SeatRegistry(settings, seats, deps.ami, deps.bus))
         queue = services.provide(WAITING_QUEUE, WaitingQueue(deps.redis, stale_after_s=QUEUE_STALE_S))
         self.overflow = services.provide(OVERFLOW, OverflowController(settings, seats, queue, deps.bus))
