@@ -140,8 +140,10 @@ def main() -> int:
 
     from hotline_link.core.logs import configure_logging
     from hotline_link.core.settings import load_settings
+    from seat_pool.config import SeatPoolConfig
 
-    settings = load_settings()
+    # the server checked the whole config; this process reads core's and the seat pool's
+    settings = load_settings(sections=(SeatPoolConfig,), unknown_ok=True)
     configure_logging(settings.log_level, stream=sys.stderr)
     # pyst2 echoes the whole AGI environment, caller number included, and every command to
     # the stderr it is given (Asterisk shows it on its console): give it none.

@@ -8,6 +8,7 @@ from aiohttp import web
 from call_control import resources, schema
 from call_control.agent_events import AgentEvents
 from call_control.conference.service import ConferenceService
+from call_control.config import CallControlConfig
 from call_control.context import CallControlContext
 from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
 from call_control.locks import CallLocks
@@ -20,6 +21,7 @@ from tickets.keys import TICKETS
 
 class CallControlPlugin(Plugin):
     name = "call_control"
+    config_model = CallControlConfig
     requires = ("tickets",)
 
     def load(self, deps: Deps) -> None:

@@ -70,7 +70,7 @@ class Chaos:
         # No surge IVR: every caller here waits for an agent. With the IVR on, a caller who
         # finds the four seats busy is offered the menu (the assumed handle time makes the
         # wait look long) and is never answered, which is not the fault under test.
-        self.server_settings = replace(self.settings, ivr_sites="", sites=tuple(
+        self.server_settings = self.settings.with_values(ivr_sites="", sites=tuple(
             replace(s, ami_port=self.ami_proxy.port) if s.id == "12345" else s for s in self.settings.sites))
         self.trunk_transfers: list[dict[str, object]] = []
         self.rate, self.outage_s, self.calm_s = rate, outage_s, calm_s

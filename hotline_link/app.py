@@ -72,10 +72,12 @@ def enabled_plugins(settings: Settings) -> list[type[Plugin]]:
 
 
 def load_config(config_file: Path | None = None, env: Any = None) -> Settings:
-    """The settings, checked by core and by every enabled plugin's own rules."""
-    settings = load_settings(config_file, env)
+    """The settings, checked by core and by every enabled plugin, which parses its own section.
+    Every built-in plugin's section is read (a disabled plugin's keys are not unknown ones)."""
+    sections = [plugin.config_model for plugin in BUILTIN_PLUGINS.values() if plugin.config_model is not None]
+    settings = load_settings(config_file, env, sections)
     for plugin in enabled_plugins(settings):
-        plugin.check_settings(settings)
+        plugin.load_config(settings)
     return settings
 
 

@@ -16,7 +16,7 @@ from hotline_link.asterisk.agi.server import FastAgiServer
 from hotline_link.asterisk.ami.manager import AmiManager
 from hotline_link.core.bus import EventBus
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.settings import Settings
+from hotline_link.core.settings import Section, Settings
 from hotline_link.web.auth import TokenBook
 from hotline_link.web.openapi import Fragment
 
@@ -65,6 +65,17 @@ class Plugin:
 
     name: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
+    # the model of this plugin's settings section (its TOML table), if it has one
+    config_model: ClassVar[type[Section] | None] = None
+
+    @classmethod
+    def load_config(cls, settings: Settings) -> Section | None:
+        """Parse this plugin's section of ``settings`` (a bad or unknown key is a ConfigError
+        naming the file and key) and check the config against its rules; the app calls it at
+        load_config for every enabled plugin."""
+        section = settings.section(cls.config_model) if cls.config_model is not None else None
+        cls.check_settings(settings)
+        return section
 
     @staticmethod
     def check_settings(settings: Settings) -> None:

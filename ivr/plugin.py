@@ -10,6 +10,7 @@ from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from ivr import resources, schema
 from ivr.callback import CallbackRoute
+from ivr.config import IvrConfig
 from ivr.events import IvrEvents
 from ivr.harassment import HarassmentGuard, HarassmentPolicy
 from ivr.keys import HARASSMENT, IVR_EVENTS
@@ -20,6 +21,7 @@ log = structlog.get_logger(__name__)
 
 class IvrPlugin(Plugin):
     name = "ivr"
+    config_model = IvrConfig
     requires = ("tickets",)
 
     def load(self, deps: Deps) -> None:

@@ -13,6 +13,7 @@ from hotline_link.asterisk.layout import voice_notes_path
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from linkage import feedback_resources, resources, schema
+from linkage.config import LinkageConfig
 from linkage.feedback_agi import FeedbackLine, unit_pins
 from linkage.keys import FEEDBACK_LINE, LINKAGE
 from linkage.optout import migrate_optouts
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 class LinkagePlugin(Plugin):
     name = "linkage"
+    config_model = LinkageConfig
     requires = ("tickets",)
 
     def load(self, deps: Deps) -> None:

@@ -9,7 +9,7 @@ from hotline_link.core.settings import Settings
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from seat_pool import resources, schema
-from seat_pool.config import check_settings
+from seat_pool.config import SeatPoolConfig, check_settings
 from seat_pool.keys import OVERFLOW, ROUTER, SEAT_REGISTRY, SEATS, WAITING_QUEUE
 from seat_pool.overflow import OverflowController
 from seat_pool.registry import SeatRegistry
@@ -23,6 +23,7 @@ QUEUE_STALE_S = 5.0
 
 class SeatPoolPlugin(Plugin):
     name = "seat_pool"
+    config_model = SeatPoolConfig
 
     @staticmethod
     def check_settings(settings: Settings) -> None:
@@ -30,7 +31,8 @@ class SeatPoolPlugin(Plugin):
 
     def load(self, deps: Deps) -> None:
         settings, services = deps.settings, deps.services
-        seats = services.provide(SEATS, SeatStore(deps.redis, settings.seat_claim_ttl_s, settings.wrap_up_s))
+        config = settings.section(SeatPoolConfig)
+        seats = services.provide(SEATS, SeatStore(deps.redis, config.seat_claim_ttl_s, config.wrap_up_s))
         self.registry = services.provide(SEAT_REGISTRY, SeatRegistry(settings, seats, deps.ami, deps.bus))
         queue = services.provide(WAITING_QUEUE, WaitingQueue(deps.redis, stale_after_s=QUEUE_STALE_S))
         self.overflow = services.provide(OVERFLOW, OverflowController(settings, seats, queue, deps.bus))

@@ -9,12 +9,14 @@ from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from seat_pool.keys import SEAT_REGISTRY
 from supervisor import resources, schema
+from supervisor.config import SupervisorConfig
 from supervisor.keys import SUPERVISOR
 from supervisor.service import SupervisorService
 
 
 class SupervisorPlugin(Plugin):
     name = "supervisor"
+    config_model = SupervisorConfig
     requires = ("seat_pool", "call_control")
 
     def load(self, deps: Deps) -> None:

@@ -8,6 +8,7 @@ from aiohttp import web
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from tickets import resources, schema
+from tickets.config import TicketsConfig
 from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -18,6 +19,7 @@ from tickets.timeline import TicketTimeline
 
 class TicketsPlugin(Plugin):
     name = "tickets"
+    config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:
         settings, services = deps.settings, deps.services

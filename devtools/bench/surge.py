@@ -145,7 +145,7 @@ async def run_surge_bench(settings: Settings, calls: int = 60, spread_s: float =
     settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port(),
                        **BENCH_POLICY)
     if ivr:  # queued 12345 callers expecting a wait over 15 s are offered the IVR
-        settings = replace(settings, ivr_sites="12345", ivr_offer_wait_s=15.0)
+        settings = settings.with_values(ivr_sites="12345", ivr_offer_wait_s=15.0)
     server = App(settings)
     await server.start(http=False)
     await server.ami.wait_connected(15)

@@ -16,7 +16,6 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -144,7 +143,7 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
     await asyncio.to_thread(sandbox.up)
     await asyncio.to_thread(sandbox.clear)  # nothing an earlier run left rings or answers here
     secrets = read_secret_file(settings.secrets_file)
-    settings = replace(settings.with_secret(secrets["ami_secret"]), http_port=free_udp_port(),
+    settings = settings.with_secret(secrets["ami_secret"]).with_values(http_port=free_udp_port(),
                        transfer_ring_s=10)
     server = App(settings)
     await server.start()

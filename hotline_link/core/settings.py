@@ -7,18 +7,20 @@ they come from env or from a file that only its owner can read.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.net import is_loopback, url_refusal
+from hotline_link.core.net import is_loopback
 
 DEFAULT_STATE_DIR = Path("/var/lib/hotline-link")
 DEFAULT_DIRECTORY = {
@@ -61,12 +63,115 @@ def _default_sites() -> tuple[SiteSettings, ...]:
     )
 
 
-@dataclass(frozen=True)
+S = TypeVar("S", bound="Section")
+log = structlog.get_logger(__name__)
+
+# every section model by its table, and the section owning each key: filled as capabilities'
+# config modules are imported (Section subclasses register themselves); used by the flat
+# compatibility view of Settings (``settings.wrap_up_s``), never to decide what is loaded
+SECTIONS: dict[str, type[Section]] = {}
+_SECTION_OF_KEY: dict[str, type[Section]] = {}
+
+
+class Section(BaseModel):
+    """One capability's settings: its TOML table ``[table]``; each key's environment name is
+    ``HOTLINE_<KEY>`` (keys keep the flat names they had before sections, which old configs
+    may still write at the top level for one release). Subclasses live with their capability
+    (``<capability>/config.py``) and set ``table``; validators raise ValueError with the reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    table: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "table" in cls.__dict__:
+            SECTIONS[cls.table] = cls
+            for key in cls.model_fields:
+                _SECTION_OF_KEY[key] = cls
+            for name, value in vars(cls).items():  # derived values (overflow_center_ids)
+                if isinstance(value, property) and not name.startswith("_"):
+                    _SECTION_OF_KEY[name] = cls
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _coerce_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        """TOML and environment values as today: "30" and 30.0 for an int, "yes" for a bool;
+        20.5 for a whole number and true for a number are refused."""
+        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
+        return _coerce_value(value, kind) if kind in _SCALARS else value
+
+    @model_validator(mode="after")
+    def _no_line_breaks(self) -> Section:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str) and _LINE_BREAKERS.search(value):
+                raise ValueError(f"setting {name}: a line break or NUL is not allowed")
+        return self
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def scalar_keys(cls) -> tuple[str, ...]:
+        return tuple(k for k, info in cls.model_fields.items() if info.annotation in _SCALARS)
+
+    @classmethod
+    def parse(cls: type[S], raw: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> S:
+        """The section from its raw values; a bad one is a ConfigError naming where it was
+        written (config file and key, or environment name) and why."""
+        try:
+            return cls.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise ConfigError(_describe(cls, exc, origins or {})) from None
+
+
+_SCALARS = (int, float, bool, str, Path)
+_KIND_NAMES = {int: "int", float: "float", bool: "bool", str: "str", Path: "Path"}
+
+
+def _coerce_value(value: Any, kind: Any) -> Any:
+    try:
+        return _coerce_kind(value, kind)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
+        raise ValueError(f"expected {_KIND_NAMES.get(kind, kind)}, got {value!r}") from None
+
+
+def _describe(model: type[Section], exc: ValidationError, origins: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    loc = error.get("loc") or ()
+    key = str(loc[0]) if loc else ""
+    context = error.get("ctx") or {}
+    reason = str(context["error"]) if "error" in context else error["msg"]
+    if error["type"] == "extra_forbidden":
+        reason = f"unknown setting; known: {', '.join(model.keys())}"
+    where = origins.get(key) or origins.get("", "")
+    if not key:
+        return f"{where}: {reason}" if where else reason
+    said = reason if reason.startswith((f"{key} ", f"{key}:", f"{key}.", f"setting {key}")) else f"{key}: {reason}"
+    if where.startswith("environment "):
+        said = said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
+        return f"{said} ({where})"
+    if where.startswith("config file ") and key in origins:
+        return f"{where}{said}"  # where ends with "[table] " when the key was in its table
+    return said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
+
+
+@dataclass(frozen=True, init=False)
 class Settings:
+    """Core's settings (server, Redis, state paths, sites) as typed fields, and each
+    capability's section, raw as loaded (``tables``) until its plugin parses it with its
+    own model (``section(Model)``). For one release, ``settings.<flat name>`` still reads
+    any capability's key (``settings.wrap_up_s``) and ``Settings(wrap_up_s=...)`` /
+    ``replace(settings, wrap_up_s=...)`` still set one (``overrides``)."""
+
+    # --- Redis ---
     redis_url: str = "redis://127.0.0.1:26379/0"
     # Redis AUTH (requirepass); the sandbox writes it to the secrets file and starts its
     # Redis with it: the store holds callers' numbers and jobs the server will sign
     redis_password: str = field(default="", repr=False)
+    # --- server and network ---
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     agi_max_sessions: int = 2000  # FastAGI sessions at once (callers waiting hold one each)
@@ -81,8 +186,6 @@ class Settings:
     ami_reconnect_max_s: float = 10.0
     ami_ping_interval_s: float = 5.0
     ami_ping_timeout_s: float = 3.0
-    seat_claim_ttl_s: int = 20
-    wrap_up_s: float = 0.0  # after-call work: a seat gets no new call for this long
     # liveness: a softphone that died without unregistering is offline within seat_liveness_s
     # (Asterisk qualifies every agent contact); an answered call whose media stopped (no RTP:
     # the phone vanished) ends after media_timeout_s, on hold after media_timeout_hold_s
@@ -90,70 +193,82 @@ class Settings:
     media_timeout_s: int = 30
     media_timeout_hold_s: int = 300
     log_level: str = "info"
+    plugins: str = ""  # comma-separated plugins this deployment runs; empty: every built-in one
+    # --- state paths ---
     state_dir: Path = DEFAULT_STATE_DIR
     cache_dir: Path = DEFAULT_CACHE_DIR
     debian_mirror: str = ""  # empty: read from this machine's apt sources
     debian_suite: str = "sid"
     template_dir: str = ""  # empty: the asterisk_conf templates shipped with hotline-link
+    tokens_file: str = ""  # empty: state_dir/tokens.toml
+    # Asterisk's sounds directory as this host sees it (a dispatch call's summary is written there);
+    # empty: the sandbox's
+    sounds_dir: str = ""
+    # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
+    voice_notes_dir: str = ""
+    # --- sites (Asterisk's config is rendered from these) ---
     sites: tuple[SiteSettings, ...] = field(default_factory=_default_sites)
     # transfer and conference targets: name -> number dialled (config: [directory] table)
     directory: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DIRECTORY))
     # the site whose trunk reaches numbers that are not ours (119, 120, utility hotlines);
     # in the sandbox the remote site stands in for the public network and answers them
     public_network_site: str = "remote"
-    tokens_file: str = ""  # empty: state_dir/tokens.toml
-    # where system push sends tickets, per platform (config: [push_targets] table); in the
-    # sandbox one server plays both platforms, so both point at its own intake endpoint
-    push_targets: dict[str, str] = field(default_factory=lambda: {
-        "12345": "http://127.0.0.1:8080/api/intake/push", "110": "http://127.0.0.1:8080/api/intake/push"})
+    remote_seat_site: str = "remote"  # the site lending remote seats (远程座席)
+    # --- secrets of the secrets file ---
     push_secret: str = field(default="", repr=False)  # no longer used to sign: see push_secrets
     # one HMAC secret per direction (secrets file: push_secret_<from>_to_<to>): the key that
     # signs 12345's pushes to 110 cannot forge 110's to 12345
     push_secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    # plain http for pushes and units' webhooks, to a loopback address only (the sandbox,
-    # where one server plays both platforms); anything else must be https
-    push_allow_http_loopback: bool = True
-    # seat skills, agent -> skills (config: [skills] table, "1001" = ["general", "police_desk"]);
-    # empty: each site's defaults (seat_pool.skills.default_skills)
-    skills: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    transfer_ring_s: int = 25  # how long a transferred caller rings the target before coming back
-    transfer_wait_s: float = 35.0  # how long POST /transfer waits for the outcome (wait=answer)
-    conference_ring_s: int = 25
-    # --- handling units (README "Handling units and the closed loop") ---
-    linkage_jurisdiction: str = "qidong"  # units directory: linkage/data/units/{name}.csv, or a .csv path
-    linkage_config: str = ""  # deadlines, calendar, escalation, repeats (TOML); empty: shipped defaults
-    # Asterisk's sounds directory as this host sees it (a dispatch call's summary is written there);
-    # empty: the sandbox's
-    sounds_dir: str = ""
-    # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
-    voice_notes_dir: str = ""
-    # calls to a unit's duty phone and 回访 calls (linkage/phone.py): how long the phone rings,
-    # the wait before the next attempt, and the time after the ring for the prompt and the keys
-    phone_ring_s: int = 20
-    phone_retry_delay_s: float = 120.0
-    phone_answer_window_s: float = 60.0
-    # --- harassment screening (恶意滋扰) and the surge IVR's prompts ---
-    harassment_max_calls: int = 10  # more calls than this from one number within the window: warn
-    harassment_window_s: int = 600
-    web_channel: str = "12345网上服务平台"  # what the IVR's web channel prompt names (网上渠道)
-    # --- waiting queue, surge overflow and IVR (README "Seat pool, queue and overflow") ---
-    queue_max_wait_s: float = 300.0  # a queued caller is then offered to every seat (ring-all)
-    overflow_centers: str = "12345"  # comma-separated centers that may overflow (never 110)
-    remote_seat_site: str = "remote"  # the site lending remote seats (远程座席)
-    overflow_enter_wait_s: float = 60.0
-    overflow_exit_wait_s: float = 20.0
-    overflow_enter_hold_s: float = 30.0
-    overflow_exit_hold_s: float = 180.0
-    overflow_max_remote_share: float = 0.5
-    overflow_handoff_timeout_s: float = 15.0
-    overflow_tick_s: float = 1.0
-    default_handle_time_s: float = 180.0  # until real handle times are measured
-    overflow_arrival_window_s: float = 120.0  # the arrival rate is measured over this window
-    ivr_sites: str = "12345"  # comma-separated centers whose queued callers get the surge IVR
-    plugins: str = ""  # comma-separated plugins this deployment runs; empty: every built-in one
-    ivr_offer_wait_s: float = 45.0  # offer the IVR when a new caller's estimated wait exceeds this
-    # --- supervisor dashboard ---
-    service_level_s: float = 20.0  # service level: the share of calls answered within this many seconds
+    # --- capabilities' sections, as loaded: table -> key -> raw value ---
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # where each section's key was written (for messages): "table.key" -> origin
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # capability keys set by flat name in code (Settings(wrap_up_s=60), replace(...))
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        overrides = dict(values.pop("overrides", None) or {})
+        for f in fields(self):
+            if f.name == "overrides":
+                continue
+            if f.name in values:
+                value = values.pop(f.name)
+            elif f.default is not MISSING:
+                value = f.default
+            elif callable(f.default_factory):
+                value = f.default_factory()
+            else:
+                raise TypeError(f"Settings: no value for {f.name}")
+            object.__setattr__(self, f.name, value)
+        overrides.update(values)  # a capability's key by its flat name
+        object.__setattr__(self, "overrides", overrides)
+        object.__setattr__(self, "_parsed", {})
+
+    def __getattr__(self, name: str) -> Any:
+        """The flat compatibility view: a capability's key read from its section."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        model = _SECTION_OF_KEY.get(name)
+        if model is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.section(model), name)
+
+    def section(self, model: type[S]) -> S:
+        """The capability's section, parsed by its model (once; a bad value is a ConfigError)."""
+        parsed: dict[type[Section], Section] = self.__dict__["_parsed"]
+        found = parsed.get(model)
+        if found is None:
+            raw = dict(self.tables.get(model.table, {}))
+            raw.update((k, v) for k, v in self.overrides.items() if k in model.model_fields)
+            origins = {k.split(".", 1)[1]: v for k, v in self.origins.items() if k.startswith(f"{model.table}.")}
+            if "" not in origins and self.origins.get(""):
+                origins[""] = self.origins[""]
+            found = parsed[model] = model.parse(raw, origins)
+        return found  # type: ignore[return-value]  # parsed by model
+
+    def unknown_overrides(self) -> list[str]:
+        """Flat names set in code that no known section has (a typo)."""
+        return sorted(k for k in self.overrides if k not in _SECTION_OF_KEY)
 
     @property
     def rootfs_dir(self) -> Path:
@@ -186,54 +301,57 @@ class Settings:
         raise ConfigError(f"unknown site {site_id!r}; known: {', '.join(s.id for s in self.sites)}")
 
     @property
-    def overflow_center_ids(self) -> frozenset[str]:
-        return _id_list(self.overflow_centers)
-
-    @property
-    def ivr_site_ids(self) -> frozenset[str]:
-        return _id_list(self.ivr_sites)
-
-    @property
     def plugin_names(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.plugins.split(",") if part.strip())
 
     def with_secret(self, secret: str) -> Settings:
         return replace(self, ami_secret=secret)
 
+    def with_values(self, **changes: Any) -> Settings:
+        """A copy with these settings changed, core's or a capability's by its flat name
+        (``dataclasses.replace`` does the same at run time; type checkers know core's only)."""
+        return replace(self, **changes)
 
-def _id_list(text: str) -> frozenset[str]:
+
+def id_list(text: str) -> frozenset[str]:
+    """The ids of a comma-separated list ("12345, 110")."""
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
-
-_TABLES = ("sites", "directory", "push_targets", "skills")
-_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES}
+_TABLES = ("sites", "directory")
+_META = ("tables", "origins", "overrides")
+_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES + _META
+                 and f.name != "push_secrets"}
 
 
 def _coerce(name: str, value: Any) -> Any:
     kind = _SCALAR_TYPES[name]
     try:
-        if isinstance(value, bool) and kind in ("int", int, "float", float):
-            raise ValueError  # TOML true is not a number
-        if kind in ("int", int):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError  # 20.5 for a whole number of seconds is a mistake, not 20
-            return int(value)
-        if kind in ("float", float):
-            return float(value)
-        if kind in ("Path", Path):
-            return Path(value)
-        if kind in ("bool", bool):
-            if isinstance(value, bool):
-                return value
-            lowered = str(value).strip().lower()  # from the environment
-            if lowered in ("true", "1", "yes", "on"):
-                return True
-            if lowered in ("false", "0", "no", "off"):
-                return False
-            raise ValueError
-        return str(value)
+        return _coerce_kind(value, kind)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(f"setting {name}: expected {kind}, got {value!r}") from None
+
+
+def _coerce_kind(value: Any, kind: Any) -> Any:
+    if isinstance(value, bool) and kind in ("int", int, "float", float):
+        raise ValueError  # TOML true is not a number
+    if kind in ("int", int):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError  # 20.5 for a whole number of seconds is a mistake, not 20
+        return int(value)
+    if kind in ("float", float):
+        return float(value)
+    if kind in ("Path", Path):
+        return Path(value)
+    if kind in ("bool", bool):
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()  # from the environment
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        raise ValueError
+    return str(value)
 
 
 def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
@@ -262,25 +380,6 @@ def _directory_from_mapping(raw: Any) -> dict[str, str]:
         if not isinstance(number, (str, int)) or not str(number).isdigit():
             raise ConfigError(f"directory.{name}: {number!r} is not a dialable number")
         out[str(name)] = str(number)
-    return out
-
-
-def _urls_from_mapping(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict) or not all(
-            isinstance(v, str) and v.startswith(("http://", "https://")) for v in raw.values()):
-        raise ConfigError("push_targets: expected a table of platform = \"http(s)://...\"")
-    return {str(k): v for k, v in raw.items()}
-
-
-def _skills_from_mapping(raw: Any) -> dict[str, tuple[str, ...]]:
-    if not isinstance(raw, dict):
-        raise ConfigError('skills: expected a table of agent = ["skill", ...]')
-    out = {}
-    for agent, skills in raw.items():
-        if not isinstance(skills, list) or not skills or not all(
-                isinstance(x, str) and x.strip() for x in skills):
-            raise ConfigError(f"skills.{agent}: expected a non-empty list of skill names")
-        out[str(agent)] = tuple(x.strip() for x in skills)
     return out
 
 
@@ -349,32 +448,58 @@ def agent_password(secrets: Mapping[str, str], site: str, agent: str) -> str:
     return password
 
 
-def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None = None,
+                  sections: Iterable[type[Section]] = (), *, unknown_ok: bool = False) -> Settings:
+    """Core's settings, validated, and the raw tables of ``sections`` (the capabilities'
+    models, which parse them later: ``Settings.section``). A section's key may be written in
+    its table or, for one release, at the top level by its flat name (with a warning); its
+    environment name is ``HOTLINE_<KEY>``. Other names are refused unless ``unknown_ok``."""
     env = os.environ if env is None else env
+    models = {model.table: model for model in sections}
+    owner = {key: model for model in models.values() for key in model.keys()}
     values: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {table: {} for table in models}
+    origins: dict[str, str] = {}
     path = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
     raw = _read_toml(path) if path else {}
-    unknown = set(raw) - set(_SCALAR_TYPES) - set(_TABLES)
-    if unknown:
-        raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
+    where = f"config file {path}"
+    if path:
+        origins[""] = where
+    known = set(_SCALAR_TYPES) | set(_TABLES) | set(models) | set(owner)
+    unknown = set(raw) - known
+    if unknown and not unknown_ok:
+        raise ConfigError(f"{where}: unknown settings {', '.join(sorted(unknown))}")
     for name, value in raw.items():
-        if name == "sites":
+        if name in models:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {name}: expected a [{name}] table, got {value!r}")
+            for key, item in value.items():
+                tables[name][key] = item
+                origins[f"{name}.{key}"] = f"{where}: [{name}] "
+        elif name in owner:
+            table = owner[name].table
+            log.warning("settings.flat_name_deprecated", name=name, use=f"[{table}] {name}")
+            tables[table].setdefault(name, value)  # the table's own key wins
+            origins.setdefault(f"{table}.{name}", f"{where}: ")
+        elif name == "sites":
             if not isinstance(value, list):
-                raise ConfigError(f"config file {path}: sites must be [[sites]] tables")
+                raise ConfigError(f"{where}: sites must be [[sites]] tables")
             values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
         elif name == "directory":
             values["directory"] = _directory_from_mapping(value)
-        elif name == "push_targets":
-            values["push_targets"] = _urls_from_mapping(value)
-        elif name == "skills":
-            values["skills"] = _skills_from_mapping(value)
-        else:
+        elif name in _SCALAR_TYPES:
             values[name] = _coerce(name, value)
     for name in _SCALAR_TYPES:
         env_value = env.get(f"HOTLINE_{name.upper()}")
         if env_value is not None:
             values[name] = _coerce(name, env_value)
-    settings = Settings(**values)
+    for model in models.values():
+        for key in model.scalar_keys():
+            env_value = env.get(f"HOTLINE_{key.upper()}")
+            if env_value is not None:
+                tables[model.table][key] = env_value
+                origins[f"{model.table}.{key}"] = f"environment HOTLINE_{key.upper()}"
+    settings = Settings(**values, tables=tables, origins=origins)
     if _exists(settings.secrets_file):
         stored = read_secret_file(settings.secrets_file)
         settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
@@ -388,7 +513,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
 def _check_hosts(settings: Settings) -> None:
     """FastAGI and AMI carry no encryption and AMI can run any command: loopback only,
     unless the operator lists the address in ``allow_remote_hosts``."""
-    allowed = _id_list(settings.allow_remote_hosts)
+    allowed = id_list(settings.allow_remote_hosts)
     checks = [("agi_host", settings.agi_host)] + [(f"site {s.id} host (AMI)", s.host) for s in settings.sites]
     for what, host in checks:
         if not is_loopback(host) and host not in allowed:
@@ -427,12 +552,9 @@ def _check_config_values(settings: Settings) -> None:
 
 
 def _validate(settings: Settings) -> None:
+    """Core's rules; each capability's are its section model's and its plugin's."""
     _check_config_values(settings)
     _check_hosts(settings)
-    for platform, url in settings.push_targets.items():
-        refusal = url_refusal(url, settings.push_allow_http_loopback)
-        if refusal:
-            raise ConfigError(f"push_targets.{platform}: {refusal}")
     ids = [s.id for s in settings.sites]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"site ids must be unique, got {ids}")
@@ -446,21 +568,8 @@ def _validate(settings: Settings) -> None:
                 raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
         if site.rtp_start >= site.rtp_end:
             raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
-    # overflow_centers / ivr_sites naming no site of this config (a config without a remote
-    # site, say) simply have no effect there; the server logs what overflows at start-up
-    if "110" in settings.overflow_center_ids:
-        raise ConfigError("overflow_centers: 110 calls are never sent to remote seats")
-    if not 0 <= settings.service_level_s < 3600:
-        raise ConfigError(f"service_level_s must be from 0 to 3600 seconds, got {settings.service_level_s}")
-    if settings.queue_max_wait_s <= 0 or settings.overflow_tick_s <= 0:
-        raise ConfigError("queue_max_wait_s and overflow_tick_s must be above 0")
     if settings.public_network_site not in ids:
         raise ConfigError(f"public_network_site {settings.public_network_site!r} is not a site")
-    if settings.harassment_max_calls < 1 or settings.harassment_window_s < 1:
-        raise ConfigError("harassment_max_calls and harassment_window_s must be at least 1")
-    if not settings.web_channel.strip():
-        raise ConfigError("web_channel: the IVR needs a name or address of the web channel")
-    _validate_phone(settings)
     _validate_liveness(settings)
 
 
@@ -478,16 +587,3 @@ def qualify_timing(liveness_s: int) -> tuple[int, float]:
     and is given up after the timeout. Pure."""
     timeout = min(3.0, liveness_s / 5)
     return max(1, int(liveness_s - timeout)), timeout
-
-
-def _validate_phone(settings: Settings) -> None:
-    """The outgoing calls of the closed loop: a ring Asterisk's Originate can wait for, and
-    positive, finite waits (NaN and infinity are refused, they would never come due)."""
-    if not 5 <= settings.phone_ring_s <= 120:
-        raise ConfigError(f"phone_ring_s must be from 5 to 120 seconds, got {settings.phone_ring_s}")
-    for name, limit in (("phone_retry_delay_s", 86400.0), ("phone_answer_window_s", 600.0)):
-        value = getattr(settings, name)
-        if not (math.isfinite(value) and 0 < value <= limit):
-            raise ConfigError(f"{name} must be above 0 and at most {limit:g} seconds, got {value}")
-
-

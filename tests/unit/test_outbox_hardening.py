@@ -107,22 +107,22 @@ async def test_plain_http_to_another_host_is_never_sent_and_old_dead_letters_exp
 
 
 def test_settings_refuse_a_push_target_the_outbox_would_never_send_to(tmp_path):
+    from hotline_link.app import load_config  # the tickets plugin checks its own section
     from hotline_link.core.errors import ConfigError
-    from hotline_link.core.settings import load_settings
 
     config = tmp_path / "c.toml"
     config.write_text('[push_targets]\n"110" = "http://peer.example/api/intake/push"\n')
     with pytest.raises(ConfigError, match=r"push_targets.110: http:// is allowed only to a loopback"):
-        load_settings(config, env={})
+        load_config(config, env={})
     config.write_text('push_allow_http_loopback = false\n')
     with pytest.raises(ConfigError, match=r"push_targets.12345"):
-        load_settings(config, env={})
+        load_config(config, env={})
 
 
 def test_a_yes_no_setting_takes_true_false_and_nothing_else(tmp_path):
+    from hotline_link.app import load_config  # the tickets plugin checks its own section
     from hotline_link.core.errors import ConfigError
-    from hotline_link.core.settings import load_settings
 
-    assert load_settings(None, env={"HOTLINE_PUSH_ALLOW_HTTP_LOOPBACK": "yes"}).push_allow_http_loopback is True
+    assert load_config(None, env={"HOTLINE_PUSH_ALLOW_HTTP_LOOPBACK": "yes"}).push_allow_http_loopback is True
     with pytest.raises(ConfigError, match="setting push_allow_http_loopback: expected bool"):
-        load_settings(None, env={"HOTLINE_PUSH_ALLOW_HTTP_LOOPBACK": "maybe"})
+        load_config(None, env={"HOTLINE_PUSH_ALLOW_HTTP_LOOPBACK": "maybe"})

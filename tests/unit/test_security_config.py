@@ -11,6 +11,7 @@ from dataclasses import fields
 import pytest
 import structlog
 
+from hotline_link.app import load_config
 from hotline_link.asterisk.agi.server import FastAgiServer
 from hotline_link.asterisk.render import render_site
 from hotline_link.core.errors import ConfigError
@@ -78,10 +79,10 @@ def test_a_non_loopback_ami_host_is_refused_unless_allowed(tmp_path):
     config.write_text(f'state_dir = "{tmp_path}"\npublic_network_site = "12345"\noverflow_centers = ""\n'
                       f'ivr_sites = ""\n{site}')
     with pytest.raises(ConfigError, match=r"site 12345 host \(AMI\) '10.9.8.7'"):
-        load_settings(config, env={})
+        load_config(config, env={})
     config.write_text('allow_remote_hosts = "10.9.8.7"\n' + config.read_text())
     try:
-        assert load_settings(config, env={}).sites[0].host == "10.9.8.7"
+        assert load_config(config, env={}).sites[0].host == "10.9.8.7"
     except ConfigError as exc:  # another rule of a one-site config, not the host rule
         assert "allow_remote_hosts" not in str(exc)
 

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline_link.app import load_config
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import load_settings, read_secret_file
 from linkage.keys import LINKAGE
@@ -70,9 +71,9 @@ def test_secret_comes_from_a_private_file_and_stays_out_of_repr(tmp_path):
 def test_phone_timings_from_toml_and_env(tmp_path):
     config = tmp_path / "hl.toml"
     config.write_text(f'state_dir = "{tmp_path}"\nphone_ring_s = 30\nphone_retry_delay_s = 90.5\n')
-    settings = load_settings(config, env={"HOTLINE_PHONE_ANSWER_WINDOW_S": "45"})
+    settings = load_config(config, env={"HOTLINE_PHONE_ANSWER_WINDOW_S": "45"})
     assert (settings.phone_ring_s, settings.phone_retry_delay_s, settings.phone_answer_window_s) == (30, 90.5, 45.0)
-    defaults = load_settings(env={"HOTLINE_STATE_DIR": str(tmp_path)})
+    defaults = load_config(env={"HOTLINE_STATE_DIR": str(tmp_path)})
     assert (defaults.phone_ring_s, defaults.phone_retry_delay_s, defaults.phone_answer_window_s) == (20, 120.0, 60.0)
 
 
@@ -92,7 +93,7 @@ def test_phone_timings_from_toml_and_env(tmp_path):
 ])
 def test_bad_phone_timings_are_refused_with_the_setting_named(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
-        load_settings(env={f"HOTLINE_{name}": value, "HOTLINE_STATE_DIR": str(tmp_path)})
+        load_config(env={f"HOTLINE_{name}": value, "HOTLINE_STATE_DIR": str(tmp_path)})
 
 
 def test_the_server_calls_units_with_the_phone_timings_of_its_settings(tmp_path):
@@ -115,13 +116,13 @@ def test_a_whole_number_setting_refuses_fractions_and_booleans_from_toml(tmp_pat
     config = tmp_path / "hl.toml"
     config.write_text(f'state_dir = "{tmp_path}"\n{line}\n')
     with pytest.raises(ConfigError, match=re.escape(message)):
-        load_settings(config, env={})
+        load_config(config, env={})
 
 
 def test_a_whole_float_is_taken_for_a_whole_number_setting(tmp_path):
     config = tmp_path / "hl.toml"
     config.write_text(f'state_dir = "{tmp_path}"\nphone_ring_s = 30.0\n')
-    assert load_settings(config, env={}).phone_ring_s == 30
+    assert load_config(config, env={}).phone_ring_s == 30
 
 
 @pytest.mark.parametrize("config, message", [

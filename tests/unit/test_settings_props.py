@@ -12,11 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hotline_link.app import BUILTIN_PLUGINS, load_config
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import Settings, load_settings
 
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-NAMES = [f.name for f in fields(Settings)]
+# core's names and every section's flat ones (still taken at the top level, with a warning)
+NAMES = [f.name for f in fields(Settings)] + [key for plugin in BUILTIN_PLUGINS.values() if plugin.config_model
+                                             for key in plugin.config_model.keys()]
 # TOML values of every kind, nested a little
 _SCALARS = st.one_of(
     st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=True, allow_infinity=True),
@@ -46,7 +49,7 @@ def _load(tmp_path: Path, text: bytes, env: dict[str, str]) -> None:
     config = tmp_path / "hl.toml"
     config.write_bytes(text)
     try:
-        loaded = load_settings(config, env={"HOTLINE_STATE_DIR": str(tmp_path / "state"), **env})
+        loaded = load_config(config, env={"HOTLINE_STATE_DIR": str(tmp_path / "state"), **env})
     except ConfigError as exc:
         assert str(exc)
         return

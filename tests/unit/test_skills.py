@@ -64,15 +64,11 @@ def test_bad_skills_table_is_a_config_error(tmp_path, table):
 
 
 def test_the_settings_overflow_defaults_are_the_policys_own():
-    """Settings (core) may not import the seat pool, so both spell the defaults; this keeps
-    them one value each."""
+    """The seat pool's section takes its overflow defaults from the policy: one value each."""
     from dataclasses import fields
 
-    from seat_pool.config import overflow_policy
+    from seat_pool.config import SeatPoolConfig, overflow_policy
     from seat_pool.overflow_policy import OverflowPolicyConfig
 
-    assert overflow_policy(Settings()) == OverflowPolicyConfig()
-    assert {f.name for f in fields(OverflowPolicyConfig)} == {
-        f.name.removeprefix("overflow_") for f in fields(Settings)
-        if f.name.startswith("overflow_") and f.name.removeprefix("overflow_") in
-        {g.name for g in fields(OverflowPolicyConfig)}}
+    assert overflow_policy(Settings()) == OverflowPolicyConfig() == SeatPoolConfig().overflow_policy()
+    assert {f"overflow_{f.name}" for f in fields(OverflowPolicyConfig)} <= set(SeatPoolConfig.model_fields)

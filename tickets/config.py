@@ -1,0 +1,50 @@
+"""The tickets capability's settings: its ``[tickets]`` table (where system push sends
+tickets, and over what)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from hotline_link.core.net import url_refusal
+from hotline_link.core.settings import Section
+
+
+def _sandbox_targets() -> dict[str, str]:
+    return {"12345": "http://127.0.0.1:8080/api/intake/push", "110": "http://127.0.0.1:8080/api/intake/push"}
+
+
+class TicketsConfig(Section):
+    table: ClassVar[str] = "tickets"
+
+    # plain http for pushes and units' webhooks, to a loopback address only (the sandbox,
+    # where one server plays both platforms); anything else must be https
+    push_allow_http_loopback: bool = True
+    # where system push sends tickets, per platform ([tickets.push_targets] table); in the
+    # sandbox one server plays both platforms, so both point at its own intake endpoint
+    push_targets: dict[str, str] = Field(default_factory=_sandbox_targets)
+
+    @field_validator("push_targets", mode="before")
+    @classmethod
+    def _urls(cls, raw: Any) -> dict[str, str]:
+        if not isinstance(raw, dict) or not all(
+                isinstance(v, str) and v.startswith(("http://", "https://")) for v in raw.values()):
+            raise ValueError("push_targets: expected a table of platform = \"http(s)://...\"")
+        return {str(k): v for k, v in raw.items()}
+
+    @field_validator("push_targets")
+    @classmethod
+    def _sendable(cls, targets: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """A target the outbox would never send to is refused now, not at the first push."""
+        allow = info.data.get("push_allow_http_loopback", True)
+        for platform, url in targets.items():
+            refusal = url_refusal(url, allow)
+            if refusal:
+                raise ValueError(f"push_targets.{platform}: {refusal}")
+        return targets
+
+    @classmethod
+    def parse(cls, raw: Any, origins: Any = None) -> TicketsConfig:
+        # the default targets must pass the rule too when http is not allowed
+        return super().parse({"push_targets": _sandbox_targets(), **raw}, origins)
