@@ -81,7 +81,8 @@ class AsteriskProcess:
             ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-C", self.layout.config_file,
              "-rx", command], capture_output=True, text=True, timeout=timeout)
 
-    def cli(self, command: str, timeout: float = 10.0) -> str:
+    def cli(self, command: str, timeout: float = 30.0) -> str:
+        """``asterisk -rx``; 30 s, as a loaded machine (both cores busy) needs to start it."""
         try:
             done = self._cli(command, timeout)
         except subprocess.TimeoutExpired:

@@ -120,7 +120,7 @@ class SipPeers:
         return run
 
     async def register(self, site: SiteSettings, agent: str, password: str, port: int,
-                       expires: int = 600, timeout_s: int = 10) -> None:
+                       expires: int = 600, timeout_s: int = 30) -> None:
         scenario = self._scenario("register.xml", agent=agent, password=password, expires=expires,
                                   contact=f"<sip:{agent}@[local_ip]:[local_port]>")
         # a late 401 (one per copy of a retransmitted REGISTER) may come between two steps,
