@@ -3,7 +3,7 @@ three-way call, and the agents' event stream."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import ClassVar
 
 from call_control import resources, schema
 from call_control.agent_events import AgentEvents
@@ -21,6 +21,8 @@ from tickets.keys import TICKETS
 
 class CallControlPlugin(Plugin):
     name = "call_control"
+    routes = (resources.add_routes,)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = CallControlConfig
     requires = ("tickets",)
 
@@ -34,13 +36,6 @@ class CallControlPlugin(Plugin):
         services.provide(AGENT_EVENTS, AgentEvents(deps.bus, tickets,
                                                    frozenset(a for site in settings.sites for a in site.agents)))
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
 
     async def start(self) -> None:
         self.calls.attach()

@@ -6,6 +6,7 @@ them in that order and stops them in reverse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -65,6 +66,8 @@ class Plugin:
 
     name: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
+    routes: ClassVar[tuple[Callable[[web.Application], None], ...]] = ()  # its resources' add_routes
+    api: ClassVar[Fragment] = {}  # its schema's paths (and schemas)
     # the model of this plugin's settings section (its TOML table), if it has one
     config_model: ClassVar[type[Section] | None] = None
 
@@ -84,14 +87,16 @@ class Plugin:
     def load(self, deps: Deps) -> None:
         """Build the services, publish the shared ones, add AGI routes and bus consumers."""
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
+    @classmethod
+    def add_routes(cls, app: web.Application) -> None:
         """Add the HTTP routes (services are in ``app`` under their keys)."""
+        for add in cls.routes:
+            add(app)
 
-    @staticmethod
-    def openapi() -> Fragment:
+    @classmethod
+    def openapi(cls) -> Fragment:
         """This plugin's part of the OpenAPI document: ``{"paths": ..., "schemas": ...}``."""
-        return {}
+        return cls.api
 
     async def start(self) -> None:
         """Attach to AMI events and start background work (before AMI and AGI open)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import structlog
-from aiohttp import web
 from redis.exceptions import RedisError
 
 from hotline_link.plugin import Deps, Plugin
@@ -21,6 +22,8 @@ log = structlog.get_logger(__name__)
 
 class IvrPlugin(Plugin):
     name = "ivr"
+    routes = (resources.add_routes,)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS}
     config_model = IvrConfig
     requires = ("tickets",)
 
@@ -31,13 +34,6 @@ class IvrPlugin(Plugin):
         self.events = services.provide(IVR_EVENTS, IvrEvents(deps.ami, deps.bus))
         deps.agi.add_route("callback", CallbackRoute(settings, services.get(TICKETS), deps.bus))
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.events.attach()

@@ -4,9 +4,9 @@ phone, feedback, deadlines, 督办, 回访), the units' feedback line, and the r
 from __future__ import annotations
 
 import functools
+from typing import ClassVar
 
 import structlog
-from aiohttp import web
 from redis.exceptions import RedisError
 
 from hotline_link.asterisk.layout import voice_notes_path
@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 
 class LinkagePlugin(Plugin):
     name = "linkage"
+    routes = (resources.add_routes, feedback_resources.add_routes)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS}
     config_model = LinkageConfig
     requires = ("tickets",)
 
@@ -44,14 +46,6 @@ class LinkagePlugin(Plugin):
         deps.agi.add_route("feedback", self.feedback_line)  # the units' feedback line
         self.ami = ami
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-        feedback_resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         try:  # opt-outs kept by the earlier number rule, re-keyed by the caller's identity

@@ -3,7 +3,7 @@ and the router that claims a seat for each call."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import ClassVar
 
 from hotline_link.core.settings import Settings
 from hotline_link.plugin import Deps, Plugin
@@ -23,6 +23,8 @@ QUEUE_STALE_S = 5.0
 
 class SeatPoolPlugin(Plugin):
     name = "seat_pool"
+    routes = (resources.add_routes,)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS}
     config_model = SeatPoolConfig
 
     @staticmethod
@@ -38,13 +40,6 @@ class SeatPoolPlugin(Plugin):
         self.overflow = services.provide(OVERFLOW, OverflowController(settings, seats, queue, deps.bus))
         self.router = services.provide(ROUTER, CallRouter(settings, seats, queue, self.overflow, deps.bus))
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.registry.attach()

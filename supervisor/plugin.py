@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import ClassVar
 
 from call_control.keys import CALLS
 from hotline_link.plugin import Deps, Plugin
@@ -16,6 +16,8 @@ from supervisor.service import SupervisorService
 
 class SupervisorPlugin(Plugin):
     name = "supervisor"
+    routes = (resources.add_routes,)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS}
     config_model = SupervisorConfig
     requires = ("seat_pool", "call_control")
 
@@ -24,13 +26,6 @@ class SupervisorPlugin(Plugin):
         self.supervisor = services.provide(SUPERVISOR, SupervisorService(
             deps.settings, deps.bus, deps.redis, services.get(SEAT_REGISTRY), deps.ami, services.get(CALLS).book))
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.supervisor.start()

@@ -3,7 +3,7 @@ and system push, and the catalog recommender."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import ClassVar
 
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
@@ -19,6 +19,8 @@ from tickets.timeline import TicketTimeline
 
 class TicketsPlugin(Plugin):
     name = "tickets"
+    routes = (resources.add_routes,)
+    api: ClassVar[Fragment] = {"paths": schema.PATHS}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:
@@ -32,13 +34,6 @@ class TicketsPlugin(Plugin):
         services.provide(RECOMMENDER, RecommenderSource())
         self.ami = deps.ami
 
-    @staticmethod
-    def add_routes(app: web.Application) -> None:
-        resources.add_routes(app)
-
-    @staticmethod
-    def openapi() -> Fragment:
-        return {"paths": schema.PATHS}
 
     async def start(self) -> None:
         self.timeline.start()
