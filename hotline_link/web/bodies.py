@@ -1,7 +1,9 @@
-"""Request bodies as typed models: ``read_body(request, Model)`` parses the JSON object and
-validates it with the model whose schema the OpenAPI document shows, so the two cannot
-drift. A bad body is a 400 ``bad_request`` naming the field; rules that carry a code of their
-own (``bad_number``, ``wrong_step``...) stay with the service that owns them."""
+"""Request and response bodies as typed models. ``read_body(request, Model)`` parses the JSON
+object and validates it with the model whose schema the OpenAPI document shows, so the two
+cannot drift. A bad body is a 400 ``bad_request`` naming the field; rules that carry a code
+of their own (``bad_number``, ``wrong_step``...) stay with the service that owns them.
+``reply(Model(...))`` is the other way: a handler answers with a ``Reply`` model, and the
+document's response schema is generated from the same class."""
 
 from __future__ import annotations
 
@@ -39,6 +41,17 @@ def _message(error: Any, model: type[Body]) -> str:
     if kind == "string_pattern_mismatch":
         return f"field {name!r} must match {error['ctx']['pattern']}"
     return f"field {name!r}: {error['msg']}"
+
+
+class Reply(BaseModel):
+    """A JSON response body. Every field is always present (``null`` when unknown), so a
+    client can rely on the documented shape."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def reply(body: Reply, status: int = 200) -> web.Response:
+    return web.json_response(body.model_dump(mode="json"), status=status)
 
 
 async def read_body(request: web.Request, model: type[B]) -> B:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from hotline_link.core.errors import ConfigError
 
@@ -21,9 +22,19 @@ def error_doc(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-def json_doc(schema_ref: str, description: str) -> dict[str, Any]:
+def json_doc(schema: str | type[BaseModel], description: str) -> dict[str, Any]:
+    """A JSON response: a component schema by name, or the ``Reply`` model that builds it
+    (then list the model in the fragment's ``schemas`` with ``component_schemas``)."""
+    name = schema if isinstance(schema, str) else schema.__name__
     return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+def component_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """Component schemas of response models and of every model they nest, by class name."""
+    _, top = models_json_schema([(model, "serialization") for model in models],
+                                ref_template="#/components/schemas/{model}")
+    return dict(top.get("$defs", {}))
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
@@ -73,14 +84,15 @@ _BASE: dict[str, Any] = {
 
 
 def document(fragments: Iterable[Fragment]) -> dict[str, Any]:
-    """The base merged with the plugins' fragments; a path or schema two plugins both
-    describe is a ConfigError (it would be served by one and documented twice)."""
+    """The base merged with the plugins' fragments; a path two plugins both describe, or a
+    schema name two describe differently, is a ConfigError (served by one, documented twice).
+    Two plugins may both list the same shared model (a ticket nested in a call)."""
     doc = {**_BASE, "paths": dict(_BASE["paths"]),
            "components": {**_BASE["components"], "schemas": dict(_BASE["components"]["schemas"])}}
     for fragment in fragments:
         for section, target in (("paths", doc["paths"]), ("schemas", doc["components"]["schemas"])):
             for name, item in fragment.get(section, {}).items():
-                if name in target:
+                if name in target and (section == "paths" or target[name] != item):
                     raise ConfigError(f"OpenAPI: {section} {name!r} is described twice")
                 target[name] = item
     return doc

@@ -4,15 +4,18 @@ is checked cannot drift apart."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import ValidationError
 
 from call_control.schema import TargetBody
 from hotline_link.app import BUILTIN_PLUGINS, openapi_document
 from hotline_link.core.errors import ConfigError
-from hotline_link.web.openapi import document
+from hotline_link.web.bodies import Reply, reply
+from hotline_link.web.openapi import component_schemas, document
 from linkage.schema import FeedbackBody
 from tests.helpers import web_app_of
 from tickets.schema import TicketChanges
@@ -78,3 +81,35 @@ def test_a_path_described_by_two_plugins_is_refused():
     fragment = {"paths": {"/api/x": {"get": {"responses": {}}}}}
     with pytest.raises(ConfigError, match="described twice"):
         document([fragment, fragment])
+
+
+class _Ticket(Reply):
+    id: str
+    note: str | None
+
+
+class _Call(Reply):
+    call_id: str
+    ticket: _Ticket | None
+
+
+def test_a_reply_models_schema_names_its_nested_models_as_components():
+    schemas = component_schemas(_Call)
+    assert set(schemas) == {"_Call", "_Ticket"}
+    assert schemas["_Call"]["properties"]["ticket"]["anyOf"][0] == {"$ref": "#/components/schemas/_Ticket"}
+    assert schemas["_Ticket"]["required"] == ["id", "note"]  # null is sent, never omitted
+
+
+def test_a_shared_model_may_be_listed_twice_but_one_name_may_not_mean_two_schemas():
+    shared = {"schemas": component_schemas(_Ticket)}
+    assert "_Ticket" in document([shared, shared])["components"]["schemas"]
+    other = {"schemas": {"_Ticket": {"type": "object"}}}
+    with pytest.raises(ConfigError, match="described twice"):
+        document([shared, other])
+
+
+def test_reply_sends_every_field_and_refuses_an_undocumented_one():
+    body = json.loads(reply(_Call(call_id="c1", ticket=None), status=202).body)
+    assert body == {"call_id": "c1", "ticket": None}
+    with pytest.raises(ValidationError):
+        _Call(call_id="c1", ticket=None, extra="x")  # type: ignore[call-arg]  # the point of the test
