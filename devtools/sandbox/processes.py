@@ -17,6 +17,7 @@ import structlog
 
 from hotline_link.asterisk.layout import SiteLayout
 from hotline_link.core.errors import SandboxError
+from hotline_link.core.net import is_loopback
 
 log = structlog.get_logger(__name__)
 
@@ -147,7 +148,7 @@ class RedisProcess:
 
     @property
     def local(self) -> bool:
-        return self.host in ("127.0.0.1", "localhost", "::1")
+        return is_loopback(self.host)
 
     def pid(self) -> int | None:
         return read_pid(self.pid_file, f":{self.port}")

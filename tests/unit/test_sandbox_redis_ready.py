@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +46,8 @@ class ScriptedRedis:
                 reply = self.replies[min(self.served, len(self.replies) - 1)]
                 self.served += 1
                 if reply is None:
-                    time.sleep(6)  # longer than the poll's own redis-cli timeout
+                    while conn.recv(4096):  # silent until the client gives up and hangs up
+                        pass
                 else:
                     conn.sendall(reply)
 
@@ -70,13 +70,13 @@ def _redis(tmp_path: Path, port: int, password: str = "") -> RedisProcess:
                                       + [b"+PONG\r\n"]], indirect=True)
 def test_loading_is_waited_out(tmp_path, scripted):
     assert _redis(tmp_path, scripted.port)._wait_ready("") == "PONG"
-    assert scripted.served == 4
+    assert scripted.served >= 4  # three LOADING answers were waited out
 
 
 @pytest.mark.parametrize("scripted", [[None, b"+PONG\r\n"]], indirect=True)
 def test_a_late_answer_is_waited_out_not_a_crash(tmp_path, scripted):
     assert _redis(tmp_path, scripted.port, "pw")._wait_ready("pw") == "PONG"
-    assert scripted.served == 2
+    assert scripted.served >= 2  # the silence, then PONG (more polls when redis-cli starts slowly)
 
 
 @pytest.mark.parametrize("scripted", [[b"-LOADING Redis is loading the dataset in memory\r\n"]], indirect=True)
