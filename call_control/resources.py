@@ -16,10 +16,18 @@ from call_control.errors import (
     NotYourCall,
 )
 from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
-from call_control.schema import TargetBody
+from call_control.schema import (
+    ActiveCall,
+    ActiveCalls,
+    AgentCall,
+    AgentCallTicket,
+    CallStory,
+    CallStoryEvent,
+    TargetBody,
+)
 from hotline_link.core.errors import TooManyStreams
 from hotline_link.core.logs import mask_number
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import SETTINGS, principal_of
 from tickets.access import LOOP_LEG_PREFIX, READERS, require_platform
 from tickets.keys import TICKETS, TIMELINE
@@ -56,14 +64,14 @@ async def get_agent_call(request: web.Request) -> web.Response:
         raise CallNotFound(f"agent {agent} is on no call")
     ticket = await request.app[TICKETS].for_call(call.call_id)
     conference = request.app[CONFERENCES].of_call(call.call_id)
-    return web.json_response({
-        "call_id": call.call_id, "site": call.site, "caller": mask_number(call.caller),
-        "state": "conference" if conference else ("talking" if call.answered_by else "ringing"),
-        "ticket_id": ticket.id if ticket else None,
-        "ticket": None if ticket is None else {
-            "id": ticket.id, "category": ticket.category, "summary": ticket.summary,
-            "source_platform": ticket.source_platform or None,
-            "source_ticket": ticket.source_ticket or None}})
+    return reply(AgentCall(
+        call_id=call.call_id, site=call.site, caller=mask_number(call.caller),
+        state="conference" if conference else ("talking" if call.answered_by else "ringing"),
+        ticket_id=ticket.id if ticket else None,
+        ticket=None if ticket is None else AgentCallTicket(
+            id=ticket.id, category=ticket.category, summary=ticket.summary,
+            source_platform=ticket.source_platform or None,
+            source_ticket=ticket.source_ticket or None)))
 
 
 async def post_transfer(request: web.Request) -> web.Response:
@@ -78,7 +86,7 @@ async def post_transfer(request: web.Request) -> web.Response:
     transfer = await request.app[TRANSFERS].blind_transfer(
         call_id, agent, body.target, wait=wait, category=body.category, summary=body.summary)
     status = 200 if transfer.state.final else 202
-    return web.json_response(transfer.view(), status=status)
+    return reply(transfer.view(), status=status)
 
 
 async def post_conference(request: web.Request) -> web.Response:
@@ -87,7 +95,7 @@ async def post_conference(request: web.Request) -> web.Response:
     wait = request.query.get("wait", "true") != "false"
     agent = _agent_of_call(request, call_id)
     conference = await request.app[CONFERENCES].start(call_id, agent, body.target, wait=wait)
-    return web.json_response(conference.view(), status=200 if conference.state == "joined" else 202)
+    return reply(conference.view(), status=200 if conference.state == "joined" else 202)
 
 
 async def get_conference(request: web.Request) -> web.Response:
@@ -96,14 +104,14 @@ async def get_conference(request: web.Request) -> web.Response:
     conference = request.app[CONFERENCES].of_call(call_id)
     if conference is None:
         raise CallNotFound(f"call {call_id} has no three-way call")
-    return web.json_response(conference.view())
+    return reply(conference.view())
 
 
 async def delete_conference_party(request: web.Request) -> web.Response:
     call_id, party = request.match_info["call_id"], request.match_info["party"]
     agent = _agent_of_call(request, call_id)
     conference = await request.app[CONFERENCES].leave(call_id, agent, party)
-    return web.json_response(conference.view(), status=202)
+    return reply(conference.view(), status=202)
 
 
 async def agent_events(request: web.Request) -> web.WebSocketResponse:
@@ -145,10 +153,10 @@ async def agent_events(request: web.Request) -> web.WebSocketResponse:
 
 async def list_calls(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    calls = [{"call_id": c.call_id, "site": c.site, "caller": mask_number(c.caller),
-              "answered_by": c.answered_by, "started_at": c.started_at}
+    calls = [ActiveCall(call_id=c.call_id, site=c.site, caller=mask_number(c.caller),
+                        answered_by=c.answered_by, started_at=c.started_at)
              for c in request.app[CALLS].book.active()]
-    return web.json_response({"calls": calls})
+    return reply(ActiveCalls(calls=calls))
 
 
 async def call_story(request: web.Request) -> web.Response:
@@ -163,8 +171,9 @@ async def call_story(request: web.Request) -> web.Response:
     # the call's platform: its ticket's, else the site its own events name
     platform = ticket.site if ticket else next((str(e["site"]) for e in events if e.get("site")), None)
     require_platform(request, platform, f"call {call_id}")
-    return web.json_response({"call_id": call_id, "ticket_id": ticket.id if ticket else None,
-                              "active": request.app[CALLS].book.find(call_id) is not None, "events": events})
+    return reply(CallStory(call_id=call_id, ticket_id=ticket.id if ticket else None,
+                           active=request.app[CALLS].book.find(call_id) is not None,
+                           events=[CallStoryEvent.model_validate(event) for event in events]))
 
 
 def add_routes(app: web.Application) -> None:

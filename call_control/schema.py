@@ -1,16 +1,21 @@
-"""Call control's request bodies and its part of the OpenAPI document."""
+"""Call control's request and response bodies, and its part of the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from hotline_link.web.bodies import Body, NonEmptyText
+from pydantic import Field
+
+from call_control.conference.state import ConferenceState
+from call_control.transfer.state import TransferState
+from hotline_link.web.bodies import Body, NonEmptyText, Reply
 from hotline_link.web.openapi import (
     AGENT,
     AGENT_QUERY,
     CALL_ID,
     COMMON_ERRORS,
     body_doc,
+    component_schemas,
     error_doc,
     json_doc,
 )
@@ -24,31 +29,90 @@ class TargetBody(Body):
     summary: str | None = None  # transfer only: 地点和情况 (max 120), sent along
 
 
-SCHEMAS: dict[str, Any] = {
-    "AgentCall": {"type": "object", "required": ["call_id", "site", "caller", "state"], "properties": {
-        "call_id": {"type": "string"}, "site": {"type": "string"},
-        "caller": {"type": "string", "description": "masked, e.g. 138****1234"},
-        "state": {"enum": ["ringing", "talking", "conference"]},
-        "ticket_id": {"type": ["string", "null"]},
-        "ticket": {"type": ["object", "null"]}}},
-    "Transfer": {"type": "object", "required": ["transfer_id", "call_id", "target", "state"], "properties": {
-        "transfer_id": {"type": "string"}, "call_id": {"type": "string"},
-        "target": {"type": "string"}, "ticket_id": {"type": "string"},
-        "state": {"enum": ["requested", "dialling", "ringing", "answered", "failed", "caller_gone"]},
-        "reason": {"type": ["string", "null"]}}},
-    "Conference": {"type": "object", "required": ["call_id", "room", "state", "parties"], "properties": {
-        "call_id": {"type": "string"}, "room": {"type": "string"}, "ticket_id": {"type": "string"},
-        "target": {"type": "string"},
-        "state": {"enum": ["starting", "dialling", "joined", "no_answer", "ended"]},
-        "parties": {"type": "array", "items": {"type": "string"}}}},
-}
+class AgentCallTicket(Reply):
+    """The call's ticket, as the agent's desktop shows it beside the call."""
+
+    id: str
+    category: str
+    summary: str
+    source_platform: str | None  # the platform that handed the case over, if any
+    source_ticket: str | None  # that platform's ticket id
+
+
+class AgentCall(Reply):
+    """The call an agent is on (or whose phone rings)."""
+
+    call_id: str
+    site: str
+    caller: Annotated[str, Field(description="masked, e.g. 138****1234")]
+    state: Literal["ringing", "talking", "conference"]
+    ticket_id: str | None
+    ticket: AgentCallTicket | None
+
+
+class Transfer(Reply):
+    """A blind transfer of the caller to a directory target, and how far it got."""
+
+    transfer_id: str
+    call_id: str
+    target: str
+    ticket_id: str
+    state: TransferState
+    reason: str | None  # why it failed (target_busy, no_answer...), else null
+
+
+class Conference(Reply):
+    """A three-way call: its ConfBridge room and who is in it."""
+
+    call_id: str
+    room: str
+    ticket_id: str
+    target: str
+    state: ConferenceState
+    parties: Annotated[list[str], Field(description="agents by seat, the target by the number dialled, "
+                                                    "the caller as `caller`; sorted")]
+
+
+class ActiveCall(Reply):
+    """A call in progress on one of the sites."""
+
+    call_id: str
+    site: str
+    caller: Annotated[str, Field(description="masked, e.g. 138****1234")]
+    answered_by: str | None  # the answering device (PJSIP/1001), null while ringing or queued
+    started_at: float  # unix time
+
+
+class ActiveCalls(Reply):
+    calls: list[ActiveCall]
+
+
+class CallStoryEvent(Reply):
+    """One recorded event of a call (the timeline's entry)."""
+
+    id: str  # the entry's id in the call's stream
+    event: str  # the bus event's name: call.started, transfer.answered...
+    at: float  # unix time
+    data: dict[str, Any]  # the event's fields, caller numbers masked
+
+
+class CallStory(Reply):
+    """A call's recorded events, live or ended, and its ticket."""
+
+    call_id: str
+    ticket_id: str | None
+    active: bool
+    events: list[CallStoryEvent]
+
+
+SCHEMAS: dict[str, Any] = component_schemas(AgentCall, Transfer, Conference, ActiveCalls, CallStory)
 
 PATHS: dict[str, Any] = {
     "/api/calls": {"get": {"summary": "active calls (supervisor)",
-                           "responses": {"200": {"description": "calls"}, **COMMON_ERRORS}}},
+                           "responses": {"200": json_doc(ActiveCalls, "calls"), **COMMON_ERRORS}}},
     "/api/agents/{agent}/call": {"get": {
         "summary": "the agent's current call", "parameters": [AGENT],
-        "responses": {"200": json_doc("AgentCall", "the call"), **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(AgentCall, "the call"), **COMMON_ERRORS}}},
     "/api/agents/{agent}/events": {"get": {
         "summary": "WebSocket: ringing (with ticket; transferred_in for a handed-over case), "
                    "answered, transfer_*, conference_*, hung_up. Browsers may pass ?token=.",
@@ -56,7 +120,7 @@ PATHS: dict[str, Any] = {
         "responses": {"101": {"description": "switching to WebSocket"}, **COMMON_ERRORS}}},
     "/api/calls/{call_id}": {"get": {
         "summary": "a call's recorded events and its ticket", "parameters": [CALL_ID],
-        "responses": {"200": {"description": "the call's story"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(CallStory, "the call's story"), **COMMON_ERRORS}}},
     "/api/calls/{call_id}/transfer": {"post": {
         "summary": "one-click blind transfer (一键转接) of the caller to a directory target",
         "parameters": [CALL_ID, AGENT_QUERY, {
@@ -64,8 +128,8 @@ PATHS: dict[str, Any] = {
             "schema": {"enum": ["answer", "ring", "none"], "default": "answer"},
             "description": "answer: until the target answers or fails; ring: until it rings; none: at once"}],
         "requestBody": body_doc(TargetBody),
-        "responses": {"200": json_doc("Transfer", "answered by the target"),
-                      "202": json_doc("Transfer", "accepted, still dialling or ringing"),
+        "responses": {"200": json_doc(Transfer, "answered by the target"),
+                      "202": json_doc(Transfer, "accepted, still dialling or ringing"),
                       "410": error_doc("the caller hung up"),
                       "502": error_doc("target unreachable (trunk down) or Asterisk refused"),
                       "504": error_doc("the target did not answer; the caller went back to the agent"),
@@ -75,16 +139,16 @@ PATHS: dict[str, Any] = {
                  "parameters": [CALL_ID, AGENT_QUERY, {"name": "wait", "in": "query", "required": False,
                                                          "schema": {"enum": ["true", "false"]}}],
                  "requestBody": body_doc(TargetBody),
-                 "responses": {"200": json_doc("Conference", "the target joined"),
-                               "202": json_doc("Conference", "dialling"),
+                 "responses": {"200": json_doc(Conference, "the target joined"),
+                               "202": json_doc(Conference, "dialling"),
                                "502": error_doc("Asterisk refused"),
                                "504": error_doc("no answer; caller and agent stay in the room"),
                                **COMMON_ERRORS}},
         "get": {"summary": "the call's three-way call", "parameters": [CALL_ID, AGENT_QUERY],
-                "responses": {"200": json_doc("Conference", "the conference"), **COMMON_ERRORS}}},
+                "responses": {"200": json_doc(Conference, "the conference"), **COMMON_ERRORS}}},
     "/api/calls/{call_id}/conference/{party}": {"delete": {
         "summary": "an agent leaves the three-way call (refused if the caller would be alone)",
         "parameters": [CALL_ID, AGENT_QUERY,
                        {"name": "party", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"202": json_doc("Conference", "leaving"), **COMMON_ERRORS}}},
+        "responses": {"202": json_doc(Conference, "leaving"), **COMMON_ERRORS}}},
 }

@@ -31,6 +31,7 @@ from hotline_link.core.logs import mask_number
 from hotline_link.core.numbers import CallerNumber
 from hotline_link.core.redis_client import as_str_hash
 from ivr.errors import BadNumber, BadReason, NotFlagged
+from ivr.schema import HarassmentFlag
 
 log = structlog.get_logger(__name__)
 
@@ -58,10 +59,10 @@ class Flag:
     def ref(self) -> str:
         return number_ref(self.number)
 
-    def public(self) -> dict[str, object]:
+    def public(self) -> HarassmentFlag:
         """What the HTTP API shows: the number masked, and a ref that DELETE accepts."""
-        return {"number": mask_number(self.number), "ref": self.ref, "by": self.by,
-                "reason": self.reason, "at": self.at, "site": self.site}
+        return HarassmentFlag(number=mask_number(self.number), ref=self.ref, by=self.by,
+                              reason=self.reason, at=self.at, site=self.site)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 class IvrPlugin(Plugin):
     name = "ivr"
     routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = IvrConfig
     requires = ("tickets",)
 

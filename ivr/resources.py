@@ -6,11 +6,11 @@ from aiohttp import web
 
 from hotline_link.core.logs import mask_number
 from hotline_link.web.auth import Principal
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import SETTINGS, principal_of
 from ivr.harassment import number_ref
 from ivr.keys import HARASSMENT
-from ivr.schema import FlagBody
+from ivr.schema import FlagBody, HarassmentFlags, HarassmentUnflagged
 
 
 def _who(principal: Principal) -> str:
@@ -21,9 +21,8 @@ async def list_flags(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
     guard = request.app[HARASSMENT]
     policy = guard.policy
-    return web.json_response({
-        "max_calls": policy.max_calls, "window_s": policy.window_s,
-        "flagged": [flag.public() for flag in await guard.flags()]})
+    return reply(HarassmentFlags(max_calls=policy.max_calls, window_s=policy.window_s,
+                                 flagged=[flag.public() for flag in await guard.flags()]))
 
 
 async def flag_number(request: web.Request) -> web.Response:
@@ -36,14 +35,14 @@ async def flag_number(request: web.Request) -> web.Response:
         site = agent_site.id if agent_site else ""
     flag = await request.app[HARASSMENT].flag(body.number, body.reason,
                                                     _who(principal), site)
-    return web.json_response(flag.public(), status=201)
+    return reply(flag.public(), status=201)
 
 
 async def unflag_number(request: web.Request) -> web.Response:
     principal = principal_of(request)
     principal.require_role("supervisor", "admin")
     number = await request.app[HARASSMENT].unflag(request.match_info["number"], _who(principal))
-    return web.json_response({"unflagged": mask_number(number), "ref": number_ref(number)})
+    return reply(HarassmentUnflagged(unflagged=mask_number(number), ref=number_ref(number)))
 
 
 def add_routes(app: web.Application) -> None:

@@ -24,7 +24,7 @@ QUEUE_STALE_S = 5.0
 class SeatPoolPlugin(Plugin):
     name = "seat_pool"
     routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = SeatPoolConfig
 
     @staticmethod

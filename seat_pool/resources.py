@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import SETTINGS, principal_of
 from seat_pool.errors import AgentNotFound
 from seat_pool.keys import SEAT_REGISTRY
-from seat_pool.schema import PauseBody
+from seat_pool.schema import AgentSeatState, PauseBody, SeatStates
 
 
 async def list_seats(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
     registry = request.app[SEAT_REGISTRY]
-    seats = {site.id: {seat: state.value for seat, state in (await registry.states(site.id)).items()}
-             for site in request.app[SETTINGS].sites}
-    return web.json_response({"seats": seats})
+    seats = {site.id: await registry.states(site.id) for site in request.app[SETTINGS].sites}
+    return reply(SeatStates(seats=seats))
 
 
 async def _set_pause(request: web.Request, reason: str) -> web.Response:
@@ -26,8 +25,7 @@ async def _set_pause(request: web.Request, reason: str) -> web.Response:
     if site is None:
         raise AgentNotFound(f"no agent {agent}")
     state = await request.app[SEAT_REGISTRY].pause(site.id, agent, reason)
-    return web.json_response({"agent": agent, "site": site.id, "state": state.value,
-                              "reason": reason or None})
+    return reply(AgentSeatState(agent=agent, site=site.id, state=state, reason=reason or None))
 
 
 async def pause_seat(request: web.Request) -> web.Response:

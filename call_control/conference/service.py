@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from call_control import schema
 from call_control.channel_vars import ticket_variables
 from call_control.conference.state import (
     Action,
@@ -94,10 +95,11 @@ class Conference:
     state: ConferenceState = ConferenceState.STARTING
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def view(self) -> dict[str, object]:
-        return {"call_id": self.call_id, "room": self.room, "ticket_id": self.ticket_id,
-                "target": self.target, "state": self.state.value,
-                "parties": list(parties(self.members, self.caller_uniqueid))}
+    def view(self) -> schema.Conference:
+        """What the HTTP API shows of the three-way call."""
+        return schema.Conference(call_id=self.call_id, room=self.room, ticket_id=self.ticket_id,
+                                 target=self.target, state=self.state,
+                                 parties=list(parties(self.members, self.caller_uniqueid)))
 
     def machine(self) -> Room:
         """The room as the state machine sees it."""

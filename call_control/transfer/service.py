@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from call_control import schema
 from call_control.calls import Call, CallBook
 from call_control.channel_vars import transfer_bundle
 from call_control.context import CallControlContext
@@ -80,9 +81,10 @@ class Transfer:
     reason: str = ""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def view(self) -> dict[str, object]:
-        return {"transfer_id": self.id, "call_id": self.call_id, "target": self.target,
-                "ticket_id": self.ticket_id, "state": self.state.value, "reason": self.reason or None}
+    def view(self) -> schema.Transfer:
+        """What the HTTP API shows of the transfer."""
+        return schema.Transfer(transfer_id=self.id, call_id=self.call_id, target=self.target,
+                               ticket_id=self.ticket_id, state=self.state, reason=self.reason or None)
 
 
 def require_agent_call(book: CallBook, call_id: str, agent: str) -> tuple[Call, str, str]:

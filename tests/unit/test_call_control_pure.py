@@ -42,7 +42,7 @@ def test_caller_alone_rule():
     assert conf.agents_left_after("u-agent") == 0
     conf.members["u-third"] = "Local/110@conference-out-3;1"
     assert conf.agents_left_after("u-agent") == 1
-    assert sorted(conf.view()["parties"]) == ["1001", "110", "caller"]
+    assert sorted(conf.view().parties) == ["1001", "110", "caller"]
 
 
 @pytest.mark.parametrize("event, agents", [

@@ -68,7 +68,7 @@ def payload(party: str, state: str, parties: list[str]) -> dict[str, object]:
 async def test_the_target_joining_is_published_with_the_room_as_it_is_then():
     service, conf, _, seen = service_with(ConferenceState.DIALLING, CALLER, AGENT)
     await service.on_join(ami_event("ConfbridgeJoin", Uniqueid=THIRD[0], Channel=THIRD[1]))
-    assert conf.state is ConferenceState.JOINED and conf.view()["state"] == "joined"
+    assert conf.state is ConferenceState.JOINED and conf.view().state == "joined"
     assert seen == [("conference.joined", payload("110", "joined", ["1001", "110", "caller"]))]
 
 
@@ -186,7 +186,7 @@ async def test_start_moves_both_in_dials_the_target_and_waits_for_it(starting):
         asyncio.get_running_loop().call_later(0.01, lambda: asyncio.ensure_future(later()))
     starting.ami.on_send["Originate"] = answered
     conf = await starting.service.start("call-1", "1001", "110")
-    assert conf.state is ConferenceState.JOINED and conf.view()["parties"] == ["1001", "110", "caller"]
+    assert conf.state is ConferenceState.JOINED and conf.view().parties == ["1001", "110", "caller"]
     assert [a["Action"] for a in starting.ami.sent] == ["Setvar", "Redirect", "Originate"]
     names = [name for name, _ in starting.seen]
     assert names == ["handover", "conference.joined", "conference.joined", "conference.dialling",
@@ -208,7 +208,7 @@ async def test_start_without_an_answer_keeps_caller_and_agent_together(starting)
     with pytest.raises(NoAnswer, match=r"^110 did not answer; the caller and agent 1001 stay together in room hl1$"):
         await starting.service.start("call-1", "1001", "110")
     conf = starting.service.of_call("call-1")
-    assert conf.state is ConferenceState.NO_ANSWER and conf.view()["parties"] == ["1001", "caller"]
+    assert conf.state is ConferenceState.NO_ANSWER and conf.view().parties == ["1001", "caller"]
 
 
 async def test_start_that_asterisk_refuses_frees_the_room(starting):

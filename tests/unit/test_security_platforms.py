@@ -29,7 +29,9 @@ def _stand_in() -> SimpleNamespace:
         return TICKET if call_id == TICKET.call_id else None
 
     async def events_of(call_id):
-        return [{"id": "1-0", "at": 1.0, "name": "call.started", "site": "12345", "call_id": call_id}]
+        # the shape of TicketTimeline.for_call: the event's fields are under "data"
+        return [{"id": "1-0", "event": "call.started", "at": 1.0,
+                 "data": {"site": "12345", "call_id": call_id}}]
 
     async def story(ticket_id):
         return {"ticket": TICKET, "related_tickets": [], "first_answered": None, "events": []}
