@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 class LinkagePlugin(Plugin):
     name = "linkage"
     routes = (resources.add_routes, feedback_resources.add_routes)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = LinkageConfig
     requires = ("tickets",)
 

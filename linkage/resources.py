@@ -9,18 +9,30 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict
-from typing import Any
 
 import structlog
 from aiohttp import web
 
 from hotline_link.core.numbers import CallerNumber
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import principal_of
 from linkage.errors import BadNumber, LinkageError
 from linkage.keys import LINKAGE
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
-from linkage.schema import CallbackBody, DispatchBody, FeedbackBody
+from linkage.schema import (
+    CallbackBody,
+    CallbackOptOut,
+    DispatchBody,
+    DispatchDeadlines,
+    DispatchOverview,
+    DispatchRecord,
+    FeedbackBody,
+    LinkageFlag,
+    LinkageFlags,
+    LinkageReport,
+    LinkedUnit,
+    UnitsDirectory,
+)
 from linkage.service import LinkageService
 from linkage.units import Unit
 from tickets.access import ticket_of
@@ -40,19 +52,17 @@ def _who(request: web.Request) -> str:
     return principal.agent or principal.unit or principal.role
 
 
-def _unit_view(unit: Unit) -> dict[str, Any]:
-    view = asdict(unit)
-    view.pop("secret_ref")
-    view.pop("line")
-    view["by_system"] = unit.by_system
-    return view
+def _unit_view(unit: Unit) -> LinkedUnit:
+    return LinkedUnit(id=unit.id, name=unit.name, level=unit.level, duty_phone=unit.duty_phone,
+                      backup_phone=unit.backup_phone, webhook_url=unit.webhook_url, handles=list(unit.handles),
+                      by_system=unit.by_system)
 
 
 async def dispatch(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)  # agents: their platform's tickets only
     body = await read_body(request, DispatchBody)
     record, new = await _linkage(request).dispatch(ticket, body.unit, _who(request))
-    return web.json_response(record, status=201 if new else 200)
+    return reply(DispatchRecord.of(record), status=201 if new else 200)
 
 
 async def dispatch_state(request: web.Request) -> web.Response:
@@ -60,16 +70,19 @@ async def dispatch_state(request: web.Request) -> web.Response:
     linkage = _linkage(request)
     recommender = await linkage.dispatcher.recommender()
     text = f"{ticket.category} {ticket.summary}".strip()
-    proposed: list[dict[str, Any]] = []
+    proposed: list[LinkedUnit] = []
     if text:
         hint = await asyncio.to_thread(recommender.recommend, text[:2000])
         proposed = [_unit_view(u) for u in linkage.dispatcher.proposal(ticket, hint.entry_id, hint.responsible_unit)]
     deadlines = {stage: (await linkage.deadlines.get(ticket.id, stage)) for stage in ("accept", "arrive", "result")}
-    flags = await linkage.deadlines.flags()
-    return web.json_response({
-        "ticket_id": ticket.id, "dispatch": await linkage.record(ticket.id), "proposed_units": proposed,
-        "deadlines": {k: asdict(v) for k, v in deadlines.items() if v is not None},
-        "flag": flags.get(ticket.id), "repeats": await linkage.repeats(ticket.id)})
+    flag = (await linkage.deadlines.flags()).get(ticket.id)
+    record = await linkage.record(ticket.id)
+    return reply(DispatchOverview(
+        ticket_id=ticket.id, dispatch=None if record is None else DispatchRecord.of(record),
+        proposed_units=proposed,
+        deadlines=DispatchDeadlines.model_validate(
+            {stage: None if deadline is None else asdict(deadline) for stage, deadline in deadlines.items()}),
+        flag=None if flag is None else LinkageFlag.of(flag), repeats=await linkage.repeats(ticket.id)))
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -78,14 +91,16 @@ async def feedback(request: web.Request) -> web.Response:
     body = await read_body(request, FeedbackBody)
     record = await _linkage(request).feedback(request.match_info["ticket_id"], principal.unit,
                                               body.step, body.model_dump(exclude_none=True))
-    return web.json_response(record)
+    return reply(DispatchRecord.of(record))
 
 
 async def callback(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     body = await read_body(request, CallbackBody)
     await _linkage(request).callback(ticket, body.result, _who(request))
-    return web.json_response(await _linkage(request).record(ticket.id))
+    record = await _linkage(request).record(ticket.id)
+    assert record is not None  # the callback was recorded on the ticket's dispatch
+    return reply(DispatchRecord.of(record))
 
 
 def optout_number(text: str) -> CallerNumber:
@@ -110,19 +125,19 @@ async def callback_optout(request: web.Request) -> web.Response:
     opted_out = await callbacks.opted_out(number)
     if request.method != "GET":
         log.info("linkage.callback_optout", number=caller.masked, opted_out=opted_out, by=_who(request))
-    return web.json_response({"number": caller.masked, "opted_out": opted_out})
+    return reply(CallbackOptOut(number=caller.masked, opted_out=opted_out))
 
 
 async def flags(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    return web.json_response(await _linkage(request).deadlines.flags())
+    return reply(LinkageFlags.of(await _linkage(request).deadlines.flags()))
 
 
 async def units(request: web.Request) -> web.Response:
     principal_of(request).require_role("agent", "supervisor", "admin")
     directory = _linkage(request).units
-    return web.json_response({"jurisdiction": directory.jurisdiction, "version": directory.version,
-                              "units": [_unit_view(u) for u in directory.units]})
+    return reply(UnitsDirectory(jurisdiction=directory.jurisdiction, version=directory.version,
+                                units=[_unit_view(u) for u in directory.units]))
 
 
 async def build_report(linkage: LinkageService, start_day: str, end_day: str, fmt: str) -> tuple[str, str]:
@@ -136,7 +151,8 @@ async def build_report(linkage: LinkageService, start_day: str, end_day: str, fm
         return "text/csv", render_csv(figures)
     if fmt == "html":
         return "text/html", render_html(figures, "12345 与 110 对接联动报告", f"{start_day} 至 {end_day}")
-    return "application/json", json.dumps(figures, ensure_ascii=False, indent=1)
+    report = LinkageReport.model_validate(figures)  # the documented shape, nothing else
+    return "application/json", json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1)
 
 
 async def report(request: web.Request) -> web.Response:

@@ -17,7 +17,7 @@ from supervisor.service import SupervisorService
 class SupervisorPlugin(Plugin):
     name = "supervisor"
     routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = SupervisorConfig
     requires = ("seat_pool", "call_control")
 

@@ -12,12 +12,12 @@ from importlib import resources as package_files
 from aiohttp import web
 
 from hotline_link.core.errors import TooManyStreams
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import SETTINGS, principal_of
 from supervisor.history import columns, history_rows, parse_range, to_csv
 from supervisor.keys import SUPERVISOR
 from supervisor.metrics import CONTENT_TYPE, render
-from supervisor.schema import ListenBody
+from supervisor.schema import AgentLoggedOut, DashboardState, ListenBody, ListenRinging
 from supervisor.service import SupervisorService
 
 SUPERVISORS = ("supervisor", "admin")
@@ -55,8 +55,7 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def state(request: web.Request) -> web.Response:
-    return web.json_response(_service(request).snapshot(),
-                             dumps=lambda d: json.dumps(d, ensure_ascii=False))
+    return reply(DashboardState.model_validate(_service(request).snapshot()))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -103,14 +102,14 @@ async def history_csv(request: web.Request) -> web.Response:
 
 async def log_out(request: web.Request) -> web.Response:
     service = _service(request)
-    return web.json_response(await service.log_out(request.match_info["agent"]))
+    return reply(AgentLoggedOut.model_validate(await service.log_out(request.match_info["agent"])))
 
 
 async def listen(request: web.Request) -> web.Response:
     service = _service(request)
     body = await read_body(request, ListenBody)
     result = await service.listen(request.match_info["agent"], body.listener)
-    return web.json_response(result, status=202)
+    return reply(ListenRinging.model_validate(result), status=202)
 
 
 async def _close_streams(app: web.Application) -> None:

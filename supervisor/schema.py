@@ -1,24 +1,120 @@
-"""The supervisor's request bodies and its part of the OpenAPI document."""
+"""The supervisor's request and response bodies and its part of the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hotline_link.web.bodies import Body, NonEmptyText
+from hotline_link.web.bodies import Body, NonEmptyText, Reply
 from hotline_link.web.openapi import (
     AGENT,
     COMMON_ERRORS,
     TOKEN_QUERY,
     body_doc,
+    component_schemas,
     error_doc,
+    json_doc,
 )
 
 
 class ListenBody(Body):
     listener: Annotated[NonEmptyText, Field(json_schema_extra={"pattern": "^[0-9]+$"})]  # the supervisor's seat
 
+
+class DashboardSeat(Reply):
+    seat: str
+    state: str  # offline, idle, ringing, talking, wrap_up, paused
+    since: float  # when the seat entered its state (POSIX seconds)
+    in_state_s: float
+
+
+class DashboardSeatCounts(Reply):
+    """Seats per state."""
+
+    offline: int
+    idle: int
+    ringing: int
+    talking: int
+    wrap_up: int
+    paused: int
+
+
+class DashboardOverflow(Reply):
+    active: bool  # calls overflow to the other platform now
+    estimated_wait_s: float
+    since: float | None  # when overflow last began or ended (null: no change seen)
+
+
+class SiteFigures(Reply):
+    """One site's figures; ``_last_hour`` counts the calls whose outcome fell in the window."""
+
+    seats: list[DashboardSeat]
+    seat_counts: DashboardSeatCounts
+    logged_in: int
+    occupied: int  # ringing, talking or wrap_up
+    occupancy: float | None  # occupied / logged in (null: none logged in)
+    waiting: int
+    waiting_emergency: int
+    longest_wait_s: float
+    overflow: DashboardOverflow
+    ivr_in_progress: int
+    answered_last_hour: int
+    answered_within_sl_last_hour: int
+    lost_last_hour: int
+    overflowed_last_hour: int
+    series: list[tuple[float, int, float | None]]  # [time, waiting, occupancy] every 10 s
+    offered_last_hour: int  # answered + lost
+    answer_rate: float | None  # 接通率 (null: no outcome yet)
+    service_level: float | None  # answered within service_level_s / (answered + lost)
+
+
+class DashboardTransfers(Reply):
+    started: int
+    answered: int
+
+
+class DashboardConferences(Reply):
+    started: int
+    joined: int
+
+
+class DashboardAlert(Reply):
+    at: float
+    kind: str  # push.dead, linkage.supervisor_alert
+    site: str
+    detail: str
+
+
+class DashboardState(Reply):
+    """Every figure of the supervisor's page, as ``/api/supervisor/state`` and each
+    ``snapshot`` event of the stream give it."""
+
+    now: float
+    window_s: float
+    service_level_s: float
+    site_order: list[str]  # JavaScript lists integer-like keys first: the page takes the order from here
+    sites: dict[str, SiteFigures]
+    transfers: dict[str, DashboardTransfers]  # by direction, 12345->110
+    conferences: dict[str, DashboardConferences]
+    alerts: list[DashboardAlert]
+
+
+class AgentLoggedOut(Reply):
+    agent: str
+    site: str
+    state: str  # the seat's state in the pool (offline, or the call still in progress)
+
+
+class ListenRinging(Reply):
+    agent: str
+    listener: str
+    site: str
+    state: Literal["ringing_listener"]
+    channel_id: str  # the listener's channel (Originate ChannelId)
+
+
+REPLIES = (DashboardState, AgentLoggedOut, ListenRinging)
 
 PATHS: dict[str, Any] = {
     "/supervisor": {"get": {
@@ -30,7 +126,7 @@ PATHS: dict[str, Any] = {
         "summary": "every figure of the page: per site seats with state and time in state, occupancy, "
                    "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level; "
                    "transfers and three-way calls each way in the last hour",
-        "responses": {"200": {"description": "the figures"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(DashboardState, "the figures"), **COMMON_ERRORS}}},
     "/api/supervisor/stream": {"get": {
         "summary": "server-sent events: a `snapshot` event (the same JSON as /api/supervisor/state) "
                    "at once, on every change, and at least every 5 s. Browsers pass ?token=.",
@@ -54,12 +150,12 @@ PATHS: dict[str, Any] = {
         "summary": "log the agent out: the seat is offline in the pool (no routed calls) until its "
                    "softphone registers anew or the seat is made ready; a call in progress goes on",
         "parameters": [AGENT],
-        "responses": {"200": {"description": "the seat's state"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(AgentLoggedOut, "the seat's state"), **COMMON_ERRORS}}},
     "/api/supervisor/agents/{agent}/listen": {"post": {
         "summary": "listen in (ChanSpy, quiet) to the agent's call: the supervisor's own seat "
                    "`listener` (same site, idle or paused) rings and, on answer, hears the call",
         "parameters": [AGENT], "requestBody": body_doc(ListenBody),
-        "responses": {"202": {"description": "the listener's seat is ringing"},
+        "responses": {"202": json_doc(ListenRinging, "the listener's seat is ringing"),
                       "502": error_doc("Asterisk refused the call to the listener"), **COMMON_ERRORS}}},
     "/metrics": {"get": {
         "summary": "the dashboard's figures in the Prometheus text format; needs a supervisor or "
@@ -67,3 +163,5 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "text/plain; version=0.0.4",
                               "content": {"text/plain": {}}}, **COMMON_ERRORS}}},
 }
+
+SCHEMAS: dict[str, Any] = component_schemas(*REPLIES)

@@ -20,7 +20,7 @@ from tickets.timeline import TicketTimeline
 class TicketsPlugin(Plugin):
     name = "tickets"
     routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:

@@ -5,37 +5,38 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import asdict
-from typing import Any
 
 from aiohttp import web
 
-from hotline_link.core.logs import mask_number
 from hotline_link.core.settings import push_secret_key
 from hotline_link.web.auth import Forbidden
-from hotline_link.web.bodies import read_body
+from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import BUS, SETTINGS, principal_of
 from tickets.access import READERS, ticket_of
 from tickets.changes import publish_changes
 from tickets.errors import TicketError
 from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.push_policy import PushRefused, parse_payload
-from tickets.schema import ClassifyBody, PushBody, TicketChanges
+from tickets.schema import (
+    Classification,
+    ClassifyBody,
+    PushBody,
+    PushQueued,
+    PushReceived,
+    PushStats,
+    TicketChanges,
+    TicketStory,
+    TicketView,
+)
 from tickets.signing import verify
-from tickets.store import Ticket
 
 
 async def ticket_timeline(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     story = await request.app[TIMELINE].for_ticket(ticket.id)
     assert story is not None  # ticket_of found the ticket
-    return web.json_response({**story, "ticket": _ticket_view(story["ticket"])})
-
-
-def _ticket_view(ticket: Ticket) -> dict[str, Any]:
-    view = asdict(ticket)
-    view["caller"] = mask_number(ticket.caller)
-    return view
+    return reply(TicketStory(ticket=TicketView.of(story["ticket"]), related_tickets=story["related_tickets"],
+                             first_answered=story["first_answered"], events=story["events"]))
 
 
 async def patch_ticket(request: web.Request) -> web.Response:
@@ -46,15 +47,15 @@ async def patch_ticket(request: web.Request) -> web.Response:
         raise Forbidden(f"only a supervisor may clear restricted on ticket {ticket.id}")
     updated = await request.app[TICKETS].update(ticket, **changes)
     publish_changes(request.app[BUS], ticket, updated, by=principal.agent or principal.role)
-    return web.json_response(_ticket_view(updated))
+    return reply(TicketView.of(updated))
 
 
 async def push_ticket(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)
     body = await read_body(request, PushBody)
     payload = await request.app[PUSH].push(ticket.id, body.target)
-    return web.json_response({"push_id": payload.push_id, "state": "queued", "bounced": payload.bounced,
-                              "emergency": payload.emergency}, status=202)
+    return reply(PushQueued(push_id=payload.push_id, state="queued", bounced=payload.bounced,
+                            emergency=payload.emergency), status=202)
 
 
 async def receive_push(request: web.Request) -> web.Response:
@@ -75,12 +76,12 @@ async def receive_push(request: web.Request) -> web.Response:
            request.headers.get("X-HL-Timestamp", ""), request.headers.get("X-HL-Signature", ""), raw, time.time())
     payload = parse_payload(claimed)
     ticket_id, duplicate = await request.app[PUSH].receive(payload)
-    return web.json_response({"ticket_id": ticket_id, "duplicate": duplicate}, status=200 if duplicate else 201)
+    return reply(PushReceived(ticket_id=ticket_id, duplicate=duplicate), status=200 if duplicate else 201)
 
 
 async def push_stats(request: web.Request) -> web.Response:
     principal_of(request).require_role("supervisor", "admin")
-    return web.json_response(await request.app[PUSH].stats())
+    return reply(PushStats.model_validate(await request.app[PUSH].stats()))
 
 
 async def classify(request: web.Request) -> web.Response:
@@ -88,7 +89,7 @@ async def classify(request: web.Request) -> web.Response:
     body = await read_body(request, ClassifyBody)
     recommender = await request.app[RECOMMENDER].get()
     result = await asyncio.to_thread(recommender.recommend, body.text[:2000])
-    return web.json_response(result.as_dict())
+    return reply(Classification.model_validate(result.as_dict()))
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,18 +1,23 @@
-"""Tickets' request bodies and their part of the OpenAPI document."""
+"""Tickets' request and response bodies and their part of the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from hotline_link.web.bodies import Body, NonEmptyText
+from hotline_link.core.logs import mask_number
+from hotline_link.web.bodies import Body, NonEmptyText, Reply
 from hotline_link.web.openapi import (
     COMMON_ERRORS,
     TICKET_ID,
     body_doc,
+    component_schemas,
     error_doc,
+    json_doc,
 )
+from tickets.store import Ticket
 
 Text200 = Annotated[str, StringConstraints(max_length=200)]
 
@@ -36,33 +41,128 @@ class ClassifyBody(Body):
     text: NonEmptyText  # the first 2000 characters are read
 
 
+class TicketView(Reply):
+    """A ticket as the HTTP API shows it: every stored field, the caller masked."""
+
+    id: str
+    site: str  # the platform that owns the ticket (12345 or 110)
+    call_id: str  # the call that opened it ("" for a ticket pushed in)
+    category: str
+    summary: str
+    source_platform: str  # the platform that handed the case over ("" if none)
+    created_at: float
+    source_ticket: str  # that platform's ticket id
+    caller: str  # masked (138****1234)
+    division_code: str
+    emergency: bool
+    restricted: bool
+    handling_unit: str
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketView:
+        return cls.model_validate({**asdict(ticket), "caller": mask_number(ticket.caller)})
+
+
+class StoryEntry(Reply):
+    """One step of a ticket's story, from the stream of one of its calls."""
+
+    id: str  # the Redis stream entry id
+    event: str  # call.answered, transfer.dialling, linkage.dispatched...
+    at: float
+    data: dict[str, Any]  # the event's fields (caller numbers masked); per event
+    ticket_id: str  # the ticket (this one or a related one) whose call it belongs to
+
+
+class FirstAnswered(Reply):
+    """首接: the platform whose agent answered the case first."""
+
+    site: str | None
+    agent: str | None
+    at: float
+    call_id: str | None
+
+
+class TicketStory(Reply):
+    ticket: TicketView
+    related_tickets: list[str]  # the other platform's tickets of the same case
+    first_answered: FirstAnswered | None
+    events: list[StoryEntry]  # in time order
+
+
+class PushQueued(Reply):
+    push_id: str
+    state: Literal["queued"]
+    bounced: bool  # going back to the platform it came from (回流)
+    emergency: bool
+
+
+class PushReceived(Reply):
+    ticket_id: str  # this platform's ticket
+    duplicate: bool  # the push had been received before
+
+
+class PlatformPushStats(Reply):
+    pushed: int
+    received: int
+    bounced_out: int
+    bounced_in: int
+    duplicates: int
+
+
+class PushStats(Reply):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    platform_12345: PlatformPushStats = Field(alias="12345")
+    platform_110: PlatformPushStats = Field(alias="110")
+    outbox_pending: int
+    dead_letters: int
+
+
+class Classification(Reply):
+    """Where a matter belongs, by the catalog recommender."""
+
+    platform: str
+    category: str
+    sub_category: str
+    matter: str
+    entry_id: str
+    responsible_unit: str
+    confidence: float
+    emergency: bool
+    reasons: list[str]
+
+
+REPLIES = (TicketStory, TicketView, PushQueued, PushReceived, PushStats, Classification)
+
 PATHS: dict[str, Any] = {
     "/api/tickets/{ticket_id}/timeline": {"get": {
         "summary": "a ticket's whole story across both platforms (calls, transfers, conferences), "
                    "with first_answered (首接) and the related ticket of the other platform",
         "parameters": [TICKET_ID],
-        "responses": {"200": {"description": "timeline"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(TicketStory, "timeline"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}": {"patch": {
         "summary": "set a ticket's category, summary, division_code (6 digits), emergency, "
                    "restricted, handling_unit",
         "parameters": [TICKET_ID], "requestBody": body_doc(TicketChanges),
-        "responses": {"200": {"description": "the ticket (caller masked)"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(TicketView, "the ticket (caller masked)"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/push": {"post": {
         "summary": "system push (系统推送) of the ticket to the other platform, through the outbox",
         "parameters": [TICKET_ID], "requestBody": body_doc(PushBody),
-        "responses": {"202": {"description": "queued; delivered at least once"},
+        "responses": {"202": json_doc(PushQueued, "queued; delivered at least once"),
                       **COMMON_ERRORS}}},
     "/api/intake/push": {"post": {
         "security": [], "summary": "receive a push from the other platform (HMAC-signed: "
                                    "X-HL-Timestamp, X-HL-Signature); idempotent on push_id",
-        "responses": {"201": {"description": "ticket created"},
-                      "200": {"description": "already received (duplicate)"},
+        "responses": {"201": json_doc(PushReceived, "ticket created"),
+                      "200": json_doc(PushReceived, "already received (duplicate)"),
                       "400": error_doc("malformed push"), "401": error_doc("bad signature")}}},
     "/api/push/stats": {"get": {
         "summary": "pushed, received, bounced (回流) per platform; outbox and dead letters (supervisor)",
-        "responses": {"200": {"description": "stats"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(PushStats, "stats"), **COMMON_ERRORS}}},
     "/api/classify": {"post": {
         "summary": "where a matter belongs: platform, catalog entry, unit, confidence",
         "requestBody": body_doc(ClassifyBody),
-        "responses": {"200": {"description": "recommendation"}, **COMMON_ERRORS}}},
+        "responses": {"200": json_doc(Classification, "recommendation"), **COMMON_ERRORS}}},
 }
+
+SCHEMAS: dict[str, Any] = component_schemas(*REPLIES)

@@ -18,6 +18,7 @@ from hotline_link.web.auth import Principal, TokenBook
 from hotline_link.web.http import PUBLIC_PATHS
 from tests.helpers import web_app_of
 from tickets import signing
+from tickets.push import STATS
 
 OPENAPI = openapi_document()
 
@@ -36,8 +37,9 @@ class _Untouchable:
 
 
 def _stand_in(touchable: bool) -> SimpleNamespace:
-    async def stats():
-        return {"pushed": {}}
+    async def stats():  # PushService.stats's shape: the reply is checked against its model
+        counts = dict.fromkeys(STATS, 0)
+        return {"12345": counts, "110": counts, "outbox_pending": 0, "dead_letters": 0}
 
     async def no_states(site):
         return {}
