@@ -169,7 +169,8 @@ async def call_story(request: web.Request) -> web.Response:
     if ticket is None and call_id.startswith(LOOP_LEG_PREFIX):  # a ticket's closed loop
         ticket = await request.app[TICKETS].get(call_id.removeprefix(LOOP_LEG_PREFIX))
     # the call's platform: its ticket's, else the site its own events name
-    platform = ticket.site if ticket else next((str(e["site"]) for e in events if e.get("site")), None)
+    platform = ticket.site if ticket else next(
+        (str(e["data"]["site"]) for e in events if isinstance(e.get("data"), dict) and e["data"].get("site")), None)
     require_platform(request, platform, f"call {call_id}")
     return reply(CallStory(call_id=call_id, ticket_id=ticket.id if ticket else None,
                            active=request.app[CALLS].book.find(call_id) is not None,

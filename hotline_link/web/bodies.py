@@ -7,6 +7,7 @@ document's response schema is generated from the same class."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
@@ -50,8 +51,12 @@ class Reply(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # 地点和情况 readable as sent
+
+
 def reply(body: Reply, status: int = 200) -> web.Response:
-    return web.json_response(body.model_dump(mode="json"), status=status)
+    return web.json_response(body.model_dump(mode="json", by_alias=True), status=status, dumps=_dumps)
 
 
 async def read_body(request: web.Request, model: type[B]) -> B:

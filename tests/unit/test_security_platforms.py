@@ -90,3 +90,18 @@ async def test_an_agent_of_the_platform_reads_its_call():
             assert resp.status == 200, (path, await resp.text())
     finally:
         await client.close()
+
+
+async def test_a_call_without_a_ticket_is_read_by_its_sites_agents_only():
+    """A call that never got a ticket (hung up in the queue): its platform is the site its
+    own events name, under each event's data."""
+    client = TestClient(TestServer(web_app_of(_stand_in())))
+    await client.start_server()
+    try:
+        mine = await client.get("/api/calls/hl12345-9.9", headers={"Authorization": f"Bearer {TOKENS['1001'][0]}"})
+        assert mine.status == 200, await mine.text()
+        assert (await mine.json())["ticket_id"] is None
+        other = await client.get("/api/calls/hl12345-9.9", headers={"Authorization": f"Bearer {TOKENS['2001'][0]}"})
+        assert other.status == 403
+    finally:
+        await client.close()
