@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from call_control.errors import CallNotFound, NotYourCall
 from hotline_link.core.events import CallAnswered, CallEnded, CallStarted
 from hotline_link.core.numbers import caller_number, dialled_number
 
@@ -85,6 +86,16 @@ class CallBook:
     def find(self, call_id: str) -> Call | None:
         """A call by id alone (call ids carry their site's systemname, so they are unique)."""
         return next((c for (_, cid), c in self.calls.items() if cid == call_id), None)
+
+    def on_call(self, call_id: str, agent: str) -> tuple[Call, str]:
+        """The active call and the agent's channel on it, or the error the agent should see."""
+        call = self.find(call_id)
+        if call is None:
+            raise CallNotFound(f"no active call {call_id}")
+        agent_leg = call.answered_agent_channel(agent)
+        if agent_leg is None:
+            raise NotYourCall(f"agent {agent} is not on call {call_id} (a phone that only rings is not)")
+        return call, agent_leg[1]
 
     def of_agent(self, site: str, agent: str) -> Call | None:
         """The call an agent's phone is on now (the newest, if several)."""

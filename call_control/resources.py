@@ -13,7 +13,6 @@ from call_control.errors import (
     CallControlError,
     CallNotFound,
     ConferenceExists,
-    NotYourCall,
 )
 from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
 from call_control.schema import (
@@ -47,11 +46,7 @@ def _agent_of_call(request: web.Request, call_id: str) -> str:
     if not agent:
         raise CallControlError("name the agent acting on the call with ?agent=")
     principal.require_agent(agent)
-    call = request.app[CALLS].book.find(call_id)
-    if call is None:
-        raise CallNotFound(f"no active call {call_id}")
-    if call.answered_agent_channel(agent) is None:
-        raise NotYourCall(f"agent {agent} is not on call {call_id} (a phone that only rings is not)")
+    request.app[CALLS].book.on_call(call_id, agent)
     return agent
 
 

@@ -23,9 +23,7 @@ from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
     CallerHungUp,
-    CallNotFound,
     NoAnswer,
-    NotYourCall,
     OperationInProgress,
     TargetBusy,
     TargetUnreachable,
@@ -90,16 +88,11 @@ class Transfer:
 def require_agent_call(book: CallBook, call_id: str, agent: str) -> tuple[Call, str, str]:
     """The call, the agent's channel name and the caller's (uniqueid, name) - or the error
     an agent should see."""
-    call = book.find(call_id)
-    if call is None:
-        raise CallNotFound(f"no active call {call_id}")
-    agent_leg = call.answered_agent_channel(agent)
-    if agent_leg is None:
-        raise NotYourCall(f"agent {agent} is not on call {call_id} (a phone that only rings is not)")
+    call, agent_channel = book.on_call(call_id, agent)
     caller_leg = call.caller_channel
     if caller_leg is None:
         raise CallerHungUp(f"the caller of {call_id} is gone")
-    return call, agent_leg[1], caller_leg[0]
+    return call, agent_channel, caller_leg[0]
 
 
 class TransferService:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 import call_control.schema
 import ivr.schema
 import seat_pool.schema
-from call_control.calls import Call
+from call_control.calls import Call, CallBook
 from call_control.conference.service import Conference as ConferenceRoom
 from call_control.conference.state import ConferenceState
 from call_control.plugin import CallControlPlugin
@@ -97,8 +97,9 @@ def _stand_in(call: Call | None, ticket: Ticket | None = TICKET, room: Conferenc
     async def unflag(number_or_ref: str, by: str) -> str:
         return FLAG.number
 
-    book = SimpleNamespace(of_agent=lambda site, agent: call, find=lambda call_id: call,
-                           active=lambda: [call] if call else [])
+    book = CallBook()
+    if call is not None:
+        book.calls[(call.site, call.call_id)] = call
     return SimpleNamespace(
         tokens=TokenBook([(AGENT_TOKEN, Principal("agent", "1001")), (SUPERVISOR_TOKEN, Principal("supervisor"))]),
         calls=SimpleNamespace(book=book), tickets=SimpleNamespace(for_call=for_call),

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from call_control.calls import CallBook
 from hotline_link.app import openapi_document
 from hotline_link.core.settings import Settings
 from hotline_link.web import auth as auth_module
@@ -45,8 +46,7 @@ def _stand_in(touchable: bool) -> SimpleNamespace:
         return {}
 
     inner = SimpleNamespace(
-        calls=SimpleNamespace(book=SimpleNamespace(active=lambda: [], find=lambda call_id: None,
-                                                   of_agent=lambda site, agent: None)),
+        calls=SimpleNamespace(book=CallBook()),  # no active call
         registry=SimpleNamespace(states=no_states), push=SimpleNamespace(stats=stats))
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"))
     for name in ("calls", "ami", "push", "registry", "tickets", "timeline", "conferences",

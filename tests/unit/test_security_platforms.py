@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from call_control.calls import CallBook
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import Principal, TokenBook
 from tests.helpers import web_app_of
@@ -43,7 +44,7 @@ def _stand_in() -> SimpleNamespace:
         tokens=TokenBook(TOKENS.values()), settings=Settings(ami_secret="x"),
         tickets=SimpleNamespace(get=get, for_call=for_call),
         timeline=SimpleNamespace(for_call=events_of, for_ticket=story),
-        calls=SimpleNamespace(book=SimpleNamespace(find=lambda call_id: None, active=lambda: [])),
+        calls=SimpleNamespace(book=CallBook()),  # no active call
         conferences=SimpleNamespace(of_call=lambda call_id: None),
         feedback_line=SimpleNamespace(note_path=no_note), linkage=None)
 
