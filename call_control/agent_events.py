@@ -9,7 +9,19 @@ from collections import defaultdict
 from typing import Any
 
 from hotline_link.core.bus import BusEvent, EventBus
-from hotline_link.core.events import CallRinging
+from hotline_link.core.events import (
+    EVENT_TYPES,
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    ConferenceDialling,
+    ConferenceEnded,
+    ConferenceEvent,
+    ConferenceJoined,
+    ConferenceLeft,
+    Event,
+    TransferStateEvent,
+)
 from hotline_link.core.logs import mask_number
 from seat_pool.state import seat_from_device
 from tickets.store import TicketStore
@@ -17,23 +29,31 @@ from tickets.store import TicketStore
 QUEUE_SIZE = 200
 
 
+_CONCERNING = (CallRinging, TransferStateEvent, CallAnswered, CallEnded, ConferenceEvent)
+
+
 def agents_of(event: BusEvent, known_agents: frozenset[str]) -> set[str]:
     """Which agents an event concerns. Pure."""
-    data = event.data
-    if event.name in ("call.ringing",) or event.name.startswith("transfer."):
-        return {data["agent"]} if data.get("agent") else set()
-    if event.name in ("call.answered", "call.ended"):
-        agent = seat_from_device(str(data.get("answered_by") or ""))
+    kind = EVENT_TYPES.get(event.name)
+    if kind is None or not issubclass(kind, _CONCERNING):
+        return set()
+    typed = event.as_(kind)
+    if isinstance(typed, (CallRinging, TransferStateEvent)):
+        return {typed.agent} if typed.agent else set()
+    if isinstance(typed, (CallAnswered, CallEnded)):
+        agent = seat_from_device(str(typed.answered_by or ""))
         return {agent} if agent else set()
-    if event.name.startswith("conference."):
-        parties = set(data.get("parties", ())) | {str(data.get("party", ""))}
+    if isinstance(typed, ConferenceEvent):
+        parties = set(typed.parties) | {typed.party}
         return parties & known_agents  # "110" there is a platform dialled in, not an agent
     return set()
 
 
-_TYPES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "hung_up",
-          "conference.joined": "conference_joined", "conference.left": "conference_left",
-          "conference.ended": "conference_ended", "conference.dialling": "conference_dialling"}
+# the desktop's "type" of an event; any other is its name with "_" for "."
+_TYPES: dict[type[Event], str] = {
+    CallRinging: "ringing", CallAnswered: "answered", CallEnded: "hung_up",
+    ConferenceJoined: "conference_joined", ConferenceLeft: "conference_left",
+    ConferenceEnded: "conference_ended", ConferenceDialling: "conference_dialling"}
 
 
 class AgentEvents:
@@ -64,13 +84,15 @@ class AgentEvents:
             del self._queues[agent]
 
     async def message(self, event: BusEvent) -> dict[str, Any]:
-        """The JSON an agent's desktop gets for one event."""
+        """The JSON an agent's desktop gets for one event: its payload as it is (whatever
+        the event), the caller's number masked, and for a ringing call the ticket."""
         data = dict(event.data)
         if "caller" in data:
             data["caller"] = mask_number(str(data["caller"]))
-        kind = _TYPES.get(event.name) or event.name.replace(".", "_")
+        known = EVENT_TYPES.get(event.name)
+        kind = (_TYPES.get(known) if known else None) or event.name.replace(".", "_")
         if event.is_(CallRinging):
-            ticket = await self.tickets.for_call(data["call_id"])
+            ticket = await self.tickets.for_call(event.as_(CallRinging).call_id)
             if ticket is not None:
                 data["ticket"] = {"id": ticket.id, "category": ticket.category, "summary": ticket.summary,
                                   "source_platform": ticket.source_platform,

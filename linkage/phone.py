@@ -232,7 +232,8 @@ class PhoneTimings:
     tick_s: float = 0.2
 
 
-ASK_EVENTS = frozenset({"ask.key", "ask.nokey", "ask.unanswered"})
+def _is_ask_outcome(event: BusEvent) -> bool:
+    return any(event.is_(cls) for cls in ASK_OUTCOMES.values())
 
 
 def slot_of(ticket_id: str, kind: str) -> str:
@@ -272,8 +273,7 @@ class PhoneAsks:
         self.timings = timings
         self.due_key = self.keys.phone_due
         self._take = redis.register_script(_TAKE)
-        self._events = BusWorker(bus, "linkage.phone", lambda e: e.name in ASK_EVENTS,
-                                 self._on_ask_event, maxsize=1000)
+        self._events = BusWorker(bus, "linkage.phone", _is_ask_outcome, self._on_ask_event, maxsize=1000)
         self._tasks: list[asyncio.Task[None]] = []
 
     def _key(self, slot: str) -> str:
@@ -404,9 +404,9 @@ class PhoneAsks:
         self.bus.emit(said)
 
     async def _on_ask_event(self, event: BusEvent) -> None:
-        kind = event.name.split(".", 1)[1]
-        await self._outcome(str(event.data.get("ask_id", "")),
-                            Outcome(kind, str(event.data.get("key") or ""), str(event.data.get("status") or "")))
+        stage = next(stage for stage, cls in ASK_OUTCOMES.items() if event.is_(cls))
+        said = event.as_(ASK_OUTCOMES[stage])
+        await self._outcome(said.ask_id, Outcome(stage, said.key or "", said.status or ""))
 
     def start(self) -> None:
         self._events.start()

@@ -29,8 +29,20 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline_link.core.events import (
+    LinkageAccepted,
+    LinkageArrived,
+    LinkageCallback,
+    LinkageDispatched,
+    LinkageEscalated,
+    LinkageJoint,
+    LinkageRepeat,
+    LinkageResolved,
+    LinkageSupervised,
+)
 from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
+from linkage.handovers import HANDOVER
 
 MODES = ("一键转接", "三方通话", "系统推送")
 BOUNCED = "回流"  # of the pushes in a handover row, those going back where they came from
@@ -103,7 +115,9 @@ def _due(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class _Step:
-    """One logged event, as the handlers read it."""
+    """One logged event, as the handlers read it. Its data is the log's dict, not the
+    event's class: the log keeps a payload as it was written, its None values left out
+    (``entry_of``), and a dev tool's step may be partial (``Journal.note``)."""
 
     data: dict[str, Any]
     site: str
@@ -186,18 +200,18 @@ def _linked(count: str, t: _Tally, e: _Step) -> None:
     t.linked.append((count, e.ticket, e.site, e.unit))
 
 
-# what each logged event adds to the figures; other events add nothing
+# what each logged event adds to the figures, by its name in the log; other events add nothing
 _HANDLERS: Mapping[str, Callable[[_Tally, _Step], None]] = MappingProxyType({
-    "linkage.handover": _handover,
-    "linkage.dispatched": _dispatched,
-    "linkage.accepted": _accepted,
-    "linkage.arrived": _arrived,
-    "linkage.resolved": _resolved,
-    "linkage.supervised": functools.partial(_overdue, "supervised"),
-    "linkage.escalated": functools.partial(_overdue, "escalated"),
-    "linkage.callback": _callback,
-    "linkage.repeat": functools.partial(_linked, "repeat_calls"),
-    "linkage.joint": functools.partial(_linked, "joint"),
+    HANDOVER: _handover,
+    LinkageDispatched.NAME: _dispatched,
+    LinkageAccepted.NAME: _accepted,
+    LinkageArrived.NAME: _arrived,
+    LinkageResolved.NAME: _resolved,
+    LinkageSupervised.NAME: functools.partial(_overdue, "supervised"),
+    LinkageEscalated.NAME: functools.partial(_overdue, "escalated"),
+    LinkageCallback.NAME: _callback,
+    LinkageRepeat.NAME: functools.partial(_linked, "repeat_calls"),
+    LinkageJoint.NAME: functools.partial(_linked, "joint"),
 })
 
 

@@ -32,7 +32,7 @@ from linkage.callbacks import Callbacks
 from linkage.deadlines import DeadlineScanner, DeadlineStore
 from linkage.dispatching import Dispatcher
 from linkage.feedback import UnitFeedback
-from linkage.handovers import HANDOVER_MODES, handover_of
+from linkage.handovers import HANDOVER, handover_of, is_handover
 from linkage.journal import Clock, Journal
 from linkage.phone import Originate, PhoneAsks, PhoneTimings, Step
 from linkage.policy import LinkageConfig, load_config
@@ -83,8 +83,8 @@ class LinkageService:
         self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
         self.scanner.on_overdue = self.supervision.on_overdue
         # repeat calls and the handovers the report counts
-        self._events = BusWorker(bus, "linkage.bus", lambda e: e.name == "call.answered"
-                                 or e.name in HANDOVER_MODES, self._handle)
+        self._events = BusWorker(bus, "linkage.bus", lambda e: e.is_(CallAnswered) or is_handover(e),
+                                 self._handle)
         self._phone: PhoneAsks | None = None
 
     @property
@@ -164,9 +164,8 @@ class LinkageService:
                 await self.supervision.dispatch_unanswered(ask)
 
     async def _handle(self, event: BusEvent) -> None:
-        data = event.data
         if event.is_(CallAnswered):
-            await self.repeat_calls.on_call_answered(str(data.get("site", "")), str(data.get("call_id", "")),
-                                                     str(data.get("caller", "")))
+            answered = event.as_(CallAnswered)
+            await self.repeat_calls.on_call_answered(answered.site, answered.call_id, answered.caller)
             return
-        await self.journal.log_only("linkage.handover", self.clock(), **handover_of(event, self.centers))
+        await self.journal.log_only(HANDOVER, self.clock(), **handover_of(event, self.centers))

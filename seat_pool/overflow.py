@@ -22,7 +22,7 @@ from collections import deque
 import structlog
 
 from hotline_link.core.bus import BusEvent, EventBus
-from hotline_link.core.events import OverflowAssigned, OverflowChanged
+from hotline_link.core.events import OverflowAssigned, OverflowChanged, SeatChanged
 from hotline_link.core.settings import Settings
 from hotline_link.core.tasks import cancel_and_wait, repeat_every
 from seat_pool.config import overflow_policy
@@ -123,8 +123,10 @@ class OverflowController:
         await self.seats.redis.zadd(_arrivals_key(center), {call_id: time.time()})
 
     def _on_event(self, event: BusEvent) -> None:
-        if event.name == "seat.changed" and event.data["site"] in self.stats:
-            self.stats[event.data["site"]].seat_changed(event.data["seat"], event.data["new"], time.time())
+        if event.is_(SeatChanged):
+            changed = event.as_(SeatChanged)
+            if changed.site in self.stats:
+                self.stats[changed.site].seat_changed(changed.seat, changed.new, time.time())
 
     async def tick(self, now: float) -> None:
         remote = tuple(await self.seats.view(self.remote_site, self.remote_agents)) \

@@ -8,7 +8,7 @@ import asyncio
 import structlog
 
 from hotline_link.asterisk.ami.manager import AmiEvent, AmiManager
-from hotline_link.core.bus import EventBus
+from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.events import SeatChanged
 from hotline_link.core.settings import Settings
 from seat_pool.state import SeatState, contact_registered, seat_from_device
@@ -113,11 +113,16 @@ class SeatRegistry:
 
     async def wait_for_state(self, site: str, seat: str, state: SeatState, timeout: float) -> None:
         """Return once ``seat`` is in ``state``: already, or on the change that makes it so."""
+        def reached(event: BusEvent) -> bool:
+            if not event.is_(SeatChanged):
+                return False
+            changed = event.as_(SeatChanged)
+            return changed.site == site and changed.seat == seat and changed.new == state.value
+
         with self.bus.subscribe() as events:
             if (await self.states(site)).get(seat) is state:
                 return
-            await events.wait_for(lambda e: e.name == "seat.changed" and e.data["site"] == site
-                                  and e.data["seat"] == seat and e.data["new"] == state.value, timeout)
+            await events.wait_for(reached, timeout)
 
     async def states(self, site: str) -> dict[str, SeatState]:
         views = await self.store.view(site, sorted(self._agents.get(site, ())))

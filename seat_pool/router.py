@@ -17,7 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from hotline_link.core.bus import BusEvent, EventBus
-from hotline_link.core.events import QueueJoined, QueueLeft
+from hotline_link.core.events import OverflowAssigned, QueueJoined, QueueLeft, SeatChanged
 from hotline_link.core.settings import Settings
 from seat_pool.config import skills_of_site
 from seat_pool.overflow import OverflowController
@@ -63,13 +63,16 @@ class CallRouter:
         self.bus.listen(self._on_event)
 
     def _on_event(self, event: BusEvent) -> None:
-        site = event.data.get("site")
-        if not isinstance(site, str):
-            return  # the events that wake a site's callers name it
-        if event.name == "seat.changed" and event.data.get("new") == SeatState.IDLE.value:
+        if event.is_(SeatChanged):
+            changed = event.as_(SeatChanged)
+            if changed.new != SeatState.IDLE.value:
+                return
+            site = changed.site
             sites = [site] if site != self.overflow.remote_site else list(self.overflow.overflowing)
-        elif event.name in ("queue.left", "overflow.assigned"):
-            sites = [site]
+        elif event.is_(QueueLeft):
+            sites = [event.as_(QueueLeft).site]
+        elif event.is_(OverflowAssigned):
+            sites = [event.as_(OverflowAssigned).site]
         else:
             return
         for name in sites:

@@ -1,9 +1,10 @@
 """The supervisor's figures, per site, from bus events and seat snapshots. Pure: no I/O,
 no asyncio; the clock is passed in (``now``), never read.
 
-``Dashboard.apply(name, data, now)`` takes one bus event and returns the history counters
-it adds (``Count``); ``set_seats`` takes a seat snapshot from the seat pool; ``sample``
-records one point of the time series; ``snapshot(now)`` is everything the page shows.
+``Dashboard.apply(event, now)`` takes one bus event, as its catalogued class, and returns
+the history counters it adds (``Count``); ``set_seats`` takes a seat snapshot from the seat
+pool; ``sample`` records one point of the time series; ``snapshot(now)`` is everything the
+page shows.
 
 Definitions (the README's "Supervisor dashboard" section repeats them):
 
@@ -31,10 +32,29 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hotline_link.core.events import (
+    CATALOG,
+    CallAnswered,
+    CallEnded,
+    CallRouted,
+    ConferenceEvent,
+    ConferenceJoined,
+    Event,
+    IvrChoice,
+    IvrEntered,
+    IvrLeft,
+    LinkageSupervisorAlert,
+    OverflowChanged,
+    PushDead,
+    QueueJoined,
+    QueueLeft,
+    SeatChanged,
+    TransferStateEvent,
+)
 from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
 
@@ -122,15 +142,13 @@ class Dashboard:
         self._seats[site] = fresh
         return changed
 
-    def apply(self, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+    def apply(self, event: Event, now: float) -> list[Count]:
         """Take one bus event; return the history counters it adds (often none)."""
         self._prune(now)
-        handler = _HANDLERS.get(name) or (_on_transfer if name.startswith("transfer.") else None)
-        if handler is None and name.startswith("conference."):
-            handler = _on_conference
+        handler = _HANDLERS.get(type(event))
         if handler is None:
             return []
-        return handler(self, name, data, now)
+        return handler(self, event, now)
 
     def sample(self, now: float) -> bool:
         """Record one point (waiting calls, occupancy) per site if ``sample_every_s`` has
@@ -233,64 +251,66 @@ class Dashboard:
 
 # --- one handler per event ---------------------------------------------------------------
 
-Handler = Any  # Callable[[Dashboard, str, Mapping[str, Any], float], list[Count]]
+# each takes its own event class; the values are checked as before (a bad producer's odd
+# value must not break the figures)
+Handler = Callable[[Dashboard, Any, float], list[Count]]
 
 
-def _on_routed(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    return d._offer(str(data.get("call_id", "")), str(data.get("site", "")), now)
+def _on_routed(d: Dashboard, routed: CallRouted, now: float) -> list[Count]:
+    return d._offer(str(routed.call_id), str(routed.site), now)
 
 
-def _on_queue_joined(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+def _on_queue_joined(d: Dashboard, joined: QueueJoined, now: float) -> list[Count]:
+    call_id, site = str(joined.call_id), str(joined.site)
     if site not in d._waiting or not call_id:
         return []
-    _put(d._waiting[site], call_id, (now, bool(data.get("emergency"))), d._limit)
+    _put(d._waiting[site], call_id, (now, bool(joined.emergency)), d._limit)
     return d._offer(call_id, site, now)
 
 
-def _on_queue_left(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+def _on_queue_left(d: Dashboard, left: QueueLeft, now: float) -> list[Count]:
+    call_id, site = str(left.call_id), str(left.site)
     if site not in d._waiting:
         return []
     d._waiting[site].pop(call_id, None)
-    if data.get("outcome") != "remote":
+    if left.outcome != "remote":
         return []
     d._happen(now, site, "overflowed")
     return [Count(site, "overflowed", now, once=f"overflowed:{call_id}")]
 
 
-def _on_overflow(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    site = str(data.get("site", ""))
+def _on_overflow(d: Dashboard, changed: OverflowChanged, now: float) -> list[Count]:
+    site = str(changed.site)
     if site not in d._overflow:
         return []
-    active = bool(data.get("active"))
+    active = bool(changed.active)
     was_active, _, since = d._overflow[site]
-    wait = data.get("estimated_wait_s")
+    wait = changed.estimated_wait_s
     wait = round(float(wait), 1) if isinstance(wait, (int, float)) and math.isfinite(wait) else 0.0
     d._overflow[site] = (active, wait, since if active == was_active and since is not None else now)
     return [Count(site, "surges", now, once=f"surge:{site}:{int(now)}")] if active and not was_active else []
 
 
-def _on_ivr(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    call_id, site = str(data.get("call_id", "")), str(data.get("site", ""))
+def _on_ivr(d: Dashboard, ivr: IvrEntered | IvrChoice | IvrLeft, now: float) -> list[Count]:
+    call_id, site = str(ivr.call_id), str(ivr.site)
     if site not in d._ivr or not call_id:
         return []
-    if name == "ivr.left":
+    if isinstance(ivr, IvrLeft):
         d._ivr[site].pop(call_id, None)
         return []
-    if name == "ivr.entered" and call_id not in d._ivr[site]:
+    if isinstance(ivr, IvrEntered) and call_id not in d._ivr[site]:
         _put(d._ivr[site], call_id, now, d._limit)
         return [Count(site, "ivr_entered", now, once=f"ivr:{call_id}")]
     return []
 
 
-def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    call_id = str(data.get("call_id", ""))
+def _on_answered(d: Dashboard, answered: CallAnswered, now: float) -> list[Count]:
+    call_id = str(answered.call_id)
     site = d._offered.pop(call_id, None)
     d._forget_call(call_id)
     if site is None:
         return []
-    raw = data.get("wait_s")
+    raw = answered.wait_s
     # a wait that is no number, or negative (a bad event), is unknown: not within the
     # service level and not summed
     wait = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) and raw >= 0 else math.inf
@@ -303,8 +323,8 @@ def _on_answered(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
     return counts
 
 
-def _on_ended(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    call_id = str(data.get("call_id", ""))
+def _on_ended(d: Dashboard, ended: CallEnded, now: float) -> list[Count]:
+    call_id = str(ended.call_id)
     d._forget_call(call_id)
     site = d._offered.pop(call_id, None)
     if site is None:
@@ -313,16 +333,16 @@ def _on_ended(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> l
     return [Count(site, "lost", now, once=f"lost:{call_id}")]
 
 
-def _on_seat(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    site, seat, state = str(data.get("site", "")), str(data.get("seat", "")), _state(data.get("new"))
+def _on_seat(d: Dashboard, changed: SeatChanged, now: float) -> list[Count]:
+    site, seat, state = str(changed.site), str(changed.seat), _state(changed.new)
     if site in d._seats and seat and state is not None:
         d._seats[site][seat] = (state, now)
     return []
 
 
-def _on_transfer(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    transfer_id, target = str(data.get("transfer_id", "")), str(data.get("target", ""))
-    source = d._agent_sites.get(str(data.get("agent", "")))
+def _on_transfer(d: Dashboard, transfer: TransferStateEvent, now: float) -> list[Count]:
+    transfer_id, target = str(transfer.transfer_id), str(transfer.target)
+    source = d._agent_sites.get(str(transfer.agent))
     if not transfer_id or source is None:
         return []
     direction = f"{source}->{target}"
@@ -332,7 +352,7 @@ def _on_transfer(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
         d._happen(now, source, "transfer", direction)
         counts.append(Count(source, f"transfers_to_{target}", now, once=f"xfer:{transfer_id}"))
         seen = (direction, False)
-    if data.get("state") == "answered" and not seen[1]:
+    if transfer.state == "answered" and not seen[1]:
         d._happen(now, source, "transfer_answered", direction)
         counts.append(Count(source, f"transfers_answered_to_{target}", now, once=f"xfer-ok:{transfer_id}"))
         seen = (direction, True)
@@ -340,8 +360,8 @@ def _on_transfer(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -
     return counts
 
 
-def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
-    room, site, target = str(data.get("room", "")), str(data.get("site", "")), str(data.get("target", ""))
+def _on_conference(d: Dashboard, conference: ConferenceEvent, now: float) -> list[Count]:
+    room, site, target = str(conference.room), str(conference.site), str(conference.target)
     if not room or site not in d._seats:
         return []
     direction = f"{site}->{target}"
@@ -351,7 +371,7 @@ def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float)
         d._happen(now, site, "conference", direction)
         counts.append(Count(site, f"conferences_to_{target}", now, once=f"conf:{room}"))
         seen = (direction, False)
-    if name == "conference.joined" and data.get("party") == target and not seen[1]:
+    if isinstance(conference, ConferenceJoined) and conference.party == target and not seen[1]:
         d._happen(now, site, "conference_joined", direction)
         counts.append(Count(site, f"conferences_joined_to_{target}", now, once=f"conf-ok:{room}"))
         seen = (direction, True)
@@ -359,28 +379,31 @@ def _on_conference(d: Dashboard, name: str, data: Mapping[str, Any], now: float)
     return counts
 
 
-def _on_alert(d: Dashboard, name: str, data: Mapping[str, Any], now: float) -> list[Count]:
+def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert, now: float) -> list[Count]:
     """Something a supervisor must act on: a push or a unit's webhook that will never be
     delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``)."""
-    if name == "push.dead":
-        detail = f"{str(data.get('push_id', ''))[:80]}: {str(data.get('reason', ''))[:160]}"
+    if isinstance(alert, PushDead):
+        detail, site = f"{str(alert.push_id)[:80]}: {str(alert.reason)[:160]}", ""
     else:
-        detail = " ".join(str(data.get(k, ""))[:80] for k in ("ticket_id", "unit", "reason") if data.get(k))
-    d._alerts.append({"at": now, "kind": name, "site": str(data.get("site", "")), "detail": detail})
+        detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.unit, alert.reason) if v)
+        site = str(alert.site)
+    d._alerts.append({"at": now, "kind": alert.NAME, "site": site, "detail": detail})
     return []
 
 
-_HANDLERS: dict[str, Handler] = {
-    "push.dead": _on_alert,
-    "linkage.supervisor_alert": _on_alert,
-    "call.routed": _on_routed,
-    "queue.joined": _on_queue_joined,
-    "queue.left": _on_queue_left,
-    "overflow.changed": _on_overflow,
-    "ivr.entered": _on_ivr,
-    "ivr.choice": _on_ivr,
-    "ivr.left": _on_ivr,
-    "call.answered": _on_answered,
-    "call.ended": _on_ended,
-    "seat.changed": _on_seat,
+_HANDLERS: dict[type[Event], Handler] = {
+    PushDead: _on_alert,
+    LinkageSupervisorAlert: _on_alert,
+    CallRouted: _on_routed,
+    QueueJoined: _on_queue_joined,
+    QueueLeft: _on_queue_left,
+    OverflowChanged: _on_overflow,
+    IvrEntered: _on_ivr,
+    IvrChoice: _on_ivr,
+    IvrLeft: _on_ivr,
+    CallAnswered: _on_answered,
+    CallEnded: _on_ended,
+    SeatChanged: _on_seat,
+    **{kind: _on_transfer for kind in CATALOG if issubclass(kind, TransferStateEvent)},
+    **{kind: _on_conference for kind in CATALOG if issubclass(kind, ConferenceEvent)},
 }

@@ -19,7 +19,26 @@ from call_control.errors import AsteriskRefused, CallControlError
 from hotline_link.asterisk.ami.manager import AmiManager
 from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.errors import AmiError
-from hotline_link.core.events import SeatChanged
+from hotline_link.core.events import (
+    CATALOG,
+    EVENT_TYPES,
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    CallRouted,
+    CallStarted,
+    ConferenceEvent,
+    Event,
+    IvrChoice,
+    IvrEntered,
+    IvrLeft,
+    OverflowAssigned,
+    OverflowChanged,
+    QueueJoined,
+    QueueLeft,
+    SeatChanged,
+    TransferStateEvent,
+)
 from hotline_link.core.tasks import cancel_and_wait
 from seat_pool.errors import AgentNotFound
 from seat_pool.state import SeatState
@@ -40,7 +59,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 REFRESH_S = 1.0  # seat snapshot from Redis (wrap-up ends, other instances' changes)
-_WATCHED = ("call.", "queue.", "overflow.", "ivr.", "seat.", "transfer.", "conference.")
+# what the page follows: the call, queue, overflow, IVR, seat, transfer and conference
+# events (some only wake its streams); not push.dead nor linkage.supervisor_alert, which
+# the figures would list as alerts
+_WATCHED: frozenset[type[Event]] = frozenset({
+    CallStarted, CallRinging, CallRouted, CallAnswered, CallEnded, QueueJoined, QueueLeft,
+    OverflowChanged, OverflowAssigned, IvrEntered, IvrChoice, IvrLeft, SeatChanged,
+    *(kind for kind in CATALOG if issubclass(kind, (TransferStateEvent, ConferenceEvent)))})
 
 
 class AgentNotOnCall(CallControlError):
@@ -90,9 +115,10 @@ class SupervisorService:
 
     def _on_event(self, event: BusEvent) -> None:
         """Called synchronously on publish: apply, queue history, wake the streams."""
-        if not event.name.startswith(_WATCHED):
+        kind = EVENT_TYPES.get(event.name)
+        if kind is None or kind not in _WATCHED:
             return
-        for count in self.dashboard.apply(event.name, event.data, time.time()):
+        for count in self.dashboard.apply(event.as_(kind), time.time()):
             try:
                 self._counts.put_nowait(count)
             except asyncio.QueueFull:

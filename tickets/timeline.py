@@ -25,7 +25,23 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from hotline_link.core.bus import BusEvent, EventBus
-from hotline_link.core.events import CallAnswered, CallEnded, CallStarted
+from hotline_link.core.events import (
+    CallAnswered,
+    CallEnded,
+    CallRouted,
+    CallStarted,
+    ConferenceDialling,
+    ConferenceEnded,
+    ConferenceJoined,
+    ConferenceLeft,
+    TicketReceived,
+    TicketUpdated,
+    TransferAnswered,
+    TransferCallerGone,
+    TransferDialling,
+    TransferFailed,
+    TransferRinging,
+)
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from hotline_link.core.tasks import cancel_and_wait
@@ -37,18 +53,19 @@ from tickets.store import TICKET_TTL_S, TicketStore
 
 log = structlog.get_logger(__name__)
 
-RECORDED = frozenset({
-    "call.started", "call.routed", "call.answered", "call.ended", "ticket.received",
-    "transfer.dialling", "transfer.ringing", "transfer.answered", "transfer.failed",
-    "transfer.caller_gone", "conference.dialling", "conference.joined", "conference.left",
-    "conference.ended", "ticket.updated"})
+# the names of the events recorded (names, as the stored entries and the dev tools have them)
+RECORDED = frozenset(kind.NAME for kind in (
+    CallStarted, CallRouted, CallAnswered, CallEnded, TicketReceived,
+    TransferDialling, TransferRinging, TransferAnswered, TransferFailed,
+    TransferCallerGone, ConferenceDialling, ConferenceJoined, ConferenceLeft,
+    ConferenceEnded, TicketUpdated))
 MAX_BACKLOG = 200_000  # events waiting to be written while Redis is away (about an hour of a busy city)
 STREAM_MAXLEN = 10_000  # per call or ticket: far more than any real case produces
 # What every server instance hears from AMI and the call book yields once per call: with
 # several instances each would append it, so the first write wins (a key per call and
 # event, set in the same Lua step as the append). The other events come from one instance
 # only (the one that ran the AGI, owns the transfer or the room).
-ONCE_PER_CALL = frozenset({"call.started", "call.answered", "call.ended"})
+ONCE_PER_CALL = frozenset(kind.NAME for kind in (CallStarted, CallAnswered, CallEnded))
 ONCE_TTL_S = 2 * 86400  # the instances' copies of an event arrive within seconds
 # A call another instance started after this one's channel snapshot is not in it: only
 # calls that started this long before the resync are ended as unheard. The resync runs as
@@ -94,7 +111,7 @@ def add_story_entry(pipe: Pipeline, ticket_id: str, leg: str, entry: Mapping[Fie
 
 def first_answered(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     """首接: the platform whose agent answered the case first. Pure."""
-    answered = [e for e in entries if e["event"] == "call.answered"]
+    answered = [e for e in entries if e["event"] == CallAnswered.NAME]
     if not answered:
         return None
     first = min(answered, key=lambda e: e["at"])
@@ -155,12 +172,14 @@ class TicketTimeline:
                 self._queue.task_done()
 
     async def _write(self, event: BusEvent, at: float) -> None:
+        # every recorded event's payload is stored as it is; each names its call
         call_id = str(event.data.get("call_id", ""))
         if not call_id:
             return
-        if event.is_(CallAnswered) and event.data.get("site") in self.center_sites:
-            await self.tickets.open_for_call(str(event.data["site"]), call_id, now=at,
-                                             caller=str(event.data.get("caller", "")))
+        if event.is_(CallAnswered):
+            answered = event.as_(CallAnswered)
+            if answered.site in self.center_sites:
+                await self.tickets.open_for_call(answered.site, call_id, now=at, caller=answered.caller)
         entry = entry_of(event, at)
         ticket = await self.tickets.for_call(call_id)
         keys = [timeline_once_key(call_id, event.name), call_key(call_id)]
@@ -172,11 +191,15 @@ class TicketTimeline:
         args: list[EncodableT] = [once, TICKET_TTL_S, STREAM_MAXLEN, call_id, ONCE_TTL_S, *fields]
         if not await self._append(keys=keys, args=args):
             log.debug("timeline.already_written", ticket_event=event.name, call_id=call_id)
-        site = str(event.data.get("site", ""))
-        if event.is_(CallStarted) and site:
-            await self.redis.zadd(open_calls_key(site), {call_id: at}, nx=True)
-        elif event.is_(CallEnded) and site:
-            await self.redis.zrem(open_calls_key(site), call_id)
+        if event.is_(CallStarted):
+            started = event.as_(CallStarted)
+            if started.site:
+                await self.redis.zadd(open_calls_key(started.site), {call_id: at}, nx=True)
+        elif event.is_(CallEnded):
+            # read loosely: the call.ended of on_resync is the timeline's own, not a whole CallEnded
+            site = str(event.data.get("site", ""))
+            if site:
+                await self.redis.zrem(open_calls_key(site), call_id)
 
     async def on_resync(self, site: str, channels: list[dict[str, str]]) -> None:
         """After an AMI (re)connect: a call the timeline holds open whose channels are all
@@ -191,7 +214,7 @@ class TicketTimeline:
         # calls started just now may be another instance's, begun after this snapshot was taken
         for call_id in await self.redis.zrangebyscore(key, "-inf", now - RESYNC_MARGIN_S):
             if call_id not in live:
-                self._queue.put_nowait((BusEvent("call.ended", {
+                self._queue.put_nowait((BusEvent(CallEnded.NAME, {
                     "call_id": call_id, "site": site, "reason": "ended_unheard", "cause": "",
                     "answered_by": None}), now))
                 log.info("timeline.ended_unheard", call_id=call_id, site=site)

@@ -7,6 +7,14 @@ from call_control.conference.state import party_of
 from call_control.directory import resolve_target
 from call_control.errors import SamePlatform, UnknownTarget
 from hotline_link.core.bus import BusEvent
+from hotline_link.core.events import (
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    ConferenceLeft,
+    SeatChanged,
+    TransferFailed,
+)
 from hotline_link.core.settings import DEFAULT_DIRECTORY
 
 
@@ -46,12 +54,12 @@ def test_caller_alone_rule():
 
 
 @pytest.mark.parametrize("event, agents", [
-    (BusEvent("call.ringing", {"agent": "2001"}), {"2001"}),
-    (BusEvent("call.answered", {"answered_by": "PJSIP/1001"}), {"1001"}),
-    (BusEvent("call.ended", {"answered_by": None}), set()),
-    (BusEvent("transfer.failed", {"agent": "1001"}), {"1001"}),
-    (BusEvent("conference.left", {"party": "1001", "parties": ["caller", "110", "1002"]}), {"1001", "1002"}),
-    (BusEvent("seat.changed", {"seat": "1001"}), set()),
+    (CallRinging("c1", "110", "2001", "13812341234"), {"2001"}),
+    (CallAnswered("c1", "12345", "13812341234", "PJSIP/1001", 3.0), {"1001"}),
+    (CallEnded("c1", "12345", "13812341234", None, "Normal Clearing", "hangup", 0.0), set()),
+    (TransferFailed("1001", "x1", "c1", "110", "t1", "failed", "busy"), {"1001"}),
+    (ConferenceLeft("1001", "12345", "c1", "r1", "t1", "110", "left", ["caller", "110", "1002"]), {"1001", "1002"}),
+    (SeatChanged("12345", "1001", "idle", "talking"), set()),
 ])
 def test_which_agents_hear_an_event(event, agents):
-    assert agents_of(event, frozenset({"1001", "1002", "2001"})) == agents
+    assert agents_of(BusEvent.of(event), frozenset({"1001", "1002", "2001"})) == agents

@@ -17,6 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import BusEvent, EventBus
+from hotline_link.core.events import TicketPushedIn, TransferAnswered
 from linkage.errors import (
     AlreadyDispatched,
     LinkageError,
@@ -347,9 +348,9 @@ async def test_a_dispatch_about_the_same_place_and_category_is_a_repeat(linkage)
 
 async def test_the_handovers_between_the_platforms_go_to_the_event_log(linkage, clock):
     clock.now = time.time()  # the log is read by its stream ids, which are Redis's clock
-    await linkage._handle(BusEvent("transfer.answered", {"call_id": "hl12345-abc", "target": "110"}))
-    await linkage._handle(BusEvent("ticket.pushed_in", {"ticket_id": "110-20261124-000001", "site": "110",
-                                                        "source_platform": "12345", "bounced": True}))
+    await linkage._handle(BusEvent.of(TransferAnswered("1001", "x1", "hl12345-abc", "110", "", "answered", None)))
+    await linkage._handle(BusEvent.of(TicketPushedIn("110-20261124-000001", "110", "12345-20261124-000007",
+                                                     "12345", bounced=True)))
     logged = await linkage.journal.events_between(clock.now - 1, clock.now + 1)
     assert [(e["event"], e["data"]["source"], e["data"]["target"], e["data"]["mode"], e["data"]["bounced"])
             for e in logged] == [("linkage.handover", "12345", "110", "一键转接", False),

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import PushDead
 from hotline_link.core.net import url_refusal
 from supervisor.figures import Dashboard
 from tickets import outbox as outbox_module
@@ -61,7 +62,7 @@ async def test_a_redirect_is_not_followed_and_the_job_is_a_dead_letter_with_an_a
 
     peer = await _peer(handler)
     bus, dashboard = EventBus(), Dashboard(("12345", "110"), {})
-    bus.listen(lambda e: dashboard.apply(e.name, e.data, 1000.0))
+    bus.listen(lambda e: dashboard.apply(e.as_(PushDead), 1000.0) if e.is_(PushDead) else None)
     outbox = Outbox(private_redis, bus, "s3cret")
     try:
         await outbox.enqueue("job-1", str(peer.make_url("/in")), {"a": 1})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from hotline_link.core.events import OverflowChanged, TransferAnswered
 from seat_pool.selection import SeatView
 from seat_pool.state import SeatState
 from supervisor.figures import Dashboard
@@ -17,9 +18,8 @@ def test_metrics_have_help_type_and_the_same_figures():
     d = Dashboard(("12345", "110"), {"1001": "12345", "2001": "110"})
     d.set_seats("12345", [SeatView("12345", "1001", SeatState.TALKING, T0 - 3),
                           SeatView("12345", "1002", SeatState.IDLE, T0 - 9)])
-    d.apply("overflow.changed", {"site": "12345", "active": True, "estimated_wait_s": 75}, T0)
-    d.apply("transfer.answered", {"transfer_id": "t", "target": "110", "state": "answered",
-                                  "agent": "1001"}, T0)
+    d.apply(OverflowChanged("12345", True, 75), T0)
+    d.apply(TransferAnswered("1001", "t", "c", "110", "", "answered", None), T0)
     text = render(d.snapshot(T0))
     lines = text.splitlines()
     for line in lines:

@@ -10,10 +10,15 @@ from collections import Counter
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import CallAnswered, CallEnded, CallRouted, CallStarted
 from tickets.store import TicketStore
 from tickets.timeline import TicketTimeline, open_calls_key
 
 CALL = "hl12345-1795550000.1"
+
+
+def _started(call_id: str) -> CallStarted:
+    return CallStarted(call_id, "12345", "13800007777", "12345", "PJSIP/trunk-1", resynced=False)
 
 
 async def test_two_instances_write_each_once_per_call_event_once(private_redis: Redis):
@@ -25,12 +30,14 @@ async def test_two_instances_write_each_once_per_call_event_once(private_redis: 
     try:
         common = {"call_id": CALL, "site": "12345", "caller": "13800007777"}
         for bus in buses:  # what both instances' call books yield
-            bus.publish("call.started", **common, dialled="12345")
-        buses[0].publish("call.routed", **common, seat="1001", round=1)  # the AGI ran on instance 0
-        buses[0].publish("call.routed", **common, seat="1002", round=2)
+            bus.emit(CallStarted(**common, dialled="12345", channel="PJSIP/trunk-1", resynced=False))
+        # the AGI ran on instance 0, a round per seat tried
+        buses[0].emit(CallRouted(CALL, "12345", seat="1001", outcome="seat"))
+        buses[0].emit(CallRouted(CALL, "12345", seat="1002", outcome="seat"))
         for bus in buses:
-            bus.publish("call.answered", **common, answered_by="1002")
-            bus.publish("call.ended", **common, reason="hangup")
+            bus.emit(CallAnswered(**common, answered_by="1002", wait_s=4.0))
+            bus.emit(CallEnded(**common, answered_by="1002", cause="Normal Clearing", reason="hangup",
+                               duration_s=30.0))
         for timeline in timelines:
             await timeline.flush()
     finally:
@@ -52,9 +59,8 @@ async def test_a_call_that_ended_while_no_server_heard_gets_its_end_on_resync(pr
     timeline.start()
     try:
         for call_id in (CALL, "hl12345-1795550000.9"):
-            bus.publish("call.started", call_id=call_id, site="12345", caller="13800007777", dialled="12345")
-        bus.publish("call.started", call_id="hl12345-1795550000.12", site="12345", caller="13800007777",
-                    dialled="12345")  # just now: maybe another instance's, begun after the snapshot
+            bus.emit(_started(call_id))
+        bus.emit(_started("hl12345-1795550000.12"))  # just now: maybe another instance's, begun after the snapshot
         await timeline.flush()
         assert set(await private_redis.zrange(open_calls_key("12345"), 0, -1)) == {
             CALL, "hl12345-1795550000.9", "hl12345-1795550000.12"}

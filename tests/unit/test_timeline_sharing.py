@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import CallStarted
 from tickets.redis_keys import ticket_calls_key
 from tickets.store import Ticket, TicketStore
 from tickets.timeline import TicketTimeline, call_key
@@ -50,5 +51,5 @@ async def test_the_backlog_is_bounded_while_redis_is_away(private_redis, monkeyp
     bus = EventBus()
     timeline = TicketTimeline(private_redis, TicketStore(private_redis), bus, frozenset({"12345"}))
     for n in range(5):  # the writer is not started: nothing drains the queue
-        bus.publish("call.started", call_id=f"c{n}", site="12345")
+        bus.emit(CallStarted(f"c{n}", "12345", "13800007777", "12345", "PJSIP/trunk-1", resynced=False))
     assert timeline._queue.qsize() == 3 and timeline.dropped == 2
