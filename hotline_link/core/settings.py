@@ -7,6 +7,7 @@ they come from env or from a file that only its owner can read.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -14,10 +15,10 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, get_type_hints
 
 import structlog
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.net import is_loopback
@@ -65,6 +66,80 @@ def _default_sites() -> tuple[SiteSettings, ...]:
 
 S = TypeVar("S", bound="Section")
 log = structlog.get_logger(__name__)
+_LINE_BREAKERS = re.compile(r"[\r\n\x00]")
+
+
+_SCALARS = (int, float, bool, str, Path)
+
+
+@functools.cache
+def _scalar_kinds(model: type) -> dict[str, Any]:
+    """Each scalar field of a model (a Section) or a dataclass (Settings, SiteSettings) and its type."""
+    hints = ({name: info.annotation for name, info in model.model_fields.items()}
+             if issubclass(model, BaseModel) else get_type_hints(model))
+    return {name: kind for name, kind in hints.items() if kind in _SCALARS}
+
+
+def _scalar(cls: type, value: Any, info: ValidationInfo) -> Any:
+    """TOML and environment values as they always were: "30" and 30.0 for an int, "yes" for
+    a bool; 20.5 for a whole number (a mistake, not 20), true for a number and a line break
+    or NUL in any text are refused. Every model here validates its scalar fields with this."""
+    kind = _scalar_kinds(cls).get(info.field_name or "")
+    if kind is None:
+        return value
+    try:
+        if (kind in (int, float) and isinstance(value, bool)) or (
+                kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        typed = _BOOLS[str(value).strip().lower()] if kind is bool and not isinstance(value, bool) else kind(value)
+    except (TypeError, ValueError, KeyError, OverflowError):  # OverflowError: int(inf)
+        raise ValueError(f"expected {kind.__name__}, got {value!r}") from None
+    if isinstance(typed, str) and _LINE_BREAKERS.search(typed):
+        raise ValueError("a line break or NUL is not allowed")
+    return typed
+
+
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_SHAPES = {"tuple_type": "a list", "list_type": "a list", "dict_type": "a table", "dataclass_type": "a table"}
+_BOUNDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most")}  # Field(ge=, le=)
+
+
+def _describe(exc: ValidationError, origins: Mapping[str, str], known: Mapping[str, Iterable[str]]) -> str:
+    """The first error in one line: where it was written (``origins``: key -> "config file F:
+    [table] " or "environment HOTLINE_K"; "" -> the file), the key and why. ``known``: the
+    keys of the model ("") and of its nested tables (by field)."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = error["loc"][:-1] if error["type"] == "missing" else error["loc"]
+    key = str(loc[0]) if loc else ""
+    where = origins.get(key, "")
+    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    reason = _reason(error, errors, name, known.get(key if len(loc) > 1 else "", ()))
+    if not name:
+        return f"{where}{reason}"
+    said = reason if reason.startswith((f"{name} ", f"{name}:", f"{name}.", "setting ")) else f"{name}: {reason}"
+    if (not where or where.startswith("environment ")) and not said.startswith((f"{key} ", "setting ")):
+        said = f"setting {said}"
+    return f"{said} ({where})" if where.startswith("environment ") else f"{where}{said}"
+
+
+def _reason(error: Mapping[str, Any], errors: list[Any], name: str, known: Iterable[str]) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if "error" in context:
+        return str(context["error"])
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"unknown setting; known: {', '.join(known)}"
+    if kind == "missing":
+        parent = error["loc"][:-1]
+        return "missing " + ", ".join(str(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                                      and e["loc"][:-1] == parent)
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        unit = " seconds" if name.endswith("_s") else ""
+        return f"{name} must be {words} {context[bound]}{unit}, got {error['input']}"
+    if kind in _SHAPES:
+        return f"expected {_SHAPES[kind]}, got {error['input']!r}"
+    return error["msg"]
 
 # every section model by its table, and the section owning each key: filled as capabilities'
 # config modules are imported (Section subclasses register themselves); used by the flat
@@ -82,6 +157,8 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
     table: ClassVar[str]
 
+    _scalars = field_validator("*", mode="before")(_scalar)
+
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -93,29 +170,13 @@ class Section(BaseModel):
                 if isinstance(value, property) and not name.startswith("_"):
                     _SECTION_OF_KEY[name] = cls
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _coerce_scalars(cls, value: Any, info: ValidationInfo) -> Any:
-        """TOML and environment values as today: "30" and 30.0 for an int, "yes" for a bool;
-        20.5 for a whole number and true for a number are refused."""
-        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
-        return _coerce_value(value, kind) if kind in _SCALARS else value
-
-    @model_validator(mode="after")
-    def _no_line_breaks(self) -> Section:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, str) and _LINE_BREAKERS.search(value):
-                raise ValueError(f"setting {name}: a line break or NUL is not allowed")
-        return self
-
     @classmethod
     def keys(cls) -> tuple[str, ...]:
         return tuple(cls.model_fields)
 
     @classmethod
     def scalar_keys(cls) -> tuple[str, ...]:
-        return tuple(k for k, info in cls.model_fields.items() if info.annotation in _SCALARS)
+        return tuple(_scalar_kinds(cls))
 
     @classmethod
     def parse(cls: type[S], raw: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> S:
@@ -124,38 +185,7 @@ class Section(BaseModel):
         try:
             return cls.model_validate(dict(raw))
         except ValidationError as exc:
-            raise ConfigError(_describe(cls, exc, origins or {})) from None
-
-
-_SCALARS = (int, float, bool, str, Path)
-_KIND_NAMES = {int: "int", float: "float", bool: "bool", str: "str", Path: "Path"}
-
-
-def _coerce_value(value: Any, kind: Any) -> Any:
-    try:
-        return _coerce_kind(value, kind)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-        raise ValueError(f"expected {_KIND_NAMES.get(kind, kind)}, got {value!r}") from None
-
-
-def _describe(model: type[Section], exc: ValidationError, origins: Mapping[str, str]) -> str:
-    error = exc.errors()[0]
-    loc = error.get("loc") or ()
-    key = str(loc[0]) if loc else ""
-    context = error.get("ctx") or {}
-    reason = str(context["error"]) if "error" in context else error["msg"]
-    if error["type"] == "extra_forbidden":
-        reason = f"unknown setting; known: {', '.join(model.keys())}"
-    where = origins.get(key) or origins.get("", "")
-    if not key:
-        return f"{where}: {reason}" if where else reason
-    said = reason if reason.startswith((f"{key} ", f"{key}:", f"{key}.", f"setting {key}")) else f"{key}: {reason}"
-    if where.startswith("environment "):
-        said = said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
-        return f"{said} ({where})"
-    if where.startswith("config file ") and key in origins:
-        return f"{where}{said}"  # where ends with "[table] " when the key was in its table
-    return said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
+            raise ConfigError(_describe(exc, origins or {}, {"": cls.keys()})) from None
 
 
 @dataclass(frozen=True, init=False)
@@ -260,9 +290,8 @@ class Settings:
         if found is None:
             raw = dict(self.tables.get(model.table, {}))
             raw.update((k, v) for k, v in self.overrides.items() if k in model.model_fields)
-            origins = {k.split(".", 1)[1]: v for k, v in self.origins.items() if k.startswith(f"{model.table}.")}
-            if "" not in origins and self.origins.get(""):
-                origins[""] = self.origins[""]
+            origins = {"": self.origins.get("", ""), **{k.split(".", 1)[1]: v for k, v in self.origins.items()
+                                                         if k.startswith(f"{model.table}.")}}
             found = parsed[model] = model.parse(raw, origins)
         return found  # type: ignore[return-value]  # parsed by model
 
@@ -464,7 +493,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
     raw = _read_toml(path) if path else {}
     where = f"config file {path}"
     if path:
-        origins[""] = where
+        origins[""] = f"{where}: "
     known = set(_SCALAR_TYPES) | set(_TABLES) | set(models) | set(owner)
     unknown = set(raw) - known
     if unknown and not unknown_ok:
@@ -522,7 +551,6 @@ def _check_hosts(settings: Settings) -> None:
 
 
 _CONFIG_NAME = re.compile(r"[0-9A-Za-z_-]{1,32}")
-_LINE_BREAKERS = re.compile(r"[\r\n\x00]")
 _CONFIG_BREAKERS = re.compile(r"[\r\n\x00;\[\]]")
 
 
