@@ -1,23 +1,35 @@
 """One typed settings object, read from an optional TOML file and then env vars.
 
 Precedence: defaults < TOML file (``HOTLINE_CONFIG`` or ``--config``) < ``HOTLINE_*`` env.
-Secrets (the AMI secret, SIP passwords) are never part of ``repr`` and never logged;
-they come from env or from a file that only its owner can read.
+Core's settings (``Settings``) and each capability's (a ``Section``) are validated by
+pydantic; a bad value is a ConfigError naming where it was written and why. Secrets (the
+AMI secret, SIP passwords) are never part of ``repr`` and never logged; they come from env
+or from a file that only its owner can read.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar, get_type_hints
 
 import structlog
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.net import is_loopback
@@ -34,19 +46,133 @@ DEFAULT_DIRECTORY = {
 }
 DEFAULT_CACHE_DIR = Path("/var/cache/hotline-link")
 
+S = TypeVar("S", bound="Section")
+log = structlog.get_logger(__name__)
+
+_CONFIG_NAME = re.compile(r"[0-9A-Za-z_-]{1,32}")
+_LINE_BREAKERS = re.compile(r"[\r\n\x00]")
+_CONFIG_BREAKERS = re.compile(r"[\r\n\x00;\[\]]")
+_NAME_RULE = "must be 1-32 of A-Z a-z 0-9 _ -"
+
+
+class Refused(ValueError):
+    """A validator's refusal whose message already names what it refuses (a site, a host):
+    it is shown as written, after where ``key`` (default: the field) was written."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
+_SCALARS = (int, float, bool, str, Path)
+
+
+@functools.cache
+def _scalar_kinds(model: type) -> dict[str, Any]:
+    """Each scalar field of a model (a Section) or a dataclass (Settings, SiteSettings) and its type."""
+    hints = ({name: info.annotation for name, info in model.model_fields.items()}
+             if issubclass(model, BaseModel) else get_type_hints(model))
+    return {name: kind for name, kind in hints.items() if kind in _SCALARS}
+
+
+def _scalar(cls: type, value: Any, info: ValidationInfo) -> Any:
+    """TOML and environment values as they always were: "30" and 30.0 for an int, "yes" for
+    a bool; 20.5 for a whole number (a mistake, not 20), true for a number and a line break
+    or NUL in any text are refused. Every model here validates its scalar fields with this."""
+    kind = _scalar_kinds(cls).get(info.field_name or "")
+    if kind is None:
+        return value
+    try:
+        if (kind in (int, float) and isinstance(value, bool)) or (
+                kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        typed = _BOOLS[str(value).strip().lower()] if kind is bool and not isinstance(value, bool) else kind(value)
+    except (TypeError, ValueError, KeyError, OverflowError):  # OverflowError: int(inf)
+        raise ValueError(f"expected {kind.__name__}, got {value!r}") from None
+    if isinstance(typed, str) and _LINE_BREAKERS.search(typed):
+        raise ValueError("a line break or NUL is not allowed")
+    return typed
+
+
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_SHAPES = {"tuple_type": "a list", "list_type": "a list", "dict_type": "a table", "dataclass_type": "a table"}
+_BOUNDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most")}  # Field(ge=, le=)
+
+
+def _describe(exc: ValidationError, origins: Mapping[str, str], known: Mapping[str, Iterable[str]]) -> str:
+    """The first error in one line: where it was written (``origins``: key -> "config file F:
+    [table] " or "environment HOTLINE_K"; "" -> the file), the key and why. ``known``: the
+    keys of the model ("") and of its nested tables (by field)."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = error["loc"][:-1] if error["type"] == "missing" else error["loc"]
+    cause = (error.get("ctx") or {}).get("error")
+    key = (cause.key if isinstance(cause, Refused) else "") or (str(loc[0]) if loc else "")
+    where = origins.get(key, "")
+    if isinstance(cause, Refused):  # it names what it refuses: shown as written
+        said = str(cause)
+    else:
+        name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+        reason = _reason(error, errors, name, known.get(key if len(loc) > 1 else "", ()))
+        if not name:
+            return f"{where}{reason}"
+        said = reason if reason.startswith((f"{name} ", f"{name}:", f"{name}.", "setting ")) else f"{name}: {reason}"
+        if (not where or where.startswith("environment ")) and not said.startswith((f"{key} ", "setting ")):
+            said = f"setting {said}"
+    return f"{said} ({where})" if where.startswith("environment ") else f"{where}{said}"
+
+
+def _reason(error: Mapping[str, Any], errors: list[Any], name: str, known: Iterable[str]) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if "error" in context:
+        return str(context["error"])
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"unknown setting; known: {', '.join(known)}"
+    if kind == "missing":
+        parent = error["loc"][:-1]
+        return "missing " + ", ".join(str(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                                      and e["loc"][:-1] == parent)
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        unit = " seconds" if name.endswith("_s") else ""
+        return f"{name} must be {words} {context[bound]}{unit}, got {error['input']}"
+    if kind in _SHAPES:
+        return f"expected {_SHAPES[kind]}, got {error['input']!r}"
+    return error["msg"]
+
 
 @dataclass(frozen=True)
 class SiteSettings:
-    """One Asterisk site: a call center (12345, 110) or a site lending remote seats."""
+    """One Asterisk site: a call center (12345, 110) or a site lending remote seats; a TOML
+    ``[[sites]]`` table."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", coerce_numbers_to_str=True)  # agents = [1001]
 
     id: str
-    intake: str  # the number callers dial to reach this platform ("" for a seat-only site)
-    sip_port: int
-    ami_port: int
+    # the number callers dial to reach this platform ("" for a seat-only site; code passes it)
+    intake: Annotated[str, Field(default="")]
+    sip_port: Annotated[int, Field(ge=1, le=65535)]
+    ami_port: Annotated[int, Field(ge=1, le=65535)]
     rtp_start: int
     rtp_end: int
     agents: tuple[str, ...]
     host: str = "127.0.0.1"
+
+    _scalars = field_validator("*", mode="before")(_scalar)
+
+    @model_validator(mode="after")
+    def _rules(self) -> SiteSettings:
+        """Names written into Asterisk's config files may not change the config they land in."""
+        for what, value in (("id", self.id), *((f"agent {a!r}", a) for a in self.agents)):
+            if not _CONFIG_NAME.fullmatch(value):
+                raise Refused(f"site {self.id[:32]!r}: {what} {_NAME_RULE}")
+        if self.intake and not self.intake.isdigit():
+            raise Refused(f"site {self.id}: intake {self.intake!r} must be digits")
+        if _CONFIG_BREAKERS.search(self.host):
+            raise Refused(f"site {self.id}: host {self.host!r} is not a host name or address")
+        if self.rtp_start >= self.rtp_end:
+            raise Refused(f"site {self.id}: rtp_start must be below rtp_end")
+        return self
 
     def agent_device(self, agent: str) -> str:
         return f"PJSIP/{agent}"
@@ -62,9 +188,6 @@ def _default_sites() -> tuple[SiteSettings, ...]:
                      tuple(str(n) for n in range(3001, 3006))),
     )
 
-
-S = TypeVar("S", bound="Section")
-log = structlog.get_logger(__name__)
 
 # every section model by its table, and the section owning each key: filled as capabilities'
 # config modules are imported (Section subclasses register themselves); used by the flat
@@ -82,6 +205,8 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
     table: ClassVar[str]
 
+    _scalars = field_validator("*", mode="before")(_scalar)
+
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -93,29 +218,13 @@ class Section(BaseModel):
                 if isinstance(value, property) and not name.startswith("_"):
                     _SECTION_OF_KEY[name] = cls
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _coerce_scalars(cls, value: Any, info: ValidationInfo) -> Any:
-        """TOML and environment values as today: "30" and 30.0 for an int, "yes" for a bool;
-        20.5 for a whole number and true for a number are refused."""
-        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
-        return _coerce_value(value, kind) if kind in _SCALARS else value
-
-    @model_validator(mode="after")
-    def _no_line_breaks(self) -> Section:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, str) and _LINE_BREAKERS.search(value):
-                raise ValueError(f"setting {name}: a line break or NUL is not allowed")
-        return self
-
     @classmethod
     def keys(cls) -> tuple[str, ...]:
         return tuple(cls.model_fields)
 
     @classmethod
     def scalar_keys(cls) -> tuple[str, ...]:
-        return tuple(k for k, info in cls.model_fields.items() if info.annotation in _SCALARS)
+        return tuple(_scalar_kinds(cls))
 
     @classmethod
     def parse(cls: type[S], raw: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> S:
@@ -124,47 +233,17 @@ class Section(BaseModel):
         try:
             return cls.model_validate(dict(raw))
         except ValidationError as exc:
-            raise ConfigError(_describe(cls, exc, origins or {})) from None
-
-
-_SCALARS = (int, float, bool, str, Path)
-_KIND_NAMES = {int: "int", float: "float", bool: "bool", str: "str", Path: "Path"}
-
-
-def _coerce_value(value: Any, kind: Any) -> Any:
-    try:
-        return _coerce_kind(value, kind)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-        raise ValueError(f"expected {_KIND_NAMES.get(kind, kind)}, got {value!r}") from None
-
-
-def _describe(model: type[Section], exc: ValidationError, origins: Mapping[str, str]) -> str:
-    error = exc.errors()[0]
-    loc = error.get("loc") or ()
-    key = str(loc[0]) if loc else ""
-    context = error.get("ctx") or {}
-    reason = str(context["error"]) if "error" in context else error["msg"]
-    if error["type"] == "extra_forbidden":
-        reason = f"unknown setting; known: {', '.join(model.keys())}"
-    where = origins.get(key) or origins.get("", "")
-    if not key:
-        return f"{where}: {reason}" if where else reason
-    said = reason if reason.startswith((f"{key} ", f"{key}:", f"{key}.", f"setting {key}")) else f"{key}: {reason}"
-    if where.startswith("environment "):
-        said = said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
-        return f"{said} ({where})"
-    if where.startswith("config file ") and key in origins:
-        return f"{where}{said}"  # where ends with "[table] " when the key was in its table
-    return said if said.startswith((f"{key} ", "setting ")) else f"setting {said}"
+            raise ConfigError(_describe(exc, origins or {}, {"": cls.keys()})) from None
 
 
 @dataclass(frozen=True, init=False)
 class Settings:
-    """Core's settings (server, Redis, state paths, sites) as typed fields, and each
-    capability's section, raw as loaded (``tables``) until its plugin parses it with its
-    own model (``section(Model)``). For one release, ``settings.<flat name>`` still reads
-    any capability's key (``settings.wrap_up_s``) and ``Settings(wrap_up_s=...)`` /
-    ``replace(settings, wrap_up_s=...)`` still set one (``overrides``)."""
+    """Core's settings (server, Redis, state paths, sites): each field a top-level TOML key
+    and, if a scalar, ``HOTLINE_<NAME>``, validated by ``load_settings`` (not by
+    ``Settings(...)``). Each capability's section stays raw (``tables``) until its plugin
+    parses it with its own model (``section(Model)``). For one release, ``settings.<flat
+    name>`` still reads any capability's key (``settings.wrap_up_s``) and
+    ``Settings(wrap_up_s=...)`` / ``replace(settings, wrap_up_s=...)`` still set one."""
 
     # --- Redis ---
     redis_url: str = "redis://127.0.0.1:26379/0"
@@ -189,9 +268,9 @@ class Settings:
     # liveness: a softphone that died without unregistering is offline within seat_liveness_s
     # (Asterisk qualifies every agent contact); an answered call whose media stopped (no RTP:
     # the phone vanished) ends after media_timeout_s, on hold after media_timeout_hold_s
-    seat_liveness_s: int = 30
-    media_timeout_s: int = 30
-    media_timeout_hold_s: int = 300
+    seat_liveness_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    media_timeout_s: Annotated[int, Field(ge=5, le=86400)] = 30
+    media_timeout_hold_s: Annotated[int, Field(ge=5, le=86400)] = 300
     log_level: str = "info"
     plugins: str = ""  # comma-separated plugins this deployment runs; empty: every built-in one
     # --- state paths ---
@@ -216,15 +295,64 @@ class Settings:
     remote_seat_site: str = "remote"  # the site lending remote seats (远程座席)
     # --- secrets of the secrets file ---
     push_secret: str = field(default="", repr=False)  # no longer used to sign: see push_secrets
+    # --- filled by the loader, never read from TOML or the environment (_NOT_KEYS) ---
     # one HMAC secret per direction (secrets file: push_secret_<from>_to_<to>): the key that
     # signs 12345's pushes to 110 cannot forge 110's to 12345
     push_secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    # --- capabilities' sections, as loaded: table -> key -> raw value ---
+    # capabilities' sections, as loaded: table -> key -> raw value
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # where each section's key was written (for messages): "table.key" -> origin
+    # where each key was written (for messages): "key" (core's), "table.key" -> origin
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
     # capability keys set by flat name in code (Settings(wrap_up_s=60), replace(...))
     overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    _scalars = field_validator("*", mode="before")(_scalar)
+
+    @field_validator("ami_username", "ami_secret", "agi_host")
+    @classmethod
+    def _config_text(cls, value: str) -> str:
+        if _CONFIG_BREAKERS.search(value):
+            raise ValueError("';', '[' and ']' are not allowed (they would end up in a config file)")
+        return value
+
+    @field_validator("directory", mode="before")
+    @classmethod
+    def _dialable(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise ValueError('expected a table of name = "number"')
+        for name, number in raw.items():
+            if not isinstance(number, (str, int)) or not str(number).isdigit():
+                raise ValueError(f"directory.{name}: {number!r} is not a dialable number")
+            if not _CONFIG_NAME.fullmatch(name):
+                raise ValueError(f"name {name[:32]!r} {_NAME_RULE}")
+        return {name: str(number) for name, number in raw.items()}
+
+    @model_validator(mode="after")
+    def _rules(self) -> Settings:
+        """Rules of several settings; each refusal names the key it is written under."""
+        ids = [s.id for s in self.sites]
+        if len(set(ids)) != len(ids):
+            raise Refused(f"site ids must be unique, got {ids}", "sites")
+        ports: dict[tuple[str, int], str] = {}
+        for site in self.sites:
+            for kind, port in (("sip", site.sip_port), ("ami", site.ami_port)):
+                owner = ports.setdefault((kind, port), site.id)
+                if owner != site.id:
+                    raise Refused(f"site {site.id}: {kind} port {port} already used by site {owner}", "sites")
+        if self.public_network_site not in ids:
+            raise Refused(f"public_network_site {self.public_network_site!r} is not a site", "public_network_site")
+        # FastAGI and AMI carry no encryption and AMI can run any command: loopback only,
+        # unless the operator lists the address in allow_remote_hosts
+        allowed = id_list(self.allow_remote_hosts)
+        hosts = [("agi_host", "agi_host", self.agi_host), *(("sites", f"site {s.id} host (AMI)", s.host)
+                                                          for s in self.sites)]
+        for key, what, host in hosts:
+            if not is_loopback(host) and host not in allowed:
+                raise Refused(f"{what} {host!r} is not a loopback address; add it to allow_remote_hosts "
+                              "(HOTLINE_ALLOW_REMOTE_HOSTS) to allow it", key)
+        return self
 
     def __init__(self, **values: Any) -> None:
         overrides = dict(values.pop("overrides", None) or {})
@@ -233,16 +361,13 @@ class Settings:
                 continue
             if f.name in values:
                 value = values.pop(f.name)
-            elif f.default is not MISSING:
-                value = f.default
             elif callable(f.default_factory):
                 value = f.default_factory()
             else:
-                raise TypeError(f"Settings: no value for {f.name}")
+                value = f.default
             object.__setattr__(self, f.name, value)
         overrides.update(values)  # a capability's key by its flat name
         object.__setattr__(self, "overrides", overrides)
-        object.__setattr__(self, "_parsed", {})
 
     def __getattr__(self, name: str) -> Any:
         """The flat compatibility view: a capability's key read from its section."""
@@ -255,14 +380,13 @@ class Settings:
 
     def section(self, model: type[S]) -> S:
         """The capability's section, parsed by its model (once; a bad value is a ConfigError)."""
-        parsed: dict[type[Section], Section] = self.__dict__["_parsed"]
+        parsed: dict[type[Section], Section] = self.__dict__.setdefault("_parsed", {})
         found = parsed.get(model)
         if found is None:
             raw = dict(self.tables.get(model.table, {}))
             raw.update((k, v) for k, v in self.overrides.items() if k in model.model_fields)
-            origins = {k.split(".", 1)[1]: v for k, v in self.origins.items() if k.startswith(f"{model.table}.")}
-            if "" not in origins and self.origins.get(""):
-                origins[""] = self.origins[""]
+            origins = {"": self.origins.get("", ""), **{k.split(".", 1)[1]: v for k, v in self.origins.items()
+                                                         if k.startswith(f"{model.table}.")}}
             found = parsed[model] = model.parse(raw, origins)
         return found  # type: ignore[return-value]  # parsed by model
 
@@ -317,70 +441,30 @@ def id_list(text: str) -> frozenset[str]:
     """The ids of a comma-separated list ("12345, 110")."""
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
-_TABLES = ("sites", "directory")
-_META = ("tables", "origins", "overrides")
-_SCALAR_TYPES = {f.name: f.type for f in fields(Settings) if f.name not in _TABLES + _META
-                 and f.name != "push_secrets"}
+
+_NOT_KEYS = ("push_secrets", "tables", "origins", "overrides")
+CORE_KEYS = tuple(f.name for f in fields(Settings) if f.name not in _NOT_KEYS)  # core's TOML keys
+_KNOWN = {"sites": tuple(f.name for f in fields(SiteSettings))}
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = _SCALAR_TYPES[name]
+def env_names(sections: Iterable[type[Section]] = ()) -> dict[str, tuple[str, str]]:
+    """Every environment variable read, and the (table, key) it sets ("": core's): HOTLINE_<KEY>
+    for each scalar key (a key that moved into a table kept its name, so its variable too)."""
+    keys = [("", key) for key in _scalar_kinds(Settings) if key in CORE_KEYS]
+    keys += [(model.table, key) for model in sections for key in model.scalar_keys()]
+    return {f"HOTLINE_{key.upper()}": (table, key) for table, key in keys}
+
+
+@functools.cache
+def _core_model() -> TypeAdapter[Settings]:
+    return TypeAdapter(Settings)
+
+
+def _validated(values: Mapping[str, Any], origins: dict[str, str]) -> Settings:
     try:
-        return _coerce_kind(value, kind)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-        raise ConfigError(f"setting {name}: expected {kind}, got {value!r}") from None
-
-
-def _coerce_kind(value: Any, kind: Any) -> Any:
-    if isinstance(value, bool) and kind in ("int", int, "float", float):
-        raise ValueError  # TOML true is not a number
-    if kind in ("int", int):
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError  # 20.5 for a whole number of seconds is a mistake, not 20
-        return int(value)
-    if kind in ("float", float):
-        return float(value)
-    if kind in ("Path", Path):
-        return Path(value)
-    if kind in ("bool", bool):
-        if isinstance(value, bool):
-            return value
-        lowered = str(value).strip().lower()  # from the environment
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-        raise ValueError
-    return str(value)
-
-
-def _site_from_mapping(raw: Mapping[str, Any], index: int) -> SiteSettings:
-    required = ("id", "sip_port", "ami_port", "rtp_start", "rtp_end", "agents")
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"sites[{index}]: expected a [[sites]] table, got {raw!r}")
-    missing = [k for k in required if k not in raw]
-    if missing:
-        raise ConfigError(f"sites[{index}]: missing {', '.join(missing)}")
-    try:
-        return SiteSettings(
-            id=str(raw["id"]), intake=str(raw.get("intake", "")),
-            sip_port=int(raw["sip_port"]), ami_port=int(raw["ami_port"]),
-            rtp_start=int(raw["rtp_start"]), rtp_end=int(raw["rtp_end"]),
-            agents=tuple(str(a) for a in raw["agents"]), host=str(raw.get("host", "127.0.0.1")),
-        )
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ConfigError(f"sites[{index}]: {exc}") from None
-
-
-def _directory_from_mapping(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        raise ConfigError("directory: expected a table of name = \"number\"")
-    out = {}
-    for name, number in raw.items():
-        if not isinstance(number, (str, int)) or not str(number).isdigit():
-            raise ConfigError(f"directory.{name}: {number!r} is not a dialable number")
-        out[str(name)] = str(number)
-    return out
+        return _core_model().validate_python(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origins, _KNOWN)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -453,132 +537,49 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
     """Core's settings, validated, and the raw tables of ``sections`` (the capabilities'
     models, which parse them later: ``Settings.section``). A section's key may be written in
     its table or, for one release, at the top level by its flat name (with a warning); its
-    environment name is ``HOTLINE_<KEY>``. Other names are refused unless ``unknown_ok``."""
+    environment name is ``HOTLINE_<KEY>`` (``env_names``). Other names are refused unless
+    ``unknown_ok``."""
     env = os.environ if env is None else env
     models = {model.table: model for model in sections}
     owner = {key: model for model in models.values() for key in model.keys()}
-    values: dict[str, Any] = {}
-    tables: dict[str, dict[str, Any]] = {table: {} for table in models}
-    origins: dict[str, str] = {}
     path = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
     raw = _read_toml(path) if path else {}
-    where = f"config file {path}"
-    if path:
-        origins[""] = where
-    known = set(_SCALAR_TYPES) | set(_TABLES) | set(models) | set(owner)
-    unknown = set(raw) - known
+    where = f"config file {path}: "
+    unknown = set(raw) - set(CORE_KEYS) - set(models) - set(owner)
     if unknown and not unknown_ok:
-        raise ConfigError(f"{where}: unknown settings {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{where}unknown settings {', '.join(sorted(unknown))}")
+    core: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {table: {} for table in models}
+    origins: dict[str, str] = {"": where} if path else {}
     for name, value in raw.items():
         if name in models:
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {name}: expected a [{name}] table, got {value!r}")
-            for key, item in value.items():
-                tables[name][key] = item
-                origins[f"{name}.{key}"] = f"{where}: [{name}] "
+                raise ConfigError(f"{where}{name}: expected a [{name}] table, got {value!r}")
+            tables[name].update(value)
+            origins.update((f"{name}.{key}", f"{where}[{name}] ") for key in value)
         elif name in owner:
             table = owner[name].table
             log.warning("settings.flat_name_deprecated", name=name, use=f"[{table}] {name}")
             tables[table].setdefault(name, value)  # the table's own key wins
-            origins.setdefault(f"{table}.{name}", f"{where}: ")
-        elif name == "sites":
-            if not isinstance(value, list):
-                raise ConfigError(f"{where}: sites must be [[sites]] tables")
-            values["sites"] = tuple(_site_from_mapping(s, i) for i, s in enumerate(value))
-        elif name == "directory":
-            values["directory"] = _directory_from_mapping(value)
-        elif name in _SCALAR_TYPES:
-            values[name] = _coerce(name, value)
-    for name in _SCALAR_TYPES:
-        env_value = env.get(f"HOTLINE_{name.upper()}")
-        if env_value is not None:
-            values[name] = _coerce(name, env_value)
-    for model in models.values():
-        for key in model.scalar_keys():
-            env_value = env.get(f"HOTLINE_{key.upper()}")
-            if env_value is not None:
-                tables[model.table][key] = env_value
-                origins[f"{model.table}.{key}"] = f"environment HOTLINE_{key.upper()}"
-    settings = Settings(**values, tables=tables, origins=origins)
+            origins.setdefault(f"{table}.{name}", where)
+        elif name in CORE_KEYS:
+            core[name] = value
+            origins[name] = where
+    for env_name, (table, key) in env_names(models.values()).items():
+        if env_name in env:
+            (tables[table] if table else core)[key] = env[env_name]
+            origins[f"{table}.{key}" if table else key] = f"environment {env_name}"
+    values = {**core, "tables": tables, "origins": origins}
+    settings = _validated(values, origins)
     if _exists(settings.secrets_file):
         stored = read_secret_file(settings.secrets_file)
-        settings = replace(settings, ami_secret=settings.ami_secret or stored.get("ami_secret", ""),
-                           redis_password=settings.redis_password or stored.get("redis_password", ""),
-                           push_secrets={**{k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)},
-                                         **settings.push_secrets})
-    _validate(settings)
+        for key in ("ami_secret", "redis_password"):  # set in the config or env, they win
+            if not getattr(settings, key) and key in stored:
+                values[key] = stored[key]
+                origins[key] = f"secrets file {settings.secrets_file}: "
+        values["push_secrets"] = {k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)}
+        settings = _validated(values, origins)
     return settings
-
-
-def _check_hosts(settings: Settings) -> None:
-    """FastAGI and AMI carry no encryption and AMI can run any command: loopback only,
-    unless the operator lists the address in ``allow_remote_hosts``."""
-    allowed = id_list(settings.allow_remote_hosts)
-    checks = [("agi_host", settings.agi_host)] + [(f"site {s.id} host (AMI)", s.host) for s in settings.sites]
-    for what, host in checks:
-        if not is_loopback(host) and host not in allowed:
-            raise ConfigError(f"{what} {host!r} is not a loopback address; add it to allow_remote_hosts "
-                              "(HOTLINE_ALLOW_REMOTE_HOSTS) to allow it")
-
-
-_CONFIG_NAME = re.compile(r"[0-9A-Za-z_-]{1,32}")
-_LINE_BREAKERS = re.compile(r"[\r\n\x00]")
-_CONFIG_BREAKERS = re.compile(r"[\r\n\x00;\[\]]")
-
-
-def _check_config_values(settings: Settings) -> None:
-    """No setting may carry a line break or NUL; the ones written into Asterisk's config
-    files (site ids, agents, numbers, hosts, the AMI user and secret) may not carry ';'
-    (a comment) or '[' ']' (a section) either: each would change the config it lands in."""
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        if isinstance(value, str) and _LINE_BREAKERS.search(value):
-            raise ConfigError(f"setting {f.name}: a line break or NUL is not allowed")
-    for what, value in (("ami_username", settings.ami_username), ("ami_secret", settings.ami_secret),
-                        ("agi_host", settings.agi_host)):
-        if _CONFIG_BREAKERS.search(value):
-            raise ConfigError(f"setting {what}: ';', '[' and ']' are not allowed (they would end up in a config file)")
-    for site in settings.sites:
-        for what, value in (("id", site.id), *((f"agent {a!r}", a) for a in site.agents)):
-            if not _CONFIG_NAME.fullmatch(value):
-                raise ConfigError(f"site {site.id[:32]!r}: {what} must be 1-32 of A-Z a-z 0-9 _ -")
-        if site.intake and not site.intake.isdigit():
-            raise ConfigError(f"site {site.id}: intake {site.intake!r} must be digits")
-        if _CONFIG_BREAKERS.search(site.host):
-            raise ConfigError(f"site {site.id}: host {site.host!r} is not a host name or address")
-    for name in settings.directory:
-        if not _CONFIG_NAME.fullmatch(name):
-            raise ConfigError(f"directory: name {name[:32]!r} must be 1-32 of A-Z a-z 0-9 _ -")
-
-
-def _validate(settings: Settings) -> None:
-    """Core's rules; each capability's are its section model's and its plugin's."""
-    _check_config_values(settings)
-    _check_hosts(settings)
-    ids = [s.id for s in settings.sites]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"site ids must be unique, got {ids}")
-    ports: dict[tuple[str, int], str] = {}
-    for site in settings.sites:
-        for kind, port in (("sip", site.sip_port), ("ami", site.ami_port)):
-            if not 0 < port < 65536:
-                raise ConfigError(f"site {site.id}: {kind} port {port} out of range")
-            owner = ports.setdefault((kind, port), site.id)
-            if owner != site.id:
-                raise ConfigError(f"site {site.id}: {kind} port {port} already used by site {owner}")
-        if site.rtp_start >= site.rtp_end:
-            raise ConfigError(f"site {site.id}: rtp_start must be below rtp_end")
-    if settings.public_network_site not in ids:
-        raise ConfigError(f"public_network_site {settings.public_network_site!r} is not a site")
-    _validate_liveness(settings)
-
-
-def _validate_liveness(settings: Settings) -> None:
-    if not 5 <= settings.seat_liveness_s <= 3600:
-        raise ConfigError(f"seat_liveness_s must be from 5 to 3600 seconds, got {settings.seat_liveness_s}")
-    for name in ("media_timeout_s", "media_timeout_hold_s"):
-        if not 5 <= getattr(settings, name) <= 86400:
-            raise ConfigError(f"{name} must be from 5 to 86400 seconds, got {getattr(settings, name)}")
 
 
 def qualify_timing(liveness_s: int) -> tuple[int, float]:
