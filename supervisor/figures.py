@@ -145,7 +145,7 @@ class Dashboard:
     def apply(self, event: Event, now: float) -> list[Count]:
         """Take one bus event; return the history counters it adds (often none)."""
         self._prune(now)
-        handler = _HANDLERS.get(type(event))
+        handler = HANDLERS.get(type(event))
         if handler is None:
             return []
         return handler(self, event, now)
@@ -391,7 +391,7 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert, now: float
     return []
 
 
-_HANDLERS: dict[type[Event], Handler] = {
+HANDLERS: dict[type[Event], Handler] = {
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
     CallRouted: _on_routed,

@@ -22,27 +22,18 @@ from hotline_link.core.errors import AmiError
 from hotline_link.core.events import (
     CATALOG,
     EVENT_TYPES,
-    CallAnswered,
-    CallEnded,
     CallRinging,
-    CallRouted,
     CallStarted,
     ConferenceEvent,
     Event,
-    IvrChoice,
-    IvrEntered,
-    IvrLeft,
     OverflowAssigned,
-    OverflowChanged,
-    QueueJoined,
-    QueueLeft,
     SeatChanged,
     TransferStateEvent,
 )
 from hotline_link.core.tasks import cancel_and_wait
 from seat_pool.errors import AgentNotFound
 from seat_pool.state import SeatState
-from supervisor.figures import Count, Dashboard
+from supervisor.figures import HANDLERS, Count, Dashboard
 from supervisor.history import (
     HISTORY_TTL_S,
     MARKER_TTL_S,
@@ -59,12 +50,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 REFRESH_S = 1.0  # seat snapshot from Redis (wrap-up ends, other instances' changes)
-# what the page follows: the call, queue, overflow, IVR, seat, transfer and conference
-# events (some only wake its streams); not push.dead nor linkage.supervisor_alert, which
-# the figures would list as alerts
+# what the page follows: every event its figures count or list (calls, queues, overflow,
+# IVR, seats, transfers, conferences, alerts), and the rest of the transfer and conference
+# events, which only wake its streams
 _WATCHED: frozenset[type[Event]] = frozenset({
-    CallStarted, CallRinging, CallRouted, CallAnswered, CallEnded, QueueJoined, QueueLeft,
-    OverflowChanged, OverflowAssigned, IvrEntered, IvrChoice, IvrLeft, SeatChanged,
+    *HANDLERS, CallStarted, CallRinging, OverflowAssigned,
     *(kind for kind in CATALOG if issubclass(kind, (TransferStateEvent, ConferenceEvent)))})
 
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.events import CallAnswered, CallRouted, LinkageSupervisorAlert, QueueJoined, TransferDialling
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import Principal, TokenBook
 from seat_pool.selection import SeatView
@@ -58,12 +59,13 @@ async def test_the_dashboard_state_is_its_model(supervisor):
     dashboard, now = supervisor.service.dashboard, time.time()
     dashboard.set_seats("12345", [SeatView("12345", "1001", SeatState.TALKING, now - 30),
                                   SeatView("12345", "1002", SeatState.IDLE, now - 5)])
-    dashboard.apply("queue.joined", {"call_id": "c1", "site": "12345", "emergency": True}, now - 20)
-    dashboard.apply("call.routed", {"call_id": "c2", "site": "12345"}, now - 10)
-    dashboard.apply("call.answered", {"call_id": "c2", "site": "12345", "wait_s": 4.0}, now - 9)
-    dashboard.apply("transfer.dialling", {"transfer_id": "t1", "agent": "1001", "target": "110"}, now - 8)
-    dashboard.apply("linkage.supervisor_alert", {"ticket_id": "12345-20261124-000001", "unit": "QD-TOWN",
-                                                 "site": "12345", "reason": "非工作时间紧急事件"}, now - 2)
+    dashboard.apply(QueueJoined("c1", "12345", emergency=True, position=1), now - 20)
+    dashboard.apply(CallRouted("c2", "12345", seat="1001", outcome="seat"), now - 10)
+    dashboard.apply(CallAnswered("c2", "12345", caller="13812345678", answered_by="1001", wait_s=4.0), now - 9)
+    dashboard.apply(TransferDialling(agent="1001", transfer_id="t1", call_id="c2", target="110",
+                                     ticket_id="12345-20261124-000001", state="dialling", reason=None), now - 8)
+    dashboard.apply(LinkageSupervisorAlert(ticket_id="12345-20261124-000001", unit="QD-TOWN",
+                                           site="12345", reason="非工作时间紧急事件"), now - 2)
     dashboard.sample(now - 1)
     resp = await supervisor.client.get("/api/supervisor/state", headers=HEADERS)
     state = await served(resp, DashboardState, "/api/supervisor/state", 200)

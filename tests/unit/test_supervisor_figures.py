@@ -17,7 +17,9 @@ from hotline_link.core.events import (
     IvrChoice,
     IvrEntered,
     IvrLeft,
+    LinkageSupervisorAlert,
     OverflowChanged,
+    PushDead,
     PushDelivered,
     QueueJoined,
     QueueLeft,
@@ -228,3 +230,13 @@ def test_any_event_sequence_keeps_the_figures_sane(events):
         assert site["offered_last_hour"] == site["answered_last_hour"] + site["lost_last_hour"]
     json_safe = __import__("json").dumps(snap, allow_nan=False)
     assert json_safe
+
+
+def test_the_service_follows_every_event_the_figures_count_or_list():
+    """An event the dashboard has a handler for but the service does not watch never reaches
+    the page (push.dead and linkage.supervisor_alert once did not: no alert was listed)."""
+    from supervisor.figures import HANDLERS
+    from supervisor.service import _WATCHED
+
+    assert set(HANDLERS) <= _WATCHED
+    assert {PushDead, LinkageSupervisorAlert} <= _WATCHED
