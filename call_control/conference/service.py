@@ -60,13 +60,6 @@ from call_control.errors import (
 from call_control.transfer.service import require_agent_call
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
-from hotline_link.core.events import (
-    ConferenceDialling,
-    ConferenceEnded,
-    ConferenceEvent,
-    ConferenceJoined,
-    ConferenceLeft,
-)
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
 from tickets.sharing import shared_content
@@ -77,8 +70,6 @@ log = structlog.get_logger(__name__)
 ROOM_CONTEXT = "conf-rooms"
 OUT_CONTEXT = "conference-out"
 JOIN_TIMEOUT_S = 5.0
-CONFERENCE_EVENTS: dict[str, type[ConferenceEvent]] = {
-    cls.NAME: cls for cls in (ConferenceDialling, ConferenceJoined, ConferenceLeft, ConferenceEnded)}
 
 
 @dataclass
@@ -277,9 +268,9 @@ class ConferenceService:
                 self.rooms.pop((conf.site, conf.room), None)
 
     def _publish(self, action: Publish, conf: Conference) -> None:
-        name, party = action.name, action.party
-        log.info(name, call_id=conf.call_id, site=conf.site, room=conf.room, ticket_id=conf.ticket_id,
+        party = action.party
+        log.info(action.kind.NAME, call_id=conf.call_id, site=conf.site, room=conf.room, ticket_id=conf.ticket_id,
                  party=party or None)
-        self.ctx.bus.emit(CONFERENCE_EVENTS[name](
+        self.ctx.bus.emit(action.kind(
             party=party, site=conf.site, call_id=conf.call_id, room=conf.room, ticket_id=conf.ticket_id,
             target=conf.target, state=action.state.value, parties=list(action.parties)))

@@ -20,6 +20,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from call_control.errors import CallerWouldBeAlone, NotInConference, NotYourCall
+from hotline_link.core.events import (
+    ConferenceDialling,
+    ConferenceEnded,
+    ConferenceEvent,
+    ConferenceJoined,
+    ConferenceLeft,
+)
 from seat_pool.state import seat_from_device
 
 
@@ -151,9 +158,9 @@ class Dial:
 
 @dataclass(frozen=True)
 class Publish:
-    """Bus event ``name`` about ``party``, with the room as it was then."""
+    """Bus event ``kind`` about ``party``, with the room as it was then."""
 
-    name: str
+    kind: type[ConferenceEvent]
     party: str
     state: ConferenceState
     parties: tuple[str, ...]
@@ -193,8 +200,8 @@ class InvalidTransition(Exception):
     pass
 
 
-def _publish(name: str, party: str, room: Room) -> Publish:
-    return Publish(name, party, room.state, room.parties)
+def _publish(kind: type[ConferenceEvent], party: str, room: Room) -> Publish:
+    return Publish(kind, party, room.state, room.parties)
 
 
 def _return_if_alone(room: Room) -> list[Action]:
@@ -224,10 +231,10 @@ def _resync(room: Room, live: frozenset[str]) -> tuple[Room, list[Action]]:
     for uid in gone:
         channel = room.members[uid]
         room = replace(room, members={u: ch for u, ch in room.members.items() if u != uid})
-        actions.append(_publish("conference.left", party_of(channel), room))
+        actions.append(_publish(ConferenceLeft, party_of(channel), room))
     if room.caller not in live:
         room = replace(room, state=ConferenceState.ENDED)
-        return room, [*actions, _publish("conference.ended", "", room), Forget()]
+        return room, [*actions, _publish(ConferenceEnded, "", room), Forget()]
     if gone:
         actions += _return_if_alone(room)
     return room, actions
@@ -241,7 +248,7 @@ def step(room: Room, event: Event) -> tuple[Room, list[Action]]:
     if isinstance(event, Dialled):  # the Originate went out: said even if the room ended since
         if room.state is S.STARTING:
             raise InvalidTransition("dialled before moving in")
-        return room, [_publish("conference.dialling", event.agent, room)]
+        return room, [_publish(ConferenceDialling, event.agent, room)]
     if room.state.final:
         return room, []  # late events: the room is gone
     if isinstance(event, MovedIn):
@@ -255,10 +262,10 @@ def step(room: Room, event: Event) -> tuple[Room, list[Action]]:
     if isinstance(event, Joined):
         room = replace(room, members={**room.members, event.uniqueid: event.channel},
                        state=S.JOINED if event.uniqueid == room.third_party else room.state)
-        return room, [_publish("conference.joined", party_of(event.channel), room)]
+        return room, [_publish(ConferenceJoined, party_of(event.channel), room)]
     if isinstance(event, Left):
         room = replace(room, members={u: ch for u, ch in room.members.items() if u != event.uniqueid})
-        return room, [_publish("conference.left", party_of(event.channel), room), *_return_if_alone(room)]
+        return room, [_publish(ConferenceLeft, party_of(event.channel), room), *_return_if_alone(room)]
     if isinstance(event, TargetFailed):
         if room.state not in (S.STARTING, S.DIALLING):
             return room, []  # the target already came, or was already given up on
@@ -275,7 +282,7 @@ def step(room: Room, event: Event) -> tuple[Room, list[Action]]:
         ringing = room.state is S.DIALLING and room.third_party not in room.members
         room = replace(room, state=S.ENDED)
         return room, [*([HangUpTarget(room.third_party)] if ringing else []),
-                      _publish("conference.ended", "", room), Forget()]
+                      _publish(ConferenceEnded, "", room), Forget()]
     if isinstance(event, Resynced):
         return _resync(room, event.live)
     raise InvalidTransition(f"{type(event).__name__} in state {room.state.value}")

@@ -30,6 +30,7 @@ from call_control.conference.state import (
     step,
 )
 from call_control.errors import CallerWouldBeAlone, NotInConference, NotYourCall
+from hotline_link.core.events import ConferenceDialling, ConferenceEnded, ConferenceJoined, ConferenceLeft
 
 S = ConferenceState
 CALLER = ("c", "PJSIP/anonymous-01")
@@ -149,7 +150,7 @@ def test_after_the_end_events_change_nothing_and_ask_for_nothing():
 def test_a_target_dialled_is_said_even_if_the_room_ended_while_the_originate_went_out():
     # the caller hung up as the Originate was sent: the dial happened (and was recorded)
     ended = room(S.ENDED, AGENT)
-    assert step(ended, Dialled("1001")) == (ended, [Publish("conference.dialling", "1001", S.ENDED, ("1001",))])
+    assert step(ended, Dialled("1001")) == (ended, [Publish(ConferenceDialling, "1001", S.ENDED, ("1001",))])
 
 
 # the start: move in, dial, wait
@@ -157,17 +158,17 @@ def test_a_target_dialled_is_said_even_if_the_room_ended_while_the_originate_wen
 def test_the_happy_start():
     r = room(S.STARTING)
     r, actions = step(r, Joined(*CALLER))
-    assert (r.state, actions) == (S.STARTING, [Publish("conference.joined", "anonymous", S.STARTING, ("caller",))])
+    assert (r.state, actions) == (S.STARTING, [Publish(ConferenceJoined, "anonymous", S.STARTING, ("caller",))])
     r, actions = step(r, Joined(*AGENT))
-    assert actions == [Publish("conference.joined", "1001", S.STARTING, ("1001", "caller"))]
+    assert actions == [Publish(ConferenceJoined, "1001", S.STARTING, ("1001", "caller"))]
     r, actions = step(r, MovedIn())
     assert (r.state, actions) == (S.DIALLING, [Dial()])  # DIALLING before the Originate is sent
     r, actions = step(r, Dialled("1001"))
-    assert (r.state, actions) == (S.DIALLING, [Publish("conference.dialling", "1001", S.DIALLING,
+    assert (r.state, actions) == (S.DIALLING, [Publish(ConferenceDialling, "1001", S.DIALLING,
                                                        ("1001", "caller"))])
     r, actions = step(r, Joined(*THIRD))  # the target answered
     assert r.state is S.JOINED
-    assert actions == [Publish("conference.joined", "110", S.JOINED, ("1001", "110", "caller"))]
+    assert actions == [Publish(ConferenceJoined, "110", S.JOINED, ("1001", "110", "caller"))]
     assert r.members == dict([CALLER, AGENT, THIRD])
 
 
@@ -188,7 +189,7 @@ def test_a_failed_start_returns_a_lone_caller_and_frees_the_room_without_a_bus_e
 def test_dialled_is_said_whatever_happened_meanwhile():
     for state in (S.JOINED, S.NO_ANSWER):
         r = room(state, CALLER, AGENT)
-        assert step(r, Dialled("1001")) == (r, [Publish("conference.dialling", "1001", state, ("1001", "caller"))])
+        assert step(r, Dialled("1001")) == (r, [Publish(ConferenceDialling, "1001", state, ("1001", "caller"))])
 
 
 def test_moving_in_into_a_room_that_already_ended_dials_nobody():
@@ -219,7 +220,7 @@ def test_the_ring_timeout_gives_up_on_the_target_and_asks_for_nothing():
 
 def test_a_target_answering_after_all_joins():
     r, actions = step(room(S.NO_ANSWER, CALLER, AGENT), Joined(*THIRD))
-    assert r.state is S.JOINED and actions[0].name == "conference.joined"
+    assert r.state is S.JOINED and actions[0].kind is ConferenceJoined
 
 
 # parties leave
@@ -227,9 +228,9 @@ def test_a_target_answering_after_all_joins():
 def test_one_agent_leaving_leaves_the_caller_with_the_other():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*AGENT))
     assert r == room(S.JOINED, CALLER, THIRD)
-    assert actions == [Publish("conference.left", "1001", S.JOINED, ("110", "caller"))]
+    assert actions == [Publish(ConferenceLeft, "1001", S.JOINED, ("110", "caller"))]
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*THIRD))
-    assert actions == [Publish("conference.left", "110", S.JOINED, ("1001", "caller"))]
+    assert actions == [Publish(ConferenceLeft, "110", S.JOINED, ("1001", "caller"))]
 
 
 @pytest.mark.parametrize("state", [S.STARTING, S.JOINED, S.NO_ANSWER])
@@ -237,26 +238,26 @@ def test_the_last_agent_hanging_up_sends_the_caller_back_to_intake(state):
     r, actions = step(room(state, CALLER, THIRD if state is S.JOINED else AGENT),
                       Left(*(THIRD if state is S.JOINED else AGENT)))
     assert r.state is state and r.members == dict([CALLER])
-    assert actions[0].name == "conference.left" and actions[0].parties == ("caller",)
+    assert actions[0].kind is ConferenceLeft and actions[0].parties == ("caller",)
     assert actions[1:] == [ReturnCaller(CALLER[1])]
 
 
 def test_while_dialling_a_caller_left_alone_waits_for_the_target():
     r, actions = step(room(S.DIALLING, CALLER, AGENT), Left(*AGENT))
     assert r == room(S.DIALLING, CALLER)
-    assert actions == [Publish("conference.left", "1001", S.DIALLING, ("caller",))]
+    assert actions == [Publish(ConferenceLeft, "1001", S.DIALLING, ("caller",))]
 
 
 def test_the_caller_leaving_is_published_and_nobody_is_returned():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*CALLER))
     assert r == room(S.JOINED, AGENT, THIRD)
-    assert actions == [Publish("conference.left", "anonymous", S.JOINED, ("1001", "110"))]
+    assert actions == [Publish(ConferenceLeft, "anonymous", S.JOINED, ("1001", "110"))]
 
 
 def test_a_leave_of_someone_never_seen_is_still_published():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*OTHER))
     assert r == room(S.JOINED, CALLER, AGENT, THIRD)
-    assert actions == [Publish("conference.left", "1002", S.JOINED, ("1001", "110", "caller"))]
+    assert actions == [Publish(ConferenceLeft, "1002", S.JOINED, ("1001", "110", "caller"))]
 
 
 # the room ends (the caller, its marked user, hung up)
@@ -264,14 +265,14 @@ def test_a_leave_of_someone_never_seen_is_still_published():
 def test_the_room_ending_while_the_target_rings_hangs_the_target_up():
     r, actions = step(room(S.DIALLING), RoomEnded())
     assert r == room(S.ENDED)
-    assert actions == [HangUpTarget("t"), Publish("conference.ended", "", S.ENDED, ()), Forget()]
+    assert actions == [HangUpTarget("t"), Publish(ConferenceEnded, "", S.ENDED, ()), Forget()]
 
 
 @pytest.mark.parametrize("state", [S.STARTING, S.JOINED, S.NO_ANSWER])
 def test_the_room_ending_otherwise_is_published_and_forgotten(state):
     r, actions = step(room(state, AGENT), RoomEnded())
     assert r == room(S.ENDED, AGENT)
-    assert actions == [Publish("conference.ended", "", S.ENDED, ("1001",)), Forget()]
+    assert actions == [Publish(ConferenceEnded, "", S.ENDED, ("1001",)), Forget()]
 
 
 # resync after an AMI outage
@@ -279,18 +280,18 @@ def test_the_room_ending_otherwise_is_published_and_forgotten(state):
 def test_resync_parties_gone_leave_one_by_one_and_a_lone_caller_goes_back():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Resynced(frozenset({"c"})))
     assert r == room(S.JOINED, CALLER)
-    assert actions == [Publish("conference.left", "1001", S.JOINED, ("110", "caller")),
-                       Publish("conference.left", "110", S.JOINED, ("caller",)),
+    assert actions == [Publish(ConferenceLeft, "1001", S.JOINED, ("110", "caller")),
+                       Publish(ConferenceLeft, "110", S.JOINED, ("caller",)),
                        ReturnCaller(CALLER[1])]
 
 
 def test_resync_the_caller_gone_ends_the_room_without_returning_or_hanging_up_anyone():
     r, actions = step(room(S.DIALLING, CALLER, AGENT), Resynced(frozenset({"a"})))
     assert r == room(S.ENDED, AGENT)
-    assert actions == [Publish("conference.left", "anonymous", S.DIALLING, ("1001",)),
-                       Publish("conference.ended", "", S.ENDED, ("1001",)), Forget()]
+    assert actions == [Publish(ConferenceLeft, "anonymous", S.DIALLING, ("1001",)),
+                       Publish(ConferenceEnded, "", S.ENDED, ("1001",)), Forget()]
     r, actions = step(room(S.STARTING), Resynced(frozenset()))  # a caller never in the room
-    assert (r.state, actions) == (S.ENDED, [Publish("conference.ended", "", S.ENDED, ()), Forget()])
+    assert (r.state, actions) == (S.ENDED, [Publish(ConferenceEnded, "", S.ENDED, ()), Forget()])
 
 
 def test_resync_with_nobody_gone_asks_for_nothing_even_for_a_lone_caller():
@@ -370,7 +371,7 @@ def test_any_sequence_keeps_the_rules(events):
         except REFUSALS:
             continue
         if r.state.final:  # ENDED absorbs everything; a dial already sent is still said
-            assert after == r and all(isinstance(a, Publish) and a.name == "conference.dialling" for a in actions)
+            assert after == r and all(isinstance(a, Publish) and a.kind is ConferenceDialling for a in actions)
         assert (Forget() in actions) == (after.state.final and not r.state.final)
         assert (Dial() in actions) == (isinstance(event, MovedIn) and not r.state.final)
         for action in actions:
