@@ -29,6 +29,17 @@ def claim_key(site: str, seat: str) -> str:
     return f"hl:claim:{site}:{seat}"
 
 
+def ready_fields(now: float) -> dict[FieldT, EncodableT]:
+    """A seat's fields once it is made ready: no pause, no wrap-up, logged in, idle from now."""
+    return {"paused": "", "wrap_until": "0", "since": repr(now), "logged_out": "0"}
+
+
+def left_unready(fields: dict[str, str], now: float) -> bool:
+    """Whether a seat's fields hold it out of the pool: paused, logged out or in wrap-up."""
+    return bool(fields.get("paused")) or fields.get("logged_out") == "1" \
+        or float(fields.get("wrap_until") or 0) > now
+
+
 class SeatStore:
     def __init__(self, redis: Redis, claim_ttl_s: int, wrap_up_s: float = 0.0) -> None:
         self.redis = redis
@@ -90,10 +101,8 @@ class SeatStore:
 
     async def set_paused(self, site: str, seat: str, reason: str) -> None:
         """Pause with a reason, or (empty reason) make ready: also ends any wrap-up."""
-        mapping: dict[FieldT, EncodableT] = {"paused": reason, "wrap_until": "0"}
-        if not reason:
-            mapping["since"] = repr(time.time())  # ready now: idle from now on
-            mapping["logged_out"] = "0"  # ready is logging in again
+        mapping: dict[FieldT, EncodableT] = (
+            {"paused": reason, "wrap_until": "0"} if reason else ready_fields(time.time()))
         await self.redis.hset(seat_key(site, seat), mapping=mapping)
         if reason:
             await self.redis.delete(claim_key(site, seat))

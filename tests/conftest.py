@@ -148,7 +148,10 @@ def agent_secrets(sandbox_settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def server_settings(sandbox_settings: Settings) -> Settings:
+    from devtools.sandbox import Sandbox
+
     _forget_linkage_schedules(sandbox_settings)  # each test's server starts with no schedule left over
+    Sandbox(sandbox_settings).ready_seats()  # nor a seat a failed test left paused or logged out
     return replace(sandbox_settings, http_port=free_tcp_port(), ami_reconnect_min_s=0.2,
                    ami_reconnect_max_s=1.0)
 

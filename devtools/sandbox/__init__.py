@@ -10,6 +10,7 @@ import functools
 import os
 import secrets as token_source
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import structlog
 from devtools.sandbox import rootfs
 from devtools.sandbox.ports import PortNeed, require_free, tcp_open
 from devtools.sandbox.processes import AsteriskProcess, RedisProcess
-from devtools.sandbox.residue import agent_contacts, clear_site, count_channels
+from devtools.sandbox.residue import agent_contacts, clear_site, count_channels, ready_seats
 from hotline_link.asterisk.layout import SiteLayout
 from hotline_link.asterisk.render import render_site
 from hotline_link.core.errors import ConfigError, SandboxError
@@ -235,7 +236,25 @@ class Sandbox:
             if any(found[site.id]):
                 log.info("sandbox.cleared", site=site.id, channels=found[site.id][0],
                          contacts=found[site.id][1])
+        self.ready_seats()
         return found
+
+    def ready_seats(self) -> list[str]:
+        """Seats an earlier run left paused, logged out, in wrap-up or claimed go back in
+        the pool (a test stopped before its own clean-up leaves them so)."""
+        import redis
+
+        client = redis.Redis.from_url(self.settings.redis_url, password=self.settings.redis_password or None,
+                                      decode_responses=True)
+        try:
+            readied = ready_seats(client, self.settings.sites, time.time())
+        except redis.RedisError as exc:
+            raise SandboxError(f"sandbox: cannot reset the seats in Redis: {exc}") from None
+        finally:
+            client.close()
+        if readied:
+            log.info("sandbox.seats_readied", seats=readied)
+        return readied
 
     def status(self) -> SandboxStatus:
         sites = []

@@ -1,7 +1,9 @@
 """What one run can leave on the sandbox for the next: channels still up (callers whose
-SIPp died without a BYE or CANCEL) and agents' contacts (softphones killed without
-unregistering). ``count_*`` read Asterisk's CLI answers (pure); ``clear_site`` hangs up
-every channel and unregisters every agent contact of a site with ``Contact: *``."""
+SIPp died without a BYE or CANCEL), agents' contacts (softphones killed without
+unregistering), and seats a stopped test left paused, logged out, in wrap-up or claimed.
+``count_*`` read Asterisk's CLI answers (pure); ``clear_site`` hangs up every channel and
+unregisters every agent contact of a site with ``Contact: *``; ``ready_seats`` puts the
+seats back in the pool."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from hotline_link.asterisk.render import render_text
 from hotline_link.core.errors import SandboxError
 from hotline_link.core.settings import SiteSettings
+from seat_pool.store import claim_key, left_unready, ready_fields, seat_key
+
+if TYPE_CHECKING:
+    import redis
 
 _CHANNELS = re.compile(r"^(\d+) active channels?$", re.MULTILINE)
 _CONTACT = re.compile(r"^\s*Contact:\s+([^/\s]+)/(\S+)", re.MULTILINE)
@@ -88,3 +95,18 @@ def clear_site(site: SiteSettings, cli: Callable[[str], str], password_of: Calla
         if left[0]:
             cli("channel request hangup all")  # a channel that was being set up meanwhile
         time.sleep(0.2)  # hangups and unregisters take effect asynchronously in Asterisk
+
+
+def ready_seats(client: redis.Redis, sites: Iterable[SiteSettings], now: float) -> list[str]:
+    """Make ready every agent seat an earlier run left out of the pool, and drop every
+    seat claim (no call is up when a run starts); the seats made ready, ``site/seat``."""
+    readied = []
+    for site in sites:
+        for agent in site.agents:
+            key = seat_key(site.id, agent)
+            fields = cast("dict[str, str]", client.hgetall(key))  # a client with decode_responses
+            if fields and left_unready(fields, now):
+                client.hset(key, mapping=ready_fields(now))
+                readied.append(f"{site.id}/{agent}")
+            client.delete(claim_key(site.id, agent))
+    return readied

@@ -203,46 +203,48 @@ async def test_listen_in_and_log_out(cc_server, softphones, peers):
             spying.set_result(event)
 
     server.ami.subscribe("ChanSpyStart", on_spy)
-    with server.bus.subscribe() as events:
-        await online_agent(server, softphones, peers, "12345", "1017", calls=1)
-        await online_agent(server, softphones, peers, "12345", "1018", calls=1)
-        status, body = await api.request("POST", "/api/agents/1018/pause", role="supervisor",
-                                         json={"reason": "监听"})
-        assert (status, body["state"]) == (200, "paused")  # supervisors may pause any seat
-        status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
-                                         json={"listener": "1018"})
-        assert (status, body["error"]["code"]) == (409, "agent_not_on_call")
+    try:
+        with server.bus.subscribe() as events:
+            await online_agent(server, softphones, peers, "12345", "1017", calls=1)
+            await online_agent(server, softphones, peers, "12345", "1018", calls=1)
+            status, body = await api.request("POST", "/api/agents/1018/pause", role="supervisor",
+                                             json={"reason": "监听"})
+            assert (status, body["state"]) == (200, "paused")  # supervisors may pause any seat
+            status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
+                                             json={"listener": "1018"})
+            assert (status, body["error"]["code"]) == (409, "agent_not_on_call")
 
-        caller = await peers.call(server.settings.site("12345"), "13900330002", "12345", hold_ms=6000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller="13900330002"), 10)
-        await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 10)
-        status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
-                                         json={"listener": "2001"})
-        assert (status, body["error"]["code"]) == (400, "bad_request")  # not a seat of the same site
-        status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
-                                         json={"listener": "1018"})
-        assert status == 202, body
-        spy = await asyncio.wait_for(spying, 10)
-        assert spy.get("SpyerChannel").startswith("PJSIP/1018-")
-        assert spy.get("SpyeeChannel").startswith("PJSIP/1017-")
-        await events.wait_for(is_event("call.ended", call_id=started.data["call_id"]), 20)
-        assert await caller.finished(10) == 0
-        await events.wait_for(is_event("seat.changed", site="12345", seat="1017", old="talking"), 10)
+            caller = await peers.call(server.settings.site("12345"), "13900330002", "12345", hold_ms=6000)
+            started = await events.wait_for(is_event("call.started", site="12345", caller="13900330002"), 10)
+            await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 10)
+            status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
+                                             json={"listener": "2001"})
+            assert (status, body["error"]["code"]) == (400, "bad_request")  # not a seat of the same site
+            status, body = await api.request("POST", "/api/supervisor/agents/1017/listen", role="supervisor",
+                                             json={"listener": "1018"})
+            assert status == 202, body
+            spy = await asyncio.wait_for(spying, 10)
+            assert spy.get("SpyerChannel").startswith("PJSIP/1018-")
+            assert spy.get("SpyeeChannel").startswith("PJSIP/1017-")
+            await events.wait_for(is_event("call.ended", call_id=started.data["call_id"]), 20)
+            assert await caller.finished(10) == 0
+            await events.wait_for(is_event("seat.changed", site="12345", seat="1017", old="talking"), 10)
 
-        status, body = await api.request("POST", "/api/supervisor/agents/1017/logout", role="supervisor")
-        assert (status, body["state"]) == (200, "offline")
-        status, seats = await api.request("GET", "/api/seats", role="supervisor")
-        assert seats["seats"]["12345"]["1017"] == "offline"
-        snapshot = server[SUPERVISOR].snapshot()["sites"]["12345"]
-        assert {s["seat"]: s["state"] for s in snapshot["seats"]}["1017"] == "offline"
+            status, body = await api.request("POST", "/api/supervisor/agents/1017/logout", role="supervisor")
+            assert (status, body["state"]) == (200, "offline")
+            status, seats = await api.request("GET", "/api/seats", role="supervisor")
+            assert seats["seats"]["12345"]["1017"] == "offline"
+            snapshot = server[SUPERVISOR].snapshot()["sites"]["12345"]
+            assert {s["seat"]: s["state"] for s in snapshot["seats"]}["1017"] == "offline"
 
-        # the route hook claims seats through the pool: a logged-out seat is never claimed
-        assert await server[SEATS].claim_idle("12345", ["1017"], "test-logged-out") is None
+            # the route hook claims seats through the pool: a logged-out seat is never claimed
+            assert await server[SEATS].claim_idle("12345", ["1017"], "test-logged-out") is None
 
-        status, body = await api.request("POST", "/api/agents/1017/ready", "1017")
-        assert (status, body["state"]) == (200, "idle")  # ready logs the agent in again
-    for agent in ("1017", "1018"):
-        await server[SEAT_REGISTRY].pause("12345", agent, "")
+            status, body = await api.request("POST", "/api/agents/1017/ready", "1017")
+            assert (status, body["state"]) == (200, "idle")  # ready logs the agent in again
+    finally:  # a failure above must not leave 1018 paused or 1017 logged out for later tests
+        for agent in ("1017", "1018"):
+            await server[SEAT_REGISTRY].pause("12345", agent, "")
 
 
 async def test_an_open_page_does_not_hold_up_shutdown(server_settings, log_lines):

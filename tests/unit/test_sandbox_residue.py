@@ -59,3 +59,14 @@ def test_keepalive_recording_is_a_pcap_of_one_rtp_frame_a_second(tmp_path):
         offset += 16 + captured
     assert stamps == [0.0, 1.0, 2.0, 3.0, 4.0] and sequences == [0, 1, 2, 3, 4]
     assert keepalive_recording(path, seconds=99) == path and path.read_bytes() == data  # written once
+
+
+def test_a_seat_out_of_the_pool_is_one_paused_logged_out_or_in_wrap_up():
+    from seat_pool.store import left_unready, ready_fields
+
+    now = 1_800_000_000.0
+    assert left_unready({"paused": "监听"}, now)
+    assert left_unready({"logged_out": "1"}, now)
+    assert left_unready({"wrap_until": repr(now + 5)}, now)
+    assert not left_unready({"wrap_until": repr(now - 5), "paused": "", "logged_out": "0"}, now)
+    assert not left_unready({k: str(v) for k, v in ready_fields(now).items()}, now)
