@@ -155,10 +155,11 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
                                    events="off", ping_delay=3600, loop=asyncio.get_running_loop())
     try:
         total = 2 * count + 2 * concurrent
-        for agent in AGENTS_12345:
+        seats = max(min(WAVE, count), concurrent)  # as many calls as are up at once, no more phones
+        for agent in AGENTS_12345[:seats]:
             await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
         targets = [await online_softphone(server, peers, agent_password(secrets, "110", agent), "110", agent, total,
-                                          trace=True) for agent in TARGET_AGENTS]
+                                          trace=True) for agent in TARGET_AGENTS[:seats]]
         await floor_ami.connect()
         await floor_ami.authenticated_future
         bench = TransferBench(server, peers)

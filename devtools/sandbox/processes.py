@@ -7,6 +7,7 @@ its pid goes into the state dir, which is how ``down`` and ``status`` find it.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -124,7 +125,7 @@ class AsteriskProcess:
             return
         with self.console_log.open("ab") as out:
             proc = subprocess.Popen(
-                ["chroot", str(self.rootfs), "/usr/sbin/asterisk", "-f", "-n",
+                ["nice", "-n", str(SERVER_NICE), "chroot", str(self.rootfs), "/usr/sbin/asterisk", "-f", "-n",
                  "-C", self.layout.config_file, "-U", "asterisk", "-G", "asterisk"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
@@ -214,10 +215,10 @@ class RedisProcess:
             return
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._write_conf()
-        try:
-            done = subprocess.run(["redis-server", str(self.conf_file)], capture_output=True, text=True, timeout=15)
-        except FileNotFoundError:
-            raise SandboxError("redis-server is not installed; run 'make install' first") from None
+        if shutil.which("redis-server") is None:
+            raise SandboxError("redis-server is not installed; run 'make install' first")
+        done = subprocess.run(["nice", "-n", str(SERVER_NICE), "redis-server", str(self.conf_file)],
+                              capture_output=True, text=True, timeout=15)
         if done.returncode != 0:
             raise SandboxError(f"redis-server did not start: {done.stdout.strip()[:200]}")
         if self._wait_ready(self.password) != "PONG":

@@ -126,7 +126,7 @@ def test_a_benchmark_stopped_by_sigterm_leaves_no_channel_or_contact(sandbox_set
     stops like on Ctrl-C (exit 130) and its cleanup leaves the sandbox as it found it."""
     sandbox = Sandbox(sandbox_settings)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    bench = subprocess.Popen([sys.executable, "-m", "hotline_link.cli", "bench", "transfer", "--count", "50",
+    bench = subprocess.Popen([sys.executable, "-m", "hotline_link.cli", "bench", "transfer", "--count", "4",
                               "--concurrent", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
