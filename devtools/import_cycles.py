@@ -12,7 +12,7 @@ import sys
 import grimp
 
 PACKAGES = ("hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "tickets", "linkage",
-            "supervisor", "devtools")
+            "supervisor", "exchange", "devtools")
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

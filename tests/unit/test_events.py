@@ -87,7 +87,8 @@ def payload_back(name: str, *values: object) -> Event:
     return EVENT_TYPES[name](*values)
 
 
-PRODUCT = ("hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "tickets", "linkage", "supervisor")
+PRODUCT = ("hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "tickets", "linkage", "supervisor",
+           "exchange")
 ROOT = Path(__file__).resolve().parents[2]
 # the only places that may publish by name: the bus itself, and the linkage journal's
 # loose ``note`` kept for tests and dev tools (the product calls ``Journal.record``)

@@ -1,0 +1,16 @@
+"""exchange: the exchange channel (交互通道) between the 12345 deployment and the 110
+deployment, "建立工单警单在线交互通道，实现双向派单、跟踪督办、反馈回写" (seed 003). Each
+platform runs its own hotline-link with its own Redis; they meet only over the SIP trunk
+and this channel: versioned, signed messages, at least once, idempotent on a message id,
+ordered per ticket, replay refused outside a time window, each direction with its own key.
+
+What it owns: the message catalogue (``messages``: the envelope, one body per type, its
+JSON Schema), the seeds' rules at the boundary (``boundary``: what leaves, what is let
+in), the receiver's ordering and idempotency (``inbox``), the sender's sequencing
+(``sequencing``) and the keys of each direction (``keys``). See docs/exchange.md.
+
+All of these are pure: they import no I/O (no aiohttp, no Redis, no clock) and take the
+time as an argument. They may import ``hotline_link.core`` and the pure modules of
+``tickets`` (``store.Ticket`` and its id rules, ``sharing``, ``push_policy``, ``signing``);
+the HTTP endpoint, the Redis inbox and outbox and the plugin come later, around them.
+"""
