@@ -36,8 +36,9 @@ def ready_fields(now: float) -> dict[FieldT, EncodableT]:
 
 def left_unready(fields: dict[str, str], now: float) -> bool:
     """Whether a seat's fields hold it out of the pool: paused, logged out or in wrap-up."""
-    return bool(fields.get("paused")) or fields.get("logged_out") == "1" \
-        or float(fields.get("wrap_until") or 0) > now
+    held = effective_state(SeatState.IDLE, fields.get("paused", ""), float(fields.get("wrap_until") or 0), now,
+                           logged_out=fields.get("logged_out") == "1")
+    return held is not SeatState.IDLE
 
 
 class SeatStore:

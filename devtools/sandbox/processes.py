@@ -53,10 +53,11 @@ SERVER_NICE = -10  # the PBXs and Redis stand in for servers of their own
 
 def prioritise(pid: int, nice: int = SERVER_NICE) -> int:
     """Give every thread of ``pid`` the nice value ``nice``; threads it starts later inherit
-    it. The sandbox's Asterisk sites and Redis stand in for machines of their own, as a
-    centre runs them (Asterisk's own advice is a raised priority), so a busy test machine
-    (a build, a benchmark's SIPp peers, both cores taken) slows the tests down rather than
-    starving the servers until their AMI pings go unanswered. The threads changed."""
+    it. For a server an older tree started; a new one starts under ``nice`` already. The
+    sandbox's Asterisk sites and Redis stand in for machines of their own, as a centre runs
+    them (Asterisk's own advice is a raised priority), so a busy test machine (a build, a
+    benchmark's SIPp peers, both cores taken) slows the tests down rather than starving the
+    servers until their AMI pings go unanswered. The threads changed."""
     changed = 0
     try:
         tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
@@ -137,7 +138,6 @@ class AsteriskProcess:
                                    f"while starting; see {self.console_log}")
             try:
                 if self._cli("core waitfullybooted", timeout=deadline - time.monotonic()).returncode == 0:
-                    prioritise(proc.pid)
                     return
             except subprocess.TimeoutExpired:
                 break
@@ -223,9 +223,6 @@ class RedisProcess:
             raise SandboxError(f"redis-server did not start: {done.stdout.strip()[:200]}")
         if self._wait_ready(self.password) != "PONG":
             raise SandboxError(f"redis-server on port {self.port} refuses the password of the secrets file")
-        started = self.pid()
-        if started:  # its pid file is written by now
-            prioritise(started)
 
     def _wait_ready(self, password: str) -> str:
         """Poll until Redis answers anything but LOADING or silence (it daemonizes before it
