@@ -37,3 +37,9 @@ class WrongKey(ExchangeError):
     """A message signed with the key of another direction (a reflected message)."""
 
     status, code = 401, "wrong_key"
+
+
+class TooLarge(ExchangeError):
+    """A request body larger than any message: refused before its signature is checked."""
+
+    status, code = 413, "too_large"
