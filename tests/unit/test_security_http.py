@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from call_control.calls import CallBook
+from exchange import schema as exchange_schema
 from hotline_link.app import openapi_document
 from hotline_link.core.settings import Settings
 from hotline_link.web import auth as auth_module
@@ -78,8 +79,8 @@ ROUTES = _routes()
 
 
 def test_public_paths_are_exactly_health_openapi_and_signed_push():
-    assert PUBLIC_PATHS == {"/health", "/api/openapi.json", "/api/intake/push"}
-    documented_public = {path for path, item in OPENAPI["paths"].items()
+    assert PUBLIC_PATHS == {"/health", "/api/openapi.json", "/api/intake/push", "/api/exchange/v1/messages"}
+    documented_public = {path for path, item in {**OPENAPI["paths"], **exchange_schema.PATHS}.items()
                          for operation in item.values() if operation.get("security") == []}
     assert documented_public == PUBLIC_PATHS
     assert len(ROUTES) > len(PUBLIC_PATHS) + 10  # the router really was walked
