@@ -7,10 +7,13 @@ ordered per ticket, replay refused outside a time window, each direction with it
 What it owns: the message catalogue (``messages``: the envelope, one body per type, its
 JSON Schema), the seeds' rules at the boundary (``boundary``: what leaves, what is let
 in), the receiver's ordering and idempotency (``inbox``), the sender's sequencing
-(``sequencing``) and the keys of each direction (``keys``). See docs/exchange.md.
+(``sequencing``), the keys of each direction (``keys``), the receiver's answer
+(``receipts``), the wire format both ways (``wire``) and what the edge needs of the inbox
+(``ports``). See docs/exchange.md.
 
 All of these are pure: they import no I/O (no aiohttp, no Redis, no clock) and take the
 time as an argument. They may import ``hotline_link.core`` and the pure modules of
-``tickets`` (``store.Ticket`` and its id rules, ``sharing``, ``push_policy``, ``signing``);
-the HTTP endpoint, the Redis inbox and outbox and the plugin come later, around them.
+``tickets`` (``store.Ticket`` and its id rules, ``sharing``, ``push_policy``, ``signing``).
+Around them, the HTTP edge: ``client`` (the sender's attempt), ``resources`` and
+``schema`` (the receiving endpoint); the Redis inbox and outbox and the plugin come later.
 """
