@@ -220,8 +220,15 @@ class InboxStore:
         took and left pending for ``idle_ms`` (it died), then new ones, waiting up to
         ``block_ms`` (0: not at all) when there are none. Each stays pending on ``consumer``
         until ``done``."""
-        reply = await self.redis.xautoclaim(APPLIED, APPLIED_GROUP, consumer, min_idle_time=idle_ms,
-                                            start_id=self._autoclaim_from, count=count)
+        try:
+            reply = await self.redis.xautoclaim(APPLIED, APPLIED_GROUP, consumer, min_idle_time=idle_ms,
+                                                start_id=self._autoclaim_from, count=count)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("exchange.applied_group_missing", consumer=consumer)  # Redis was wiped
+            await self.ensure_group()
+            return []
         self._autoclaim_from = str(reply[0])
         rows = as_str_entries(reply[1])
         if rows:

@@ -214,6 +214,14 @@ async def test_an_entry_a_consumer_claimed_and_died_on_is_claimed_again_after_id
     assert await private_redis.xlen(APPLIED) == 0
 
 
+async def test_a_consumer_whose_group_was_wiped_makes_it_again(store, private_redis):
+    await store.ensure_group()
+    await private_redis.flushall()
+    assert await store.claim("c1", 10, 0) == []
+    await take(store, supervise(1))
+    assert [env.seq for _, env in await store.claim("c1", 10, 0)] == [1]
+
+
 async def test_an_unreadable_applied_entry_goes_to_the_dead_list(store, private_redis):
     await store.ensure_group()
     await private_redis.xadd(APPLIED, {"envelope": "{not json"})
