@@ -34,7 +34,7 @@ from exchange.messages import BounceBody, Envelope, HandoverBody, StatusBody, Su
 from exchange.receipts import Outcome, Receipt
 from exchange.redis_keys import APPLIED, APPLIED_DEAD, APPLIED_GROUP, inbox_stream_key
 from exchange.redis_state import CorruptState, load_record, transact
-from hotline_link.core.redis_client import as_str_entries
+from hotline_link.core.redis_client import as_str, as_str_entries
 from tickets.store import TICKET_TTL_S
 
 log = structlog.get_logger(__name__)
@@ -229,7 +229,7 @@ class InboxStore:
             log.warning("exchange.applied_group_missing", consumer=consumer)  # Redis was wiped
             await self.ensure_group()
             return []
-        self._autoclaim_from = str(reply[0])
+        self._autoclaim_from = as_str(reply[0])
         rows = as_str_entries(reply[1])
         if rows:
             log.info("exchange.applied_reclaimed", consumer=consumer, entries=[rid for rid, _ in rows])
