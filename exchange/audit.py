@@ -1,0 +1,96 @@
+"""The exchange channel's audit (可追溯): every message in and out, and what became of it.
+
+Both stores append, in the same MULTI/EXEC as the step they record, one entry per message
+outcome to ``hl:exchange:log`` (a capped stream, for operators) and to the index of the
+ticket it is about, kept as long as tickets, so the plugin can list every message about
+one of our tickets:
+
+- outgoing messages under our ``ticket``;
+- incoming ones under their ``peer_ticket`` (our ticket) when they name it; a handover
+  that opens a case here names none, so it goes under its stream (the peer's ticket)
+  until ``link`` joins that stream to the ticket we opened.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT, FieldT
+
+from exchange.messages import Envelope
+from exchange.redis_keys import LOG, about_key, about_stream_key, linked_key
+from hotline_link.core.redis_client import as_str_entries, as_str_list
+from tickets.store import TICKET_TTL_S
+
+LOG_MAXLEN = 100_000  # about the entries of a busy month; the per-ticket index keeps the rest
+ABOUT_MAXLEN = 1_000  # one ticket's messages: far more than a case ever has
+
+Direction = Literal["in", "out"]
+
+
+def entry(direction: Direction, envelope: Envelope, outcome: str, at: float, reason: str = "") -> dict[str, str]:
+    """The audit entry of one outcome of ``envelope``: what it was, never its body (the
+    body may be content the boundary refused)."""
+    return {"direction": direction, "message_id": envelope.message_id, "type": envelope.type,
+            "from": envelope.from_platform, "to": envelope.to_platform, "ticket": envelope.ticket,
+            "peer_ticket": envelope.peer_ticket or "", "seq": str(envelope.seq), "outcome": outcome,
+            "reason": reason, "at": repr(float(at))}
+
+
+def index_key(direction: Direction, envelope: Envelope) -> str:
+    """Where an entry is indexed: under the ticket of ours it is about."""
+    if direction == "out":
+        return about_key(envelope.ticket)
+    if envelope.peer_ticket:
+        return about_key(envelope.peer_ticket)
+    return about_stream_key(*envelope.stream)
+
+
+def record(pipe: Pipeline, direction: Direction, envelope: Envelope, outcome: str, at: float,
+           reason: str = "", *, indexed: bool = True) -> None:
+    """Queue the entry on ``pipe`` (inside the step's MULTI). ``indexed=False`` for what is
+    no outcome, such as a retry: the log only."""
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in entry(direction, envelope, outcome, at, reason).items()}
+    pipe.xadd(LOG, fields, maxlen=LOG_MAXLEN, approximate=True)
+    if indexed:
+        key = index_key(direction, envelope)
+        pipe.xadd(key, fields, maxlen=ABOUT_MAXLEN, approximate=True)
+        pipe.expire(key, TICKET_TTL_S)
+
+
+def _entry_id(entry_id: str) -> tuple[int, int]:
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+class Audit:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def link(self, peer_platform: str, peer_ticket: str, ticket_id: str) -> None:
+        """The incoming stream (the peer's ticket) is about our ``ticket_id``: its handover
+        and whatever came before the link show under that ticket from now on."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.sadd(linked_key(ticket_id), f"{peer_platform}:{peer_ticket}")
+        pipe.expire(linked_key(ticket_id), TICKET_TTL_S)
+        await pipe.execute()
+
+    async def messages_about(self, ticket_id: str) -> list[dict[str, Any]]:
+        """Every audited message about our ``ticket_id``, in the order they happened (the
+        streams' ids, given by one Redis server's clock, order entries of several keys)."""
+        keys = [about_key(ticket_id)]
+        for member in sorted(as_str_list(await self.redis.smembers(linked_key(ticket_id)))):
+            platform, _, peer_ticket = member.partition(":")
+            keys.append(about_stream_key(platform, peer_ticket))
+        rows: list[tuple[str, dict[str, str]]] = []
+        for key in keys:
+            rows += as_str_entries(await self.redis.xrange(key))
+        rows.sort(key=lambda row: _entry_id(row[0]))
+        return [{**fields, "id": rid, "seq": int(fields["seq"]), "at": float(fields["at"])} for rid, fields in rows]
+
+    async def log(self, count: int = 100) -> list[dict[str, str]]:
+        """The latest ``count`` entries of the whole log, newest last."""
+        rows = as_str_entries(await self.redis.xrevrange(LOG, count=count))
+        return [{**fields, "id": rid} for rid, fields in reversed(rows)]

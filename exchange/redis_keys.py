@@ -1,0 +1,65 @@
+"""Every Redis key of the exchange channel's edges, built in this one place. Pure.
+
+The outbox (``exchange.outbox_store``), the inbox (``exchange.inbox_store``) and their audit
+(``exchange.audit``) build their keys here; nothing else spells them. The strings are the
+stored data's names: changing one orphans what Redis already holds.
+"""
+
+from __future__ import annotations
+
+PREFIX = "hl:exchange:"
+
+# --- the receiver (exchange.inbox_store) -------------------------------------------------
+
+APPLIED = "hl:exchange:applied"  # stream: the admitted messages the plugin applies
+APPLIED_GROUP = "appliers"  # the consumer group of APPLIED (not a key: a group name)
+APPLIED_DEAD = "hl:exchange:applied-dead"  # list: entries no consumer could read, with why
+
+
+def inbox_stream_key(peer_platform: str, peer_ticket: str) -> str:
+    """The state (JSON) of one incoming stream: the peer's ticket, as ``inbox.Stream``."""
+    return f"hl:exchange:in:stream:{peer_platform}:{peer_ticket}"
+
+
+# --- the sender (exchange.outbox_store) --------------------------------------------------
+
+OUTBOX_DUE = "hl:exchange:out:due"  # sorted set: in-flight head (message id) by when it is due
+OUTBOX_BACKLOG = "hl:exchange:out:backlog"  # sorted set: message id not yet taken, by when queued
+OUTBOX_STOPPED = "hl:exchange:out:stopped"  # hash: "<to platform>:<ticket>" -> why and when (JSON)
+
+
+def outbox_queue_key(to_platform: str, ticket: str) -> str:
+    """The state (JSON) of one of our tickets' queue to the other platform, as
+    ``sequencing.Queue``."""
+    return f"hl:exchange:out:queue:{to_platform}:{ticket}"
+
+
+def outbox_message_key(message_id: str) -> str:
+    """A hash: one outgoing message (its envelope, its queue, where it stands)."""
+    return f"hl:exchange:out:message:{message_id}"
+
+
+def stopped_field(to_platform: str, ticket: str) -> str:
+    """A queue's field in ``OUTBOX_STOPPED``."""
+    return f"{to_platform}:{ticket}"
+
+
+# --- the audit (exchange.audit) ----------------------------------------------------------
+
+LOG = "hl:exchange:log"  # capped stream: every message in and out, and its outcome
+
+
+def about_key(ticket_id: str) -> str:
+    """A stream: the audit entries about one of our tickets."""
+    return f"hl:exchange:about:{ticket_id}"
+
+
+def about_stream_key(peer_platform: str, peer_ticket: str) -> str:
+    """A stream: the audit entries of an incoming stream no ticket of ours is linked to yet
+    (a handover before the case is opened here)."""
+    return f"hl:exchange:about-stream:{peer_platform}:{peer_ticket}"
+
+
+def linked_key(ticket_id: str) -> str:
+    """A set: the incoming streams (``<platform>:<ticket>``) linked to one of our tickets."""
+    return f"hl:exchange:linked:{ticket_id}"
