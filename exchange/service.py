@@ -138,11 +138,11 @@ def story_leg(ticket_id: str) -> str:
     return f"exchange-{ticket_id}"
 
 
-def story_data(envelope: Envelope, peer: Peer) -> dict[str, Any]:
-    """What the timeline shows of a message: its type, seq, the other side's ticket and the
-    body's fields (the caller left out: the ticket has it)."""
+def story_data(envelope: Envelope, site: str, peer: Peer) -> dict[str, Any]:
+    """What our ticket's timeline (on platform ``site``) shows of a message: its id and seq,
+    the other side's ticket and the body's fields (the caller left out: the ticket has it)."""
     body = envelope.body.model_dump(mode="json", exclude={"caller"})
-    return {"message_id": envelope.message_id, "seq": envelope.seq, "peer_platform": peer.platform,
+    return {"site": site, "message_id": envelope.message_id, "seq": envelope.seq, "peer_platform": peer.platform,
             "peer_ticket": peer.ticket, **body}
 
 
@@ -339,7 +339,7 @@ class ExchangeService:
         """The message on our ticket's timeline, once (the applier may run again): whether
         it was written now."""
         once = noted_key(envelope.message_id)
-        entry = entry_of(BusEvent(name, story_data(envelope, peer)), self.clock())
+        entry = entry_of(BusEvent(name, story_data(envelope, self._on().platform, peer)), self.clock())
 
         async def step(pipe: Pipeline) -> bool:
             if await pipe.exists(once):
