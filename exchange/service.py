@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import socket
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
@@ -43,6 +41,7 @@ from exchange import boundary, wire
 from exchange.audit import Audit
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
+from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
 from exchange.errors import ChannelOff, NotSendable
 from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
 from exchange.keys import KeyRing
@@ -61,20 +60,13 @@ from exchange.redis_keys import handed_key, noted_key, opened_key
 from exchange.redis_state import transact
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.events import (
-    ExchangeAlert,
-    LinkageAccepted,
-    LinkageArrived,
-    LinkageCallback,
-    LinkageDispatched,
-    LinkageResolved,
-)
+from hotline_link.core.events import ExchangeAlert
 from hotline_link.core.redis_client import as_str_entries, as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait
 from tickets.outbox import backoff_s
 from tickets.push import PushService
-from tickets.push_policy import PLATFORMS, PushPayload
+from tickets.push_policy import PushPayload
 from tickets.redis_keys import timeline_call_key
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 from tickets.timeline import add_story_entry, entry_of
@@ -87,103 +79,10 @@ APPLY_BATCH = 50
 MAX_IDLE_BACKOFF_S = 30.0  # Redis away: the loops wait at most this long between tries
 
 
-class Peer(NamedTuple):
-    """The other platform's side of a case: its platform and its ticket."""
-
-    platform: str
-    ticket: str
-
-
 class Deliverer(Protocol):
     """What the sender needs of the HTTP edge (``client.ExchangeClient``)."""
 
     async def deliver(self, envelope: Envelope) -> wire.Delivery: ...
-
-
-# --- pure decisions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class On:
-    platform: str  # this deployment's
-    peer_platform: str
-
-
-@dataclass(frozen=True)
-class Off:
-    reason: str
-
-
-def plan(platform_ids: Iterable[str], peer_url: str) -> On | Off:
-    """Does the channel run here? Only between two deployments of one platform each: this
-    one serves exactly one platform and ``peer_url`` names the other's server."""
-    ids = sorted(platform_ids)
-    if not peer_url:
-        return Off("no peer_url in [exchange]: the exchange channel is off")
-    if len(ids) != 1 or ids[0] not in PLATFORMS:
-        return Off(f"this deployment serves {', '.join(ids) or 'no platform'}: the exchange channel joins two "
-                   f"deployments of one platform each (12345's and 110's)")
-    return On(ids[0], next(p for p in PLATFORMS if p != ids[0]))
-
-
-def derived_id(message_id: str, purpose: str) -> str:
-    """The id of a message of ours that follows from a received one (its 签收): the applier
-    runs at least once, and the same id again is the same message in the outbox."""
-    digest = hashlib.sha256(f"{message_id}:{purpose}".encode()).digest()[:16]
-    return uuid.UUID(bytes=digest, version=4).hex
-
-
-def story_leg(ticket_id: str) -> str:
-    """The pseudo call whose stream holds a ticket's exchange steps on its timeline."""
-    return f"exchange-{ticket_id}"
-
-
-def story_data(envelope: Envelope, site: str, peer: Peer) -> dict[str, Any]:
-    """What our ticket's timeline (on platform ``site``) shows of a message: its id and seq,
-    the other side's ticket and the body's fields (the caller left out: the ticket has it)."""
-    body = envelope.body.model_dump(mode="json", exclude={"caller"})
-    return {"site": site, "message_id": envelope.message_id, "seq": envelope.seq, "peer_platform": peer.platform,
-            "peer_ticket": peer.ticket, **body}
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """One linkage step of ours, as the ``status`` the sender of the case gets."""
-
-    ticket_id: str
-    stage: Stage
-    unit: str | None
-    detail: str
-    at: float | None  # None: when it is written back
-
-
-WRITTEN_BACK = (LinkageDispatched, LinkageAccepted, LinkageArrived, LinkageResolved, LinkageCallback)
-
-
-def feedback_of(event: BusEvent) -> Feedback | None:
-    """The write-back (反馈回写) of a linkage step, or None for any other event."""
-    if event.is_(LinkageDispatched):
-        dispatched = event.as_(LinkageDispatched)
-        return Feedback(dispatched.ticket_id, "dispatched", dispatched.unit_name or dispatched.unit, "", None)
-    if event.is_(LinkageAccepted):
-        accepted = event.as_(LinkageAccepted)
-        return Feedback(accepted.ticket_id, "accepted", accepted.unit, "", None)
-    if event.is_(LinkageArrived):
-        arrived = event.as_(LinkageArrived)
-        return Feedback(arrived.ticket_id, "arrived", arrived.unit, arrived.situation, arrived.arrived_at)
-    if event.is_(LinkageResolved):
-        resolved = event.as_(LinkageResolved)
-        verdict = "已办结" if resolved.resolved else "未办结"
-        detail = f"{verdict}：{resolved.summary}" if resolved.summary else verdict
-        return Feedback(resolved.ticket_id, "result", resolved.unit, detail, None)
-    if event.is_(LinkageCallback):
-        callback = event.as_(LinkageCallback)
-        return Feedback(callback.ticket_id, "callback", callback.unit, callback.result, None)
-    return None
-
-
-def _is_written_back(event: BusEvent) -> bool:
-    return any(event.is_(kind) for kind in WRITTEN_BACK)
 
 
 # --- the channel -------------------------------------------------------------------------
@@ -232,7 +131,7 @@ class ExchangeService:
         self._session: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._events = BusWorker(bus, "exchange.write_back", _is_written_back, self._write_back) \
+        self._events = BusWorker(bus, "exchange.write_back", is_written_back, self._write_back) \
             if channel is not None else None
 
     @classmethod

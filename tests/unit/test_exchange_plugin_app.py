@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from exchange import schema, wire
 from exchange.app_keys import EXCHANGE
 from exchange.config import ExchangeConfig
+from exchange.effects import Off, On, plan
 from exchange.errors import ChannelOff
 from exchange.keys import key_name
-from exchange.service import Off, On, plan
 from hotline_link.app import BUILTIN_PLUGINS, App, load_config, openapi_document
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import Settings

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from exchange import wire
-from exchange.service import derived_id
+from exchange.effects import derived_id
 from tests.unit.exchange_deployments import Clock, Deployment, connect, events_named, keyring
 from tests.unit.exchange_samples import T12345, ticket_12345
 

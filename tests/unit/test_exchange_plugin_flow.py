@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from exchange.effects import Peer
 from exchange.errors import NotSendable
 from exchange.messages import Envelope, HandoverBody, StatusBody
-from exchange.service import Peer
 from hotline_link.core.bus import BusEvent
 from hotline_link.core.events import LinkageArrived, LinkageDispatched, LinkageResolved, TicketPushedIn
 from hotline_link.core.tasks import wait_until
