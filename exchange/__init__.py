@@ -15,5 +15,7 @@ All of these are pure: they import no I/O (no aiohttp, no Redis, no clock) and t
 time as an argument. They may import ``hotline_link.core`` and the pure modules of
 ``tickets`` (``store.Ticket`` and its id rules, ``sharing``, ``push_policy``, ``signing``).
 Around them, the HTTP edge: ``client`` (the sender's attempt), ``resources`` and
-``schema`` (the receiving endpoint); the Redis inbox and outbox and the plugin come later.
+``schema`` (the receiving endpoint); the Redis edge: ``outbox_store``, ``inbox_store``,
+``audit``; and the plugin: ``config``, ``effects`` (its decisions, pure), ``service``,
+``operations`` and ``plugin``.
 """

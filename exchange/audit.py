@@ -77,6 +77,17 @@ class Audit:
         pipe.expire(linked_key(ticket_id), TICKET_TTL_S)
         await pipe.execute()
 
+    async def is_linked(self, ticket_id: str, peer_platform: str, peer_ticket: str) -> bool:
+        """Did a handover (or the 签收 of ours) join the peer's ticket to our ``ticket_id``?"""
+        return bool(await self.redis.sismember(linked_key(ticket_id), f"{peer_platform}:{peer_ticket}"))
+
+    async def refused(self, envelope: Envelope, reason: str, at: float) -> None:
+        """An applied message this side will not act on (it names a ticket pair no handover
+        linked): recorded as refused with the reason, never a body."""
+        pipe = self.redis.pipeline(transaction=True)
+        record(pipe, "in", envelope, "refused", at, reason)
+        await pipe.execute()
+
     async def messages_about(self, ticket_id: str) -> list[dict[str, Any]]:
         """Every audited message about our ``ticket_id``, in the order they happened (the
         streams' ids, given by one Redis server's clock, order entries of several keys)."""

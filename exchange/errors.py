@@ -43,3 +43,16 @@ class TooLarge(ExchangeError):
     """A request body larger than any message: refused before its signature is checked."""
 
     status, code = 413, "too_large"
+
+
+class ChannelOff(ExchangeError):
+    """The exchange channel does not run on this deployment (no ``peer_url``, or it serves
+    both platforms itself): nothing can be sent over it, nothing received."""
+
+    status, code = 503, "exchange_off"
+
+
+class NotStopped(ExchangeError):
+    """An operator's resume of a ticket's queue that is not stopped."""
+
+    status, code = 404, "not_stopped"

@@ -203,13 +203,15 @@ class OutboxStore:
             log.error("exchange.queue_stopped", message_id=envelope.message_id, ticket=envelope.ticket,
                       to_platform=envelope.to_platform, seq=envelope.seq, reason=reason)
 
-    async def retry_later(self, envelope: Envelope, now: float, attempts: int, *, reason: str = "") -> float | None:
+    async def retry_later(self, envelope: Envelope, now: float, attempts: int, *, reason: str = "",
+                          after_s: float = 0.0) -> float | None:
         """A transient failure (the peer away, a timeout, a refusal to retry): the same head
-        comes due again after a capped back-off. When it is due; None if it is no longer
-        the head in flight (taken meanwhile, or its queue stopped)."""
+        comes due again after a capped back-off, or ``after_s`` if the peer asked for longer
+        (``Retry-After``). When it is due; None if it is no longer the head in flight (taken
+        meanwhile, or its queue stopped)."""
         queue_key = outbox_queue_key(envelope.to_platform, envelope.ticket)
         message_key = outbox_message_key(envelope.message_id)
-        when = now + backoff_s(attempts)
+        when = now + max(backoff_s(attempts), after_s)
 
         async def step(pipe: Pipeline) -> bool:
             head = _load_queue(queue_key, await pipe.get(queue_key)).in_flight
@@ -253,6 +255,11 @@ class OutboxStore:
         if actions:
             log.info("exchange.queue_resumed", ticket=ticket, to_platform=to_platform)
         return bool(actions)
+
+    async def attempts(self, message_id: str) -> int:
+        """How many attempts at a message failed so far (its back-off grows with them)."""
+        raw = as_str_or_none(await self.redis.hget(outbox_message_key(message_id), "attempts"))
+        return int(raw) if raw and raw.isdigit() else 0
 
     async def queue(self, to_platform: str, ticket: str) -> sequencing.Queue:
         """One ticket's queue as it stands (for operators and tests)."""

@@ -63,3 +63,22 @@ def about_stream_key(peer_platform: str, peer_ticket: str) -> str:
 def linked_key(ticket_id: str) -> str:
     """A set: the incoming streams (``<platform>:<ticket>``) linked to one of our tickets."""
     return f"hl:exchange:linked:{ticket_id}"
+
+
+# --- the plugin (exchange.service) -------------------------------------------------------
+
+
+def opened_key(message_id: str) -> str:
+    """A string: the ticket of ours a received handover opened (or was linked to), so the
+    applier, which runs at least once, opens one ticket per handover."""
+    return f"hl:exchange:opened:{message_id}"
+
+
+def handed_key(ticket_id: str) -> str:
+    """A set: the platforms we handed one of our tickets to (a 签收 from one of them links)."""
+    return f"hl:exchange:handed:{ticket_id}"
+
+
+def noted_key(message_id: str) -> str:
+    """A string: a message's step is on our ticket's timeline (written once)."""
+    return f"hl:exchange:noted:{message_id}"

@@ -12,7 +12,7 @@ from exchange import wire
 from exchange.keys import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from exchange.messages import MAX_MESSAGE_BYTES, json_schema
 from hotline_link.web.bodies import Reply
-from hotline_link.web.openapi import component_schemas, error_doc, json_doc
+from hotline_link.web.openapi import COMMON_ERRORS, component_schemas, error_doc, json_doc
 
 PREFIX = "Exchange"
 
@@ -64,8 +64,76 @@ PATHS: dict[str, Any] = {
             "429": {**error_doc("outside_window, too_far_ahead or hold_full: send the same message again after "
                                 "Retry-After seconds (also retry_after_s)" + _REFUSAL),
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
-            "503": error_doc("the shared state (Redis) is out of reach (redis_unavailable); retry"),
+            "503": error_doc("the shared state (Redis) is out of reach (redis_unavailable), or the channel does "
+                             "not run on this deployment (exchange_off); retry"),
         }}},
 }
 
 SCHEMAS: dict[str, Any] = {**component_schemas(ExchangeReceipt), **_message_schemas()}
+
+
+# --- operating the channel (exchange.operations): the plugin's fragment adds these --------
+
+
+class ExchangeStoppedQueue(Reply):
+    """A ticket's queue stopped by a final refusal: its head and why, until resumed."""
+
+    to_platform: str
+    ticket: str
+    message_id: str
+    seq: int
+    type: str
+    reason: str
+    at: float
+
+
+class ExchangeDeadEntry(Reply):
+    """An applied message no consumer could read (kept for the operator)."""
+
+    entry_id: str
+    reason: str
+
+
+class ExchangeStatus(Reply):
+    """Where the exchange channel stands. Off (``enabled`` false, ``reason`` says why): one
+    deployment serves both platforms, or no ``peer_url`` is set."""
+
+    enabled: bool
+    reason: str
+    platform: str | None  # this deployment's
+    peer_platform: str | None
+    peer_url: str | None
+    backlog: int  # messages queued that the peer has not taken
+    stopped: list[ExchangeStoppedQueue]
+    dead: list[ExchangeDeadEntry]
+
+
+class ExchangeQueueResumed(Reply):
+    to_platform: str
+    ticket: str
+    resumed: bool
+
+
+STATUS_PATH = "/api/exchange/v1/status"
+RESUME_PATH = "/api/exchange/v1/queues/{platform}/{ticket}/resume"
+_PLATFORM = {"name": "platform", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": ["12345", "110"]}, "description": "the peer platform"}
+_TICKET = {"name": "ticket", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "our ticket whose queue stopped"}
+
+OPERATIONS: dict[str, Any] = {
+    STATUS_PATH: {"get": {
+        "summary": "the exchange channel for supervisors: on or off, the peer, the backlog, stopped queues, "
+                   "applied messages no one could read",
+        "responses": {"200": json_doc(ExchangeStatus, "the channel"), **COMMON_ERRORS}}},
+    RESUME_PATH: {"post": {
+        "summary": "resume a ticket's queue stopped by a final refusal, once its cause is mended (supervisor): "
+                   "its head is sent again now",
+        "parameters": [_PLATFORM, _TICKET],
+        "responses": {"200": json_doc(ExchangeQueueResumed, "resumed"), **COMMON_ERRORS,
+                      "404": error_doc("not_stopped: that queue is not stopped"),
+                      "503": error_doc("exchange_off: the channel does not run on this deployment; or "
+                                       "redis_unavailable")}}},
+}
+
+OPERATION_SCHEMAS: dict[str, Any] = component_schemas(ExchangeStatus, ExchangeQueueResumed)

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from agi_scripts.plugin import RouteHookPlugin
 from call_control.plugin import CallControlPlugin
+from exchange.plugin import ExchangePlugin
 from hotline_link.asterisk.agi.server import FastAgiServer
 from hotline_link.asterisk.ami.manager import AmiManager
 from hotline_link.core.bus import EventBus
@@ -36,7 +37,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 BUILTIN_PLUGINS: dict[str, type[Plugin]] = {plugin.name: plugin for plugin in (
-    TicketsPlugin, LinkagePlugin, SeatPoolPlugin, CallControlPlugin, IvrPlugin, SupervisorPlugin, RouteHookPlugin)}
+    TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, IvrPlugin, SupervisorPlugin,
+    RouteHookPlugin)}
 
 
 def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,

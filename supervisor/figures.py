@@ -44,6 +44,7 @@ from hotline_link.core.events import (
     ConferenceEvent,
     ConferenceJoined,
     Event,
+    ExchangeAlert,
     IvrChoice,
     IvrEntered,
     IvrLeft,
@@ -379,11 +380,16 @@ def _on_conference(d: Dashboard, conference: ConferenceEvent, now: float) -> lis
     return counts
 
 
-def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert, now: float) -> list[Count]:
+def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeAlert, now: float) -> list[Count]:
     """Something a supervisor must act on: a push or a unit's webhook that will never be
-    delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``)."""
+    delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``),
+    the exchange channel's refusals and the other platform's 督办 (``exchange.alert``)."""
     if isinstance(alert, PushDead):
         detail, site = f"{str(alert.push_id)[:80]}: {str(alert.reason)[:160]}", ""
+    elif isinstance(alert, ExchangeAlert):
+        detail = " ".join(str(v)[:160] for v in (alert.ticket_id, alert.peer_platform, alert.reason, alert.detail)
+                          if v)
+        site = str(alert.site)
     else:
         detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.unit, alert.reason) if v)
         site = str(alert.site)
@@ -394,6 +400,7 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert, now: float
 HANDLERS: dict[type[Event], Handler] = {
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
+    ExchangeAlert: _on_alert,
     CallRouted: _on_routed,
     QueueJoined: _on_queue_joined,
     QueueLeft: _on_queue_left,

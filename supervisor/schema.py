@@ -81,7 +81,7 @@ class DashboardConferences(Reply):
 
 class DashboardAlert(Reply):
     at: float
-    kind: str  # push.dead, linkage.supervisor_alert
+    kind: str  # push.dead, linkage.supervisor_alert, exchange.alert
     site: str
     detail: str
 

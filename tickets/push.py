@@ -5,6 +5,7 @@ receiving is idempotent on ``push_id``, so a retried push never makes a second t
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 import structlog
 from redis.asyncio import Redis
@@ -23,6 +24,17 @@ log = structlog.get_logger(__name__)
 STATS = ("pushed", "received", "bounced_out", "bounced_in", "duplicates")
 
 
+class PushChannel(Protocol):
+    """Another road for a push: the exchange channel to the other deployment, which the
+    exchange plugin attaches when this deployment runs one. A push it ``carries`` goes over
+    it (signed, ordered, acknowledged) instead of the push outbox; the rules and the
+    counts stay this service's."""
+
+    def carries(self, to_platform: str) -> bool: ...
+
+    async def push(self, ticket: Ticket, payload: PushPayload) -> None: ...
+
+
 class PushService:
     def __init__(self, settings: Settings, tickets: TicketStore, outbox: Outbox, redis: Redis,
                  bus: EventBus) -> None:
@@ -31,6 +43,11 @@ class PushService:
         self.outbox = outbox
         self.redis = redis
         self.bus = bus
+        self.channel: PushChannel | None = None
+
+    def attach_channel(self, channel: PushChannel) -> None:
+        """Pushes to the platforms ``channel`` carries go over it from now on."""
+        self.channel = channel
 
     async def _count(self, stat: str, platform: str) -> None:
         await self.redis.hincrby(push_stats_key(platform), stat, 1)
@@ -40,16 +57,20 @@ class PushService:
         if ticket is None:
             raise TicketNotFound(f"no ticket {ticket_id}")
         payload = plan_push(ticket, target)
-        url = self.settings.push_targets.get(target)
-        if not url:
-            raise BadPush(f"no push URL is configured for platform {target} (push_targets)")
-        await self.outbox.enqueue(payload.push_id, url, payload.as_json(),
-                                  secret_ref=push_secret_key(payload.from_platform, payload.to_platform))
+        over = "exchange" if self.channel is not None and self.channel.carries(target) else "outbox"
+        if self.channel is not None and over == "exchange":
+            await self.channel.push(ticket, payload)
+        else:
+            url = self.settings.push_targets.get(target)
+            if not url:
+                raise BadPush(f"no push URL is configured for platform {target} (push_targets)")
+            await self.outbox.enqueue(payload.push_id, url, payload.as_json(),
+                                      secret_ref=push_secret_key(payload.from_platform, payload.to_platform))
         await self._count("pushed", payload.from_platform)
         if payload.bounced:
             await self._count("bounced_out", payload.from_platform)
         log.info("push.queued", ticket_id=ticket_id, push_id=payload.push_id, target=target,
-                 bounced=payload.bounced)
+                 bounced=payload.bounced, over=over)
         return payload
 
     async def receive(self, payload: PushPayload) -> tuple[str, bool]:

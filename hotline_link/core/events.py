@@ -358,6 +358,23 @@ class PushDead(Event):
     reason: str
 
 
+# --- the exchange channel between two deployments (exchange) -------------------------
+
+
+@dataclass(frozen=True)
+class ExchangeAlert(Event):
+    """Something on the exchange channel a supervisor must look at: a message the peer
+    refuses for good (its ticket's queue stopped), a key or address the peer does not take
+    (retried meanwhile), or the other platform's 督办 of one of our tickets."""
+
+    NAME: ClassVar[str] = "exchange.alert"
+    ticket_id: str  # our ticket the message is about
+    site: str  # this deployment's platform
+    peer_platform: str
+    reason: str  # rejected code, a key refusal (unknown_key...), or supervise
+    detail: str
+
+
 # --- the linkage closed loop (linkage) -----------------------------------------------
 
 

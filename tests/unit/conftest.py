@@ -3,6 +3,7 @@ started for one test and gone after it (nothing shared with the sandbox's Redis)
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -15,14 +16,15 @@ from tests.conftest import _unavailable
 from tests.helpers import free_tcp_port
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """The URL of a redis-server of this test's own."""
+@contextlib.contextmanager
+def redis_server(directory: Path) -> Iterator[str]:
+    """A redis-server on a free port, its files in ``directory``: its URL while it runs."""
     if shutil.which("redis-server") is None:
         _unavailable("redis-server is not installed (Debian package redis-server)")
+    directory.mkdir(parents=True, exist_ok=True)
     port = free_tcp_port()
     server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
+                               "--appendonly", "no", "--dir", str(directory)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert server.stdout is not None
@@ -35,6 +37,20 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of a redis-server of this test's own."""
+    with redis_server(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def peer_redis_url(tmp_path: Path) -> Iterator[str]:
+    """Another redis-server of this test's own: the other deployment's, in two-deployment tests."""
+    with redis_server(tmp_path / "peer-redis") as url:
+        yield url
 
 
 @pytest.fixture

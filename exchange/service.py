@@ -1,0 +1,482 @@
+"""The exchange channel at work: what the plugin runs between this deployment and the other
+platform's. The pure core decides (``boundary``, ``inbox``, ``sequencing``), the stores keep
+(``outbox_store``, ``inbox_store``, ``audit``), the client sends (``client``); this module
+joins them:
+
+- **sending**: ``hand_over``, ``received`` (签收), ``status`` (反馈回写), ``bounce`` (回流) and
+  ``supervise`` (督办) build a message of one of our tickets through ``boundary.outgoing_*``,
+  queue it in the outbox and note it on the ticket's timeline (``exchange.sent.<type>``);
+- **the sender** (``send_once``): the outbox's due heads, one attempt each, and what the
+  answer says (acknowledged, retried later, or the ticket's queue stopped and an alert);
+- **the applier** (``apply_once``): the inbox's applied messages, each one's effect on our
+  side (a handover opens a ticket naming the source and answers 签收; the others go on the
+  ticket they name), then ``done``. Effects run at least once, so each is idempotent on the
+  message id; a message about a ticket pair no handover linked is refused (``not_linked``);
+- **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
+  back to the sender's ticket as ``status`` messages.
+
+The channel runs when this deployment serves exactly one platform and ``peer_url`` names
+the other's server (``plan``); otherwise the service is off (``enabled`` False), every send
+raises ``ChannelOff``, and a deployment serving both platforms works as it always did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+
+from exchange import boundary, wire
+from exchange.audit import Audit
+from exchange.client import ExchangeClient
+from exchange.config import ExchangeConfig
+from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
+from exchange.errors import ChannelOff, NotSendable
+from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
+from exchange.keys import KeyRing
+from exchange.messages import (
+    SYSTEM,
+    AnyBody,
+    Envelope,
+    HandoverBody,
+    Mode,
+    ReceivedBody,
+    Stage,
+    SuperviseBody,
+)
+from exchange.outbox_store import OutboxStore
+from exchange.redis_keys import handed_key, noted_key, opened_key
+from exchange.redis_state import transact
+from hotline_link.core.bus import BusEvent, BusWorker, EventBus
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.events import ExchangeAlert
+from hotline_link.core.redis_client import as_str_entries, as_str_or_none
+from hotline_link.core.settings import Settings, read_secret_file
+from hotline_link.core.tasks import cancel_and_wait
+from tickets.outbox import backoff_s
+from tickets.push import PushService
+from tickets.push_policy import PushPayload
+from tickets.redis_keys import timeline_call_key
+from tickets.store import TICKET_TTL_S, Ticket, TicketStore
+from tickets.timeline import add_story_entry, entry_of
+
+log = structlog.get_logger(__name__)
+
+POLL_S = 1.0  # the sender looks for due heads at least this often (a retry's time comes)
+CLAIM_BLOCK_MS = 1000  # the applier waits this long for new applied messages per round
+APPLY_BATCH = 50
+MAX_IDLE_BACKOFF_S = 30.0  # Redis away: the loops wait at most this long between tries
+
+
+class Deliverer(Protocol):
+    """What the sender needs of the HTTP edge (``client.ExchangeClient``)."""
+
+    async def deliver(self, envelope: Envelope) -> wire.Delivery: ...
+
+
+# --- the channel -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Channel:
+    """What runs when the channel is on."""
+
+    platform: str
+    peer_platform: str
+    peer_url: str  # the other deployment's base URL
+    outbox: OutboxStore
+    inbox: InboxStore
+    keyring: KeyRing
+
+
+def keyring_for(settings: Settings, on: On) -> KeyRing:
+    """The keys of the secrets file; both directions must have one, or nothing would be
+    sent or taken: refused at start, not at the first message."""
+    secrets = read_secret_file(settings.secrets_file) if settings.secrets_file.exists() else {}
+    keyring = KeyRing.from_secrets(secrets)
+    for src, dst in ((on.platform, on.peer_platform), (on.peer_platform, on.platform)):
+        keyring.signing_key(src, dst)  # ConfigError naming the secrets-file entry
+    return keyring
+
+
+class ExchangeService:
+    """The exchange channel of this deployment (or, off, a service that says why not)."""
+
+    def __init__(self, redis: Redis, bus: EventBus, tickets: TicketStore, push: PushService,
+                 channel: Channel | None, config: ExchangeConfig, *, off_reason: str = "",
+                 client: Deliverer | None = None, clock: Callable[[], float] = time.time,
+                 consumer: str = "") -> None:
+        self.redis = redis
+        self.bus = bus
+        self.tickets = tickets
+        self.push_service = push
+        self.channel = channel
+        self.config = config
+        self.off_reason = off_reason if channel is None else ""
+        self.client = client
+        self.clock = clock
+        self.audit = Audit(redis)
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self._session: aiohttp.ClientSession | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._events = BusWorker(bus, "exchange.write_back", is_written_back, self._write_back) \
+            if channel is not None else None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
+                     push: PushService) -> ExchangeService:
+        config = settings.section(ExchangeConfig)
+        decided = plan(settings.platform_ids, config.peer_url)
+        if isinstance(decided, Off):
+            log.info("exchange.off", reason=decided.reason)
+            return cls(redis, bus, tickets, push, None, config, off_reason=decided.reason)
+        channel = Channel(decided.platform, decided.peer_platform, config.peer_url,
+                          OutboxStore(redis, decided.platform), InboxStore(redis, decided.platform),
+                          keyring_for(settings, decided))
+        return cls(redis, bus, tickets, push, channel, config)
+
+    @property
+    def enabled(self) -> bool:
+        return self.channel is not None
+
+    def _on(self) -> Channel:
+        if self.channel is None:
+            raise ChannelOff(self.off_reason or "the exchange channel is off")
+        return self.channel
+
+    def _now(self) -> float:
+        return round(self.clock(), 3)  # X-HL-Timestamp carries milliseconds
+
+    # --- the tickets plugin's push channel (tickets.push.PushChannel) ---------------------
+
+    def carries(self, to_platform: str) -> bool:
+        return self.channel is not None and to_platform == self.channel.peer_platform
+
+    async def push(self, ticket: Ticket, payload: PushPayload) -> None:
+        """A system push over the channel: a handover by ``push``, its id the push's."""
+        await self.hand_over(ticket, "push", payload.to_platform, message_id=payload.push_id)
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def hand_over(self, ticket: Ticket, mode: Mode, to_platform: str, *, source_call: str | None = None,
+                        message_id: str | None = None) -> Envelope:
+        """Hand ``ticket`` to the other platform (一键转接, 三方通话, 系统推送): what may
+        leave of it (a restricted case by its number only; never pushed)."""
+        channel = self._on()
+        body = boundary.outgoing_handover(ticket, mode, to_platform, source_call=source_call)
+        self._to_peer(channel, to_platform)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.sadd(handed_key(ticket.id), to_platform)
+        pipe.expire(handed_key(ticket.id), TICKET_TTL_S)
+        await pipe.execute()
+        return await self._send(ticket.id, body, to_platform, boundary.returning_to(ticket, to_platform),
+                                message_id)
+
+    async def received(self, ticket: Ticket, peer: Peer, accepted_by: str, *,
+                       message_id: str | None = None) -> Envelope:
+        """签收: ``ticket`` is the one we opened for the peer's case; who accepted it."""
+        await self._linked(ticket, peer)
+        body = boundary.outgoing_received(ticket, accepted_by, self._now())
+        return await self._send(ticket.id, body, peer.platform, peer.ticket, message_id)
+
+    async def status(self, ticket: Ticket, peer: Peer, stage: Stage, *, unit: str | None = None,
+                     detail: str = "", at: float | None = None, message_id: str | None = None) -> Envelope:
+        """反馈回写 of ``ticket`` to the peer's ticket it came from."""
+        await self._linked(ticket, peer)
+        body = boundary.outgoing_status(ticket, stage, self._now() if at is None else at, unit=unit, detail=detail)
+        return await self._send(ticket.id, body, peer.platform, peer.ticket, message_id)
+
+    async def bounce(self, ticket: Ticket, peer: Peer, reason: str, *, message_id: str | None = None) -> Envelope:
+        """回流: the case goes back to the peer, with why."""
+        await self._linked(ticket, peer)
+        return await self._send(ticket.id, boundary.outgoing_bounce(ticket, reason), peer.platform, peer.ticket,
+                                message_id)
+
+    async def supervise(self, ticket: Ticket, peer: Peer, note: str = "", due_at: float | None = None, *,
+                        message_id: str | None = None) -> Envelope:
+        """督办 of the case we handed to the peer."""
+        await self._linked(ticket, peer)
+        return await self._send(ticket.id, boundary.outgoing_supervise(ticket, note, due_at), peer.platform,
+                                peer.ticket, message_id)
+
+    @staticmethod
+    def _to_peer(channel: Channel, to_platform: str) -> None:
+        if to_platform != channel.peer_platform:
+            raise NotSendable(f"this deployment's exchange channel goes to {channel.peer_platform}, "
+                              f"not {to_platform}")
+
+    async def _linked(self, ticket: Ticket, peer: Peer) -> None:
+        """A message about a case both sides hold names a pair a handover (or its 签收) linked."""
+        self._to_peer(self._on(), peer.platform)
+        if not await self.audit.is_linked(ticket.id, peer.platform, peer.ticket):
+            raise NotSendable(f"ticket {ticket.id} is not linked to {peer.platform}'s ticket {peer.ticket[:40]}: "
+                              f"no handover joined them")
+
+    async def _send(self, ticket_id: str, body: AnyBody, to_platform: str, peer_ticket: str | None,
+                    message_id: str | None) -> Envelope:
+        channel = self._on()
+        envelope = await channel.outbox.enqueue(to_platform, ticket_id, body, peer_ticket=peer_ticket,
+                                                now=self._now(), message_id=message_id)
+        await self._note(ticket_id, envelope, f"exchange.sent.{envelope.type}",
+                         Peer(to_platform, peer_ticket or ""))
+        self._wake.set()
+        return envelope
+
+    async def _note(self, ticket_id: str, envelope: Envelope, name: str, peer: Peer) -> bool:
+        """The message on our ticket's timeline, once (the applier may run again): whether
+        it was written now."""
+        once = noted_key(envelope.message_id)
+        entry = entry_of(BusEvent(name, story_data(envelope, self._on().platform, peer)), self.clock())
+
+        async def step(pipe: Pipeline) -> bool:
+            if await pipe.exists(once):
+                return False
+            pipe.multi()
+            pipe.set(once, "1", ex=TICKET_TTL_S)
+            add_story_entry(pipe, ticket_id, story_leg(ticket_id), entry)
+            return True
+
+        return await transact(self.redis, [once], step)
+
+    # --- the sender ----------------------------------------------------------------------
+
+    async def send_once(self, now: float | None = None) -> int:
+        """One round: the due heads (at most ``send_batch``), one attempt each, side by side
+        (tickets never wait for each other). How many were attempted."""
+        channel = self._on()
+        if self.client is None:
+            raise ConfigError("the exchange service was not started: no client to send with")
+        at = self._now() if now is None else now
+        heads = await channel.outbox.due(at, self.config.send_batch, self.config.lease_s)
+        results = await asyncio.gather(*(self._attempt(channel, head, at) for head in heads), return_exceptions=True)
+        for head, result in zip(heads, results, strict=True):
+            if isinstance(result, BaseException):  # the head comes due again when its lease runs out
+                log.error("exchange.send_failed", message_id=head.message_id, ticket=head.ticket,
+                          error=f"{type(result).__name__}: {result}"[:300])
+        return len(heads)
+
+    async def _attempt(self, channel: Channel, envelope: Envelope, now: float) -> None:
+        assert self.client is not None
+        try:
+            delivery = await self.client.deliver(envelope)
+        except ConfigError as exc:  # no key signs the direction: the operator fixes the secrets file
+            delivery = wire.RetryLater("no_key", wire.KEY_RETRY_S, 0, str(exc), alert=True)
+        if isinstance(delivery, wire.Acked):
+            await channel.outbox.acked(envelope, now=now, outcome=delivery.receipt.outcome.value)
+        elif isinstance(delivery, wire.RetryLater):
+            attempts = await channel.outbox.attempts(envelope.message_id) + 1
+            await channel.outbox.retry_later(envelope, now, attempts, reason=delivery.reason,
+                                             after_s=delivery.after_s)
+            if delivery.alert:
+                self._alert(envelope, delivery.reason, delivery.detail)
+        else:
+            await channel.outbox.rejected(envelope, f"{delivery.reason}: {delivery.detail}"[:300], now=now)
+            self._alert(envelope, delivery.reason, f"queue stopped: {delivery.detail}")
+
+    def _alert(self, envelope: Envelope, reason: str, detail: str) -> None:
+        self.bus.emit(ExchangeAlert(ticket_id=envelope.ticket, site=envelope.from_platform,
+                                    peer_platform=envelope.to_platform, reason=reason, detail=detail[:300]))
+
+    # --- the applier ---------------------------------------------------------------------
+
+    async def apply_once(self, block_ms: int = 0, *, idle_ms: int = CLAIM_IDLE_MS) -> int:
+        """One round: the applied messages this consumer claims, each one's effect, then
+        ``done``. An effect that fails leaves its entry pending: claimed again after
+        ``idle_ms``. How many were claimed."""
+        channel = self._on()
+        claimed = await channel.inbox.claim(self.consumer, APPLY_BATCH, block_ms, idle_ms=idle_ms)
+        for entry_id, envelope in claimed:
+            try:
+                await self.apply(envelope)
+            except RedisError:
+                raise
+            except Exception:  # a bug or bad data: the others go on; this one is tried again later
+                log.exception("exchange.apply_bug", entry_id=entry_id, message_id=envelope.message_id,
+                              type=envelope.type)
+                continue
+            await channel.inbox.done(entry_id)
+        return len(claimed)
+
+    async def apply(self, envelope: Envelope) -> None:
+        """The effect of one applied message on our side; idempotent on its message id."""
+        channel = self._on()
+        if isinstance(envelope.body, HandoverBody):
+            await self._take_handover(channel, envelope, envelope.body)
+            return
+        assert envelope.peer_ticket is not None  # every type but a handover names our ticket
+        peer = Peer(envelope.from_platform, envelope.ticket)
+        if isinstance(envelope.body, ReceivedBody):
+            linked = bool(await self.redis.sismember(handed_key(envelope.peer_ticket), envelope.from_platform))
+            if linked:  # the peer's ticket for the case we handed over: its later messages are about ours
+                await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
+        else:
+            linked = await self.audit.is_linked(envelope.peer_ticket, peer.platform, peer.ticket)
+        if not linked:
+            reason = f"not_linked: no handover joined {peer.platform}'s {peer.ticket} to {envelope.peer_ticket}"
+            await self.audit.refused(envelope, reason, self.clock())
+            log.warning("exchange.not_linked", message_id=envelope.message_id, type=envelope.type,
+                        ticket=peer.ticket, peer_ticket=envelope.peer_ticket)
+            return
+        fresh = await self._note(envelope.peer_ticket, envelope, f"exchange.received.{envelope.type}", peer)
+        if fresh and isinstance(envelope.body, SuperviseBody):
+            self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket, site=channel.platform,
+                                        peer_platform=peer.platform, reason="supervise",
+                                        detail=envelope.body.note or "督办"))
+        log.info("exchange.applied", message_id=envelope.message_id, type=envelope.type,
+                 ticket=envelope.peer_ticket, peer_ticket=peer.ticket)
+
+    async def _take_handover(self, channel: Channel, envelope: Envelope, body: HandoverBody) -> None:
+        """Open our ticket for the case, naming the source; link the peer's ticket to it;
+        answer 签收 for a push (a call's is its agent's, when one takes it)."""
+        if body.mode == "push":  # the same intake as today's push, idempotent on the push id
+            ticket_id, _ = await self.push_service.receive(PushPayload(
+                push_id=envelope.message_id, from_platform=envelope.from_platform,
+                to_platform=envelope.to_platform, source_ticket=envelope.ticket, category=body.category,
+                summary=body.summary, division_code=body.division_code, emergency=body.emergency,
+                caller=body.caller, handling_unit="", bounced=envelope.peer_ticket is not None))
+        else:
+            ticket_id = await self._open(channel, envelope, body)
+        # the signed handover proves the case was sent: intake links the call that follows
+        await self.tickets.record_handover(envelope.ticket, channel.platform)
+        await self.audit.link(envelope.from_platform, envelope.ticket, ticket_id)
+        peer = Peer(envelope.from_platform, envelope.ticket)
+        await self._note(ticket_id, envelope, "exchange.received.handover", peer)
+        log.info("exchange.handover_taken", message_id=envelope.message_id, mode=body.mode, ticket=ticket_id,
+                 peer_ticket=envelope.ticket, restricted=body.restricted)
+        if body.mode == "push":
+            ticket = await self.tickets.get(ticket_id)
+            if ticket is not None:
+                await self.received(ticket, peer, SYSTEM, message_id=derived_id(envelope.message_id, "received"))
+
+    async def _open(self, channel: Channel, envelope: Envelope, body: HandoverBody) -> str:
+        """The ticket a handover by call opens here: one per message id, whatever reruns."""
+        key = opened_key(envelope.message_id)
+        ticket_id = as_str_or_none(await self.redis.get(key))
+        if ticket_id is None:
+            candidate = await self.tickets.new_id(channel.platform)
+            if await self.redis.set(key, candidate, nx=True, ex=TICKET_TTL_S):
+                ticket_id = candidate
+            else:
+                ticket_id = as_str_or_none(await self.redis.get(key)) or candidate
+        if await self.tickets.get(ticket_id) is None:  # opened now, or the last run died before saving
+            await self.tickets.save(Ticket(
+                ticket_id, channel.platform, "", body.category, body.summary, envelope.from_platform,
+                self.clock(), envelope.ticket, body.caller, body.division_code, body.emergency, body.restricted))
+        return ticket_id
+
+    # --- write-back ----------------------------------------------------------------------
+
+    async def write_back(self, event: BusEvent) -> Envelope | None:
+        """反馈回写: a linkage step on one of our tickets that came by handover goes to the
+        sender's ticket as a ``status`` message. None for any other ticket or event."""
+        feedback = feedback_of(event)
+        if feedback is None or self.channel is None:
+            return None
+        ticket = await self.tickets.get(feedback.ticket_id)
+        if ticket is None or not ticket.source_ticket or ticket.source_platform != self.channel.peer_platform:
+            return None
+        peer = Peer(ticket.source_platform, ticket.source_ticket)
+        if not await self.audit.is_linked(ticket.id, *peer):
+            return None  # a case pushed or transferred the old way: no exchange stream to write to
+        return await self.status(ticket, peer, feedback.stage, unit=feedback.unit, detail=feedback.detail,
+                                 at=feedback.at)
+
+    async def _write_back(self, event: BusEvent) -> None:
+        await self.write_back(event)
+
+    # --- operating it --------------------------------------------------------------------
+
+    async def state(self) -> dict[str, Any]:
+        """For supervisors: where the channel stands (``GET /api/exchange/v1/status``)."""
+        if self.channel is None:
+            return {"enabled": False, "reason": self.off_reason, "platform": None, "peer_platform": None,
+                    "peer_url": None, "backlog": 0, "stopped": [], "dead": []}
+        dead = await self.channel.inbox.dead()
+        return {"enabled": True, "reason": "", "platform": self.channel.platform,
+                "peer_platform": self.channel.peer_platform, "peer_url": self.channel.peer_url,
+                "backlog": await self.channel.outbox.backlog(), "stopped": await self.channel.outbox.stopped(),
+                "dead": [{"entry_id": str(row.get("entry_id", "")), "reason": str(row.get("reason", ""))}
+                         for row in dead]}
+
+    async def resume(self, to_platform: str, ticket_id: str) -> bool:
+        """An operator mended why a ticket's queue stopped: its head goes again now."""
+        channel = self._on()
+        resumed = await channel.outbox.resume(to_platform, ticket_id, now=self._now())
+        if resumed:
+            self._wake.set()
+        return resumed
+
+    async def story(self, ticket_id: str) -> list[dict[str, Any]]:
+        """The ticket's exchange steps as its timeline holds them (for tests and dev tools)."""
+        rows = as_str_entries(await self.redis.xrange(timeline_call_key(story_leg(ticket_id))))
+        return [{"id": rid, **fields} for rid, fields in rows]
+
+    # --- the loops -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """The sender, the applier and the write-back consumer (nothing when off)."""
+        channel = self.channel
+        if channel is None:
+            return
+        if self.client is None:
+            self._session = aiohttp.ClientSession()
+            self.client = ExchangeClient(self._session, channel.peer_url + wire.MESSAGES_PATH, channel.keyring,
+                                         allow_http_loopback=self.config.allow_http_loopback,
+                                         timeout_s=self.config.timeout_s)
+        with contextlib.suppress(RedisError, OSError):  # else the applier makes it on its first claim
+            await channel.inbox.ensure_group()
+        self._tasks = [asyncio.create_task(self._loop("sender", self._send_round), name="exchange-sender"),
+                       asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier")]
+        if self._events is not None:
+            self._events.start()
+        log.info("exchange.started", platform=channel.platform, peer_platform=channel.peer_platform,
+                 peer_url=channel.peer_url)
+
+    async def stop(self) -> None:
+        if self._events is not None:
+            await self._events.stop(drain_s=2.0)
+        await cancel_and_wait(self._tasks)
+        self._tasks = []
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self.client = None
+
+    async def _send_round(self) -> None:
+        self._wake.clear()  # an enqueue during the round wakes the next one at once
+        if not await self.send_once():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+
+    async def _apply_round(self) -> None:
+        await self.apply_once(CLAIM_BLOCK_MS)
+
+    @staticmethod
+    async def _loop(name: str, step: Callable[[], Any]) -> None:
+        """``step`` forever: Redis or the network away is logged and waited out (a growing
+        back-off), a bug logged with its traceback; neither ends the loop."""
+        failures = 0
+        while True:
+            try:
+                await step()
+                failures = 0
+            except (RedisError, OSError) as exc:
+                failures += 1
+                log.warning(f"exchange.{name}_failed", error=str(exc)[:300], failures=failures)
+                await asyncio.sleep(min(MAX_IDLE_BACKOFF_S, backoff_s(failures)))
+            except Exception:
+                failures += 1
+                log.exception(f"exchange.{name}_bug", failures=failures)
+                await asyncio.sleep(min(MAX_IDLE_BACKOFF_S, backoff_s(failures)))

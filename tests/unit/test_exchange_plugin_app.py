@@ -1,0 +1,130 @@
+"""The exchange plugin in the app: built in, documented, on only between two deployments of
+one platform each (with both keys in the secrets file), off (and harmless) in one deployment
+serving both platforms, its settings refused when the client could never send."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from exchange import schema, wire
+from exchange.app_keys import EXCHANGE
+from exchange.config import ExchangeConfig
+from exchange.effects import Off, On, plan
+from exchange.errors import ChannelOff
+from exchange.keys import key_name
+from hotline_link.app import BUILTIN_PLUGINS, App, load_config, openapi_document
+from hotline_link.core.errors import ConfigError
+from hotline_link.core.settings import Settings
+from tests.unit.exchange_samples import ticket_12345
+from tickets.keys import PUSH
+
+POLICE_SITE = """
+public_network_site = "110"
+remote_seat_site = "110"
+
+[[sites]]
+id = "110"
+intake = "110"
+sip_port = 25070
+ami_port = 25039
+rtp_start = 31000
+rtp_end = 31999
+agents = ["2001"]
+"""
+
+
+def police_config(tmp_path: Path, exchange: str = 'peer_url = "http://127.0.0.1:8081"\nallow_http_loopback = true',
+                  secrets: dict[str, str] | None = None) -> Settings:
+    """110's deployment: its one site, its [exchange] table and its secrets file."""
+    keys = {key_name("110", "12345", "k2"): "d" * 40, key_name("12345", "110", "k1"): "u" * 40}
+    lines = [f'{name} = "{value}"' for name, value in (keys if secrets is None else secrets).items()]
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text("\n".join(['ami_secret = "x"', *lines]) + "\n")
+    os.chmod(secrets_file, 0o600)
+    config = tmp_path / "hl.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n{POLICE_SITE}\n[exchange]\n{exchange}\n')
+    return load_config(config, env={})
+
+
+def test_the_plugin_is_built_in_after_tickets():
+    names = list(BUILTIN_PLUGINS)
+    assert "exchange" in names and names.index("tickets") < names.index("exchange")
+    assert BUILTIN_PLUGINS["exchange"].requires == ("tickets",)
+
+
+def test_the_openapi_document_includes_the_exchange_paths():
+    document = openapi_document()
+    assert {wire.MESSAGES_PATH, schema.STATUS_PATH, schema.RESUME_PATH} <= set(document["paths"])
+    assert document["paths"][schema.RESUME_PATH]["post"]["responses"]["404"]["description"].startswith("not_stopped")
+    assert {"ExchangeStatus", "ExchangeQueueResumed", "ExchangeEnvelope", "ExchangeReceipt"} <= \
+        set(document["components"]["schemas"])
+
+
+def test_the_channel_runs_only_between_two_deployments_of_one_platform_each():
+    assert plan({"12345", "110"}, "http://127.0.0.1:8081") == \
+        Off("this deployment serves 110, 12345: the exchange channel joins two deployments of one platform each "
+            "(12345's and 110's)")
+    assert plan({"110"}, "") == Off("no peer_url in [exchange]: the exchange channel is off")
+    assert plan({"110"}, "https://12345.example") == On("110", "12345")
+    assert plan({"12345"}, "https://110.example") == On("12345", "110")
+    assert isinstance(plan(set(), "https://110.example"), Off)
+
+
+async def test_one_deployment_for_both_platforms_builds_with_the_channel_off(tmp_path):
+    server = App(Settings(state_dir=tmp_path, ami_secret="x", peer_url="http://127.0.0.1:8081",
+                          allow_http_loopback=True))
+    service = server[EXCHANGE]
+    assert service.enabled is False and "serves 110, 12345" in service.off_reason
+    assert server[PUSH].channel is None  # push goes through the push outbox, as it always did
+    with pytest.raises(ChannelOff, match="serves 110, 12345"):
+        await service.hand_over(ticket_12345(), "push", "110")
+    assert (await service.state())["enabled"] is False
+    client = TestClient(TestServer(server.web_app()))
+    await client.start_server()
+    try:
+        resp = await client.post(wire.MESSAGES_PATH, data=b"{}")
+        assert (resp.status, (await resp.json())["error"]["code"]) == (503, "exchange_off")
+    finally:
+        await client.close()
+        await server.redis.aclose()
+
+
+async def test_a_deployment_of_one_platform_with_a_peer_runs_the_channel_and_carries_push(tmp_path):
+    server = App(police_config(tmp_path))
+    service = server[EXCHANGE]
+    assert service.enabled and service.channel is not None
+    assert (service.channel.platform, service.channel.peer_platform, service.channel.peer_url) == \
+        ("110", "12345", "http://127.0.0.1:8081")
+    assert server[PUSH].channel is service and service.carries("12345") and not service.carries("110")
+    assert [p.name for p in server.plugins].index("exchange") > [p.name for p in server.plugins].index("tickets")
+    await server.redis.aclose()
+
+
+def test_a_missing_key_is_refused_at_start_naming_the_secret(tmp_path):
+    settings = police_config(tmp_path, secrets={key_name("110", "12345", "k2"): "d" * 40})
+    with pytest.raises(ConfigError, match=re.escape("exchange_key_12345_to_110_<key id>")):
+        App(settings)
+
+
+@pytest.mark.parametrize("exchange, message", [
+    ('peer_url = "http://12345.example:8080"', "peer_url: http:// is allowed only to a loopback address"),
+    ('peer_url = "http://127.0.0.1:8081"', "peer_url: http:// is allowed only to a loopback address"),
+    ('peer_url = "ftp://12345.example"', "peer_url: only https:// URLs are allowed"),
+    ("timeout_s = 0", "timeout_s must be above 0"),
+    ("timeout_s = 20.0\nlease_s = 10.0", "lease_s (10 s) must be longer than timeout_s (20 s)"),
+    ("send_batch = 0", "send_batch must be from 1 to 1000"),
+])
+def test_settings_the_client_could_never_send_with_are_refused(tmp_path, exchange, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        police_config(tmp_path, exchange)
+
+
+def test_the_defaults_are_off_and_https_only():
+    config = ExchangeConfig.parse({})
+    assert (config.peer_url, config.allow_http_loopback) == ("", False)
+    assert ExchangeConfig.parse({"peer_url": "https://12345.example:8443/"}).peer_url == "https://12345.example:8443"
