@@ -17,41 +17,41 @@ class ExchangeConfig(Section):
     table: ClassVar[str] = "exchange"
 
     # plain http to a loopback address only (two deployments on one machine, the sandbox);
-    # declared first: peer_url's rule reads it
-    allow_http_loopback: bool = False
+    # declared first: exchange_peer_url's rule reads it
+    exchange_allow_http_loopback: bool = False
     # the other deployment's base URL (its server, e.g. https://110.example:8443); empty: the
     # channel is off, as in one deployment serving both platforms
-    peer_url: str = ""
-    timeout_s: float = 10.0  # one attempt at one message, answer included
-    send_batch: int = 20  # heads sent side by side per round of the sender
-    lease_s: float = 30.0  # a head being sent is another instance's only after this
+    exchange_peer_url: str = ""
+    exchange_timeout_s: float = 10.0  # one attempt at one message, answer included
+    exchange_send_batch: int = 20  # heads sent side by side per round of the sender
+    exchange_lease_s: float = 30.0  # a head being sent is another instance's only after this
 
-    @field_validator("peer_url")
+    @field_validator("exchange_peer_url")
     @classmethod
     def _sendable(cls, url: str, info: ValidationInfo) -> str:
         """A peer the client would never send to is refused now, not at the first message."""
         if not url:
             return url
-        refusal = url_refusal(url, bool(info.data.get("allow_http_loopback", False)))
+        refusal = url_refusal(url, bool(info.data.get("exchange_allow_http_loopback", False)))
         if refusal:
-            raise ValueError(f"peer_url: {refusal} (allow_http_loopback for http to loopback)")
+            raise ValueError(f"exchange_peer_url: {refusal} (exchange_allow_http_loopback for http to loopback)")
         return url.rstrip("/")
 
-    @field_validator("timeout_s", "lease_s")
+    @field_validator("exchange_timeout_s", "exchange_lease_s")
     @classmethod
     def _seconds(cls, value: float, info: ValidationInfo) -> float:
         """Positive, finite times; the lease outlasts an attempt, or two instances would send
         the same head at once."""
         if not (math.isfinite(value) and 0 < value <= 3600):
             raise ValueError(f"{info.field_name} must be above 0 and at most 3600 seconds, got {value}")
-        if info.field_name == "lease_s" and value <= info.data.get("timeout_s", 0):
-            raise ValueError(f"lease_s ({value:g} s) must be longer than timeout_s "
-                             f"({info.data.get('timeout_s'):g} s): a head is leased while it is being sent")
+        if info.field_name == "exchange_lease_s" and value <= info.data.get("exchange_timeout_s", 0):
+            raise ValueError(f"exchange_lease_s ({value:g} s) must be longer than exchange_timeout_s "
+                             f"({info.data.get('exchange_timeout_s'):g} s): a head is leased while it is being sent")
         return value
 
-    @field_validator("send_batch")
+    @field_validator("exchange_send_batch")
     @classmethod
     def _batch(cls, value: int) -> int:
         if not 1 <= value <= 1000:
-            raise ValueError(f"send_batch must be from 1 to 1000, got {value}")
+            raise ValueError(f"exchange_send_batch must be from 1 to 1000, got {value}")
         return value

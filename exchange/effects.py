@@ -43,10 +43,10 @@ class Off:
 
 def plan(platform_ids: Iterable[str], peer_url: str) -> On | Off:
     """Does the channel run here? Only between two deployments of one platform each: this
-    one serves exactly one platform and ``peer_url`` names the other's server."""
+    one serves exactly one platform and ``exchange_peer_url`` names the other's server."""
     ids = sorted(platform_ids)
     if not peer_url:
-        return Off("no peer_url in [exchange]: the exchange channel is off")
+        return Off("no exchange_peer_url in [exchange]: the exchange channel is off")
     if len(ids) != 1 or ids[0] not in PLATFORMS:
         return Off(f"this deployment serves {', '.join(ids) or 'no platform'}: the exchange channel joins two "
                    f"deployments of one platform each (12345's and 110's)")

@@ -46,7 +46,7 @@ class TooLarge(ExchangeError):
 
 
 class ChannelOff(ExchangeError):
-    """The exchange channel does not run on this deployment (no ``peer_url``, or it serves
+    """The exchange channel does not run on this deployment (no ``exchange_peer_url``, or it serves
     both platforms itself): nothing can be sent over it, nothing received."""
 
     status, code = 503, "exchange_off"

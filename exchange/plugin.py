@@ -3,7 +3,7 @@
 what comes in (``service``), writes our linkage steps back to the sender of a case, carries
 the tickets plugin's system push when the channel is on, and shows operators where the
 channel stands (``operations``). Off (one deployment serving both platforms, or no
-``peer_url``), it runs nothing: the endpoint answers ``exchange_off`` and push goes as it
+``exchange_peer_url``), it runs nothing: the endpoint answers ``exchange_off`` and push goes as it
 always did."""
 
 from __future__ import annotations

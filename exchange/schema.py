@@ -96,7 +96,7 @@ class ExchangeDeadEntry(Reply):
 
 class ExchangeStatus(Reply):
     """Where the exchange channel stands. Off (``enabled`` false, ``reason`` says why): one
-    deployment serves both platforms, or no ``peer_url`` is set."""
+    deployment serves both platforms, or no ``exchange_peer_url`` is set."""
 
     enabled: bool
     reason: str

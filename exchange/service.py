@@ -15,7 +15,7 @@ joins them:
 - **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
   back to the sender's ticket as ``status`` messages.
 
-The channel runs when this deployment serves exactly one platform and ``peer_url`` names
+The channel runs when this deployment serves exactly one platform and ``exchange_peer_url`` names
 the other's server (``plan``); otherwise the service is off (``enabled`` False), every send
 raises ``ChannelOff``, and a deployment serving both platforms works as it always did.
 """
@@ -138,11 +138,11 @@ class ExchangeService:
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
                      push: PushService) -> ExchangeService:
         config = settings.section(ExchangeConfig)
-        decided = plan(settings.platform_ids, config.peer_url)
+        decided = plan(settings.platform_ids, config.exchange_peer_url)
         if isinstance(decided, Off):
             log.info("exchange.off", reason=decided.reason)
             return cls(redis, bus, tickets, push, None, config, off_reason=decided.reason)
-        channel = Channel(decided.platform, decided.peer_platform, config.peer_url,
+        channel = Channel(decided.platform, decided.peer_platform, config.exchange_peer_url,
                           OutboxStore(redis, decided.platform), InboxStore(redis, decided.platform),
                           keyring_for(settings, decided))
         return cls(redis, bus, tickets, push, channel, config)
@@ -259,7 +259,7 @@ class ExchangeService:
         if self.client is None:
             raise ConfigError("the exchange service was not started: no client to send with")
         at = self._now() if now is None else now
-        heads = await channel.outbox.due(at, self.config.send_batch, self.config.lease_s)
+        heads = await channel.outbox.due(at, self.config.exchange_send_batch, self.config.exchange_lease_s)
         results = await asyncio.gather(*(self._attempt(channel, head, at) for head in heads), return_exceptions=True)
         for head, result in zip(heads, results, strict=True):
             if isinstance(result, BaseException):  # the head comes due again when its lease runs out
@@ -433,8 +433,8 @@ class ExchangeService:
         if self.client is None:
             self._session = aiohttp.ClientSession()
             self.client = ExchangeClient(self._session, channel.peer_url + wire.MESSAGES_PATH, channel.keyring,
-                                         allow_http_loopback=self.config.allow_http_loopback,
-                                         timeout_s=self.config.timeout_s)
+                                         allow_http_loopback=self.config.exchange_allow_http_loopback,
+                                         timeout_s=self.config.exchange_timeout_s)
         with contextlib.suppress(RedisError, OSError):  # else the applier makes it on its first claim
             await channel.inbox.ensure_group()
         self._tasks = [asyncio.create_task(self._loop("sender", self._send_round), name="exchange-sender"),

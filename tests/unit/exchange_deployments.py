@@ -80,7 +80,8 @@ class Deployment:
                                 self.redis, self.bus)
         channel = Channel(self.platform, peer, "", OutboxStore(self.redis, self.platform),
                           InboxStore(self.redis, self.platform), keyring())
-        config = ExchangeConfig(allow_http_loopback=True, timeout_s=5.0, lease_s=30.0, send_batch=20)
+        config = ExchangeConfig(exchange_allow_http_loopback=True, exchange_timeout_s=5.0, exchange_lease_s=30.0,
+                                exchange_send_batch=20)
         self.service = ExchangeService(self.redis, self.bus, self.tickets, self.push, channel, config,
                                        clock=self.clock, consumer=f"{self.platform}-tests")
         self.push.attach_channel(self.service)  # as the exchange plugin does when the channel is on

@@ -38,7 +38,10 @@ agents = ["2001"]
 """
 
 
-def police_config(tmp_path: Path, exchange: str = 'peer_url = "http://127.0.0.1:8081"\nallow_http_loopback = true',
+LOOPBACK_PEER = 'exchange_peer_url = "http://127.0.0.1:8081"\nexchange_allow_http_loopback = true'
+
+
+def police_config(tmp_path: Path, exchange: str = LOOPBACK_PEER,
                   secrets: dict[str, str] | None = None) -> Settings:
     """110's deployment: its one site, its [exchange] table and its secrets file."""
     keys = {key_name("110", "12345", "k2"): "d" * 40, key_name("12345", "110", "k1"): "u" * 40}
@@ -69,15 +72,15 @@ def test_the_channel_runs_only_between_two_deployments_of_one_platform_each():
     assert plan({"12345", "110"}, "http://127.0.0.1:8081") == \
         Off("this deployment serves 110, 12345: the exchange channel joins two deployments of one platform each "
             "(12345's and 110's)")
-    assert plan({"110"}, "") == Off("no peer_url in [exchange]: the exchange channel is off")
+    assert plan({"110"}, "") == Off("no exchange_peer_url in [exchange]: the exchange channel is off")
     assert plan({"110"}, "https://12345.example") == On("110", "12345")
     assert plan({"12345"}, "https://110.example") == On("12345", "110")
     assert isinstance(plan(set(), "https://110.example"), Off)
 
 
 async def test_one_deployment_for_both_platforms_builds_with_the_channel_off(tmp_path):
-    server = App(Settings(state_dir=tmp_path, ami_secret="x", peer_url="http://127.0.0.1:8081",
-                          allow_http_loopback=True))
+    server = App(Settings(state_dir=tmp_path, ami_secret="x", exchange_peer_url="http://127.0.0.1:8081",
+                          exchange_allow_http_loopback=True))
     service = server[EXCHANGE]
     assert service.enabled is False and "serves 110, 12345" in service.off_reason
     assert server[PUSH].channel is None  # push goes through the push outbox, as it always did
@@ -112,12 +115,15 @@ def test_a_missing_key_is_refused_at_start_naming_the_secret(tmp_path):
 
 
 @pytest.mark.parametrize("exchange, message", [
-    ('peer_url = "http://12345.example:8080"', "peer_url: http:// is allowed only to a loopback address"),
-    ('peer_url = "http://127.0.0.1:8081"', "peer_url: http:// is allowed only to a loopback address"),
-    ('peer_url = "ftp://12345.example"', "peer_url: only https:// URLs are allowed"),
-    ("timeout_s = 0", "timeout_s must be above 0"),
-    ("timeout_s = 20.0\nlease_s = 10.0", "lease_s (10 s) must be longer than timeout_s (20 s)"),
-    ("send_batch = 0", "send_batch must be from 1 to 1000"),
+    ('exchange_peer_url = "http://12345.example:8080"',
+     "exchange_peer_url: http:// is allowed only to a loopback address"),
+    ('exchange_peer_url = "http://127.0.0.1:8081"',
+     "exchange_peer_url: http:// is allowed only to a loopback address"),
+    ('exchange_peer_url = "ftp://12345.example"', "exchange_peer_url: only https:// URLs are allowed"),
+    ("exchange_timeout_s = 0", "exchange_timeout_s must be above 0"),
+    ("exchange_timeout_s = 20.0\nexchange_lease_s = 10.0",
+     "exchange_lease_s (10 s) must be longer than exchange_timeout_s (20 s)"),
+    ("exchange_send_batch = 0", "exchange_send_batch must be from 1 to 1000"),
 ])
 def test_settings_the_client_could_never_send_with_are_refused(tmp_path, exchange, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -126,5 +132,5 @@ def test_settings_the_client_could_never_send_with_are_refused(tmp_path, exchang
 
 def test_the_defaults_are_off_and_https_only():
     config = ExchangeConfig.parse({})
-    assert (config.peer_url, config.allow_http_loopback) == ("", False)
-    assert ExchangeConfig.parse({"peer_url": "https://12345.example:8443/"}).peer_url == "https://12345.example:8443"
+    assert (config.exchange_peer_url, config.exchange_allow_http_loopback) == ("", False)
+    assert ExchangeConfig.parse({"exchange_peer_url": "https://12345.example:8443/"}).exchange_peer_url == "https://12345.example:8443"
