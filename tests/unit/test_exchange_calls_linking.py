@@ -12,12 +12,17 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from agi_scripts.plugin import RouteHookPlugin
+from exchange.app_keys import EXCHANGE
 from exchange.messages import Envelope
 from exchange.redis_keys import opened_for_key, opened_key
+from hotline_link.app import App
+from hotline_link.core.settings import Settings
 from tests.unit import exchange_calls
 from tests.unit.exchange_calls import arrive, route_hook
 from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import T12345, ticket_12345
+from tests.unit.test_exchange_plugin_app import police_config
 from tickets.redis_keys import ticket_calls_key
 from tickets.store import Ticket, TicketStore
 
@@ -204,3 +209,17 @@ async def test_the_call_and_its_message_racing_open_one_ticket(deployments, seco
         ticket = await police.tickets.for_call(f"hl110-1795530700.{n}")
         assert ticket is not None and ticket.id == await police.redis.get(opened_key(envelope.message_id))
         assert (ticket.source_ticket, ticket.summary) == (envelope.ticket, ticket_12345().summary)
+
+
+async def test_the_route_hook_takes_handed_over_calls_through_the_exchange_only_when_it_runs(tmp_path):
+    one = App(Settings(state_dir=tmp_path / "one", ami_secret="x", exchange_peer_url="http://127.0.0.1:8081",
+                       exchange_allow_http_loopback=True))
+    two = App(police_config(tmp_path))
+    try:
+        for server, runs in ((one, False), (two, True)):
+            plugin = next(p for p in server.plugins if isinstance(p, RouteHookPlugin))
+            await plugin.start()
+            assert plugin.hook.intake is (server[EXCHANGE] if runs else None)
+    finally:
+        for server in (one, two):
+            await server.redis.aclose()

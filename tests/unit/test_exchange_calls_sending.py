@@ -143,7 +143,7 @@ async def test_with_the_channel_off_a_transfer_sends_nothing_and_is_what_it_was(
     assert [k async for k in private_redis.scan_iter("hl:exchange:*")] == []
 
 
-def test_call_control_attaches_the_exchange_only_when_its_channel_runs(tmp_path):
+async def test_call_control_attaches_the_exchange_only_when_its_channel_runs(tmp_path):
     one = App(Settings(state_dir=tmp_path / "one", ami_secret="x", exchange_peer_url="http://127.0.0.1:8081",
                        exchange_allow_http_loopback=True))
     two = App(police_config(tmp_path))
@@ -152,11 +152,13 @@ def test_call_control_attaches_the_exchange_only_when_its_channel_runs(tmp_path)
         assert plugin.attach_exchange(server.services) is runs
         expected = server[EXCHANGE] if runs else None
         assert server[TRANSFERS].handover is expected and server[CONFERENCES].handover is expected
+        await server.redis.aclose()
 
 
-def test_without_the_exchange_plugin_call_control_attaches_nothing(tmp_path):
+async def test_without_the_exchange_plugin_call_control_attaches_nothing(tmp_path):
     chosen = [cls() for name, cls in BUILTIN_PLUGINS.items() if name != "exchange"]
     server = App(police_config(tmp_path), plugins=chosen)
     plugin = next(p for p in server.plugins if isinstance(p, CallControlPlugin))
     assert EXCHANGE not in server.services
     assert plugin.attach_exchange(server.services) is False and server[TRANSFERS].handover is None
+    await server.redis.aclose()
