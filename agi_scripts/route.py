@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import structlog
 
@@ -23,7 +24,7 @@ from hotline_link.core.redis_client import redis_client
 from seat_pool.router import CallRouter, Placement
 from seat_pool.routing import CallFacts, Outcome
 from seat_pool.store import SeatStore
-from tickets.store import TicketStore, ticket_platform
+from tickets.store import Ticket, TicketStore, ticket_platform
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,17 @@ ScreenCaller = Callable[..., Awaitable[bool]]  # (site, number, call_id=) -> pla
 _ACTIONS = {Outcome.IVR: "ivr", Outcome.BUSY: "busy", Outcome.WARNED: "warn"}
 
 
+class HandoverIntake(Protocol):
+    """Where a handed-over call takes its ticket when the other platform's deployment hands
+    cases over a signed channel (``exchange.service.ExchangeService``): the call and the
+    channel's handover message meet on one ticket, whichever comes first."""
+
+    def receives_from(self, platform: str) -> bool: ...
+
+    async def take_call(self, site: str, call_id: str, source_platform: str, source_ticket: str,
+                        category: str, summary: str) -> Ticket | None: ...
+
+
 class RouteHook:
     def __init__(self, tickets: TicketStore, router: CallRouter, bus: EventBus,
                  screen: ScreenCaller | None = None) -> None:
@@ -49,6 +61,26 @@ class RouteHook:
         self.bus = bus
         self.screen = screen
         self._sites = router.sites
+        self.intake: HandoverIntake | None = None
+
+    def attach_intake(self, intake: HandoverIntake) -> None:
+        """Calls handed over by the platforms ``intake`` receives from take their ticket there."""
+        self.intake = intake
+
+    async def _open_received(self, site: str, call_id: str, source: str, source_ticket: str,
+                             category: str, summary: str) -> Ticket:
+        if self.intake is not None and self.intake.receives_from(source):
+            ticket = await self.intake.take_call(site, call_id, source, source_ticket, category, summary)
+            if ticket is not None:
+                return ticket
+        linked = ticket_platform(source_ticket) == source \
+            and await self.tickets.handover_was_sent(source_ticket, site)
+        if not linked:
+            log.warning("ticket.handover_unverified", source=source[:16],
+                        source_ticket=source_ticket[:40])
+        return await self.tickets.open_for_call(
+            site, call_id, category=category, summary=summary,
+            source_platform=source, source_ticket=source_ticket if linked else "")
 
     async def _receive_ticket(self, site: str, call_id: str, source: str, source_ticket: str,
                               category: str, summary: str) -> None:
@@ -57,14 +89,8 @@ class RouteHook:
         names that platform, and that platform recorded handing it here."""
         if not source_ticket:
             return
-        linked = ticket_platform(source_ticket) == source \
-            and await self.tickets.handover_was_sent(source_ticket, site)
-        if not linked:
-            log.warning("ticket.handover_unverified", source=source[:16],
-                        source_ticket=source_ticket[:40])
-        ticket = await self.tickets.open_for_call(
-            site, call_id, category=category[:MAX_HANDED_TEXT], summary=summary[:MAX_HANDED_TEXT],
-            source_platform=source, source_ticket=source_ticket if linked else "")
+        ticket = await self._open_received(site, call_id, source, source_ticket, category[:MAX_HANDED_TEXT],
+                                           summary[:MAX_HANDED_TEXT])
         log.info("ticket.received", ticket_id=ticket.id, source_ticket=ticket.source_ticket, source=source)
         self.bus.emit(TicketReceived(call_id=call_id, site=site, ticket_id=ticket.id,
                                      source_ticket=ticket.source_ticket, source_platform=source,

@@ -1,5 +1,7 @@
 """The call control plugin: the call book fed by AMI, one-click (blind) transfer, the
-three-way call, and the agents' event stream."""
+three-way call, and the agents' event stream. When the exchange plugin runs its channel to
+the other deployment, transfers and three-way calls to that platform send their handover
+over it (found in the services registry at start: exchange may load after this plugin)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
 from call_control.locks import CallLocks
 from call_control.tracker import CallTracker
 from call_control.transfer.service import TransferService
-from hotline_link.plugin import Deps, Plugin
+from exchange.app_keys import EXCHANGE
+from hotline_link.plugin import Deps, Plugin, Services
 from hotline_link.web.openapi import Fragment
 from tickets.keys import TICKETS
 
@@ -28,6 +31,7 @@ class CallControlPlugin(Plugin):
 
     def load(self, deps: Deps) -> None:
         settings, services = deps.settings, deps.services
+        self.services = services
         tickets = services.get(TICKETS)
         self.calls = services.provide(CALLS, CallTracker(deps.ami, deps.bus))
         context = CallControlContext(settings, deps.ami, self.calls.book, tickets, CallLocks(deps.redis), deps.bus)
@@ -36,8 +40,18 @@ class CallControlPlugin(Plugin):
         services.provide(AGENT_EVENTS, AgentEvents(deps.bus, tickets,
                                                    frozenset(a for site in settings.sites for a in site.agents)))
 
+    def attach_exchange(self, services: Services) -> bool:
+        """Transfers and three-way calls hand over over the exchange channel, if it runs
+        here: whether it does."""
+        exchange = services.get(EXCHANGE) if EXCHANGE in services else None
+        if exchange is None or not exchange.enabled:
+            return False
+        self.transfers.attach_handover(exchange)
+        self.conferences.attach_handover(exchange)
+        return True
 
     async def start(self) -> None:
+        self.attach_exchange(self.services)
         self.calls.attach()
         self.transfers.attach()
         self.conferences.attach()

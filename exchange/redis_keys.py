@@ -79,6 +79,19 @@ def handed_key(ticket_id: str) -> str:
     return f"hl:exchange:handed:{ticket_id}"
 
 
+def opened_for_key(peer_platform: str, peer_ticket: str) -> str:
+    """A string: the one ticket of ours opened for a case the other platform handed over,
+    claimed (SET NX) by whichever comes first, its handover message or its transferred
+    call; the other attaches to it."""
+    return f"hl:exchange:opened-for:{peer_platform}:{peer_ticket}"
+
+
+def signed_for_key(ticket_id: str) -> str:
+    """A string: the agent who first answered a call of one of our tickets opened for a
+    handed-over case, whose 签收 goes once the handover linked it."""
+    return f"hl:exchange:signed-for:{ticket_id}"
+
+
 def noted_key(message_id: str) -> str:
     """A string: a message's step is on our ticket's timeline (written once)."""
     return f"hl:exchange:noted:{message_id}"

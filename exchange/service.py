@@ -13,7 +13,11 @@ joins them:
   ticket they name), then ``done``. Effects run at least once, so each is idempotent on the
   message id; a message about a ticket pair no handover linked is refused (``not_linked``);
 - **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
-  back to the sender's ticket as ``status`` messages.
+  back to the sender's ticket as ``status`` messages;
+- **calls** (``hand_over_call``, ``take_call``, ``sign_for``): a transfer or three-way call
+  queues its handover (call control calls it); the transferred call and its handover
+  message open ONE ticket here, whichever arrives first (the route hook calls
+  ``take_call``); the agent who answers the call signs for it (签收), once.
 
 The channel runs when this deployment serves exactly one platform and ``exchange_peer_url`` names
 the other's server (``plan``); otherwise the service is off (``enabled`` False), every send
@@ -28,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import aiohttp
@@ -39,6 +43,7 @@ from redis.exceptions import RedisError
 
 from exchange import boundary, wire
 from exchange.audit import Audit
+from exchange.calls import agent_of, call_handover_id, filled_by_handover, signed_for_id
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
@@ -56,19 +61,19 @@ from exchange.messages import (
     SuperviseBody,
 )
 from exchange.outbox_store import OutboxStore
-from exchange.redis_keys import handed_key, noted_key, opened_key
+from exchange.redis_keys import handed_key, noted_key, opened_for_key, opened_key, signed_for_key
 from exchange.redis_state import transact
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.events import ExchangeAlert
+from hotline_link.core.events import CallAnswered, ExchangeAlert
 from hotline_link.core.redis_client import as_str_entries, as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait
 from tickets.outbox import backoff_s
 from tickets.push import PushService
 from tickets.push_policy import PushPayload
-from tickets.redis_keys import timeline_call_key
-from tickets.store import TICKET_TTL_S, Ticket, TicketStore
+from tickets.redis_keys import call_ticket_key, timeline_call_key
+from tickets.store import TICKET_TTL_S, Ticket, TicketStore, ticket_platform
 from tickets.timeline import add_story_entry, entry_of
 
 log = structlog.get_logger(__name__)
@@ -110,6 +115,19 @@ def keyring_for(settings: Settings, on: On) -> KeyRing:
     return keyring
 
 
+class _Numbered:
+    """A ticket number taken the first time a claim needs one, kept across its retries:
+    a road that attaches to the other's ticket leaves no gap in the day's numbers."""
+
+    def __init__(self, tickets: TicketStore, site: str) -> None:
+        self.tickets, self.site, self._id = tickets, site, ""
+
+    async def id(self) -> str:
+        if not self._id:
+            self._id = await self.tickets.new_id(self.site)
+        return self._id
+
+
 class ExchangeService:
     """The exchange channel of this deployment (or, off, a service that says why not)."""
 
@@ -133,6 +151,8 @@ class ExchangeService:
         self._tasks: list[asyncio.Task[None]] = []
         self._events = BusWorker(bus, "exchange.write_back", is_written_back, self._write_back) \
             if channel is not None else None
+        self._answers = BusWorker(bus, "exchange.sign_for", lambda event: event.is_(CallAnswered),
+                                  self._sign_for) if channel is not None else None
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
@@ -183,6 +203,13 @@ class ExchangeService:
         await pipe.execute()
         return await self._send(ticket.id, body, to_platform, boundary.returning_to(ticket, to_platform),
                                 message_id)
+
+    async def hand_over_call(self, ticket: Ticket, mode: Mode, to_platform: str, call_id: str) -> Envelope:
+        """The handover of a one-click transfer or a three-way call of ``call_id``, queued
+        as the agent asks for it (call control's ``HandoverChannel``). Its id follows from
+        the call, so the same request again queues nothing new."""
+        return await self.hand_over(ticket, mode, to_platform, source_call=call_id,
+                                    message_id=call_handover_id(call_id, mode, to_platform))
 
     async def received(self, ticket: Ticket, peer: Peer, accepted_by: str, *,
                        message_id: str | None = None) -> Envelope:
@@ -355,26 +382,131 @@ class ExchangeService:
         await self._note(ticket_id, envelope, "exchange.received.handover", peer)
         log.info("exchange.handover_taken", message_id=envelope.message_id, mode=body.mode, ticket=ticket_id,
                  peer_ticket=envelope.ticket, restricted=body.restricted)
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            return
         if body.mode == "push":
-            ticket = await self.tickets.get(ticket_id)
-            if ticket is not None:
-                await self.received(ticket, peer, SYSTEM, message_id=derived_id(envelope.message_id, "received"))
+            await self.received(ticket, peer, SYSTEM, message_id=derived_id(envelope.message_id, "received"))
+            return
+        agent = as_str_or_none(await self.redis.get(signed_for_key(ticket_id)))
+        if agent is not None:  # its call was answered before this message linked it
+            await self._signed_for(ticket, peer, agent)
 
     async def _open(self, channel: Channel, envelope: Envelope, body: HandoverBody) -> str:
-        """The ticket a handover by call opens here: one per message id, whatever reruns."""
-        key = opened_key(envelope.message_id)
-        ticket_id = as_str_or_none(await self.redis.get(key))
-        if ticket_id is None:
-            candidate = await self.tickets.new_id(channel.platform)
-            if await self.redis.set(key, candidate, nx=True, ex=TICKET_TTL_S):
-                ticket_id = candidate
-            else:
-                ticket_id = as_str_or_none(await self.redis.get(key)) or candidate
-        if await self.tickets.get(ticket_id) is None:  # opened now, or the last run died before saving
-            await self.tickets.save(Ticket(
-                ticket_id, channel.platform, "", body.category, body.summary, envelope.from_platform,
-                self.clock(), envelope.ticket, body.caller, body.division_code, body.emergency, body.restricted))
+        """The ticket a handover by call opens here, or the one its call opened first: one
+        per message id whatever reruns (``opened_key``), one per source case whichever road
+        comes first (``opened_for_key``, claimed with the ticket saved, in one transaction)."""
+        once, claim = opened_key(envelope.message_id), opened_for_key(envelope.from_platform, envelope.ticket)
+        fresh = Ticket("", channel.platform, "", body.category, body.summary, envelope.from_platform,
+                       self.clock(), envelope.ticket, body.caller, body.division_code, body.emergency,
+                       body.restricted)
+        numbered = _Numbered(self.tickets, channel.platform)
+
+        async def step(pipe: Pipeline) -> str:
+            mine = as_str_or_none(await pipe.get(once))
+            if mine is not None:
+                return mine
+            owner = as_str_or_none(await pipe.get(claim))
+            opened = owner or await numbered.id()  # a number only for a ticket really opened
+            pipe.multi()
+            pipe.set(once, opened, ex=TICKET_TTL_S)
+            if owner is None:
+                pipe.set(claim, opened, ex=TICKET_TTL_S)
+                self.tickets.stage_save(pipe, replace(fresh, id=opened))
+            return opened
+
+        ticket_id = await transact(self.redis, [once, claim], step)
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:  # a ticket an older version claimed and died before saving
+            await self.tickets.save(replace(fresh, id=ticket_id))
+            return ticket_id
+        changes = filled_by_handover(ticket, envelope.from_platform, envelope.ticket, body)
+        if changes:  # the call came first: its ticket is the case's, and the message completes it
+            await self.tickets.update(ticket, **changes)
+            log.info("exchange.call_ticket_completed", message_id=envelope.message_id, ticket=ticket_id,
+                     peer_ticket=envelope.ticket, fields=sorted(changes))
         return ticket_id
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def receives_from(self, platform: str) -> bool:
+        """Does a case handed over by ``platform`` come over this channel (the route hook's
+        ``HandoverIntake``)?"""
+        return self.channel is not None and platform == self.channel.peer_platform
+
+    async def take_call(self, site: str, call_id: str, source_platform: str, source_ticket: str,
+                        category: str, summary: str) -> Ticket | None:
+        """The ticket of a call the other platform transferred here with ``X-Ticket-Id``:
+        the one its handover message opened, if it came first; else a new one that the
+        message, when it comes, completes. None when the headers name no case of the peer
+        (the route hook then opens a ticket as it always did)."""
+        channel = self.channel
+        if channel is None or source_platform != channel.peer_platform \
+                or ticket_platform(source_ticket) != source_platform:
+            return None
+        existing = await self.tickets.for_call(call_id)
+        if existing is not None:  # a second round of the same call
+            return existing
+        claim, of_call = opened_for_key(source_platform, source_ticket), call_ticket_key(call_id)
+        # the headers are the other side's word: the source is linked once its signed
+        # handover came (it records it), else the message links it when it comes
+        proven = await self.tickets.handover_was_sent(source_ticket, channel.platform)
+        fresh = Ticket("", site, call_id, category, summary, source_platform, self.clock(),
+                       source_ticket if proven else "")
+        numbered = _Numbered(self.tickets, site)
+
+        async def step(pipe: Pipeline) -> tuple[str, bool]:
+            taken = as_str_or_none(await pipe.get(of_call))
+            if taken is not None:
+                return taken, False
+            owner = as_str_or_none(await pipe.get(claim))
+            joined = owner or await numbered.id()
+            pipe.multi()
+            if owner is None:
+                pipe.set(claim, joined, ex=TICKET_TTL_S)
+                self.tickets.stage_save(pipe, replace(fresh, id=joined))
+            self.tickets.stage_call(pipe, call_id, joined)
+            return joined, owner is None
+
+        ticket_id, opened = await transact(self.redis, [claim, of_call], step)
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:  # a claim an older version made and died before saving: what we know
+            ticket = replace(fresh, id=ticket_id)
+        log.info("exchange.call_taken", call_id=call_id, ticket=ticket_id, peer_ticket=source_ticket,
+                 opened=opened, proven=proven)
+        return ticket
+
+    async def sign_for(self, event: BusEvent) -> Envelope | None:
+        """签收 by the agent: the first answer of a call whose ticket came by handover over
+        the channel sends ``received`` naming that agent, once per ticket. Answered before
+        the handover message linked the ticket, the agent is kept and the 签收 goes when it
+        does (``_take_handover``). None for any other call, or when nothing went now."""
+        if self.channel is None or not event.is_(CallAnswered):
+            return None
+        answered = event.as_(CallAnswered)
+        agent = agent_of(answered.answered_by)
+        if agent is None:
+            return None
+        ticket = await self.tickets.for_call(answered.call_id)
+        if ticket is None or ticket.source_platform != self.channel.peer_platform:
+            return None
+        key = signed_for_key(ticket.id)
+        if not await self.redis.set(key, agent, nx=True, ex=TICKET_TTL_S):
+            agent = as_str_or_none(await self.redis.get(key)) or agent  # the first answer signs
+        if not ticket.source_ticket:
+            return None  # the call came first: its handover, when it links, sends the 签收
+        return await self._signed_for(ticket, Peer(ticket.source_platform, ticket.source_ticket), agent)
+
+    async def _signed_for(self, ticket: Ticket, peer: Peer, agent: str) -> Envelope | None:
+        if not await self.audit.is_linked(ticket.id, *peer):
+            return None
+        envelope = await self.received(ticket, peer, agent, message_id=signed_for_id(ticket.id, *peer))
+        log.info("exchange.signed_for", ticket=ticket.id, peer_ticket=peer.ticket, agent=agent,
+                 message_id=envelope.message_id)
+        return envelope
+
+    async def _sign_for(self, event: BusEvent) -> None:
+        await self.sign_for(event)
 
     # --- write-back ----------------------------------------------------------------------
 
@@ -439,14 +571,16 @@ class ExchangeService:
             await channel.inbox.ensure_group()
         self._tasks = [asyncio.create_task(self._loop("sender", self._send_round), name="exchange-sender"),
                        asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier")]
-        if self._events is not None:
-            self._events.start()
+        for worker in (self._events, self._answers):
+            if worker is not None:
+                worker.start()
         log.info("exchange.started", platform=channel.platform, peer_platform=channel.peer_platform,
                  peer_url=channel.peer_url)
 
     async def stop(self) -> None:
-        if self._events is not None:
-            await self._events.stop(drain_s=2.0)
+        for worker in (self._events, self._answers):
+            if worker is not None:
+                await worker.stop(drain_s=2.0)
         await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._session is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
@@ -102,14 +103,28 @@ class TicketStore:
         return ticket
 
     async def save(self, ticket: Ticket) -> None:
-        key = ticket_key(ticket.id)
         pipe = self.redis.pipeline()
+        self.stage_save(pipe, ticket)
+        await pipe.execute()
+
+    @staticmethod
+    def stage_save(pipe: Pipeline, ticket: Ticket) -> None:
+        """``save`` queued on ``pipe``: for a caller that saves a ticket in the same
+        transaction as its own keys (the exchange's claim of a handed-over case)."""
+        key = ticket_key(ticket.id)
         pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
         pipe.expire(key, TICKET_TTL_S)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
             pipe.sadd(handed_over_key(ticket.source_ticket), ticket.id)
             pipe.expire(handed_over_key(ticket.source_ticket), TICKET_TTL_S)
-        await pipe.execute()
+
+    @staticmethod
+    def stage_call(pipe: Pipeline, call_id: str, ticket_id: str) -> None:
+        """Queued on ``pipe``: ``call_id`` is a call of ``ticket_id`` (its ticket, and among
+        the ticket's calls), for a call that joins a ticket opened before it."""
+        pipe.set(call_ticket_key(call_id), ticket_id, ex=TICKET_TTL_S)
+        pipe.sadd(ticket_calls_key(ticket_id), call_id)
+        pipe.expire(ticket_calls_key(ticket_id), TICKET_TTL_S)
 
     async def record_handover(self, ticket_id: str, to_platform: str) -> None:
         """The sending side notes that it handed ``ticket_id`` to ``to_platform`` (by a

@@ -57,6 +57,7 @@ from call_control.errors import (
     NoAnswer,
     NotInConference,
 )
+from call_control.handover import HandoverChannel, send_handover
 from call_control.transfer.service import require_agent_call
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
@@ -104,6 +105,11 @@ class ConferenceService:
     def __init__(self, ctx: CallControlContext) -> None:
         self.ctx = ctx
         self.rooms: dict[tuple[str, str], Conference] = {}
+        self.handover: HandoverChannel | None = None
+
+    def attach_handover(self, channel: HandoverChannel) -> None:
+        """Three-way calls with the platforms ``channel`` carries send their handover over it."""
+        self.handover = channel
 
     def attach(self) -> None:
         self.ctx.ami.subscribe("ConfbridgeJoin", self.on_join)
@@ -123,11 +129,12 @@ class ConferenceService:
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
-            await self.ctx.tickets.record_handover(
-                ticket.id, receiving_platform(self.ctx.settings.sites, destination))
+            to_platform = receiving_platform(self.ctx.settings.sites, destination)
+            await self.ctx.tickets.record_handover(ticket.id, to_platform)
             caller_channel = call.channels.get(caller_uniqueid)
             if caller_channel is None:
                 raise CallerHungUp(f"the caller of {call_id} is gone")
+            await send_handover(self.handover, ticket, "conference", to_platform, call_id)
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")
             self.rooms[(site.id, conf.room)] = conf

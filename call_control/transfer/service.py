@@ -28,6 +28,7 @@ from call_control.errors import (
     TargetBusy,
     TargetUnreachable,
 )
+from call_control.handover import HandoverChannel, send_handover
 from call_control.transfer.state import (
     InvalidTransition,
     TransferEvent,
@@ -99,6 +100,11 @@ class TransferService:
     def __init__(self, ctx: CallControlContext) -> None:
         self.ctx = ctx
         self._active: dict[tuple[str, str], Transfer] = {}  # (site, caller uniqueid)
+        self.handover: HandoverChannel | None = None
+
+    def attach_handover(self, channel: HandoverChannel) -> None:
+        """Transfers to the platforms ``channel`` carries send their handover over it."""
+        self.handover = channel
 
     def attach(self) -> None:
         for name in ("DialBegin", "DialEnd", "UserEvent", "Hangup"):
@@ -130,14 +136,15 @@ class TransferService:
             if category is not None or summary is not None:
                 before, ticket = ticket, await self.ctx.tickets.update(ticket, category=category, summary=summary)
                 publish_changes(self.ctx.bus, before, ticket, by=agent)
-            await self.ctx.tickets.record_handover(
-                ticket.id, receiving_platform(self.ctx.settings.sites, destination))
+            to_platform = receiving_platform(self.ctx.settings.sites, destination)
+            await self.ctx.tickets.record_handover(ticket.id, to_platform)
             caller_channel = call.channels.get(caller_uniqueid)
             if caller_channel is None:
                 raise CallerHungUp(f"the caller of {call_id} is gone")
             key = (site.id, caller_uniqueid)
             if key in self._active:
                 raise OperationInProgress(f"the caller of {call_id} is already being transferred")
+            await send_handover(self.handover, ticket, "transfer", to_platform, call_id)
             transfer = Transfer(secrets.token_hex(6), call_id, site.id, agent, destination.name,
                                 destination.number, ticket.id, caller_uniqueid, time.time())
             self._active[key] = transfer
