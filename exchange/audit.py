@@ -19,24 +19,36 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
-from exchange.messages import Envelope
+from exchange.messages import Envelope, HandoverBody, StatusBody
 from exchange.redis_keys import LOG, about_key, about_stream_key, linked_key
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from tickets.store import TICKET_TTL_S
 
 LOG_MAXLEN = 100_000  # about the entries of a busy month; the per-ticket index keeps the rest
 ABOUT_MAXLEN = 1_000  # one ticket's messages: far more than a case ever has
+READ_BATCH = 10_000  # log entries read per XRANGE
 
 Direction = Literal["in", "out"]
 
 
+def kind_of(envelope: Envelope) -> str:
+    """What kind of its type a message is, for the reports that count them: a handover's
+    mode, a status's stage; "" for the other types. A label, never content."""
+    body = envelope.body
+    if isinstance(body, HandoverBody):
+        return body.mode
+    if isinstance(body, StatusBody):
+        return body.stage
+    return ""
+
+
 def entry(direction: Direction, envelope: Envelope, outcome: str, at: float, reason: str = "") -> dict[str, str]:
-    """The audit entry of one outcome of ``envelope``: what it was, never its body (the
-    body may be content the boundary refused)."""
+    """The audit entry of one outcome of ``envelope``: what it was (its type and kind),
+    never its body (the body may be content the boundary refused)."""
     return {"direction": direction, "message_id": envelope.message_id, "type": envelope.type,
-            "from": envelope.from_platform, "to": envelope.to_platform, "ticket": envelope.ticket,
-            "peer_ticket": envelope.peer_ticket or "", "seq": str(envelope.seq), "outcome": outcome,
-            "reason": reason, "at": repr(float(at))}
+            "kind": kind_of(envelope), "from": envelope.from_platform, "to": envelope.to_platform,
+            "ticket": envelope.ticket, "peer_ticket": envelope.peer_ticket or "", "seq": str(envelope.seq),
+            "outcome": outcome, "reason": reason, "at": repr(float(at))}
 
 
 def index_key(direction: Direction, envelope: Envelope) -> str:
@@ -100,6 +112,19 @@ class Audit:
             rows += as_str_entries(await self.redis.xrange(key))
         rows.sort(key=lambda row: _entry_id(row[0]))
         return [{**fields, "id": rid, "seq": int(fields["seq"]), "at": float(fields["at"])} for rid, fields in rows]
+
+    async def between(self, start: float, end: float) -> list[dict[str, str]]:
+        """The log's entries with ``start <= at < end``, oldest first: what the linkage
+        report counts (``linkage.exchange_figures``). The ids are Redis's clock and ``at``
+        ours, so the range is read a minute wider and filtered on ``at``."""
+        out: list[dict[str, str]] = []
+        low, high = f"{max(0, int(start * 1000) - 60_000)}", f"{int(end * 1000) + 60_000}"
+        while True:
+            rows = as_str_entries(await self.redis.xrange(LOG, low, high, count=READ_BATCH))
+            out += [{**fields, "id": rid} for rid, fields in rows if start <= float(fields.get("at", "nan")) < end]
+            if len(rows) < READ_BATCH:
+                return out
+            low = "(" + rows[-1][0]
 
     async def log(self, count: int = 100) -> list[dict[str, str]]:
         """The latest ``count`` entries of the whole log, newest last."""

@@ -66,11 +66,13 @@ def story_leg(ticket_id: str) -> str:
 
 
 def story_data(envelope: Envelope, site: str, peer: Peer) -> dict[str, Any]:
-    """What our ticket's timeline (on platform ``site``) shows of a message: its id and seq,
-    the other side's ticket and the body's fields (the caller left out: the ticket has it)."""
+    """What our ticket's timeline (on platform ``site``) shows of a message: the platform it
+    came from (``platform``: ours for what we sent, the peer's for what it told us), its id
+    and seq, the other side's ticket and the body's fields (the caller left out: the ticket
+    has it)."""
     body = envelope.body.model_dump(mode="json", exclude={"caller"})
-    return {"site": site, "message_id": envelope.message_id, "seq": envelope.seq, "peer_platform": peer.platform,
-            "peer_ticket": peer.ticket, **body}
+    return {"site": site, "platform": envelope.from_platform, "message_id": envelope.message_id,
+            "seq": envelope.seq, "peer_platform": peer.platform, "peer_ticket": peer.ticket, **body}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from exchange.errors import ChannelOff
 from exchange.service import ExchangeService
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
-from tickets.keys import PUSH, TICKETS
+from linkage.keys import EXCHANGE_LOG
+from tickets.keys import PUSH, TICKETS, TIMELINE
 
 
 async def _channel_off(request: web.Request) -> web.Response:
@@ -39,8 +40,11 @@ class ExchangePlugin(Plugin):
         push = services.get(PUSH)
         self.service = services.provide(EXCHANGE, ExchangeService.for_settings(
             deps.settings, deps.redis, deps.bus, services.get(TICKETS), push))
-        if self.service.enabled:
+        channel = self.service.channel
+        if channel is not None:
             push.attach_channel(self.service)  # system push goes over the channel
+            services.get(TIMELINE).attach_peer(channel)  # the other platform's story from messages
+            services.provide(EXCHANGE_LOG, self.service.audit)  # the report counts between platforms from it
 
     @classmethod
     def add_routes(cls, app: web.Application) -> None:

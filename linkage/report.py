@@ -42,6 +42,8 @@ from hotline_link.core.events import (
 )
 from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
+from linkage.exchange_figures import FIGURES as EXCHANGE_FIGURES
+from linkage.exchange_figures import exchange_ways
 from linkage.handovers import HANDOVER
 
 MODES = ("一键转接", "三方通话", "系统推送")
@@ -70,7 +72,15 @@ DEFINITIONS = MappingProxyType({
                     "按单位统计时归入该工单派往的单位（派单在统计期前、事件未记单位的，只计入平台）。"
                     "双哨联办 = 重复来电达到阈值、转为联办的工单数。",
     "zero": f"分母为零的比率显示为“{NONE_SHOWN}”。",
+    "exchange": "两地分别部署、以交互通道相连时（否则为空），平台间转办、回流、签收、反馈回写与督办"
+                "均按交互通道的消息统计，每条消息在对方平台接收时计一次（发送方按对方确认、接收方按本方接收，"
+                "两地报告按同一口径对得上）：一键转接、三方通话、系统推送 = 各方式的转办消息；"
+                "回流 = 回流消息及退回来源平台的转办；签收 = 签收消息；反馈 = 反馈回写消息，其中办结 = 办结结果；"
+                "督办 = 督办消息。此时“平台间转办”表与各平台的“回流”也按消息统计。",
 })
+# "handovers" when the two platforms run one deployment each: the messages, not this log
+HANDOVERS_FROM_MESSAGES = ("平台间转办按交互通道的转办消息统计（见“交互通道”）：一键转接、三方通话、系统推送 = "
+                           "对方平台接收的各方式转办消息；回流 = 回流消息及退回来源平台的转办（按接收的平台统计）。")
 
 
 def parse_range(start: str, end: str, timezone: str = HOTLINE_ZONE.key) -> tuple[float, float]:
@@ -232,15 +242,33 @@ def _settle(t: _Tally, end: float) -> None:
                 t.bump(site, unit, "arrive_base_on_time")
 
 
+def _from_messages(t: _Tally, ways: dict[str, dict[str, int]]) -> None:
+    """The handovers and 回流 between the platforms as the exchange channel's messages count
+    them (two deployments): the same rows as the event log's, from figures both agree on."""
+    for way, row in ways.items():
+        t.handovers[way] = {**{mode: row[mode] for mode in MODES}, BOUNCED: row[BOUNCED]}
+        if row[BOUNCED]:
+            t.bump(way.rpartition("->")[2], "", "bounced_in", row[BOUNCED])
+
+
 def compute(events: Iterable[dict[str, Any]], start: float, end: float,
-            unit_names: dict[str, str] | None = None) -> dict[str, Any]:
+            unit_names: dict[str, str] | None = None,
+            exchange: Iterable[Mapping[str, str]] | None = None) -> dict[str, Any]:
     """The report's figures from logged events (``{"event", "at", "data"}``) with
-    ``start <= at < end``."""
+    ``start <= at < end``. ``exchange``: the exchange audit's entries when the two platforms
+    run one deployment each (None: one deployment, or the channel off); then the figures
+    between the platforms come from its messages (``linkage.exchange_figures``), and
+    ``exchange`` holds them each way."""
     unit_names = unit_names or {}
     tally = _Tally()
+    ways = exchange_ways(exchange, start, end) if exchange is not None else None
+    if ways is not None:
+        _from_messages(tally, ways)
     for event in events:
         if not start <= float(event["at"]) < end:
             continue
+        if ways is not None and event["event"] == HANDOVER:
+            continue  # one side's view of the calls and pushes: the messages count both
         handler = _HANDLERS.get(event["event"])
         if handler is None:
             continue
@@ -253,7 +281,8 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
         "handovers": {k: tally.handovers[k] for k in sorted(tally.handovers)},
         "platforms": {k: {**v, **_rates(v)} for k, v in sorted(tally.platforms.items())},
         "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(tally.units.items())},
-        "definitions": dict(DEFINITIONS),
+        "exchange": ways,
+        "definitions": dict(DEFINITIONS) if ways is None else {**DEFINITIONS, "handovers": HANDOVERS_FROM_MESSAGES},
     }
 
 
@@ -266,6 +295,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     for scope in ("platforms", "units"):
         for name, figures in report[scope].items():
             rows += [(scope[:-1], name, key, value) for key, value in figures.items() if key != "name"]
+    for way, figures in (report.get("exchange") or {}).items():
+        rows += [("exchange", way, key, value) for key, value in figures.items()]
     return rows
 
 
@@ -387,7 +418,7 @@ _PLATFORM_COLUMNS = _COLUMNS + (("joint", "双哨联办"), ("bounced_in", "回�
 _DEFINITION_TITLES = (("period", "统计口径"), ("handovers", "转办与回流"), ("acceptance_rate", "签收率"),
                       ("on_time_arrival_rate", "按时到场率"), ("resolution_rate", "解决率"),
                       ("satisfaction", "满意度"), ("supervised", "督办、提级"), ("repeat_calls", "重复来电"),
-                      ("zero", "无分母"))
+                      ("zero", "无分母"), ("exchange", "交互通道"))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -413,6 +444,10 @@ def render_html(report: dict[str, Any], title: str, period: str) -> str:
     parts.append(_chart("各方向转办量（按方式）", MODES,
                         [(way, tuple(float(m[k]) for k in MODES)) for way, m in handovers.items()],
                         percent=False, stacked=True))
+    if report.get("exchange") is not None:
+        parts.append("<h2>交互通道（按消息统计，两地报告一致）</h2>")
+        parts.append(_table(["方向", *EXCHANGE_FIGURES],
+                            [[way, *(str(f[k]) for k in EXCHANGE_FIGURES)] for way, f in report["exchange"].items()]))
     parts.append("<h2>按平台</h2>")
     parts.append(_table(["平台", *(label for _, label in _PLATFORM_COLUMNS)],
                         [[site, *(_cell(f[k], k) for k, _ in _PLATFORM_COLUMNS)] for site, f in platforms.items()]))
@@ -433,6 +468,7 @@ def render_html(report: dict[str, Any], title: str, period: str) -> str:
                          if f["supervised"] or f["escalated"]], percent=False, stacked=True))
     parts.append("<h2>口径</h2><dl>")
     definitions = report.get("definitions", DEFINITIONS)
-    parts += [f"<dt>{_esc(name)}</dt><dd>{_esc(definitions[key])}</dd>" for key, name in _DEFINITION_TITLES]
+    parts += [f"<dt>{_esc(name)}</dt><dd>{_esc(definitions.get(key, DEFINITIONS[key]))}</dd>"
+              for key, name in _DEFINITION_TITLES]
     parts.append("</dl></body></html>")
     return "".join(parts)

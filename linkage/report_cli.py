@@ -9,12 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from exchange.audit import Audit
+from exchange.config import ExchangeConfig
+from exchange.effects import Off, plan
 from hotline_link.core.bus import EventBus
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.redis_client import redis_client
 from hotline_link.core.settings import Settings
+from linkage.exchange_figures import ExchangeLog
 from linkage.report import parse_range
 from linkage.resources import FORMATS, build_report
 from linkage.service import LinkageService
@@ -32,6 +37,14 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def exchange_log(settings: Settings, redis: Redis) -> ExchangeLog | None:
+    """The exchange audit when this deployment runs the channel (as the server would): the
+    report then counts between the platforms from its messages, as the page does."""
+    if isinstance(plan(settings.platform_ids, settings.section(ExchangeConfig).exchange_peer_url), Off):
+        return None
+    return Audit(redis)
+
+
 async def _report(settings: Settings, args: argparse.Namespace) -> str:
     redis = redis_client(settings, decode_responses=True)
     try:
@@ -39,7 +52,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str:
         linkage = LinkageService.for_settings(settings, redis, bus, TicketStore(redis), Outbox(redis, bus, ""))
         parse_range(args.start, args.end, linkage.config.calendar.timezone)  # a bad range before Redis
         try:
-            _, body = await build_report(linkage, args.start, args.end, args.format)
+            _, body = await build_report(linkage, args.start, args.end, args.format, exchange_log(settings, redis))
         except (RedisError, OSError) as exc:
             raise ConfigError(f"Redis at {settings.redis_url} is not reachable: {exc}") from None
         return body

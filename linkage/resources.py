@@ -17,7 +17,8 @@ from hotline_link.core.numbers import CallerNumber
 from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import principal_of
 from linkage.errors import BadNumber, LinkageError
-from linkage.keys import LINKAGE
+from linkage.exchange_figures import ExchangeLog
+from linkage.keys import EXCHANGE_LOG, LINKAGE
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.schema import (
     CallbackBody,
@@ -140,13 +141,16 @@ async def units(request: web.Request) -> web.Response:
                                 units=[_unit_view(u) for u in directory.units]))
 
 
-async def build_report(linkage: LinkageService, start_day: str, end_day: str, fmt: str) -> tuple[str, str]:
-    """(content type, body) of the report over local days ``start_day``..``end_day``."""
+async def build_report(linkage: LinkageService, start_day: str, end_day: str, fmt: str,
+                       exchange_log: ExchangeLog | None = None) -> tuple[str, str]:
+    """(content type, body) of the report over local days ``start_day``..``end_day``; with
+    ``exchange_log`` (two deployments) the figures between the platforms are its messages'."""
     if fmt not in FORMATS:
         raise LinkageError(f"format must be one of {', '.join(FORMATS)}")
     start, end = parse_range(start_day, end_day, linkage.config.calendar.timezone)
     events = await linkage.journal.events_between(start, end)
-    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units})
+    messages = await exchange_log.between(start, end) if exchange_log is not None else None
+    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units}, messages)
     if fmt == "csv":
         return "text/csv", render_csv(figures)
     if fmt == "html":
@@ -160,7 +164,8 @@ async def report(request: web.Request) -> web.Response:
     today = dt.datetime.now(_linkage(request).config.calendar.zone).date()  # the report's days are local
     start_day = request.query.get("from", today.replace(day=1).isoformat())
     end_day = request.query.get("to", today.isoformat())
-    content_type, body = await build_report(_linkage(request), start_day, end_day, request.query.get("format", "html"))
+    content_type, body = await build_report(_linkage(request), start_day, end_day, request.query.get("format", "html"),
+                                            request.app.get(EXCHANGE_LOG))
     headers = dict(HTML_HEADERS) if content_type == "text/html" else {"Cache-Control": "no-store"}
     return web.Response(text=body, content_type=content_type, charset="utf-8", headers=headers)
 

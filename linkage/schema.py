@@ -160,6 +160,20 @@ class HandoverFigures(_ReportRow):
     bounced: int = Field(alias="回流")
 
 
+class ExchangeWayFigures(_ReportRow):
+    """One way's messages over the exchange channel (two deployments), each counted once
+    when the receiver took it (``linkage.exchange_figures``)."""
+
+    transfers: int = Field(alias="一键转接")
+    conferences: int = Field(alias="三方通话")
+    pushes: int = Field(alias="系统推送")
+    bounced: int = Field(alias="回流")  # bounce messages and handovers back to the source platform
+    received: int = Field(alias="签收")
+    statuses: int = Field(alias="反馈")  # status messages (反馈回写)
+    results: int = Field(alias="办结")  # of them, results
+    supervised: int = Field(alias="督办")
+
+
 class PlatformFigures(Reply):
     """One platform's figures (``linkage.report``: the counts, then the rates)."""
 
@@ -228,6 +242,7 @@ class ReportDefinitions(Reply):
     supervised: str
     repeat_calls: str
     zero: str
+    exchange: str
 
 
 class LinkageReport(_ReportRow):
@@ -238,6 +253,8 @@ class LinkageReport(_ReportRow):
     handovers: dict[str, HandoverFigures]  # by way, 12345->110
     platforms: dict[str, PlatformFigures]
     units: dict[str, UnitFigures]  # by unit id
+    # by way, 12345->110: the exchange channel's messages (two deployments); null: one deployment
+    exchange: dict[str, ExchangeWayFigures] | None
     definitions: ReportDefinitions
 
 

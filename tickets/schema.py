@@ -82,10 +82,19 @@ class FirstAnswered(Reply):
     call_id: str | None
 
 
+class FirstAnsweredAcross(FirstAnswered):
+    """首接 when each platform runs its own deployment: where it was learnt. ``messages``:
+    the case came by a handover of a call answered on the sender's platform (``site``; its
+    agent is not told, so ``agent`` is null); ``calls``: one of this platform's own calls."""
+
+    source: Literal["calls", "messages"]
+
+
 class TicketStory(Reply):
     ticket: TicketView
     related_tickets: list[str]  # the other platform's tickets of the same case
-    first_answered: FirstAnswered | None
+    # FirstAnsweredAcross when the exchange channel runs here (two deployments), else FirstAnswered
+    first_answered: FirstAnsweredAcross | FirstAnswered | None
     events: list[StoryEntry]  # in time order
 
 

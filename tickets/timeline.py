@@ -45,11 +45,12 @@ from hotline_link.core.events import (
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from hotline_link.core.tasks import cancel_and_wait
+from tickets.peer_story import PeerStory, first_answered_across, peer_tickets
 from tickets.redis_keys import handed_over_key, open_calls_key, ticket_calls_key, timeline_once_key
 from tickets.redis_keys import timeline_call_key as call_key
 from tickets.redis_keys import timeline_ticket_key as ticket_key
 from tickets.sharing import shareable
-from tickets.store import TICKET_TTL_S, TicketStore
+from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +130,13 @@ class TicketTimeline:
         self.dropped = 0  # events not recorded because the backlog was full
         self._task: asyncio.Task[None] | None = None
         self._append = redis.register_script(_APPEND)
+        self.peer: PeerStory | None = None
         bus.listen(self._enqueue)
+
+    def attach_peer(self, peer: PeerStory) -> None:
+        """The other platform runs its own deployment (the exchange plugin attaches its
+        channel): its part of a story comes from messages from now on."""
+        self.peer = peer
 
     def _enqueue(self, event: BusEvent) -> None:
         if event.name not in RECORDED:
@@ -227,12 +234,26 @@ class TicketTimeline:
     async def for_call(self, call_id: str) -> list[dict[str, Any]]:
         return await self._read(call_key(call_id))
 
+    async def _across_deployments(self, ticket: Ticket) -> dict[str, Any]:
+        """The story with the other platform in its own deployment: our ticket's calls only
+        (the exchange notes among them, one pseudo call), since the other platform's keys are
+        not ours to read; its tickets and 首接 as the messages tell them."""
+        entries: dict[str, dict[str, Any]] = {}
+        for call_id in as_str_list(await self.redis.smembers(ticket_calls_key(ticket.id))):
+            for entry in await self.for_call(call_id):
+                entries[f"{call_id}/{entry['id']}"] = {**entry, "ticket_id": ticket.id}
+        story = sorted(entries.values(), key=lambda e: (e["at"], e["id"]))
+        return {"ticket": ticket, "related_tickets": peer_tickets(story, ticket.id),
+                "first_answered": first_answered_across(story), "events": story}
+
     async def for_ticket(self, ticket_id: str) -> dict[str, Any] | None:
         """The whole story: this ticket's calls, and the ticket it was handed over from (or
         to) on the other platform, in time order, with who answered first (首接)."""
         ticket = await self.tickets.get(ticket_id)
         if ticket is None:
             return None
+        if self.peer is not None:
+            return await self._across_deployments(ticket)
         related = {ticket_id}
         if ticket.source_ticket:
             related.add(ticket.source_ticket)

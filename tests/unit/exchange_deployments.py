@@ -85,6 +85,7 @@ class Deployment:
         self.service = ExchangeService(self.redis, self.bus, self.tickets, self.push, channel, config,
                                        clock=self.clock, consumer=f"{self.platform}-tests")
         self.push.attach_channel(self.service)  # as the exchange plugin does when the channel is on
+        self.timeline.attach_peer(channel)  # likewise: the other platform's story from messages
 
     @property
     def url(self) -> str:

@@ -23,7 +23,7 @@ from tests.unit.exchange_samples import NOW, T110, T12345, envelope
 from tickets.store import TICKET_TTL_S
 
 STREAM_12345 = ("12345", T12345)  # what 12345's ticket sends to 110
-ENTRY_FIELDS = {"direction", "message_id", "type", "from", "to", "ticket", "peer_ticket", "seq", "outcome",
+ENTRY_FIELDS = {"direction", "message_id", "type", "kind", "from", "to", "ticket", "peer_ticket", "seq", "outcome",
                 "reason", "at", "id"}
 
 
