@@ -48,7 +48,7 @@ from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
 from exchange.errors import ChannelOff, NotSendable
-from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
+from exchange.inbox_store import CLAIM_IDLE_MS, MAX_DELIVERIES, InboxStore
 from exchange.keys import KeyRing
 from exchange.messages import (
     SYSTEM,
@@ -320,28 +320,43 @@ class ExchangeService:
 
     async def apply_once(self, block_ms: int = 0, *, idle_ms: int = CLAIM_IDLE_MS) -> int:
         """One round: the applied messages this consumer claims, each one's effect, then
-        ``done``. An effect that fails leaves its entry pending: claimed again after
-        ``idle_ms``. How many were claimed."""
+        ``done``. An effect that fails, or a message about a pair not linked yet (its 签收
+        may still be on another instance), leaves its entry pending: claimed again after
+        ``idle_ms``, and the later entries of its stream in this batch wait with it (a
+        ticket's messages act in order). After ``MAX_DELIVERIES`` claims it is given up:
+        refused, kept in the dead list, and an alert. How many were claimed."""
         channel = self._on()
         claimed = await channel.inbox.claim(self.consumer, APPLY_BATCH, block_ms, idle_ms=idle_ms)
+        waiting: set[tuple[str, str]] = set()  # streams whose earlier entry is not done
         for entry_id, envelope in claimed:
+            if envelope.stream in waiting:
+                continue
             try:
-                await self.apply(envelope)
+                deferred = await self.apply(envelope)
             except RedisError:
                 raise
-            except Exception:  # a bug or bad data: the others go on; this one is tried again later
+            except Exception as exc:  # a bug or bad data: the others go on; this one is tried again later
                 log.exception("exchange.apply_bug", entry_id=entry_id, message_id=envelope.message_id,
                               type=envelope.type)
+                deferred = f"apply_failed: {type(exc).__name__}: {exc}"[:300]
+            if deferred is None:
+                await channel.inbox.done(entry_id)
                 continue
-            await channel.inbox.done(entry_id)
+            waiting.add(envelope.stream)
+            if await channel.inbox.deliveries(entry_id) >= MAX_DELIVERIES:
+                await channel.inbox.give_up(entry_id, envelope, deferred, self.clock())
+                self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket or envelope.ticket, site=channel.platform,
+                                            peer_platform=envelope.from_platform, reason=deferred.split(":")[0],
+                                            detail=f"message {envelope.message_id} given up: {deferred}"[:300]))
         return len(claimed)
 
-    async def apply(self, envelope: Envelope) -> None:
-        """The effect of one applied message on our side; idempotent on its message id."""
+    async def apply(self, envelope: Envelope) -> str | None:
+        """The effect of one applied message on our side; idempotent on its message id.
+        None once done; else why it waits (a pair not linked yet), to be tried again."""
         channel = self._on()
         if isinstance(envelope.body, HandoverBody):
             await self._take_handover(channel, envelope, envelope.body)
-            return
+            return None
         assert envelope.peer_ticket is not None  # every type but a handover names our ticket
         peer = Peer(envelope.from_platform, envelope.ticket)
         if isinstance(envelope.body, ReceivedBody):
@@ -350,12 +365,10 @@ class ExchangeService:
                 await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
         else:
             linked = await self.audit.is_linked(envelope.peer_ticket, peer.platform, peer.ticket)
-        if not linked:
-            reason = f"not_linked: no handover joined {peer.platform}'s {peer.ticket} to {envelope.peer_ticket}"
-            await self.audit.refused(envelope, reason, self.clock())
+        if not linked:  # retryable: its 签收 may be applied later (another instance, a failed effect)
             log.warning("exchange.not_linked", message_id=envelope.message_id, type=envelope.type,
                         ticket=peer.ticket, peer_ticket=envelope.peer_ticket)
-            return
+            return f"not_linked: no handover joined {peer.platform}'s {peer.ticket} to {envelope.peer_ticket}"
         fresh = await self._note(envelope.peer_ticket, envelope, f"exchange.received.{envelope.type}", peer)
         if fresh and isinstance(envelope.body, SuperviseBody):
             self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket, site=channel.platform,
@@ -363,6 +376,7 @@ class ExchangeService:
                                         detail=envelope.body.note or "督办"))
         log.info("exchange.applied", message_id=envelope.message_id, type=envelope.type,
                  ticket=envelope.peer_ticket, peer_ticket=peer.ticket)
+        return None
 
     async def _take_handover(self, channel: Channel, envelope: Envelope, body: HandoverBody) -> None:
         """Open our ticket for the case, naming the source; link the peer's ticket to it;
