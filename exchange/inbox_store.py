@@ -174,8 +174,8 @@ class InboxStore:
                     self._apply(pipe, action.envelope, verdicts[action.envelope.message_id], now)
             if not any(isinstance(a, inbox.Apply) and a.envelope.message_id == incoming.message_id
                        for a in actions):
-                audit.record(pipe, "in", incoming, receipt.outcome.value, now,
-                             _reason(receipt.reason, receipt.detail))
+                (audit.record_retry if receipt.retry else audit.record)(
+                    pipe, "in", incoming, receipt.outcome.value, now, _reason(receipt.reason, receipt.detail))
             return receipt, actions
 
         receipt, actions = await transact(self.redis, [key], step)
