@@ -287,12 +287,26 @@ class ExchangeService:
             raise ConfigError("the exchange service was not started: no client to send with")
         at = self._now() if now is None else now
         heads = await channel.outbox.due(at, self.config.exchange_send_batch, self.config.exchange_lease_s)
+        heads = [await self._as_shareable_now(head) for head in heads]
         results = await asyncio.gather(*(self._attempt(channel, head, at) for head in heads), return_exceptions=True)
         for head, result in zip(heads, results, strict=True):
             if isinstance(result, BaseException):  # the head comes due again when its lease runs out
                 log.error("exchange.send_failed", message_id=head.message_id, ticket=head.ticket,
                           error=f"{type(result).__name__}: {result}"[:300])
         return len(heads)
+
+    async def _as_shareable_now(self, envelope: Envelope) -> Envelope:
+        """The head as it may leave now: a ticket flagged restricted after the message was
+        queued sends its restricted form (same id and seq), never the content queued."""
+        ticket = await self.tickets.get(envelope.ticket)
+        if ticket is None:
+            return envelope
+        body = boundary.as_shareable_now(ticket, envelope.body)
+        if body == envelope.body:
+            return envelope
+        log.info("exchange.sent_restricted", message_id=envelope.message_id, type=envelope.type,
+                 ticket=envelope.ticket)
+        return envelope.model_copy(update={"body": body})
 
     async def _attempt(self, channel: Channel, envelope: Envelope, now: float) -> None:
         assert self.client is not None
