@@ -521,6 +521,9 @@ class ExchangeService:
         key = signed_for_key(ticket.id)
         if not await self.redis.set(key, agent, nx=True, ex=TICKET_TTL_S):
             agent = as_str_or_none(await self.redis.get(key)) or agent  # the first answer signs
+        # read again after the agent is kept: a handover that completed the ticket before
+        # that read missed the agent, so it is this answer's to send (the same id if both do)
+        ticket = await self.tickets.get(ticket.id) or ticket
         if not ticket.source_ticket:
             return None  # the call came first: its handover, when it links, sends the 签收
         return await self._signed_for(ticket, Peer(ticket.source_platform, ticket.source_ticket), agent)
