@@ -53,11 +53,13 @@ from exchange.keys import KeyRing
 from exchange.messages import (
     SYSTEM,
     AnyBody,
+    BounceBody,
     Envelope,
     HandoverBody,
     Mode,
     ReceivedBody,
     Stage,
+    StatusBody,
     SuperviseBody,
 )
 from exchange.outbox_store import OutboxStore
@@ -379,6 +381,12 @@ class ExchangeService:
                 await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
         else:
             linked = await self.audit.is_linked(envelope.peer_ticket, peer.platform, peer.ticket)
+            if not linked and isinstance(envelope.body, StatusBody | BounceBody) \
+                    and await self.redis.sismember(handed_key(envelope.peer_ticket), envelope.from_platform):
+                # feedback on a case we handed over, before any 签收 (no agent signed for the
+                # call): the signed message of the peer's ticket about ours links the pair
+                await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
+                linked = True
         if not linked:  # retryable: its 签收 may be applied later (another instance, a failed effect)
             log.warning("exchange.not_linked", message_id=envelope.message_id, type=envelope.type,
                         ticket=peer.ticket, peer_ticket=envelope.peer_ticket)

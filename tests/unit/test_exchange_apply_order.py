@@ -19,6 +19,8 @@ from tests.unit.exchange_samples import T12345, ticket_12345
 
 session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
+OTHER_110 = "110-20261124-000099"  # a 110 ticket no handover of ours went to
+
 
 async def received_then_status_applied_in_12345(hotline: Deployment, police: Deployment) -> None:
     """12345 pushes its case; 110 opens a ticket, sends its 签收 (seq 1) and a status (seq 2);
@@ -40,19 +42,33 @@ async def story_types(hotline: Deployment) -> list[str]:
     return [name for name, _ in await hotline.story(T12345)]
 
 
-async def test_a_status_claimed_before_its_received_waits_for_it(deployments: Any) -> None:
+async def test_a_status_claimed_before_its_received_is_linked_by_our_handover(deployments: Any) -> None:
     hotline, police = deployments
     await received_then_status_applied_in_12345(hotline, police)
     inbox = hotline.service._on().inbox
     first = await inbox.claim("instance-b", 1, 0)  # another instance takes the 签收 and stalls
     assert [e.type for _, e in first] == ["received"]
-    assert await hotline.service.apply_once() == 1  # the status: not linked yet, it waits
-    assert "exchange.received.status" not in await story_types(hotline)
-    assert await hotline.service.apply_once(idle_ms=0) == 2  # both reclaimed: 签收, then the status
-    assert await story_types(hotline) == ["exchange.sent.handover", "exchange.received.received",
-                                          "exchange.received.status"]
+    assert await hotline.service.apply_once() == 1  # the status: the case is one we handed over
+    assert await story_types(hotline) == ["exchange.sent.handover", "exchange.received.status"]
+    assert await hotline.service.apply_once(idle_ms=0) == 1  # the stalled 签收, reclaimed
+    assert await story_types(hotline) == ["exchange.sent.handover", "exchange.received.status",
+                                          "exchange.received.received"]
     assert [e for e in await hotline.service.audit.log() if e["outcome"] == "refused"] == []
     assert await inbox.claim("anyone", 10, 0, idle_ms=0) == []
+
+
+async def test_a_status_about_a_pair_not_linked_yet_waits_for_the_link(deployments: Any) -> None:
+    hotline, police = deployments
+    await hotline.tickets.save(ticket_12345())
+    await police.service._on().outbox.enqueue("12345", OTHER_110, StatusBody(
+        stage="arrived", unit="U", detail="到场", at=police.clock.now), peer_ticket=T12345, now=police.clock.now)
+    assert await police.service.send_once() == 1
+    assert await hotline.service.apply_once() == 1  # not linked: it waits, pending
+    assert await hotline.story(T12345) == []
+    assert [e for e in await hotline.service.audit.log() if e["outcome"] == "refused"] == []
+    await hotline.service.audit.link("110", OTHER_110, T12345)  # what its 签收, applied late, does
+    assert await hotline.service.apply_once(idle_ms=0) == 1
+    assert await story_types(hotline) == ["exchange.received.status"]
 
 
 async def test_a_failed_effect_holds_the_rest_of_its_stream(deployments: Any,
@@ -78,7 +94,7 @@ async def test_a_failed_effect_holds_the_rest_of_its_stream(deployments: Any,
 async def test_a_message_never_linked_is_given_up_with_an_alert(deployments: Any) -> None:
     hotline, police = deployments
     await hotline.tickets.save(ticket_12345())
-    await police.service._on().outbox.enqueue("12345", "110-20261124-000099", StatusBody(
+    await police.service._on().outbox.enqueue("12345", OTHER_110, StatusBody(
         stage="arrived", unit="U", detail="到场", at=police.clock.now), peer_ticket=T12345, now=police.clock.now)
     assert await police.service.send_once() == 1
     inbox = hotline.service._on().inbox

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from exchange.effects import Peer
 from hotline_link.core.bus import BusEvent
 from tests.unit import exchange_calls
 from tests.unit.exchange_calls import AGENT_110, answered, arrive, route_hook
@@ -44,3 +45,17 @@ async def test_an_answer_read_before_the_handover_completed_its_ticket_still_sig
     [signed] = [data for name, data in await hotline.story(T12345) if name == "exchange.received.received"]
     assert signed["accepted_by"] == AGENT_110
 
+
+async def test_feedback_before_any_sign_for_is_linked_by_our_handover(deployments: Any) -> None:
+    hotline, police = deployments
+    await hotline.tickets.save(ticket_12345())
+    await hotline.service.hand_over_call(ticket_12345(), "transfer", "110", CALL_12345)
+    await hotline.settle(police)  # 110 opened its ticket; no agent answered: no 签收
+    [key] = await police.redis.keys("hl:ticket:110-*")
+    opened = await police.tickets.get(key.split(":", 2)[2])
+    assert opened is not None
+    await police.service.status(opened, Peer("12345", T12345), "dispatched", unit="八大湖派出所")
+    await hotline.settle(police)
+    assert "exchange.received.status" in [name for name, _ in await hotline.story(T12345)]
+    assert await hotline.service.audit.is_linked(T12345, "110", opened.id)
+    assert [e for e in await hotline.service.audit.log() if e["outcome"] == "refused"] == []
