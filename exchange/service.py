@@ -11,7 +11,8 @@ joins them:
 - **the applier** (``apply_once``): the inbox's applied messages, each one's effect on our
   side (a handover opens a ticket naming the source and answers 签收; the others go on the
   ticket they name), then ``done``. Effects run at least once, so each is idempotent on the
-  message id; a message about a ticket pair no handover linked is refused (``not_linked``);
+  message id; a message about a ticket pair not linked yet waits (pending, in its ticket's
+  order) and is refused (``not_linked``) only after ``MAX_DELIVERIES`` claims;
 - **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
   back to the sender's ticket as ``status`` messages;
 - **calls** (``hand_over_call``, ``take_call``, ``sign_for``): a transfer or three-way call
