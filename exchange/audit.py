@@ -9,6 +9,10 @@ one of our tickets:
 - incoming ones under their ``peer_ticket`` (our ticket) when they name it; a handover
   that opens a case here names none, so it goes under its stream (the peer's ticket)
   until ``link`` joins that stream to the ticket we opened.
+
+What is no outcome (a retry, a refusal to retry later) goes only to the small capped
+``hl:exchange:retries`` (``record_retry``): a long outage neither floods the log the
+linkage report counts nor pushes real outcomes out of it.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from exchange.messages import Envelope, HandoverBody, StatusBody
-from exchange.redis_keys import LOG, about_key, about_stream_key, linked_key
+from exchange.redis_keys import LOG, RETRIES, about_key, about_stream_key, linked_key
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from tickets.store import TICKET_TTL_S
 
 LOG_MAXLEN = 100_000  # about the entries of a busy month; the per-ticket index keeps the rest
+RETRIES_MAXLEN = 1_000  # the latest attempts to be made again, for an operator looking at a backlog
 ABOUT_MAXLEN = 1_000  # one ticket's messages: far more than a case ever has
 READ_BATCH = 10_000  # log entries read per XRANGE
 
@@ -61,15 +66,23 @@ def index_key(direction: Direction, envelope: Envelope) -> str:
 
 
 def record(pipe: Pipeline, direction: Direction, envelope: Envelope, outcome: str, at: float,
-           reason: str = "", *, indexed: bool = True) -> None:
-    """Queue the entry on ``pipe`` (inside the step's MULTI). ``indexed=False`` for what is
-    no outcome, such as a retry: the log only."""
+           reason: str = "") -> None:
+    """Queue the entry of an outcome on ``pipe`` (inside the step's MULTI): the log the
+    report counts and the ticket's index."""
     fields: dict[FieldT, EncodableT] = {k: v for k, v in entry(direction, envelope, outcome, at, reason).items()}
     pipe.xadd(LOG, fields, maxlen=LOG_MAXLEN, approximate=True)
-    if indexed:
-        key = index_key(direction, envelope)
-        pipe.xadd(key, fields, maxlen=ABOUT_MAXLEN, approximate=True)
-        pipe.expire(key, TICKET_TTL_S)
+    key = index_key(direction, envelope)
+    pipe.xadd(key, fields, maxlen=ABOUT_MAXLEN, approximate=True)
+    pipe.expire(key, TICKET_TTL_S)
+
+
+def record_retry(pipe: Pipeline, direction: Direction, envelope: Envelope, outcome: str, at: float,
+                 reason: str = "") -> None:
+    """Queue the entry of what is no outcome (an attempt to be made again: a retry, a
+    refusal to retry later) on ``pipe``: the small retries stream only, so a peer away for a
+    day neither floods the log the report counts nor pushes real outcomes out of it."""
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in entry(direction, envelope, outcome, at, reason).items()}
+    pipe.xadd(RETRIES, fields, maxlen=RETRIES_MAXLEN, approximate=True)
 
 
 def _entry_id(entry_id: str) -> tuple[int, int]:
@@ -129,4 +142,9 @@ class Audit:
     async def log(self, count: int = 100) -> list[dict[str, str]]:
         """The latest ``count`` entries of the whole log, newest last."""
         rows = as_str_entries(await self.redis.xrevrange(LOG, count=count))
+        return [{**fields, "id": rid} for rid, fields in reversed(rows)]
+
+    async def retries(self, count: int = 100) -> list[dict[str, str]]:
+        """The latest ``count`` attempts to be made again (``record_retry``), newest last."""
+        rows = as_str_entries(await self.redis.xrevrange(RETRIES, count=count))
         return [{**fields, "id": rid} for rid, fields in reversed(rows)]

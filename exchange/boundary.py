@@ -39,6 +39,7 @@ from exchange.messages import (
     REASON_CHARS,
     SUMMARY_CHARS,
     UNIT_CHARS,
+    AnyBody,
     BounceBody,
     Envelope,
     HandoverBody,
@@ -143,6 +144,26 @@ def outgoing_supervise(ticket: Ticket, note: str = "", due_at: float | None = No
     """督办 of the case ``ticket`` handed over; the note only where it may leave."""
     text = fit_text(note, NOTE_CHARS)
     return SuperviseBody(note=text if _may_leave(ticket, text) else "", due_at=due_at)
+
+
+def as_shareable_now(ticket: Ticket, body: AnyBody) -> AnyBody:
+    """``body``, queued earlier for ``ticket``, as it may leave now: unchanged while the
+    ticket is shareable; once it is restricted (flagged after the message was queued), the
+    form ``outgoing_*`` gives a restricted ticket (a handover by its number only, no free
+    text). A push queued before has no restricted form: it goes with its content emptied,
+    and the receiver's boundary refuses it (its seq taken, nothing applied)."""
+    if shareable(ticket):
+        return body
+    if isinstance(body, HandoverBody):
+        return body.model_copy(update={"restricted": True, "category": "", "summary": "", "division_code": "",
+                                       "emergency": False, "caller": ""})
+    if isinstance(body, StatusBody):
+        return outgoing_status(ticket, body.stage, body.at, unit=body.unit, detail=body.detail)
+    if isinstance(body, BounceBody):
+        return outgoing_bounce(ticket, body.reason)
+    if isinstance(body, SuperviseBody):
+        return outgoing_supervise(ticket, body.note, body.due_at)
+    return body  # a 签收 carries no text
 
 
 # --- receiving ---------------------------------------------------------------------------

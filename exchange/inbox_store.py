@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000  # an applied entry pending this long on a consumer: that consumer died
 DEAD_KEPT = 1_000  # unreadable applied entries kept for the operator
+MAX_DELIVERIES = 10  # an applied entry claimed this often and still not done: given up
 
 
 # --- the stored state --------------------------------------------------------------------
@@ -173,8 +174,8 @@ class InboxStore:
                     self._apply(pipe, action.envelope, verdicts[action.envelope.message_id], now)
             if not any(isinstance(a, inbox.Apply) and a.envelope.message_id == incoming.message_id
                        for a in actions):
-                audit.record(pipe, "in", incoming, receipt.outcome.value, now,
-                             _reason(receipt.reason, receipt.detail))
+                (audit.record_retry if receipt.retry else audit.record)(
+                    pipe, "in", incoming, receipt.outcome.value, now, _reason(receipt.reason, receipt.detail))
             return receipt, actions
 
         receipt, actions = await transact(self.redis, [key], step)
@@ -251,6 +252,24 @@ class InboxStore:
         pipe.xack(APPLIED, APPLIED_GROUP, entry_id)
         pipe.xdel(APPLIED, entry_id)
         await pipe.execute()
+
+    async def deliveries(self, entry_id: str) -> int:
+        """How many times the group handed out ``entry_id`` (XPENDING's count); 0 if done."""
+        rows = await self.redis.xpending_range(APPLIED, APPLIED_GROUP, min=entry_id, max=entry_id, count=1)
+        return int(rows[0]["times_delivered"]) if rows else 0
+
+    async def give_up(self, entry_id: str, envelope: Envelope, reason: str, now: float) -> None:
+        """An entry whose effect could not be done in ``MAX_DELIVERIES`` tries: refused in
+        the audit, kept in the dead list for the operator, and no longer pending."""
+        pipe = self.redis.pipeline(transaction=True)
+        audit.record(pipe, "in", envelope, Outcome.REFUSED.value, now, reason)
+        pipe.lpush(APPLIED_DEAD, json.dumps({"entry_id": entry_id, "reason": reason, "fields": {
+            "envelope": json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False)}}, ensure_ascii=False))
+        pipe.ltrim(APPLIED_DEAD, 0, DEAD_KEPT - 1)
+        pipe.xack(APPLIED, APPLIED_GROUP, entry_id)
+        pipe.xdel(APPLIED, entry_id)
+        await pipe.execute()
+        log.error("exchange.applied_given_up", entry_id=entry_id, message_id=envelope.message_id, reason=reason)
 
     async def dead(self) -> list[dict[str, Any]]:
         """The applied entries no consumer could read, newest first."""

@@ -220,8 +220,8 @@ class OutboxStore:
             pipe.multi()
             pipe.zadd(OUTBOX_DUE, {envelope.message_id: when})
             pipe.hset(message_key, "attempts", attempts)
-            audit.record(pipe, "out", envelope, "retry", now, f"attempt {attempts}: {reason}" if reason
-                         else f"attempt {attempts}", indexed=False)
+            audit.record_retry(pipe, "out", envelope, "retry", now, f"attempt {attempts}: {reason}" if reason
+                               else f"attempt {attempts}")
             return True
 
         if not await transact(self.redis, [queue_key], step):

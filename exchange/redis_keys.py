@@ -47,6 +47,7 @@ def stopped_field(to_platform: str, ticket: str) -> str:
 # --- the audit (exchange.audit) ----------------------------------------------------------
 
 LOG = "hl:exchange:log"  # capped stream: every message in and out, and its outcome
+RETRIES = "hl:exchange:retries"  # small capped stream: attempts to be made again (no outcome)
 
 
 def about_key(ticket_id: str) -> str:

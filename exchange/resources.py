@@ -5,6 +5,8 @@ Authenticated by the message's signature alone (no bearer token: the route is on
 message is refused before its signature is checked; then ``wire.read_request`` (401, 400),
 ``boundary.admit`` (a message for the other platform is answered here, 421, and never
 reaches the inbox), the inbox (``ports.Inbox``) and its receipt as ``wire.answer_of`` says.
+Inbox state this side cannot read, or a step that lost every race, is ours to mend: 503
+with a generic message (the detail, naming our keys, is logged here), and the sender retries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from exchange.errors import ExchangeError, TooLarge
 from exchange.keys import KEY_HEADER, KEY_ID, KeyRing
 from exchange.messages import MAX_MESSAGE_BYTES
 from exchange.ports import Inbox
+from exchange.redis_state import Contention, CorruptState
 from tickets.signing import BadSignature
 
 log = structlog.get_logger(__name__)
@@ -78,7 +81,11 @@ def routes(inbox: Inbox, keyring: KeyRing, platform: str,
         if isinstance(verdict, boundary.Refused) and verdict.reason is boundary.Refusal.NOT_ADDRESSED:
             log.warning("exchange.not_addressed", **about, to_platform=envelope.to_platform)
             return _answer(*wire.not_addressed_answer(verdict))
-        receipt = await inbox.receive(envelope, verdict, now)
+        try:
+            receipt = await inbox.receive(envelope, verdict, now)
+        except (CorruptState, Contention) as exc:  # ours to mend, not the sender's: it retries
+            log.error("exchange.inbox_unavailable", **about, error=f"{type(exc).__name__}: {exc}"[:300])
+            return _answer(*wire.unavailable_answer())
         log.info("exchange.received", **about, outcome=receipt.outcome.value, reason=receipt.reason,
                  expected_seq=receipt.expected_seq,
                  forced=list(verdict.forced) if isinstance(verdict, boundary.Admitted) else [])

@@ -11,7 +11,8 @@ joins them:
 - **the applier** (``apply_once``): the inbox's applied messages, each one's effect on our
   side (a handover opens a ticket naming the source and answers 签收; the others go on the
   ticket they name), then ``done``. Effects run at least once, so each is idempotent on the
-  message id; a message about a ticket pair no handover linked is refused (``not_linked``);
+  message id; a message about a ticket pair not linked yet waits (pending, in its ticket's
+  order) and is refused (``not_linked``) only after ``MAX_DELIVERIES`` claims;
 - **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
   back to the sender's ticket as ``status`` messages;
 - **calls** (``hand_over_call``, ``take_call``, ``sign_for``): a transfer or three-way call
@@ -48,16 +49,18 @@ from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
 from exchange.errors import ChannelOff, NotSendable
-from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
+from exchange.inbox_store import CLAIM_IDLE_MS, MAX_DELIVERIES, InboxStore
 from exchange.keys import KeyRing
 from exchange.messages import (
     SYSTEM,
     AnyBody,
+    BounceBody,
     Envelope,
     HandoverBody,
     Mode,
     ReceivedBody,
     Stage,
+    StatusBody,
     SuperviseBody,
 )
 from exchange.outbox_store import OutboxStore
@@ -287,12 +290,26 @@ class ExchangeService:
             raise ConfigError("the exchange service was not started: no client to send with")
         at = self._now() if now is None else now
         heads = await channel.outbox.due(at, self.config.exchange_send_batch, self.config.exchange_lease_s)
+        heads = [await self._as_shareable_now(head) for head in heads]
         results = await asyncio.gather(*(self._attempt(channel, head, at) for head in heads), return_exceptions=True)
         for head, result in zip(heads, results, strict=True):
             if isinstance(result, BaseException):  # the head comes due again when its lease runs out
                 log.error("exchange.send_failed", message_id=head.message_id, ticket=head.ticket,
                           error=f"{type(result).__name__}: {result}"[:300])
         return len(heads)
+
+    async def _as_shareable_now(self, envelope: Envelope) -> Envelope:
+        """The head as it may leave now: a ticket flagged restricted after the message was
+        queued sends its restricted form (same id and seq), never the content queued."""
+        ticket = await self.tickets.get(envelope.ticket)
+        if ticket is None:
+            return envelope
+        body = boundary.as_shareable_now(ticket, envelope.body)
+        if body == envelope.body:
+            return envelope
+        log.info("exchange.sent_restricted", message_id=envelope.message_id, type=envelope.type,
+                 ticket=envelope.ticket)
+        return envelope.model_copy(update={"body": body})
 
     async def _attempt(self, channel: Channel, envelope: Envelope, now: float) -> None:
         assert self.client is not None
@@ -320,28 +337,43 @@ class ExchangeService:
 
     async def apply_once(self, block_ms: int = 0, *, idle_ms: int = CLAIM_IDLE_MS) -> int:
         """One round: the applied messages this consumer claims, each one's effect, then
-        ``done``. An effect that fails leaves its entry pending: claimed again after
-        ``idle_ms``. How many were claimed."""
+        ``done``. An effect that fails, or a message about a pair not linked yet (its 签收
+        may still be on another instance), leaves its entry pending: claimed again after
+        ``idle_ms``, and the later entries of its stream in this batch wait with it (a
+        ticket's messages act in order). After ``MAX_DELIVERIES`` claims it is given up:
+        refused, kept in the dead list, and an alert. How many were claimed."""
         channel = self._on()
         claimed = await channel.inbox.claim(self.consumer, APPLY_BATCH, block_ms, idle_ms=idle_ms)
+        waiting: set[tuple[str, str]] = set()  # streams whose earlier entry is not done
         for entry_id, envelope in claimed:
+            if envelope.stream in waiting:
+                continue
             try:
-                await self.apply(envelope)
+                deferred = await self.apply(envelope)
             except RedisError:
                 raise
-            except Exception:  # a bug or bad data: the others go on; this one is tried again later
+            except Exception as exc:  # a bug or bad data: the others go on; this one is tried again later
                 log.exception("exchange.apply_bug", entry_id=entry_id, message_id=envelope.message_id,
                               type=envelope.type)
+                deferred = f"apply_failed: {type(exc).__name__}: {exc}"[:300]
+            if deferred is None:
+                await channel.inbox.done(entry_id)
                 continue
-            await channel.inbox.done(entry_id)
+            waiting.add(envelope.stream)
+            if await channel.inbox.deliveries(entry_id) >= MAX_DELIVERIES:
+                await channel.inbox.give_up(entry_id, envelope, deferred, self.clock())
+                self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket or envelope.ticket, site=channel.platform,
+                                            peer_platform=envelope.from_platform, reason=deferred.split(":")[0],
+                                            detail=f"message {envelope.message_id} given up: {deferred}"[:300]))
         return len(claimed)
 
-    async def apply(self, envelope: Envelope) -> None:
-        """The effect of one applied message on our side; idempotent on its message id."""
+    async def apply(self, envelope: Envelope) -> str | None:
+        """The effect of one applied message on our side; idempotent on its message id.
+        None once done; else why it waits (a pair not linked yet), to be tried again."""
         channel = self._on()
         if isinstance(envelope.body, HandoverBody):
             await self._take_handover(channel, envelope, envelope.body)
-            return
+            return None
         assert envelope.peer_ticket is not None  # every type but a handover names our ticket
         peer = Peer(envelope.from_platform, envelope.ticket)
         if isinstance(envelope.body, ReceivedBody):
@@ -350,12 +382,16 @@ class ExchangeService:
                 await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
         else:
             linked = await self.audit.is_linked(envelope.peer_ticket, peer.platform, peer.ticket)
-        if not linked:
-            reason = f"not_linked: no handover joined {peer.platform}'s {peer.ticket} to {envelope.peer_ticket}"
-            await self.audit.refused(envelope, reason, self.clock())
+            if not linked and isinstance(envelope.body, StatusBody | BounceBody) \
+                    and await self.redis.sismember(handed_key(envelope.peer_ticket), envelope.from_platform):
+                # feedback on a case we handed over, before any 签收 (no agent signed for the
+                # call): the signed message of the peer's ticket about ours links the pair
+                await self.audit.link(peer.platform, peer.ticket, envelope.peer_ticket)
+                linked = True
+        if not linked:  # retryable: its 签收 may be applied later (another instance, a failed effect)
             log.warning("exchange.not_linked", message_id=envelope.message_id, type=envelope.type,
                         ticket=peer.ticket, peer_ticket=envelope.peer_ticket)
-            return
+            return f"not_linked: no handover joined {peer.platform}'s {peer.ticket} to {envelope.peer_ticket}"
         fresh = await self._note(envelope.peer_ticket, envelope, f"exchange.received.{envelope.type}", peer)
         if fresh and isinstance(envelope.body, SuperviseBody):
             self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket, site=channel.platform,
@@ -363,6 +399,7 @@ class ExchangeService:
                                         detail=envelope.body.note or "督办"))
         log.info("exchange.applied", message_id=envelope.message_id, type=envelope.type,
                  ticket=envelope.peer_ticket, peer_ticket=peer.ticket)
+        return None
 
     async def _take_handover(self, channel: Channel, envelope: Envelope, body: HandoverBody) -> None:
         """Open our ticket for the case, naming the source; link the peer's ticket to it;
@@ -493,6 +530,9 @@ class ExchangeService:
         key = signed_for_key(ticket.id)
         if not await self.redis.set(key, agent, nx=True, ex=TICKET_TTL_S):
             agent = as_str_or_none(await self.redis.get(key)) or agent  # the first answer signs
+        # read again after the agent is kept: a handover that completed the ticket before
+        # that read missed the agent, so it is this answer's to send (the same id if both do)
+        ticket = await self.tickets.get(ticket.id) or ticket
         if not ticket.source_ticket:
             return None  # the call came first: its handover, when it links, sends the 签收
         return await self._signed_for(ticket, Peer(ticket.source_platform, ticket.source_ticket), agent)

@@ -42,6 +42,7 @@ NOT_ADDRESSED = 421  # Misdirected Request: this server is not the platform it i
 RETRY = 429
 RETRY_AFTER_S = {inbox.Refusal.HOLD_FULL.value: 10.0, inbox.Refusal.TOO_FAR_AHEAD.value: 10.0,
                  inbox.Refusal.OUTSIDE_WINDOW.value: 30.0}  # a clock that disagrees does not agree at once
+SERVICE_UNAVAILABLE = 503
 RETRY_S = 5.0  # the peer down, a timeout, a 5xx: the least wait before the next attempt
 KEY_RETRY_S = 300.0  # a key the peer does not take (yet): mid-rotation, or a configuration to fix
 MAX_AFTER_S = 3600.0
@@ -134,6 +135,15 @@ def answer_of(receipt: Receipt) -> tuple[int, dict[str, Any]]:
     if receipt.retry:
         return RETRY, {**body, "retry_after_s": RETRY_AFTER_S[receipt.reason]}
     return CONFLICT, body
+
+
+def unavailable_answer() -> tuple[int, dict[str, Any]]:
+    """The answer when this side cannot take the message now (its state unreadable, or too
+    many instances racing): 503, so the sender tries again; what went wrong stays in our log
+    (it names our keys), never in the answer."""
+    body = _error("unavailable", "the receiver cannot take this message now; send it again later")
+    body["retry_after_s"] = RETRY_S * 6
+    return SERVICE_UNAVAILABLE, body
 
 
 def not_addressed_answer(refused: boundary.Refused) -> tuple[int, dict[str, Any]]:

@@ -83,6 +83,10 @@ class PushService:
                 await self._store(payload, ticket_id)
                 return ticket_id, False
             existing = await self.redis.get(key)
+        if existing is not None and await self.tickets.get(str(existing)) is None:
+            # claimed by a try that died before its ticket was saved: this one saves it
+            await self._store(payload, str(existing))
+            return str(existing), False
         await self._count("duplicates", payload.to_platform)
         return str(existing), True
 

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from exchange.effects import Peer
 from exchange.errors import NotSendable
+from exchange.inbox_store import MAX_DELIVERIES
 from exchange.messages import Envelope, HandoverBody, StatusBody
 from hotline_link.core.bus import BusEvent
 from hotline_link.core.events import LinkageArrived, LinkageDispatched, LinkageResolved, TicketPushedIn
@@ -175,6 +176,8 @@ async def test_a_message_about_a_pair_no_handover_linked_is_refused_not_applied(
     await police.service._on().outbox.enqueue("12345", "110-20261124-000099", StatusBody(
         stage="arrived", unit="U", detail="到场", at=police.clock.now), peer_ticket=T12345, now=police.clock.now)
     await hotline.settle(police)
+    for _ in range(MAX_DELIVERIES):  # it waits for a link that may yet come, then is given up
+        await hotline.service.apply_once(idle_ms=0)
     assert await hotline.story(T12345) == []  # nothing applied to 12345's ticket
     refused = [e for e in await hotline.service.audit.messages_about(T12345) if e["outcome"] == "refused"]
     assert [(e["type"], e["reason"].split(":")[0]) for e in refused] == [("status", "not_linked")]

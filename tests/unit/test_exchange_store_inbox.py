@@ -98,7 +98,8 @@ async def test_a_replay_outside_the_window_is_refused_and_changes_nothing(store,
     assert receipt.outcome is Outcome.REFUSED and receipt.reason == "outside_window" and receipt.retry
     assert await private_redis.get(inbox_stream_key(*STREAM_12345)) is None
     assert await store.expected_seq(STREAM_12345) == 1
-    [logged] = await store.audit.log()
+    assert await store.audit.log() == []  # a refusal to retry later is no outcome: not in the report's log
+    [logged] = await store.audit.retries()
     assert (logged["outcome"], logged["message_id"]) == ("refused", old.message_id)
     assert logged["reason"].startswith("outside_window: ")
     # the same message stamped anew (a retry after a partition) is inside the window again
@@ -272,3 +273,13 @@ async def test_a_handover_is_listed_under_its_stream_until_linked_then_under_our
         (handover.message_id, "applied", 1), (later.message_id, "applied", 2)]
     assert set(about[0]) == ENTRY_FIELDS and about[0]["direction"] == "in" and about[0]["at"] == NOW
     assert await private_redis.xlen(LOG) == 2
+
+
+async def test_refusals_to_retry_later_leave_the_reports_log_alone(store, private_redis):
+    await take(store, supervise(1))
+    before = await store.audit.log()
+    for _ in range(50):
+        assert (await take(store, supervise(100))).reason == "too_far_ahead"
+    assert await store.audit.log() == before
+    assert len(await store.audit.retries()) == 50
+    assert [e["outcome"] for e in await store.audit.messages_about(T110)] == ["applied"]

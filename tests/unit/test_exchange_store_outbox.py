@@ -191,3 +191,19 @@ async def test_an_unreadable_message_does_not_hold_up_the_other_heads(store, pri
     await private_redis.delete(outbox_message_key(good.message_id))  # expired: forgotten
     assert await store.due(NOW + 100, 10, LEASE_S) == []
     assert await private_redis.zscore(OUTBOX_DUE, good.message_id) is None
+
+
+async def test_retries_leave_the_reports_log_and_the_tickets_index_alone(store):
+    await queue(store)
+    before, about = await store.audit.log(), await store.audit.messages_about(T12345)
+    now = NOW
+    for attempts in range(1, 51):
+        [sent] = await store.due(now, 10, LEASE_S)
+        when = await store.retry_later(sent, now, attempts, reason="ClientConnectorError")
+        assert when is not None
+        now = when
+    assert await store.audit.log() == before
+    assert await store.audit.messages_about(T12345) == about
+    retries = await store.audit.retries()
+    assert len(retries) == 50 and {e["outcome"] for e in retries} == {"retry"}
+    assert retries[-1]["reason"] == "attempt 50: ClientConnectorError"
