@@ -55,8 +55,16 @@ class StreamWatcher:
     def __init__(self) -> None:
         self.shown: list[tuple[str | None, float]] = []  # None: the seat not on the page
         self.changed = asyncio.Event()
+        self.failed: BaseException | None = None  # why the stream stopped being read
 
     async def run(self, url: str) -> None:
+        try:
+            await self._read(url)
+        except Exception as exc:  # told by wait_for, not lost in a task nobody awaits
+            self.failed = exc
+            self.changed.set()
+
+    async def _read(self, url: str) -> None:
         last = None
         async with aiohttp.ClientSession() as http:
             async with http.get(url) as resp:
@@ -79,8 +87,14 @@ class StreamWatcher:
             hit = next((i for i in range(start, len(self.shown)) if self.shown[i][0] == state), None)
             if hit is not None:
                 return hit
+            if self.failed is not None:
+                raise RuntimeError(f"the event stream stopped: {self.failed!r}") from self.failed
             self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+            try:
+                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                raise TimeoutError(f"the page did not show {state} in {timeout:g} s; shown since: "
+                                   f"{[s for s, _ in self.shown[start:]]}") from None
 
 
 async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
