@@ -11,9 +11,10 @@ in), the receiver's ordering and idempotency (``inbox``), the sender's sequencin
 (``receipts``), the wire format both ways (``wire``) and what the edge needs of the inbox
 (``ports``). See docs/exchange.md.
 
-All of these are pure: they import no I/O (no aiohttp, no Redis, no clock) and take the
-time as an argument. They may import ``hotline_link.core`` and the pure modules of
-``tickets`` (``store.Ticket`` and its id rules, ``sharing``, ``push_policy``, ``signing``).
+All of these are pure: they do no I/O and read no clock (the time is an argument). They
+may import ``hotline_link.core`` and the pure parts of ``tickets`` (``store.Ticket`` and its
+id rules, ``sharing``, ``push_policy``, ``signing``); ``tickets.store`` also holds the
+Redis store, so importing ``Ticket`` loads redis-py, though nothing here calls it.
 Around them, the HTTP edge: ``client`` (the sender's attempt), ``resources`` and
 ``schema`` (the receiving endpoint); the Redis edge: ``outbox_store``, ``inbox_store``,
 ``audit``; and the plugin: ``config``, ``effects`` (its decisions, pure), ``service``,
