@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import sys
 import tempfile
 import time
@@ -126,10 +127,11 @@ async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
         await peers.register(site, AGENT, agent_password(secrets, SITE, AGENT), port)
         await peers.answer(site, AGENT, port, calls=calls, ring_ms=0, timeout_s=600)
         await server[SEAT_REGISTRY].wait_for_state(SITE, AGENT, SeatState.IDLE, 10)
+        first = random.randrange(10**5)  # numbers new to this run: no harassment window carries over
         for n in range(calls):
             changes.clear()
             start = len(watcher.shown)
-            run = await peers.call(site, f"1390990{n:04d}", site.intake, hold_ms=1000)
+            run = await peers.call(site, f"139099{(first + n) % 10**5:05d}", site.intake, hold_ms=1000)
             for seat_state, device_states in (("talking", TALKING_DEVICE), ("idle", {"NOT_INUSE"})):
                 start = await watcher.wait_for(seat_state, start, WAIT_S)
                 shown = watcher.shown[start][1]
