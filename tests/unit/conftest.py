@@ -1,5 +1,6 @@
 """Fixtures of the unit tests that need a real Redis: a private redis-server on a free port,
-started for one test and gone after it (nothing shared with the sandbox's Redis)."""
+started for one test and gone after it (nothing shared with the sandbox's Redis); and two
+deployments joined by the exchange channel, each on a redis-server of its own."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import _unavailable
 from tests.helpers import free_tcp_port
+from tests.unit.exchange_deployments import Clock, Deployment, served_pair
 
 
 @contextlib.contextmanager
@@ -59,3 +62,19 @@ async def private_redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url, decode_responses=True)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session of this test's own."""
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+@pytest.fixture
+async def deployments(redis_url: str, peer_redis_url: str,
+                      session: aiohttp.ClientSession) -> AsyncIterator[tuple[Deployment, Deployment]]:
+    """(12345's deployment, 110's), each on its own redis-server, served and connected,
+    on a test clock."""
+    async with served_pair(redis_url, peer_redis_url, session, Clock()) as pair:
+        yield pair

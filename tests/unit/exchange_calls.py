@@ -6,13 +6,8 @@ stand-in AGI session and router. Nothing of Redis is mocked."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import aiohttp
-import pytest
-from redis.asyncio import Redis
 
 from agi_scripts.route import RouteHook
 from call_control.calls import CallBook
@@ -28,33 +23,12 @@ from hotline_link.core.events import CallAnswered
 from hotline_link.core.settings import Settings
 from seat_pool.router import Placement
 from seat_pool.routing import Outcome
-from tests.unit.exchange_deployments import Clock, Deployment, connect
+from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import NOW
 
 AGENT_12345 = "1001"
 AGENT_110 = "2001"
 CALLER = "13812341234"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@pytest.fixture
-async def deployments(redis_url: str, peer_redis_url: str,
-                      session: aiohttp.ClientSession) -> AsyncIterator[tuple[Deployment, Deployment]]:
-    """(12345's deployment, 110's), served and connected."""
-    clock = Clock()
-    hotline = Deployment("12345", Redis.from_url(redis_url, decode_responses=True), clock)
-    police = Deployment("110", Redis.from_url(peer_redis_url, decode_responses=True), clock)
-    await connect(hotline, police, session)
-    yield hotline, police
-    for one in (hotline, police):
-        await one.service.stop()
-        await one.down()
-        await one.redis.aclose()
 
 
 class RecordingAmi:

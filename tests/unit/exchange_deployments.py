@@ -7,7 +7,9 @@ sender and the applier one round at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,3 +156,20 @@ async def connect(hotline: Deployment, police: Deployment, session: aiohttp.Clie
         one.service.client = ExchangeClient(session, other.url + wire.MESSAGES_PATH, keyring(),
                                             allow_http_loopback=True, timeout_s=5.0)
         one.service.channel = dataclasses.replace(one.service._on(), peer_url=other.url)
+
+
+@contextlib.asynccontextmanager
+async def served_pair(redis_url: str, peer_redis_url: str, session: aiohttp.ClientSession,
+                      clock: Clock) -> AsyncIterator[tuple[Deployment, Deployment]]:
+    """(12345's deployment, 110's), each on its own redis-server, served and connected;
+    stopped and closed afterwards."""
+    hotline = Deployment("12345", Redis.from_url(redis_url, decode_responses=True), clock)
+    police = Deployment("110", Redis.from_url(peer_redis_url, decode_responses=True), clock)
+    await connect(hotline, police, session)
+    try:
+        yield hotline, police
+    finally:
+        for one in (hotline, police):
+            await one.service.stop()
+            await one.down()
+            await one.redis.aclose()

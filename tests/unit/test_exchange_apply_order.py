@@ -13,11 +13,8 @@ import pytest
 from exchange.effects import Peer
 from exchange.inbox_store import MAX_DELIVERIES
 from exchange.messages import StatusBody
-from tests.unit import exchange_calls
 from tests.unit.exchange_deployments import Deployment, events_named
 from tests.unit.exchange_samples import T12345, ticket_12345
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 OTHER_110 = "110-20261124-000099"  # a 110 ticket no handover of ours went to
 

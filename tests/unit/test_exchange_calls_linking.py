@@ -18,15 +18,12 @@ from exchange.messages import Envelope
 from exchange.redis_keys import opened_for_key, opened_key
 from hotline_link.app import App
 from hotline_link.core.settings import Settings
-from tests.unit import exchange_calls
 from tests.unit.exchange_calls import arrive, route_hook
 from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import T12345, ticket_12345
 from tests.unit.test_exchange_plugin_app import police_config
 from tickets.redis_keys import ticket_calls_key
 from tickets.store import Ticket, TicketStore
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 CALL_12345 = "hl12345-1795530667.13"
 ARRIVED = "hl110-1795530700.5"  # the transferred call as 110's Asterisk names it

@@ -20,12 +20,9 @@ from hotline_link.app import BUILTIN_PLUGINS, App
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.settings import Settings
 from hotline_link.plugin import Services
-from tests.unit import exchange_calls
 from tests.unit.exchange_calls import AGENT_110, AGENT_12345, CallDesk, outgoing, queued
 from tests.unit.exchange_deployments import Clock, Deployment
 from tests.unit.test_exchange_plugin_app import police_config
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 CALL_12345 = "hl12345-1795530667.13"
 CALL_110 = "hl110-1795530667.2"

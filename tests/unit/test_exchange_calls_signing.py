@@ -10,12 +10,9 @@ from typing import Any
 
 from exchange.calls import agent_of
 from hotline_link.core.bus import BusEvent
-from tests.unit import exchange_calls
 from tests.unit.exchange_calls import AGENT_110, answered, arrive, queued, route_hook
 from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import T12345, ticket_12345
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 ARRIVED = "hl110-1795530700.5"
 

@@ -5,39 +5,12 @@ applied twice, no second ticket. Rounds are driven one at a time on a shared clo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
-import pytest
-from redis.asyncio import Redis
-
 from exchange import wire
 from exchange.effects import derived_id
-from tests.unit.exchange_deployments import Clock, Deployment, connect, events_named, keyring
+from tests.unit.exchange_deployments import Deployment, events_named, keyring
 from tests.unit.exchange_samples import T12345, ticket_12345
 
 LEASE_S = 30.0  # the deployments' lease_s
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@pytest.fixture
-async def deployments(redis_url: str, peer_redis_url: str,
-                      session: aiohttp.ClientSession) -> AsyncIterator[tuple[Deployment, Deployment]]:
-    """(12345's deployment, 110's), served and connected."""
-    clock = Clock()
-    hotline = Deployment("12345", Redis.from_url(redis_url, decode_responses=True), clock)
-    police = Deployment("110", Redis.from_url(peer_redis_url, decode_responses=True), clock)
-    await connect(hotline, police, session)
-    yield hotline, police
-    for one in (hotline, police):
-        await one.service.stop()
-        await one.down()
-        await one.redis.aclose()
 
 
 async def three_pushes(hotline: Deployment) -> list[str]:

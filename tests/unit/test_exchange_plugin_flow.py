@@ -6,11 +6,9 @@ seeds' rules hold at the boundary. Rounds are driven one at a time on a shared c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from exchange.effects import Peer
 from exchange.errors import NotSendable
@@ -22,37 +20,13 @@ from hotline_link.core.tasks import wait_until
 from tests.unit.exchange_deployments import (
     AGENT_TOKEN,
     SUPERVISOR_TOKEN,
-    Clock,
     Deployment,
-    connect,
     events_named,
 )
 from tests.unit.exchange_samples import T110, T12345, ticket_110, ticket_12345
 from tickets.push_policy import PushRefused
 
 WAIT_S = 30.0  # a condition a real loop makes true: generous, never a fixed sleep
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@pytest.fixture
-async def deployments(redis_url: str, peer_redis_url: str,
-                      session: aiohttp.ClientSession) -> AsyncIterator[tuple[Deployment, Deployment]]:
-    """(12345's deployment, 110's), served and connected."""
-    clock = Clock()
-    hotline_redis = Redis.from_url(redis_url, decode_responses=True)
-    police_redis = Redis.from_url(peer_redis_url, decode_responses=True)
-    hotline, police = Deployment("12345", hotline_redis, clock), Deployment("110", police_redis, clock)
-    await connect(hotline, police, session)
-    yield hotline, police
-    for one in (hotline, police):
-        await one.service.stop()
-        await one.down()
-        await one.redis.aclose()
 
 
 async def push_over_http(session: aiohttp.ClientSession, deployment: Deployment, ticket_id: str,

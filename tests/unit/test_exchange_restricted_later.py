@@ -7,11 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.effects import Peer
-from tests.unit import exchange_calls
 from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import T12345, ticket_12345
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 
 async def flag_restricted(one: Deployment, ticket_id: str) -> None:

@@ -10,11 +10,8 @@ from typing import Any
 
 from exchange.effects import Peer
 from hotline_link.core.bus import BusEvent
-from tests.unit import exchange_calls
 from tests.unit.exchange_calls import AGENT_110, answered, arrive, route_hook
 from tests.unit.exchange_samples import T12345, ticket_12345
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 CALL_12345 = "hl12345-1795530667.13"
 ARRIVED = "hl110-1795530700.5"

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from exchange.app_keys import EXCHANGE
 from exchange.effects import Peer
@@ -27,7 +26,7 @@ from hotline_link.core.settings import Settings
 from linkage.keys import EXCHANGE_LOG
 from linkage.resources import build_report
 from linkage.service import LinkageService
-from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Clock, Deployment, connect
+from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Clock, Deployment, served_pair
 from tests.unit.exchange_samples import T110, T12345, ticket_110, ticket_12345
 from tests.unit.served_replies import served
 from tests.unit.test_exchange_plugin_app import police_config
@@ -41,24 +40,11 @@ TIMELINE_PATH = "/api/tickets/{ticket_id}/timeline"
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@pytest.fixture
 async def deployments(redis_url: str, peer_redis_url: str,
                       session: aiohttp.ClientSession) -> AsyncIterator[tuple[Deployment, Deployment]]:
     """(12345's deployment, 110's), served and connected, on a clock set to now."""
-    clock = Clock(time.time())
-    hotline = Deployment("12345", Redis.from_url(redis_url, decode_responses=True), clock)
-    police = Deployment("110", Redis.from_url(peer_redis_url, decode_responses=True), clock)
-    await connect(hotline, police, session)
-    yield hotline, police
-    for one in (hotline, police):
-        await one.service.stop()
-        await one.down()
-        await one.redis.aclose()
+    async with served_pair(redis_url, peer_redis_url, session, Clock(time.time())) as pair:
+        yield pair
 
 
 async def answered_here(one: Deployment, ticket_id: str, call_id: str, agent: str, at: float) -> None:

@@ -10,10 +10,7 @@ import pytest
 
 from exchange.redis_keys import inbox_stream_key
 from exchange.redis_state import Contention
-from tests.unit import exchange_calls
 from tests.unit.exchange_samples import T12345, ticket_12345
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 
 async def pushed_once(hotline: Any) -> None:

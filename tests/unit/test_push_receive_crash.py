@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 import redis.exceptions
 
-from tests.unit import exchange_calls
 from tests.unit.exchange_samples import T12345, ticket_12345
 from tickets.store import Ticket
-
-session, deployments = exchange_calls.session, exchange_calls.deployments  # the fixtures
 
 
 async def test_a_push_claimed_but_not_saved_opens_its_ticket_on_the_retry(deployments: Any,
