@@ -18,13 +18,11 @@ from call_control.locks import CallLocks
 from call_control.transfer.service import TransferService
 from exchange.messages import Envelope, parse_envelope
 from exchange.redis_keys import outbox_message_key
-from hotline_link.asterisk.agi.protocol import AgiRequest
 from hotline_link.core.events import CallAnswered
 from hotline_link.core.settings import Settings
-from seat_pool.router import Placement
-from seat_pool.routing import Outcome
 from tests.unit.exchange_deployments import Deployment
 from tests.unit.exchange_samples import NOW
+from tests.unit.route_hook_doubles import AgiSession, Router
 
 AGENT_12345 = "1001"
 AGENT_110 = "2001"
@@ -93,32 +91,6 @@ async def queued(one: Deployment, ticket_id: str, type_: str) -> list[dict[str, 
 # --- the receiving side's route hook -------------------------------------------------------
 
 
-class AgiSession:
-    """What the route hook reads of a call that arrived over the trunk."""
-
-    def __init__(self, site: str, fields: str) -> None:
-        self.fields = fields
-        self.request = AgiRequest(env={"agi_network_script": "route", "agi_callerid": CALLER,
-                                       "agi_uniqueid": "u1"}, args=(site,))
-        self.variables: dict[str, str] = {}
-
-    async def get_full_variable(self, expression: str) -> str:
-        return self.fields
-
-    async def set_variable(self, name: str, value: str) -> None:
-        self.variables[name] = value
-
-    async def alive(self) -> bool:
-        return True
-
-
-class Router:
-    sites = frozenset({"12345", "110"})
-
-    async def place(self, call: object, alive: object, queued_at: object) -> Placement:
-        return Placement(Outcome.SEAT, "PJSIP/2001", "2001")
-
-
 def route_hook(one: Deployment, *, attached: bool = True) -> RouteHook:
     """The receiving deployment's route hook, its intake attached as its plugin does."""
     hook = RouteHook(one.tickets, Router(), one.bus)  # type: ignore[arg-type]  # a stand-in router
@@ -132,7 +104,7 @@ async def arrive(hook: RouteHook, site: str, call_id: str, source: str, source_t
     """A transferred call reaching ``site`` with its X-Ticket-* headers."""
     fields = ";".join([call_id, "", "", "1", source, encode(source_ticket, 64), encode(category, 40),
                        encode(summary)])
-    await hook(AgiSession(site, fields))  # type: ignore[arg-type]  # a stand-in AGI session
+    await hook(AgiSession(fields, site=site, caller=CALLER))  # type: ignore[arg-type]  # a stand-in AGI session
 
 
 def answered(call_id: str, site: str, agent: str) -> CallAnswered:
