@@ -21,18 +21,26 @@ from hotline_link.asterisk.render import render_text
 from hotline_link.core.errors import SandboxError
 from hotline_link.core.settings import SiteSettings
 
+# SIPp's ports come from below the kernel's ephemeral range (32768-60999 on Linux) and
+# apart from the sandbox's own ports (25038-25089, RTP 30000-32999, Redis 26379): a port
+# the kernel hands out for another socket's bind(0) between our check and SIPp's bind
+# would make SIPp fail with "Address already in use" (exit 254)
+_MEDIA_PORTS = range(10000, 24998, 2)
+_SIGNALLING_PORTS = range(26400, 29999)
+_pick = random.SystemRandom()
+
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-# SIPp media ports come from below the kernel's ephemeral range (32768-60999 on Linux) and
-# the sandbox's own ports: a port the kernel hands out for another socket's bind(0) between
-# our check and SIPp's bind would make SIPp fail with "Address already in use"
-_MEDIA_PORTS = range(10000, 24998, 2)
-_pick = random.SystemRandom()
+    """A free UDP port for a SIPp peer's signalling (never one from the ephemeral range)."""
+    for _ in range(200):
+        port = _pick.choice(_SIGNALLING_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise SandboxError("no free UDP port for a SIPp peer")
 
 
 def free_media_port(host: str = "127.0.0.1") -> int:
