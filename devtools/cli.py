@@ -19,6 +19,7 @@ def _status_line(status: SandboxStatus) -> str:
         "running": status.running,
         "rootfs_ready": status.rootfs_ready,
         "redis_pid": status.redis_pid,
+        "deployments": {platform: {"redis_pid": pid} for platform, pid in status.deployment_redis_pids.items()},
         "sites": {s.site_id: {"pid": s.pid, "ami": s.ami_open, "channels": s.channels,
                               "contacts": s.contacts} for s in status.sites},
     })

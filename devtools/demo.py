@@ -1,14 +1,18 @@
-"""``hotline-link demo``: the sandbox, the server, softphones and a few real SIP calls.
+"""``hotline-link demo``: the sandbox, two deployments, softphones and a few real SIP calls.
 
-Brings up the three sites and Redis, starts the server, registers SIPp softphones as
-agents on the 12345 and 110 centers, places calls from (made-up) mobile numbers to both
-platforms, prints how each was routed, answered and ended, then the heart of the mission,
-each told from the ticket's timeline: a 12345 caller transferred to 110 with its ticket
-(一键转接; the 110 ticket names its source), and a three-way call (三方通话) that the 12345
-agent leaves while the caller stays with 110. It follows one 12345 case on to a handling
-unit (dispatch by phone, accepted by key 1, arrival by the feedback line with a voice note,
-result), then keeps the server running until Ctrl-C so a real softphone can register and
-call in.
+Brings up the three sites and the Redis servers, then runs what two agencies run (双网双中心):
+the 12345 deployment (sites 12345 and remote, its own Redis) and the 110 deployment (site
+110, its own Redis), joined only by the SIP trunk and the signed exchange channel
+(``devtools.sandbox.deployments``). It registers SIPp softphones as agents of both, places
+calls from (made-up) mobile numbers to both platforms, prints how each was routed, answered
+and ended, then the heart of the mission, each told from the ticket's timeline: a 12345
+caller transferred to 110 with its ticket (一键转接: the 110 deployment opens its ticket
+naming the source and signs for it, 签收), 110 sending the case to the police and the
+feedback coming back into the 12345 ticket (反馈回写), and a three-way call (三方通话) that
+the 12345 agent leaves while the caller stays with 110. It follows one 12345 case on to a
+handling unit (dispatch by phone, accepted by key 1, arrival by the feedback line with a
+voice note, result), then keeps both servers running until Ctrl-C so a real softphone can
+register and call in.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from call_control.keys import CONFERENCES, TRANSFERS
-from devtools.sandbox import Sandbox
+from devtools.sandbox import Sandbox, deployments
 from devtools.sip.dtmf import VOICE, keyed
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
-from hotline_link.app import App
+from hotline_link.app import App, load_config
 from hotline_link.asterisk.render import handset_port
 from hotline_link.core.bus import Subscription
 from hotline_link.core.logs import configure_logging, mask_number
@@ -77,17 +81,19 @@ async def _follow(events: Subscription, outcome: CallOutcome, timeout: float) ->
             outcome.wait_s = event.data.get("wait_s")
 
 
-async def _place_calls(server: App, peers: SipPeers, count: int) -> list[CallOutcome]:
+async def _place_calls(servers: dict[str, App], peers: SipPeers, count: int) -> list[CallOutcome]:
+    """Calls to both platforms, each followed on the bus of the deployment it reaches."""
     rng = random.Random()
     outcomes = [CallOutcome(caller=f"139{rng.randrange(10**8):08d}",
                             dialled="110" if i % 3 == 2 else "12345") for i in range(count)]
-    with server.bus.subscribe() as events:
+    with servers["12345"].bus.subscribe() as hotline_events, servers["110"].bus.subscribe() as police_events:
+        events = {"12345": hotline_events, "110": police_events}
         runs = []
         for outcome in outcomes:
-            site = server.settings.site(outcome.dialled)
+            site = servers[outcome.dialled].settings.site(outcome.dialled)
             runs.append(await peers.call(site, outcome.caller, outcome.dialled, hold_ms=2000))
-            await asyncio.wait_for(_follow_started(events, outcome.caller), 10)
-        await asyncio.gather(*(_follow(events, o, 60) for o in outcomes))
+            await asyncio.wait_for(_follow_started(events[outcome.dialled], outcome.caller), 10)
+        await asyncio.gather(*(_follow(events[o.dialled], o, 60) for o in outcomes))
         for outcome, run in zip(outcomes, runs, strict=True):
             outcome.sipp_exit = await run.finished(30)
     return outcomes
@@ -153,7 +159,8 @@ async def _arrival_by_feedback_line(server: App, peers: SipPeers, ticket_id: str
     await unit_phone.finished(40)
 
 
-_STORY_KEYS = ("answered_by", "seat", "agent", "target", "party", "parties", "reason", "ticket_id")
+_STORY_KEYS = ("answered_by", "seat", "agent", "target", "party", "parties", "reason", "ticket_id", "mode",
+               "receiver_ticket", "accepted_by")
 
 
 def _print_story(story: dict[str, Any], start: float) -> None:
@@ -175,30 +182,81 @@ async def _answered_12345_call(server: App, peers: SipPeers, hold_ms: int) -> tu
     return call_id, str(answered.data["answered_by"]).split("/")[-1], run
 
 
-async def _transfer_story(server: App, peers: SipPeers) -> bool:
-    """一键转接: a 12345 agent sends a caller to 110 in one action; the ticket rides along."""
-    _out("\n== one-click transfer (一键转接): a 12345 caller sent to 110 with the ticket")
+async def _story_until(server: App, ticket_id: str, done: Any, timeout_s: float = 30) -> dict[str, Any]:
+    """The ticket's timeline once ``done(events)`` holds (messages cross between the
+    deployments in their own time), or as it stands after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await server[TIMELINE].flush(10)
+        story = await server[TIMELINE].for_ticket(ticket_id) or {"events": [], "related_tickets": []}
+        if done(story["events"]) or time.monotonic() > deadline:
+            return story
+        await asyncio.sleep(0.5)
+
+
+def _has(name: str, **data: Any) -> Any:
+    return lambda events: any(e["event"] == name and all(e["data"].get(k) == v for k, v in data.items())
+                              for e in events)
+
+
+async def _transfer_story(servers: dict[str, App], peers: SipPeers) -> tuple[bool, str, str]:
+    """一键转接: a 12345 agent sends a caller to 110 in one action; the ticket rides along
+    on the trunk, the case on the exchange channel, and 110's 签收 comes back. (ok, the
+    12345 ticket, the 110 ticket)."""
+    hotline, police = servers["12345"], servers["110"]
+    _out("\n== one-click transfer (一键转接): a 12345 caller sent to the 110 deployment with the ticket")
     start = time.time()
-    call_id, agent, run = await _answered_12345_call(server, peers, hold_ms=7000)
-    ticket = await server[TICKETS].open_for_call("12345", call_id)
-    ticket = await server[TICKETS].update(ticket, category="治安", summary="小区门口有人持刀争吵（演示）")
-    transfer = await server[TRANSFERS].blind_transfer(call_id, agent, "110", wait="answer")
+    call_id, agent, run = await _answered_12345_call(hotline, peers, hold_ms=7000)
+    ticket = await hotline[TICKETS].open_for_call("12345", call_id)
+    ticket = await hotline[TICKETS].update(ticket, category="治安", summary="小区门口有人持刀争吵（演示）")
+    transfer = await hotline[TRANSFERS].blind_transfer(call_id, agent, "110", wait="answer")
     code = await run.finished(30)
-    await server[TIMELINE].flush(10)
-    story = await server[TIMELINE].for_ticket(ticket.id) or {"events": [], "related_tickets": []}
+    story = await _story_until(hotline, ticket.id, _has("exchange.received.received"))
     _print_story(story, start)
-    handed = [await server[TICKETS].get(tid) for tid in story["related_tickets"]]
-    for other in filter(None, handed):
-        _out(f"   110 ticket {other.id}: source {other.source_platform} {other.source_ticket}, "
-             f"category {other.category or '-'}")
-    ok = transfer.state.value == "answered" and code == 0 and any(
-        t is not None and t.source_ticket == ticket.id for t in handed)
+    signed = [e["data"] for e in story["events"] if e["event"] == "exchange.received.received"]
+    other = await police[TICKETS].get(str(signed[-1]["receiver_ticket"])) if signed else None
+    if other is not None:
+        _out(f"   110 deployment's ticket {other.id}: source {other.source_platform} {other.source_ticket}, "
+             f"category {other.category or '-'}, signed for by {signed[-1]['accepted_by']}")
+    ok = transfer.state.value == "answered" and code == 0 and other is not None and other.source_ticket == ticket.id
     _out(f"   {'ok' if ok else 'FAILED'}: transfer {transfer.state.value}, caller sipp exit {code}")
+    return ok, ticket.id, other.id if other is not None else ""
+
+
+async def _feedback_story(servers: dict[str, App], peers: SipPeers, ticket_12345: str, ticket_110: str) -> bool:
+    """反馈回写: the 110 deployment sends its case to the police (the duty phone presses 1),
+    who report arrival and result; each step comes back over the exchange channel into the
+    12345 ticket's story."""
+    hotline, police = servers["12345"], servers["110"]
+    _out("\n== feedback written back (反馈回写): 110 dispatches the case; 12345's ticket hears each step")
+    ticket = await police[TICKETS].get(ticket_110) if ticket_110 else None
+    if ticket is None:
+        _out("   FAILED: no 110 ticket to follow")
+        return False
+    start = time.time()
+    settings = hotline.settings  # the sandbox's handsets answer on its public network site
+    handset = await peers.handset(settings.site(settings.public_network_site), handset_port(settings), [(1500, "1")])
+    with police.bus.subscribe() as events:
+        await police[LINKAGE].dispatch(ticket, "QD-POLICE", by="demo")
+        await events.wait_for(lambda e: e.name == "linkage.accepted" and e.data.get("ticket_id") == ticket.id, 60)
+    await handset.finished(30)
+    await police[LINKAGE].feedback(ticket.id, "QD-POLICE", "arrival", {"situation": "民警已到场"})
+    await police[LINKAGE].feedback(ticket.id, "QD-POLICE", "result", {"resolved": True, "summary": "纠纷已调解"})
+    story = await _story_until(hotline, ticket_12345, _has("exchange.received.status", stage="result"))
+    for entry in story["events"]:
+        if entry["event"] == "exchange.received.status":
+            data = entry["data"]
+            _out(f"   +{entry['at'] - start:5.1f}s 12345 hears: {data.get('stage', ''):<10} "
+                 f"{data.get('unit', '')} {data.get('detail', '')}".rstrip())
+    stages = {e["data"].get("stage") for e in story["events"] if e["event"] == "exchange.received.status"}
+    ok = {"dispatched", "accepted", "arrived", "result"} <= stages
+    _out(f"   {'ok' if ok else 'FAILED'}: 12345's ticket {ticket_12345} heard {', '.join(sorted(stages)) or 'nothing'}")
     return ok
 
 
 async def _three_way_story(server: App, peers: SipPeers) -> bool:
-    """三方通话: caller, 12345 and 110 together; the 12345 agent leaves, the caller stays."""
+    """三方通话: caller, 12345 and 110 together; the 12345 agent leaves, the caller stays
+    (told by the 12345 deployment: the 110 agent joins over the trunk)."""
     _out("\n== three-way call (三方通话): 110 joins, then the 12345 agent leaves")
     start = time.time()
     call_id, agent, run = await _answered_12345_call(server, peers, hold_ms=9000)
@@ -223,12 +281,12 @@ def _step_detail(data: dict[str, object]) -> str:
     return " ".join(f"{k}={data[k]}" for k in keys if k in data)
 
 
-async def _live_calls(server: App, peers: SipPeers) -> None:
+async def _live_calls(servers: dict[str, App], peers: SipPeers) -> None:
     """One call every LIVE_EVERY_S seconds, to 12345 and 110 in turn, while the demo waits."""
     rng = random.Random()
     for n in range(LIVE_CALLS):
         dialled = "110" if n % 3 == 2 else "12345"
-        await peers.call(server.settings.site(dialled), f"139{rng.randrange(10**8):08d}", dialled,
+        await peers.call(servers[dialled].settings.site(dialled), f"139{rng.randrange(10**8):08d}", dialled,
                          hold_ms=rng.randrange(8000, 20000))
         await asyncio.sleep(LIVE_EVERY_S)
 
@@ -241,6 +299,12 @@ async def _wait_for_ctrl_c() -> None:
     await stop.wait()
 
 
+def deployment_settings(settings: Settings) -> dict[str, Settings]:
+    """The two deployments' settings, as ``sandbox up`` wrote them, by platform."""
+    return {plan.platform: load_config(deployments.deployment_dir(settings.state_dir, plan.platform)
+                                       / "config.toml", env={}) for plan in deployments.PLANS}
+
+
 async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True) -> int:
     configure_logging(settings.log_level, stream=sys.stderr)
     _out("== hotline-link demo: bringing up the sandbox (first run builds Asterisk 22, ~1 min)")
@@ -248,44 +312,53 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
     status = await asyncio.to_thread(sandbox.up)
     await asyncio.to_thread(sandbox.clear)  # no ghost call or dead softphone of an earlier run
     secrets = read_secret_file(settings.secrets_file)
-    settings = settings if settings.ami_secret else settings.with_secret(secrets["ami_secret"])
     for site in status.sites:
         _out(f"   site {site.site_id:<7} Asterisk pid {site.pid}, AMI up: {site.ami_open}")
-    server = App(settings)
-    await server.start()
-    await server.ami.wait_connected(15)
+    servers = {platform: App(one) for platform, one in deployment_settings(settings).items()}
+    for platform, server in servers.items():
+        await server.start()
+        await server.ami.wait_connected(15)
+        own = server.settings
+        _out(f"   the {platform} deployment: sites {', '.join(s.id for s in own.sites)}, its own Redis "
+             f"{own.redis_url.rsplit('@', 1)[-1]}, http://{own.http_host}:{own.http_port}, FastAGI {own.agi_port}")
+    hotline = servers["12345"]
     peers = SipPeers(settings.state_dir / "demo-sipp")
     registered: list[tuple[str, str, int]] = []
     try:
         for site_id, agents in DEMO_AGENTS.items():
+            server = servers[site_id]
             for agent in agents:
                 port = free_udp_port()
-                await peers.register(settings.site(site_id), agent, agent_password(secrets, site_id, agent), port)
+                await peers.register(server.settings.site(site_id), agent, agent_password(secrets, site_id, agent),
+                                     port)
                 registered.append((site_id, agent, port))
                 # while the demo stays up, the softphones keep answering the supervisor page's live calls
-                await peers.answer(settings.site(site_id), agent, port,
+                await peers.answer(server.settings.site(site_id), agent, port,
                                    calls=calls + STORY_CALLS + (LIVE_CALLS if keep_running else 0),
                                    timeout_s=3600)
                 await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
         _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
         _out(f"== placing {calls} real SIP calls")
-        outcomes = await _place_calls(server, peers, calls)
+        outcomes = await _place_calls(servers, peers, calls)
         code = _report(outcomes)
-        if not await _transfer_story(server, peers):
+        transferred, ticket_12345, ticket_110 = await _transfer_story(servers, peers)
+        if not transferred or not await _feedback_story(servers, peers, ticket_12345, ticket_110):
             code = 1
-        if not await _three_way_story(server, peers):
+        if not await _three_way_story(hotline, peers):
             code = 1
-        await _closed_loop(server, peers, outcomes)
+        await _closed_loop(hotline, peers, outcomes)
         if keep_running:
-            _out(f"\n== server running: http://{settings.http_host}:{settings.http_port}/health, "
-                 "/api/calls, /api/seats")
-            _out(f"   register a softphone to {settings.site('12345').host}:{settings.site('12345').sip_port} "
-                 f"as 1003..1005 (password: agent_password_12345_<agent> in {settings.secrets_file}) and dial 12345")
-            token = sandbox_token(settings.tokens_path, role="supervisor")
-            _out(f"   supervisor page (live; a call every {LIVE_EVERY_S} s keeps it moving):\n"
-                 f"   http://{settings.http_host}:{settings.http_port}/supervisor?token={token}")
+            for platform, server in servers.items():
+                own = server.settings
+                token = sandbox_token(own.tokens_path, role="supervisor")
+                _out(f"\n== the {platform} deployment running: http://{own.http_host}:{own.http_port}/health\n"
+                     f"   supervisor page (live): http://{own.http_host}:{own.http_port}/supervisor?token={token}")
+            intake = hotline.settings.site("12345")
+            _out(f"   register a softphone to {intake.host}:{intake.sip_port} as 1003..1005 (password: "
+                 f"agent_password_12345_<agent> in {settings.secrets_file}) and dial 12345; "
+                 f"a call every {LIVE_EVERY_S} s keeps the pages moving")
             _out("   Ctrl-C to stop (the sandbox keeps running; 'hotline-link sandbox down' stops it)")
-            live = asyncio.create_task(_live_calls(server, peers))
+            live = asyncio.create_task(_live_calls(servers, peers))
             try:
                 await _wait_for_ctrl_c()
             finally:
@@ -293,5 +366,6 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
         return code
     finally:
         await peers.stop_all()
-        await server.stop()
+        for server in servers.values():
+            await server.stop()
         await asyncio.to_thread(sandbox.clear)  # its calls hung up, its softphones unregistered

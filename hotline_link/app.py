@@ -87,9 +87,10 @@ class App:
     """One hotline-link instance: its deps and its plugins. ``app[KEY]`` is a plugin's service."""
 
     def __init__(self, settings: Settings, plugins: Sequence[Plugin] | None = None) -> None:
-        if not settings.ami_secret:
-            raise ConfigError("no AMI secret: set HOTLINE_AMI_SECRET or run 'hotline-link sandbox up' "
-                              f"to create {settings.secrets_file}")
+        if missing := [site.id for site in settings.sites if not settings.ami_secret_for(site.id)]:
+            raise ConfigError(f"no AMI secret for site {', '.join(missing)}: set HOTLINE_AMI_SECRET (or "
+                              f"ami_secret_<site> in {settings.secrets_file}), or run 'hotline-link sandbox up' "
+                              "to create it")
         self.settings = settings
         self.bus = EventBus()
         # a Redis that stops answering must not hold a caller or a request forever

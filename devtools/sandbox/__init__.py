@@ -1,7 +1,8 @@
 """The local sandbox: three Asterisk 22 sites (12345, 110, remote) and a Redis.
 
 ``Sandbox.up()`` builds (or reuses) the sid root, renders each site's config from
-``asterisk_conf/``, checks ports, and starts everything; ``down()`` stops it all.
+``asterisk_conf/``, checks ports, and starts everything; ``down()`` stops it all. The
+same sites also serve two deployments, each with a Redis of its own (``deployments``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import os
 import secrets as token_source
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
 
-from devtools.sandbox import rootfs
+from devtools.sandbox import deployments, rootfs
 from devtools.sandbox.ports import PortNeed, require_free, tcp_open
 from devtools.sandbox.processes import AsteriskProcess, RedisProcess
 from devtools.sandbox.residue import agent_contacts, clear_site, count_channels, ready_seats
@@ -27,6 +28,7 @@ from hotline_link.core.settings import (
     Settings,
     agent_password,
     agent_password_key,
+    ami_secret_key,
     push_secret_key,
     read_secret_file,
 )
@@ -53,10 +55,12 @@ class SandboxStatus:
     rootfs_ready: bool
     sites: tuple[SiteStatus, ...]
     redis_pid: int | None
+    deployment_redis_pids: dict[str, int | None]  # each deployment's Redis, by platform
 
     @property
     def running(self) -> bool:
-        return all(s.pid and s.ami_open for s in self.sites) and self.redis_pid is not None
+        return all(s.pid and s.ami_open for s in self.sites) and self.redis_pid is not None \
+            and all(self.deployment_redis_pids.values())
 
 
 def _chroot_ids(root: Path, user: str = "asterisk") -> tuple[int, int]:
@@ -82,6 +86,10 @@ class Sandbox:
         self.root = settings.rootfs_dir
         self.state_dir = settings.state_dir
         self.redis = RedisProcess(settings.redis_url, settings.state_dir, settings.redis_password)
+        self.deployment_redis = {
+            plan.platform: RedisProcess(deployments.redis_url(plan),
+                                        deployments.deployment_dir(settings.state_dir, plan.platform))
+            for plan in deployments.PLANS}
 
     def asterisk(self, site_id: str) -> AsteriskProcess:
         return AsteriskProcess(self.root, self.state_dir, site_id)
@@ -92,6 +100,7 @@ class Sandbox:
         values = read_secret_file(path) if path.exists() else {}
         wanted = {"ami_secret": 24, "redis_password": 24}
         wanted.update({push_secret_key(a, b): 24 for a, b in (("12345", "110"), ("110", "12345"))})
+        wanted.update(deployments.wanted_secrets())
         wanted.update({agent_password_key(site.id, agent): 12
                        for site in self.settings.sites for agent in site.agents})
         missing = {k: token_source.token_urlsafe(n) for k, n in wanted.items() if k not in values}
@@ -116,11 +125,14 @@ class Sandbox:
             needs.append(PortNeed(f"site {site.id} AMI", site.host, site.ami_port, "tcp"))
         if self.redis.local and not self.redis.pid():
             needs.append(PortNeed("redis", self.redis.host, self.redis.port, "tcp"))
+        for platform, redis in self.deployment_redis.items():
+            if not redis.pid():
+                needs.append(PortNeed(f"redis of the {platform} deployment", redis.host, redis.port, "tcp"))
         return needs
 
     def render_site_configs(self, secrets: dict[str, str]) -> dict[str, dict[str, str]]:
         """{site id: {file name: text}}; fails on any template error before anything runs."""
-        settings = self.settings.with_secret(secrets["ami_secret"])
+        settings = self._rendered_settings(secrets)
         module_dir = rootfs.module_dir(self.root)
         template_dir = Path(settings.template_dir) if settings.template_dir else None
         duty_numbers = _duty_numbers(settings)
@@ -128,6 +140,18 @@ class Sandbox:
                                      {a: agent_password(secrets, site.id, a) for a in site.agents},
                                      template_dir, duty_numbers)
                 for site in settings.sites}
+
+    def _rendered_settings(self, secrets: dict[str, str]) -> Settings:
+        """The settings Asterisk's config is rendered from: 110's site with its own AMI
+        secret, asking 110's deployment's FastAGI first, then the one-server layout's."""
+        police = deployments.plan_of("110")
+        sites = tuple(replace(site, agi=(f"127.0.0.1:{police.agi_port}", f"{self.settings.agi_host}:"
+                                         f"{self.settings.agi_port}"))
+                      if site.id in police.sites and not site.agi else site for site in self.settings.sites)
+        own = {site_id: secrets[key] for site_id in police.sites
+               if (key := ami_secret_key(site_id)) in secrets}
+        return replace(self.settings.with_secret(secrets["ami_secret"]), sites=sites,
+                       site_ami_secrets={**own, **self.settings.site_ami_secrets})
 
     def write_hosts(self) -> None:
         """The chroot resolves this machine's own name without DNS (Asterisk asks for it)."""
@@ -199,6 +223,10 @@ class Sandbox:
         self.install_prompts()
         if self.redis.local:
             self.redis.start()
+        for platform, redis in self.deployment_redis.items():
+            redis.password = secrets[deployments.redis_password_key(platform)]
+            redis.start()
+        deployments.write_deployments(self._rendered_settings(secrets), secrets)
         for site in self.settings.sites:
             process = self.asterisk(site.id)
             started = process.pid() is None
@@ -216,6 +244,8 @@ class Sandbox:
             self.asterisk(site.id).stop()
         if self.redis.local:
             self.redis.stop()
+        for redis in self.deployment_redis.values():
+            redis.stop()
         return self.status()
 
     def clear(self) -> dict[str, tuple[int, int]]:
@@ -269,4 +299,5 @@ class Sandbox:
                 except SandboxError:
                     pass  # still booting or stopping: the counts are unknown
             sites.append(SiteStatus(s.id, pid, tcp_open(s.host, s.ami_port), channels, contacts))
-        return SandboxStatus(rootfs.is_ready(self.root), tuple(sites), self.redis.pid())
+        return SandboxStatus(rootfs.is_ready(self.root), tuple(sites), self.redis.pid(),
+                             {platform: redis.pid() for platform, redis in self.deployment_redis.items()})

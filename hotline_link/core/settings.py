@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 
 _CONFIG_NAME = re.compile(r"[0-9A-Za-z_-]{1,32}")
 _LINE_BREAKERS = re.compile(r"[\r\n\x00]")
+_AGI_ADDRESS = re.compile(r"[0-9A-Za-z.-]{1,253}:[0-9]{1,5}")
 _CONFIG_BREAKERS = re.compile(r"[\r\n\x00;\[\]]")
 _NAME_RULE = "must be 1-32 of A-Z a-z 0-9 _ -"
 
@@ -157,6 +158,9 @@ class SiteSettings:
     rtp_end: int
     agents: tuple[str, ...]
     host: str = "127.0.0.1"
+    # the FastAGI servers this site's dialplan asks, in order, each "host:port": the next is
+    # tried when one cannot be reached; empty: the server's own agi_host:agi_port
+    agi: tuple[str, ...] = ()
 
     _scalars = field_validator("*", mode="before")(_scalar)
 
@@ -172,7 +176,13 @@ class SiteSettings:
             raise Refused(f"site {self.id}: host {self.host!r} is not a host name or address")
         if self.rtp_start >= self.rtp_end:
             raise Refused(f"site {self.id}: rtp_start must be below rtp_end")
+        for address in self.agi:
+            if not _AGI_ADDRESS.fullmatch(address) or not 1 <= int(address.rsplit(":", 1)[1]) <= 65535:
+                raise Refused(f"site {self.id}: agi {address[:64]!r} is not host:port")
         return self
+
+    def agi_hosts(self) -> list[str]:
+        return [address.rsplit(":", 1)[0] for address in self.agi]
 
     def agent_device(self, agent: str) -> str:
         return f"PJSIP/{agent}"
@@ -299,6 +309,9 @@ class Settings:
     # one HMAC secret per direction (secrets file: push_secret_<from>_to_<to>): the key that
     # signs 12345's pushes to 110 cannot forge 110's to 12345
     push_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # a site's own AMI secret (secrets file: ami_secret_<site>), where two agencies' sites must
+    # not share one: the 110 site's AMI opens to 110's deployment only; else ami_secret
+    site_ami_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     # capabilities' sections, as loaded: table -> key -> raw value
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # where each key was written (for messages): "key" (core's), "table.key" -> origin
@@ -346,8 +359,9 @@ class Settings:
         # FastAGI and AMI carry no encryption and AMI can run any command: loopback only,
         # unless the operator lists the address in allow_remote_hosts
         allowed = id_list(self.allow_remote_hosts)
-        hosts = [("agi_host", "agi_host", self.agi_host), *(("sites", f"site {s.id} host (AMI)", s.host)
-                                                          for s in self.sites)]
+        hosts = [("agi_host", "agi_host", self.agi_host),
+                 *(("sites", f"site {s.id} host (AMI)", s.host) for s in self.sites),
+                 *(("sites", f"site {s.id} agi", h) for s in self.sites for h in s.agi_hosts())]
         for key, what, host in hosts:
             if not is_loopback(host) and host not in allowed:
                 raise Refused(f"{what} {host!r} is not a loopback address; add it to allow_remote_hosts "
@@ -428,6 +442,14 @@ class Settings:
     def plugin_names(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.plugins.split(",") if part.strip())
 
+    def agi_addresses(self, site: SiteSettings) -> tuple[str, ...]:
+        """The FastAGI servers a site's dialplan asks, in order (``SiteSettings.agi``)."""
+        return site.agi or (f"{self.agi_host}:{self.agi_port}",)
+
+    def ami_secret_for(self, site_id: str) -> str:
+        """The AMI secret of one site: its own (``ami_secret_<site>``), else ``ami_secret``."""
+        return self.site_ami_secrets.get(site_id) or self.ami_secret
+
     def with_secret(self, secret: str) -> Settings:
         return replace(self, ami_secret=secret)
 
@@ -442,7 +464,7 @@ def id_list(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
-_NOT_KEYS = ("push_secrets", "tables", "origins", "overrides")
+_NOT_KEYS = ("push_secrets", "site_ami_secrets", "tables", "origins", "overrides")
 CORE_KEYS = tuple(f.name for f in fields(Settings) if f.name not in _NOT_KEYS)  # core's TOML keys
 _KNOWN = {"sites": tuple(f.name for f in fields(SiteSettings))}
 
@@ -504,6 +526,11 @@ def read_secret_file(path: Path) -> dict[str, str]:
 
 
 _PUSH_SECRET = re.compile(r"push_secret_[0-9A-Za-z]{1,16}_to_[0-9A-Za-z]{1,16}")
+
+
+def ami_secret_key(site: str) -> str:
+    """The secrets file's entry of a site's own AMI secret."""
+    return f"ami_secret_{site}"
 
 
 def push_secret_key(from_platform: str, to_platform: str) -> str:
@@ -578,6 +605,8 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                 values[key] = stored[key]
                 origins[key] = f"secrets file {settings.secrets_file}: "
         values["push_secrets"] = {k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)}
+        values["site_ami_secrets"] = {site.id: stored[ami_secret_key(site.id)] for site in settings.sites
+                                      if stored.get(ami_secret_key(site.id))}
         settings = _validated(values, origins)
     return settings
 

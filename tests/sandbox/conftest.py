@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
@@ -70,3 +71,53 @@ async def proxied_server(server_settings: Settings, log_lines):
     await hangup_everything(srv)
     await srv.stop()
     await proxy.close()
+
+
+@dataclass
+class Deployed:
+    """One of the sandbox's two deployments, served for a test: its server and its Redis."""
+
+    platform: str
+    server: object
+    redis: object  # redis.asyncio.Redis of this deployment's own Redis
+
+    async def keys(self, pattern: str) -> list[str]:
+        return [key async for key in self.redis.scan_iter(pattern, count=1000)]
+
+
+@pytest.fixture
+async def two_deployments(sandbox_settings: Settings, log_lines) -> AsyncIterator[dict[str, Deployed]]:
+    """The 12345 and the 110 deployment (devtools.sandbox.deployments), each a server on its
+    own Redis with only its own sites, tokens and secrets, joined by the exchange channel.
+    The test owns both Redis: they start and end empty."""
+    from redis.asyncio import Redis
+
+    from devtools.sandbox import Sandbox, deployments
+    from hotline_link.app import App, load_config
+    from tests.helpers import free_tcp_port, hangup_everything
+
+    Sandbox(sandbox_settings).clear()
+    loaded = {plan.platform: load_config(deployments.deployment_dir(sandbox_settings.state_dir, plan.platform)
+                                         / "config.toml", env={}) for plan in deployments.PLANS}
+    ports = {platform: free_tcp_port() for platform in loaded}
+    served: dict[str, Deployed] = {}
+    try:
+        for platform, settings in loaded.items():
+            peer = next(p for p in loaded if p != platform)
+            redis = Redis.from_url(settings.redis_url, password=settings.redis_password, decode_responses=True)
+            await redis.flushall()
+            app = App(replace(settings, http_port=ports[platform], ami_reconnect_min_s=0.2, ami_reconnect_max_s=1.0,
+                              transfer_ring_s=4, transfer_wait_s=20, conference_ring_s=5,
+                              exchange_peer_url=f"http://127.0.0.1:{ports[peer]}"))
+            served[platform] = Deployed(platform, app, redis)
+            await app.start()
+        for one in served.values():
+            await one.server.ami.wait_connected(15)
+        yield served
+    finally:
+        for one in served.values():
+            with contextlib.suppress(Exception):
+                await hangup_everything(one.server)
+            await one.server.stop()
+            await one.redis.flushall()
+            await one.redis.aclose()

@@ -111,12 +111,16 @@ def test_chaos(clean_afterwards):
                                              for t in result["trunk_transfers"])
 
 
-def test_demo_once_shows_a_transfer_and_a_three_way_call(clean_afterwards):
+def test_demo_once_shows_two_deployments_a_transfer_and_a_three_way_call(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "demo", "--once", "--calls", "2"], 600)
     out = done.stdout
     assert "2 of 2 calls were routed, answered by an agent and hung up cleanly." in out
-    transfer = out[out.index("== one-click transfer"):out.index("== three-way call")]
+    assert "the 12345 deployment: sites 12345, remote" in out and "the 110 deployment: sites 110" in out
+    transfer = out[out.index("== one-click transfer"):out.index("== feedback written back")]
     assert "transfer.answered" in transfer and "source 12345" in transfer and "ok: transfer answered" in transfer
+    assert "exchange.received.received" in transfer and "signed for by 2001" in transfer
+    feedback = out[out.index("== feedback written back"):out.index("== three-way call")]
+    assert "ok: 12345's ticket" in feedback and "heard accepted, arrived, dispatched, result" in feedback
     three_way = out[out.index("== three-way call"):out.index("== closed loop")]
     assert "conference.joined" in three_way and "conference.left" in three_way and "ok: the caller stayed" in three_way
 

@@ -1,4 +1,5 @@
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -52,7 +53,8 @@ def test_trunks_identify_each_peer_by_ip_and_port(rendered):
 
 def test_center_dialplan_falls_back_to_ringing_all_seats(rendered):
     ext = rendered["12345"]["extensions.conf"]
-    assert "AGI(agi://127.0.0.1:4573/route,${SITE})" in ext
+    assert "Gosub(hl-agi,s,1(route,${SITE}))" in ext
+    assert "HL_AGI = agi://127.0.0.1:4573\n" in rendered["12345"]["extensions_common.conf"]
     assert re.search(r"n\(fallback\),Dial\(\$\{RING_ALL\}", ext)
     assert "RING_ALL = PJSIP/1001&PJSIP/1002" in rendered["12345"]["extensions_common.conf"]
 
@@ -71,3 +73,16 @@ def test_app_queue_baseline_has_every_local_seat_and_the_remote_ring_group(rende
     assert "REMOTE_ALL = PJSIP/3001@trunk-remote&" in rendered["12345"]["extensions_common.conf"]
     assert "REMOTE_ALL = \n" in rendered["remote"]["extensions_common.conf"]
     assert "exten => 110,1,Dial(PJSIP/110@trunk-110" in rendered["12345"]["extensions_common.conf"]
+
+
+def test_a_site_asks_its_own_fastagi_servers_in_order_with_its_own_ami_secret():
+    settings = Settings(ami_secret="shared", site_ami_secrets={"110": "police-only"})
+    police = replace(settings.site("110"), agi=("127.0.0.1:4574", "127.0.0.1:4573"))
+    settings = replace(settings, sites=(settings.site("12345"), police, settings.site("remote")))
+    files = {s.id: render_site(settings, s, MODULES, agent_passwords(s)) for s in settings.sites}
+    assert "HL_AGI = agi://127.0.0.1:4574|agi://127.0.0.1:4573\n" in files["110"]["extensions_common.conf"]
+    assert "HL_AGI = agi://127.0.0.1:4573\n" in files["12345"]["extensions_common.conf"]
+    assert "secret = police-only" in files["110"]["manager.conf"]
+    assert "police-only" not in files["12345"]["manager.conf"] and "secret = shared" in files["12345"]["manager.conf"]
+    assert (settings.ami_secret_for("110"), settings.ami_secret_for("remote")) == ("police-only", "shared")
+

@@ -129,3 +129,27 @@ def test_settings_from_toml_are_typed(tmp_path):
     assert (settings.agi_port, settings.ami_ping_interval_s, settings.media_timeout_s) == (4600, 2.0, 60)
     assert isinstance(settings.ami_ping_interval_s, float) and settings.directory == {"fire": "119"}
     assert settings.cache_dir == tmp_path / "cache" and settings.state_dir == tmp_path
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "a;b:1", "host:port"])
+def test_a_site_fastagi_address_that_is_not_host_port_is_refused(tmp_path, address):
+    path = _config(tmp_path, 'public_network_site = "12345"\n' + SITE + f'agi = ["{address}"]\n')
+    assert "site 12345: agi" in _refusal(path) and "is not host:port" in _refusal(path)
+
+
+def test_a_site_fastagi_server_off_loopback_must_be_allowed(tmp_path):
+    path = _config(tmp_path, 'public_network_site = "12345"\n' + SITE + 'agi = ["10.0.0.9:4573"]\n')
+    assert "site 12345 agi '10.0.0.9' is not a loopback address" in _refusal(path)
+    allowed = _config(tmp_path, 'public_network_site = "12345"\nallow_remote_hosts = "10.0.0.9"\n' + SITE
+                      + 'agi = ["10.0.0.9:4573", "127.0.0.1:4574"]\n')
+    settings = load_config(allowed, env={})
+    assert settings.agi_addresses(settings.site("12345")) == ("10.0.0.9:4573", "127.0.0.1:4574")
+
+
+def test_a_site_own_ami_secret_comes_from_the_secrets_file(tmp_path):
+    (tmp_path / "secrets.toml").write_text('ami_secret = "shared-one"\nami_secret_12345 = "own-one"\n')
+    (tmp_path / "secrets.toml").chmod(0o600)
+    settings = load_config(_config(tmp_path, 'public_network_site = "12345"\n' + SITE), env={})
+    assert (settings.ami_secret, settings.ami_secret_for("12345"), settings.ami_secret_for("x")) == (
+        "shared-one", "own-one", "shared-one")
+    assert "own-one" not in repr(settings)

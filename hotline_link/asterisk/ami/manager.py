@@ -165,7 +165,7 @@ class SiteConnection:
         loop = asyncio.get_running_loop()
         client = _SiteClient(
             self._on_lost, host=self.site.host, port=self.site.ami_port,
-            username=self.settings.ami_username, secret=self.settings.ami_secret,
+            username=self.settings.ami_username, secret=self.settings.ami_secret_for(self.site.id),
             events="on", loop=loop, ping_delay=3600, log=_QuietLog())
         # The resync goes in the queue before any event of this connection, and waits there
         # for the channel list: a Hangup that arrives while CoreShowChannels is answered is

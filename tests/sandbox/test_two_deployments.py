@@ -1,0 +1,87 @@
+"""Two agencies, two deployments (双网双中心) on the real sandbox: the 12345 deployment and the
+110 deployment, each a server with its own Redis and only its own sites, meet over the SIP
+trunk and the signed exchange channel, and nowhere else."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api, answered_call, online_agent
+from tickets.keys import TICKETS
+
+# keys that name a site, a platform's ticket or a site's call (linkedid "hl<site>-...")
+_OWNED = re.compile(r"^hl:(?:seat|claim|queue|ticket-seq|overflow|arrivals):(?P<site>[^:]+)"
+                    r"|^hl:[a-z-]*ticket[a-z-]*:(?P<platform>12345|110)-"
+                    r"|hl(?P<system>12345|110|remote)-[0-9]")
+
+
+def owners(keys: list[str]) -> set[str]:
+    """The sites and platforms the keys belong to."""
+    found = set()
+    for key in keys:
+        for match in _OWNED.finditer(key):
+            found.add(next(group for group in match.groups() if group))
+    return found
+
+
+def test_owners_reads_sites_tickets_and_calls_from_key_names() -> None:
+    assert owners(["hl:seat:110:2001", "hl:ticket:12345-20261207-000001", "hl:call-ticket:hlremote-17.3",
+                   "hl:exchange:log"]) == {"110", "12345", "remote"}
+
+
+async def story_of(api: Api, ticket_id: str, agent: str) -> list[dict[str, Any]]:
+    status, body = await api.request("GET", f"/api/tickets/{ticket_id}/timeline", agent)
+    assert status == 200, body
+    return list(body["events"])
+
+
+async def until_in_story(api: Api, ticket_id: str, agent: str, event: str, timeout_s: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        events = await story_of(api, ticket_id, agent)
+        seen = [e["event"] for e in events]
+        found = [e for e in events if e["event"] == event]
+        if found:
+            return dict(found[-1]["data"])
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no {event} on {ticket_id} within {timeout_s} s; its story: {seen}")
+
+
+async def test_a_transfer_crosses_by_the_trunk_and_the_channel_only(two_deployments, softphones, peers):
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    hotline_api, police_api = Api(hotline.server), Api(police.server)
+    caller = f"138{int(time.time() * 1000) % 10**8:08d}"
+    with hotline.server.bus.subscribe() as hotline_events, police.server.bus.subscribe() as police_events:
+        agent_12345 = await online_agent(hotline.server, softphones, peers, "12345", "1001")
+        agent_110 = await online_agent(police.server, softphones, peers, "110", "2001")
+        call = await answered_call(hotline.server, hotline_events, peers, agent_12345, "12345", caller, 5000)
+        status, body = await hotline_api.request("POST", f"/api/calls/{call.call_id}/transfer", "1001",
+                                                 json={"target": "110", "category": "治安", "summary": "邻居打架"})
+        assert status == 200, body
+        ticket_12345 = body["ticket_id"]
+        received = await police_events.wait_for(is_event("ticket.received", site="110"), 15)
+    ticket_110 = received.data["ticket_id"]
+    # the call's headers alone are not proof: its ticket names the source once the
+    # handover message (signed, from the 12345 server) has matched the call
+    assert received.data["source_platform"] == "12345"
+    assert await call.caller.finished(20) == 0 and await agent_110.finished(10) == 0
+
+    # 110 opened one ticket for the case (the call and the handover message met), and its
+    # 签收 came back over the channel into the 12345 ticket's story
+    handover = await until_in_story(police_api, ticket_110, "2001", "exchange.received.handover")
+    assert (handover["peer_ticket"], handover["category"], handover["mode"]) == (ticket_12345, "治安", "transfer")
+    signed = await until_in_story(hotline_api, ticket_12345, "1001", "exchange.received.received")
+    assert signed["receiver_ticket"] == ticket_110 and signed["accepted_by"] == "2001"
+    assert len(await police.keys("hl:ticket:110-*")) == 1
+    opened = await police.server[TICKETS].get(ticket_110)
+    assert (opened.source_platform, opened.source_ticket, opened.category) == ("12345", ticket_12345, "治安")
+
+    # each Redis holds only its own platform's tickets, calls and seats
+    assert owners(await hotline.keys("hl:*")) <= {"12345", "remote"}
+    assert owners(await police.keys("hl:*")) == {"110"}
+    assert "12345" in owners(await hotline.keys("hl:*"))
