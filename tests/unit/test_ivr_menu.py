@@ -116,7 +116,7 @@ def test_waiting_returns_to_intake_once(contexts):
 
 def test_callback_failure_never_drops_the_caller(contexts):
     two = contexts["ivr"]["2"]
-    assert "AGI(agi://127.0.0.1:4573/callback,${SITE})" in two
+    assert "Gosub(hl-agi,s,1(callback,${SITE}))" in two
     assert any("AGISTATUS" in step and "HL_CALLBACK_TICKET" in step and "?failed" in step for step in two)
     assert two[-1] == "Goto(agent,1)"
 
