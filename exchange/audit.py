@@ -98,9 +98,15 @@ class Audit:
         """The incoming stream (the peer's ticket) is about our ``ticket_id``: its handover
         and whatever came before the link show under that ticket from now on."""
         pipe = self.redis.pipeline(transaction=True)
+        self.stage_link(pipe, peer_platform, peer_ticket, ticket_id)
+        await pipe.execute()
+
+    @staticmethod
+    def stage_link(pipe: Pipeline, peer_platform: str, peer_ticket: str, ticket_id: str) -> None:
+        """``link`` queued on ``pipe``: for a step that writes more in the same transaction
+        (a handover taken also enters the cases' index)."""
         pipe.sadd(linked_key(ticket_id), f"{peer_platform}:{peer_ticket}")
         pipe.expire(linked_key(ticket_id), TICKET_TTL_S)
-        await pipe.execute()
 
     async def is_linked(self, ticket_id: str, peer_platform: str, peer_ticket: str) -> bool:
         """Did a handover (or the 签收 of ours) join the peer's ticket to our ``ticket_id``?"""

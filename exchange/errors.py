@@ -56,3 +56,11 @@ class NotStopped(ExchangeError):
     """An operator's resume of a ticket's queue that is not stopped."""
 
     status, code = 404, "not_stopped"
+
+
+class BadQuery(ExchangeError):
+    """A query parameter of the cases API this server cannot take: a bound that is no date
+    or time, ``to`` before ``from``, a period too long, a cursor it did not give. The
+    message names the parameter."""
+
+    status, code = 400, "bad_request"

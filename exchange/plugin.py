@@ -2,9 +2,9 @@
 (docs/exchange.md). It receives signed messages (``resources``), sends its own and applies
 what comes in (``service``), writes our linkage steps back to the sender of a case, carries
 the tickets plugin's system push when the channel is on, and shows operators where the
-channel stands (``operations``). Off (one deployment serving both platforms, or no
-``exchange_peer_url``), it runs nothing: the endpoint answers ``exchange_off`` and push goes as it
-always did."""
+channel stands and the cases exchanged with the other platform (``operations``). Off (one
+deployment serving both platforms, or no ``exchange_peer_url``), it runs nothing: the
+endpoint answers ``exchange_off`` and push goes as it always did."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from exchange.app_keys import EXCHANGE
 from exchange.config import ExchangeConfig
 from exchange.errors import ChannelOff
 from exchange.service import ExchangeService
-from hotline_link.plugin import Deps, Plugin
+from hotline_link.plugin import Deps, Plugin, Services
 from hotline_link.web.openapi import Fragment
-from linkage.keys import EXCHANGE_LOG
+from linkage.keys import EXCHANGE_LOG, LINKAGE
 from tickets.keys import PUSH, TICKETS, TIMELINE
 
 
@@ -31,12 +31,12 @@ async def _channel_off(request: web.Request) -> web.Response:
 class ExchangePlugin(Plugin):
     name = "exchange"
     requires = ("tickets",)
-    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **schema.OPERATIONS},
-                               "schemas": {**schema.SCHEMAS, **schema.OPERATION_SCHEMAS}}
+    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **schema.OPERATIONS, **schema.CASES},
+                               "schemas": {**schema.SCHEMAS, **schema.OPERATION_SCHEMAS, **schema.CASES_SCHEMAS}}
     config_model = ExchangeConfig
 
     def load(self, deps: Deps) -> None:
-        services = deps.services
+        services = self.services = deps.services
         push = services.get(PUSH)
         self.service = services.provide(EXCHANGE, ExchangeService.for_settings(
             deps.settings, deps.redis, deps.bus, services.get(TICKETS), push))
@@ -56,7 +56,17 @@ class ExchangePlugin(Plugin):
             app.router.add_post(wire.MESSAGES_PATH, _channel_off)
         operations.add_routes(app)
 
+    def attach_states(self, services: Services) -> bool:
+        """The cases' ``status`` is our tickets' state in the closed loop, when the linkage
+        plugin runs here (found at start: it may load after this plugin): whether it does."""
+        linkage = services.get(LINKAGE) if LINKAGE in services else None
+        if linkage is None:
+            return False
+        self.service.attach_states(linkage.records)
+        return True
+
     async def start(self) -> None:
+        self.attach_states(self.services)
         await self.service.start()
 
     async def stop(self) -> None:

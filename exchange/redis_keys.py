@@ -93,6 +93,12 @@ def signed_for_key(ticket_id: str) -> str:
     return f"hl:exchange:signed-for:{ticket_id}"
 
 
+# a sorted set: the cases exchanged with the other platform, one member per (our ticket,
+# direction) (``exchange.cases.member``), scored by when the first handover of that way was
+# recorded; kept as long as tickets (``exchange.case_index``)
+CASES = "hl:exchange:cases"
+
+
 def noted_key(message_id: str) -> str:
     """A string: a message's step is on our ticket's timeline (written once)."""
     return f"hl:exchange:noted:{message_id}"

@@ -6,13 +6,27 @@ cannot collide with another plugin's."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field
 
 from exchange import wire
+from exchange.cases import (
+    DEFAULT_DAYS,
+    DEFAULT_LIMIT,
+    DIVISION_PREFIX,
+    MAX_LIMIT,
+    MAX_SPAN_DAYS,
+    Direction,
+    parse_bound,
+    position_of,
+)
 from exchange.keys import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from exchange.messages import MAX_MESSAGE_BYTES, json_schema
-from hotline_link.web.bodies import Reply
-from hotline_link.web.openapi import COMMON_ERRORS, component_schemas, error_doc, json_doc
+from exchange.messages import CATEGORY_CHARS, MAX_MESSAGE_BYTES, Mode, Stage, json_schema
+from hotline_link.core.zone import HOTLINE_ZONE
+from hotline_link.web.bodies import Query, Reply
+from hotline_link.web.openapi import COMMON_ERRORS, component_schemas, error_doc, json_doc, query_parameters
+from linkage.lifecycle import DispatchState
 
 PREFIX = "Exchange"
 
@@ -137,3 +151,121 @@ OPERATIONS: dict[str, Any] = {
 }
 
 OPERATION_SCHEMAS: dict[str, Any] = component_schemas(ExchangeStatus, ExchangeQueueResumed)
+
+
+# --- the cases exchanged with the other platform (exchange.operations) ------------------
+
+
+def _bound(text: str) -> str:
+    parse_bound(text)  # ValueError saying what a bound takes
+    return text
+
+
+def _division(text: str) -> str:
+    if not DIVISION_PREFIX.fullmatch(text):
+        raise ValueError("a division code of 6 digits (370202), or its first 2 or 4 (a province, a city)")
+    return text
+
+
+def _cursor(text: str) -> str:
+    position_of(text)  # ValueError: not one of ours
+    return text
+
+
+_ZONE = HOTLINE_ZONE.key
+
+
+class ExchangeCasesFilters(Query):
+    """What the list and the export of the exchanged cases take."""
+
+    from_: Annotated[str, AfterValidator(_bound)] | None = Field(
+        None, alias="from", description=f"the first day (2026-11-24) or time (2026-11-24T13:00, {_ZONE} unless an "
+                                        f"offset is given) handed over; default: {DEFAULT_DAYS} days before to")
+    to: Annotated[str, AfterValidator(_bound)] | None = Field(
+        None, description="the last day, included (2026-11-30), or the time the period ends, excluded; "
+                          f"default: the end of today; at most {MAX_SPAN_DAYS} days after from")
+    direction: Direction | None = Field(None, description="out: cases we handed over; in: cases handed to us")
+    category: str | None = Field(None, max_length=CATEGORY_CHARS,
+                                 description="our ticket's category, exactly (a restricted case never matches)")
+    division_code: Annotated[str, AfterValidator(_division)] | None = Field(
+        None, json_schema_extra={"pattern": "^[0-9]{2}([0-9]{2}){0,2}$"},
+        description="our ticket's division code: 6 digits, or the first 2 or 4 for a province or a city "
+                    "(a restricted case never matches)")
+    status: DispatchState | None = Field(None, description="our ticket's state in the closed loop (linkage)")
+
+
+class ExchangeCasesQuery(ExchangeCasesFilters):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="rows per page")
+    cursor: Annotated[str, AfterValidator(_cursor)] | None = Field(
+        None, description="the next_cursor of the page before; none for the first page")
+
+
+class ExchangeCasesExportQuery(ExchangeCasesFilters):
+    format: Literal["ndjson", "csv"] = Field("ndjson", description="one JSON case per line, or CSV with a header")
+
+
+class ExchangeCase(Reply):
+    """One case exchanged with the other platform: one of our tickets and its direction
+    (``out``: we handed it over; ``in``: a handover from the peer opened or joined it). A
+    restricted case (``restricted``: its content is never shared) shows what crosses for it:
+    its number, the peer's ticket, the times and the states; ``category``, ``summary``,
+    ``division_code`` and ``emergency`` are null. A caller's number is never here."""
+
+    ticket: str  # ours
+    direction: Direction
+    peer_platform: str
+    peer_ticket: str | None  # the peer's ticket of the case, once a message named it
+    mode: Mode | None  # the first handover's (null until its message is here)
+    handed_at: float  # when the first handover of this way was recorded here
+    restricted: bool
+    category: str | None
+    summary: str | None
+    division_code: str | None
+    emergency: bool | None
+    status: DispatchState | None  # our ticket's, in the closed loop; null without the linkage plugin
+    feedback_stage: Stage | None  # the latest 反馈回写: the peer's for out, ours for in
+    feedback_at: float | None
+    signed_for_by: str | None  # 签收: an agent's number, or system
+    signed_for_at: float | None
+    bounces: int  # 回流 messages: the peer's for out, ours for in
+
+
+class ExchangeCases(Reply):
+    """A page of the exchanged cases, oldest first; ``from`` and ``to`` the period asked
+    (POSIX seconds, ``to`` excluded)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: float = Field(alias="from")
+    to: float
+    cases: list[ExchangeCase]
+    next_cursor: str | None  # null: this was the last page
+
+
+CASES_PATH = "/api/exchange/v1/cases"
+CASES_EXPORT_PATH = "/api/exchange/v1/cases/export"
+EXPORT_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
+_CASES_ERRORS = {
+    "400": error_doc("bad_request, naming the parameter: a bound that is no date or time, to before from, a "
+                     f"period over {MAX_SPAN_DAYS} days, an unknown direction, status or format, a limit out of "
+                     "1..1000, a cursor this API did not give, a parameter given twice or not known"),
+    "401": COMMON_ERRORS["401"],
+    "403": error_doc("the role may not do this (supervisors and admins only)"),
+    "503": error_doc("exchange_off: the channel does not run on this deployment; or redis_unavailable")}
+
+CASES: dict[str, Any] = {
+    CASES_PATH: {"get": {
+        "summary": "the cases exchanged with the other platform (supervisor): handed over in a period, by direction, "
+                   "category, division code and state, oldest first, a page at a time",
+        "parameters": query_parameters(ExchangeCasesQuery),
+        "responses": {"200": json_doc(ExchangeCases, "a page of cases"), **_CASES_ERRORS}}},
+    CASES_EXPORT_PATH: {"get": {
+        "summary": "every exchanged case of a period that the filters take (supervisor), streamed as NDJSON (one "
+                   "ExchangeCase per line) or CSV (a header row; local times; cells safe from formulas)",
+        "parameters": query_parameters(ExchangeCasesExportQuery),
+        "responses": {"200": {"description": "the cases, oldest first", "content": {
+            EXPORT_TYPES["ndjson"]: {"schema": {"$ref": "#/components/schemas/ExchangeCase"}},
+            EXPORT_TYPES["csv"]: {"schema": {"type": "string"}}}}, **_CASES_ERRORS}}},
+}
+
+CASES_SCHEMAS: dict[str, Any] = component_schemas(ExchangeCases, ExchangeCase)

@@ -18,7 +18,10 @@ joins them:
 - **calls** (``hand_over_call``, ``take_call``, ``sign_for``): a transfer or three-way call
   queues its handover (call control calls it); the transferred call and its handover
   message open ONE ticket here, whichever arrives first (the route hook calls
-  ``take_call``); the agent who answers the call signs for it (签收), once.
+  ``take_call``); the agent who answers the call signs for it (签收), once;
+- **the exchanged cases** (``cases``, ``exchange.case_index``): each step that links a case
+  (a handover sent, a handover taken, a transferred call taken) enters it in the index in
+  its own transaction; the operators' resources list and export it.
 
 The channel runs when this deployment serves exactly one platform and ``exchange_peer_url`` names
 the other's server (``plan``); otherwise the service is off (``enabled`` False), every send
@@ -45,6 +48,7 @@ from redis.exceptions import RedisError
 from exchange import boundary, wire
 from exchange.audit import Audit
 from exchange.calls import agent_of, call_handover_id, filled_by_handover, signed_for_id
+from exchange.case_index import CaseIndex, DispatchStates, stage_case
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
@@ -148,6 +152,7 @@ class ExchangeService:
         self.client = client
         self.clock = clock
         self.audit = Audit(redis)
+        self.cases = CaseIndex(redis, tickets, channel.peer_platform if channel is not None else "")
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._session: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
@@ -203,6 +208,7 @@ class ExchangeService:
         pipe = self.redis.pipeline(transaction=True)
         pipe.sadd(handed_key(ticket.id), to_platform)
         pipe.expire(handed_key(ticket.id), TICKET_TTL_S)
+        stage_case(pipe, ticket.id, "out", self._now())  # the exchanged cases: ours, handed out
         await pipe.execute()
         return await self._send(ticket.id, body, to_platform, boundary.returning_to(ticket, to_platform),
                                 message_id)
@@ -414,7 +420,10 @@ class ExchangeService:
             ticket_id = await self._open(channel, envelope, body)
         # the signed handover proves the case was sent: intake links the call that follows
         await self.tickets.record_handover(envelope.ticket, channel.platform)
-        await self.audit.link(envelope.from_platform, envelope.ticket, ticket_id)
+        pipe = self.redis.pipeline(transaction=True)
+        self.audit.stage_link(pipe, envelope.from_platform, envelope.ticket, ticket_id)
+        stage_case(pipe, ticket_id, "in", self._now())  # the exchanged cases: the peer's, taken in
+        await pipe.execute()
         peer = Peer(envelope.from_platform, envelope.ticket)
         await self._note(ticket_id, envelope, "exchange.received.handover", peer)
         log.info("exchange.handover_taken", message_id=envelope.message_id, mode=body.mode, ticket=ticket_id,
@@ -502,6 +511,9 @@ class ExchangeService:
             if owner is None:
                 pipe.set(claim, joined, ex=TICKET_TTL_S)
                 self.tickets.stage_save(pipe, replace(fresh, id=joined))
+                # the exchanged cases: in from the call's time; its handover, when it comes,
+                # proves the source (the case's peer ticket and mode come from that message)
+                stage_case(pipe, joined, "in", self._now())
             self.tickets.stage_call(pipe, call_id, joined)
             return joined, owner is None
 
@@ -589,6 +601,17 @@ class ExchangeService:
         if resumed:
             self._wake.set()
         return resumed
+
+    def attach_states(self, states: DispatchStates) -> None:
+        """The closed loop's states of our tickets (the linkage plugin's dispatch records):
+        the cases' ``status`` from now on."""
+        self.cases.states = states
+
+    def exchanged_cases(self) -> CaseIndex:
+        """The index of the cases exchanged with the other platform (``ChannelOff`` when the
+        channel does not run here)."""
+        self._on()
+        return self.cases
 
     async def story(self, ticket_id: str) -> list[dict[str, Any]]:
         """The ticket's exchange steps as its timeline holds them (for tests and dev tools)."""

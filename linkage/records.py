@@ -7,10 +7,12 @@ ticket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
 from hotline_link.core.redis_client import as_str_hash
-from linkage.lifecycle import Loop
+from linkage.lifecycle import DispatchState, Loop, state_of
 from linkage.redis_keys import LinkageKeys
 from tickets.store import TICKET_TTL_S
 
@@ -23,6 +25,15 @@ class DispatchRecords:
     async def get(self, ticket_id: str) -> dict[str, str] | None:
         row = as_str_hash(await self.redis.hgetall(self.keys.dispatch(ticket_id)))
         return row or None
+
+    async def states(self, ticket_ids: Sequence[str]) -> dict[str, DispatchState]:
+        """The dispatch state of each of ``ticket_ids`` (``not_dispatched`` when it has no
+        record), read in one round trip: the exchange cases' ``status``."""
+        pipe = self.redis.pipeline(transaction=False)
+        for ticket_id in ticket_ids:
+            pipe.hgetall(self.keys.dispatch(ticket_id))
+        rows = await pipe.execute()
+        return {ticket_id: state_of(as_str_hash(row)) for ticket_id, row in zip(ticket_ids, rows, strict=True)}
 
     async def loop(self, ticket_id: str) -> Loop:
         """What the state machine reads of the ticket's dispatch."""

@@ -40,6 +40,7 @@ from hotline_link.core.events import (
     LinkageResolved,
     LinkageSupervised,
 )
+from hotline_link.core.spreadsheet import safe_cell
 from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
 from linkage.exchange_figures import FIGURES as EXCHANGE_FIGURES
@@ -300,19 +301,12 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     return rows
 
 
-def _csv_text(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def render_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("scope", "name", "figure", "value"))
     for row in _rows(report):
-        writer.writerow(tuple("" if v is None else _csv_text(v) for v in row))
+        writer.writerow(tuple("" if v is None else safe_cell(v) for v in row))
     return out.getvalue()
 
 

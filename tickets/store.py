@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +69,18 @@ def ticket_platform(ticket_id: str) -> str | None:
 def ticket_day(now: float, zone: ZoneInfo = HOTLINE_ZONE) -> str:
     """The day part of a ticket id opened at ``now``."""
     return dt.datetime.fromtimestamp(now, zone).strftime("%Y%m%d")
+
+
+def _ticket_of(row: dict[str, str]) -> Ticket | None:
+    """A ticket from its stored hash (None for no hash)."""
+    if not row:
+        return None
+    known = {f.name for f in fields(Ticket)}
+    values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
+    values["created_at"] = float(row.get("created_at", 0) or 0)
+    for flag in ("emergency", "restricted"):
+        values[flag] = row.get(flag) == "True"
+    return Ticket(**values)
 
 
 class TicketStore:
@@ -139,15 +152,20 @@ class TicketStore:
         return bool(await self.redis.sismember(handover_sent_key(ticket_id), to_platform))
 
     async def get(self, ticket_id: str) -> Ticket | None:
-        row = as_str_hash(await self.redis.hgetall(ticket_key(ticket_id)))
-        if not row:
-            return None
-        known = {f.name for f in fields(Ticket)}
-        values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
-        values["created_at"] = float(row.get("created_at", 0) or 0)
-        for flag in ("emergency", "restricted"):
-            values[flag] = row.get(flag) == "True"
-        return Ticket(**values)
+        return _ticket_of(as_str_hash(await self.redis.hgetall(ticket_key(ticket_id))))
+
+    async def get_many(self, ticket_ids: Sequence[str]) -> dict[str, Ticket]:
+        """The tickets of ``ticket_ids`` that exist, by id, read in one round trip (a page
+        of a list)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for ticket_id in ticket_ids:
+            pipe.hgetall(ticket_key(ticket_id))
+        found = {}
+        for ticket_id, raw in zip(ticket_ids, await pipe.execute(), strict=True):
+            ticket = _ticket_of(as_str_hash(raw))
+            if ticket is not None:
+                found[ticket_id] = ticket
+        return found
 
     async def for_call(self, call_id: str) -> Ticket | None:
         ticket_id = as_str_or_none(await self.redis.get(call_ticket_key(call_id)))

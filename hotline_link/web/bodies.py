@@ -65,3 +65,44 @@ async def read_body(request: web.Request, model: type[B]) -> B:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise HttpError(_message(exc.errors()[0], model)) from None
+
+
+# --- query parameters ----------------------------------------------------------------------
+
+Q = TypeVar("Q", bound="Query")
+
+
+class Query(BaseModel):
+    """A GET's query parameters as a typed model: each named by its alias (``from``), given
+    at most once, an empty value taken as absent, a parameter the model does not name
+    refused. Read with ``read_query``; ``openapi.query_parameters`` documents the same
+    model, so the two cannot drift. Lax (a query is text): ``limit=100`` is an int."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+def _query_message(error: Any, model: type[Query]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "query"
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(field.alias or key for key, field in model.model_fields.items())
+        return f"parameter {name!r} is not known here; known: {known}"
+    message = str(error["msg"])
+    if error["type"] == "value_error":  # our validators' own words, without pydantic's prefix
+        message = message.removeprefix("Value error, ")
+    return f"parameter {name!r}: {message}"
+
+
+def read_query(request: web.Request, model: type[Q]) -> Q:
+    """The request's query parameters validated by ``model``; a 400 ``bad_request``
+    naming the parameter otherwise."""
+    raw: dict[str, str] = {}
+    for name in request.query:
+        values = request.query.getall(name)
+        if len(values) > 1:
+            raise HttpError(f"parameter {name!r} is given {len(values)} times; give it once")
+        if values[0] != "":
+            raw[name] = values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise HttpError(_query_message(exc.errors()[0], model)) from None

@@ -96,3 +96,35 @@ def document(fragments: Iterable[Fragment]) -> dict[str, Any]:
                     raise ConfigError(f"OpenAPI: {section} {name!r} is described twice")
                 target[name] = item
     return doc
+
+
+def _inlined(schema: Any, defs: Mapping[str, Any]) -> Any:
+    """``schema`` with each ``#/$defs/...`` reference replaced by what it names: a query
+    parameter's schema stands alone (an enum such as a state, inline)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_inlined(item, defs) for item in schema]
+    return schema
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of a GET, from the ``bodies.Query`` model its handler reads
+    them with: each field by its alias, its schema and description."""
+    schema = model.model_json_schema(by_alias=True)
+    defs, required = schema.get("$defs", {}), set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        described = _inlined(prop, defs)
+        description = described.pop("description", "")
+        options = [option for option in described.get("anyOf", ()) if option != {"type": "null"}]
+        if len(options) == 1:  # optional: absent, never null, in a query
+            described = {**options[0], **{k: v for k, v in described.items() if k != "anyOf"}}
+        if "default" in described and described["default"] is None:
+            del described["default"]
+        out.append({"name": name, "in": "query", "required": name in required, "schema": described,
+                    "description": description})
+    return out

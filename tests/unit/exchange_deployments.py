@@ -31,6 +31,8 @@ from hotline_link.app import build_app
 from hotline_link.core.bus import EventBus, Subscription
 from hotline_link.core.settings import Settings
 from hotline_link.web.auth import Principal, TokenBook
+from linkage.records import DispatchRecords
+from linkage.redis_keys import LinkageKeys
 from tests.unit.exchange_samples import NOW
 from tickets.keys import PUSH, TICKETS, TIMELINE
 from tickets.outbox import Outbox
@@ -73,6 +75,7 @@ class Deployment:
     timeline: TicketTimeline = field(init=False)
     push: PushService = field(init=False)
     service: ExchangeService = field(init=False)
+    records: DispatchRecords = field(init=False)  # the closed loop's dispatch records (linkage)
 
     def __post_init__(self) -> None:
         peer = "110" if self.platform == "12345" else "12345"
@@ -88,6 +91,8 @@ class Deployment:
                                        clock=self.clock, consumer=f"{self.platform}-tests")
         self.push.attach_channel(self.service)  # as the exchange plugin does when the channel is on
         self.timeline.attach_peer(channel)  # likewise: the other platform's story from messages
+        self.records = DispatchRecords(self.redis, LinkageKeys())
+        self.service.attach_states(self.records)  # as the plugin does when the linkage plugin runs
 
     @property
     def url(self) -> str:

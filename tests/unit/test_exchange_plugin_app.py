@@ -17,9 +17,11 @@ from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, plan
 from exchange.errors import ChannelOff
 from exchange.keys import key_name
+from exchange.plugin import ExchangePlugin
 from hotline_link.app import BUILTIN_PLUGINS, App, load_config, openapi_document
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import Settings
+from linkage.keys import LINKAGE
 from tests.unit.exchange_samples import ticket_12345
 from tickets.keys import PUSH
 
@@ -62,9 +64,11 @@ def test_the_plugin_is_built_in_after_tickets():
 
 def test_the_openapi_document_includes_the_exchange_paths():
     document = openapi_document()
-    assert {wire.MESSAGES_PATH, schema.STATUS_PATH, schema.RESUME_PATH} <= set(document["paths"])
+    assert {wire.MESSAGES_PATH, schema.STATUS_PATH, schema.RESUME_PATH, schema.CASES_PATH,
+            schema.CASES_EXPORT_PATH} <= set(document["paths"])
     assert document["paths"][schema.RESUME_PATH]["post"]["responses"]["404"]["description"].startswith("not_stopped")
-    assert {"ExchangeStatus", "ExchangeQueueResumed", "ExchangeEnvelope", "ExchangeReceipt"} <= \
+    assert {"ExchangeStatus", "ExchangeQueueResumed", "ExchangeEnvelope", "ExchangeReceipt", "ExchangeCases",
+            "ExchangeCase"} <= \
         set(document["components"]["schemas"])
 
 
@@ -105,6 +109,10 @@ async def test_a_deployment_of_one_platform_with_a_peer_runs_the_channel_and_car
         ("110", "12345", "http://127.0.0.1:8081")
     assert server[PUSH].channel is service and service.carries("12345") and not service.carries("110")
     assert [p.name for p in server.plugins].index("exchange") > [p.name for p in server.plugins].index("tickets")
+    [plugin] = [p for p in server.plugins if isinstance(p, ExchangePlugin)]
+    assert service.cases.states is None  # attached at start: linkage may load after exchange
+    assert plugin.attach_states(plugin.services) is True
+    assert service.cases.states is server[LINKAGE].records  # the cases' status is the closed loop's
     await server.redis.aclose()
 
 

@@ -12,10 +12,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
 from call_control.schema import TargetBody
+from exchange.schema import CASES_EXPORT_PATH, CASES_PATH, ExchangeCasesExportQuery, ExchangeCasesQuery
 from hotline_link.app import BUILTIN_PLUGINS, openapi_document
 from hotline_link.core.errors import ConfigError
 from hotline_link.web.bodies import Reply, reply
-from hotline_link.web.openapi import component_schemas, document
+from hotline_link.web.openapi import component_schemas, document, query_parameters
+from linkage.lifecycle import DispatchState
 from linkage.schema import FeedbackBody
 from tests.helpers import web_app_of
 from tickets.schema import TicketChanges
@@ -55,6 +57,38 @@ def test_request_bodies_are_the_validating_models_schemas():
     assert FeedbackBody.model_json_schema()["properties"]["step"]["enum"] == ["accept", "arrival", "result"]
     with_bodies = [(p, m) for p, item in OPENAPI["paths"].items() for m, op in item.items() if "requestBody" in op]
     assert len(with_bodies) >= 10  # every JSON body of the API is generated (the signed push is documented apart)
+
+
+def test_query_parameters_are_the_reading_models_fields():
+    listing = OPENAPI["paths"][CASES_PATH]["get"]["parameters"]
+    assert listing == query_parameters(ExchangeCasesQuery)
+    assert OPENAPI["paths"][CASES_EXPORT_PATH]["get"]["parameters"] == query_parameters(ExchangeCasesExportQuery)
+    by_name = {p["name"]: p for p in listing}
+    assert list(by_name) == ["from", "to", "direction", "category", "division_code", "status", "limit", "cursor"]
+    assert all(p["in"] == "query" and p["required"] is False and p["description"] for p in listing)
+    assert by_name["direction"]["schema"] == {"enum": ["in", "out"], "type": "string"}
+    assert by_name["status"]["schema"]["enum"] == [state.value for state in DispatchState]  # the loop's own states
+    assert by_name["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    assert by_name["division_code"]["schema"]["pattern"] == "^[0-9]{2}([0-9]{2}){0,2}$"
+    assert "$ref" not in json.dumps(listing) and "null" not in json.dumps(listing)  # each stands alone
+    export = {p["name"]: p for p in OPENAPI["paths"][CASES_EXPORT_PATH]["get"]["parameters"]}
+    assert export["format"]["schema"] == {"enum": ["ndjson", "csv"], "type": "string", "default": "ndjson"}
+    assert "limit" not in export and "cursor" not in export
+
+
+def test_the_cases_answers_are_their_reply_models():
+    schemas = OPENAPI["components"]["schemas"]
+    ok = OPENAPI["paths"][CASES_PATH]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/ExchangeCases"}
+    assert schemas["ExchangeCases"]["required"] == ["from", "to", "cases", "next_cursor"]
+    case = schemas["ExchangeCase"]
+    assert "caller" not in case["properties"] and set(case["required"]) == set(case["properties"])
+    assert case["properties"]["status"]["anyOf"][0] == {"$ref": "#/components/schemas/DispatchState"}
+    exported = OPENAPI["paths"][CASES_EXPORT_PATH]["get"]["responses"]["200"]["content"]
+    assert exported["application/x-ndjson"]["schema"] == {"$ref": "#/components/schemas/ExchangeCase"}
+    assert set(exported) == {"application/x-ndjson", "text/csv"}
+    for path in (CASES_PATH, CASES_EXPORT_PATH):
+        assert {"400", "401", "403", "503"} <= set(OPENAPI["paths"][path]["get"]["responses"])
 
 
 async def test_the_served_document_is_the_enabled_plugins_only():
