@@ -18,7 +18,20 @@ import structlog
 
 from exchange.keys import KeyRing
 from exchange.messages import Envelope
-from exchange.wire import RETRY_S, Acked, Delivery, Rejected, RetryLater, delivery_of, signed_request
+from exchange.wire import (
+    HELLO_PATH,
+    MESSAGES_PATH,
+    RETRY_S,
+    Acked,
+    Delivery,
+    Hello,
+    Rejected,
+    RetryLater,
+    delivery_of,
+    hello_of,
+    signed_hello,
+    signed_request,
+)
 from hotline_link.core.errors import ConfigError
 from hotline_link.core.net import url_refusal
 
@@ -61,6 +74,7 @@ class ExchangeClient:
             raise ConfigError("the exchange client's timeout must be a positive number of seconds")
         self.session = session
         self.url = url
+        self.hello_url = url.removesuffix(MESSAGES_PATH) + HELLO_PATH  # the same server's probe
         self.keyring = keyring
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
@@ -71,19 +85,38 @@ class ExchangeClient:
         body, headers = signed_request(self.keyring, envelope)
         about = {"message_id": envelope.message_id, "type": envelope.type, "ticket": envelope.ticket,
                  "seq": envelope.seq, "to_platform": envelope.to_platform}
-        try:
-            async with self.session.post(self.url, data=body, headers=headers, allow_redirects=False,
-                                         timeout=self.timeout) as resp:
-                status = resp.status
-                raw = None if 300 <= status < 400 else await _read_capped(resp.content, MAX_REPLY_BYTES)
-        except TimeoutError:
-            delivery: Delivery = RetryLater("timeout", RETRY_S, 0, f"no answer within {self.timeout.total} s")
-        except (aiohttp.ClientError, OSError) as exc:
-            delivery = RetryLater("unreachable", RETRY_S, 0, type(exc).__name__)
-        else:
-            delivery = delivery_of(status, _json_object(raw), message_id=envelope.message_id)
+        answer = await self._request("POST", self.url, headers, body)
+        delivery = answer if isinstance(answer, RetryLater) else \
+            delivery_of(answer[0], _json_object(answer[1]), message_id=envelope.message_id)
         _log(delivery, about)
         return delivery
+
+    async def probe(self, from_platform: str, to_platform: str, now: float) -> Hello | RetryLater | Rejected:
+        """A signed hello to the peer's server (``wire.HELLO_PATH``) at ``now``: is it there,
+        and does it take our key and clock? Read as ``wire.hello_of``; never raises but
+        ``ConfigError`` when no key signs the direction."""
+        answer = await self._request("GET", self.hello_url, signed_hello(self.keyring, from_platform, to_platform,
+                                                                         now), None)
+        outcome = answer if isinstance(answer, RetryLater) else \
+            hello_of(answer[0], _json_object(answer[1]), peer_platform=to_platform)
+        if not isinstance(outcome, Hello):
+            log.info("exchange.probe_failed", to_platform=to_platform, reason=outcome.reason, status=outcome.status,
+                     detail=outcome.detail[:200])
+        return outcome
+
+    async def _request(self, method: str, url: str, headers: dict[str, str],
+                       body: bytes | None) -> tuple[int, bytes | None] | RetryLater:
+        """One request, never followed elsewhere: its status and capped body (None for a
+        redirect or a body too large), or ``RetryLater`` when no answer came."""
+        try:
+            async with self.session.request(method, url, data=body, headers=headers, allow_redirects=False,
+                                            timeout=self.timeout) as resp:
+                status = resp.status
+                return status, None if 300 <= status < 400 else await _read_capped(resp.content, MAX_REPLY_BYTES)
+        except TimeoutError:
+            return RetryLater("timeout", RETRY_S, 0, f"no answer within {self.timeout.total} s")
+        except (aiohttp.ClientError, OSError) as exc:
+            return RetryLater("unreachable", RETRY_S, 0, type(exc).__name__)
 
 
 def _log(delivery: Delivery, about: dict[str, object]) -> None:

@@ -25,6 +25,10 @@ class ExchangeConfig(Section):
     exchange_timeout_s: float = 10.0  # one attempt at one message, answer included
     exchange_send_batch: int = 20  # heads sent side by side per round of the sender
     exchange_lease_s: float = 30.0  # a head being sent is another instance's only after this
+    exchange_probe_s: float = 10.0  # the peer probed this often when nothing was sent meanwhile
+    # an applied message whose effect cannot be done (its pair not linked) is given up, and
+    # alerted, after this many claims
+    exchange_max_deliveries: int = 10
 
     @field_validator("exchange_peer_url")
     @classmethod
@@ -54,4 +58,19 @@ class ExchangeConfig(Section):
     def _batch(cls, value: int) -> int:
         if not 1 <= value <= 1000:
             raise ValueError(f"exchange_send_batch must be from 1 to 1000, got {value}")
+        return value
+
+    @field_validator("exchange_probe_s")
+    @classmethod
+    def _probe(cls, value: float) -> float:
+        """Often enough to show a partition before a case needs the link, never a flood."""
+        if not (math.isfinite(value) and 1 <= value <= 3600):
+            raise ValueError(f"exchange_probe_s must be from 1 to 3600 seconds, got {value}")
+        return value
+
+    @field_validator("exchange_max_deliveries")
+    @classmethod
+    def _deliveries(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError(f"exchange_max_deliveries must be from 1 to 1000, got {value}")
         return value

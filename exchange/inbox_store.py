@@ -41,7 +41,6 @@ log = structlog.get_logger(__name__)
 
 CLAIM_IDLE_MS = 60_000  # an applied entry pending this long on a consumer: that consumer died
 DEAD_KEPT = 1_000  # unreadable applied entries kept for the operator
-MAX_DELIVERIES = 10  # an applied entry claimed this often and still not done: given up
 
 
 # --- the stored state --------------------------------------------------------------------
@@ -259,8 +258,8 @@ class InboxStore:
         return int(rows[0]["times_delivered"]) if rows else 0
 
     async def give_up(self, entry_id: str, envelope: Envelope, reason: str, now: float) -> None:
-        """An entry whose effect could not be done in ``MAX_DELIVERIES`` tries: refused in
-        the audit, kept in the dead list for the operator, and no longer pending."""
+        """An entry whose effect could not be done in ``exchange_max_deliveries`` tries:
+        refused in the audit, kept in the dead list for the operator, and no longer pending."""
         pipe = self.redis.pipeline(transaction=True)
         audit.record(pipe, "in", envelope, Outcome.REFUSED.value, now, reason)
         pipe.lpush(APPLIED_DEAD, json.dumps({"entry_id": entry_id, "reason": reason, "fields": {
@@ -270,6 +269,15 @@ class InboxStore:
         pipe.xdel(APPLIED, entry_id)
         await pipe.execute()
         log.error("exchange.applied_given_up", entry_id=entry_id, message_id=envelope.message_id, reason=reason)
+
+    async def waiting(self) -> tuple[int, int]:
+        """The applied entries not done yet (waiting for their link, or being applied) and
+        the dead list's length, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xlen(APPLIED)
+        pipe.llen(APPLIED_DEAD)
+        pending, dead = await pipe.execute()
+        return int(pending), int(dead)
 
     async def dead(self) -> list[dict[str, Any]]:
         """The applied entries no consumer could read, newest first."""

@@ -274,3 +274,13 @@ class OutboxStore:
     async def backlog(self) -> int:
         """Messages queued and not yet taken by the peer (for the supervisor page)."""
         return int(await self.redis.zcard(OUTBOX_BACKLOG))
+
+    async def waiting(self) -> tuple[int, float | None, int]:
+        """The backlog, when its oldest message was queued (None: nothing waits) and how
+        many queues are stopped, in one round trip (the link loop reads them every round)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(OUTBOX_BACKLOG)
+        pipe.zrange(OUTBOX_BACKLOG, 0, 0, withscores=True)
+        pipe.hlen(OUTBOX_STOPPED)
+        count, oldest, stopped = await pipe.execute()
+        return int(count), (float(oldest[0][1]) if oldest else None), int(stopped)

@@ -54,6 +54,7 @@ class ExchangePlugin(Plugin):
             app.router.add_routes(resources.routes(channel.inbox, channel.keyring, channel.platform, service.clock))
         else:
             app.router.add_post(wire.MESSAGES_PATH, _channel_off)
+            app.router.add_get(wire.HELLO_PATH, _channel_off)
         operations.add_routes(app)
 
     def attach_states(self, services: Services) -> bool:

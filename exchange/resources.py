@@ -1,4 +1,5 @@
-"""The receiver's side of the exchange channel's HTTP edge: ``POST /api/exchange/v1/messages``.
+"""The receiver's side of the exchange channel's HTTP edge: ``POST /api/exchange/v1/messages``
+(and ``GET /api/exchange/v1/hello``, the sender's probe, signed the same way).
 
 Authenticated by the message's signature alone (no bearer token: the route is one of
 ``hotline_link.web.http.PUBLIC_PATHS``, as the push intake is). A body larger than any
@@ -91,4 +92,14 @@ def routes(inbox: Inbox, keyring: KeyRing, platform: str,
                  forced=list(verdict.forced) if isinstance(verdict, boundary.Admitted) else [])
         return _answer(*wire.answer_of(receipt))
 
-    return [web.post(wire.MESSAGES_PATH, receive_message)]
+    async def hello(request: web.Request) -> web.Response:
+        """The peer's probe: a signed GET answered with this platform and version only."""
+        try:
+            wire.read_hello(keyring, request.headers, clock(), platform)
+        except (ExchangeError, BadSignature) as exc:
+            log.info("exchange.hello_refused", status=exc.status, code=exc.code, key_id=_shown_key(request),
+                     error=str(exc)[:200])
+            return _answer(*wire.error_answer(exc))
+        return _answer(*wire.hello_answer(platform))
+
+    return [web.post(wire.MESSAGES_PATH, receive_message), web.get(wire.HELLO_PATH, hello)]

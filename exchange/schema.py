@@ -42,6 +42,14 @@ class ExchangeReceipt(Reply):
     detail: str
 
 
+class ExchangeHello(Reply):
+    """The answer to the other platform's signed probe: this platform and the message
+    version it speaks, nothing else."""
+
+    platform: str
+    version: int
+
+
 def _message_schemas() -> dict[str, Any]:
     top = json_schema(ref_template=f"#/components/schemas/{PREFIX}{{model}}")
     defs = top.pop("$defs")
@@ -81,9 +89,21 @@ PATHS: dict[str, Any] = {
             "503": error_doc("the shared state (Redis) is out of reach (redis_unavailable), or the channel does "
                              "not run on this deployment (exchange_off); retry"),
         }}},
+    wire.HELLO_PATH: {"get": {
+        "security": [],
+        "summary": "the other platform's probe of this exchange endpoint (交互通道), every few seconds: signed "
+                   "with the key of its direction over 'exchange-hello <from>><to>' (a GET has no body)",
+        "parameters": [_signed(KEY_HEADER, "the key id"),
+                       _signed(TIMESTAMP_HEADER, "when the probe was sent (seconds, at most 3 decimals)"),
+                       _signed(SIGNATURE_HEADER, "HMAC-SHA256 hex over timestamp.exchange-hello <from>><to>")],
+        "responses": {
+            "200": json_doc(ExchangeHello, "this platform and the message version it speaks"),
+            "401": error_doc("bad_signature, unknown_key or wrong_key: an unsigned probe learns nothing more"),
+            "503": error_doc("exchange_off: the channel does not run on this deployment"),
+        }}},
 }
 
-SCHEMAS: dict[str, Any] = {**component_schemas(ExchangeReceipt), **_message_schemas()}
+SCHEMAS: dict[str, Any] = {**component_schemas(ExchangeReceipt, ExchangeHello), **_message_schemas()}
 
 
 # --- operating the channel (exchange.operations): the plugin's fragment adds these --------
@@ -108,6 +128,18 @@ class ExchangeDeadEntry(Reply):
     reason: str
 
 
+class ExchangeLink(Reply):
+    """The link to the other deployment as this server instance sees it (``exchange.link``):
+    ``down`` after 3 rounds of attempts or probes in a row without an answer, ``key_alert`` while the
+    peer refuses our signature (a key or the clock to fix), ``refused`` while queues are
+    stopped, ``unknown`` until something was learned, ``off`` when the channel does not run."""
+
+    state: Literal["off", "unknown", "up", "down", "refused", "key_alert"]
+    since: float | None  # when it entered this state (null: off, or since start)
+    error: str  # why, in words ("" when up)
+    failures: int  # attempts and probes in a row without an answer
+
+
 class ExchangeStatus(Reply):
     """Where the exchange channel stands. Off (``enabled`` false, ``reason`` says why): one
     deployment serves both platforms, or no ``exchange_peer_url`` is set."""
@@ -120,6 +152,12 @@ class ExchangeStatus(Reply):
     backlog: int  # messages queued that the peer has not taken
     stopped: list[ExchangeStoppedQueue]
     dead: list[ExchangeDeadEntry]
+    link: ExchangeLink
+    waiting: int  # messages waiting both ways: backlog, and the peer's taken here but not applied yet
+    waiting_by_direction: dict[str, int]  # "12345->110": ...; empty when off
+    oldest_waiting_s: float | None  # the age of the oldest message the peer has not taken (null: none)
+    stopped_count: int  # queues stopped by a final refusal
+    dead_count: int  # applied messages given up (exchange_max_deliveries) or unreadable
 
 
 class ExchangeQueueResumed(Reply):
@@ -137,8 +175,9 @@ _TICKET = {"name": "ticket", "in": "path", "required": True, "schema": {"type": 
 
 OPERATIONS: dict[str, Any] = {
     STATUS_PATH: {"get": {
-        "summary": "the exchange channel for supervisors: on or off, the peer, the backlog, stopped queues, "
-                   "applied messages no one could read",
+        "summary": "the exchange channel for supervisors: on or off, the peer, the link (up, down, refused, "
+                   "key_alert, since when, why), the backlog each way and the age of its oldest message, stopped "
+                   "queues, applied messages given up or no one could read",
         "responses": {"200": json_doc(ExchangeStatus, "the channel"), **COMMON_ERRORS}}},
     RESUME_PATH: {"post": {
         "summary": "resume a ticket's queue stopped by a final refusal, once its cause is mended (supervisor): "

@@ -12,7 +12,7 @@ joins them:
   side (a handover opens a ticket naming the source and answers 签收; the others go on the
   ticket they name), then ``done``. Effects run at least once, so each is idempotent on the
   message id; a message about a ticket pair not linked yet waits (pending, in its ticket's
-  order) and is refused (``not_linked``) only after ``MAX_DELIVERIES`` claims;
+  order) and is refused (``not_linked``) only after ``exchange_max_deliveries`` claims;
 - **write-back** (``write_back``): our linkage steps on a ticket that came by handover go
   back to the sender's ticket as ``status`` messages;
 - **calls** (``hand_over_call``, ``take_call``, ``sign_for``): a transfer or three-way call
@@ -22,6 +22,10 @@ joins them:
 - **the exchanged cases** (``cases``, ``exchange.case_index``): each step that links a case
   (a handover sent, a handover taken, a transferred call taken) enters it in the index in
   its own transaction; the operators' resources list and export it.
+- **the link** (``link_once``, ``probe_once``, ``view``): what every attempt and a periodic
+  signed probe of the peer say of the link (``link.step``: up, down, refused, key_alert),
+  announced on the bus on each change (``exchange.link``), with the backlog read again
+  every few seconds for the status API and the supervisor page.
 
 The channel runs when this deployment serves exactly one platform and ``exchange_peer_url`` names
 the other's server (``plan``); otherwise the service is off (``enabled`` False), every send
@@ -37,7 +41,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 import structlog
@@ -45,7 +49,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from exchange import boundary, wire
+from exchange import boundary, link, wire
 from exchange.audit import Audit
 from exchange.calls import agent_of, call_handover_id, filled_by_handover, signed_for_id
 from exchange.case_index import CaseIndex, DispatchStates, stage_case
@@ -53,7 +57,7 @@ from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
 from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
 from exchange.errors import ChannelOff, NotSendable
-from exchange.inbox_store import CLAIM_IDLE_MS, MAX_DELIVERIES, InboxStore
+from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
 from exchange.keys import KeyRing
 from exchange.messages import (
     SYSTEM,
@@ -72,7 +76,7 @@ from exchange.redis_keys import handed_key, noted_key, opened_for_key, opened_ke
 from exchange.redis_state import transact
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.events import CallAnswered, ExchangeAlert
+from hotline_link.core.events import CallAnswered, ExchangeAlert, ExchangeLinkChanged
 from hotline_link.core.redis_client import as_str_entries, as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait
@@ -89,12 +93,21 @@ POLL_S = 1.0  # the sender looks for due heads at least this often (a retry's ti
 CLAIM_BLOCK_MS = 1000  # the applier waits this long for new applied messages per round
 APPLY_BATCH = 50
 MAX_IDLE_BACKOFF_S = 30.0  # Redis away: the loops wait at most this long between tries
+FIGURES_S = 2.0  # the link loop reads the backlog this often (the supervisor page's figures)
 
 
 class Deliverer(Protocol):
     """What the sender needs of the HTTP edge (``client.ExchangeClient``)."""
 
     async def deliver(self, envelope: Envelope) -> wire.Delivery: ...
+
+
+@runtime_checkable
+class Prober(Protocol):
+    """What the link's probe needs of the HTTP edge (``client.ExchangeClient.probe``)."""
+
+    async def probe(self, from_platform: str, to_platform: str,
+                    now: float) -> wire.Hello | wire.RetryLater | wire.Rejected: ...
 
 
 # --- the channel -------------------------------------------------------------------------
@@ -155,6 +168,9 @@ class ExchangeService:
         self.cases = CaseIndex(redis, tickets, channel.peer_platform if channel is not None else "")
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._session: aiohttp.ClientSession | None = None
+        self.link = link.Link() if channel is not None else link.OFF  # as this instance sees it
+        self.backlog = link.NO_BACKLOG  # as last read (read_backlog)
+        self._learned_at: float | None = None  # when an attempt or a probe last said something of the peer
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._events = BusWorker(bus, "exchange.write_back", is_written_back, self._write_back) \
@@ -323,6 +339,7 @@ class ExchangeService:
             delivery = await self.client.deliver(envelope)
         except ConfigError as exc:  # no key signs the direction: the operator fixes the secrets file
             delivery = wire.RetryLater("no_key", wire.KEY_RETRY_S, 0, str(exc), alert=True)
+        self._learn(link.of_delivery(delivery, now))
         if isinstance(delivery, wire.Acked):
             await channel.outbox.acked(envelope, now=now, outcome=delivery.receipt.outcome.value)
         elif isinstance(delivery, wire.RetryLater):
@@ -339,6 +356,79 @@ class ExchangeService:
         self.bus.emit(ExchangeAlert(ticket_id=envelope.ticket, site=envelope.from_platform,
                                     peer_platform=envelope.to_platform, reason=reason, detail=detail[:300]))
 
+    # --- the link --------------------------------------------------------------------------
+
+    def _learn(self, event: link.Event) -> None:
+        """What an attempt, a probe or the outbox says of the link; a change of state is
+        logged and announced on the bus (``exchange.link``)."""
+        channel = self.channel
+        if channel is None:
+            return
+        if not isinstance(event, link.Stopped):  # the peer said something (or nothing)
+            self._learned_at = event.at if self._learned_at is None else max(self._learned_at, event.at)
+        self.link, actions = link.step(self.link, event)
+        for action in actions:
+            now = action.link
+            emit = log.info if now.state is link.LinkState.UP else log.warning
+            emit("exchange.link_changed", state=now.state.value, previous=action.previous.value, error=now.error,
+                 peer_platform=channel.peer_platform)
+            self.bus.emit(ExchangeLinkChanged(site=channel.platform, peer_platform=channel.peer_platform,
+                                              state=now.state.value, previous=action.previous.value,
+                                              since=event.at if now.since is None else now.since, error=now.error))
+
+    async def probe_once(self, now: float | None = None) -> link.LinkState:
+        """One signed probe of the peer's server (``wire.HELLO_PATH``), learned as an
+        attempt is: the link's state after it."""
+        channel = self._on()
+        prober = self.client if isinstance(self.client, Prober) else None
+        if prober is None:
+            raise ConfigError("the exchange service was not started: no client to probe with")
+        at = self._now() if now is None else now
+        try:
+            outcome = await prober.probe(channel.platform, channel.peer_platform, at)
+        except ConfigError as exc:  # no key signs the direction: the operator fixes the secrets file
+            outcome = wire.RetryLater("no_key", wire.KEY_RETRY_S, 0, str(exc), alert=True)
+        self._learn(link.of_probe(outcome, at))
+        return self.link.state
+
+    async def read_backlog(self, now: float | None = None) -> link.Backlog:
+        """What waits on this deployment, read now; the stopped queues are learned (a
+        resume, or another instance's refusal, changes them)."""
+        channel = self._on()
+        outgoing, oldest_at, stopped = await channel.outbox.waiting()
+        incoming, dead = await channel.inbox.waiting()
+        self.backlog = link.Backlog(outgoing, incoming, oldest_at, stopped, dead)
+        self._learn(link.Stopped(self._now() if now is None else now, stopped))
+        return self.backlog
+
+    async def link_once(self, now: float | None = None) -> bool:
+        """One round of the link loop: a probe if no attempt or probe said anything of the
+        peer for ``exchange_probe_s`` (an empty outbox learns nothing from sending), then
+        the backlog read again. Whether it probed."""
+        self._on()
+        at = self._now() if now is None else now
+        due = self._learned_at is None or at - self._learned_at >= self.config.exchange_probe_s
+        probed = due and isinstance(self.client, Prober)
+        if probed:
+            await self.probe_once(at)
+        await self.read_backlog(at)
+        return probed
+
+    def link_state(self) -> dict[str, Any]:
+        """The link as the status API shows it."""
+        return {"state": self.link.state.value, "since": self.link.since, "error": self.link.error,
+                "failures": self.link.failures}
+
+    def view(self) -> dict[str, Any]:
+        """The link and the backlog as last learned and read, without I/O: the supervisor
+        page's panel (``oldest_at``: when the oldest waiting message was queued)."""
+        channel = self.channel
+        platform, peer = (channel.platform, channel.peer_platform) if channel is not None else (None, None)
+        return {"enabled": channel is not None, "reason": self.off_reason, "platform": platform,
+                "peer_platform": peer, "state": self.link.state.value, "since": self.link.since,
+                "error": self.link.error, **link.counts(platform, peer, self.backlog),
+                "oldest_at": self.backlog.oldest_at}
+
     # --- the applier ---------------------------------------------------------------------
 
     async def apply_once(self, block_ms: int = 0, *, idle_ms: int = CLAIM_IDLE_MS) -> int:
@@ -346,7 +436,7 @@ class ExchangeService:
         ``done``. An effect that fails, or a message about a pair not linked yet (its 签收
         may still be on another instance), leaves its entry pending: claimed again after
         ``idle_ms``, and the later entries of its stream in this batch wait with it (a
-        ticket's messages act in order). After ``MAX_DELIVERIES`` claims it is given up:
+        ticket's messages act in order). After ``exchange_max_deliveries`` claims it is given up:
         refused, kept in the dead list, and an alert. How many were claimed."""
         channel = self._on()
         claimed = await channel.inbox.claim(self.consumer, APPLY_BATCH, block_ms, idle_ms=idle_ms)
@@ -366,7 +456,7 @@ class ExchangeService:
                 await channel.inbox.done(entry_id)
                 continue
             waiting.add(envelope.stream)
-            if await channel.inbox.deliveries(entry_id) >= MAX_DELIVERIES:
+            if await channel.inbox.deliveries(entry_id) >= self.config.exchange_max_deliveries:
                 await channel.inbox.give_up(entry_id, envelope, deferred, self.clock())
                 self.bus.emit(ExchangeAlert(ticket_id=envelope.peer_ticket or envelope.ticket, site=channel.platform,
                                             peer_platform=envelope.from_platform, reason=deferred.split(":")[0],
@@ -583,16 +673,22 @@ class ExchangeService:
     # --- operating it --------------------------------------------------------------------
 
     async def state(self) -> dict[str, Any]:
-        """For supervisors: where the channel stands (``GET /api/exchange/v1/status``)."""
+        """For supervisors: where the channel stands (``GET /api/exchange/v1/status``): the
+        link as this server instance sees it, the backlog as read now."""
+        now = self._now()
         if self.channel is None:
             return {"enabled": False, "reason": self.off_reason, "platform": None, "peer_platform": None,
-                    "peer_url": None, "backlog": 0, "stopped": [], "dead": []}
+                    "peer_url": None, "backlog": 0, "stopped": [], "dead": [], "link": self.link_state(),
+                    **link.figures(None, None, link.NO_BACKLOG, now)}
+        backlog = await self.read_backlog(now)
         dead = await self.channel.inbox.dead()
         return {"enabled": True, "reason": "", "platform": self.channel.platform,
                 "peer_platform": self.channel.peer_platform, "peer_url": self.channel.peer_url,
-                "backlog": await self.channel.outbox.backlog(), "stopped": await self.channel.outbox.stopped(),
+                "backlog": backlog.outgoing, "stopped": await self.channel.outbox.stopped(),
                 "dead": [{"entry_id": str(row.get("entry_id", "")), "reason": str(row.get("reason", ""))}
-                         for row in dead]}
+                         for row in dead],
+                "link": self.link_state(),
+                **link.figures(self.channel.platform, self.channel.peer_platform, backlog, now)}
 
     async def resume(self, to_platform: str, ticket_id: str) -> bool:
         """An operator mended why a ticket's queue stopped: its head goes again now."""
@@ -600,6 +696,7 @@ class ExchangeService:
         resumed = await channel.outbox.resume(to_platform, ticket_id, now=self._now())
         if resumed:
             self._wake.set()
+            await self.read_backlog()  # one queue fewer stopped: the link may be up again
         return resumed
 
     def attach_states(self, states: DispatchStates) -> None:
@@ -633,7 +730,8 @@ class ExchangeService:
         with contextlib.suppress(RedisError, OSError):  # else the applier makes it on its first claim
             await channel.inbox.ensure_group()
         self._tasks = [asyncio.create_task(self._loop("sender", self._send_round), name="exchange-sender"),
-                       asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier")]
+                       asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier"),
+                       asyncio.create_task(self._loop("link", self._link_round), name="exchange-link")]
         for worker in (self._events, self._answers):
             if worker is not None:
                 worker.start()
@@ -659,6 +757,10 @@ class ExchangeService:
 
     async def _apply_round(self) -> None:
         await self.apply_once(CLAIM_BLOCK_MS)
+
+    async def _link_round(self) -> None:
+        await self.link_once()
+        await asyncio.sleep(FIGURES_S)
 
     @staticmethod
     async def _loop(name: str, step: Callable[[], Any]) -> None:

@@ -27,12 +27,13 @@ from typing import Any
 from exchange import boundary, inbox
 from exchange.errors import BadMessage, NotSendable
 from exchange.keys import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Key, KeyRing, check_direction
-from exchange.messages import Envelope, envelope_bytes, parse_envelope
+from exchange.messages import VERSION, Envelope, envelope_bytes, parse_envelope
 from exchange.receipts import Outcome, Receipt
 from hotline_link.core.errors import HttpError
 from tickets.signing import BadSignature
 
 MESSAGES_PATH = "/api/exchange/v1/messages"
+HELLO_PATH = "/api/exchange/v1/hello"  # the probe: a signed GET, answered with the platform and version
 CONTENT_TYPE = "application/json"
 SIGNED_HEADERS = (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
 
@@ -251,3 +252,59 @@ def delivery_of(status: int, body: Mapping[str, Any] | None, *, message_id: str 
         return RetryLater(code or (f"http_{status}" if status else "no_answer"), _after(body, RETRY_S), status,
                           message or (f"HTTP {status}" if status else "no answer"))
     return Rejected(code or f"http_{status}", status, f"HTTP {status}: {message}" if message else f"HTTP {status}")
+
+
+# --- the probe (a signed hello) -------------------------------------------------------------
+
+
+def hello_text(from_platform: str, to_platform: str) -> bytes:
+    """What a hello's signature covers (a GET has no body). Never a message's body, which
+    is a JSON object: neither signature passes for the other."""
+    return f"exchange-hello {from_platform}>{to_platform}".encode()
+
+
+def signed_hello(keyring: KeyRing, from_platform: str, to_platform: str, now: float) -> dict[str, str]:
+    """The headers of a probe, signed with the active key of its direction at ``now``."""
+    return keyring.sign(from_platform, to_platform, timestamp_of(round(now, 3)), hello_text(from_platform, to_platform))
+
+
+def read_hello(keyring: KeyRing, headers: Mapping[str, str], now: float, receiver_platform: str) -> Key:
+    """The key that signed a probe, checked as a message's is (401: ``bad_signature``,
+    ``unknown_key``, ``wrong_key``): an unsigned request learns nothing."""
+    signed = _signed_headers(headers)
+    key = keyring.key(signed[KEY_HEADER])
+    return keyring.verify(key.key_id, signed[TIMESTAMP_HEADER], signed[SIGNATURE_HEADER],
+                          hello_text(key.from_platform, key.to_platform), now, receiver_platform=receiver_platform)
+
+
+def hello_answer(platform: str) -> tuple[int, dict[str, Any]]:
+    """The answer to a signed probe: this platform and the message version it speaks, nothing else."""
+    return ACKED, {"platform": platform, "version": VERSION}
+
+
+@dataclass(frozen=True)
+class Hello:
+    """The peer's exchange endpoint answered a signed probe: reachable, our key and clock taken."""
+
+    platform: str
+    version: int
+
+
+def hello_of(status: int, body: Mapping[str, Any] | None, *, peer_platform: str) -> Hello | RetryLater | Rejected:
+    """What the sender reads in a probe's answer: a ``Hello`` from ``peer_platform``; else
+    as a message's answer would be read (a 401 or an answer that is not the peer's hello
+    is an alert, no answer or a 5xx a retry)."""
+    platform, version = (body or {}).get("platform"), (body or {}).get("version")
+    if status == ACKED and platform == peer_platform and type(version) is int:
+        if version != VERSION:
+            return RetryLater(UNREADABLE, KEY_RETRY_S, status, f"the peer speaks exchange version {version}, this "
+                              f"server {VERSION}", alert=True)
+        return Hello(peer_platform, version)
+    if 200 <= status < 300:
+        shown = platform[:16] if isinstance(platform, str) else ""
+        detail = (f"the peer URL answers as {shown}'s exchange, not {peer_platform}'s" if shown else
+                  f"HTTP {status} without a hello: is the peer URL the exchange endpoint?")
+        return RetryLater(UNREADABLE, KEY_RETRY_S, status, detail, alert=True)
+    outcome = delivery_of(status, body)
+    assert not isinstance(outcome, Acked)  # only a 2xx is acknowledged, and a 2xx is read above
+    return outcome

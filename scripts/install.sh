@@ -12,9 +12,10 @@ fi
 
 # espeak-ng and sox synthesise the IVR prompts at set-up time; nftables lets chaos cut the
 # trunk between two sites; chromium and its driver run
-# the supervisor page's browser test (fonts-wqy-zenhei: Chinese text in its screenshots).
+# the supervisor page's browser test (fonts-wqy-zenhei: Chinese text in its screenshots);
+# nodejs runs the page's script in its unit test.
 packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox nftables
-          chromium chromium-driver fonts-wqy-zenhei)
+          chromium chromium-driver fonts-wqy-zenhei nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

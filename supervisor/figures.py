@@ -23,6 +23,10 @@ Definitions (the README's "Supervisor dashboard" section repeats them):
   (``conference.*``) begun in the last hour, keyed ``source->target``; the source of a
   transfer is the site of the agent who asked for it. ``answered`` / ``joined`` count
   those the other platform picked up.
+* **the exchange link** (交互通道, two deployments): its state as this server instance sees
+  it (``exchange.link`` on the bus, and the exchange service's view, ``set_exchange``), the
+  messages waiting each way, the age of the oldest one, stopped queues, dead letters, and
+  the last alert about the channel. ``off`` with one deployment for both platforms.
 
 Memory is bounded: the rolling window keeps at most ``max_happenings`` entries, and each
 table of calls in progress at most ``max_tracked`` (the oldest are dropped first).
@@ -45,6 +49,7 @@ from hotline_link.core.events import (
     ConferenceJoined,
     Event,
     ExchangeAlert,
+    ExchangeLinkChanged,
     IvrChoice,
     IvrEntered,
     IvrLeft,
@@ -62,6 +67,11 @@ from seat_pool.state import SeatState
 CORE_DIRECTIONS = ("12345->110", "110->12345")
 MAX_ALERTS = 50  # the latest alerts the page lists
 OCCUPIED = frozenset({SeatState.RINGING, SeatState.TALKING, SeatState.WRAP_UP})
+# the exchange service's view (ExchangeService.view) as the page takes it, and its defaults:
+# the channel off until the exchange plugin says otherwise
+EXCHANGE_OFF: dict[str, Any] = {
+    "enabled": False, "reason": "", "platform": None, "peer_platform": None, "state": "off", "since": None,
+    "error": "", "waiting": 0, "waiting_by_direction": {}, "oldest_at": None, "stopped_count": 0, "dead_count": 0}
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ class Dashboard:
         self._rooms: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # room -> (direction, joined)
         self._happenings: deque[_Happening] = deque(maxlen=max_happenings)
         self._alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        self._exchange: dict[str, Any] = dict(EXCHANGE_OFF)
+        self._exchange_alert: dict[str, Any] | None = None  # the last alert about the channel
         points = math.ceil(window_s / sample_every_s) + 1
         self._series: dict[str, deque[tuple[float, int, float | None]]] = {
             s: deque(maxlen=points) for s in self.sites}
@@ -141,6 +153,14 @@ class Dashboard:
         fresh = {v.seat: (v.state, v.since) for v in views}
         changed = fresh != self._seats[site]
         self._seats[site] = fresh
+        return changed
+
+    def set_exchange(self, view: Mapping[str, Any]) -> bool:
+        """The exchange link and backlog as the exchange service last saw them (its
+        ``view``); True if anything the page shows differs."""
+        fresh = {key: view.get(key, default) for key, default in EXCHANGE_OFF.items()}
+        changed = fresh != self._exchange
+        self._exchange = fresh
         return changed
 
     def apply(self, event: Event, now: float) -> list[Count]:
@@ -188,7 +208,16 @@ class Dashboard:
                 "site_order": list(self.sites), "sites": per_site,
                 "transfers": self._directions("transfer", "answered"),
                 "conferences": self._directions("conference", "joined"),
-                "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s]}
+                "alerts": [a for a in self._alerts if a["at"] >= now - self.window_s],
+                "exchange": self._exchange_panel(now)}
+
+    def _exchange_panel(self, now: float) -> dict[str, Any]:
+        panel = {key: value for key, value in self._exchange.items() if key != "oldest_at"}
+        oldest_at = self._exchange["oldest_at"]
+        panel["oldest_waiting_s"] = round(max(0.0, now - oldest_at), 1) if isinstance(oldest_at, (int, float)) \
+            else None
+        panel["last_alert"] = self._exchange_alert
+        return panel
 
     def _site_figures(self, site: str, now: float) -> dict[str, Any]:
         seats: list[dict[str, Any]] = [{"seat": seat, "state": state.value, "since": since,
@@ -390,6 +419,7 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeA
         detail = " ".join(str(v)[:160] for v in (alert.ticket_id, alert.peer_platform, alert.reason, alert.detail)
                           if v)
         site = str(alert.site)
+        d._exchange_alert = {"at": now, "kind": alert.NAME, "detail": detail}
     else:
         detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.unit, alert.reason) if v)
         site = str(alert.site)
@@ -397,10 +427,26 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeA
     return []
 
 
+def _on_link(d: Dashboard, changed: ExchangeLinkChanged, now: float) -> list[Count]:
+    """The exchange link changed state: shown at once (the service's view follows), and
+    listed with the alerts but for the first word of a link that starts up."""
+    state, previous, error = str(changed.state)[:16], str(changed.previous)[:16], str(changed.error)[:300]
+    since = changed.since if isinstance(changed.since, (int, float)) and math.isfinite(changed.since) else now
+    d._exchange.update(enabled=True, platform=str(changed.site), peer_platform=str(changed.peer_platform),
+                       state=state, since=since, error=error)
+    if previous == "unknown" and state == "up":
+        return []
+    detail = f"{previous} → {state}" + (f": {error}" if error else "")
+    d._alerts.append({"at": now, "kind": changed.NAME, "site": str(changed.site), "detail": detail})
+    d._exchange_alert = {"at": now, "kind": changed.NAME, "detail": detail}
+    return []
+
+
 HANDLERS: dict[type[Event], Handler] = {
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
     ExchangeAlert: _on_alert,
+    ExchangeLinkChanged: _on_link,
     CallRouted: _on_routed,
     QueueJoined: _on_queue_joined,
     QueueLeft: _on_queue_left,

@@ -65,7 +65,29 @@ def render(snapshot: dict[str, Any]) -> str:
             lines += _family(f"hotline_{family}_{stage}_last_hour", f"{what} {stage} in the last hour",
                              ((_labels(source=d.split("->")[0], target=d.split("->")[-1]), n[stage])
                               for d, n in snapshot[family].items()))
+    lines += _exchange(snapshot.get("exchange") or {})
     lines.append(f"# HELP hotline_service_level_target_seconds service_level_s\n"
                  f"# TYPE hotline_service_level_target_seconds gauge\n"
                  f"hotline_service_level_target_seconds {_value(snapshot['service_level_s'])}")
     return "\n".join(lines) + "\n"
+
+
+EXCHANGE_STATES = ("unknown", "up", "down", "refused", "key_alert")
+
+
+def _exchange(panel: dict[str, Any]) -> list[str]:
+    """The exchange link (交互通道), only where it runs: 1 for its state, 0 for the others
+    (alert on ``hotline_exchange_link{state="down"} == 1``), and its backlog."""
+    if not panel.get("enabled"):
+        return []
+    lines = _family("hotline_exchange_link", "1 for the exchange link's state as this instance sees it",
+                    ((_labels(state=state), panel["state"] == state) for state in EXCHANGE_STATES))
+    lines += _family("hotline_exchange_waiting_messages", "Exchange messages waiting, per direction",
+                     ((_labels(direction=d), n) for d, n in panel["waiting_by_direction"].items()))
+    lines += _family("hotline_exchange_oldest_waiting_seconds", "Age of the oldest message the peer has not taken",
+                     [("", panel["oldest_waiting_s"] or 0)])
+    lines += _family("hotline_exchange_stopped_queues", "Exchange queues stopped by a final refusal",
+                     [("", panel["stopped_count"])])
+    lines += _family("hotline_exchange_dead_letters", "Applied exchange messages given up or unreadable",
+                     [("", panel["dead_count"])])
+    return lines

@@ -1,11 +1,14 @@
-"""The supervisor plugin: the live page, its event stream, history and figures."""
+"""The supervisor plugin: the live page, its event stream, history and figures. When the
+exchange plugin is loaded, the page shows its link to the other deployment (found in the
+services registry at start: exchange may load after this plugin)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from call_control.keys import CALLS
-from hotline_link.plugin import Deps, Plugin
+from exchange.app_keys import EXCHANGE
+from hotline_link.plugin import Deps, Plugin, Services
 from hotline_link.web.openapi import Fragment
 from seat_pool.keys import SEAT_REGISTRY
 from supervisor import resources, schema
@@ -22,12 +25,20 @@ class SupervisorPlugin(Plugin):
     requires = ("seat_pool", "call_control")
 
     def load(self, deps: Deps) -> None:
-        services = deps.services
+        services = self.services = deps.services
         self.supervisor = services.provide(SUPERVISOR, SupervisorService(
             deps.settings, deps.bus, deps.redis, services.get(SEAT_REGISTRY), deps.ami, services.get(CALLS).book))
 
+    def attach_exchange(self, services: Services) -> bool:
+        """The page shows the exchange link if the exchange plugin is loaded (its channel on
+        or off): whether it is."""
+        if EXCHANGE not in services:
+            return False
+        self.supervisor.attach_exchange(services.get(EXCHANGE))
+        return True
 
     async def start(self) -> None:
+        self.attach_exchange(self.services)
         self.supervisor.start()
 
     async def stop(self) -> None:

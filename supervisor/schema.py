@@ -81,9 +81,35 @@ class DashboardConferences(Reply):
 
 class DashboardAlert(Reply):
     at: float
-    kind: str  # push.dead, linkage.supervisor_alert, exchange.alert
+    kind: str  # push.dead, linkage.supervisor_alert, exchange.alert, exchange.link
     site: str
     detail: str
+
+
+class DashboardExchangeAlert(Reply):
+    at: float
+    kind: str  # exchange.alert, exchange.link
+    detail: str
+
+
+class DashboardExchange(Reply):
+    """The exchange link to the other deployment (交互通道) as this server instance sees it;
+    ``enabled`` false and ``state`` off with one deployment serving both platforms."""
+
+    enabled: bool
+    reason: str  # why it is off
+    platform: str | None
+    peer_platform: str | None
+    state: Literal["off", "unknown", "up", "down", "refused", "key_alert"]
+    since: float | None  # when it entered its state
+    error: str  # why, in words ("" when up)
+    waiting: int  # messages waiting, both ways
+    waiting_by_direction: dict[str, int]  # "12345->110": our messages the peer has not taken; the other way,
+    #                                       the peer's taken here and not applied yet
+    oldest_waiting_s: float | None  # age of the oldest message the peer has not taken (null: none)
+    stopped_count: int  # queues stopped by a final refusal (an operator resumes them)
+    dead_count: int  # applied messages given up or unreadable
+    last_alert: DashboardExchangeAlert | None
 
 
 class DashboardState(Reply):
@@ -98,6 +124,7 @@ class DashboardState(Reply):
     transfers: dict[str, DashboardTransfers]  # by direction, 12345->110
     conferences: dict[str, DashboardConferences]
     alerts: list[DashboardAlert]
+    exchange: DashboardExchange
 
 
 class AgentLoggedOut(Reply):
@@ -125,7 +152,8 @@ PATHS: dict[str, Any] = {
     "/api/supervisor/state": {"get": {
         "summary": "every figure of the page: per site seats with state and time in state, occupancy, "
                    "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level; "
-                   "transfers and three-way calls each way in the last hour",
+                   "transfers and three-way calls each way in the last hour; alerts; the exchange link to the "
+                   "other deployment (交互通道: state, backlog, oldest waiting message)",
         "responses": {"200": json_doc(DashboardState, "the figures"), **COMMON_ERRORS}}},
     "/api/supervisor/stream": {"get": {
         "summary": "server-sent events: a `snapshot` event (the same JSON as /api/supervisor/state) "

@@ -1,6 +1,7 @@
 """The supervisor's live figures and actions: the edge that feeds ``figures.Dashboard``
-from the event bus and the seat pool, writes the hourly history to Redis, wakes the
-page's event streams, and carries out the supervisor's actions over the seat pool and AMI.
+from the event bus, the seat pool and the exchange channel's view, writes the hourly
+history to Redis, wakes the page's event streams, and carries out the supervisor's actions
+over the seat pool and AMI.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
@@ -58,6 +60,13 @@ _WATCHED: frozenset[type[Event]] = frozenset({
     *(kind for kind in CATALOG if issubclass(kind, (TransferStateEvent, ConferenceEvent)))})
 
 
+class ExchangeView(Protocol):
+    """What the page needs of the exchange channel (``exchange.service.ExchangeService``):
+    its link and backlog as last learned, without I/O."""
+
+    def view(self) -> Mapping[str, Any]: ...
+
+
 class AgentNotOnCall(CallControlError):
     status, code = 409, "agent_not_on_call"
 
@@ -84,6 +93,15 @@ class SupervisorService:
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = False
         self.closing = False  # set on shutdown: event streams end instead of waiting
+        self.exchange: ExchangeView | None = None
+
+    def attach_exchange(self, exchange: ExchangeView) -> None:
+        """The exchange plugin runs here (its channel on or off): the page shows its link."""
+        self.exchange = exchange
+        self._pull_exchange()
+
+    def _pull_exchange(self) -> bool:
+        return self.exchange is not None and self.dashboard.set_exchange(self.exchange.view())
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -148,6 +166,7 @@ class SupervisorService:
         self._streams.discard(stream)
 
     def snapshot(self) -> dict[str, Any]:
+        self._pull_exchange()
         return self.dashboard.snapshot(time.time())
 
     async def refresh_seats(self) -> bool:
@@ -162,6 +181,7 @@ class SupervisorService:
             try:
                 changed = await self.refresh_seats()
                 changed |= self.dashboard.sample(time.time())
+                changed |= self._pull_exchange()  # the backlog moves without a bus event
                 if changed:
                     self.changed()
             except (RedisError, OSError) as exc:

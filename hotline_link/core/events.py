@@ -375,6 +375,21 @@ class ExchangeAlert(Event):
     detail: str
 
 
+@dataclass(frozen=True)
+class ExchangeLinkChanged(Event):
+    """The exchange link to the other deployment changed state as this server instance
+    sees it: ``up``, ``down`` (no answer), ``refused`` (queues stopped by a final refusal),
+    ``key_alert`` (a key, the clock or the peer URL to fix), ``unknown`` (nothing learned)."""
+
+    NAME: ClassVar[str] = "exchange.link"
+    site: str  # this deployment's platform
+    peer_platform: str
+    state: str
+    previous: str
+    since: float
+    error: str  # why, in words ("" when up)
+
+
 # --- the linkage closed loop (linkage) -----------------------------------------------
 
 

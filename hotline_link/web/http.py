@@ -25,9 +25,10 @@ OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
 TOKENS: web.AppKey[TokenBook | None] = web.AppKey("tokens")
 # aiohttp >= 3.13 has typed request keys; older ones take a plain string
 PRINCIPAL_KEY = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
-# /api/intake/push and the exchange channel's messages are signed by the other platform
-# (HMAC) instead of carrying a token
-PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json", "/api/intake/push", "/api/exchange/v1/messages"})
+# /api/intake/push and the exchange channel's messages and probe are signed by the other
+# platform (HMAC) instead of carrying a token
+PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json", "/api/intake/push", "/api/exchange/v1/messages",
+                          "/api/exchange/v1/hello"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

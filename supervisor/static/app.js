@@ -26,6 +26,12 @@
       need_listener: "请先在右上角填写您自己的分机号", done: "已执行：{what}", failed: "失败：{what}",
       alerts: "告警（近一小时）", no_alerts: "无", alert_push_dead: "推送失败（已停止重试）",
       alert_linkage_supervisor_alert: "联动需主管处理",
+      alert_exchange_alert: "交互通道告警", alert_exchange_link: "交互通道状态变化",
+      exchange: "交互通道", x_off: "未启用（单一部署，无对端）", x_state: "链路", x_since: "持续",
+      x_waiting: "待送达消息", x_oldest: "最久等待", x_stopped: "已停止队列", x_dead: "死信",
+      x_directions: "各方向", x_error: "原因", x_last_alert: "最近告警", colon: "：",
+      link_off: "未启用", link_unknown: "检测中", link_up: "正常", link_down: "中断",
+      link_refused: "消息被拒收", link_key_alert: "密钥/时钟告警",
       emergency: "紧急", no_seats: "无座席", show_offline: "显示离线座席", offline_hidden: "另有 {n} 个离线座席",
     },
     en: {
@@ -45,6 +51,12 @@
       need_listener: "Enter your own extension (top right) first", done: "Done: {what}", failed: "Failed: {what}",
       alerts: "Alerts (last hour)", no_alerts: "none", alert_push_dead: "push failed (no more retries)",
       alert_linkage_supervisor_alert: "closed loop needs a supervisor",
+      alert_exchange_alert: "exchange link alert", alert_exchange_link: "exchange link changed",
+      exchange: "Exchange link", x_off: "off (single deployment, no peer)", x_state: "Link", x_since: "For",
+      x_waiting: "Waiting messages", x_oldest: "Oldest waiting", x_stopped: "Stopped queues", x_dead: "Dead letters",
+      x_directions: "Each way", x_error: "Cause", x_last_alert: "Last alert", colon: ": ",
+      link_off: "off", link_unknown: "checking", link_up: "up", link_down: "down",
+      link_refused: "refused", link_key_alert: "key alert",
       emergency: "emergency", no_seats: "no seats", show_offline: "Show offline seats", offline_hidden: "{n} more seats offline",
     },
   };
@@ -158,6 +170,36 @@
     return card;
   }
 
+  const alertText = (a) => new Date(a.at * 1000).toLocaleTimeString() + " " + t("alert_" + a.kind.replace(".", "_")) +
+    (a.site ? " [" + a.site + "]" : "") + " " + a.detail;
+
+  function exchangePanel(x) { // the link to the other deployment (交互通道); off with one deployment
+    const bad = x && x.enabled && ["down", "refused", "key_alert"].includes(x.state);
+    $("exchange-panel").className = "panel" + (bad ? " x-bad" : "");
+    if (!x || !x.enabled) {
+      return [el("p", { class: "x-off", "data-link": "off", title: (x && x.reason) || "" }, t("x_off"))];
+    }
+    const known = (v) => v !== null && v !== undefined;
+    const dirs = Object.entries(x.waiting_by_direction || {}).map(([d, n]) => d.replace("->", " → ") + ": " + n);
+    const last = x.last_alert;
+    return [
+      el("div", { class: "kpis" },
+        el("div", { class: "kpi", "data-kpi": "x_state" },
+          el("b", {}, el("span", { class: "link lk-" + x.state, "data-link": x.state }, t("link_" + x.state))),
+          el("span", {}, t("x_state") + (x.peer_platform ? " → " + x.peer_platform : ""))),
+        el("div", { class: "kpi", "data-kpi": "x_since" },
+          known(x.since) ? el("b", { "data-since": x.since }, duration(serverNow() - x.since)) : el("b", {}, "–"),
+          el("span", {}, t("x_since"))),
+        kpi(t("x_waiting"), x.waiting, "x_waiting"),
+        kpi(t("x_oldest"), known(x.oldest_waiting_s) ? duration(x.oldest_waiting_s) : "–", "x_oldest"),
+        kpi(t("x_stopped"), x.stopped_count, "x_stopped"),
+        kpi(t("x_dead"), x.dead_count, "x_dead")),
+      el("p", { class: "x-directions" }, t("x_directions") + t("colon") + dirs.join(" · ")),
+      x.error ? el("p", { class: "x-error" }, t("x_error") + t("colon") + x.error) : "",
+      el("p", { class: "x-alert" }, t("x_last_alert") + t("colon") + (last ? alertText(last) : t("no_alerts"))),
+    ];
+  }
+
   function render() {
     if (!snapshot) return;
     const sites = $("sites");
@@ -176,14 +218,14 @@
         el("td", { class: "num" }, cf.started), el("td", { class: "num" }, cf.joined)));
     }
     const alerts = (snapshot.alerts || []).slice().reverse();
-    $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li", { "data-kind": a.kind },
-      new Date(a.at * 1000).toLocaleTimeString() + " " + t("alert_" + a.kind.replace(".", "_")) +
-      (a.site ? " [" + a.site + "]" : "") + " " + a.detail)) : [el("li", {}, t("no_alerts"))]));
+    $("alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li", { "data-kind": a.kind }, alertText(a)))
+      : [el("li", {}, t("no_alerts"))]));
+    $("exchange").replaceChildren(...exchangePanel(snapshot.exchange));
     $("clock").textContent = t("sl_hint", { s: snapshot.service_level_s });
   }
 
-  function tick() { // time in state moves every second without a new snapshot
-    for (const cell of document.querySelectorAll("td[data-since]")) {
+  function tick() { // time in state (seats, the exchange link) moves every second without a new snapshot
+    for (const cell of document.querySelectorAll("[data-since]")) {
       cell.textContent = duration(serverNow() - Number(cell.dataset.since));
     }
   }

@@ -1,7 +1,7 @@
 """The applier keeps a ticket's order: a message about a pair its 签收 has not linked yet
 (the 签收 on another instance, or its effect failed) waits and is applied once it is
 linked, never dropped; the later entries of its stream wait with it; an entry that can
-never be applied is given up after ``MAX_DELIVERIES`` claims, with an alert. Two real
+never be applied is given up after ``exchange_max_deliveries`` claims, with an alert. Two real
 deployments, rounds driven one at a time."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from exchange.effects import Peer
-from exchange.inbox_store import MAX_DELIVERIES
 from exchange.messages import StatusBody
 from tests.unit.exchange_deployments import Deployment, events_named
 from tests.unit.exchange_samples import T12345, ticket_12345
@@ -88,15 +87,18 @@ async def test_a_failed_effect_holds_the_rest_of_its_stream(deployments: Any,
                                           "exchange.received.status"]
 
 
-async def test_a_message_never_linked_is_given_up_with_an_alert(deployments: Any) -> None:
+@pytest.mark.parametrize("max_deliveries", [10, 3])  # the default, and a setting
+async def test_a_message_never_linked_is_given_up_with_an_alert(deployments: Any, max_deliveries: int) -> None:
     hotline, police = deployments
+    assert hotline.service.config.exchange_max_deliveries == 10
+    hotline.service.config = hotline.service.config.model_copy(update={"exchange_max_deliveries": max_deliveries})
     await hotline.tickets.save(ticket_12345())
     await police.service._on().outbox.enqueue("12345", OTHER_110, StatusBody(
         stage="arrived", unit="U", detail="到场", at=police.clock.now), peer_ticket=T12345, now=police.clock.now)
     assert await police.service.send_once() == 1
     inbox = hotline.service._on().inbox
     with hotline.bus.subscribe() as seen:
-        for _ in range(MAX_DELIVERIES - 1):
+        for _ in range(max_deliveries - 1):
             assert await hotline.service.apply_once(idle_ms=0) == 1
             assert [e for e in await hotline.service.audit.log() if e["outcome"] == "refused"] == []
             assert events_named(seen, "exchange.alert") == []
@@ -120,7 +122,7 @@ async def test_an_effect_that_keeps_failing_is_buried_not_retried_forever(deploy
     monkeypatch.setattr(hotline.service.audit, "link", broken)
     inbox = hotline.service._on().inbox
     with hotline.bus.subscribe() as seen:
-        for _ in range(MAX_DELIVERIES):
+        for _ in range(hotline.service.config.exchange_max_deliveries):
             await hotline.service.apply_once(idle_ms=0)
     assert [a["reason"] for a in events_named(seen, "exchange.alert")] == ["apply_failed"]
     assert [row["reason"] for row in await inbox.dead()] == ["apply_failed: RuntimeError: bad data"]

@@ -90,11 +90,16 @@ async def test_one_deployment_for_both_platforms_builds_with_the_channel_off(tmp
     assert server[PUSH].channel is None  # push goes through the push outbox, as it always did
     with pytest.raises(ChannelOff, match="serves 110, 12345"):
         await service.hand_over(ticket_12345(), "push", "110")
-    assert (await service.state())["enabled"] is False
+    state = await service.state()
+    assert (state["enabled"], state["link"]["state"], state["waiting"], state["waiting_by_direction"]) == \
+        (False, "off", 0, {})
+    assert service.view()["state"] == "off"  # the supervisor page says so
     client = TestClient(TestServer(server.web_app()))
     await client.start_server()
     try:
         resp = await client.post(wire.MESSAGES_PATH, data=b"{}")
+        assert (resp.status, (await resp.json())["error"]["code"]) == (503, "exchange_off")
+        resp = await client.get(wire.HELLO_PATH)  # the other side's probe: the link is down from there
         assert (resp.status, (await resp.json())["error"]["code"]) == (503, "exchange_off")
     finally:
         await client.close()
@@ -132,6 +137,12 @@ def test_a_missing_key_is_refused_at_start_naming_the_secret(tmp_path):
     ("exchange_timeout_s = 20.0\nexchange_lease_s = 10.0",
      "exchange_lease_s (10 s) must be longer than exchange_timeout_s (20 s)"),
     ("exchange_send_batch = 0", "exchange_send_batch must be from 1 to 1000"),
+    ("exchange_max_deliveries = 0", "exchange_max_deliveries must be from 1 to 1000, got 0"),
+    ("exchange_max_deliveries = 1001", "exchange_max_deliveries must be from 1 to 1000, got 1001"),
+    ("exchange_max_deliveries = 2.5", "[exchange] exchange_max_deliveries: expected int, got 2.5"),
+    ("exchange_probe_s = 0.5", "exchange_probe_s must be from 1 to 3600 seconds, got 0.5"),
+    ("exchange_probe_s = 7200", "exchange_probe_s must be from 1 to 3600 seconds, got 7200"),
+    ("exchange_probe_s = nan", "exchange_probe_s must be from 1 to 3600 seconds, got nan"),
 ])
 def test_settings_the_client_could_never_send_with_are_refused(tmp_path, exchange, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -141,4 +152,11 @@ def test_settings_the_client_could_never_send_with_are_refused(tmp_path, exchang
 def test_the_defaults_are_off_and_https_only():
     config = ExchangeConfig.parse({})
     assert (config.exchange_peer_url, config.exchange_allow_http_loopback) == ("", False)
+    assert (config.exchange_max_deliveries, config.exchange_probe_s) == (10, 10.0)
     assert ExchangeConfig.parse({"exchange_peer_url": "https://12345.example:8443/"}).exchange_peer_url == "https://12345.example:8443"
+
+
+@pytest.mark.parametrize("max_deliveries", [1, 1000])
+def test_the_dead_letter_bound_takes_its_whole_range(tmp_path, max_deliveries):
+    settings = police_config(tmp_path, f"{LOOPBACK_PEER}\nexchange_max_deliveries = {max_deliveries}")
+    assert settings.section(ExchangeConfig).exchange_max_deliveries == max_deliveries

@@ -12,7 +12,6 @@ import pytest
 
 from exchange.effects import Peer
 from exchange.errors import NotSendable
-from exchange.inbox_store import MAX_DELIVERIES
 from exchange.messages import Envelope, HandoverBody, StatusBody
 from hotline_link.core.bus import BusEvent
 from hotline_link.core.events import LinkageArrived, LinkageDispatched, LinkageResolved, TicketPushedIn
@@ -150,7 +149,7 @@ async def test_a_message_about_a_pair_no_handover_linked_is_refused_not_applied(
     await police.service._on().outbox.enqueue("12345", "110-20261124-000099", StatusBody(
         stage="arrived", unit="U", detail="到场", at=police.clock.now), peer_ticket=T12345, now=police.clock.now)
     await hotline.settle(police)
-    for _ in range(MAX_DELIVERIES):  # it waits for a link that may yet come, then is given up
+    for _ in range(hotline.service.config.exchange_max_deliveries):  # it waits for a link that may yet come
         await hotline.service.apply_once(idle_ms=0)
     assert await hotline.story(T12345) == []  # nothing applied to 12345's ticket
     refused = [e for e in await hotline.service.audit.messages_about(T12345) if e["outcome"] == "refused"]

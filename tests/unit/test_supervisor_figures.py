@@ -14,6 +14,8 @@ from hotline_link.core.events import (
     CallRouted,
     ConferenceDialling,
     ConferenceJoined,
+    ExchangeAlert,
+    ExchangeLinkChanged,
     IvrChoice,
     IvrEntered,
     IvrLeft,
@@ -240,3 +242,54 @@ def test_the_service_follows_every_event_the_figures_count_or_list():
 
     assert set(HANDLERS) <= _WATCHED
     assert {PushDead, LinkageSupervisorAlert} <= _WATCHED
+
+
+# --- the exchange link (交互通道) -------------------------------------------------------------
+
+PARTITIONED = {"enabled": True, "reason": "", "platform": "12345", "peer_platform": "110", "state": "down",
+               "since": T0 - 95, "error": "cannot connect to the peer", "waiting": 4,
+               "waiting_by_direction": {"12345->110": 3, "110->12345": 1}, "oldest_at": T0 - 630.04,
+               "stopped_count": 1, "dead_count": 2}
+
+
+def test_the_exchange_panel_is_off_until_the_exchange_says_otherwise():
+    panel = board().snapshot(T0)["exchange"]
+    assert (panel["enabled"], panel["state"], panel["waiting"], panel["oldest_waiting_s"], panel["last_alert"]) == \
+        (False, "off", 0, None, None)
+
+
+def test_the_exchange_panel_shows_the_view_and_ages_the_oldest_message():
+    d = board()
+    assert d.set_exchange(PARTITIONED) is True
+    assert d.set_exchange(dict(PARTITIONED)) is False  # nothing new: the page is not woken for it
+    panel = d.snapshot(T0)["exchange"]
+    assert {k: panel[k] for k in ("state", "since", "error", "waiting", "waiting_by_direction", "stopped_count",
+                                  "dead_count")} == \
+        {"state": "down", "since": T0 - 95, "error": "cannot connect to the peer", "waiting": 4,
+         "waiting_by_direction": {"12345->110": 3, "110->12345": 1}, "stopped_count": 1, "dead_count": 2}
+    assert panel["oldest_waiting_s"] == 630.0 and "oldest_at" not in panel
+    assert d.snapshot(T0 + 60)["exchange"]["oldest_waiting_s"] == 690.0  # grows with the clock
+    assert d.set_exchange({**PARTITIONED, "waiting": 5}) is True
+
+
+def test_a_link_change_shows_at_once_and_is_listed_with_the_alerts():
+    d = board()
+    d.apply(ExchangeLinkChanged("12345", "110", "up", "unknown", T0, ""), T0)  # the start: no alert
+    assert d.snapshot(T0)["exchange"]["state"] == "up" and d.snapshot(T0)["alerts"] == []
+    d.apply(ExchangeLinkChanged("12345", "110", "down", "up", T0 + 30, "no answer within 5.0 s"), T0 + 31)
+    snap = d.snapshot(T0 + 40)
+    assert (snap["exchange"]["enabled"], snap["exchange"]["state"], snap["exchange"]["since"]) == \
+        (True, "down", T0 + 30)
+    listed = {"at": T0 + 31, "kind": "exchange.link", "site": "12345",
+              "detail": "up → down: no answer within 5.0 s"}
+    assert snap["alerts"] == [listed]
+    assert snap["exchange"]["last_alert"] == {k: listed[k] for k in ("at", "kind", "detail")}
+
+
+def test_an_exchange_alert_is_the_panel_s_last_alert():
+    d = board()
+    d.apply(ExchangeAlert("12345-20261124-000017", "12345", "110", "conflict", "queue stopped"), T0)
+    assert d.snapshot(T0)["exchange"]["last_alert"] == {
+        "at": T0, "kind": "exchange.alert", "detail": "12345-20261124-000017 110 conflict queue stopped"}
+    d.apply(LinkageSupervisorAlert("12345-20261124-000001", "QD-TOWN", "12345", "非工作时间"), T0 + 1)
+    assert d.snapshot(T0 + 1)["exchange"]["last_alert"]["kind"] == "exchange.alert"  # not the channel's

@@ -32,3 +32,19 @@ def test_metrics_have_help_type_and_the_same_figures():
     assert 'hotline_transfers_answered_last_hour{source="12345",target="110"} 1.0' in lines
     assert not any(line.startswith('hotline_occupancy_ratio{site="110"}') for line in lines)  # None: left out
     assert text.endswith("\n")
+
+
+def test_the_exchange_link_is_a_gauge_only_where_it_runs():
+    d = Dashboard(("12345",), {"1001": "12345"})
+    assert "hotline_exchange" not in render(d.snapshot(T0))  # one deployment: off, nothing to watch
+    d.set_exchange({"enabled": True, "platform": "12345", "peer_platform": "110", "state": "down",
+                    "waiting": 4, "waiting_by_direction": {"12345->110": 3, "110->12345": 1},
+                    "oldest_at": T0 - 90, "stopped_count": 1, "dead_count": 2})
+    lines = render(d.snapshot(T0)).splitlines()
+    for line in lines:
+        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or SAMPLE.match(line), line
+    assert 'hotline_exchange_link{state="down"} 1' in lines and 'hotline_exchange_link{state="up"} 0' in lines
+    assert 'hotline_exchange_waiting_messages{direction="12345->110"} 3.0' in lines
+    assert 'hotline_exchange_waiting_messages{direction="110->12345"} 1.0' in lines
+    assert "hotline_exchange_oldest_waiting_seconds 90.0" in lines
+    assert "hotline_exchange_stopped_queues 1.0" in lines and "hotline_exchange_dead_letters 2.0" in lines
