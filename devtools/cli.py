@@ -42,6 +42,15 @@ def _cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if args.action != "status" or status.running else 1
 
 
+def _cmd_chaos_two(settings: Settings, args: argparse.Namespace) -> int:
+    from devtools.chaos_deployments import run_two_deployment_chaos
+
+    result = run_job(run_two_deployment_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
+    print(json.dumps(result))
+    whole = all(result[k] == 0 for k in ("lost_calls", "messages_lost", "messages_doubled", "restricted_leaked"))
+    return 0 if whole and result["max_backlog_drain_s"] is not None and result["messages_sent"] > 0 else 1
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.demo import run_demo
 
@@ -49,6 +58,8 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_chaos(settings: Settings, args: argparse.Namespace) -> int:
+    if args.deployments == "two":
+        return _cmd_chaos_two(settings, args)
     from devtools.chaos import run_chaos
 
     result = run_job(run_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
@@ -114,5 +125,8 @@ def register(sub: Any) -> None:
     chaos.add_argument("--rate", type=float, default=1.0, help="calls per second")
     chaos.add_argument("--outage", type=float, default=3.0, help="seconds Redis or the server stays away")
     chaos.add_argument("--calm", type=float, default=5.0, help="seconds of plain calls between faults")
+    chaos.add_argument("--deployments", choices=("one", "two"), default="one",
+                       help="two: the 12345 and 110 deployments, the exchange link cut and each server "
+                            "restarted while calls and cases flow both ways")
     chaos.set_defaults(func=_cmd_chaos)
 

@@ -85,3 +85,54 @@ async def test_a_transfer_crosses_by_the_trunk_and_the_channel_only(two_deployme
     assert owners(await hotline.keys("hl:*")) <= {"12345", "remote"}
     assert owners(await police.keys("hl:*")) == {"110"}
     assert "12345" in owners(await hotline.keys("hl:*"))
+
+
+async def test_a_restricted_110_case_crosses_by_its_number_only(two_deployments, softphones, peers):
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    caller = f"139{int(time.time() * 1000) % 10**8:08d}"
+    with police.server.bus.subscribe() as police_events, hotline.server.bus.subscribe() as hotline_events:
+        agent_110 = await online_agent(police.server, softphones, peers, "110", "2002")
+        agent_12345 = await online_agent(hotline.server, softphones, peers, "12345", "1002")
+        call = await answered_call(police.server, police_events, peers, agent_110, "110", caller, 5000)
+        ticket = await police.server[TICKETS].open_for_call("110", call.call_id)
+        await police.server[TICKETS].update(ticket, category="涉案", summary="涉案线索：某仓库藏匿赃物",
+                                             division_code="320681", restricted=True)
+        status, body = await Api(police.server).request("POST", f"/api/calls/{call.call_id}/transfer", "2002",
+                                                        json={"target": "12345"})
+        assert status == 200, body
+        received = await hotline_events.wait_for(is_event("ticket.received", site="12345"), 15)
+    assert await call.caller.finished(20) == 0 and await agent_12345.finished(10) == 0
+    ticket_12345 = received.data["ticket_id"]
+    handover = await until_in_story(Api(hotline.server), ticket_12345, "1002", "exchange.received.handover")
+    assert handover["restricted"] is True and handover["peer_ticket"] == ticket.id
+    assert (handover["category"], handover["summary"], handover["division_code"]) == ("", "", "")
+    opened = await hotline.server[TICKETS].get(ticket_12345)
+    assert (opened.source_platform, opened.source_ticket) == ("110", ticket.id)
+    assert (opened.category, opened.summary, opened.division_code) == ("", "", "")
+    # nothing of its content is anywhere in the 12345 deployment's Redis
+    for key in await hotline.keys("hl:*"):
+        kind = await hotline.redis.type(key)
+        text = (str(await hotline.redis.hgetall(key)) if kind == "hash" else
+                str(await hotline.redis.xrange(key)) if kind == "stream" else
+                str(await hotline.redis.get(key)) if kind == "string" else "")
+        assert "赃物" not in text and "涉案线索" not in text, key
+
+
+async def test_a_push_crosses_signed_for_and_listed_on_both_sides(two_deployments):
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    ticket = await hotline.server[TICKETS].open_for_call("12345", f"test-push-{time.time_ns()}")
+    ticket = await hotline.server[TICKETS].update(ticket, category="治安", summary="楼道有可疑包裹",
+                                                  division_code="320681", caller="13900002222")
+    hotline_api, police_api = Api(hotline.server), Api(police.server)
+    status, body = await hotline_api.request("POST", f"/api/tickets/{ticket.id}/push", "1001",
+                                             json={"target": "110"})
+    assert status == 202, body
+    signed = await until_in_story(hotline_api, ticket.id, "1001", "exchange.received.received")
+    assert signed["accepted_by"] == "system" and signed["receiver_ticket"].startswith("110-")
+    pushed = await police.server[TICKETS].get(signed["receiver_ticket"])
+    assert (pushed.source_ticket, pushed.category, pushed.summary) == (ticket.id, "治安", "楼道有可疑包裹")
+    # 可查: each side lists the case, in its own direction
+    for api, direction, ours in ((hotline_api, "out", ticket.id), (police_api, "in", pushed.id)):
+        status, listed = await api.request("GET", f"/api/exchange/v1/cases?direction={direction}", role="supervisor")
+        assert status == 200, listed
+        assert [row["ticket"] for row in listed["cases"]] == [ours], listed
