@@ -178,3 +178,13 @@ async def served_pair(redis_url: str, peer_redis_url: str, session: aiohttp.Clie
             await one.service.stop()
             await one.down()
             await one.redis.aclose()
+
+
+def misaddress(hotline: Deployment, police: Deployment) -> str:
+    """Point 12345's client at a page of 110's server that is not the exchange endpoint (a
+    405: final, so the ticket's queue stops); the right URL, for the operator's mend."""
+    client = hotline.service.client
+    assert client is not None
+    right_url: str = client.url  # type: ignore[attr-defined]
+    client.url = police.url + "/api/openapi.json"  # type: ignore[attr-defined]
+    return right_url
