@@ -229,15 +229,19 @@ class TwoDeploymentChaos:
             self.drain_s["end"] = await self.drained(time.monotonic())
             outcomes = [await run.finished(30) for run in self.callers]
             figures = await self.figures()
-        finally:
+        finally:  # each step on its own: the sandbox is cleared whatever failed before it
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.TimeoutError):
                 await self.peers.stop_all()
             for platform in list(self.servers):
-                await self.stop_server(platform)
+                try:
+                    await self.stop_server(platform)
+                except Exception as exc:
+                    log.error("chaos.stop_failed", platform=platform, error=f"{type(exc).__name__}: {exc}"[:200])
             for proxy in self.proxies.values():
-                await proxy.close()
+                with contextlib.suppress(Exception):
+                    await proxy.close()
             await asyncio.to_thread(sandbox.clear)  # no channel or contact left for the next run
         drains = [v for k, v in self.drain_s.items() if k != "end"]
         worst = None if any(v is None for v in drains) else max((v for v in drains if v is not None), default=None)
