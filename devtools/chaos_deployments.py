@@ -80,6 +80,7 @@ class TwoDeploymentChaos:
         self.restricted: list[str] = []  # the 110 tickets handed over as restricted matters
         self.drain_s: dict[str, float | None] = {}
         self.case_errors: Counter[str] = Counter()
+        self.step = ""  # the fault's step under way, for a run that gets stuck
 
     # --- the servers --------------------------------------------------------------------
     async def start_server(self, platform: str) -> None:
@@ -146,18 +147,30 @@ class TwoDeploymentChaos:
 
     # --- faults -------------------------------------------------------------------------
     async def fault(self, name: str) -> None:
+        """One fault; a step that never ends fails the run with its name, never hangs it."""
+        try:
+            await asyncio.wait_for(self._fault(name), self.outage_s + DRAIN_TIMEOUT_S + 60)
+        except TimeoutError:
+            raise RuntimeError(f"fault {name} stuck at step {self.step!r}") from None
+
+    async def _fault(self, name: str) -> None:
         log.info("chaos.fault", fault=name)
         if name == "exchange_link_cut":
+            self.step = "cut"
             for proxy in self.proxies.values():
                 await proxy.cut()
             await asyncio.sleep(self.outage_s)
+            self.step = "restore"
             for proxy in self.proxies.values():
                 await proxy.restore()
         else:
             platform = name.rsplit("_", 1)[1]
+            self.step = f"stop {platform}"
             await self.stop_server(platform)
             await asyncio.sleep(self.outage_s)
+            self.step = f"start {platform}"
             await self.start_server(platform)
+        self.step = "drain"
         self.drain_s[name] = await self.drained(time.monotonic())
         log.info("chaos.drained", fault=name, drain_s=self.drain_s[name])
 

@@ -136,3 +136,20 @@ async def test_a_push_crosses_signed_for_and_listed_on_both_sides(two_deployment
         status, listed = await api.request("GET", f"/api/exchange/v1/cases?direction={direction}", role="supervisor")
         assert status == 200, listed
         assert [row["ticket"] for row in listed["cases"]] == [ours], listed
+
+
+async def test_the_supervisor_page_shows_the_link_to_the_other_deployment(two_deployments, tmp_path):
+    from tests.sandbox.test_supervisor_page import _browser, _screenshot, _wait_until
+
+    hotline = two_deployments["12345"]
+    api = Api(hotline.server)
+    driver = await asyncio.to_thread(_browser, tmp_path / "chromium-profile")
+    try:
+        await asyncio.to_thread(driver.get, f"{api.base}/supervisor?token={api.token(role='supervisor')}")
+        link = "return (document.querySelector('#exchange [data-link]') || {}).dataset?.link || null;"
+        await asyncio.to_thread(_wait_until, driver, lambda d: d.execute_script(link) == "up", 30)
+        panel = await asyncio.to_thread(lambda: driver.find_element("id", "exchange-panel").text)
+        assert "交互通道" in panel and "正常" in panel and "110" in panel, panel
+        await asyncio.to_thread(_screenshot, driver, tmp_path, "supervisor-exchange-link.png")
+    finally:
+        await asyncio.to_thread(driver.quit)
