@@ -47,6 +47,7 @@ from exchange.redis_keys import LOG
 from hotline_link.app import App, load_config
 from hotline_link.core.redis_client import as_str_entries, redis_client
 from hotline_link.core.settings import Settings, agent_password, read_secret_file
+from hotline_link.core.tasks import cancel_and_wait
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tickets.keys import TICKETS
@@ -235,16 +236,14 @@ class TwoDeploymentChaos:
             for name in FAULTS:
                 await self.fault(name)
                 await asyncio.sleep(self.calm_s)
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # re-cancelled until done: Python 3.11's wait_for (in a Redis call of a case) can
+            # swallow one cancellation, and the case loop would then go on forever
+            await cancel_and_wait(tasks)
             self.drain_s["end"] = await self.drained(time.monotonic())
             outcomes = [await run.finished(30) for run in self.callers]
             figures = await self.figures()
         finally:  # each step on its own: the sandbox is cleared whatever failed before it
-            for task in tasks:
-                task.cancel()
+            await cancel_and_wait(tasks)
             with contextlib.suppress(asyncio.TimeoutError):
                 await self.peers.stop_all()
             for platform in list(self.servers):
