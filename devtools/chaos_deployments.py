@@ -39,12 +39,12 @@ from typing import Any
 
 import structlog
 
-from devtools.faults import TcpProxy
+from devtools.faults import TcpProxy, free_tcp_port
 from devtools.sandbox import Sandbox, deployments
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from exchange.app_keys import EXCHANGE
 from exchange.redis_keys import LOG
-from hotline_link.app import App, load_config
+from hotline_link.app import App
 from hotline_link.core.redis_client import as_str_entries, redis_client
 from hotline_link.core.settings import Settings, agent_password, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait
@@ -65,9 +65,8 @@ class TwoDeploymentChaos:
                  case_every_s: float) -> None:
         self.sandbox_settings = settings
         self.rate, self.outage_s, self.calm_s, self.case_every_s = rate, outage_s, calm_s, case_every_s
-        loaded = {plan.platform: load_config(deployments.deployment_dir(settings.state_dir, plan.platform)
-                                             / "config.toml", env={}) for plan in deployments.PLANS}
-        self.http_ports = {platform: _free_tcp_port() for platform in loaded}
+        loaded = deployments.load_deployments(settings.state_dir)
+        self.http_ports = {platform: free_tcp_port() for platform in loaded}
         # each side reaches the other's exchange endpoint through a proxy the link cut cuts
         self.proxies = {platform: TcpProxy("127.0.0.1", self.http_ports[platform]) for platform in loaded}
         self.settings = {platform: one.with_values(
@@ -269,14 +268,6 @@ def _peer(platform: str) -> str:
 
 def _carries_content(ticket: Ticket) -> bool:
     return bool(ticket.category or ticket.summary or ticket.caller or ticket.division_code)
-
-
-def _free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def run_two_deployment_chaos(settings: Settings, *, rate: float = 1.0, outage_s: float = 5.0,

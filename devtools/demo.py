@@ -29,7 +29,7 @@ from call_control.keys import CONFERENCES, TRANSFERS
 from devtools.sandbox import Sandbox, deployments
 from devtools.sip.dtmf import VOICE, keyed
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
-from hotline_link.app import App, load_config
+from hotline_link.app import App
 from hotline_link.asterisk.render import handset_port
 from hotline_link.core.bus import Subscription
 from hotline_link.core.logs import configure_logging, mask_number
@@ -299,12 +299,6 @@ async def _wait_for_ctrl_c() -> None:
     await stop.wait()
 
 
-def deployment_settings(settings: Settings) -> dict[str, Settings]:
-    """The two deployments' settings, as ``sandbox up`` wrote them, by platform."""
-    return {plan.platform: load_config(deployments.deployment_dir(settings.state_dir, plan.platform)
-                                       / "config.toml", env={}) for plan in deployments.PLANS}
-
-
 async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True) -> int:
     configure_logging(settings.log_level, stream=sys.stderr)
     _out("== hotline-link demo: bringing up the sandbox (first run builds Asterisk 22, ~1 min)")
@@ -314,7 +308,7 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
     secrets = read_secret_file(settings.secrets_file)
     for site in status.sites:
         _out(f"   site {site.site_id:<7} Asterisk pid {site.pid}, AMI up: {site.ami_open}")
-    servers = {platform: App(one) for platform, one in deployment_settings(settings).items()}
+    servers = {platform: App(one) for platform, one in deployments.load_deployments(settings.state_dir).items()}
     for platform, server in servers.items():
         await server.start()
         await server.ami.wait_connected(15)

@@ -20,7 +20,7 @@ from hotline_link.core.errors import SandboxError
 from hotline_link.core.settings import SiteSettings
 
 
-def _free_tcp_port() -> int:
+def free_tcp_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -34,7 +34,7 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = _free_tcp_port()
+        self.port = free_tcp_port()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._pumps: set[asyncio.Task[None]] = set()

@@ -57,6 +57,14 @@ def deployment_dir(state_dir: Path, platform: str) -> Path:
     return state_dir / "deployments" / platform
 
 
+def load_deployments(state_dir: Path) -> dict[str, Settings]:
+    """The two deployments' settings, as ``sandbox up`` wrote them, by platform."""
+    from hotline_link.app import load_config  # the app and its plugins, only when asked
+
+    return {plan.platform: load_config(deployment_dir(state_dir, plan.platform) / "config.toml", env={})
+            for plan in PLANS}
+
+
 def redis_url(plan: DeploymentPlan) -> str:
     return f"redis://127.0.0.1:{plan.redis_port}/0"
 

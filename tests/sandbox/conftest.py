@@ -93,12 +93,11 @@ async def two_deployments(sandbox_settings: Settings, log_lines) -> AsyncIterato
     from redis.asyncio import Redis
 
     from devtools.sandbox import Sandbox, deployments
-    from hotline_link.app import App, load_config
+    from hotline_link.app import App
     from tests.helpers import free_tcp_port, hangup_everything
 
     Sandbox(sandbox_settings).clear()
-    loaded = {plan.platform: load_config(deployments.deployment_dir(sandbox_settings.state_dir, plan.platform)
-                                         / "config.toml", env={}) for plan in deployments.PLANS}
+    loaded = deployments.load_deployments(sandbox_settings.state_dir)
     ports = {platform: free_tcp_port() for platform in loaded}
     served: dict[str, Deployed] = {}
     try:

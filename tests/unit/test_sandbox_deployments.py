@@ -27,7 +27,7 @@ def sandbox(tmp_path: Path) -> tuple[Sandbox, dict[str, str]]:
 
 
 def _loaded(box: Sandbox, platform: str) -> Settings:
-    return load_config(deployments.deployment_dir(box.settings.state_dir, platform) / "config.toml", env={})
+    return deployments.load_deployments(box.settings.state_dir)[platform]
 
 
 def test_each_deployment_serves_its_own_sites_on_its_own_redis_and_ports(sandbox) -> None:
