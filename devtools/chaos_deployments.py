@@ -41,6 +41,7 @@ import structlog
 
 from devtools.faults import TcpProxy, free_tcp_port
 from devtools.sandbox import Sandbox, deployments
+from devtools.sip.contacts import wait_reachable
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from exchange.app_keys import EXCHANGE
 from exchange.redis_keys import LOG
@@ -104,6 +105,7 @@ class TwoDeploymentChaos:
                 port = free_udp_port()
                 await self.peers.register(site, agent, agent_password(secrets, platform, agent), port)
                 await self.peers.answer(site, agent, port, calls=1000, ring_ms=200, timeout_s=900)
+                await wait_reachable(server.ami.send, platform, agent)
                 await server[SEAT_REGISTRY].wait_for_state(platform, agent, SeatState.IDLE, 10)
 
     async def place_calls(self) -> None:

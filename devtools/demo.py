@@ -27,6 +27,7 @@ from typing import Any
 
 from call_control.keys import CONFERENCES, TRANSFERS
 from devtools.sandbox import Sandbox, deployments
+from devtools.sip.contacts import wait_reachable
 from devtools.sip.dtmf import VOICE, keyed
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from hotline_link.app import App
@@ -330,6 +331,7 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 await peers.answer(server.settings.site(site_id), agent, port,
                                    calls=calls + STORY_CALLS + (LIVE_CALLS if keep_running else 0),
                                    timeout_s=3600)
+                await wait_reachable(server.ami.send, site_id, agent)
                 await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
         _out(f"== softphones registered: {', '.join(f'{a}@{s}' for s, a, _ in registered)}")
         _out(f"== placing {calls} real SIP calls")

@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 
 from devtools.sandbox import Sandbox
+from devtools.sip.contacts import wait_reachable
 from devtools.sip.peers import SipPeers, free_udp_port
 from hotline_link.app import App, load_config
 from hotline_link.asterisk.ami.manager import AmiEvent
@@ -126,9 +127,13 @@ async def run_bench(settings: Settings, calls: int) -> dict[str, object]:
     try:
         await peers.register(site, AGENT, agent_password(secrets, SITE, AGENT), port)
         await peers.answer(site, AGENT, port, calls=calls, ring_ms=0, timeout_s=600)
+        await wait_reachable(server.ami.send, SITE, AGENT)
         await server[SEAT_REGISTRY].wait_for_state(SITE, AGENT, SeatState.IDLE, 10)
         first = random.randrange(10**5)  # numbers new to this run: no harassment window carries over
         for n in range(calls):
+            # a seat offline for a moment (a late qualify answer on a busy machine) would send
+            # the caller to the queue's prompt, which answers it: the call must find it idle
+            await server[SEAT_REGISTRY].wait_for_state(SITE, AGENT, SeatState.IDLE, WAIT_S)
             changes.clear()
             start = len(watcher.shown)
             run = await peers.call(site, f"139099{(first + n) % 10**5:05d}", site.intake, hold_ms=1000)

@@ -26,6 +26,7 @@ import panoramisk
 
 from call_control.keys import CALLS
 from devtools.sandbox import Sandbox
+from devtools.sip.contacts import wait_reachable
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
 from hotline_link.app import App
 from hotline_link.core.bus import BusEvent, Subscription
@@ -133,6 +134,7 @@ async def online_softphone(server: App, peers: SipPeers, password: str, site_id:
     await peers.register(site, agent, password, port)
     run = await peers.answer(site, agent, port, calls=calls, ring_ms=0, timeout_s=3600, trace=trace,
                              talk_range_ms=talk_range_ms)
+    await wait_reachable(server.ami.send, site_id, agent)
     await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
     return run
 

@@ -58,6 +58,19 @@ def free_media_port(host: str = "127.0.0.1") -> int:
     raise SandboxError("no free UDP port pair for SIPp media")
 
 
+def udp_port_bound(port: int, tables: tuple[Path, ...] = (Path("/proc/net/udp"), Path("/proc/net/udp6"))) -> bool:
+    """Whether some socket has bound UDP ``port`` (read from the kernel's tables; binding it
+    ourselves to find out could take it from the SIPp that is starting)."""
+    wanted = f":{port:04X}"
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 1 and fields[1].endswith(wanted):
+                    return True
+    return False
+
+
 @dataclass
 class SippRun:
     name: str
@@ -79,6 +92,18 @@ class SippRun:
         except TimeoutError:
             self.kill()
             raise
+
+    async def listening(self, port: int, timeout: float = 20.0) -> None:
+        """Wait until this SIPp has bound ``port``: a call sent before that would fail at once
+        (a busy machine can take seconds to start SIPp). Returns early if SIPp exited."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not udp_port_bound(port):
+            if self.process.returncode is not None:
+                return
+            if loop.time() > deadline:
+                raise SandboxError(f"SIPp {self.name} did not bind port {port} in {timeout:.0f} s; see {self.log_file}")
+            await asyncio.sleep(0.05)
 
     def kill(self) -> None:
         if self.process.returncode is None:
@@ -119,10 +144,13 @@ class SipPeers:
                 "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin",
                 "-trace_err", "-error_file", str(self.workdir / f"{self._counter:03d}-{name}.errors"),
                 *(extra or []), f"{site.host}:{site.sip_port}"]
+        # a session of its own, so a scheduler autogroup of its own: a phone is a device of
+        # its own, and must not answer Asterisk's OPTIONS late because the tests' process
+        # shares its CPU share with busy neighbours (the seat would show offline)
         with log_file.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
                 *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                cwd=self.workdir)
+                cwd=self.workdir, start_new_session=True)
         run = SippRun(name, process, log_file)
         self.runs.append(run)
         return run
@@ -163,6 +191,7 @@ class SipPeers:
         if trace:  # every SIP message with its arrival time (for latency benchmarks)
             extra += ["-trace_msg", "-message_file", str(trace_file)]
         run = await self._start(f"answer-{agent}", scenario, site, port, None, timeout_s, extra)
+        await run.listening(port)
         run.messages_file = messages
         run.trace_file = trace_file if trace else None
         return run
@@ -170,7 +199,9 @@ class SipPeers:
     async def busy(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
                    timeout_s: int = 60) -> SippRun:
         scenario = self._scenario("busy.xml", calls=calls, **_qualified(calls))
-        return await self._start(f"busy-{agent}", scenario, site, port, None, timeout_s)
+        run = await self._start(f"busy-{agent}", scenario, site, port, None, timeout_s)
+        await run.listening(port)
+        return run
 
     async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
                    timeout_s: int = 60) -> SippRun:
@@ -246,6 +277,7 @@ class SipPeers:
         messages = self.workdir / f"{self._counter:03d}-handset.messages"
         run = await self._start("handset", scenario, site, port, calls, timeout_s,
                                 ["-trace_logs", "-log_file", str(messages)])
+        await run.listening(port)
         run.messages_file = messages
         return run
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from devtools.sip.contacts import wait_reachable
 from devtools.sip.peers import SippRun
 from hotline_link.core.settings import read_toml_private
 from hotline_link.web.auth import sandbox_token
@@ -53,8 +54,11 @@ async def online_agent(server, softphones, peers, site_id: str, agent: str, *, c
     port = await softphones.register(site, agent)
     await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
     if busy:
-        return await peers.busy(site, agent, port, calls=calls)
-    return await peers.answer(site, agent, port, calls=calls, ring_ms=ring_ms)
+        run = await peers.busy(site, agent, port, calls=calls)
+    else:
+        run = await peers.answer(site, agent, port, calls=calls, ring_ms=ring_ms)
+    await wait_reachable(server.ami.send, site_id, agent)
+    return run
 
 
 async def answered_call(server, events, peers, agent_run: SippRun, site_id: str, caller: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from call_control.keys import CALLS
+from devtools.sip.contacts import wait_reachable
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
@@ -26,6 +27,7 @@ async def test_hangup_during_ami_outage_is_seen_after_reconnect(proxied_server, 
         port = await softphones.register(site, "1003")
         await server[SEAT_REGISTRY].wait_for_state("12345", "1003", SeatState.IDLE, 10)
         agent = await peers.answer(site, "1003", port)
+        await wait_reachable(server.ami.send, "12345", "1003")
         caller = await peers.call(site, "13900001111", "12345", hold_ms=2500)
         answered = await events.wait_for(is_event("call.answered", site="12345"), 10)
         call_id = answered.data["call_id"]

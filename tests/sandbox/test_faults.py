@@ -16,6 +16,7 @@ import pytest
 
 from call_control.keys import CALLS
 from devtools.sandbox import Sandbox
+from devtools.sip.contacts import wait_reachable
 from hotline_link.app import App
 from hotline_link.asterisk.ami.manager import AmiManager
 from seat_pool.keys import SEAT_REGISTRY
@@ -56,6 +57,7 @@ async def test_redis_restarted_while_a_call_goes_through(fault_settings, sandbox
             port = await softphones.register(site, "1004")
             await server[SEAT_REGISTRY].wait_for_state("12345", "1004", SeatState.IDLE, 10)
             agent = await peers.answer(site, "1004", port, calls=2)
+            await wait_reachable(server.ami.send, "12345", "1004")
 
             await asyncio.to_thread(sandbox.redis.stop)
             # Redis is away for the whole call: the route hook cannot claim a seat, so the
@@ -116,6 +118,7 @@ async def test_server_stopped_and_started_mid_call(fault_settings, sandbox, soft
             port = await softphones.register(site, agent)
             await first[SEAT_REGISTRY].wait_for_state("12345", agent, SeatState.IDLE, 10)
             agents.append(await peers.answer(site, agent, port))
+            await wait_reachable(first.ami.send, "12345", agent)
         with first.bus.subscribe() as events:
             caller_a = await peers.call(site, "13900003001", "12345", hold_ms=6000)
             started = await events.wait_for(is_event("call.started", site="12345", caller="13900003001"), 15)
@@ -184,6 +187,7 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
         port = await softphones.register(site_12345, "1007")
         await server[SEAT_REGISTRY].wait_for_state("12345", "1007", SeatState.IDLE, 10)
         agent_12345 = await peers.answer(site_12345, "1007", port)
+        await wait_reachable(server.ami.send, "12345", "1007")
         with server.bus.subscribe() as events:
             # long enough to outlast the restart of the other site, however slow it is
             caller = await peers.call(site_12345, "13900004001", "12345", hold_ms=20000)
@@ -205,6 +209,7 @@ async def test_one_asterisk_site_restarted(fault_settings, sandbox, softphones, 
             port = await softphones.register(site_110, "2003")
             await server[SEAT_REGISTRY].wait_for_state("110", "2003", SeatState.IDLE, 15)
             agent_110 = await peers.answer(site_110, "2003", port)
+            await wait_reachable(server.ami.send, "110", "2003")
             caller_110 = await peers.call(site_110, "13900004002", "110", hold_ms=500)
             started = await events.wait_for(is_event("call.started", site="110", caller="13900004002"), 15)
             routed = await events.wait_for(is_event("call.routed", call_id=started.data["call_id"]), 10)

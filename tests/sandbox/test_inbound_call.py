@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devtools.sip.contacts import wait_reachable
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
@@ -16,6 +17,7 @@ async def test_call_is_routed_to_registered_agent_and_hangup_seen(server, softph
         port = await softphones.register(site, "1002")
         await server[SEAT_REGISTRY].wait_for_state("12345", "1002", SeatState.IDLE, 10)
         agent = await peers.answer(site, "1002", port)
+        await wait_reachable(server.ami.send, "12345", "1002")
         caller = await peers.call(site, CALLER, "12345", hold_ms=1500)
 
         started = await events.wait_for(is_event("call.started", site="12345", caller=CALLER), 10)
