@@ -111,6 +111,22 @@ def test_chaos(clean_afterwards):
                                              for t in result["trunk_transfers"])
 
 
+CHAOS_TWO_FIELDS = {"deployments", "calls", "lost_calls", "cases", "messages_sent", "messages_delivered",
+                    "messages_lost", "messages_doubled", "restricted_leaked", "restricted_cases", "drain_s",
+                    "max_backlog_drain_s"}
+
+
+def test_chaos_on_two_deployments(clean_afterwards):
+    done = _run(["-m", "hotline_link.cli", "chaos", "--deployments", "two", "--rate", "1", "--outage", "2",
+                 "--calm", "2"], 900)
+    result = _json_line(done.stdout, CHAOS_TWO_FIELDS)
+    assert result["lost_calls"] == result["messages_lost"] == result["messages_doubled"] == 0, result
+    assert result["restricted_leaked"] == 0 and result["restricted_cases"] > 0, result
+    assert result["messages_delivered"] == result["messages_sent"] > 0, result
+    assert set(result["drain_s"]) == {"exchange_link_cut", "server_restart_12345", "server_restart_110", "end"}
+    assert result["max_backlog_drain_s"] is not None, result
+
+
 def test_demo_once_shows_two_deployments_a_transfer_and_a_three_way_call(clean_afterwards):
     done = _run(["-m", "hotline_link.cli", "demo", "--once", "--calls", "2"], 600)
     out = done.stdout
