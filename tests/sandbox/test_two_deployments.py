@@ -9,6 +9,8 @@ import re
 import time
 from typing import Any
 
+from hotline_link.asterisk.render import handset_port
+from linkage.keys import LINKAGE
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
 from tickets.keys import TICKETS
@@ -153,3 +155,73 @@ async def test_the_supervisor_page_shows_the_link_to_the_other_deployment(two_de
         await asyncio.to_thread(_screenshot, driver, tmp_path, "supervisor-exchange-link.png")
     finally:
         await asyncio.to_thread(driver.quit)
+
+
+async def test_a_three_way_call_joins_the_110_deployment_and_the_caller_stays(two_deployments, softphones, peers):
+    """三方通话 across the two deployments: 110 joins over the trunk, its ticket names the
+    12345 ticket (mode conference), and when the 12345 agent leaves, caller and 110 talk on."""
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    hotline_api = Api(hotline.server)
+    caller = f"137{int(time.time() * 1000) % 10**8:08d}"
+    with hotline.server.bus.subscribe() as hotline_events, police.server.bus.subscribe() as police_events:
+        agent_12345 = await online_agent(hotline.server, softphones, peers, "12345", "1003")
+        agent_110 = await online_agent(police.server, softphones, peers, "110", "2003")
+        call = await answered_call(hotline.server, hotline_events, peers, agent_12345, "12345", caller, 7000)
+        status, body = await hotline_api.request("POST", f"/api/calls/{call.call_id}/conference", "1003",
+                                                 json={"target": "110", "category": "纠纷", "summary": "责任不清"})
+        assert status == 200, body
+        assert body["state"] == "joined" and sorted(body["parties"]) == ["1003", "110", "caller"], body
+        ticket_12345 = body["ticket_id"]
+        received = await police_events.wait_for(is_event("ticket.received", site="110"), 15)
+        status, body = await hotline_api.request("DELETE", f"/api/calls/{call.call_id}/conference/1003", "1003")
+        assert status == 202, body
+        await hotline_events.wait_for(is_event("conference.left", party="1003"), 10)
+        assert await agent_12345.finished(10) == 0
+        assert call.caller.process.returncode is None  # still talking with 110
+    assert await call.caller.finished(20) == 0 and await agent_110.finished(10) == 0
+    ticket_110 = received.data["ticket_id"]
+    handover = await until_in_story(Api(police.server), ticket_110, "2003", "exchange.received.handover")
+    assert (handover["peer_ticket"], handover["mode"], handover["category"]) == (ticket_12345, "conference", "纠纷")
+    signed = await until_in_story(hotline_api, ticket_12345, "1003", "exchange.received.received")
+    assert signed["receiver_ticket"] == ticket_110 and signed["accepted_by"] == "2003"
+    assert owners(await police.keys("hl:*")) == {"110"}
+
+
+async def test_dispatch_and_feedback_at_110_come_back_into_the_12345_story(two_deployments, peers):
+    """反馈回写: a case pushed to 110 is dispatched there to the police by duty phone (key 1
+    accepts), who report arrival and result; each step reaches the 12345 ticket's story as
+    an exchange message, and 12345's cases API shows the result."""
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    hotline_api = Api(hotline.server)
+    ticket = await hotline.server[TICKETS].open_for_call("12345", f"test-feedback-{time.time_ns()}")
+    ticket = await hotline.server[TICKETS].update(ticket, category="治安", summary="商铺门口有人持械争吵",
+                                                  division_code="320681", caller="13900003333")
+    status, body = await hotline_api.request("POST", f"/api/tickets/{ticket.id}/push", "1001",
+                                             json={"target": "110"})
+    assert status == 202, body
+    signed = await until_in_story(hotline_api, ticket.id, "1001", "exchange.received.received")
+    police_ticket = await police.server[TICKETS].get(signed["receiver_ticket"])
+    settings = police.server.settings
+    handset = await peers.handset(settings.site(settings.public_network_site), handset_port(settings),
+                                  [(1500, "1")])
+    with police.server.bus.subscribe() as events:
+        await police.server[LINKAGE].dispatch(police_ticket, "QD-POLICE", by="2001")
+        await events.wait_for(is_event("linkage.accepted", ticket_id=police_ticket.id), 60)
+    assert await handset.finished(30) == 0, handset.output()
+    await police.server[LINKAGE].feedback(police_ticket.id, "QD-POLICE", "arrival", {"situation": "民警已到场"})
+    await police.server[LINKAGE].feedback(police_ticket.id, "QD-POLICE", "result",
+                                          {"resolved": True, "summary": "已劝离"})
+    deadline = time.monotonic() + 30
+    steps: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not any(step.get("stage") == "result" for step in steps):
+        steps = [e["data"] for e in await story_of(hotline_api, ticket.id, "1001")
+                 if e["event"] == "exchange.received.status"]
+        await asyncio.sleep(0.3)
+    # in order and once each (a 回访 may follow later)
+    assert [step.get("stage") for step in steps][:4] == ["dispatched", "accepted", "arrived", "result"], steps
+    assert {step.get("unit") for step in steps[:4]} == {"QD-POLICE"}, steps
+    status, listed = await hotline_api.request("GET", "/api/exchange/v1/cases?direction=out", role="supervisor")
+    assert status == 200, listed
+    row = next(r for r in listed["cases"] if r["ticket"] == ticket.id)
+    assert (row["peer_ticket"], row["signed_for_by"]) == (police_ticket.id, "system"), row
+    assert row["feedback_stage"] in ("result", "callback", "closed"), row  # the last step heard
