@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 import structlog
+from redis.exceptions import RedisError
 
 from tickets.store import Ticket
 
@@ -26,12 +27,20 @@ class HandoverChannel(Protocol):
 
 async def send_handover(channel: HandoverChannel | None, ticket: Ticket, mode: CallMode, to_platform: str,
                         call_id: str) -> bool:
-    """Queue the handover of ``ticket`` as the agent asks for the transfer (or three-way
-    call), if the channel carries cases to ``to_platform``: whether it did. The channel
-    derives the message id from the call, so the same request again queues nothing new."""
+    """Queue the handover of ``ticket`` once Asterisk has taken the transfer (or dials the
+    three-way call's third party), if the channel carries cases to ``to_platform``: whether
+    it did. A transfer Asterisk refused hands nothing over: the caller never left. The
+    channel derives the message id from the call, so the same request again queues nothing
+    new. The call is already on its way, so a Redis failure here is logged, not raised: the
+    case still crosses by the call's headers (its source unproven by a signed message)."""
     if channel is None or not channel.carries(to_platform):
         return False
-    await channel.hand_over_call(ticket, mode, to_platform, call_id)
+    try:
+        await channel.hand_over_call(ticket, mode, to_platform, call_id)
+    except RedisError as exc:
+        log.error("call_control.handover_not_queued", call_id=call_id, ticket_id=ticket.id, mode=mode,
+                  to_platform=to_platform, error=str(exc))
+        return False
     log.info("call_control.handover_queued", call_id=call_id, ticket_id=ticket.id, mode=mode,
              to_platform=to_platform)
     return True

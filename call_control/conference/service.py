@@ -134,7 +134,6 @@ class ConferenceService:
             caller_channel = call.channels.get(caller_uniqueid)
             if caller_channel is None:
                 raise CallerHungUp(f"the caller of {call_id} is gone")
-            await send_handover(self.handover, ticket, "conference", to_platform, call_id)
             conf = Conference(ticket.room, call_id, site.id, ticket.id, destination.name,
                               caller_uniqueid, uuid.uuid4().hex, f"conf-{uuid.uuid4().hex}")
             self.rooms[(site.id, conf.room)] = conf
@@ -149,6 +148,8 @@ class ConferenceService:
                 raise AsteriskRefused(f"Asterisk refused the conference: {exc}") from None
             if dial:
                 await self._apply(conf, Dialled(agent))
+                # the third party is being called: only now is there a case to hand over
+                await send_handover(self.handover, ticket, "conference", to_platform, call_id)
             if wait and not await wait_until(conf.changed, lambda: conf.state is not ConferenceState.DIALLING,
                                              self.ctx.settings.conference_ring_s + 5):
                 await self._apply(conf, RingTimeout())

@@ -144,7 +144,6 @@ class TransferService:
             key = (site.id, caller_uniqueid)
             if key in self._active:
                 raise OperationInProgress(f"the caller of {call_id} is already being transferred")
-            await send_handover(self.handover, ticket, "transfer", to_platform, call_id)
             transfer = Transfer(secrets.token_hex(6), call_id, site.id, agent, destination.name,
                                 destination.number, ticket.id, caller_uniqueid, time.time())
             self._active[key] = transfer
@@ -156,6 +155,8 @@ class TransferService:
             except AmiError as exc:
                 log.warning("transfer.refused_by_asterisk", call_id=call_id, detail=str(exc))
                 self._apply(transfer, TransferEvent("refused", str(exc)))
+            else:  # the caller is on the way: only now is there a case to hand over
+                await send_handover(self.handover, ticket, "transfer", to_platform, call_id)
             self._publish(transfer)
             if wait != "none":
                 await self._wait(transfer, ringing_is_enough=wait == "ring")

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from call_control.conference import service as conference_service
 from call_control.conference.state import ConferenceState
+from call_control.errors import AsteriskRefused
 from call_control.keys import CONFERENCES, TRANSFERS
 from call_control.plugin import CallControlPlugin
+from call_control.transfer import service as transfer_service
+from call_control.transfer.state import TransferState
 from exchange.app_keys import EXCHANGE
 from exchange.calls import call_handover_id
 from exchange.messages import HandoverBody
 from hotline_link.app import BUILTIN_PLUGINS, App
 from hotline_link.asterisk.ami.manager import AmiEvent
+from hotline_link.core.errors import AmiError
 from hotline_link.core.settings import Settings
 from hotline_link.plugin import Services
 from tests.unit.exchange_calls import AGENT_110, AGENT_12345, CallDesk, outgoing, queued
@@ -159,3 +166,60 @@ async def test_without_the_exchange_plugin_call_control_attaches_nothing(tmp_pat
     assert EXCHANGE not in server.services
     assert plugin.attach_exchange(server.services) is False and server[TRANSFERS].handover is None
     await server.redis.aclose()
+
+
+async def _refused() -> None:
+    raise AmiError("Channel not bridged")
+
+
+async def test_a_transfer_asterisk_refuses_hands_nothing_over(deployments, monkeypatch):
+    """The caller never left the agent: 110 must not open a case for a call that never came."""
+    monkeypatch.setattr(transfer_service, "BRIDGE_RETRY_S", 0.0)
+    hotline, police = deployments
+    desk = CallDesk(hotline)
+    desk.attach()
+    desk.answered_call(CALL_12345, AGENT_12345)
+    desk.ami.on_send["BlindTransfer"] = _refused
+    transfer = await desk.transfers.blind_transfer(CALL_12345, AGENT_12345, "110", wait="none")
+    assert (transfer.state, transfer.reason) == (TransferState.FAILED, "asterisk_refused")
+    assert await outgoing(hotline, call_handover_id(CALL_12345, "transfer", "110")) is None
+    assert await queued(hotline, transfer.ticket_id, "handover") == []
+    await hotline.settle(police)
+    assert await police.ticket_count() == 0
+    desk.ami.on_send.pop("BlindTransfer")  # the agent tries again, and Asterisk takes it
+    again = await desk.transfers.blind_transfer(CALL_12345, AGENT_12345, "110", wait="none")
+    assert len(await queued(hotline, again.ticket_id, "handover")) == 1
+
+
+async def test_a_three_way_call_asterisk_refuses_hands_nothing_over(deployments, monkeypatch):
+    monkeypatch.setattr(conference_service, "JOIN_TIMEOUT_S", 2.0)
+    hotline, _ = deployments
+    desk = CallDesk(hotline)
+    desk.attach()
+    desk.answered_call(CALL_12345, AGENT_12345)
+    desk.ami.on_send["Redirect"] = _refused
+    with pytest.raises(AsteriskRefused):
+        await desk.conferences.start(CALL_12345, AGENT_12345, "110", wait=False)
+    assert await outgoing(hotline, call_handover_id(CALL_12345, "conference", "110")) is None
+
+
+class BrokenOutbox:
+    """An exchange channel whose Redis is away as the transfer is taken."""
+
+    def carries(self, to_platform: str) -> bool:
+        return True
+
+    async def hand_over_call(self, *_: object) -> object:
+        raise RedisConnectionError("Connection refused")
+
+
+async def test_a_handover_redis_cannot_queue_leaves_the_transfer_done_and_says_so(deployments, log_lines):
+    hotline, _ = deployments
+    desk = CallDesk(hotline)
+    desk.transfers.attach_handover(BrokenOutbox())
+    desk.answered_call(CALL_12345, AGENT_12345)
+    transfer = await desk.transfers.blind_transfer(CALL_12345, AGENT_12345, "110", wait="none")
+    assert transfer.state is TransferState.DIALLING
+    assert [a["Action"] for a in desk.ami.sent] == ["Setvar", "BlindTransfer"]
+    [line] = log_lines.events("call_control.handover_not_queued")
+    assert (line["call_id"], line["to_platform"], line["level"]) == (CALL_12345, "110", "error")
