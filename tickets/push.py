@@ -16,11 +16,12 @@ from hotline_link.core.settings import Settings, push_secret_key
 from tickets.errors import TicketNotFound
 from tickets.outbox import Outbox
 from tickets.push_policy import BadPush, PushPayload, plan_push
-from tickets.redis_keys import OUTBOX_DEAD, push_received_key, push_stats_key
+from tickets.redis_keys import OUTBOX_DEAD, push_received_key, push_saving_key, push_stats_key
 from tickets.store import TICKET_TTL_S, Ticket, TicketStore
 
 log = structlog.get_logger(__name__)
 
+SAVE_LEASE_S = 30  # a try saving a received push's ticket; one that died holds it this long
 STATS = ("pushed", "received", "bounced_out", "bounced_in", "duplicates")
 
 
@@ -74,21 +75,38 @@ class PushService:
         return payload
 
     async def receive(self, payload: PushPayload) -> tuple[str, bool]:
-        """(this platform's ticket id, whether the push had been received before)."""
+        """(this platform's ticket id, whether the push had been received before). One try
+        claims the push id; the ticket is saved under a lease per push id, so a claim whose
+        ticket was never saved (a try that died between the two) is saved by the next try,
+        and two tries racing (a retry overtaking a slow first try, two instances) save once."""
         key = push_received_key(payload.push_id)
         existing = await self.redis.get(key)
         if existing is None:
             ticket_id = await self.tickets.new_id(payload.to_platform)
             if await self.redis.set(key, ticket_id, nx=True, ex=TICKET_TTL_S):
-                await self._store(payload, ticket_id)
-                return ticket_id, False
+                return ticket_id, not await self._save_once(payload, ticket_id)
             existing = await self.redis.get(key)
-        if existing is not None and await self.tickets.get(str(existing)) is None:
-            # claimed by a try that died before its ticket was saved: this one saves it
-            await self._store(payload, str(existing))
+        if existing is not None and await self.tickets.get(str(existing)) is None \
+                and await self._save_once(payload, str(existing)):
             return str(existing), False
         await self._count("duplicates", payload.to_platform)
         return str(existing), True
+
+    async def _save_once(self, payload: PushPayload, ticket_id: str) -> bool:
+        """Save the push's ticket unless another try holds the lease or has saved it: whether
+        this try did. A try whose save fails gives the lease back, so a retry need not wait
+        ``SAVE_LEASE_S``; one that dies holds it that long."""
+        lease = push_saving_key(payload.push_id)
+        if not await self.redis.set(lease, "1", nx=True, ex=SAVE_LEASE_S):
+            return False
+        try:
+            if await self.tickets.get(ticket_id) is not None:
+                return False
+            await self._store(payload, ticket_id)
+            return True
+        except BaseException:
+            await self.redis.delete(lease)
+            raise
 
     async def _store(self, payload: PushPayload, ticket_id: str) -> None:
         ticket = Ticket(ticket_id, payload.to_platform, "", payload.category, payload.summary,

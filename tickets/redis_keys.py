@@ -83,3 +83,8 @@ def push_stats_key(platform: str) -> str:
 def push_received_key(push_id: str) -> str:
     """This platform's ticket of a received push (the receiver is idempotent on it)."""
     return f"hl:push-received:{push_id}"
+
+
+def push_saving_key(push_id: str) -> str:
+    """The lease of the one try saving a received push's ticket."""
+    return f"hl:push-saving:{push_id}"
