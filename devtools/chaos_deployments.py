@@ -12,6 +12,10 @@ must cross by its number only. Meanwhile, one after the other with calm in betwe
 - ``server_restart_12345``, ``server_restart_110``: that deployment's server stopped for
   ``outage_s`` (its calls go through the dialplan's own fallback), then a new one started.
 
+During the link cut and while the 110 server is down, a 12345 agent also transfers a live
+caller to 110 (一键转接): the call must still cross by the trunk, and its handover wait in
+the outbox and open (or join) one 110 ticket once the link or the server is back.
+
 Then it waits until both outboxes are empty (at most ``DRAIN_TIMEOUT_S``) and prints one
 JSON line:
 - ``calls``, ``lost_calls``: callers placed, and those whose SIPp did not exit 0;
@@ -24,7 +28,10 @@ JSON line:
 - ``restricted_leaked``: restricted 110 cases whose content (category, summary, caller)
   reached the 12345 deployment;
 - ``drain_s`` per fault and ``max_backlog_drain_s``: from the fault lifted until both
-  outboxes were empty again (None: not within the timeout).
+  outboxes were empty again (None: not within the timeout);
+- ``transfers``: per transfer, the fault it ran in, its ``outcome`` (``answered``: a 110
+  agent took the caller; else why not) and ``linked``: the 110 deployment holds exactly
+  one ticket naming the 12345 ticket as its source.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from typing import Any
 
 import structlog
 
+from call_control.errors import CallControlError
+from call_control.keys import TRANSFERS
 from devtools.faults import TcpProxy, free_tcp_port
 from devtools.sandbox import Sandbox, deployments
 from devtools.sip.contacts import wait_reachable
@@ -52,11 +61,14 @@ from hotline_link.core.tasks import cancel_and_wait
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tickets.keys import TICKETS
+from tickets.push_policy import other_platform
 from tickets.store import Ticket
 
 log = structlog.get_logger(__name__)
 AGENTS = {"12345": ("1011", "1012"), "110": ("2011", "2012")}
 FAULTS = ("exchange_link_cut", "server_restart_12345", "server_restart_110")
+TRANSFER_DURING = ("exchange_link_cut", "server_restart_110")  # the 12345 server is up to ask
+TRANSFER_HOLD_MS = 8000  # the transferred caller's whole call
 DRAIN_TIMEOUT_S = 120.0  # a retry after a partition waits out its back-off (at most a minute)
 TAKEN = ("applied", "refused_at_boundary")
 
@@ -72,7 +84,7 @@ class TwoDeploymentChaos:
         self.proxies = {platform: TcpProxy("127.0.0.1", self.http_ports[platform]) for platform in loaded}
         self.settings = {platform: one.with_values(
             http_port=self.http_ports[platform], ami_reconnect_min_s=0.2, ami_reconnect_max_s=0.5,
-            ivr_sites="", exchange_peer_url=f"http://127.0.0.1:{self.proxies[_peer(platform)].port}")
+            ivr_sites="", exchange_peer_url=f"http://127.0.0.1:{self.proxies[other_platform(platform)].port}")
             for platform, one in loaded.items()}
         self.servers: dict[str, App] = {}
         self.peers = SipPeers(workdir / "sipp")
@@ -82,6 +94,7 @@ class TwoDeploymentChaos:
         self.drain_s: dict[str, float | None] = {}
         self.case_errors: Counter[str] = Counter()
         self.step = ""  # the fault's step under way, for a run that gets stuck
+        self.transfers: list[dict[str, Any]] = []
 
     # --- the servers --------------------------------------------------------------------
     async def start_server(self, platform: str) -> None:
@@ -144,8 +157,38 @@ class TwoDeploymentChaos:
             summary="涉案线索（混沌测试）" if restricted else f"混沌测试第{number}件")
         if restricted:
             self.restricted.append(ticket.id)
-        await server[EXCHANGE].hand_over(ticket, "transfer" if restricted else "push", _peer(platform))
+        await server[EXCHANGE].hand_over(ticket, "transfer" if restricted else "push", other_platform(platform))
         self.cases[platform] += 1
+
+    async def transfer_to_110(self, fault: str) -> None:
+        """A 12345 caller answered by an agent, then transferred to 110 by the API's path."""
+        server = self.servers["12345"]
+        site = server.settings.site("12345")
+        caller = f"1373{time.time_ns() % 10**7:07d}"
+        row: dict[str, Any] = {"fault": fault, "ticket": None, "outcome": "not_answered", "linked": False}
+        self.transfers.append(row)
+        with server.bus.subscribe() as events:
+            self.callers.append(await self.peers.call(site, caller, site.intake, hold_ms=TRANSFER_HOLD_MS))
+            answered = await events.wait_for(
+                lambda e: e.name == "call.answered" and e.data.get("caller") == caller, 30)
+        agent = str(answered.data["answered_by"]).removeprefix("PJSIP/")
+        try:
+            transfer = await server[TRANSFERS].blind_transfer(str(answered.data["call_id"]), agent, "110")
+            row.update(ticket=transfer.ticket_id, outcome="answered")
+        except CallControlError as exc:
+            row["outcome"] = type(exc).__name__
+            row["ticket"] = getattr(await server[TICKETS].for_call(str(answered.data["call_id"])), "id", None)
+
+    async def linked_transfers(self) -> None:
+        """Each transfer's 12345 ticket is the source of exactly one 110 ticket."""
+        police = self.servers["110"]
+        sources: Counter[str] = Counter()
+        async for key in police.redis.scan_iter("hl:ticket:110-*", count=1000):
+            ticket = await police[TICKETS].get(key.removeprefix("hl:ticket:"))
+            if ticket is not None and ticket.source_ticket:
+                sources[ticket.source_ticket] += 1
+        for row in self.transfers:
+            row["linked"] = row["ticket"] is not None and sources[row["ticket"]] == 1
 
     # --- faults -------------------------------------------------------------------------
     async def fault(self, name: str) -> None:
@@ -161,7 +204,7 @@ class TwoDeploymentChaos:
             self.step = "cut"
             for proxy in self.proxies.values():
                 await proxy.cut()
-            await asyncio.sleep(self.outage_s)
+            await self._outage(name)
             self.step = "restore"
             for proxy in self.proxies.values():
                 await proxy.restore()
@@ -169,12 +212,24 @@ class TwoDeploymentChaos:
             platform = name.rsplit("_", 1)[1]
             self.step = f"stop {platform}"
             await self.stop_server(platform)
-            await asyncio.sleep(self.outage_s)
+            await self._outage(name)
             self.step = f"start {platform}"
             await self.start_server(platform)
         self.step = "drain"
         self.drain_s[name] = await self.drained(time.monotonic())
         log.info("chaos.drained", fault=name, drain_s=self.drain_s[name])
+
+    async def _outage(self, name: str) -> None:
+        """``outage_s``, and the fault's transfer (if it has one) to its end, however long
+        the transfer takes: it must cross while the fault lasts."""
+        transfer = asyncio.create_task(self.transfer_to_110(name)) if name in TRANSFER_DURING else None
+        await asyncio.sleep(self.outage_s)
+        if transfer is not None:
+            self.step = f"transfer during {name}"
+            try:
+                await transfer
+            except Exception as exc:  # a tool: the row says what failed
+                self.transfers[-1]["outcome"] = f"{type(exc).__name__}: {exc}"[:200]
 
     async def backlog(self) -> int:
         return sum([int((await server[EXCHANGE].state())["backlog"]) for server in self.servers.values()])
@@ -197,7 +252,7 @@ class TwoDeploymentChaos:
                 for platform, rows in logs.items()}
         taken = {platform: Counter(e["message_id"] for e in rows if e["direction"] == "in" and e["outcome"] in TAKEN)
                  for platform, rows in logs.items()}
-        delivered = sum(len(ids & set(taken[_peer(platform)])) for platform, ids in sent.items())
+        delivered = sum(len(ids & set(taken[other_platform(platform)])) for platform, ids in sent.items())
         all_sent = sum(len(ids) for ids in sent.values())
         doubled = sum(n - 1 for counts in taken.values() for n in counts.values() if n > 1)
         leaked = 0
@@ -243,6 +298,7 @@ class TwoDeploymentChaos:
             self.drain_s["end"] = await self.drained(time.monotonic())
             outcomes = [await run.finished(30) for run in self.callers]
             figures = await self.figures()
+            await self.linked_transfers()
         finally:  # each step on its own: the sandbox is cleared whatever failed before it
             await cancel_and_wait(tasks)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -261,11 +317,7 @@ class TwoDeploymentChaos:
         return {"deployments": 2, "calls": len(self.callers), "lost_calls": sum(1 for code in outcomes if code != 0),
                 "cases": dict(self.cases), "case_errors": dict(self.case_errors), **figures,
                 "restricted_cases": len(self.restricted), "faults": list(FAULTS), "drain_s": self.drain_s,
-                "max_backlog_drain_s": worst}
-
-
-def _peer(platform: str) -> str:
-    return "110" if platform == "12345" else "12345"
+                "max_backlog_drain_s": worst, "transfers": self.transfers}
 
 
 def _carries_content(ticket: Ticket) -> bool:

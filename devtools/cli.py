@@ -48,7 +48,10 @@ def _cmd_chaos_two(settings: Settings, args: argparse.Namespace) -> int:
     result = run_job(run_two_deployment_chaos(settings, rate=args.rate, outage_s=args.outage, calm_s=args.calm))
     print(json.dumps(result))
     whole = all(result[k] == 0 for k in ("lost_calls", "messages_lost", "messages_doubled", "restricted_leaked"))
-    return 0 if whole and result["max_backlog_drain_s"] is not None and result["messages_sent"] > 0 else 1
+    crossed = bool(result["transfers"]) and all(t["outcome"] == "answered" and t["linked"]
+                                                for t in result["transfers"])
+    return 0 if whole and crossed and result["max_backlog_drain_s"] is not None and result["messages_sent"] > 0 \
+        else 1
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from hotline_link.core.events import (
     LinkageDispatched,
     LinkageResolved,
 )
-from tickets.push_policy import PLATFORMS
+from tickets.push_policy import PLATFORMS, other_platform
 
 
 class Peer(NamedTuple):
@@ -50,7 +50,7 @@ def plan(platform_ids: Iterable[str], peer_url: str) -> On | Off:
     if len(ids) != 1 or ids[0] not in PLATFORMS:
         return Off(f"this deployment serves {', '.join(ids) or 'no platform'}: the exchange channel joins two "
                    f"deployments of one platform each (12345's and 110's)")
-    return On(ids[0], next(p for p in PLATFORMS if p != ids[0]))
+    return On(ids[0], other_platform(ids[0]))
 
 
 def derived_id(message_id: str, purpose: str) -> str:

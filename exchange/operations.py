@@ -24,6 +24,7 @@ from exchange.schema import (
     CASES_PATH,
     EXPORT_TYPES,
     RESUME_PATH,
+    SKIP_PATH,
     STATUS_PATH,
     ExchangeCase,
     ExchangeCases,
@@ -31,6 +32,7 @@ from exchange.schema import (
     ExchangeCasesFilters,
     ExchangeCasesQuery,
     ExchangeQueueResumed,
+    ExchangeQueueSkipped,
     ExchangeStatus,
 )
 from hotline_link.core.spreadsheet import safe_cell
@@ -53,6 +55,17 @@ async def resume_queue(request: web.Request) -> web.Response:
     if not await request.app[EXCHANGE].resume(platform, ticket):
         raise NotStopped(f"the queue of ticket {ticket[:40]} to {platform[:16]} is not stopped")
     return reply(ExchangeQueueResumed(to_platform=platform, ticket=ticket, resumed=True))
+
+
+async def skip_queue_head(request: web.Request) -> web.Response:
+    principal_of(request).require_role(*SUPERVISORS)
+    platform, ticket = request.match_info["platform"], request.match_info["ticket"]
+    voided = await request.app[EXCHANGE].skip(platform, ticket)
+    if voided is None:
+        raise NotStopped(f"the queue of ticket {ticket[:40]} to {platform[:16]} is not stopped")
+    log.warning("exchange.head_voided_by_operator", ticket=ticket[:40], to_platform=platform[:16], message_id=voided,
+                role=principal_of(request).role)
+    return reply(ExchangeQueueSkipped(to_platform=platform, ticket=ticket, voided=voided))
 
 
 # --- the exchanged cases ---------------------------------------------------------------
@@ -136,5 +149,6 @@ async def export_cases(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     app.router.add_get(STATUS_PATH, channel_status)
     app.router.add_post(RESUME_PATH, resume_queue)
+    app.router.add_post(SKIP_PATH, skip_queue_head)
     app.router.add_get(CASES_PATH, list_cases)
     app.router.add_get(CASES_EXPORT_PATH, export_cases)

@@ -46,7 +46,7 @@ from tickets.store import TICKET_TTL_S
 
 log = structlog.get_logger(__name__)
 
-PENDING, DONE = "pending", "done"  # where a stored message stands
+PENDING, DONE, VOIDED = "pending", "done", "voided"  # where a stored message stands
 
 
 class _QueueRecord(BaseModel):
@@ -255,6 +255,49 @@ class OutboxStore:
         if actions:
             log.info("exchange.queue_resumed", ticket=ticket, to_platform=to_platform)
         return bool(actions)
+
+    async def skip(self, to_platform: str, ticket: str, *, now: float | None = None) -> str | None:
+        """An operator voids the head of a stopped queue (a message the peer can never take):
+        it is never sent, the audit says so, and the ticket's later messages go on (renumbered
+        when the peer still waits for the voided seq). The voided message's id; None if the
+        queue was not stopped."""
+        at = _at(now)
+        queue_key = outbox_queue_key(to_platform, ticket)
+
+        async def step(pipe: Pipeline) -> str | None:
+            before = _load_queue(queue_key, await pipe.get(queue_key))
+            queue, actions = sequencing.step(before, sequencing.Skip())
+            voided = next((a.message_id for a in actions if isinstance(a, sequencing.Voided)), None)
+            if voided is None:
+                return None
+            stored: dict[str, Envelope] = {}
+            for action in actions:
+                if isinstance(action, sequencing.Voided | sequencing.Renumber):
+                    key = outbox_message_key(action.message_id)
+                    raw = as_str_or_none(await pipe.hget(key, "envelope"))
+                    if raw is not None:
+                        stored[action.message_id] = _load_envelope(key, raw)
+            pipe.multi()
+            pipe.set(queue_key, _dump_queue(queue), ex=TICKET_TTL_S)
+            pipe.hdel(OUTBOX_STOPPED, stopped_field(to_platform, ticket))
+            for action in actions:
+                if isinstance(action, sequencing.Voided):
+                    pipe.zrem(OUTBOX_DUE, action.message_id)
+                    pipe.zrem(OUTBOX_BACKLOG, action.message_id)
+                    pipe.hset(outbox_message_key(action.message_id), "state", VOIDED)
+                    if action.message_id in stored:
+                        audit.record(pipe, "out", stored[action.message_id], "voided", at, before.stopped)
+                elif isinstance(action, sequencing.Renumber) and action.message_id in stored:
+                    moved = stored[action.message_id].model_copy(update={"seq": action.seq})
+                    pipe.hset(outbox_message_key(action.message_id), "envelope", _envelope_json(moved))
+                elif isinstance(action, sequencing.Send):
+                    pipe.zadd(OUTBOX_DUE, {action.message_id: at})
+            return voided
+
+        voided = await transact(self.redis, [queue_key], step)
+        if voided is not None:
+            log.warning("exchange.message_voided", message_id=voided, ticket=ticket, to_platform=to_platform)
+        return voided
 
     async def attempts(self, message_id: str) -> int:
         """How many attempts at a message failed so far (its back-off grows with them)."""

@@ -166,8 +166,15 @@ class ExchangeQueueResumed(Reply):
     resumed: bool
 
 
+class ExchangeQueueSkipped(Reply):
+    to_platform: str
+    ticket: str
+    voided: str  # the message id never to be sent
+
+
 STATUS_PATH = "/api/exchange/v1/status"
 RESUME_PATH = "/api/exchange/v1/queues/{platform}/{ticket}/resume"
+SKIP_PATH = "/api/exchange/v1/queues/{platform}/{ticket}/skip"
 _PLATFORM = {"name": "platform", "in": "path", "required": True,
              "schema": {"type": "string", "enum": ["12345", "110"]}, "description": "the peer platform"}
 _TICKET = {"name": "ticket", "in": "path", "required": True, "schema": {"type": "string"},
@@ -187,9 +194,18 @@ OPERATIONS: dict[str, Any] = {
                       "404": error_doc("not_stopped: that queue is not stopped"),
                       "503": error_doc("exchange_off: the channel does not run on this deployment; or "
                                        "redis_unavailable")}}},
+    SKIP_PATH: {"post": {
+        "summary": "void the head of a ticket's stopped queue, a message the peer can never take (supervisor): it "
+                   "is never sent, the audit says so, and the ticket's later messages go on (renumbered when the "
+                   "peer still waits for its seq)",
+        "parameters": [_PLATFORM, _TICKET],
+        "responses": {"200": json_doc(ExchangeQueueSkipped, "voided"), **COMMON_ERRORS,
+                      "404": error_doc("not_stopped: that queue is not stopped"),
+                      "503": error_doc("exchange_off: the channel does not run on this deployment; or "
+                                       "redis_unavailable")}}},
 }
 
-OPERATION_SCHEMAS: dict[str, Any] = component_schemas(ExchangeStatus, ExchangeQueueResumed)
+OPERATION_SCHEMAS: dict[str, Any] = component_schemas(ExchangeStatus, ExchangeQueueResumed, ExchangeQueueSkipped)
 
 
 # --- the cases exchanged with the other platform (exchange.operations) ------------------

@@ -68,7 +68,13 @@ class Resume:
     pass
 
 
-Event = Enqueue | Acked | Rejected | Resume
+@dataclass(frozen=True)
+class Skip:
+    """An operator voids the stopped head: a message the peer can never take (it cannot
+    read it, its content is refused for good). The rest go on without it."""
+
+
+Event = Enqueue | Acked | Rejected | Resume | Skip
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,22 @@ class Stop:
     reason: str
 
 
-Action = Assign | Send | Done | Stop
+@dataclass(frozen=True)
+class Voided:
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Renumber:
+    """A pending message moves to ``seq`` (its envelope must say so before it is sent)."""
+
+    message_id: str
+    seq: int
+
+
+Action = Assign | Send | Done | Stop | Voided | Renumber
+
+SEQ_TAKEN_REASONS = ("conflict",)  # the peer holds the refused seq already (with another message)
 
 
 def _send_head(queue: Queue) -> tuple[Action, ...]:
@@ -125,10 +146,25 @@ def step(queue: Queue, event: Event) -> tuple[Queue, tuple[Action, ...]]:
             return queue, ()  # only the message in flight can be refused
         return Queue(queue.next_seq, queue.pending, event.reason or "rejected"), \
             (Stop(event.message_id, event.reason or "rejected"),)
-    if not queue.stopped:  # Resume
+    if not queue.stopped:  # Resume or Skip: only a stopped queue
         return queue, ()
+    if isinstance(event, Skip):
+        return _skip(queue)
     after = Queue(queue.next_seq, queue.pending, "")
     return after, _send_head(after)
+
+
+def _skip(queue: Queue) -> tuple[Queue, tuple[Action, ...]]:
+    """The stopped head voided. The peer still waits for its seq, so the messages after it
+    move up one, unless the refusal says the peer holds that seq already (a conflict)."""
+    head, rest = queue.pending[0], queue.pending[1:]
+    if queue.stopped.partition(":")[0].strip() in SEQ_TAKEN_REASONS:
+        after = Queue(queue.next_seq, rest, "")
+        return after, (Voided(head.message_id),) + _send_head(after)
+    moved = tuple(Pending(p.message_id, p.seq - 1) for p in rest)
+    after = Queue(queue.next_seq - 1, moved, "")
+    return after, (Voided(head.message_id),) + tuple(Renumber(p.message_id, p.seq) for p in moved) \
+        + _send_head(after)
 
 
 QueueKey = tuple[str, str]  # (peer platform, our ticket)

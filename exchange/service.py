@@ -699,6 +699,16 @@ class ExchangeService:
             await self.read_backlog()  # one queue fewer stopped: the link may be up again
         return resumed
 
+    async def skip(self, to_platform: str, ticket_id: str) -> str | None:
+        """An operator voids the head of a ticket's stopped queue, a message the peer can
+        never take: the queue goes on without it. The voided message's id, or None."""
+        channel = self._on()
+        voided = await channel.outbox.skip(to_platform, ticket_id, now=self._now())
+        if voided is not None:
+            self._wake.set()
+            await self.read_backlog()
+        return voided
+
     def attach_states(self, states: DispatchStates) -> None:
         """The closed loop's states of our tickets (the linkage plugin's dispatch records):
         the cases' ``status`` from now on."""

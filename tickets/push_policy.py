@@ -18,6 +18,13 @@ from tickets.store import Ticket
 PLATFORMS = ("12345", "110")
 
 
+def other_platform(platform: str) -> str:
+    """The platform that is not ``platform`` (one of ``PLATFORMS``)."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"not a platform: {platform!r}")
+    return next(p for p in PLATFORMS if p != platform)
+
+
 class PushRefused(HttpError):
     status, code = 403, "push_refused"
 

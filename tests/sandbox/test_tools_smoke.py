@@ -113,7 +113,7 @@ def test_chaos(clean_afterwards):
 
 CHAOS_TWO_FIELDS = {"deployments", "calls", "lost_calls", "cases", "messages_sent", "messages_delivered",
                     "messages_lost", "messages_doubled", "restricted_leaked", "restricted_cases", "drain_s",
-                    "max_backlog_drain_s"}
+                    "max_backlog_drain_s", "transfers"}
 
 
 def test_chaos_on_two_deployments(clean_afterwards):
@@ -125,6 +125,9 @@ def test_chaos_on_two_deployments(clean_afterwards):
     assert result["messages_delivered"] == result["messages_sent"] > 0, result
     assert set(result["drain_s"]) == {"exchange_link_cut", "server_restart_12345", "server_restart_110", "end"}
     assert result["max_backlog_drain_s"] is not None, result
+    # a live caller transferred to 110 while the link was cut, and while 110's server was down
+    assert [t["fault"] for t in result["transfers"]] == ["exchange_link_cut", "server_restart_110"], result
+    assert all(t["outcome"] == "answered" and t["linked"] for t in result["transfers"]), result["transfers"]
 
 
 def test_demo_once_shows_two_deployments_a_transfer_and_a_three_way_call(clean_afterwards):

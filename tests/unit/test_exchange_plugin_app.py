@@ -64,11 +64,11 @@ def test_the_plugin_is_built_in_after_tickets():
 
 def test_the_openapi_document_includes_the_exchange_paths():
     document = openapi_document()
-    assert {wire.MESSAGES_PATH, schema.STATUS_PATH, schema.RESUME_PATH, schema.CASES_PATH,
+    assert {wire.MESSAGES_PATH, schema.STATUS_PATH, schema.RESUME_PATH, schema.SKIP_PATH, schema.CASES_PATH,
             schema.CASES_EXPORT_PATH} <= set(document["paths"])
     assert document["paths"][schema.RESUME_PATH]["post"]["responses"]["404"]["description"].startswith("not_stopped")
-    assert {"ExchangeStatus", "ExchangeQueueResumed", "ExchangeEnvelope", "ExchangeReceipt", "ExchangeCases",
-            "ExchangeCase"} <= \
+    assert {"ExchangeStatus", "ExchangeQueueResumed", "ExchangeQueueSkipped", "ExchangeEnvelope", "ExchangeReceipt",
+            "ExchangeCases", "ExchangeCase"} <= \
         set(document["components"]["schemas"])
 
 

@@ -237,3 +237,28 @@ async def test_a_stopped_queue_shows_on_the_status_page_and_resumes(deployments,
         assert (resp.status, (await resp.json())["error"]["code"]) == (404, "not_stopped")
     await hotline.settle(police)
     assert await police.ticket_count() == 1 and await hotline.service._on().outbox.stopped() == []
+
+
+async def test_a_supervisor_voids_a_stopped_head_over_http_and_it_is_never_sent(deployments, session):
+    hotline, police = deployments
+    await hotline.tickets.save(ticket_12345())
+    right_url = misaddress(hotline, police)
+    await push_over_http(session, hotline, T12345, "110")
+    await hotline.service.send_once()  # refused for good: the queue stops
+    skip = f"{hotline.url}/api/exchange/v1/queues/110/{T12345}/skip"
+    async with session.post(skip, headers={"Authorization": f"Bearer {AGENT_TOKEN}"}) as resp:
+        assert resp.status == 403
+    [stopped] = await hotline.service._on().outbox.stopped()
+    headers = {"Authorization": f"Bearer {SUPERVISOR_TOKEN}"}
+    async with session.post(skip, headers=headers) as resp:
+        assert (resp.status, await resp.json()) == (200, {"to_platform": "110", "ticket": T12345,
+                                                          "voided": stopped["message_id"]})
+    async with session.post(skip, headers=headers) as resp:
+        assert (resp.status, (await resp.json())["error"]["code"]) == (404, "not_stopped")
+    hotline.service.client.url = right_url  # type: ignore[union-attr]
+    await hotline.settle(police)
+    assert await police.ticket_count() == 0  # the voided handover never went
+    assert await hotline.service._on().outbox.backlog() == 0
+    outcomes = [e["outcome"] for e in await hotline.service.audit.messages_about(T12345)
+                if e["message_id"] == stopped["message_id"]]
+    assert outcomes[-1] == "voided"

@@ -20,9 +20,12 @@ from exchange.sequencing import (
     Pending,
     Queue,
     Rejected,
+    Renumber,
     Resume,
     Send,
+    Skip,
     Stop,
+    Voided,
     backlog,
     in_flight,
     step,
@@ -99,6 +102,33 @@ def test_a_final_refusal_stops_the_ticket_until_resumed():
     assert step(queue, Resume()) == (queue, ())  # not stopped: nothing to resume
 
 
+def test_a_voided_head_moves_the_rest_up_one_seq_the_peer_still_waits_for():
+    queue, _ = run(Queue(), Enqueue("m1"), Enqueue("m2"), Enqueue("m3"))
+    queue, _ = step(queue, Rejected("m1", "bad_message: field 'body'"))
+    queue, actions = step(queue, Skip())
+    assert actions == (Voided("m1"), Renumber("m2", 1), Renumber("m3", 2), Send("m2", 1))
+    assert queue == Queue(3, (Pending("m2", 1), Pending("m3", 2)), "")
+    queue, actions = step(queue, Enqueue("m4"))
+    assert actions == (Assign("m4", 3),)  # numbering goes on with no gap
+    assert step(queue, Skip()) == (queue, ())  # not stopped: nothing to void
+
+
+def test_after_a_conflict_the_peer_holds_the_seq_and_the_rest_keep_theirs():
+    queue, _ = run(Queue(), Enqueue("m1"), Enqueue("m2"))
+    queue, _ = step(queue, Rejected("m1", "conflict: seq 1 was applied as message x"))
+    queue, actions = step(queue, Skip())
+    assert actions == (Voided("m1"), Send("m2", 2))
+    assert queue == Queue(3, (Pending("m2", 2),), "")
+
+
+def test_voiding_the_only_message_leaves_an_idle_queue_that_reuses_its_seq():
+    queue, _ = run(Queue(), Enqueue("m1"))
+    queue, _ = step(queue, Rejected("m1", "restricted_content: summary"))
+    queue, actions = step(queue, Skip())
+    assert actions == (Voided("m1"),) and queue == Queue(1, (), "")
+    assert step(queue, Enqueue("m2"))[1] == (Assign("m2", 1), Send("m2", 1))
+
+
 def test_a_refusal_of_a_message_not_in_flight_is_ignored():
     queue, _ = run(Queue(), Enqueue("m1"), Enqueue("m2"))
     assert step(queue, Rejected("m2", "x")) == (queue, ())
@@ -117,10 +147,10 @@ def test_tickets_are_independent():
 
 
 @BOUNDED
-@given(st.lists(st.sampled_from(["enqueue", "ack_head", "ack_any", "reject", "resume"]), max_size=40),
+@given(st.lists(st.sampled_from(["enqueue", "ack_head", "ack_any", "reject", "resume", "skip"]), max_size=40),
        st.randoms(use_true_random=False))
 def test_at_most_one_message_in_flight_and_seqs_consecutive(ops, rnd):
-    queue, taken, count = Queue(), [], 0
+    queue, taken, voided, count, freed = Queue(), [], [], 0, 0
     for op in ops:
         if op == "enqueue":
             count += 1
@@ -130,7 +160,9 @@ def test_at_most_one_message_in_flight_and_seqs_consecutive(ops, rnd):
         elif op == "ack_any" and queue.pending:
             event = Acked(rnd.choice(queue.pending).message_id)
         elif op == "reject" and queue.pending:
-            event = Rejected(queue.pending[0].message_id, "x")
+            event = Rejected(queue.pending[0].message_id, rnd.choice(["x", "conflict: y"]))
+        elif op == "skip":
+            event = Skip()
         else:
             event = Resume()
         before = queue
@@ -140,11 +172,14 @@ def test_at_most_one_message_in_flight_and_seqs_consecutive(ops, rnd):
         if sends:
             assert sends[0] == Send(queue.in_flight.message_id, queue.in_flight.seq)  # type: ignore[union-attr]
         taken += [a.message_id for a in actions if isinstance(a, Done)]
+        voided += [a.message_id for a in actions if isinstance(a, Voided)]
+        if any(isinstance(a, Voided) for a in actions) and not before.stopped.startswith("conflict"):
+            freed += 1  # the peer never took the voided seq: the next message takes it
         assert [p.seq for p in queue.pending] == sorted(p.seq for p in queue.pending)
-        assert queue.next_seq == count + 1
-        assert before.next_seq <= queue.next_seq
-    assert len(taken) == len(set(taken))
-    assert sorted(taken + [p.message_id for p in queue.pending], key=lambda m: int(m[1:])) \
+        assert queue.next_seq == count + 1 - freed
+        assert all(p.seq < queue.next_seq for p in queue.pending)
+    assert len(taken) == len(set(taken)) and not set(taken) & set(voided)
+    assert sorted(taken + voided + [p.message_id for p in queue.pending], key=lambda m: int(m[1:])) \
         == [f"m{i}" for i in range(1, count + 1)]
 
 

@@ -207,3 +207,30 @@ async def test_retries_leave_the_reports_log_and_the_tickets_index_alone(store):
     retries = await store.audit.retries()
     assert len(retries) == 50 and {e["outcome"] for e in retries} == {"retry"}
     assert retries[-1]["reason"] == "attempt 50: ClientConnectorError"
+
+
+async def test_an_operator_voids_a_head_the_peer_can_never_take_and_the_rest_go_on(store):
+    one, two, three = await queue(store, n=3)
+    [sent] = await store.due(NOW + 1, 10, LEASE_S)
+    await store.rejected(sent, "bad_message: field 'body.note': too long", now=NOW + 2)
+    assert await store.skip("110", T12345, now=NOW + 10) == one.message_id
+    assert await store.stopped() == [] and await store.backlog() == 2
+    [head] = await store.due(NOW + 10, 10, LEASE_S)
+    # the peer still waits for seq 1: the next message takes it, the one after moves up too
+    assert (head.message_id, head.seq) == (two.message_id, 1)
+    await store.acked(head, now=NOW + 11)
+    [last] = await store.due(NOW + 11, 10, LEASE_S)
+    assert (last.message_id, last.seq) == (three.message_id, 2)
+    assert (await queue(store))[0].seq == 3  # no gap after
+    about_one = [e["outcome"] for e in await store.audit.messages_about(T12345) if e["message_id"] == one.message_id]
+    assert about_one == ["queued", "rejected", "voided"]
+    assert await store.skip("110", T12345, now=NOW + 12) is None  # not stopped: nothing to void
+
+
+async def test_after_a_conflict_the_voided_seq_stays_taken(store):
+    one, two = await queue(store, n=2)
+    [sent] = await store.due(NOW + 1, 10, LEASE_S)
+    await store.rejected(sent, "conflict: seq 1 was applied as message x", now=NOW + 2)
+    assert await store.skip("110", T12345, now=NOW + 3) == one.message_id
+    [head] = await store.due(NOW + 3, 10, LEASE_S)
+    assert (head.message_id, head.seq) == (two.message_id, 2)

@@ -1,7 +1,7 @@
 import pytest
 
 from tickets.outbox import backoff_s, permanent
-from tickets.push_policy import BadPush, PushRefused, parse_payload, plan_push
+from tickets.push_policy import BadPush, PushRefused, other_platform, parse_payload, plan_push
 from tickets.signing import BadSignature, sign, verify
 from tickets.store import Ticket
 
@@ -58,3 +58,9 @@ def test_retry_policy():
     assert [backoff_s(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0] and backoff_s(50) == 60
     assert permanent(400) and permanent(401) and not permanent(429) and not permanent(503)
     assert not permanent(0)  # no answer at all: the peer is down, try again
+
+
+def test_the_other_platform_of_each_platform_and_none_of_a_stranger() -> None:
+    assert (other_platform("12345"), other_platform("110")) == ("110", "12345")
+    with pytest.raises(ValueError, match="not a platform: '119'"):
+        other_platform("119")
