@@ -34,10 +34,11 @@ QUEUED_AT_VARIABLE = "HL_QUEUED_AT"  # kept across the IVR, so the caller keeps 
 # Our own variables first, then what came in X-Ticket-* headers last: split with a maximum,
 # a ';' in a header value (the dialplan filters them out too) can shift nothing we trust.
 CALL_FIELDS = ("${CHANNEL(linkedid)};${HL_IVR_DONE};${HL_QUEUED_AT};${HL_ROUNDS};"
-               "${TICKET_FROM};${TICKET};${TICKET_CATEGORY};${TICKET_SUMMARY}")
-_FIELD_COUNT = 8
+               "${TICKET_FROM};${TICKET};${TICKET_CATEGORY};${TICKET_CALL};${TICKET_SUMMARY}")
+_FIELD_COUNT = 9
 _PLATFORM = re.compile(r"[0-9A-Za-z]{1,16}")
 MAX_HANDED_TEXT = 200
+MAX_SOURCE_CALL = 64  # the sending platform's call id (X-Ticket-Call)
 ScreenCaller = Callable[..., Awaitable[bool]]  # (site, number, call_id=) -> play the warning?
 _ACTIONS = {Outcome.IVR: "ivr", Outcome.BUSY: "busy", Outcome.WARNED: "warn"}
 
@@ -50,7 +51,7 @@ class HandoverIntake(Protocol):
     def receives_from(self, platform: str) -> bool: ...
 
     async def take_call(self, site: str, call_id: str, source_platform: str, source_ticket: str,
-                        category: str, summary: str) -> Ticket | None: ...
+                        category: str, summary: str, source_call: str = "") -> Ticket | None: ...
 
 
 class RouteHook:
@@ -68,9 +69,10 @@ class RouteHook:
         self.intake = intake
 
     async def _open_received(self, site: str, call_id: str, source: str, source_ticket: str,
-                             category: str, summary: str) -> Ticket:
+                             category: str, summary: str, source_call: str) -> Ticket:
         if self.intake is not None and self.intake.receives_from(source):
-            ticket = await self.intake.take_call(site, call_id, source, source_ticket, category, summary)
+            ticket = await self.intake.take_call(site, call_id, source, source_ticket, category, summary,
+                                                 source_call)
             if ticket is not None:
                 return ticket
         linked = ticket_platform(source_ticket) == source \
@@ -83,14 +85,14 @@ class RouteHook:
             source_platform=source, source_ticket=source_ticket if linked else "")
 
     async def _receive_ticket(self, site: str, call_id: str, source: str, source_ticket: str,
-                              category: str, summary: str) -> None:
+                              category: str, summary: str, source_call: str = "") -> None:
         """A case handed over by the other platform: open this platform's ticket for it. The
         headers are the other side's word only: the source is linked if its id is well formed,
         names that platform, and that platform recorded handing it here."""
         if not source_ticket:
             return
         ticket = await self._open_received(site, call_id, source, source_ticket, category[:MAX_HANDED_TEXT],
-                                           summary[:MAX_HANDED_TEXT])
+                                           summary[:MAX_HANDED_TEXT], source_call)
         log.info("ticket.received", ticket_id=ticket.id, source_ticket=ticket.source_ticket, source=source)
         self.bus.emit(TicketReceived(call_id=call_id, site=site, ticket_id=ticket.id,
                                      source_ticket=ticket.source_ticket, source_platform=source,
@@ -107,14 +109,15 @@ class RouteHook:
         fields += [""] * (_FIELD_COUNT - len(fields))
         call_id, ivr_done, queued_at, rounds = fields[:4]
         call_id = call_id or request.uniqueid
-        handed_from, source_ticket, category, summary = (decode(v) for v in fields[4:])
+        handed_from, source_ticket, category, source_call, summary = (decode(v) for v in fields[4:])
         # a case handed over by the other platform; a failed transfer of our own coming back
         # to intake carries our own site's name and is not one
         handed_over = bool(_PLATFORM.fullmatch(handed_from)) and handed_from != site
         first_round = rounds in ("", "1")
         with structlog.contextvars.bound_contextvars(call_id=call_id, site=site):
             if handed_over and first_round:
-                await self._receive_ticket(site, call_id, handed_from, source_ticket, category, summary)
+                await self._receive_ticket(site, call_id, handed_from, source_ticket, category, summary,
+                                           source_call[:MAX_SOURCE_CALL])
             call = CallFacts(site, call_id, handed_over=handed_over, ivr_done=ivr_done == "1",
                              emergency=site == "110", handed_from=handed_from if handed_over else "",
                              first_round=first_round)

@@ -41,6 +41,16 @@ def agent_of(answered_by: str) -> str | None:
     return match.group("agent") if match else None
 
 
+def call_proven_by(claimed_by_call: str | None, source_call: str | None) -> bool:
+    """May a handover whose signed ``source_call`` names the call it hands over complete the
+    ticket a call opened first, whose ``X-Ticket-Call`` said ``claimed_by_call``? Yes when
+    they are the same call, or when either says nothing (a sender from before the header,
+    a push): the headers are the other side's unsigned word, the message its signed one."""
+    if not claimed_by_call or not source_call:
+        return True
+    return claimed_by_call == source_call
+
+
 def filled_by_handover(ticket: Ticket, from_platform: str, source_ticket: str,
                        body: HandoverBody) -> dict[str, Any]:
     """The changes a handover makes to the ticket a call of the same case opened first:

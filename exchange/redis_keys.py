@@ -80,6 +80,13 @@ def handed_key(ticket_id: str) -> str:
     return f"hl:exchange:handed:{ticket_id}"
 
 
+def opened_by_call_key(peer_platform: str, peer_ticket: str) -> str:
+    """A string: the sending platform's call (``X-Ticket-Call``) named by the transferred
+    call that claimed ``opened_for_key`` before the case's handover message came; the
+    message completes that ticket only if its ``source_call`` is the same call."""
+    return f"hl:exchange:opened-by-call:{peer_platform}:{peer_ticket}"
+
+
 def opened_for_key(peer_platform: str, peer_ticket: str) -> str:
     """A string: the one ticket of ours opened for a case the other platform handed over,
     claimed (SET NX) by whichever comes first, its handover message or its transferred

@@ -51,7 +51,7 @@ from redis.exceptions import RedisError
 
 from exchange import boundary, link, wire
 from exchange.audit import Audit
-from exchange.calls import agent_of, call_handover_id, filled_by_handover, signed_for_id
+from exchange.calls import agent_of, call_handover_id, call_proven_by, filled_by_handover, signed_for_id
 from exchange.case_index import CaseIndex, DispatchStates, stage_case
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
@@ -72,7 +72,7 @@ from exchange.messages import (
     SuperviseBody,
 )
 from exchange.outbox_store import OutboxStore
-from exchange.redis_keys import handed_key, noted_key, opened_for_key, opened_key, signed_for_key
+from exchange.redis_keys import handed_key, noted_key, opened_by_call_key, opened_for_key, opened_key, signed_for_key
 from exchange.redis_state import transact
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import ConfigError
@@ -533,25 +533,35 @@ class ExchangeService:
         per message id whatever reruns (``opened_key``), one per source case whichever road
         comes first (``opened_for_key``, claimed with the ticket saved, in one transaction)."""
         once, claim = opened_key(envelope.message_id), opened_for_key(envelope.from_platform, envelope.ticket)
+        by_call = opened_by_call_key(envelope.from_platform, envelope.ticket)
         fresh = Ticket("", channel.platform, "", body.category, body.summary, envelope.from_platform,
                        self.clock(), envelope.ticket, body.caller, body.division_code, body.emergency,
                        body.restricted)
         numbered = _Numbered(self.tickets, channel.platform)
+        unproven: list[str] = []  # a call's ticket this message does not complete
 
         async def step(pipe: Pipeline) -> str:
+            unproven.clear()
             mine = as_str_or_none(await pipe.get(once))
             if mine is not None:
                 return mine
             owner = as_str_or_none(await pipe.get(claim))
+            if owner is not None and not call_proven_by(as_str_or_none(await pipe.get(by_call)), body.source_call):
+                unproven.append(owner)  # a call naming another call of the case came first: not this one
+                owner = None
             opened = owner or await numbered.id()  # a number only for a ticket really opened
             pipe.multi()
             pipe.set(once, opened, ex=TICKET_TTL_S)
+            pipe.delete(by_call)  # the case's ticket is the message's word now: later calls join it
             if owner is None:
                 pipe.set(claim, opened, ex=TICKET_TTL_S)
                 self.tickets.stage_save(pipe, replace(fresh, id=opened))
             return opened
 
-        ticket_id = await transact(self.redis, [once, claim], step)
+        ticket_id = await transact(self.redis, [once, claim, by_call], step)
+        if unproven:
+            log.warning("exchange.call_not_proven", message_id=envelope.message_id, peer_ticket=envelope.ticket,
+                        call_ticket=unproven[0], ticket=ticket_id)
         ticket = await self.tickets.get(ticket_id)
         if ticket is None:  # a ticket an older version claimed and died before saving
             await self.tickets.save(replace(fresh, id=ticket_id))
@@ -571,11 +581,12 @@ class ExchangeService:
         return self.channel is not None and platform == self.channel.peer_platform
 
     async def take_call(self, site: str, call_id: str, source_platform: str, source_ticket: str,
-                        category: str, summary: str) -> Ticket | None:
+                        category: str, summary: str, source_call: str = "") -> Ticket | None:
         """The ticket of a call the other platform transferred here with ``X-Ticket-Id``:
         the one its handover message opened, if it came first; else a new one that the
-        message, when it comes, completes. None when the headers name no case of the peer
-        (the route hook then opens a ticket as it always did)."""
+        message, when it comes, completes if it hands over the same call (``source_call``,
+        from ``X-Ticket-Call``). None when the headers name no case of the peer (the route
+        hook then opens a ticket as it always did)."""
         channel = self.channel
         if channel is None or source_platform != channel.peer_platform \
                 or ticket_platform(source_ticket) != source_platform:
@@ -584,6 +595,7 @@ class ExchangeService:
         if existing is not None:  # a second round of the same call
             return existing
         claim, of_call = opened_for_key(source_platform, source_ticket), call_ticket_key(call_id)
+        by_call = opened_by_call_key(source_platform, source_ticket)
         # the headers are the other side's word: the source is linked once its signed
         # handover came (it records it), else the message links it when it comes
         proven = await self.tickets.handover_was_sent(source_ticket, channel.platform)
@@ -600,6 +612,8 @@ class ExchangeService:
             pipe.multi()
             if owner is None:
                 pipe.set(claim, joined, ex=TICKET_TTL_S)
+                if source_call:
+                    pipe.set(by_call, source_call, ex=TICKET_TTL_S)
                 self.tickets.stage_save(pipe, replace(fresh, id=joined))
                 # the exchanged cases: in from the call's time; its handover, when it comes,
                 # proves the source (the case's peer ticket and mode come from that message)
@@ -612,7 +626,7 @@ class ExchangeService:
         if ticket is None:  # a claim an older version made and died before saving: what we know
             ticket = replace(fresh, id=ticket_id)
         log.info("exchange.call_taken", call_id=call_id, ticket=ticket_id, peer_ticket=source_ticket,
-                 opened=opened, proven=proven)
+                 source_call=source_call, opened=opened, proven=proven)
         return ticket
 
     async def sign_for(self, event: BusEvent) -> Envelope | None:

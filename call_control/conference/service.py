@@ -172,7 +172,7 @@ class ConferenceService:
     async def _dial_third_party(self, site: str, conf: Conference, number: str, caller: str,
                                 ticket: Ticket) -> None:
         content = shared_content(ticket)  # a restricted matter travels by its number only
-        variables = ticket_variables(ticket.id, content.category, content.summary, site)
+        variables = ticket_variables(ticket.id, content.category, content.summary, site, conf.call_id)
         variables["CONF_ROLE"] = "agent"
         variables["RING_TIMEOUT"] = str(self.ctx.settings.conference_ring_s)
         await self.ctx.ami.send(site, {

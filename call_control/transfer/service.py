@@ -119,10 +119,10 @@ class TransferService:
                 self._apply(transfer, TransferEvent("caller_hangup"))
                 self._publish(transfer)
 
-    async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket) -> None:
+    async def set_ticket_vars(self, site: str, channel: str, ticket: Ticket, call_id: str = "") -> None:
         content = shared_content(ticket)  # a restricted matter travels by its number only
         bundle = transfer_bundle(ticket.id, content.category, content.summary, site,
-                                 self.ctx.settings.transfer_ring_s)
+                                 self.ctx.settings.transfer_ring_s, call_id)
         await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
                                    "Value": bundle})
 
@@ -150,7 +150,7 @@ class TransferService:
             # DIALLING before the action: its events can overtake the action's answer
             self._apply(transfer, TransferEvent("accepted"))
             try:
-                await self.set_ticket_vars(site.id, caller_channel, ticket)
+                await self.set_ticket_vars(site.id, caller_channel, ticket, call_id)
                 await self._send_blind_transfer(site.id, agent_channel, destination.number)
             except AmiError as exc:
                 log.warning("transfer.refused_by_asterisk", call_id=call_id, detail=str(exc))

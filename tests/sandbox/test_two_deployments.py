@@ -54,7 +54,7 @@ async def until_in_story(api: Api, ticket_id: str, agent: str, event: str, timeo
     raise AssertionError(f"no {event} on {ticket_id} within {timeout_s} s; its story: {seen}")
 
 
-async def test_a_transfer_crosses_by_the_trunk_and_the_channel_only(two_deployments, softphones, peers):
+async def test_a_transfer_crosses_by_the_trunk_and_the_channel_only(two_deployments, softphones, peers, log_lines):
     hotline, police = two_deployments["12345"], two_deployments["110"]
     hotline_api, police_api = Api(hotline.server), Api(police.server)
     caller = f"138{int(time.time() * 1000) % 10**8:08d}"
@@ -72,6 +72,9 @@ async def test_a_transfer_crosses_by_the_trunk_and_the_channel_only(two_deployme
     # handover message (signed, from the 12345 server) has matched the call
     assert received.data["source_platform"] == "12345"
     assert await call.caller.finished(20) == 0 and await agent_110.finished(10) == 0
+    # the trunk carried the handed-over call (X-Ticket-Call), which the signed message names too
+    taken = [line for line in log_lines.events("exchange.call_taken") if line.get("peer_ticket") == ticket_12345]
+    assert [line["source_call"] for line in taken] == [call.call_id], taken
 
     # 110 opened one ticket for the case (the call and the handover message met), and its
     # 签收 came back over the channel into the 12345 ticket's story

@@ -100,10 +100,11 @@ def route_hook(one: Deployment, *, attached: bool = True) -> RouteHook:
 
 
 async def arrive(hook: RouteHook, site: str, call_id: str, source: str, source_ticket: str,
-                 category: str = "", summary: str = "") -> None:
-    """A transferred call reaching ``site`` with its X-Ticket-* headers."""
+                 category: str = "", summary: str = "", source_call: str = "") -> None:
+    """A transferred call reaching ``site`` with its X-Ticket-* headers (``source_call``:
+    X-Ticket-Call, the sending platform's call)."""
     fields = ";".join([call_id, "", "", "1", source, encode(source_ticket, 64), encode(category, 40),
-                       encode(summary)])
+                       encode(source_call, 64), encode(summary)])
     await hook(AgiSession(fields, site=site, caller=CALLER))  # type: ignore[arg-type]  # a stand-in AGI session
 
 

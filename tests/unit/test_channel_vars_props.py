@@ -47,18 +47,18 @@ def test_decode_never_raises(value):
 
 
 @BOUNDED
-@given(ANY_TEXT, ANY_TEXT, ANY_TEXT, ANY_TEXT, st.integers(0, 600))
-def test_transfer_bundle_has_five_fields_that_decode(ticket, category, summary, source, ring):
-    bundle = transfer_bundle(ticket, category, summary, source, ring)
+@given(ANY_TEXT, ANY_TEXT, ANY_TEXT, ANY_TEXT, ANY_TEXT, st.integers(0, 600))
+def test_transfer_bundle_has_six_fields_that_decode(ticket, category, summary, source, call, ring):
+    bundle = transfer_bundle(ticket, category, summary, source, ring, call)
     fields = bundle.split(";")
-    assert len(fields) == 5 and fields[0] == str(ring)
+    assert len(fields) == 6 and fields[0] == str(ring)
     assert all(set(f) <= _WIRE_SAFE for f in fields)
-    variables = ticket_variables(ticket, category, summary, source)
+    variables = ticket_variables(ticket, category, summary, source, call)
     assert all(set(v) <= _WIRE_SAFE for v in variables.values())
 
 
 @BOUNDED
 @given(VALID_TEXT, VALID_TEXT, VALID_TEXT)
 def test_bundle_round_trips_short_fields(category, summary, ticket):
-    fields = transfer_bundle(ticket[:64], category[:40], summary, "12345", 25).split(";")
-    assert [decode(f) for f in fields[1:]] == [ticket[:64], category[:40], summary, "12345"]
+    fields = transfer_bundle(ticket[:64], category[:40], summary, "12345", 25, "hl12345-1795530667.13").split(";")
+    assert [decode(f) for f in fields[1:]] == [ticket[:64], category[:40], summary, "12345", "hl12345-1795530667.13"]

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from agi_scripts.plugin import RouteHookPlugin
 from exchange.app_keys import EXCHANGE
+from exchange.calls import call_proven_by
 from exchange.messages import Envelope
 from exchange.redis_keys import opened_for_key, opened_key
 from hotline_link.app import App
@@ -117,6 +118,52 @@ async def test_a_second_call_of_the_same_case_joins_the_same_ticket(deployments)
     await police.service.apply_once()
     ticket = await only_ticket(police)
     assert await police.redis.smembers(ticket_calls_key(ticket.id)) >= {ARRIVED, "hl110-1795530800.9"}
+
+
+async def test_the_call_naming_the_handed_over_call_is_completed_by_its_message(deployments):
+    hotline, police = deployments
+    await arrive(route_hook(police), "110", ARRIVED, "12345", T12345, source_call=CALL_12345)
+    await handed_over(hotline, police)
+    await police.service.apply_once()
+    ticket = await only_ticket(police)
+    assert (ticket.call_id, ticket.source_ticket) == (ARRIVED, T12345)
+
+
+async def test_a_forged_call_first_does_not_take_the_case(deployments, log_lines):
+    """X-Ticket-Id of a real case, but X-Ticket-Call naming another call: the signed message
+    (source_call) does not complete that call's ticket; it opens the case's own, which later
+    calls of the case join."""
+    hotline, police = deployments
+    hook = route_hook(police)
+    await arrive(hook, "110", "hl110-1795530650.1", "12345", T12345, "伪造", source_call="hl12345-1795530600.1")
+    forged = await police.tickets.for_call("hl110-1795530650.1")
+    assert forged is not None and forged.source_ticket == ""
+    sent = await handed_over(hotline, police)
+    assert await police.service.apply_once() == 1
+    case = await police.tickets.get(await police.redis.get(opened_key(sent.message_id)))
+    assert case is not None and case.id != forged.id
+    assert (case.source_ticket, case.category, case.call_id) == (T12345, ticket_12345().category, "")
+    assert await police.tickets.get(forged.id) == forged  # left as it was: unproven, not completed
+    assert not await police.service.audit.is_linked(forged.id, "12345", T12345)
+    [warning] = log_lines.events("exchange.call_not_proven")
+    assert (warning["call_ticket"], warning["ticket"]) == (forged.id, case.id)
+    await arrive(hook, "110", ARRIVED, "12345", T12345, source_call=CALL_12345)  # the real call
+    assert await police.tickets.for_call(ARRIVED) == await police.tickets.get(case.id)
+
+
+async def test_a_call_from_a_sender_without_the_header_is_completed_as_before(deployments):
+    hotline, police = deployments
+    await arrive(route_hook(police), "110", ARRIVED, "12345", T12345)  # no X-Ticket-Call
+    await handed_over(hotline, police)
+    await police.service.apply_once()
+    assert (await only_ticket(police)).call_id == ARRIVED
+
+
+def test_a_handover_proves_a_call_only_when_both_name_the_same_call() -> None:
+    assert call_proven_by("hl12345-1.1", "hl12345-1.1")
+    assert not call_proven_by("hl12345-1.1", "hl12345-2.2")
+    assert call_proven_by(None, "hl12345-1.1") and call_proven_by("", "hl12345-1.1")  # no header: as before
+    assert call_proven_by("hl12345-1.1", None)  # a push names no call
 
 
 async def test_without_the_intake_the_route_hook_opens_its_own_ticket_as_it_did(deployments):

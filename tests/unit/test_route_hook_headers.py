@@ -14,8 +14,8 @@ from tickets.store import Ticket, TicketStore
 
 
 def fields(*, linkedid="call-1", ivr_done="", queued_at="", rounds="1", source="12345",
-           ticket="", category="", summary="") -> str:
-    return ";".join([linkedid, ivr_done, queued_at, rounds, source, ticket, category, summary])
+           ticket="", category="", call="", summary="") -> str:
+    return ";".join([linkedid, ivr_done, queued_at, rounds, source, ticket, category, call, summary])
 
 
 async def test_a_semicolon_in_a_summary_shifts_none_of_our_own_fields(private_redis):

@@ -152,7 +152,7 @@ async def test_a_transfer_carries_a_restricted_matter_by_its_number_only():
     service = TransferService(SimpleNamespace(ami=ami, settings=SimpleNamespace(transfer_ring_s=8)))  # type: ignore[arg-type]  # stand-in
     await service.set_ticket_vars("110", "PJSIP/2001-01", RESTRICTED)
     await service.set_ticket_vars("110", "PJSIP/2001-02", ticket())
-    _ring, ticket_id, category, summary, _source = ami.sent[0]["Value"].split(";")
+    _ring, ticket_id, category, summary, _source, _call = ami.sent[0]["Value"].split(";")
     assert (ticket_id.replace("%2D", "-"), category, summary) == (RESTRICTED.id, "", "")
     assert ami.sent[1]["Value"].split(";")[2:4] != ["", ""]
 
