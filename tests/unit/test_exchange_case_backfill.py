@@ -2,22 +2,27 @@
 110's: two redis-servers, two aiohttp servers, real clients): a deployment whose index lost
 its cases (as one upgraded from the version before the index) lists the same rows again
 after a pass, a second pass enters nothing, a case a live step indexes meanwhile keeps its
-time, a handover the applier has not taken is left to it, corrupt audit entries are
-skipped and counted, and the plugin runs it once per deployment at start. Times come from
-the tests' Clock."""
+time, corrupt audit entries are skipped and counted, the plugin runs it once per deployment
+at start, and the CLI prints its counts. Times come from the tests' Clock."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from exchange import case_backfill
 from exchange.case_backfill import INDEX_VERSION, Counts
+from exchange.keys import key_name
 from exchange.messages import HandoverBody
 from exchange.redis_keys import ABOUT_PATTERN, CASES, CASES_BACKFILLED, about_key, opened_key
-from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Deployment
+from hotline_link.cli import main
+from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Clock, Deployment, served_pair
 from tests.unit.exchange_samples import T12345, ticket_110, ticket_12345
 
 CASES_URL = "/api/exchange/v1/cases"
@@ -180,4 +185,64 @@ async def test_the_service_backfills_once_per_deployment_in_the_background_at_st
     await started_and_backfilled()
     assert await listed(session, hotline) == [] and len(log_lines.events("exchange.cases_backfilled")) == 1
     assert await hotline.service.backfill.run_once() is None
+
+
+# --- the command ---------------------------------------------------------------------------
+
+POLICE_SITE = """
+[[sites]]
+id = "110"
+intake = "110"
+sip_port = 25070
+ami_port = 25039
+rtp_start = 31000
+rtp_end = 31999
+agents = ["2001"]
+"""
+
+
+def police_config(directory: Path, redis_url: str, exchange: str) -> Path:
+    """110's deployment on ``redis_url``, its [exchange] table ``exchange``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    secrets = directory / "secrets.toml"
+    secrets.write_text(f'ami_secret = "x"\n{key_name("110", "12345", "k2")} = "{"d" * 40}"\n'
+                       f'{key_name("12345", "110", "k1")} = "{"u" * 40}"\n')
+    os.chmod(secrets, 0o600)
+    config = directory / "hl.toml"
+    config.write_text(f'state_dir = "{directory}"\nredis_url = "{redis_url}"\npublic_network_site = "110"\n'
+                      f'remote_seat_site = "110"\n{POLICE_SITE}\n[exchange]\n{exchange}\n')
+    return config
+
+
+async def pushed_and_forgotten(redis_url: str, peer_redis_url: str) -> None:
+    """12345 pushes a case to 110, today by the calendar (the command reads the real clock),
+    and 110's index is emptied."""
+    async with aiohttp.ClientSession() as session, \
+            served_pair(redis_url, peer_redis_url, session, Clock(time.time())) as (hotline, police):
+        await hotline.tickets.save(ticket_12345())
+        await hotline.push.push(T12345, "110")
+        await hotline.settle(police)
+        await forget_the_index(police)
+
+
+def test_the_command_runs_a_pass_and_prints_its_counts(redis_url, peer_redis_url, tmp_path, capsys):
+    asyncio.run(pushed_and_forgotten(redis_url, peer_redis_url))
+    capsys.readouterr()  # the exchange's own log lines
+    config = police_config(tmp_path / "110", peer_redis_url,
+                           'exchange_peer_url = "http://127.0.0.1:8081"\nexchange_allow_http_loopback = true')
+    assert main(["--config", str(config), "backfill-cases"]) == 0
+    out, err = capsys.readouterr()
+    [line] = out.splitlines()
+    assert json.loads(line) == {"scanned": 2, "indexed": 1, "already": 0, "bad": 0, "not_taken": 0}
+    assert '"exchange.cases_backfilled"' in err  # the log line: stderr, never in the way of the counts
+    assert main(["--config", str(config), "backfill-cases"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"scanned": 2, "indexed": 0, "already": 1, "bad": 0,
+                                                   "not_taken": 0}
+
+
+def test_the_command_refuses_a_deployment_without_the_channel(redis_url, tmp_path, capsys):
+    config = police_config(tmp_path / "110", redis_url, "")
+    assert main(["--config", str(config), "backfill-cases"]) == 2
+    assert capsys.readouterr().err.startswith("hotline-link: error: the exchange channel does not run on this "
+                                              "deployment: no exchange_peer_url")
 
