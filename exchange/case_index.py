@@ -6,7 +6,9 @@ when that way's first handover was recorded. ``stage_case`` queues its write on 
 pipeline of the step that links the case (the service: a handover sent, a handover taken,
 a transferred call taken), inside that step's MULTI/EXEC; ZADD NX keeps the first time, so
 an applier that runs again writes nothing new. Each write drops the members older than
-``TICKET_TTL_S``: the index lives as long as the tickets it names.
+``TICKET_TTL_S``: the index lives as long as the tickets it names. The cases exchanged
+before the index was kept are entered from the audit (``exchange.case_backfill``,
+``enter_missing``), with the same ZADD NX.
 
 Reading goes through the index in its own order (time, then member) a batch at a time: the
 tickets of a batch, their states (the closed loop's, through ``DispatchStates``, when the
@@ -57,6 +59,15 @@ def stage_case(pipe: Pipeline, ticket_id: str, direction: Direction, at: float) 
     over at ``at``; the first time stays. Members older than the tickets are dropped."""
     pipe.zadd(CASES, {member(ticket_id, direction): at}, nx=True)
     pipe.zremrangebyscore(CASES, "-inf", f"({at - TICKET_TTL_S!r}")
+
+
+async def enter_missing(redis: Redis, entries: Mapping[str, float]) -> int:
+    """Enter the cases (member -> time) the index misses, as a live step would (ZADD NX: a
+    case already there keeps its time): how many were new."""
+    if not entries:
+        return 0
+    added = await redis.zadd(CASES, dict(entries), nx=True)  # NX: the members added
+    return int(added or 0)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ def about_stream_key(peer_platform: str, peer_ticket: str) -> str:
     return f"hl:exchange:about-stream:{peer_platform}:{peer_ticket}"
 
 
+# a SCAN pattern matching both ``about_key`` and ``about_stream_key``: every audit index
+ABOUT_PATTERN = "hl:exchange:about*"
+
+
 def linked_key(ticket_id: str) -> str:
     """A set: the incoming streams (``<platform>:<ticket>``) linked to one of our tickets."""
     return f"hl:exchange:linked:{ticket_id}"
@@ -104,6 +108,9 @@ def signed_for_key(ticket_id: str) -> str:
 # direction) (``exchange.cases.member``), scored by when the first handover of that way was
 # recorded; kept as long as tickets (``exchange.case_index``)
 CASES = "hl:exchange:cases"
+# a string: the version of the cases' index whose backfill from the audit ran to its end
+# here (``exchange.case_backfill``); no expiry
+CASES_BACKFILLED = "hl:exchange:cases-backfilled"
 
 
 def noted_key(message_id: str) -> str:

@@ -21,7 +21,9 @@ joins them:
   ``take_call``); the agent who answers the call signs for it (签收), once;
 - **the exchanged cases** (``cases``, ``exchange.case_index``): each step that links a case
   (a handover sent, a handover taken, a transferred call taken) enters it in the index in
-  its own transaction; the operators' resources list and export it.
+  its own transaction; the operators' resources list and export it. The cases exchanged
+  before the index are entered from the audit once per deployment, in the background at
+  start (``exchange.case_backfill``).
 - **the link** (``link_once``, ``probe_once``, ``view``): what every attempt and a periodic
   signed probe of the peer say of the link (``link.step``: up, down, refused, key_alert),
   announced on the bus on each change (``exchange.link``), with the backlog read again
@@ -52,6 +54,7 @@ from redis.exceptions import RedisError
 from exchange import boundary, link, wire
 from exchange.audit import Audit
 from exchange.calls import agent_of, call_handover_id, call_proven_by, filled_by_handover, signed_for_id
+from exchange.case_backfill import CaseBackfill
 from exchange.case_index import CaseIndex, DispatchStates, stage_case
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
@@ -166,6 +169,7 @@ class ExchangeService:
         self.clock = clock
         self.audit = Audit(redis)
         self.cases = CaseIndex(redis, tickets, channel.peer_platform if channel is not None else "")
+        self.backfill = CaseBackfill(redis, push, self._now)  # the cases exchanged before the index
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._session: aiohttp.ClientSession | None = None
         self.link = link.Link() if channel is not None else link.OFF  # as this instance sees it
@@ -742,7 +746,8 @@ class ExchangeService:
     # --- the loops -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """The sender, the applier and the write-back consumer (nothing when off)."""
+        """The sender, the applier, the link loop, the write-back consumer and the cases'
+        backfill (nothing when off)."""
         channel = self.channel
         if channel is None:
             return
@@ -755,7 +760,8 @@ class ExchangeService:
             await channel.inbox.ensure_group()
         self._tasks = [asyncio.create_task(self._loop("sender", self._send_round), name="exchange-sender"),
                        asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier"),
-                       asyncio.create_task(self._loop("link", self._link_round), name="exchange-link")]
+                       asyncio.create_task(self._loop("link", self._link_round), name="exchange-link"),
+                       asyncio.create_task(self._backfill_cases(), name="exchange-cases-backfill")]
         for worker in (self._events, self._answers):
             if worker is not None:
                 worker.start()
@@ -772,6 +778,23 @@ class ExchangeService:
             await self._session.close()
             self._session = None
             self.client = None
+
+    async def _backfill_cases(self) -> None:
+        """The cases exchanged before the index, entered once per deployment
+        (``case_backfill``) beside the loops, so start waits for none of it. Redis away is
+        waited out; a bug is logged and the pass left for ``hotline-link backfill-cases``."""
+        failures = 0
+        while True:
+            try:
+                await self.backfill.run_once()
+                return
+            except (RedisError, OSError) as exc:
+                failures += 1
+                log.warning("exchange.cases_backfill_failed", error=str(exc)[:300], failures=failures)
+                await asyncio.sleep(min(MAX_IDLE_BACKOFF_S, backoff_s(failures)))
+            except Exception:
+                log.exception("exchange.cases_backfill_bug")
+                return
 
     async def _send_round(self) -> None:
         self._wake.clear()  # an enqueue during the round wakes the next one at once

@@ -1,6 +1,6 @@
-"""The ``hotline-link`` command: serve, classify, report, prompts; installed extensions
-(the dev tools: sandbox, demo, bench, chaos) add theirs through the ``hotline_link.commands``
-entry point group.
+"""The ``hotline-link`` command: serve, classify, report, prompts, backfill-cases; installed
+extensions (the dev tools: sandbox, demo, bench, chaos) add theirs through the
+``hotline_link.commands`` entry point group.
 
 Every ``HotlineError`` ends as one line on stderr and exit status 2; a traceback means a bug.
 """
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ivr.prompts_cli import add_prompts_parser
 
     add_prompts_parser(sub)
+    from exchange.case_backfill_cli import add_backfill_parser
+
+    add_backfill_parser(sub)
     for command in entry_points(group=COMMAND_GROUP):  # the dev tools' commands, when installed
         command.load()(sub)
     return parser

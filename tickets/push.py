@@ -5,6 +5,7 @@ receiving is idempotent on ``push_id``, so a retried push never makes a second t
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
@@ -12,6 +13,7 @@ from redis.asyncio import Redis
 
 from hotline_link.core.bus import EventBus
 from hotline_link.core.events import TicketPushedIn
+from hotline_link.core.redis_client import as_str
 from hotline_link.core.settings import Settings, push_secret_key
 from tickets.errors import TicketNotFound
 from tickets.outbox import Outbox
@@ -91,6 +93,14 @@ class PushService:
             return str(existing), False
         await self._count("duplicates", payload.to_platform)
         return str(existing), True
+
+    async def received_tickets(self, push_ids: Sequence[str]) -> dict[str, str]:
+        """This platform's ticket of each received push of ``push_ids`` still known (kept as
+        long as tickets), in one round trip."""
+        if not push_ids:
+            return {}
+        found = await self.redis.mget([push_received_key(push_id) for push_id in push_ids])
+        return {push_id: as_str(ticket_id) for push_id, ticket_id in zip(push_ids, found, strict=True) if ticket_id}
 
     async def _save_once(self, payload: PushPayload, ticket_id: str) -> bool:
         """Save the push's ticket unless another try holds the lease or has saved it: whether

@@ -3,6 +3,8 @@ data's names: they never change (what Redis holds would be orphaned)."""
 
 from __future__ import annotations
 
+import fnmatch
+
 from exchange import redis_keys
 
 
@@ -23,6 +25,14 @@ def test_the_exchange_keys_keep_their_names():
     assert redis_keys.about_stream_key("110", "110-20261124-000031") == \
         "hl:exchange:about-stream:110:110-20261124-000031"
     assert redis_keys.linked_key("12345-20261124-000017") == "hl:exchange:linked:12345-20261124-000017"
+    assert (redis_keys.CASES, redis_keys.CASES_BACKFILLED) == ("hl:exchange:cases", "hl:exchange:cases-backfilled")
+
+
+def test_the_audit_pattern_matches_every_audit_index_and_nothing_else():
+    about = [redis_keys.about_key("12345-20261124-000017"), redis_keys.about_stream_key("110", "t")]
+    others = [redis_keys.linked_key("t"), redis_keys.CASES, redis_keys.LOG, redis_keys.opened_key("m")]
+    assert [fnmatch.fnmatchcase(key, redis_keys.ABOUT_PATTERN) for key in about + others] == \
+        [True, True, False, False, False, False]
 
 
 def test_every_exchange_key_is_under_the_prefix():
