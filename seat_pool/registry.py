@@ -26,6 +26,10 @@ class SeatRegistry:
         # live contact URIs per seat: a seat is registered while it has one. A "Removed" for
         # an old contact (a softphone re-registering from a new port) must not log it out.
         self._contacts: dict[tuple[str, str], set[str]] = {}
+        # a snapshot reads Asterisk seat by seat, and a busy machine can take seconds: a live
+        # event that came meanwhile is fresher than what the snapshot read before it
+        self._signals = 0  # live events seen so far
+        self._last_signal: dict[tuple[str, str], int] = {}  # per seat: the count at its last event
 
     def attach(self) -> None:
         self.ami.subscribe("ContactStatus", self.on_contact_status)
@@ -47,6 +51,7 @@ class SeatRegistry:
         live = contact_registered(event.get("ContactStatus"))
         if not self.is_seat(event.site, seat) or live is None:
             return
+        self._signal(event.site, seat)
         contacts = self._contacts.setdefault((event.site, seat), set())
         uri = event.get("URI") or event.get("Uri")
         if live:
@@ -59,24 +64,36 @@ class SeatRegistry:
         seat = seat_from_device(event.get("Device"))
         if seat is None or not self.is_seat(event.site, seat) or not event.get("State"):
             return
+        self._signal(event.site, seat)
         await self._apply(event.site, seat, "device", device_state=event.get("State"))
+
+    def _signal(self, site: str, seat: str) -> None:
+        self._signals += 1
+        self._last_signal[(site, seat)] = self._signals
+
+    def _signalled_since(self, site: str, seat: str, mark: int) -> bool:
+        return self._last_signal.get((site, seat), 0) > mark
 
     async def snapshot(self, site: str) -> None:
         """After (re)connecting: registrations and device states as Asterisk has them now.
         Contacts are read with ``Getvar`` of ``PJSIP_AOR``/``PJSIP_CONTACT`` (privilege
         ``call``), not ``PJSIPShowContacts``, which needs the ``system`` write privilege the
         server's AMI user must not have."""
+        mark = self._signals
         seats = sorted(self._agents.get(site, ()))
         found = await asyncio.gather(*(self._live_contacts(site, seat) for seat in seats))
-        for seat, uris in zip(seats, found, strict=True):
-            self._contacts[(site, seat)] = uris
         registered = {seat for seat, uris in zip(seats, found, strict=True) if uris}
         devices = await self.ami.send_list(site, {"Action": "DeviceStateList"})
         states = {seat_from_device(d.get("Device", "")): d.get("State", "") for d in devices}
-        for seat in seats:
+        kept = 0
+        for seat, uris in zip(seats, found, strict=True):
+            if self._signalled_since(site, seat, mark):
+                kept += 1  # a live event came while the snapshot was read: it is fresher
+                continue
+            self._contacts[(site, seat)] = uris
             await self._apply(site, seat, "snapshot", registered=seat in registered,
                               device_state=states.get(seat) or "UNKNOWN")
-        log.info("seat.snapshot", site=site, registered=len(registered))
+        log.info("seat.snapshot", site=site, registered=len(registered), kept_live=kept)
 
     async def _live_contacts(self, site: str, seat: str) -> set[str]:
         names = await self._function(site, f"PJSIP_AOR({seat},contact)")
