@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -68,6 +69,7 @@ def test_a_field_the_audit_never_writes_is_none(field):
 def test_the_day_is_beijings_by_the_entrys_own_time():
     assert day_of(MIDNIGHT - 1) == "2026-11-23" and day_of(MIDNIGHT) == "2026-11-24"
     assert day_of(MIDNIGHT + DAY - 1) == "2026-11-24"
+    assert day_of(math.nextafter(MIDNIGHT, 0)) == "2026-11-23"  # not rounded up to midnight
 
 
 def test_a_days_counters_outlive_the_longest_report():
