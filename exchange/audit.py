@@ -13,10 +13,15 @@ one of our tickets:
 What is no outcome (a retry, a refusal to retry later) goes only to the small capped
 ``hl:exchange:retries`` (``record_retry``): a long outage neither floods the log the
 linkage report counts nor pushes real outcomes out of it.
+
+The log keeps about a month; what the report counts is also counted, in the same
+MULTI/EXEC, into the hash of its local day (``hl:exchange:days:<YYYY-MM-DD>``, kept over a
+year; ``linkage.exchange_days``), so a yearly report counts every message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from redis.asyncio import Redis
@@ -24,14 +29,25 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from exchange.messages import Envelope, HandoverBody, StatusBody
-from exchange.redis_keys import LOG, RETRIES, about_key, about_stream_key, linked_key
-from hotline_link.core.redis_client import as_str_entries, as_str_list
+from exchange.redis_keys import (
+    DAYS_SINCE,
+    DAYS_SINCE_MEMBER,
+    LOG,
+    RETRIES,
+    about_key,
+    about_stream_key,
+    day_key,
+    linked_key,
+)
+from hotline_link.core.redis_client import as_str_entries, as_str_hash, as_str_list
+from linkage.exchange_days import day_fields, day_of
 from tickets.store import TICKET_TTL_S
 
 LOG_MAXLEN = 100_000  # about the entries of a busy month; the per-ticket index keeps the rest
 RETRIES_MAXLEN = 1_000  # the latest attempts to be made again, for an operator looking at a backlog
 ABOUT_MAXLEN = 1_000  # one ticket's messages: far more than a case ever has
 READ_BATCH = 10_000  # log entries read per XRANGE
+DAYS_KEPT_S = 410 * 24 * 3600  # a day's counters: past the longest report (400 days), asked a few days late
 
 Direction = Literal["in", "out"]
 
@@ -66,14 +82,31 @@ def index_key(direction: Direction, envelope: Envelope) -> str:
 
 
 def record(pipe: Pipeline, direction: Direction, envelope: Envelope, outcome: str, at: float,
-           reason: str = "") -> None:
+           reason: str = "", *, repeat: bool = False) -> None:
     """Queue the entry of an outcome on ``pipe`` (inside the step's MULTI): the log the
-    report counts and the ticket's index."""
-    fields: dict[FieldT, EncodableT] = {k: v for k, v in entry(direction, envelope, outcome, at, reason).items()}
+    report counts, the ticket's index and, unless it ``repeat``s an outcome this side
+    recorded of the message before (a duplicate, a held message now applied), its day's
+    counters."""
+    written = entry(direction, envelope, outcome, at, reason)
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in written.items()}
     pipe.xadd(LOG, fields, maxlen=LOG_MAXLEN, approximate=True)
     key = index_key(direction, envelope)
     pipe.xadd(key, fields, maxlen=ABOUT_MAXLEN, approximate=True)
     pipe.expire(key, TICKET_TTL_S)
+    if not repeat:
+        count_day(pipe, written, at)
+
+
+def count_day(pipe: Pipeline, written: Mapping[str, str], at: float) -> None:
+    """Queue the day's counters of an entry the report counts (none for other outcomes)."""
+    names = day_fields(written)
+    if not names:
+        return
+    key = day_key(day_of(at))
+    for name in names:
+        pipe.hincrby(key, name, 1)
+    pipe.expire(key, DAYS_KEPT_S)
+    pipe.zadd(DAYS_SINCE, {DAYS_SINCE_MEMBER: at}, lt=True)
 
 
 def record_retry(pipe: Pipeline, direction: Direction, envelope: Envelope, outcome: str, at: float,
@@ -144,6 +177,19 @@ class Audit:
             if len(rows) < READ_BATCH:
                 return out
             low = "(" + rows[-1][0]
+
+    async def counted_since(self) -> float | None:
+        """The earliest ``at`` counted into a day's counters; None if none ever was."""
+        score = await self.redis.zscore(DAYS_SINCE, DAYS_SINCE_MEMBER)
+        return None if score is None else float(score)
+
+    async def day_counts(self, days: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Each local day's counters (``YYYY-MM-DD`` -> field -> count), in one round trip;
+        a day with none is empty."""
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(day_key(day))
+        return {day: as_str_hash(raw) for day, raw in zip(days, await pipe.execute(), strict=True)}
 
     async def log(self, count: int = 100) -> list[dict[str, str]]:
         """The latest ``count`` entries of the whole log, newest last."""

@@ -170,11 +170,16 @@ class InboxStore:
                 pipe.set(key, _dump(after, verdicts), ex=TICKET_TTL_S)
             for action in actions:
                 if isinstance(action, inbox.Apply):
-                    self._apply(pipe, action.envelope, verdicts[action.envelope.message_id], now)
+                    self._apply(pipe, action.envelope, verdicts[action.envelope.message_id], now,
+                                repeat=repeats(stream, action.envelope.message_id, Outcome.APPLIED))
             if not any(isinstance(a, inbox.Apply) and a.envelope.message_id == incoming.message_id
                        for a in actions):
-                (audit.record_retry if receipt.retry else audit.record)(
-                    pipe, "in", incoming, receipt.outcome.value, now, _reason(receipt.reason, receipt.detail))
+                reason = _reason(receipt.reason, receipt.detail)
+                if receipt.retry:
+                    audit.record_retry(pipe, "in", incoming, receipt.outcome.value, now, reason)
+                else:
+                    audit.record(pipe, "in", incoming, receipt.outcome.value, now, reason,
+                                 repeat=repeats(stream, incoming.message_id, receipt.outcome))
             return receipt, actions
 
         receipt, actions = await transact(self.redis, [key], step)
@@ -186,16 +191,16 @@ class InboxStore:
         return receipt
 
     @staticmethod
-    def _apply(pipe: Pipeline, envelope: Envelope, verdict: _Verdict, now: float) -> None:
+    def _apply(pipe: Pipeline, envelope: Envelope, verdict: _Verdict, now: float, *, repeat: bool) -> None:
         """One message's turn has come: onto the applied stream unless the boundary refused it."""
         if verdict.refused is not None:
             audit.record(pipe, "in", envelope, Outcome.REFUSED_AT_BOUNDARY.value, now,
-                         _reason(verdict.refused.reason.value, verdict.refused.message))
+                         _reason(verdict.refused.reason.value, verdict.refused.message), repeat=repeat)
             return
         pipe.xadd(APPLIED, {"envelope": json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False),
                             "forced": ",".join(verdict.forced)})
         forced = f"forced {', '.join(verdict.forced)}" if verdict.forced else ""
-        audit.record(pipe, "in", envelope, Outcome.APPLIED.value, now, forced)
+        audit.record(pipe, "in", envelope, Outcome.APPLIED.value, now, forced, repeat=repeat)
 
     async def expected_seq(self, stream_key: tuple[str, str]) -> int:
         """The next seq this side expects of a stream (peer platform, peer ticket): the
@@ -298,6 +303,13 @@ def _read_entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
     """XREADGROUP's entries of the one stream read, whichever protocol the client speaks."""
     per_stream = reply.values() if isinstance(reply, dict) else [entries for _name, entries in reply or ()]
     return [row for entries in per_stream for row in as_str_entries(entries)]
+
+
+def repeats(before: inbox.Stream, message_id: str, outcome: Outcome) -> bool:
+    """Does this outcome of ``message_id`` repeat one recorded when this side first took it?
+    A duplicate does (it was applied before), and so does any outcome of a message the
+    stream held before this step (recorded as held): the report counts a message once."""
+    return outcome is Outcome.DUPLICATE or any(e.message_id == message_id for e in before.held)
 
 
 def _reason(reason: str, detail: str) -> str:

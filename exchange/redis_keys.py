@@ -48,6 +48,17 @@ def stopped_field(to_platform: str, ticket: str) -> str:
 
 LOG = "hl:exchange:log"  # capped stream: every message in and out, and its outcome
 RETRIES = "hl:exchange:retries"  # small capped stream: attempts to be made again (no outcome)
+# a sorted set of one member (``DAYS_SINCE_MEMBER``) scored by the earliest ``at`` counted into
+# a day's counters (ZADD LT): before it, the report counts from the log
+DAYS_SINCE = "hl:exchange:days-since"
+DAYS_SINCE_MEMBER = "first"  # not a key: the one member of DAYS_SINCE
+
+
+def day_key(day: str) -> str:
+    """A hash: the messages taken on one local day (``YYYY-MM-DD``, Beijing time), what the
+    report counts between the platforms, one field per kind of message
+    (``linkage.exchange_days.day_fields``) and how many; kept longer than a year's report."""
+    return f"hl:exchange:days:{day}"
 
 
 def about_key(ticket_id: str) -> str:

@@ -8,11 +8,14 @@ acknowledgement, the receiver by its own step, both with the same outcomes (appl
 for its turn, a duplicate of one taken before, or taken at the boundary without its
 content). A message sent and not yet taken, or refused, counts on neither side. Both
 deployments run this one definition, so the same messages give the same figures each way.
+The audit also counts these messages per local day as it records them, and the report reads
+a period from those counters and the log's entries alike (``exchange_days``,
+``exchange_reader``), through this one definition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Protocol
 
@@ -26,11 +29,20 @@ MODE_FIGURES: Mapping[str, str] = MappingProxyType({"transfer": "一键转接", 
 
 
 class ExchangeLog(Protocol):
-    """The exchange audit as the report reads it (``exchange.audit.Audit``)."""
+    """The exchange audit as the report reads it (``exchange.audit.Audit``): its log, and
+    the per-day counters it keeps of the same messages (``linkage.exchange_days``)."""
 
     async def between(self, start: float, end: float) -> list[dict[str, str]]:
         """Audit entries (direction, message_id, type, kind, from, to, peer_ticket,
         outcome, at...) with ``start <= at < end``."""
+        ...
+
+    async def counted_since(self) -> float | None:
+        """The earliest ``at`` counted into a day's counters; None if none ever was."""
+        ...
+
+    async def day_counts(self, days: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Each local day's counters (``YYYY-MM-DD`` -> field -> count, as stored)."""
         ...
 
 
@@ -73,14 +85,37 @@ def figures_of(entry: Mapping[str, str]) -> tuple[str, ...]:
     return ()
 
 
-def exchange_ways(entries: Iterable[Mapping[str, str]], start: float, end: float) -> dict[str, dict[str, int]]:
+Ways = dict[str, dict[str, int]]  # way ("12345->110") -> figure -> count
+
+
+def no_ways() -> Ways:
+    """Every figure zero, both ways: so two reports compare key for key."""
+    return {way: dict.fromkeys(FIGURES, 0) for way in WAYS}
+
+
+def add_taken(ways: Ways, entry: Mapping[str, str], times: int = 1) -> None:
+    """Add ``times`` messages taken like ``entry`` to its way's figures."""
+    row = ways.setdefault(f"{entry.get('from') or '?'}->{entry.get('to') or '?'}", dict.fromkeys(FIGURES, 0))
+    for name in figures_of(entry):
+        row[name] += times
+
+
+def add_ways(*parts: Ways) -> Ways:
+    """The sum of figures counted apart (whole days from counters, the rest from the log)."""
+    total = no_ways()
+    for ways in parts:
+        for way, row in ways.items():
+            into = total.setdefault(way, dict.fromkeys(FIGURES, 0))
+            for name, count in row.items():
+                into[name] = into.get(name, 0) + count
+    return total
+
+
+def exchange_ways(entries: Iterable[Mapping[str, str]], start: float, end: float) -> Ways:
     """The figures each way (``12345->110``) of the messages taken with ``start <= at < end``;
     both ways always, so two reports compare key for key."""
-    ways = {way: dict.fromkeys(FIGURES, 0) for way in WAYS}
+    ways = no_ways()
     for entry in taken(entries):
-        if not start <= _at(entry) < end:
-            continue
-        row = ways.setdefault(f"{entry.get('from') or '?'}->{entry.get('to') or '?'}", dict.fromkeys(FIGURES, 0))
-        for name in figures_of(entry):
-            row[name] += 1
+        if start <= _at(entry) < end:
+            add_taken(ways, entry)
     return ways

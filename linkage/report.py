@@ -44,7 +44,7 @@ from hotline_link.core.spreadsheet import safe_cell
 from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.errors import BadRange
 from linkage.exchange_figures import FIGURES as EXCHANGE_FIGURES
-from linkage.exchange_figures import exchange_ways
+from linkage.exchange_figures import Ways
 from linkage.handovers import HANDOVER
 
 MODES = ("一键转接", "三方通话", "系统推送")
@@ -254,21 +254,20 @@ def _from_messages(t: _Tally, ways: dict[str, dict[str, int]]) -> None:
 
 def compute(events: Iterable[dict[str, Any]], start: float, end: float,
             unit_names: dict[str, str] | None = None,
-            exchange: Iterable[Mapping[str, str]] | None = None) -> dict[str, Any]:
+            exchange: Ways | None = None) -> dict[str, Any]:
     """The report's figures from logged events (``{"event", "at", "data"}``) with
-    ``start <= at < end``. ``exchange``: the exchange audit's entries when the two platforms
-    run one deployment each (None: one deployment, or the channel off); then the figures
-    between the platforms come from its messages (``linkage.exchange_figures``), and
-    ``exchange`` holds them each way."""
+    ``start <= at < end``. ``exchange``: when the two platforms run one deployment each, the
+    figures each way of the exchange channel's messages taken in the period
+    (``linkage.exchange_figures``; read by ``exchange_reader.ways_between``); None: one
+    deployment, or the channel off. Then the figures between the platforms are these."""
     unit_names = unit_names or {}
     tally = _Tally()
-    ways = exchange_ways(exchange, start, end) if exchange is not None else None
-    if ways is not None:
-        _from_messages(tally, ways)
+    if exchange is not None:
+        _from_messages(tally, exchange)
     for event in events:
         if not start <= float(event["at"]) < end:
             continue
-        if ways is not None and event["event"] == HANDOVER:
+        if exchange is not None and event["event"] == HANDOVER:
             continue  # one side's view of the calls and pushes: the messages count both
         handler = _HANDLERS.get(event["event"])
         if handler is None:
@@ -282,8 +281,8 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
         "handovers": {k: tally.handovers[k] for k in sorted(tally.handovers)},
         "platforms": {k: {**v, **_rates(v)} for k, v in sorted(tally.platforms.items())},
         "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(tally.units.items())},
-        "exchange": ways,
-        "definitions": dict(DEFINITIONS) if ways is None else {**DEFINITIONS, "handovers": HANDOVERS_FROM_MESSAGES},
+        "exchange": exchange,
+        "definitions": dict(DEFINITIONS) if exchange is None else {**DEFINITIONS, "handovers": HANDOVERS_FROM_MESSAGES},
     }
 
 

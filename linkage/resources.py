@@ -18,6 +18,7 @@ from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import principal_of
 from linkage.errors import BadNumber, LinkageError
 from linkage.exchange_figures import ExchangeLog
+from linkage.exchange_reader import ways_between
 from linkage.keys import EXCHANGE_LOG, LINKAGE
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.schema import (
@@ -149,8 +150,8 @@ async def build_report(linkage: LinkageService, start_day: str, end_day: str, fm
         raise LinkageError(f"format must be one of {', '.join(FORMATS)}")
     start, end = parse_range(start_day, end_day, linkage.config.calendar.timezone)
     events = await linkage.journal.events_between(start, end)
-    messages = await exchange_log.between(start, end) if exchange_log is not None else None
-    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units}, messages)
+    ways = await ways_between(exchange_log, start, end) if exchange_log is not None else None
+    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units}, ways)
     if fmt == "csv":
         return "text/csv", render_csv(figures)
     if fmt == "html":

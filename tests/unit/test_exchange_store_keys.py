@@ -26,6 +26,8 @@ def test_the_exchange_keys_keep_their_names():
         "hl:exchange:about-stream:110:110-20261124-000031"
     assert redis_keys.linked_key("12345-20261124-000017") == "hl:exchange:linked:12345-20261124-000017"
     assert (redis_keys.CASES, redis_keys.CASES_BACKFILLED) == ("hl:exchange:cases", "hl:exchange:cases-backfilled")
+    assert redis_keys.day_key("2026-11-24") == "hl:exchange:days:2026-11-24"
+    assert (redis_keys.DAYS_SINCE, redis_keys.DAYS_SINCE_MEMBER) == ("hl:exchange:days-since", "first")
 
 
 def test_the_audit_pattern_matches_every_audit_index_and_nothing_else():
@@ -36,8 +38,9 @@ def test_the_audit_pattern_matches_every_audit_index_and_nothing_else():
 
 
 def test_every_exchange_key_is_under_the_prefix():
-    names = [value for name, value in vars(redis_keys).items() if name.isupper() and name != "APPLIED_GROUP"]
+    not_keys = ("APPLIED_GROUP", "DAYS_SINCE_MEMBER")  # a group's name, a member's
+    names = [value for name, value in vars(redis_keys).items() if name.isupper() and name not in not_keys]
     built = [redis_keys.inbox_stream_key("110", "t"), redis_keys.outbox_queue_key("110", "t"),
              redis_keys.outbox_message_key("m"), redis_keys.about_key("t"), redis_keys.about_stream_key("110", "t"),
-             redis_keys.linked_key("t")]
+             redis_keys.linked_key("t"), redis_keys.day_key("2026-11-24")]
     assert names and all(key.startswith(redis_keys.PREFIX) for key in names + built)

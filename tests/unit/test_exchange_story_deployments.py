@@ -19,11 +19,15 @@ import pytest
 
 from exchange.app_keys import EXCHANGE
 from exchange.effects import Peer
+from exchange.redis_keys import LOG
 from hotline_link.app import App
 from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.events import CallAnswered, LinkageResolved
 from hotline_link.core.settings import Settings
+from hotline_link.core.zone import HOTLINE_ZONE
+from linkage.exchange_figures import exchange_ways
 from linkage.keys import EXCHANGE_LOG
+from linkage.report import parse_range
 from linkage.resources import build_report
 from linkage.service import LinkageService
 from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Clock, Deployment, served_pair
@@ -145,12 +149,13 @@ def _days_around_now() -> tuple[str, str]:
     return (today - dt.timedelta(days=1)).isoformat(), (today + dt.timedelta(days=1)).isoformat()
 
 
-async def report_of(one: Deployment, fmt: str = "json") -> str:
-    """The deployment's linkage report over the days around now, counting between the
-    platforms from its own exchange audit, as the report page does with the channel on."""
+async def report_of(one: Deployment, fmt: str = "json", days: tuple[str, str] | None = None) -> str:
+    """The deployment's linkage report over ``days`` (first, last; by default the days around
+    now), counting between the platforms from its own exchange audit, as the report page does
+    with the channel on."""
     settings = Settings(ami_secret="x")
     linkage = LinkageService.for_settings(settings, one.redis, EventBus(), one.tickets, Outbox(one.redis, one.bus, ""))
-    first, last = _days_around_now()
+    first, last = days or _days_around_now()
     _, body = await build_report(linkage, first, last, fmt, one.service.audit)
     return body
 
@@ -191,6 +196,57 @@ async def test_both_deployments_reports_agree_on_the_messages_between_them(deplo
     assert ["exchange", "12345->110", "系统推送", "3"] in rows and ["exchange", "110->12345", "办结", "1"] in rows
     page = await report_of(hotline, "html")
     assert "交互通道" in page and "<td>110-&gt;12345</td>" in page
+
+
+async def exchange_a_days_messages(hotline: Deployment, police: Deployment, first_no: int) -> None:
+    """A day's messages both ways: 12345 pushes three cases (tickets ``first_no``..+2); 110
+    bounces the first, writes back a result on the second, pushes the third back and hands a
+    case of its own over by transfer; 12345 supervises the second."""
+    ids = [f"12345-20261124-{n:06d}" for n in range(first_no, first_no + 3)]
+    pushes = []
+    for ticket_id in ids:
+        await hotline.tickets.save(ticket_12345(id=ticket_id))
+        pushes.append(await hotline.push.push(ticket_id, "110"))
+    await hotline.settle(police)
+    opened = [await police.pushed_ticket(p.push_id) for p in pushes]
+    await police.service.bounce(opened[0], Peer("12345", ids[0]), "非警务类事项，退回12345")
+    await police.service.write_back(BusEvent.of(LinkageResolved(
+        ticket_id=opened[1].id, unit="QD-SN-BDH", site="110", resolved=True, on_time=True, summary="已处置")))
+    await police.push.push(opened[2].id, "12345")
+    theirs = ticket_110(id=f"110-20261124-{first_no:06d}")
+    await police.tickets.save(theirs)
+    await police.service.hand_over(theirs, "transfer", "12345")
+    await hotline.service.supervise(ticket_12345(id=ids[1]), Peer("110", opened[1].id), "请于今日反馈")
+    await hotline.settle(police)
+
+
+async def test_a_yearly_report_counts_every_message_after_the_log_was_trimmed(deployments):
+    hotline, police = deployments
+    year_from = dt.datetime.fromtimestamp(hotline.clock.now, HOTLINE_ZONE).date() - dt.timedelta(days=100)
+    year = (year_from.isoformat(), (year_from + dt.timedelta(days=364)).isoformat())  # the test's clock's, not today
+    await exchange_a_days_messages(hotline, police, 51)
+    hotline.clock.now += 24 * 3600  # the same again the next day (the clock is both deployments')
+    await exchange_a_days_messages(hotline, police, 61)
+    for one in (hotline, police):  # the log keeps its last few entries: a month ago's are gone
+        await one.redis.xtrim(LOG, maxlen=3, approximate=False)
+
+    zero = dict.fromkeys(("一键转接", "三方通话", "系统推送", "回流", "签收", "反馈", "办结", "督办"), 0)
+    expected = {
+        "12345->110": {**zero, "系统推送": 6, "签收": 2, "督办": 2},
+        "110->12345": {**zero, "一键转接": 2, "系统推送": 2, "回流": 4, "签收": 6, "反馈": 2, "办结": 2},
+    }
+    hotline_report = json.loads(await report_of(hotline, days=year))
+    police_report = json.loads(await report_of(police, days=year))
+    assert hotline_report["exchange"] == police_report["exchange"] == expected
+    assert hotline_report["handovers"] == police_report["handovers"] == {
+        "12345->110": {"一键转接": 0, "三方通话": 0, "系统推送": 6, "回流": 0},
+        "110->12345": {"一键转接": 2, "三方通话": 0, "系统推送": 2, "回流": 4}}
+    # what counting the log alone gives now: far fewer
+    start, end = parse_range(*year)
+    for one in (hotline, police):
+        from_log = exchange_ways(await one.service.audit.between(start, end), start, end)
+        assert sum(map(sum, (row.values() for row in from_log.values()))) < sum(
+            map(sum, (row.values() for row in expected.values())))
 
 
 # --- the wiring ----------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_with_the_channel_on_handovers_and_bounces_come_from_the_messages_not_th
     messages = [audit("out", "handover", "applied", T0, message_id="a", kind="push"),
                 audit("in", "bounce", "applied", T0 + 1, message_id="b", frm="110", to="12345"),
                 audit("in", "received", "applied", T0 + 2, message_id="c", frm="110", to="12345")]
-    report = compute(log, T0, T0 + 100, exchange=messages)
+    report = compute(log, T0, T0 + 100, exchange=exchange_ways(messages, T0, T0 + 100))
     assert report["handovers"] == {"12345->110": {"一键转接": 0, "三方通话": 0, "系统推送": 1, "回流": 0},
                                    "110->12345": {"一键转接": 0, "三方通话": 0, "系统推送": 0, "回流": 1}}
     assert report["platforms"]["12345"]["bounced_in"] == 1
