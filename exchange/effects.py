@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -89,25 +89,34 @@ class Feedback:
 WRITTEN_BACK = (LinkageDispatched, LinkageAccepted, LinkageArrived, LinkageResolved, LinkageCallback)
 
 
-def feedback_of(event: BusEvent) -> Feedback | None:
-    """The write-back (反馈回写) of a linkage step, or None for any other event."""
+def _no_names(_unit: str) -> str | None:
+    return None
+
+
+def feedback_of(event: BusEvent, unit_name: Callable[[str], str | None] = _no_names) -> Feedback | None:
+    """The write-back (反馈回写) of a linkage step, or None for any other event. Every stage
+    names the unit as the other platform can read it: by its name (``unit_name``, our unit
+    directory), its id only when the directory does not know it."""
+    def named(unit: str) -> str:
+        return unit_name(unit) or unit
+
     if event.is_(LinkageDispatched):
         dispatched = event.as_(LinkageDispatched)
-        return Feedback(dispatched.ticket_id, "dispatched", dispatched.unit_name or dispatched.unit, "", None)
+        return Feedback(dispatched.ticket_id, "dispatched", dispatched.unit_name or named(dispatched.unit), "", None)
     if event.is_(LinkageAccepted):
         accepted = event.as_(LinkageAccepted)
-        return Feedback(accepted.ticket_id, "accepted", accepted.unit, "", None)
+        return Feedback(accepted.ticket_id, "accepted", named(accepted.unit), "", None)
     if event.is_(LinkageArrived):
         arrived = event.as_(LinkageArrived)
-        return Feedback(arrived.ticket_id, "arrived", arrived.unit, arrived.situation, arrived.arrived_at)
+        return Feedback(arrived.ticket_id, "arrived", named(arrived.unit), arrived.situation, arrived.arrived_at)
     if event.is_(LinkageResolved):
         resolved = event.as_(LinkageResolved)
         verdict = "已办结" if resolved.resolved else "未办结"
         detail = f"{verdict}：{resolved.summary}" if resolved.summary else verdict
-        return Feedback(resolved.ticket_id, "result", resolved.unit, detail, None)
+        return Feedback(resolved.ticket_id, "result", named(resolved.unit), detail, None)
     if event.is_(LinkageCallback):
         callback = event.as_(LinkageCallback)
-        return Feedback(callback.ticket_id, "callback", callback.unit, callback.result, None)
+        return Feedback(callback.ticket_id, "callback", named(callback.unit), callback.result, None)
     return None
 
 

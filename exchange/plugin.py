@@ -63,7 +63,8 @@ class ExchangePlugin(Plugin):
         linkage = services.get(LINKAGE) if LINKAGE in services else None
         if linkage is None:
             return False
-        self.service.attach_states(linkage.records)
+        units = linkage.units
+        self.service.attach_states(linkage.records, lambda unit: (found.name if (found := units.get(unit)) else None))
         return True
 
     async def start(self) -> None:

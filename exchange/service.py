@@ -169,6 +169,7 @@ class ExchangeService:
         self.clock = clock
         self.audit = Audit(redis)
         self.cases = CaseIndex(redis, tickets, channel.peer_platform if channel is not None else "")
+        self.unit_name: Callable[[str], str | None] = self._no_unit_name  # the linkage plugin's, once attached
         self.backfill = CaseBackfill(redis, push, self._now)  # the cases exchanged before the index
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._session: aiohttp.ClientSession | None = None
@@ -673,7 +674,7 @@ class ExchangeService:
     async def write_back(self, event: BusEvent) -> Envelope | None:
         """反馈回写: a linkage step on one of our tickets that came by handover goes to the
         sender's ticket as a ``status`` message. None for any other ticket or event."""
-        feedback = feedback_of(event)
+        feedback = feedback_of(event, self.unit_name)
         if feedback is None or self.channel is None:
             return None
         ticket = await self.tickets.get(feedback.ticket_id)
@@ -727,10 +728,16 @@ class ExchangeService:
             await self.read_backlog()
         return voided
 
-    def attach_states(self, states: DispatchStates) -> None:
+    def attach_states(self, states: DispatchStates, unit_name: Callable[[str], str | None] | None = None) -> None:
         """The closed loop's states of our tickets (the linkage plugin's dispatch records):
-        the cases' ``status`` from now on."""
+        the cases' ``status`` from now on; and its units' names, which feedback carries."""
         self.cases.states = states
+        if unit_name is not None:
+            self.unit_name = unit_name
+
+    @staticmethod
+    def _no_unit_name(_unit: str) -> str | None:
+        return None
 
     def exchanged_cases(self) -> CaseIndex:
         """The index of the cases exchanged with the other platform (``ChannelOff`` when the

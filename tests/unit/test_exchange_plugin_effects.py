@@ -40,6 +40,17 @@ def test_each_linkage_step_is_written_back_as_its_stage():
         assert feedback_of(BusEvent.of(event)) == feedback
 
 
+def test_each_stage_names_the_unit_by_the_name_the_other_platform_can_read():
+    names = {"U1": "八大湖派出所"}.get
+    steps = [LinkageAccepted(ticket_id=TICKET, unit="U1", site="110", on_time=True, arrive_due=NOW, result_due=NOW),
+             LinkageArrived(ticket_id=TICKET, unit="U1", site="110", arrived_at=NOW, on_time=False, situation="到场"),
+             LinkageResolved(ticket_id=TICKET, unit="U1", site="110", resolved=True, on_time=True, summary=""),
+             LinkageCallback(ticket_id=TICKET, unit="U1", site="110", result="满意", by="2001")]
+    assert {feedback_of(BusEvent.of(step), names).unit for step in steps} == {"八大湖派出所"}  # type: ignore[union-attr]
+    unknown = LinkageAccepted(ticket_id=TICKET, unit="U9", site="110", on_time=True, arrive_due=NOW, result_due=NOW)
+    assert feedback_of(BusEvent.of(unknown), names).unit == "U9"  # type: ignore[union-attr]  # not in the directory
+
+
 def test_other_events_are_not_written_back():
     supervised = BusEvent.of(LinkageSupervised(ticket_id=TICKET, unit="U1", stage="arrive", due=NOW, late_s=5,
                                                escalates_at=NOW))
