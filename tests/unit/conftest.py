@@ -65,6 +65,14 @@ async def private_redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
+async def receiver_redis(redis_url: str) -> AsyncIterator[Redis]:
+    """The receiving deployment's Redis: another database of the test's redis-server."""
+    client = Redis.from_url(redis_url.removesuffix("/0") + "/1", decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client session of this test's own."""
     async with aiohttp.ClientSession() as http:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import aiohttp
 
 from exchange import case_backfill
 from exchange.case_backfill import INDEX_VERSION, Counts
-from exchange.keys import key_name
 from exchange.messages import HandoverBody
 from exchange.redis_keys import ABOUT_PATTERN, CASES, CASES_BACKFILLED, about_key, opened_key
 from hotline_link.cli import main
 from tests.unit.exchange_deployments import SUPERVISOR_TOKEN, Clock, Deployment, served_pair
 from tests.unit.exchange_samples import T12345, ticket_110, ticket_12345
+from tests.unit.test_exchange_plugin_app import police_config_file
 
 CASES_URL = "/api/exchange/v1/cases"
 SECRET = ticket_110(id="110-20261124-000032", call_id="hl110-1795530667.3", category="涉案",
@@ -189,29 +188,10 @@ async def test_the_service_backfills_once_per_deployment_in_the_background_at_st
 
 # --- the command ---------------------------------------------------------------------------
 
-POLICE_SITE = """
-[[sites]]
-id = "110"
-intake = "110"
-sip_port = 25070
-ami_port = 25039
-rtp_start = 31000
-rtp_end = 31999
-agents = ["2001"]
-"""
-
-
 def police_config(directory: Path, redis_url: str, exchange: str) -> Path:
     """110's deployment on ``redis_url``, its [exchange] table ``exchange``."""
     directory.mkdir(parents=True, exist_ok=True)
-    secrets = directory / "secrets.toml"
-    secrets.write_text(f'ami_secret = "x"\n{key_name("110", "12345", "k2")} = "{"d" * 40}"\n'
-                       f'{key_name("12345", "110", "k1")} = "{"u" * 40}"\n')
-    os.chmod(secrets, 0o600)
-    config = directory / "hl.toml"
-    config.write_text(f'state_dir = "{directory}"\nredis_url = "{redis_url}"\npublic_network_site = "110"\n'
-                      f'remote_seat_site = "110"\n{POLICE_SITE}\n[exchange]\n{exchange}\n')
-    return config
+    return police_config_file(directory, exchange, extra=f'redis_url = "{redis_url}"\n')
 
 
 async def pushed_and_forgotten(redis_url: str, peer_redis_url: str) -> None:

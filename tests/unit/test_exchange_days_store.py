@@ -7,37 +7,27 @@ test's own clock, starting at ``NOW`` (22:20 in Beijing: the runs cross midnight
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 
 from exchange.audit import DAYS_KEPT_S, Audit, entry
 from exchange.boundary import admit
 from exchange.inbox_store import InboxStore
-from exchange.messages import AnyBody, Envelope, ReceivedBody
+from exchange.messages import AnyBody, ReceivedBody
 from exchange.outbox_store import OutboxStore
 from exchange.redis_keys import LOG, day_key
 from hotline_link.core.zone import HOTLINE_ZONE
 from linkage.exchange_days import day_of, fold, plan
 from linkage.exchange_figures import FIGURES, exchange_ways
 from linkage.exchange_reader import ways_between
+from tests.unit.exchange_network import Network
 from tests.unit.exchange_samples import BODIES, NOW, T110, envelope, handover_body
 
 DAY = 24 * 3600.0
 # whole Beijing days either side of everything the tests do
 START = dt.datetime(2026, 11, 22, tzinfo=HOTLINE_ZONE).timestamp()
 END = dt.datetime(2026, 12, 24, tzinfo=HOTLINE_ZONE).timestamp()
-
-
-@pytest.fixture
-async def receiver_redis(redis_url: str) -> AsyncIterator[Redis]:
-    """The receiving deployment's Redis: another database of the test's redis-server."""
-    client = Redis.from_url(redis_url.removesuffix("/0") + "/1", decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def both_ways(audit: Audit) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
@@ -56,28 +46,6 @@ SENT: list[tuple[AnyBody, str | None]] = [
     (handover_body(mode="push"), T110), (BODIES["received"], T110), (BODIES["status"], T110),
     (BODIES["status"].model_copy(update={"stage": "result"}), T110), (BODIES["bounce"], T110),
     (BODIES["supervise"], T110)]
-
-
-class Network:
-    """12345's outbox and 110's inbox, each in a Redis database of its own, and the wire."""
-
-    def __init__(self, sender: OutboxStore, receiver: InboxStore) -> None:
-        self.sender, self.receiver = sender, receiver
-        self.wire: list[Envelope] = []
-        self.now = NOW
-
-    async def send(self) -> None:
-        self.wire += await self.sender.due(self.now, 10, 5.0)
-
-    async def deliver(self, envelope: Envelope, answer_lost: bool) -> None:
-        receipt = await self.receiver.receive(envelope, admit(envelope, "110"), self.now)
-        event(receipt.outcome.value)
-        if answer_lost:
-            return
-        if receipt.acknowledged:
-            await self.sender.acked(envelope, now=self.now, outcome=receipt.outcome.value)
-        else:
-            await self.sender.retry_later(envelope, self.now, 1, reason=receipt.reason)
 
 
 OPS = st.lists(st.tuples(st.sampled_from(["send", "send", "deliver", "deliver", "lose", "drop", "double", "wait",
@@ -114,14 +82,7 @@ async def test_the_counters_give_the_logs_figures_on_both_sides_whatever_the_net
                 net.wire.pop(index)
             else:
                 net.wire.insert(pick % (len(net.wire) + 1), net.wire[index])
-    for _ in range(500):  # the network heals: what is on the wire arrives, late, then the rest
-        for sent in net.wire:
-            await net.deliver(sent, answer_lost=False)
-        net.wire = []
-        if not await net.sender.backlog():
-            break
-        net.now += 61
-        await net.send()
+    await net.heal()
     for side in (net.sender.audit, net.receiver.audit):
         from_log, from_counters = await both_ways(side)
         assert from_counters == from_log

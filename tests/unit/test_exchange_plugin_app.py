@@ -43,17 +43,24 @@ agents = ["2001"]
 LOOPBACK_PEER = 'exchange_peer_url = "http://127.0.0.1:8081"\nexchange_allow_http_loopback = true'
 
 
-def police_config(tmp_path: Path, exchange: str = LOOPBACK_PEER,
-                  secrets: dict[str, str] | None = None) -> Settings:
-    """110's deployment: its one site, its [exchange] table and its secrets file."""
+def police_config_file(tmp_path: Path, exchange: str = LOOPBACK_PEER, secrets: dict[str, str] | None = None,
+                       extra: str = "") -> Path:
+    """110's deployment's config file: its one site, ``extra`` settings, its [exchange]
+    table, and its secrets file beside it."""
     keys = {key_name("110", "12345", "k2"): "d" * 40, key_name("12345", "110", "k1"): "u" * 40}
     lines = [f'{name} = "{value}"' for name, value in (keys if secrets is None else secrets).items()]
     secrets_file = tmp_path / "secrets.toml"
     secrets_file.write_text("\n".join(['ami_secret = "x"', *lines]) + "\n")
     os.chmod(secrets_file, 0o600)
     config = tmp_path / "hl.toml"
-    config.write_text(f'state_dir = "{tmp_path}"\n{POLICE_SITE}\n[exchange]\n{exchange}\n')
-    return load_config(config, env={})
+    config.write_text(f'state_dir = "{tmp_path}"\n{extra}{POLICE_SITE}\n[exchange]\n{exchange}\n')
+    return config
+
+
+def police_config(tmp_path: Path, exchange: str = LOOPBACK_PEER,
+                  secrets: dict[str, str] | None = None) -> Settings:
+    """110's deployment's settings (``police_config_file``)."""
+    return load_config(police_config_file(tmp_path, exchange, secrets), env={})
 
 
 def test_the_plugin_is_built_in_after_tickets():

@@ -162,22 +162,7 @@ async def report_of(one: Deployment, fmt: str = "json", days: tuple[str, str] | 
 
 async def test_both_deployments_reports_agree_on_the_messages_between_them(deployments):
     hotline, police = deployments
-    ids = [f"12345-20261124-0000{n}" for n in (21, 22, 23)]
-    pushes = []
-    for ticket_id in ids:
-        await hotline.tickets.save(ticket_12345(id=ticket_id))
-        pushes.append(await hotline.push.push(ticket_id, "110"))
-    await hotline.settle(police)
-    opened = [await police.pushed_ticket(p.push_id) for p in pushes]
-    # 110 bounces the first (回流), writes back a result on the second, pushes the third back
-    await police.service.bounce(opened[0], Peer("12345", ids[0]), "非警务类事项，退回12345")
-    await police.service.write_back(BusEvent.of(LinkageResolved(
-        ticket_id=opened[1].id, unit="QD-SN-BDH", site="110", resolved=True, on_time=True, summary="已处置")))
-    await police.push.push(opened[2].id, "12345")
-    await police.tickets.save(ticket_110())
-    await police.service.hand_over(ticket_110(), "transfer", "12345")
-    await hotline.service.supervise(ticket_12345(id=ids[1]), Peer("110", opened[1].id), "请于今日反馈")
-    await hotline.settle(police)
+    await exchange_a_days_messages(hotline, police, 21)  # 回流, 反馈, a push back, 督办: below
 
     hotline_report, police_report = json.loads(await report_of(hotline)), json.loads(await report_of(police))
     zero = dict.fromkeys(("一键转接", "三方通话", "系统推送", "回流", "签收", "反馈", "办结", "督办"), 0)
