@@ -89,7 +89,8 @@ async def post_conference(request: web.Request) -> web.Response:
     body = await read_body(request, TargetBody)
     wait = request.query.get("wait", "true") != "false"
     agent = _agent_of_call(request, call_id)
-    conference = await request.app[CONFERENCES].start(call_id, agent, body.target, wait=wait)
+    conference = await request.app[CONFERENCES].start(call_id, agent, body.target, wait=wait,
+                                                      category=body.category, summary=body.summary)
     return reply(conference.view(), status=200 if conference.state == "joined" else 202)
 
 

@@ -25,8 +25,8 @@ class TargetBody(Body):
     """Where to send the caller (transfer) or whom to add (three-way call)."""
 
     target: NonEmptyText  # a directory name: 110, 12345, 119, 120...
-    category: str | None = None  # transfer only: the ticket's category (max 40), sent along
-    summary: str | None = None  # transfer only: 地点和情况 (max 120), sent along
+    category: str | None = None  # the ticket's category (max 40), sent along
+    summary: str | None = None  # 地点和情况 (max 120), sent along
 
 
 class AgentCallTicket(Reply):
@@ -135,7 +135,8 @@ PATHS: dict[str, Any] = {
                       "504": error_doc("the target did not answer; the caller went back to the agent"),
                       **COMMON_ERRORS}}},
     "/api/calls/{call_id}/conference": {
-        "post": {"summary": "three-way call (三方通话): dial the target into a room with caller and agent",
+        "post": {"summary": "three-way call (三方通话): dial the target into a room with caller and agent; a "
+                            "category and summary given go on the ticket and along with it",
                  "parameters": [CALL_ID, AGENT_QUERY, {"name": "wait", "in": "query", "required": False,
                                                          "schema": {"enum": ["true", "false"]}}],
                  "requestBody": body_doc(TargetBody),

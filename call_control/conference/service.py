@@ -63,6 +63,7 @@ from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
+from tickets.changes import publish_changes
 from tickets.sharing import shared_content
 from tickets.store import Ticket
 
@@ -121,7 +122,8 @@ class ConferenceService:
     def of_call(self, call_id: str) -> Conference | None:
         return next((c for c in self.rooms.values() if c.call_id == call_id and not c.state.final), None)
 
-    async def start(self, call_id: str, agent: str, target: str, *, wait: bool = True) -> Conference:
+    async def start(self, call_id: str, agent: str, target: str, *, wait: bool = True,
+                    category: str | None = None, summary: str | None = None) -> Conference:
         call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
         site = self.ctx.settings.site(call.site)
         destination = resolve_target(self.ctx.settings.directory, target, site.intake)
@@ -129,6 +131,9 @@ class ConferenceService:
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
             ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
+            if category is not None or summary is not None:  # what the third party hears of the case
+                before, ticket = ticket, await self.ctx.tickets.update(ticket, category=category, summary=summary)
+                publish_changes(self.ctx.bus, before, ticket, by=agent)
             to_platform = receiving_platform(self.ctx.settings.sites, destination)
             await self.ctx.tickets.record_handover(ticket.id, to_platform)
             caller_channel = call.channels.get(caller_uniqueid)

@@ -171,7 +171,7 @@ async def test_a_three_way_call_joins_the_110_deployment_and_the_caller_stays(tw
         agent_110 = await online_agent(police.server, softphones, peers, "110", "2003")
         call = await answered_call(hotline.server, hotline_events, peers, agent_12345, "12345", caller, 7000)
         status, body = await hotline_api.request("POST", f"/api/calls/{call.call_id}/conference", "1003",
-                                                 json={"target": "110"})
+                                                 json={"target": "110", "category": "纠纷", "summary": "责任不清"})
         assert status == 200, body
         assert body["state"] == "joined" and sorted(body["parties"]) == ["1003", "110", "caller"], body
         ticket_12345 = body["ticket_id"]
@@ -184,7 +184,7 @@ async def test_a_three_way_call_joins_the_110_deployment_and_the_caller_stays(tw
     assert await call.caller.finished(20) == 0 and await agent_110.finished(10) == 0
     ticket_110 = received.data["ticket_id"]
     handover = await until_in_story(Api(police.server), ticket_110, "2003", "exchange.received.handover")
-    assert (handover["peer_ticket"], handover["mode"]) == (ticket_12345, "conference")
+    assert (handover["peer_ticket"], handover["mode"], handover["category"]) == (ticket_12345, "conference", "纠纷")
     signed = await until_in_story(hotline_api, ticket_12345, "1003", "exchange.received.received")
     assert signed["receiver_ticket"] == ticket_110 and signed["accepted_by"] == "2003"
     assert owners(await police.keys("hl:*")) == {"110"}

@@ -105,10 +105,11 @@ async def test_a_three_way_call_with_110_queues_a_handover_by_conference(deploym
                 "Conference": room, "Uniqueid": uid, "Channel": channel}))
 
     desk.ami.on_send["Redirect"] = both_join
-    conf = await desk.conferences.start(CALL_12345, AGENT_12345, "110", wait=False)
+    conf = await desk.conferences.start(CALL_12345, AGENT_12345, "110", wait=False, category="纠纷",
+                                        summary="责任不清")
     assert conf.state is ConferenceState.DIALLING
     body = handover_of(await outgoing(hotline, call_handover_id(CALL_12345, "conference", "110")))
-    assert (body.mode, body.source_call) == ("conference", CALL_12345)
+    assert (body.mode, body.source_call, body.category, body.summary) == ("conference", CALL_12345, "纠纷", "责任不清")
     assert await outgoing(hotline, call_handover_id(CALL_12345, "transfer", "110")) is None
     assert [a["Action"] for a in desk.ami.sent] == ["Setvar", "Redirect", "Originate"]
 
