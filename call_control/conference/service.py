@@ -48,7 +48,7 @@ from call_control.conference.state import (
     parties,
     step,
 )
-from call_control.context import CallControlContext
+from call_control.context import CallControlContext, with_agents_words
 from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
@@ -63,7 +63,6 @@ from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
 from hotline_link.core.numbers import caller_id
 from hotline_link.core.tasks import wait_until
-from tickets.changes import publish_changes
 from tickets.sharing import shared_content
 from tickets.store import Ticket
 
@@ -130,10 +129,8 @@ class ConferenceService:
         async with self.ctx.locks.hold(call_id, "conference"):
             if self.of_call(call_id) is not None:
                 raise ConferenceExists(f"call {call_id} already has a three-way call")
-            ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
-            if category is not None or summary is not None:  # what the third party hears of the case
-                before, ticket = ticket, await self.ctx.tickets.update(ticket, category=category, summary=summary)
-                publish_changes(self.ctx.bus, before, ticket, by=agent)
+            ticket = await with_agents_words(self.ctx, await self.ctx.tickets.open_for_call(site.id, call_id),
+                                             agent, category, summary)
             to_platform = receiving_platform(self.ctx.settings.sites, destination)
             await self.ctx.tickets.record_handover(ticket.id, to_platform)
             caller_channel = call.channels.get(caller_uniqueid)

@@ -18,7 +18,7 @@ import structlog
 from call_control import schema
 from call_control.calls import Call, CallBook
 from call_control.channel_vars import transfer_bundle
-from call_control.context import CallControlContext
+from call_control.context import CallControlContext, with_agents_words
 from call_control.directory import receiving_platform, resolve_target
 from call_control.errors import (
     AsteriskRefused,
@@ -48,7 +48,6 @@ from hotline_link.core.events import (
     TransferStateEvent,
 )
 from hotline_link.core.tasks import wait_until
-from tickets.changes import publish_changes
 from tickets.sharing import shared_content
 from tickets.store import Ticket
 
@@ -132,10 +131,8 @@ class TransferService:
         site = self.ctx.settings.site(call.site)
         destination = resolve_target(self.ctx.settings.directory, target, site.intake)
         async with self.ctx.locks.hold(call_id, "transfer"):
-            ticket = await self.ctx.tickets.open_for_call(site.id, call_id)
-            if category is not None or summary is not None:
-                before, ticket = ticket, await self.ctx.tickets.update(ticket, category=category, summary=summary)
-                publish_changes(self.ctx.bus, before, ticket, by=agent)
+            ticket = await with_agents_words(self.ctx, await self.ctx.tickets.open_for_call(site.id, call_id),
+                                             agent, category, summary)
             to_platform = receiving_platform(self.ctx.settings.sites, destination)
             await self.ctx.tickets.record_handover(ticket.id, to_platform)
             caller_channel = call.channels.get(caller_uniqueid)
