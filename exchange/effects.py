@@ -89,11 +89,12 @@ class Feedback:
 WRITTEN_BACK = (LinkageDispatched, LinkageAccepted, LinkageArrived, LinkageResolved, LinkageCallback)
 
 
-def _no_names(_unit: str) -> str | None:
+def no_unit_names(_unit: str) -> str | None:
+    """A unit directory that knows no unit: feedback names units by their ids."""
     return None
 
 
-def feedback_of(event: BusEvent, unit_name: Callable[[str], str | None] = _no_names) -> Feedback | None:
+def feedback_of(event: BusEvent, unit_name: Callable[[str], str | None] = no_unit_names) -> Feedback | None:
     """The write-back (反馈回写) of a linkage step, or None for any other event. Every stage
     names the unit as the other platform can read it: by its name (``unit_name``, our unit
     directory), its id only when the directory does not know it."""

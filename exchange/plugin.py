@@ -63,8 +63,7 @@ class ExchangePlugin(Plugin):
         linkage = services.get(LINKAGE) if LINKAGE in services else None
         if linkage is None:
             return False
-        units = linkage.units
-        self.service.attach_states(linkage.records, lambda unit: (found.name if (found := units.get(unit)) else None))
+        self.service.attach_states(linkage.records, linkage.units.names().get)
         return True
 
     async def start(self) -> None:

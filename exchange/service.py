@@ -58,7 +58,18 @@ from exchange.case_backfill import CaseBackfill
 from exchange.case_index import CaseIndex, DispatchStates, stage_case
 from exchange.client import ExchangeClient
 from exchange.config import ExchangeConfig
-from exchange.effects import Off, On, Peer, derived_id, feedback_of, is_written_back, plan, story_data, story_leg
+from exchange.effects import (
+    Off,
+    On,
+    Peer,
+    derived_id,
+    feedback_of,
+    is_written_back,
+    no_unit_names,
+    plan,
+    story_data,
+    story_leg,
+)
 from exchange.errors import ChannelOff, NotSendable
 from exchange.inbox_store import CLAIM_IDLE_MS, InboxStore
 from exchange.keys import KeyRing
@@ -169,7 +180,7 @@ class ExchangeService:
         self.clock = clock
         self.audit = Audit(redis)
         self.cases = CaseIndex(redis, tickets, channel.peer_platform if channel is not None else "")
-        self.unit_name: Callable[[str], str | None] = self._no_unit_name  # the linkage plugin's, once attached
+        self.unit_name: Callable[[str], str | None] = no_unit_names  # the linkage plugin's, once attached
         self.backfill = CaseBackfill(redis, push, self._now)  # the cases exchanged before the index
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._session: aiohttp.ClientSession | None = None
@@ -734,10 +745,6 @@ class ExchangeService:
         self.cases.states = states
         if unit_name is not None:
             self.unit_name = unit_name
-
-    @staticmethod
-    def _no_unit_name(_unit: str) -> str | None:
-        return None
 
     def exchanged_cases(self) -> CaseIndex:
         """The index of the cases exchanged with the other platform (``ChannelOff`` when the

@@ -151,7 +151,7 @@ async def build_report(linkage: LinkageService, start_day: str, end_day: str, fm
     start, end = parse_range(start_day, end_day, linkage.config.calendar.timezone)
     events = await linkage.journal.events_between(start, end)
     ways = await ways_between(exchange_log, start, end) if exchange_log is not None else None
-    figures = compute(events, start, end, {u.id: u.name for u in linkage.units.units}, ways)
+    figures = compute(events, start, end, linkage.units.names(), ways)
     if fmt == "csv":
         return "text/csv", render_csv(figures)
     if fmt == "html":

@@ -78,6 +78,10 @@ class UnitDirectory:
     def get(self, unit_id: str) -> Unit | None:
         return next((u for u in self.units if u.id == unit_id), None)
 
+    def names(self) -> dict[str, str]:
+        """Each unit's name by its id."""
+        return {u.id: u.name for u in self.units}
+
     def for_entry(self, entry_id: str) -> tuple[Unit, ...]:
         """The units that handle a catalog entry, the most urgent level first."""
         return tuple(sorted((u for u in self.units if u.handles_entry(entry_id)), key=lambda u: u.level))
