@@ -29,3 +29,10 @@ def receiving_platform(sites: Iterable[SiteSettings], target: Target) -> str:
     """The site whose intake the target number is (``110`` -> site ``110``), else the
     target's name: what a handover to it is recorded under."""
     return next((site.id for site in sites if site.intake == target.number), target.name)
+
+
+def target_of_number(directory: Mapping[str, str], number: str) -> Target:
+    """What an agent's phone dialled, named as the directory names it (``110`` is the
+    directory's ``110``); a number the directory lacks is its own name."""
+    name = next((name for name, known in sorted(directory.items()) if known == number), number)
+    return Target(name, number)

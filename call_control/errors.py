@@ -60,3 +60,11 @@ class NotInConference(CallControlError):
 
 class ConferenceExists(CallControlError):
     status, code = 409, "conference_exists"
+
+
+class ConsultNotAnswered(CallControlError):
+    status, code = 409, "consult_not_answered"
+
+
+class NoConsult(CallControlError):
+    status, code = 404, "no_consult"

@@ -11,9 +11,11 @@ from call_control import resources, schema
 from call_control.agent_events import AgentEvents
 from call_control.conference.service import ConferenceService
 from call_control.config import CallControlConfig
+from call_control.consult.service import ConsultService
 from call_control.context import CallControlContext
-from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, CONSULTS, TRANSFERS
 from call_control.locks import CallLocks
+from call_control.phone_keys import ConsultHook, PhoneTransferHook
 from call_control.tracker import CallTracker
 from call_control.transfer.service import TransferService
 from exchange.app_keys import EXCHANGE
@@ -37,6 +39,10 @@ class CallControlPlugin(Plugin):
         context = CallControlContext(settings, deps.ami, self.calls.book, tickets, CallLocks(deps.redis), deps.bus)
         self.transfers = services.provide(TRANSFERS, TransferService(context))
         self.conferences = services.provide(CONFERENCES, ConferenceService(context))
+        self.consults = services.provide(CONSULTS, ConsultService(context))
+        site_ids = frozenset(site.id for site in settings.sites)
+        deps.agi.add_route("phone_transfer", PhoneTransferHook(self.transfers, site_ids))
+        deps.agi.add_route("consult", ConsultHook(self.consults, site_ids))
         services.provide(AGENT_EVENTS, AgentEvents(deps.bus, tickets,
                                                    frozenset(a for site in settings.sites for a in site.agents)))
 
@@ -47,6 +53,7 @@ class CallControlPlugin(Plugin):
         if exchange is None or not exchange.enabled:
             return False
         self.transfers.attach_handover(exchange)
+        self.consults.attach_handover(exchange)
         self.conferences.attach_handover(exchange)
         return True
 
@@ -54,4 +61,5 @@ class CallControlPlugin(Plugin):
         self.attach_exchange(self.services)
         self.calls.attach()
         self.transfers.attach()
+        self.consults.attach()
         self.conferences.attach()

@@ -13,8 +13,9 @@ from call_control.errors import (
     CallControlError,
     CallNotFound,
     ConferenceExists,
+    OperationInProgress,
 )
-from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, CONSULTS, TRANSFERS
 from call_control.schema import (
     ActiveCall,
     ActiveCalls,
@@ -78,10 +79,40 @@ async def post_transfer(request: web.Request) -> web.Response:
     agent = _agent_of_call(request, call_id)
     if request.app[CONFERENCES].of_call(call_id) is not None:
         raise ConferenceExists(f"call {call_id} is a three-way call: leave it instead of transferring")
+    _no_consult(request, call_id)
     transfer = await request.app[TRANSFERS].blind_transfer(
         call_id, agent, body.target, wait=wait, category=body.category, summary=body.summary)
     status = 200 if transfer.state.final else 202
     return reply(transfer.view(), status=status)
+
+
+def _no_consult(request: web.Request, call_id: str) -> None:
+    """While the agent consults, the caller is on hold: finish that first."""
+    if request.app[CONSULTS].of_call(call_id) is not None:
+        raise OperationInProgress(f"call {call_id} has a consult under way: complete or cancel it first")
+
+
+async def post_consult(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    body = await read_body(request, TargetBody)
+    agent = _agent_of_call(request, call_id)
+    if request.app[CONFERENCES].of_call(call_id) is not None:
+        raise ConferenceExists(f"call {call_id} is a three-way call: leave it instead of consulting")
+    consult = await request.app[CONSULTS].start(call_id, agent, body.target, category=body.category,
+                                                summary=body.summary)
+    return reply(consult.view(), status=200 if consult.state.value == "talking" else 202)
+
+
+async def post_consult_complete(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    consult = await request.app[CONSULTS].complete(call_id, _agent_of_call(request, call_id))
+    return reply(consult.view())
+
+
+async def post_consult_cancel(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    consult = await request.app[CONSULTS].cancel(call_id, _agent_of_call(request, call_id))
+    return reply(consult.view())
 
 
 async def post_conference(request: web.Request) -> web.Response:
@@ -89,6 +120,7 @@ async def post_conference(request: web.Request) -> web.Response:
     body = await read_body(request, TargetBody)
     wait = request.query.get("wait", "true") != "false"
     agent = _agent_of_call(request, call_id)
+    _no_consult(request, call_id)
     conference = await request.app[CONFERENCES].start(call_id, agent, body.target, wait=wait,
                                                       category=body.category, summary=body.summary)
     return reply(conference.view(), status=200 if conference.state == "joined" else 202)
@@ -179,6 +211,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/agents/{agent}/call", get_agent_call)
     app.router.add_get("/api/agents/{agent}/events", agent_events)
     app.router.add_post("/api/calls/{call_id}/transfer", post_transfer)
+    app.router.add_post("/api/calls/{call_id}/consult", post_consult)
+    app.router.add_post("/api/calls/{call_id}/consult/complete", post_consult_complete)
+    app.router.add_post("/api/calls/{call_id}/consult/cancel", post_consult_cancel)
     app.router.add_post("/api/calls/{call_id}/conference", post_conference)
     app.router.add_get("/api/calls/{call_id}/conference", get_conference)
     app.router.add_delete("/api/calls/{call_id}/conference/{party}", delete_conference_party)

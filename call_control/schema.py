@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from call_control.conference.state import ConferenceState
+from call_control.consult.state import ConsultState
 from call_control.transfer.state import TransferState
 from hotline_link.web.bodies import Body, NonEmptyText, Reply
 from hotline_link.web.openapi import (
@@ -61,6 +62,17 @@ class Transfer(Reply):
     reason: str | None  # why it failed (target_busy, no_answer...), else null
 
 
+class Consult(Reply):
+    """A warm transfer (咨询转接): the caller on hold while the agent talks to the target."""
+
+    consult_id: str
+    call_id: str
+    target: str
+    ticket_id: str
+    state: ConsultState
+    reason: str | None  # why it ended without completing (target_busy, cancelled...), else null
+
+
 class Conference(Reply):
     """A three-way call: its ConfBridge room and who is in it."""
 
@@ -105,7 +117,7 @@ class CallStory(Reply):
     events: list[CallStoryEvent]
 
 
-SCHEMAS: dict[str, Any] = component_schemas(AgentCall, Transfer, Conference, ActiveCalls, CallStory)
+SCHEMAS: dict[str, Any] = component_schemas(AgentCall, Transfer, Consult, Conference, ActiveCalls, CallStory)
 
 PATHS: dict[str, Any] = {
     "/api/calls": {"get": {"summary": "active calls (supervisor)",
@@ -133,6 +145,29 @@ PATHS: dict[str, Any] = {
                       "410": error_doc("the caller hung up"),
                       "502": error_doc("target unreachable (trunk down) or Asterisk refused"),
                       "504": error_doc("the target did not answer; the caller went back to the agent"),
+                      **COMMON_ERRORS}}},
+    "/api/calls/{call_id}/consult": {"post": {
+        "summary": "warm transfer (咨询转接): the caller on hold with music, the target rung with the ticket; "
+                   "answers once the target answered",
+        "parameters": [CALL_ID, AGENT_QUERY],
+        "requestBody": body_doc(TargetBody),
+        "responses": {"200": json_doc(Consult, "the target answered: talk, then complete or cancel"),
+                      "202": json_doc(Consult, "still ringing"),
+                      "409": error_doc("target busy, or a consult or transfer is already under way"),
+                      "410": error_doc("the caller hung up"),
+                      "502": error_doc("target unreachable or Asterisk refused; the caller is back with the agent"),
+                      "504": error_doc("the target did not answer; the caller is back with the agent"),
+                      **COMMON_ERRORS}}},
+    "/api/calls/{call_id}/consult/complete": {"post": {
+        "summary": "join the caller and the consulted target; the agent leaves the call",
+        "parameters": [CALL_ID, AGENT_QUERY],
+        "responses": {"200": json_doc(Consult, "completed"),
+                      "404": error_doc("no consult on this call"),
+                      "409": error_doc("the target has not answered yet"), **COMMON_ERRORS}}},
+    "/api/calls/{call_id}/consult/cancel": {"post": {
+        "summary": "end the consult; the caller is back with the agent",
+        "parameters": [CALL_ID, AGENT_QUERY],
+        "responses": {"200": json_doc(Consult, "cancelled"), "404": error_doc("no consult on this call"),
                       **COMMON_ERRORS}}},
     "/api/calls/{call_id}/conference": {
         "post": {"summary": "three-way call (三方通话): dial the target into a room with caller and agent; a "

@@ -46,7 +46,7 @@ def web_app_of(stand_in: Any) -> web.Application:
     ``calls``, ``linkage``...) plus ``tokens`` and, optionally, ``settings`` and ``bus``."""
     from aiohttp import web
 
-    from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, TRANSFERS
+    from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, CONSULTS, TRANSFERS
     from hotline_link.app import build_app
     from hotline_link.core.bus import EventBus
     from hotline_link.core.settings import Settings
@@ -57,7 +57,8 @@ def web_app_of(stand_in: Any) -> web.Application:
     from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
 
     keys = {"tickets": TICKETS, "timeline": TIMELINE, "push": PUSH, "recommender": RECOMMENDER,
-            "calls": CALLS, "transfers": TRANSFERS, "conferences": CONFERENCES, "agent_events": AGENT_EVENTS,
+            "calls": CALLS, "transfers": TRANSFERS, "conferences": CONFERENCES, "consults": CONSULTS,
+            "agent_events": AGENT_EVENTS,
             "linkage": LINKAGE, "feedback_line": FEEDBACK_LINE, "harassment": HARASSMENT,
             "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR}
     services = {key: getattr(stand_in, name) for name, key in keys.items()

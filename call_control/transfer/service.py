@@ -19,9 +19,10 @@ from call_control import schema
 from call_control.calls import Call, CallBook
 from call_control.channel_vars import transfer_bundle
 from call_control.context import CallControlContext, with_agents_words
-from call_control.directory import receiving_platform, resolve_target
+from call_control.directory import receiving_platform, resolve_target, target_of_number
 from call_control.errors import (
     AsteriskRefused,
+    CallControlError,
     CallerHungUp,
     NoAnswer,
     OperationInProgress,
@@ -48,6 +49,7 @@ from hotline_link.core.events import (
     TransferStateEvent,
 )
 from hotline_link.core.tasks import wait_until
+from seat_pool.state import seat_from_device
 from tickets.sharing import shared_content
 from tickets.store import Ticket
 
@@ -75,6 +77,7 @@ class Transfer:
     ticket_id: str
     caller_uniqueid: str
     requested_at: float
+    via: str = "api"
     state: TransferState = TransferState.REQUESTED
     reason: str = ""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -159,6 +162,41 @@ class TransferService:
                 await self._wait(transfer, ringing_is_enough=wait == "ring")
         return transfer
 
+    async def phone_transfer(self, site_id: str, caller_uniqueid: str, transferer: str, number: str) -> str:
+        """The agent's phone transferred its caller to ``number`` itself (a blind REFER; the
+        caller is already in the dialplan, on its way): from here on the same as the one-click
+        transfer, its ticket, handover and timeline. Returns HL_XFER for the caller's channel,
+        or "" for a call this server does not know (it is transferred all the same)."""
+        ref = self.ctx.book.channels.get((site_id, caller_uniqueid))
+        agent = seat_from_device(transferer.rsplit("-", 1)[0]) if "-" in transferer else None
+        call = self.ctx.book.get(site_id, ref.call_id) if ref is not None else None
+        if call is None or agent is None:
+            log.warning("transfer.phone_unknown_call", site=site_id, uniqueid=caller_uniqueid,
+                        transferer=transferer[:80])
+            return ""
+        site = self.ctx.settings.site(site_id)
+        destination = target_of_number(self.ctx.settings.directory, number)
+        key = (site.id, caller_uniqueid)
+        try:
+            async with self.ctx.locks.hold(call.call_id, "transfer"):
+                if key in self._active:
+                    raise OperationInProgress(f"the caller of {call.call_id} is already being transferred")
+                ticket = await self.ctx.tickets.open_for_call(site.id, call.call_id)
+                to_platform = receiving_platform(self.ctx.settings.sites, destination)
+                await self.ctx.tickets.record_handover(ticket.id, to_platform)
+                transfer = Transfer(secrets.token_hex(6), call.call_id, site.id, agent, destination.name,
+                                    destination.number, ticket.id, caller_uniqueid, time.time(), via="phone")
+                self._active[key] = transfer
+                self._apply(transfer, TransferEvent("accepted"))
+                await send_handover(self.handover, ticket, "transfer", to_platform, call.call_id)
+                self._publish(transfer)
+        except CallControlError as exc:
+            log.warning("transfer.phone_not_tracked", call_id=call.call_id, reason=str(exc))
+            return ""
+        content = shared_content(ticket)
+        return transfer_bundle(ticket.id, content.category, content.summary, site.id,
+                               self.ctx.settings.transfer_ring_s, call.call_id)
+
     async def _send_blind_transfer(self, site: str, agent_channel: str, number: str) -> None:
         """BlindTransfer, tried again for a moment if refused: a call answered a few
         milliseconds ago may not be bridged yet, and Asterisk refuses to transfer it."""
@@ -205,12 +243,13 @@ class TransferService:
         transfer.changed.set()
         log.info(f"transfer.{new_state.value}", call_id=transfer.call_id, site=transfer.site,
                  ticket_id=transfer.ticket_id, target=transfer.target, reason=transfer.reason or None,
-                 ms=round((time.time() - transfer.requested_at) * 1000, 1))
+                 via=transfer.via, ms=round((time.time() - transfer.requested_at) * 1000, 1))
 
     def _publish(self, transfer: Transfer) -> None:
         self.ctx.bus.emit(TRANSFER_EVENTS[transfer.state](
             agent=transfer.agent, transfer_id=transfer.id, call_id=transfer.call_id, target=transfer.target,
-            ticket_id=transfer.ticket_id, state=transfer.state.value, reason=transfer.reason or None))
+            ticket_id=transfer.ticket_id, state=transfer.state.value, reason=transfer.reason or None,
+            via=transfer.via))
 
     async def on_event(self, event: AmiEvent) -> None:
         transfer = self._active.get((event.site, event.get("Uniqueid")))

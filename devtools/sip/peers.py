@@ -171,12 +171,20 @@ class SipPeers:
 
     async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
                      ring_ms: int = 200, timeout_s: int = 60, trace: bool = False,
-                     talk_range_ms: tuple[int, int] | None = None) -> SippRun:
+                     talk_range_ms: tuple[int, int] | None = None, refer_to: str | None = None,
+                     refer_after_ms: int = 1000) -> SippRun:
         """A softphone for ``agent`` listening on ``port`` (register it on that port first).
         It waits for the caller to hang up or, given ``talk_range_ms``, hangs up itself after
-        a talk time drawn uniformly from that range.
+        a talk time drawn uniformly from that range. Given ``refer_to``, it transfers the
+        caller there with the phone's own transfer key after ``refer_after_ms``: a blind REFER,
+        then it waits for Asterisk's NOTIFYs and BYE.
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
-        if talk_range_ms:
+        if refer_to:
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
+                                      calls=calls, **_qualified(calls), dialog_capture=_DIALOG_CAPTURE,
+                                      ending=_AGENT_REFERS.format(after=int(refer_after_ms), target=refer_to,
+                                                                  host=site.host, port=site.sip_port))
+        elif talk_range_ms:
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
                                       calls=calls, **_qualified(calls), dialog_capture=_DIALOG_CAPTURE,
                                       ending=_AGENT_HANGS_UP.format(low=int(talk_range_ms[0]),
@@ -354,7 +362,42 @@ _OK_TO_BYE = """  <send>
     ]]>
   </send>"""
 
-_CALLER_HANGS_UP = """  <recv request="BYE"/>
+# a re-INVITE in the call (Asterisk updates the connected line when the agent's warm
+# transfer reaches the target, or moves the call) gets 200 with our SDP, as a phone does
+_REINVITES = 3
+_OK_TO_REINVITE = """  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=agent 53655765 2353687638 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+
+    ]]>
+  </send>
+  <recv request="ACK"/>"""
+
+# the agent waits for the caller's BYE (unrolled, not a loop: SIPp mishandles a jump back
+# to an optional receive)
+_CALLER_HANGS_UP = "".join(f"""  <recv request="INVITE" optional="true" next="reinvited{n}"/>
+  <recv request="BYE" next="caller_bye"/>
+  <label id="reinvited{n}"/>
+""" + _OK_TO_REINVITE + "\n" for n in range(_REINVITES)) + """  <recv request="BYE"/>
+  <label id="caller_bye"/>
 """ + _OK_TO_BYE
 
 # what the agent needs to end the call itself: the caller's From, our URI, their Contact
@@ -395,3 +438,57 @@ _AGENT_HANGS_UP = (
     ]]>
   </send>
   <recv response="200" crlf="true"/>""")
+
+
+# the phone's own blind transfer key: REFER in the INVITE's dialog; Asterisk reports the
+# transfer's progress in NOTIFYs (100 Trying, 180 Ringing, 200 OK; each answered 200) and,
+# once the subscription is terminated, the phone hangs up its leg (RFC 5589), as phones do.
+# Unrolled, not a loop: SIPp mishandles a jump back to an optional receive.
+_REFER_NOTIFIES = 4
+_BYE_FROM_AGENT = """  <send retrans="500">
+    <![CDATA[
+      BYE [$remote_contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>"""
+_AGENT_REFERS = (
+"""  <pause milliseconds="{after}"/>
+  <send retrans="500">
+    <![CDATA[
+      REFER [$remote_contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: 1 REFER
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Refer-To: <sip:{target}@{host}:{port}>
+      Referred-By: [$local_uri]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202"/>
+""" + "".join(f"""  <recv request="NOTIFY" optional="true" next="notified{n}">
+    <action>
+      <ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="false" assign_to="refer_over"/>
+    </action>
+  </recv>
+  <recv request="BYE" next="refer_bye"/>
+  <label id="notified{n}"/>
+""" + _OK_TO_BYE.replace("<send>", '<send next="refer_hangup" test="refer_over">') + """
+""" for n in range(_REFER_NOTIFIES)) + """  <label id="refer_hangup"/>
+""" + _BYE_FROM_AGENT + """
+  <nop next="done"/>
+  <label id="refer_bye"/>
+""" + _OK_TO_BYE)

@@ -128,6 +128,14 @@ def _to_sites(settings: Settings, site: SiteSettings, duty_numbers: Sequence[str
     return "\n".join(lines)
 
 
+def _desk_consult(settings: Settings, site: SiteSettings, duty_numbers: Sequence[str]) -> str:
+    """The desk's warm transfer (AMI Atxfer) dials into this context: exact numbers only, so
+    Asterisk sees at once that the number is complete (with a pattern it would wait the
+    transfer digit timeout for more digits)."""
+    return "\n".join(f"exten => {number},1,Goto(agent-calls-out,${{EXTEN}},1)"
+                     for number in _routes_out(settings, site, duty_numbers))
+
+
 def _agent_extensions(site: SiteSettings) -> str:
     """Dialling an agent's number: a seat takes one call at a time, so a seat already on a
     call answers busy (a remote seat lent to two centers must not get two callers)."""
@@ -181,6 +189,7 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "public_trunk": f"trunk-{settings.public_network_site}",
         "dial_sites": _dial_sites(settings, site, duty_numbers),
         "to_sites": _to_sites(settings, site, duty_numbers),
+        "desk_consult": _desk_consult(settings, site, duty_numbers),
         "agent_extensions": _agent_extensions(site),
         "queue_members": _queue_members(site),
         "remote_all": _remote_all(settings, site),

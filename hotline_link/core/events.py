@@ -114,6 +114,10 @@ class TransferStateEvent(Event):
     ticket_id: str
     state: str
     reason: str | None
+    # how the agent asked: "api" (the desk, a script), "phone" (the phone's own blind
+    # transfer key, a REFER), "attended" (REFER with Replaces after a consult), "consult"
+    # (the desk's warm transfer)
+    via: str = "api"
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,19 @@ def test_a_site_asks_its_own_fastagi_servers_in_order_with_its_own_ami_secret():
     assert "police-only" not in files["12345"]["manager.conf"] and "secret = shared" in files["12345"]["manager.conf"]
     assert (settings.ami_secret_for("110"), settings.ami_secret_for("remote")) == ("police-only", "shared")
 
+
+
+def test_the_phones_own_transfer_key_goes_through_hotline_link(rendered):
+    center, seats = rendered["12345"], rendered["remote"]
+    assert "set_var = TRANSFER_CONTEXT=phone-transfer" in center["pjsip.conf"]
+    assert "Gosub(hl-agi,s,1(phone_transfer,${SITE},${EXTEN}))" in center["extensions.conf"]
+    assert "[phone-transfer]" in seats["extensions.conf"]  # a seat site has the context too
+    assert "phone_transfer" not in seats["extensions.conf"]  # ...dialling as the agent would
+
+
+def test_the_desks_consult_dials_exact_numbers(rendered):
+    common = rendered["12345"]["extensions_common.conf"]
+    section = common.split("[desk-consult]", 1)[1].split("\n[", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("exten")]
+    assert "exten => 110,1,Goto(agent-calls-out,${EXTEN},1)" in lines
+    assert not any("_" in line.split(",")[0] for line in lines)  # no pattern: no digit timeout

@@ -106,6 +106,7 @@ def _stand_in(call: Call | None, ticket: Ticket | None = TICKET, room: Conferenc
         timeline=SimpleNamespace(for_call=events_of),
         conferences=SimpleNamespace(of_call=lambda call_id: room, start=start, leave=start),
         transfers=SimpleNamespace(blind_transfer=blind_transfer),
+        consults=SimpleNamespace(of_call=lambda call_id: None),
         registry=SimpleNamespace(states=states, pause=pause),
         harassment=SimpleNamespace(policy=HarassmentPolicy(3, 600), flags=flags, flag=flag, unflag=unflag))
 

@@ -1,0 +1,1 @@
+"""Warm (attended) transfer: the agent talks to the target first, the caller on hold."""

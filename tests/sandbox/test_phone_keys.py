@@ -1,0 +1,81 @@
+"""The phone's own keys on the real sandbox: an agent's SIP phone transfers with its own
+REFER, and the ticket rides along as with the desk's one-click transfer (headers at the
+other platform, the handover, the timeline)."""
+
+from __future__ import annotations
+
+from devtools.sip.contacts import wait_reachable
+from seat_pool.keys import SEAT_REGISTRY
+from seat_pool.state import SeatState
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api, online_agent
+from tickets.keys import TICKETS, TIMELINE
+
+
+async def referring_agent(server, softphones, peers, site_id: str, agent: str, target: str,
+                          after_ms: int = 1500):
+    """A SIPp phone for ``agent`` that answers one call and then blind-transfers it to
+    ``target`` with its own REFER."""
+    site = server.settings.site(site_id)
+    port = await softphones.register(site, agent)
+    await server[SEAT_REGISTRY].wait_for_state(site_id, agent, SeatState.IDLE, 10)
+    run = await peers.answer(site, agent, port, refer_to=target, refer_after_ms=after_ms)
+    await wait_reachable(server.ami.send, site_id, agent)
+    return run
+
+
+async def test_the_phones_blind_transfer_keeps_the_ticket(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent_12345 = await referring_agent(server, softphones, peers, "12345", "1009", "110")
+        agent_110 = await online_agent(server, softphones, peers, "110", "2009")
+        site = server.settings.site("12345")
+        caller = await peers.call(site, "13866660009", site.intake, hold_ms=6000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660009"), 10)
+        call_id = started.data["call_id"]
+        answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
+        received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    assert answered.data["via"] == "phone" and answered.data["agent"] == "1009"
+    assert answered.data["target"] == "110"
+    ticket_id = answered.data["ticket_id"]
+    assert received.data["source_ticket"] == ticket_id and received.data["source_platform"] == "12345"
+    assert await agent_12345.finished(10) == 0  # the REFER was taken: 202, NOTIFYs, BYE
+    assert await caller.finished(15) == 0  # the caller talked to 110 until hanging up
+    assert await agent_110.finished(10) == 0
+    assert f"INVITE ticket={ticket_id}" in agent_110.messages()
+    ticket_110 = await server[TICKETS].get(received.data["ticket_id"])
+    assert ticket_110 is not None and ticket_110.source_ticket == ticket_id
+    await server[TIMELINE].flush()
+    status, story = await api.request("GET", f"/api/calls/{call_id}", role="supervisor")
+    assert status == 200, story
+    transfers = [e for e in story["events"] if e["event"].startswith("transfer.")]
+    assert [e["event"] for e in transfers][-1] == "transfer.answered"
+    assert all(e["data"]["via"] == "phone" for e in transfers)
+
+
+async def test_warm_transfer_completed_hands_the_caller_over(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1010")
+        agent_110 = await online_agent(server, softphones, peers, "110", "2010")
+        site = server.settings.site("12345")
+        caller = await peers.call(site, "13866660010", site.intake, hold_ms=9000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660010"), 10)
+        call_id = started.data["call_id"]
+        await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+        status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1010",
+                                         json={"target": "110", "category": "治安", "summary": "有人砸车"})
+        assert status == 200 and body["state"] == "talking", body
+        status, done = await api.request("POST", f"/api/calls/{call_id}/consult/complete", "1010")
+        assert status == 200 and done["state"] == "completed", done
+        received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    ticket_id = body["ticket_id"]
+    assert received.data["source_ticket"] == ticket_id and received.data["summary"] == "有人砸车"
+    assert await caller.finished(15) == 0
+    assert await agent.finished(10) == 0 and await agent_110.finished(10) == 0
+    assert f"INVITE ticket={ticket_id}" in agent_110.messages()
+    await server[TIMELINE].flush()
+    status, story = await api.request("GET", f"/api/calls/{call_id}", role="supervisor")
+    transfers = [e for e in story["events"] if e["event"].startswith("transfer.")]
+    assert transfers and transfers[-1]["event"] == "transfer.answered", transfers
+    assert all(e["data"]["via"] == "consult" for e in transfers)
