@@ -53,6 +53,12 @@ from tickets.sharing import shared_content
 log = structlog.get_logger(__name__)
 
 CONSULT_CONTEXT = "desk-consult"
+PHONE_TRANSFER_CONTEXT = "phone-transfer"  # what agent endpoints set (pjsip.conf set_var)
+REJOIN_WAIT_S = 3.0  # CancelAtxfer answers before the agent is back with the caller
+# after a consult ends Asterisk's transfer machinery lets go of the agent's channel a moment
+# later; an Atxfer sent before that is swallowed (seen on Asterisk 22)
+SETTLE_S = 1.0
+MAX_REMEMBERED = 10_000
 _ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
            "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
 # the timeline's transfer event for each end of a consult ("cancelled" and "failed" both
@@ -80,6 +86,9 @@ class Consult:
     state: ConsultState = ConsultState.REQUESTED
     reason: str = ""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    rejoined: asyncio.Event = field(default_factory=asyncio.Event)  # the agent's leg entered a bridge
+    leg_gone: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelling: bool = False  # the agent asked to go back: a rejoin is that, not the target leaving
 
     def view(self) -> schema.Consult:
         return schema.Consult(consult_id=self.id, call_id=self.call_id, target=self.target,
@@ -102,6 +111,7 @@ class ConsultService:
         self._by_transferer: dict[tuple[str, str], Consult] = {}  # (site, agent channel)
         self._by_leg: dict[tuple[str, str], Consult] = {}  # (site, leg uniqueid)
         self._by_caller: dict[tuple[str, str], Consult] = {}  # (site, caller uniqueid)
+        self._ended_at: dict[tuple[str, str], float] = {}  # (site, agent channel): its last consult's end
         self.handover: HandoverChannel | None = None
 
     def attach_handover(self, channel: HandoverChannel) -> None:
@@ -124,6 +134,9 @@ class ConsultService:
         call, agent_channel, caller_uniqueid = require_agent_call(self.ctx.book, call_id, agent)
         site = self.ctx.settings.site(call.site)
         destination = resolve_target(self.ctx.settings.directory, target, site.intake)
+        ended_at = self._ended_at.pop((site.id, agent_channel), None)
+        if ended_at is not None:
+            await asyncio.sleep(max(0.0, ended_at + SETTLE_S - time.monotonic()))
         async with self.ctx.locks.hold(call_id, "transfer"):
             if (site.id, agent_channel) in self._by_transferer:
                 raise OperationInProgress(f"agent {agent} is already consulting on {call_id}")
@@ -146,6 +159,9 @@ class ConsultService:
                 self._apply(consult, ConsultEvent("refused", str(exc)))
         await wait_until(consult.changed, lambda: consult.state.final or consult.state is ConsultState.TALKING,
                          self.ctx.settings.transfer_wait_s)
+        if consult.state is ConsultState.REQUESTED:  # Asterisk took the action and did nothing
+            log.warning("consult.never_dialled", call_id=call_id, agent=agent)
+            self._apply(consult, ConsultEvent("refused", "no consult leg"))
         self._raise_if_failed(consult)
         return consult
 
@@ -160,10 +176,18 @@ class ConsultService:
         return consult
 
     async def cancel(self, call_id: str, agent: str) -> Consult:
-        """Back to the caller; the consult leg is hung up."""
+        """Back to the caller; the consult leg is hung up. Answers once the agent's channel
+        is in the caller's bridge again, so the next action (another consult, a transfer)
+        finds the call as it was."""
         consult = self._agents_consult(call_id, agent)
+        consult.rejoined.clear()
+        consult.cancelling = True
         await self.ctx.ami.send(consult.site, {"Action": "CancelAtxfer", "Channel": consult.agent_channel},
                                 as_list=False)
+        try:  # and the consult leg is gone: till then Asterisk's transfer still holds the agent's keys
+            await asyncio.wait_for(asyncio.gather(consult.rejoined.wait(), consult.leg_gone.wait()), REJOIN_WAIT_S)
+        except TimeoutError:
+            log.warning("consult.rejoin_not_seen", call_id=call_id, agent=agent)
         self._apply(consult, ConsultEvent("cancel"))
         return consult
 
@@ -232,6 +256,8 @@ class ConsultService:
         site, uniqueid = event.site, event.get("Uniqueid")
         consult = self._by_leg.get((site, uniqueid))
         if consult is not None:
+            if event.name == "Hangup":
+                consult.leg_gone.set()
             if event.name == "DialEnd":
                 status = event.get("DialStatus").upper()
                 if status == "ANSWER":
@@ -251,10 +277,12 @@ class ConsultService:
             self._apply(consult, ConsultEvent("caller_hangup"))
             return
         consult = self._by_transferer.get((site, event.get("Channel")))
-        if consult is not None and event.name == "BridgeEnter" and consult.state is ConsultState.TALKING \
-                and consult.via == "consult" and int(event.get("BridgeNumChannels") or 0) >= 2:
-            # the agent's channel is back in a bridge with the caller: the target hung up
-            self._apply(consult, ConsultEvent("target_left"))
+        if consult is not None and event.name == "BridgeEnter":
+            consult.rejoined.set()
+            if consult.state is ConsultState.TALKING and consult.via == "consult" and not consult.cancelling \
+                    and int(event.get("BridgeNumChannels") or 0) >= 2:
+                # the agent's channel is back in a bridge with the caller: the target hung up
+                self._apply(consult, ConsultEvent("target_left"))
 
     async def _on_attended_transfer(self, event: AmiEvent) -> None:
         consult = self._by_transferer.get((event.site, event.get("OrigTransfererChannel"))) \
@@ -291,6 +319,9 @@ class ConsultService:
             consult.reason = "caller_gone"
         if new_state.final:
             self._forget(consult)
+            if len(self._ended_at) > MAX_REMEMBERED:
+                self._ended_at.clear()
+            self._ended_at[(consult.site, consult.agent_channel)] = time.monotonic()
         consult.changed.set()
         log.info(f"consult.{new_state.value}", call_id=consult.call_id, site=consult.site, via=consult.via,
                  ticket_id=consult.ticket_id, target=consult.target or None, reason=consult.reason or None,
@@ -298,6 +329,8 @@ class ConsultService:
         self._publish(consult)
         if new_state is ConsultState.COMPLETED:
             asyncio.get_running_loop().create_task(self._hand_over(consult))
+        elif new_state.final and consult.via == "consult" and new_state is not ConsultState.CALLER_GONE:
+            asyncio.get_running_loop().create_task(self._restore_transfer_context(consult))
 
     async def _hand_over(self, consult: Consult) -> None:
         """The caller is with the target now: the case goes with them."""
@@ -310,6 +343,15 @@ class ConsultService:
             await send_handover(self.handover, ticket, "transfer", to_platform, consult.call_id)
         except Exception:
             log.exception("consult.handover_failed", call_id=consult.call_id, ticket_id=consult.ticket_id)
+
+    async def _restore_transfer_context(self, consult: Consult) -> None:
+        """Atxfer left its context on the agent's channel: the phone's own transfer key must
+        go through hotline-link again."""
+        try:
+            await self.ctx.ami.send(consult.site, {"Action": "Setvar", "Channel": consult.agent_channel,
+                                                   "Variable": "TRANSFER_CONTEXT", "Value": PHONE_TRANSFER_CONTEXT})
+        except AmiError as exc:
+            log.info("consult.transfer_context_not_restored", call_id=consult.call_id, detail=str(exc))
 
     def _forget(self, consult: Consult) -> None:
         for index in (self._by_transferer, self._by_leg, self._by_caller):

@@ -364,7 +364,7 @@ _OK_TO_BYE = """  <send>
 
 # a re-INVITE in the call (Asterisk updates the connected line when the agent's warm
 # transfer reaches the target, or moves the call) gets 200 with our SDP, as a phone does
-_REINVITES = 3
+_REINVITES = 8
 _OK_TO_REINVITE = """  <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK

@@ -79,3 +79,32 @@ async def test_warm_transfer_completed_hands_the_caller_over(cc_server, softphon
     transfers = [e for e in story["events"] if e["event"].startswith("transfer.")]
     assert transfers and transfers[-1]["event"] == "transfer.answered", transfers
     assert all(e["data"]["via"] == "consult" for e in transfers)
+
+
+async def test_warm_transfer_cancelled_or_unanswered_returns_the_caller(cc_server, softphones, peers):
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1011")
+        await online_agent(server, softphones, peers, "110", "2011")
+        site = server.settings.site("12345")
+        caller = await peers.call(site, "13866660011", site.intake, hold_ms=9000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660011"), 10)
+        call_id = started.data["call_id"]
+        await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+        status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1011", json={"target": "110"})
+        assert status == 200 and body["state"] == "talking", body
+        status, body = await api.request("POST", f"/api/calls/{call_id}/transfer", "1011", json={"target": "110"})
+        assert status == 409 and body["error"]["code"] == "operation_in_progress", body
+        status, done = await api.request("POST", f"/api/calls/{call_id}/consult/cancel", "1011")
+        assert status == 200 and done["state"] == "cancelled" and done["reason"] == "cancelled", done
+        status, body = await api.request("POST", f"/api/calls/{call_id}/consult/cancel", "1011")
+        assert status == 404 and body["error"]["code"] == "no_consult", body
+        # the caller is with the agent again: the agent can hand the case on once more
+        status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1011", json={"target": "119"})
+        assert status in (200, 202), body
+        status, done = await api.request("POST", f"/api/calls/{call_id}/consult/cancel", "1011")
+        assert status == 200 and done["state"] == "cancelled", done
+        status, call = await api.request("GET", "/api/agents/1011/call", "1011")
+        assert status == 200 and call["call_id"] == call_id and call["state"] == "talking", call
+    assert await caller.finished(20) == 0  # talked to the end, never dropped
+    assert await agent.finished(10) == 0
