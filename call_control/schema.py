@@ -164,7 +164,7 @@ class CallStory(Reply):
     events: list[CallStoryEvent]
 
 
-SCHEMAS: dict[str, Any] = component_schemas(AgentCall, Transfer, Conference, ActiveCalls, CallStory)
+SCHEMAS: dict[str, Any] = component_schemas(AgentCall, AgentScreen, Transfer, Conference, ActiveCalls, CallStory)
 
 PATHS: dict[str, Any] = {
     "/api/calls": {"get": {"summary": "active calls (supervisor)",
@@ -172,6 +172,11 @@ PATHS: dict[str, Any] = {
     "/api/agents/{agent}/call": {"get": {
         "summary": "the agent's current call", "parameters": [AGENT],
         "responses": {"200": json_doc(AgentCall, "the call"), **COMMON_ERRORS}}},
+    "/api/agents/{agent}/screen": {"get": {
+        "summary": "the screen pop (弹屏) of the agent's current call: its ticket, the catalog's recommendation, "
+                   "the caller number's open tickets and recent calls",
+        "parameters": [AGENT],
+        "responses": {"200": json_doc(AgentScreen, "the screen"), **COMMON_ERRORS}}},
     "/api/agents/{agent}/events": {"get": {
         "summary": "WebSocket: ringing (with ticket; transferred_in for a handed-over case), "
                    "answered, transfer_*, conference_*, hung_up. Browsers may pass ?token=.",
