@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 from aiohttp import WSMsgType, web
@@ -25,12 +26,14 @@ from call_control.schema import (
     CallStoryEvent,
     TargetBody,
 )
+from call_control.screen_reads import ScreenReads
 from hotline_link.core.errors import TooManyStreams
 from hotline_link.core.logs import mask_number
 from hotline_link.web.bodies import read_body, reply
 from hotline_link.web.http import SETTINGS, principal_of
+from linkage.keys import LINKAGE
 from tickets.access import LOOP_LEG_PREFIX, READERS, require_platform
-from tickets.keys import TICKETS, TIMELINE
+from tickets.keys import RECOMMENDER, TICKETS, TIMELINE
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +71,20 @@ async def get_agent_call(request: web.Request) -> web.Response:
             id=ticket.id, category=ticket.category, summary=ticket.summary,
             source_platform=ticket.source_platform or None,
             source_ticket=ticket.source_ticket or None)))
+
+
+async def get_agent_screen(request: web.Request) -> web.Response:
+    agent = request.match_info["agent"]
+    principal_of(request).require_agent(agent)
+    site = request.app[SETTINGS].site_of_agent(agent)
+    call = request.app[CALLS].book.of_agent(site.id, agent) if site else None
+    if call is None:
+        raise CallNotFound(f"agent {agent} is on no call")
+    linkage = request.app.get(LINKAGE)
+    reads = ScreenReads(request.app[TICKETS], request.app[TIMELINE], request.app[RECOMMENDER],
+                        linkage.records if linkage is not None else None)
+    in_conference = request.app[CONFERENCES].of_call(call.call_id) is not None
+    return reply(await reads.screen(call, agent, in_conference=in_conference, now=time.time()))
 
 
 async def post_transfer(request: web.Request) -> web.Response:
@@ -209,6 +226,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/calls/{call_id}", call_story)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/agents/{agent}/call", get_agent_call)
+    app.router.add_get("/api/agents/{agent}/screen", get_agent_screen)
     app.router.add_get("/api/agents/{agent}/events", agent_events)
     app.router.add_post("/api/calls/{call_id}/transfer", post_transfer)
     app.router.add_post("/api/calls/{call_id}/consult", post_consult)

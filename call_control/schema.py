@@ -51,6 +51,65 @@ class AgentCall(Reply):
     ticket: AgentCallTicket | None
 
 
+class ScreenTicket(Reply):
+    """The call's ticket on the screen pop. Content of a restricted ticket of another
+    platform is never shown (null)."""
+
+    id: str
+    category: str | None
+    summary: str | None
+    division_code: str | None  # 行政区划代码, null until known
+    emergency: bool | None
+    restricted: bool  # 涉密、涉稳...: never shared with the other platform
+    source_platform: str | None  # the platform that handed the case over, if any
+    source_ticket: str | None  # that platform's ticket id
+    source_category: str | None  # what that platform said of the case, when known here and shareable
+    source_summary: str | None
+
+
+class ScreenRecommendation(Reply):
+    """Where the transfer catalog says the matter belongs, from the ticket's category and summary."""
+
+    platform: str
+    category: str
+    emergency: bool
+    confidence: float
+
+
+class ScreenOpenTicket(Reply):
+    """Another open ticket of the caller's number on this platform."""
+
+    id: str
+    category: str | None
+    summary: str | None
+    created_at: float  # unix time
+    status: str | None  # its closed loop's state (not_dispatched, dispatched...), null where none runs
+
+
+class ScreenRecentCall(Reply):
+    """An earlier call of the caller's number to this platform."""
+
+    call_id: str
+    started_at: float  # unix time
+    answered_by: str | None  # the answering device (PJSIP/1001), null if nobody answered
+
+
+class AgentScreen(Reply):
+    """The screen pop (弹屏): the call ringing at (or answered by) the agent, its ticket, the
+    catalog's recommendation, and what the caller's number did before. An anonymous or
+    implausible number has no history: empty lists, not a repeat caller."""
+
+    call_id: str
+    site: str
+    caller: Annotated[str, Field(description="masked, e.g. 138****1234")]
+    state: Literal["ringing", "talking", "conference"]
+    ticket: ScreenTicket | None
+    recommendation: ScreenRecommendation | None
+    open_tickets: Annotated[list[ScreenOpenTicket], Field(description="newest first, at most 5")]
+    recent_calls: Annotated[list[ScreenRecentCall], Field(description="newest first, at most 5; not this call")]
+    repeat_caller: Annotated[bool, Field(description="the number called this platform within the last 24 h")]
+
+
 class Transfer(Reply):
     """A blind transfer of the caller to a directory target, and how far it got."""
 
@@ -117,7 +176,8 @@ class CallStory(Reply):
     events: list[CallStoryEvent]
 
 
-SCHEMAS: dict[str, Any] = component_schemas(AgentCall, Transfer, Consult, Conference, ActiveCalls, CallStory)
+SCHEMAS: dict[str, Any] = component_schemas(AgentCall, AgentScreen, Transfer, Consult, Conference, ActiveCalls,
+                                            CallStory)
 
 PATHS: dict[str, Any] = {
     "/api/calls": {"get": {"summary": "active calls (supervisor)",
@@ -125,6 +185,11 @@ PATHS: dict[str, Any] = {
     "/api/agents/{agent}/call": {"get": {
         "summary": "the agent's current call", "parameters": [AGENT],
         "responses": {"200": json_doc(AgentCall, "the call"), **COMMON_ERRORS}}},
+    "/api/agents/{agent}/screen": {"get": {
+        "summary": "the screen pop (弹屏) of the agent's current call: its ticket, the catalog's recommendation, "
+                   "the caller number's open tickets and recent calls",
+        "parameters": [AGENT],
+        "responses": {"200": json_doc(AgentScreen, "the screen"), **COMMON_ERRORS}}},
     "/api/agents/{agent}/events": {"get": {
         "summary": "WebSocket: ringing (with ticket; transferred_in for a handed-over case), "
                    "answered, transfer_*, conference_*, hung_up. Browsers may pass ?token=.",

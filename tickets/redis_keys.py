@@ -7,6 +7,8 @@ are the stored data's names: changing one orphans what Redis already holds.
 
 from __future__ import annotations
 
+import hashlib
+
 # --- tickets (tickets.store) ------------------------------------------------------------
 
 
@@ -33,6 +35,24 @@ def handed_over_key(ticket_id: str) -> str:
 def handover_sent_key(ticket_id: str) -> str:
     """The platforms this ticket was handed to (by a transfer or a three-way call)."""
     return f"hl:handover-sent:{ticket_id}"
+
+
+# --- a caller number's history (tickets.number_history) ---------------------------------
+
+
+def _number_digest(identity: str) -> str:
+    """A caller's identity hashed: no caller number appears in a key name."""
+    return hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+def number_tickets_key(site: str, identity: str) -> str:
+    """The tickets a caller number has on a platform (sorted set by opening time)."""
+    return f"hl:number-tickets:{site}:{_number_digest(identity)}"
+
+
+def number_calls_key(site: str, identity: str) -> str:
+    """The calls a caller number made to a platform (sorted set by start)."""
+    return f"hl:number-calls:{site}:{_number_digest(identity)}"
 
 
 # --- the timeline (tickets.timeline) -----------------------------------------------------

@@ -2,6 +2,7 @@
 
 Keys: ``hl:ticket:{id}`` (hash of the ticket's fields), ``hl:call-ticket:{call_id}`` (the
 ticket of a call), ``hl:ticket-seq:{site}:{yyyymmdd}`` (the day's counter per platform),
+``hl:number-tickets:{site}:{digest}`` (a caller number's tickets, ``tickets.number_history``),
 all built in ``tickets.redis_keys``.
 A ticket id reads ``12345-20261124-000017``: platform, day, sequence. The day is the
 hotlines' own (Asia/Shanghai, as the report's days), whatever zone the server's machine
@@ -23,6 +24,7 @@ from redis.asyncio.client import Pipeline
 
 from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
+from tickets.number_history import NumberHistory, stage_ticket
 from tickets.redis_keys import (
     call_ticket_key,
     handed_over_key,
@@ -86,6 +88,7 @@ def _ticket_of(row: dict[str, str]) -> Ticket | None:
 class TicketStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.history = NumberHistory(redis)
 
     async def _next_id(self, site: str, now: float) -> str:
         day = ticket_day(now)
@@ -105,6 +108,8 @@ class TicketStore:
         platform that names the other's (``source_ticket``)."""
         existing = await self.for_call(call_id)
         if existing is not None:
+            if caller and not existing.caller:  # e.g. a case handed over by a call: its ticket names no caller
+                await self._note_caller(existing, caller)
             return existing
         now = time.time() if now is None else now
         ticket = Ticket(ticket_id or await self._next_id(site, now), site, call_id, category,
@@ -114,6 +119,12 @@ class TicketStore:
             return await self.for_call(call_id) or ticket
         await self.save(ticket)
         return ticket
+
+    async def _note_caller(self, ticket: Ticket, caller: str) -> None:
+        """A call of ``caller`` joined ``ticket``: the ticket is among the number's."""
+        pipe = self.redis.pipeline(transaction=False)
+        stage_ticket(pipe, ticket.site, caller, ticket.id, ticket.created_at)
+        await pipe.execute()
 
     async def save(self, ticket: Ticket) -> None:
         pipe = self.redis.pipeline()
@@ -127,6 +138,8 @@ class TicketStore:
         key = ticket_key(ticket.id)
         pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
         pipe.expire(key, TICKET_TTL_S)
+        if ticket.caller:
+            stage_ticket(pipe, ticket.site, ticket.caller, ticket.id, ticket.created_at)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
             pipe.sadd(handed_over_key(ticket.source_ticket), ticket.id)
             pipe.expire(handed_over_key(ticket.source_ticket), TICKET_TTL_S)

@@ -6,7 +6,8 @@ and, once the call has a ticket, to ``hl:timeline:ticket:{ticket_id}``. Redis ru
 persistence (the sandbox starts it so), so the log survives a restart.
 
 Events arrive from the in-process bus synchronously; they are queued and written in order
-by one task, so call handling never waits for Redis.
+by one task, so call handling never waits for Redis. The start of a call a number made to a
+platform also goes into that number's history (``tickets.number_history``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from hotline_link.core.events import (
 from hotline_link.core.logs import mask_number
 from hotline_link.core.redis_client import as_str_entries, as_str_list
 from hotline_link.core.tasks import cancel_and_wait
+from tickets.number_history import stage_call
 from tickets.peer_story import PeerStory, first_answered_across, peer_tickets
 from tickets.redis_keys import handed_over_key, open_calls_key, ticket_calls_key, timeline_once_key
 from tickets.redis_keys import timeline_call_key as call_key
@@ -74,6 +76,9 @@ ONCE_TTL_S = 2 * 86400  # the instances' copies of an event arrive within second
 # the snapshot's own time and the clock skew between instances on one site.
 RESYNC_MARGIN_S = 2.0
 OPEN_CALL_MAX_S = 2 * 86400  # an open call older than this lost its end for good: forgotten
+# A call whose first leg we originated (回访, a duty phone, a three-way call's third party,
+# which presents the caller's number) is not one the number made: not in its history.
+ORIGINATED = "Local/"
 _APPEND = """
 local ttl = tonumber(ARGV[2])
 if ARGV[1] == '1' and not redis.call('set', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[5])) then return 0 end
@@ -202,6 +207,10 @@ class TicketTimeline:
             started = event.as_(CallStarted)
             if started.site:
                 await self.redis.zadd(open_calls_key(started.site), {call_id: at}, nx=True)
+            if started.site in self.center_sites and not started.channel.startswith(ORIGINATED):
+                pipe = self.redis.pipeline(transaction=False)
+                stage_call(pipe, started.site, started.caller, call_id, at)
+                await pipe.execute()
         elif event.is_(CallEnded):
             # read loosely: the call.ended of on_resync is the timeline's own, not a whole CallEnded
             site = str(event.data.get("site", ""))
