@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what hotline-link needs on a Debian machine, as root: Debian packages
-# (debootstrap for the Asterisk 22 root, SIPp, Redis, espeak-ng/sox, Chromium) and a virtualenv with the project.
+# (debootstrap for the Asterisk 22 root, SIPp, Redis, espeak-ng/sox, Chromium, baresip) and a virtualenv with the project.
 # Idempotent: run it again at will. Asterisk itself is built by 'hotline-link sandbox up'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,10 @@ fi
 # espeak-ng and sox synthesise the IVR prompts at set-up time; nftables lets chaos cut the
 # trunk between two sites; chromium and its driver run
 # the supervisor page's browser test (fonts-wqy-zenhei: Chinese text in its screenshots);
-# nodejs runs the page's script in its unit test.
+# nodejs runs the page's script in its unit test; baresip is a real softphone we did not
+# write, which the tests drive as an agent to make the phone's own transfers (SIP REFER).
 packages=(debootstrap sip-tester redis-server redis-tools ca-certificates espeak-ng sox nftables
-          chromium chromium-driver fonts-wqy-zenhei nodejs)
+          chromium chromium-driver fonts-wqy-zenhei nodejs baresip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
