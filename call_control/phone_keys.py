@@ -53,7 +53,7 @@ class ConsultHook:
         if site not in self.sites:
             log.warning("consult.refused", site=site[:32])
             return
-        number = request.env.get("agi_extension", "")
+        number = (await session.get_variable("HL_DIALLED"))[:32]  # the AGI itself runs at hl-agi,s
         leg = await self.consults.consult_leg(site, agent_channel[:MAX_CHANNEL_NAME], request.uniqueid,
                                               number if number.isdigit() else "")
         if leg is None:

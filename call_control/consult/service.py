@@ -58,6 +58,7 @@ REJOIN_WAIT_S = 3.0  # CancelAtxfer answers before the agent is back with the ca
 # after a consult ends Asterisk's transfer machinery lets go of the agent's channel a moment
 # later; an Atxfer sent before that is swallowed (seen on Asterisk 22)
 SETTLE_S = 1.0
+ATTENDED_VERDICT_S = 0.5
 MAX_REMEMBERED = 10_000
 _ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
            "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
@@ -268,9 +269,10 @@ class ConsultService:
                 self._apply(consult, ConsultEvent("target_left"))
             elif event.name == "Hangup" and consult.via == "attended":
                 # the phone hung up its consult leg: either it completed the transfer (the
-                # AttendedTransfer event, which can come right after) or it gave up
-                await asyncio.sleep(0.5)
-                self._apply(consult, ConsultEvent("target_left"))
+                # AttendedTransfer event may come right after: decide a moment later, without
+                # holding up the event stream) or it gave up
+                asyncio.get_running_loop().call_later(ATTENDED_VERDICT_S, self._apply, consult,
+                                                      ConsultEvent("target_left"))
             return
         consult = self._by_caller.get((site, uniqueid))
         if consult is not None and event.name == "Hangup":

@@ -4,12 +4,19 @@ other platform, the handover, the timeline)."""
 
 from __future__ import annotations
 
+import time
+
 from devtools.sip.contacts import wait_reachable
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, online_agent
 from tickets.keys import TICKETS, TIMELINE
+
+
+def fresh_number() -> str:
+    """A caller number no earlier run used: a repeat caller would be screened (harassment)."""
+    return f"138{time.time_ns() // 1000 % 10**8:08d}"
 
 
 async def referring_agent(server, softphones, peers, site_id: str, agent: str, target: str,
@@ -25,13 +32,14 @@ async def referring_agent(server, softphones, peers, site_id: str, agent: str, t
 
 
 async def test_the_phones_blind_transfer_keeps_the_ticket(cc_server, softphones, peers):
+    number = fresh_number()
     server, api = cc_server, Api(cc_server)
     with server.bus.subscribe() as events:
         agent_12345 = await referring_agent(server, softphones, peers, "12345", "1009", "110")
         agent_110 = await online_agent(server, softphones, peers, "110", "2009")
         site = server.settings.site("12345")
-        caller = await peers.call(site, "13866660009", site.intake, hold_ms=6000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660009"), 10)
+        caller = await peers.call(site, number, site.intake, hold_ms=6000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
         call_id = started.data["call_id"]
         answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
         received = await events.wait_for(is_event("ticket.received", site="110"), 10)
@@ -54,13 +62,14 @@ async def test_the_phones_blind_transfer_keeps_the_ticket(cc_server, softphones,
 
 
 async def test_warm_transfer_completed_hands_the_caller_over(cc_server, softphones, peers):
+    number = fresh_number()
     server, api = cc_server, Api(cc_server)
     with server.bus.subscribe() as events:
         agent = await online_agent(server, softphones, peers, "12345", "1010")
         agent_110 = await online_agent(server, softphones, peers, "110", "2010")
         site = server.settings.site("12345")
-        caller = await peers.call(site, "13866660010", site.intake, hold_ms=9000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660010"), 10)
+        caller = await peers.call(site, number, site.intake, hold_ms=9000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
         call_id = started.data["call_id"]
         await events.wait_for(is_event("call.answered", call_id=call_id), 10)
         status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1010",
@@ -82,13 +91,14 @@ async def test_warm_transfer_completed_hands_the_caller_over(cc_server, softphon
 
 
 async def test_warm_transfer_cancelled_or_unanswered_returns_the_caller(cc_server, softphones, peers):
+    number = fresh_number()
     server, api = cc_server, Api(cc_server)
     with server.bus.subscribe() as events:
         agent = await online_agent(server, softphones, peers, "12345", "1011")
         await online_agent(server, softphones, peers, "110", "2011")
         site = server.settings.site("12345")
-        caller = await peers.call(site, "13866660011", site.intake, hold_ms=9000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller="13866660011"), 10)
+        caller = await peers.call(site, number, site.intake, hold_ms=9000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
         call_id = started.data["call_id"]
         await events.wait_for(is_event("call.answered", call_id=call_id), 10)
         status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1011", json={"target": "110"})
@@ -108,3 +118,77 @@ async def test_warm_transfer_cancelled_or_unanswered_returns_the_caller(cc_serve
         assert status == 200 and call["call_id"] == call_id and call["state"] == "talking", call
     assert await caller.finished(20) == 0  # talked to the end, never dropped
     assert await agent.finished(10) == 0
+
+
+# --- a real softphone we did not write (Debian's baresip) ----------------------------------
+
+async def baresip_agent(server, softphones, tmp_path, site_id: str, agent: str):
+    """A baresip phone registered as ``agent``, its seat idle: used as ``async with``."""
+    from devtools.sip.baresip import Baresip, free_phone_ports
+
+    site = server.settings.site(site_id)
+    [ports] = free_phone_ports(1)
+    return Baresip(tmp_path / f"baresip-{agent}", agent, ports, registrar=f"{site.host}:{site.sip_port}",
+                   password=softphones.password(site, agent), regint=600)
+
+
+async def _baresip_answers(server, peers, events, phone, site_id: str, caller: str, hold_ms: int):
+    site = server.settings.site(site_id)
+    await phone.wait_registered()
+    await server[SEAT_REGISTRY].wait_for_state(site_id, phone.user, SeatState.IDLE, 10)
+    await wait_reachable(server.ami.send, site_id, phone.user)
+    caller_run = await peers.call(site, caller, site.intake, hold_ms=hold_ms)
+    started = await events.wait_for(is_event("call.started", site=site_id, caller=caller), 10)
+    incoming = await phone.wait_incoming()
+    await phone.answer(incoming.call_id)
+    await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 10)
+    return started.data["call_id"], incoming.call_id, caller_run
+
+
+async def test_baresips_blind_transfer_keeps_the_ticket(cc_server, softphones, peers, tmp_path):
+    number = fresh_number()
+    server = cc_server
+    target = server.settings.site("110")
+    with server.bus.subscribe() as events:
+        agent_110 = await online_agent(server, softphones, peers, "110", "2012")
+        async with await baresip_agent(server, softphones, tmp_path, "12345", "1012") as phone:
+            call_id, phone_call, caller = await _baresip_answers(server, peers, events, phone, "12345",
+                                                                 number, 8000)
+            await phone.blind_transfer(f"sip:110@{target.host}:{server.settings.site('12345').sip_port}",
+                                       phone_call)
+            await phone.wait_transferred(phone_call)
+            answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
+            received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    assert answered.data["via"] == "phone" and answered.data["agent"] == "1012"
+    assert received.data["source_ticket"] == answered.data["ticket_id"]
+    assert await caller.finished(15) == 0
+    assert await agent_110.finished(10) == 0
+    assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
+
+
+async def test_baresips_attended_transfer_keeps_the_ticket(cc_server, softphones, peers, tmp_path):
+    number = fresh_number()
+    server, api = cc_server, Api(cc_server)
+    own = server.settings.site("12345")
+    with server.bus.subscribe() as events:
+        agent_110 = await online_agent(server, softphones, peers, "110", "2013")
+        async with await baresip_agent(server, softphones, tmp_path, "12345", "1013") as phone:
+            call_id, phone_call, caller = await _baresip_answers(server, peers, events, phone, "12345",
+                                                                 number, 10000)
+            await phone.hold(phone_call)
+            consult_call = await phone.dial(f"sip:110@{own.host}:{own.sip_port}")
+            await phone.wait_established(consult_call)
+            talking = await events.wait_for(is_event("transfer.ringing", call_id=call_id), 10)
+            await phone.attended_transfer(phone_call, consult_call)
+            answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
+            received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    assert talking.data["via"] == "attended" and answered.data["via"] == "attended"
+    assert answered.data["agent"] == "1013" and answered.data["target"] == "110"
+    assert received.data["source_ticket"] == answered.data["ticket_id"]
+    assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
+    assert await caller.finished(20) == 0  # the caller talked to 110 until hanging up
+    assert await agent_110.finished(10) == 0
+    await server[TIMELINE].flush()
+    status, story = await api.request("GET", f"/api/calls/{call_id}", role="supervisor")
+    assert status == 200, story
+    assert [e["event"] for e in story["events"] if e["event"].startswith("transfer.")][-1] == "transfer.answered"
