@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo lint test sandbox-up sandbox-down unit clean
 
-$(STAMP): pyproject.toml devtools/pyproject.toml scripts/install.sh
+$(STAMP): pyproject.toml devtools/pyproject.toml scripts/install.sh desk/package.json desk/package-lock.json
 	bash scripts/install.sh
 	touch $@
 

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from agi_scripts.plugin import RouteHookPlugin
 from call_control.plugin import CallControlPlugin
+from desk.plugin import DeskPlugin
 from exchange.plugin import ExchangePlugin
 from hotline_link.asterisk.agi.server import FastAgiServer
 from hotline_link.asterisk.ami.manager import AmiManager
@@ -38,7 +39,7 @@ T = TypeVar("T")
 
 BUILTIN_PLUGINS: dict[str, type[Plugin]] = {plugin.name: plugin for plugin in (
     TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, IvrPlugin, SupervisorPlugin,
-    RouteHookPlugin)}
+    DeskPlugin, RouteHookPlugin)}
 
 
 def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,

@@ -114,6 +114,8 @@ def _site_table(site: SiteSettings) -> str:
              f"host = {json.dumps(site.host)}"]
     if site.agi:
         lines.append(f"agi = {json.dumps(list(site.agi))}")
+    if site.webrtc_agents:  # the browser phones of the desk page
+        lines += [f"webrtc_agents = {json.dumps(list(site.webrtc_agents))}", f"wss_port = {site.wss_port}"]
     return "\n".join(lines) + "\n"
 
 

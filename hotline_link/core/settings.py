@@ -161,6 +161,10 @@ class SiteSettings:
     # the FastAGI servers this site's dialplan asks, in order, each "host:port": the next is
     # tried when one cannot be reached; empty: the server's own agi_host:agi_port
     agi: tuple[str, ...] = ()
+    # agents (of ``agents``) whose phone is the browser: the desk page registers them over
+    # SIP over WebSocket (JsSIP) to Asterisk's TLS HTTP server on ``wss_port`` (0: none)
+    webrtc_agents: tuple[str, ...] = ()
+    wss_port: Annotated[int, Field(ge=0, le=65535)] = 0
 
     _scalars = field_validator("*", mode="before")(_scalar)
 
@@ -179,7 +183,17 @@ class SiteSettings:
         for address in self.agi:
             if not _AGI_ADDRESS.fullmatch(address) or not 1 <= int(address.rsplit(":", 1)[1]) <= 65535:
                 raise Refused(f"site {self.id}: agi {address[:64]!r} is not host:port")
+        if strangers := [a for a in self.webrtc_agents if a not in self.agents]:
+            raise Refused(f"site {self.id}: webrtc_agents {', '.join(s[:32] for s in strangers[:5])} "
+                          "not among its agents")
+        if self.webrtc_agents and not self.wss_port:
+            raise Refused(f"site {self.id}: webrtc_agents need wss_port (Asterisk's TLS HTTP port for SIP "
+                          "over WebSocket)")
         return self
+
+    def webrtc_url(self) -> str | None:
+        """Where a browser softphone of this site registers: SIP over secure WebSocket."""
+        return f"wss://{self.host}:{self.wss_port}/ws" if self.wss_port else None
 
     def agi_hosts(self) -> list[str]:
         return [address.rsplit(":", 1)[0] for address in self.agi]
@@ -350,7 +364,9 @@ class Settings:
             raise Refused(f"site ids must be unique, got {ids}", "sites")
         ports: dict[tuple[str, int], str] = {}
         for site in self.sites:
-            for kind, port in (("sip", site.sip_port), ("ami", site.ami_port)):
+            for kind, port in (("sip", site.sip_port), ("ami", site.ami_port), ("wss", site.wss_port)):
+                if not port:  # wss_port 0: none
+                    continue
                 owner = ports.setdefault((kind, port), site.id)
                 if owner != site.id:
                     raise Refused(f"site {site.id}: {kind} port {port} already used by site {owner}", "sites")

@@ -73,7 +73,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 # no Authorization header, so the token comes in the query (and the page drops it from the
 # address bar at once); every other route takes a bearer header only
 QUERY_TOKEN_ROUTES = frozenset({"/supervisor", "/supervisor/report", "/api/supervisor/stream",
-                                "/api/supervisor/history.csv", "/api/agents/{agent}/events"})
+                                "/api/supervisor/history.csv", "/desk", "/api/agents/{agent}/events"})
 
 
 def _route_template(request: web.Request) -> str:

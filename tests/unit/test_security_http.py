@@ -131,6 +131,7 @@ async def test_supervisor_routes_answer_supervisor_and_admin(role, method, path)
 @pytest.mark.parametrize("method, path, body", [
     ("GET", "/api/agents/1002/call", None), ("GET", "/api/agents/1002/events", None),
     ("POST", "/api/agents/1002/pause", {"reason": "培训"}), ("POST", "/api/agents/1002/ready", None),
+    ("GET", "/api/agents/1002/softphone", None),
 ])
 async def test_an_agent_cannot_act_for_another_agent(method, path, body):
     client = await _client()
@@ -272,4 +273,5 @@ def test_query_tokens_are_allowed_only_on_pages_downloads_and_streams():
 
     templates = {template for _, _, template in ROUTES}
     assert QUERY_TOKEN_ROUTES <= templates  # each names a real route
-    assert all(t.startswith("/supervisor") or t.endswith(("/stream", "/events", ".csv")) for t in QUERY_TOKEN_ROUTES)
+    pages = ("/supervisor", "/desk")
+    assert all(t.startswith(pages) or t.endswith(("/stream", "/events", ".csv")) for t in QUERY_TOKEN_ROUTES)

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +20,16 @@ import supervisor
 from hotline_link.core.events import ExchangeAlert, ExchangeLinkChanged
 from supervisor.figures import Dashboard
 from supervisor.schema import DashboardState
+from tests.unit.page_tree import by_id, page_tree, text, walk
 
 STATIC = Path(supervisor.__file__).parent / "static"
 HARNESS = Path(__file__).with_name("supervisor_page.js")
 NODE = shutil.which("node")
 T0 = 1_800_000_000.0
-VOID = {"meta", "input", "br", "img", "link", "hr"}
 
 
-class _Tree(HTMLParser):
-    """index.html as nested {"tag", "attrs", "children"}; text kept unless blank."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[dict[str, Any]] = [{"tag": "#root", "attrs": {}, "children": []}]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = {"tag": tag, "attrs": {k: v or "" for k, v in attrs}, "children": []}
-        self.stack[-1]["children"].append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in VOID:
-            assert self.stack.pop()["tag"] == tag, f"index.html: </{tag}> closes another element"
-
-    def handle_data(self, data: str) -> None:
-        if data.strip():
-            self.stack[-1]["children"].append(data)
-
-
-def page_tree() -> dict[str, Any]:
-    parser = _Tree()
-    parser.feed((STATIC / "index.html").read_text(encoding="utf-8"))
-    [html] = [n for n in parser.stack[0]["children"] if isinstance(n, dict)]
-    return html
+def _page() -> dict[str, Any]:
+    return page_tree((STATIC / "index.html").read_text(encoding="utf-8"))
 
 
 def run_page(snapshots: list[dict[str, Any]], lang: str = "zh") -> list[dict[str, Any]]:
@@ -63,25 +37,9 @@ def run_page(snapshots: list[dict[str, Any]], lang: str = "zh") -> list[dict[str
     if NODE is None:
         pytest.fail("node is not installed (Debian package nodejs): run 'make install'")
     done = subprocess.run([NODE, str(HARNESS), str(STATIC / "app.js")], capture_output=True, text=True, timeout=60,
-                          input=json.dumps({"page": page_tree(), "snapshots": snapshots, "lang": lang}))
+                          input=json.dumps({"page": _page(), "snapshots": snapshots, "lang": lang}))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def walk(node: dict[str, Any] | str):
-    if isinstance(node, dict):
-        yield node
-        for child in node["children"]:
-            yield from walk(child)
-
-
-def text(node: dict[str, Any] | str) -> str:
-    return node if isinstance(node, str) else "".join(text(c) for c in node["children"])
-
-
-def by_id(tree: dict[str, Any], id_: str) -> dict[str, Any]:
-    [found] = [n for n in walk(tree) if n["attrs"].get("id") == id_]
-    return found
 
 
 def kpis(panel: dict[str, Any]) -> dict[str, str]:
@@ -157,7 +115,7 @@ def test_every_label_of_the_page_is_translated_both_ways():
 
 def test_the_script_finds_every_element_it_asks_for():
     script = (STATIC / "app.js").read_text(encoding="utf-8")
-    ids = {n["attrs"]["id"] for n in walk(page_tree()) if "id" in n["attrs"]}
+    ids = {n["attrs"]["id"] for n in walk(_page()) if "id" in n["attrs"]}
     asked = set(re.findall(r'\$\("([A-Za-z0-9_-]+)"\)', script))
     assert {"exchange", "exchange-panel"} <= asked and asked <= ids, asked - ids
 
