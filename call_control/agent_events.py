@@ -1,6 +1,7 @@
 """What an agent's desktop hears on its WebSocket: ringing (with the ticket, so a case
 handed over by the other platform pops up with its number, category and summary),
-answered, transfer progress, conference joined/left, hung up."""
+answered, transfer progress (the desk's, the phone's own and warm transfers alike),
+conference joined/left, hung up, and its seat's changes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from hotline_link.core.events import (
     ConferenceJoined,
     ConferenceLeft,
     Event,
+    SeatChanged,
     TransferStateEvent,
 )
 from hotline_link.core.logs import mask_number
@@ -29,7 +31,7 @@ from tickets.store import TicketStore
 QUEUE_SIZE = 200
 
 
-_CONCERNING = (CallRinging, TransferStateEvent, CallAnswered, CallEnded, ConferenceEvent)
+_CONCERNING = (CallRinging, TransferStateEvent, CallAnswered, CallEnded, ConferenceEvent, SeatChanged)
 
 
 def agents_of(event: BusEvent, known_agents: frozenset[str]) -> set[str]:
@@ -43,6 +45,8 @@ def agents_of(event: BusEvent, known_agents: frozenset[str]) -> set[str]:
     if isinstance(typed, (CallAnswered, CallEnded)):
         agent = seat_from_device(str(typed.answered_by or ""))
         return {agent} if agent else set()
+    if isinstance(typed, SeatChanged):  # the desk shows its seat as the server sees it
+        return {typed.seat} & known_agents
     if isinstance(typed, ConferenceEvent):
         parties = set(typed.parties) | {typed.party}
         return parties & known_agents  # "110" there is a platform dialled in, not an agent
@@ -53,7 +57,7 @@ def agents_of(event: BusEvent, known_agents: frozenset[str]) -> set[str]:
 _TYPES: dict[type[Event], str] = {
     CallRinging: "ringing", CallAnswered: "answered", CallEnded: "hung_up",
     ConferenceJoined: "conference_joined", ConferenceLeft: "conference_left",
-    ConferenceEnded: "conference_ended", ConferenceDialling: "conference_dialling"}
+    ConferenceEnded: "conference_ended", ConferenceDialling: "conference_dialling", SeatChanged: "seat_changed"}
 
 
 class AgentEvents:

@@ -118,6 +118,7 @@
   const API_ACTIONS = new Set(["transfer", "consult", "consult-complete", "consult-cancel", "conference",
     "conference-leave", "save", "push", "dispatch", "ready", "pause"]);
   const SHORTCUTS = { F2: "answer", F4: "hangup", F6: "transfer", F7: "consult", F8: "conference" };
+  const SEAT_STATES = ["offline", "idle", "ringing", "talking", "wrap_up", "paused"];
   const RING_CHECK_MS = 5000; // a ringing that ends without an event (answered elsewhere) is re-read
   const MAX_BACKOFF_MS = 30000;
 
@@ -404,7 +405,8 @@
   // --- the actions ---------------------------------------------------------------------
 
   const ACTIONS = {
-    answer: () => state.session.answer({ mediaConstraints: { audio: true, video: false } }),
+    // no STUN: desk and Asterisk reach each other directly; a STUN server out of reach stalls ICE
+    answer: () => state.session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } }),
     hangup: () => state.session.terminate(),
     mute: () => {
       if (state.muted) state.session.unmute({ audio: true }); else state.session.mute({ audio: true });
@@ -533,6 +535,12 @@
         break;
       case "hung_up":
         if (ours(m)) endCall();
+        break;
+      case "seat_changed": // the seat as the server sees it (the phone registered, a call, wrap-up)
+        if (SEAT_STATES.includes(m.new)) {
+          if (m.new === "wrap_up" && state.seat !== "wrap_up") state.wrapUntil = Date.now() + (config.wrap_up_s || 0) * 1000;
+          state.seat = m.new;
+        }
         break;
       case "transfer_failed": // the caller rings this seat again
         fail({ code: m.reason || "target_unreachable" });

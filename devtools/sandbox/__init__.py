@@ -21,6 +21,7 @@ from devtools.sandbox import deployments, rootfs
 from devtools.sandbox.ports import PortNeed, require_free, tcp_open
 from devtools.sandbox.processes import AsteriskProcess, RedisProcess
 from devtools.sandbox.residue import agent_contacts, clear_site, count_channels, ready_seats
+from devtools.sandbox.tls import ensure_site_certificate
 from hotline_link.asterisk.layout import SiteLayout
 from hotline_link.asterisk.render import render_site
 from hotline_link.core.errors import ConfigError, SandboxError
@@ -123,6 +124,9 @@ class Sandbox:
                 continue
             needs.append(PortNeed(f"site {site.id} SIP", site.host, site.sip_port, "udp"))
             needs.append(PortNeed(f"site {site.id} AMI", site.host, site.ami_port, "tcp"))
+            if site.wss_port:
+                needs.append(PortNeed(f"site {site.id} WSS", site.host, site.wss_port, "tcp"))
+                needs.append(PortNeed(f"site {site.id} HTTP", "127.0.0.1", site.wss_port + 1, "tcp"))
         if self.redis.local and not self.redis.pid():
             needs.append(PortNeed("redis", self.redis.host, self.redis.port, "tcp"))
         for platform, redis in self.deployment_redis.items():
@@ -170,6 +174,10 @@ class Sandbox:
                 host_dir = self.root / d.lstrip("/")
                 host_dir.mkdir(parents=True, exist_ok=True)
                 os.chown(host_dir, uid, gid)
+            site = self.settings.site(site_id)
+            if site.wss_port and ensure_site_certificate(self.root / layout.root.lstrip("/") / "tls",
+                                                          site.host, uid, gid):
+                changed.add(site_id)
             etc = self.root / layout.etc.lstrip("/")
             for name, text in files.items():
                 target = etc / name

@@ -212,8 +212,12 @@ class SipPeers:
         return run
 
     async def call(self, site: SiteSettings, caller: str, dialled: str, hold_ms: int,
-                   timeout_s: int = 60) -> SippRun:
-        scenario = self._scenario("call.xml", caller=caller, dialled=dialled, talk=_talk(hold_ms))
+                   timeout_s: int = 60, speaking: bool = False) -> SippRun:
+        """``speaking``: the caller sends a frame every 20 ms, as a voice does, instead of a
+        silence frame a second (a phone with voice activity detection while nobody speaks)."""
+        extra = {"keepalive": keepalive_recording(self.workdir / "speaking.pcap", seconds=120, every_ms=20)} \
+            if speaking else {}
+        scenario = self._scenario("call.xml", caller=caller, dialled=dialled, talk=_talk(hold_ms), **extra)
         return await self._start(f"call-{caller}", scenario, site, free_udp_port(self.host), 1,
                                  timeout_s)
 

@@ -22,7 +22,7 @@ COMMON_TEMPLATES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.con
                     "acl.conf", "udptl.conf", "ccss.conf", "pjproject.conf", "features.conf",
                     "indications.conf", "confbridge.conf", "musiconhold.conf", "queues.conf",
                     "queuerules.conf", "extensions_ivr.conf", "extensions_outbound.conf",
-                    "extensions_feedback.conf")
+                    "extensions_feedback.conf", "http.conf")
 HANDSET_PORT_OFFSET = 9  # the sandbox's handsets (duty phones, callers called back) answer on
                          # the public network site's SIP port + this, on its host
 
@@ -55,11 +55,13 @@ def role_of(site: SiteSettings) -> str:
 
 
 def _agent_sections(site: SiteSettings, passwords: Mapping[str, str]) -> str:
-    """One endpoint, auth and AOR per agent, each auth with that agent's own password."""
+    """One endpoint, auth and AOR per agent, each auth with that agent's own password; a
+    browser phone's endpoint speaks WebRTC (DTLS-SRTP, ICE) over the WSS transport."""
     blocks = []
     for agent in site.agents:
+        template = "agent-endpoint,webrtc-endpoint" if agent in site.webrtc_agents else "agent-endpoint"
         blocks.append(
-            f"[{agent}](agent-endpoint)\nauth={agent}-auth\naors={agent}\n"
+            f"[{agent}]({template})\nauth={agent}-auth\naors={agent}\n"
             f"callerid=\"agent {agent}\" <{agent}>\n\n"
             f"[{agent}-auth](agent-auth)\nusername={agent}\npassword={passwords[agent]}\n\n"
             f"[{agent}](agent-aor)\n")
@@ -161,6 +163,15 @@ def _remote_all(settings: Settings, site: SiteSettings) -> str:
     return "&".join(f"PJSIP/{a}@trunk-{remote.id}" for a in remote.agents)
 
 
+# SIP over WebSocket rides Asterisk's HTTP server (http.conf, which binds the address):
+# a ws transport opens no socket of its own
+_WSS_TRANSPORT = """[transport-wss]
+type = transport
+protocol = wss
+bind = {host}
+"""
+
+
 def site_context(settings: Settings, site: SiteSettings, module_dir: str,
                  agent_passwords: Mapping[str, str], duty_numbers: Sequence[str] = ()) -> dict[str, object]:
     layout = SiteLayout(site.id)
@@ -194,6 +205,12 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "queue_members": _queue_members(site),
         "remote_all": _remote_all(settings, site),
         "voice_notes_dir": layout.voice_notes,
+        "http_enabled": "yes" if site.wss_port else "no",
+        "http_port": site.wss_port + 1 if site.wss_port else 0,
+        "wss_port": site.wss_port,
+        "tls_cert": f"{layout.root}/tls/asterisk.crt",
+        "tls_key": f"{layout.root}/tls/asterisk.key",
+        "wss_transport": _WSS_TRANSPORT.format(host=site.host) if site.wss_port else "",
     }
 
 

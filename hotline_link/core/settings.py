@@ -162,7 +162,8 @@ class SiteSettings:
     # tried when one cannot be reached; empty: the server's own agi_host:agi_port
     agi: tuple[str, ...] = ()
     # agents (of ``agents``) whose phone is the browser: the desk page registers them over
-    # SIP over WebSocket (JsSIP) to Asterisk's TLS HTTP server on ``wss_port`` (0: none)
+    # SIP over WebSocket (JsSIP) to Asterisk's TLS HTTP server on ``wss_port`` (0: none); its
+    # plain HTTP server, which Asterisk cannot run without, listens on loopback at wss_port + 1
     webrtc_agents: tuple[str, ...] = ()
     wss_port: Annotated[int, Field(ge=0, le=65535)] = 0
 
@@ -204,10 +205,11 @@ class SiteSettings:
 
 def _default_sites() -> tuple[SiteSettings, ...]:
     return (
+        # 1021 and 2021 are the sandbox's browser phones (the desk page's JsSIP)
         SiteSettings("12345", "12345", 25060, 25038, 30000, 30999,
-                     tuple(str(n) for n in range(1001, 1021))),
+                     tuple(str(n) for n in range(1001, 1022)), webrtc_agents=("1021",), wss_port=25064),
         SiteSettings("110", "110", 25070, 25039, 31000, 31999,
-                     tuple(str(n) for n in range(2001, 2021))),
+                     tuple(str(n) for n in range(2001, 2022)), webrtc_agents=("2021",), wss_port=25074),
         SiteSettings("remote", "", 25080, 25040, 32000, 32999,
                      tuple(str(n) for n in range(3001, 3006))),
     )

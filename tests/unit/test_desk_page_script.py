@@ -142,7 +142,8 @@ def test_the_browser_phone_registers_and_its_buttons_follow_the_call():
     assert state(registered["page"], "sip-state") == "registered"
     assert enabled(incoming["page"], *CALL_ACTIONS) == {"answer", "hangup"}
     assert state(ringing["page"], "call-state") == "ringing"
-    assert answering["sip"] == [["answer", {"mediaConstraints": {"audio": True, "video": False}}]]
+    assert answering["sip"] == [["answer", {"mediaConstraints": {"audio": True, "video": False},
+                                            "pcConfig": {"iceServers": []}}]]
     assert enabled(confirmed["page"], *CALL_ACTIONS) == {"hangup", "mute", "hold", "transfer", "consult", "conference"}
     assert by_id(track["page"], "remote-audio")["srcObject"] == "remote-stream"
     assert state(talking["page"], "call-state") == "talking"

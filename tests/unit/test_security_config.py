@@ -96,9 +96,14 @@ def test_rendered_sandbox_binds_ami_and_sip_to_loopback():
                  if line.replace(" ", "").startswith("bindaddr=")]
         assert binds == ["127.0.0.1"], site.id
         assert "permit = 127.0.0.1/255.255.255.255" in manager and "deny = 0.0.0.0/0.0.0.0" in manager
-        assert "webenabled = yes" not in files.get("http.conf", "")
-        pjsip_binds = [line for line in files["pjsip.conf"].splitlines() if line.replace(" ", "").startswith("bind=")]
-        assert pjsip_binds and all("127.0.0.1:" in line for line in pjsip_binds), site.id
+        http = files["http.conf"]
+        assert "webenabled = yes" not in http
+        http_binds = [line.split("=", 1)[1].strip() for line in http.splitlines()
+                      if line.replace(" ", "").startswith(("bindaddr=", "tlsbindaddr="))]
+        assert all(bind.startswith("127.0.0.1") for bind in http_binds), site.id
+        pjsip_binds = [line.split("=", 1)[1].strip() for line in files["pjsip.conf"].splitlines()
+                       if line.replace(" ", "").startswith("bind=")]
+        assert pjsip_binds and all(bind.startswith("127.0.0.1") for bind in pjsip_binds), site.id
 
 
 async def test_fastagi_listens_on_the_configured_loopback_address_only():

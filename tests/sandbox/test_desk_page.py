@@ -1,0 +1,113 @@
+"""The agent desk in real Chromium against the real sandbox: the page's JsSIP registers
+agent 1021 over WSS (DTLS-SRTP media, fake microphone), a SIPp caller dials 12345, the page
+rings with the screen pop, the test clicks answer and RTP flows both ways (counted by
+Asterisk), then clicks 转110 and the 110 agent's INVITE carries the ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from call_control.keys import CALLS
+from seat_pool.keys import SEAT_REGISTRY
+from seat_pool.state import SeatState
+from tests.conftest import _unavailable
+from tests.helpers import is_event
+from tests.sandbox.callflows import Api, online_agent
+from tests.sandbox.test_supervisor_page import CHROMEDRIVER, CHROMIUM, _screenshot, _wait_until
+
+pytestmark = pytest.mark.sandbox
+BROWSER_AGENT = "1021"
+
+
+def _desk_browser(profile: Path):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        _unavailable("Debian's chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN",
+                 # a microphone that plays a tone, allowed without asking; the sandbox's
+                 # self-signed WSS certificate accepted as an agent would accept it once
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                 "--ignore-certificate-errors", "--autoplay-policy=no-user-gesture-required",
+                 # ICE host candidates as addresses, not mDNS names Asterisk cannot resolve
+                 "--disable-features=WebRtcHideLocalIpsWithMdns"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def _data_state(driver, element_id: str) -> str | None:
+    return driver.execute_script("const e = document.getElementById(arguments[0]);"
+                                 "return e ? e.dataset.state : null;", element_id)
+
+
+def _click(driver, action: str) -> None:
+    driver.execute_script("document.querySelector(`[data-action='${arguments[0]}']`).click();", action)
+
+
+async def _rtp_counts(server, site: str, channel: str) -> tuple[int, int]:
+    """(received, sent) RTP packets of ``channel``, as Asterisk counts them."""
+    counts = []
+    for what in ("rxcount", "txcount"):
+        reply = await server.ami.send(site, {"Action": "Getvar", "Channel": channel,
+                                             "Variable": f"CHANNEL(rtcp,{what})"})
+        counts.append(int(float(reply.get("Value") or 0)))
+    return counts[0], counts[1]
+
+
+async def test_the_desk_registers_rings_answers_and_transfers(cc_server, softphones, peers, tmp_path):
+    server, api = cc_server, Api(cc_server)
+    site = server.settings.site("12345")
+    caller_number = f"138{time.time_ns() // 1000 % 10**8:08d}"
+    driver = await asyncio.to_thread(_desk_browser, tmp_path / "chromium")
+    try:
+        with server.bus.subscribe() as events:
+            agent_110 = await online_agent(server, softphones, peers, "110", "2014")
+            token = api.token(BROWSER_AGENT)
+            await asyncio.to_thread(driver.get, f"{api.base}/desk?token={token}")
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "sip-state") == "registered", 15)
+            await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.IDLE, 10)
+            assert token not in driver.current_url  # the page drops the token from the address bar
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "seat-state") == "idle", 10)
+
+            caller = await peers.call(site, caller_number, site.intake, hold_ms=12000, speaking=True)
+            started = await events.wait_for(is_event("call.started", site="12345", caller=caller_number), 10)
+            call_id = started.data["call_id"]
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "ringing", 10)
+            shown = driver.find_element("id", "screen-caller").text
+            assert caller_number[-4:] in shown and caller_number not in shown  # masked
+            _screenshot(driver, tmp_path, "desk-ringing.png")
+
+            await asyncio.to_thread(_click, driver, "answer")
+            await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "talking", 10)
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "seat-state") == "talking", 10)
+            await asyncio.sleep(1.5)  # media for a moment, both ways
+            leg = server[CALLS].book.get("12345", call_id).agent_channel(BROWSER_AGENT)
+            received, sent = await _rtp_counts(server, "12345", leg[1])
+            assert received > 20 and sent > 20, (received, sent)  # from the browser's microphone, to it
+            caller_leg = server[CALLS].book.get("12345", call_id).caller_channel
+            assert (await _rtp_counts(server, "12345", caller_leg[1]))[1] > 20  # the browser's voice reached the caller
+            _screenshot(driver, tmp_path, "desk-talking.png")
+
+            await asyncio.to_thread(_click, driver, "transfer")
+            answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
+            received_ticket = await events.wait_for(is_event("ticket.received", site="110"), 10)
+        assert answered.data["agent"] == BROWSER_AGENT and answered.data["target"] == "110"
+        assert received_ticket.data["source_ticket"] == answered.data["ticket_id"]
+        assert await caller.finished(20) == 0
+        assert await agent_110.finished(10) == 0
+        assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
+        await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "idle", 10)
+    finally:
+        await asyncio.to_thread(driver.quit)
+    # the page unregisters on leaving; its seat goes offline rather than lingering idle
+    await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.OFFLINE, 15)
