@@ -111,3 +111,62 @@ async def test_the_desk_registers_rings_answers_and_transfers(cc_server, softpho
         await asyncio.to_thread(driver.quit)
     # the page unregisters on leaving; its seat goes offline rather than lingering idle
     await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.OFFLINE, 15)
+
+
+async def _answered_in_the_desk(server, events, peers, driver, site, hold_ms: int) -> tuple[str, object]:
+    number = f"138{time.time_ns() // 1000 % 10**8:08d}"
+    caller = await peers.call(site, number, site.intake, hold_ms=hold_ms, speaking=True)
+    started = await events.wait_for(is_event("call.started", site=site.id, caller=number), 10)
+    await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "ringing", 10)
+    await asyncio.to_thread(_click, driver, "answer")
+    await events.wait_for(is_event("call.answered", call_id=started.data["call_id"]), 10)
+    await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "talking", 10)
+    return started.data["call_id"], caller
+
+
+async def test_the_desks_warm_transfer_and_three_way_call(cc_server, softphones, peers, tmp_path):
+    server, api = cc_server, Api(cc_server)
+    site = server.settings.site("12345")
+    driver = await asyncio.to_thread(_desk_browser, tmp_path / "chromium")
+    try:
+        with server.bus.subscribe() as events:
+            agent_110 = await online_agent(server, softphones, peers, "110", "2015", calls=3)
+            await asyncio.to_thread(driver.get, f"{api.base}/desk?token={api.token(BROWSER_AGENT)}")
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "sip-state") == "registered", 15)
+            await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.IDLE, 10)
+
+            # 咨询转接, completed: the caller goes on with 110, the desk is free
+            call_id, caller = await _answered_in_the_desk(server, events, peers, driver, site, 14000)
+            await asyncio.to_thread(_click, driver, "consult")
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "consulting", 10)
+            _screenshot(driver, tmp_path, "desk-consulting.png")
+            await asyncio.to_thread(_click, driver, "consult-complete")
+            answered = await events.wait_for(is_event("transfer.answered", call_id=call_id), 15)
+            assert answered.data["via"] == "consult"
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "idle", 10)
+            assert await caller.finished(25) == 0
+
+            # 咨询转接, cancelled: the caller is back with the desk; then 三方通话 and 退出三方
+            await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.IDLE, 15)
+            call_id, caller = await _answered_in_the_desk(server, events, peers, driver, site, 16000)
+            await asyncio.to_thread(_click, driver, "consult")
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "consulting", 10)
+            await asyncio.to_thread(_click, driver, "consult-cancel")
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "talking", 10)
+            cancelled = await events.wait_for(is_event("transfer.failed", call_id=call_id), 5)
+            assert cancelled.data["via"] == "consult" and cancelled.data["reason"] == "cancelled"
+            await asyncio.to_thread(_click, driver, "conference")
+            joined = await events.wait_for(lambda e: e.name == "conference.joined" and e.data["call_id"] == call_id
+                                           and e.data["party"] == "110", 15)
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "conference", 10)
+            _screenshot(driver, tmp_path, "desk-three-way.png")
+            await asyncio.to_thread(_click, driver, "conference-leave")
+            left = await events.wait_for(lambda e: e.name == "conference.left" and e.data["call_id"] == call_id
+                                         and e.data["party"] == BROWSER_AGENT, 10)
+            await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "call-state") == "idle", 10)
+        assert joined.data["ticket_id"] == left.data["ticket_id"]
+        assert await caller.finished(25) == 0  # the caller stayed with 110 to the end
+        assert await agent_110.finished(15) == 0
+    finally:
+        await asyncio.to_thread(driver.quit)
+    await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.OFFLINE, 15)
