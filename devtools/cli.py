@@ -91,7 +91,8 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     else:
         from devtools.bench.transfer import run_transfer_bench
 
-        result = run_job(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent))
+        via = tuple(part.strip() for part in args.via.split(",") if part.strip())
+        result = run_job(run_transfer_bench(settings, count=args.count, concurrent=args.concurrent, via=via))
     print(json.dumps(result))
     return 0
 
@@ -118,6 +119,9 @@ def register(sub: Any) -> None:
     bench.add_argument("--rate", type=float, default=200.0, help="api: requests per second (mixed reads)")
     bench.add_argument("--count", type=int, default=200, help="transfer: sequential transfers per side")
     bench.add_argument("--concurrent", type=int, default=20, help="transfer: transfers fired at once")
+    bench.add_argument("--via", default="api",
+                       help="transfer: how the agent asks, comma-separated: api, refer (a real softphone's "
+                            "own REFER), desk (the click in the desk page); each against the AMI floor")
     bench.add_argument("--calls", type=int, default=60, help="surge: calls in the spike")
     bench.add_argument("--spread", type=float, default=10.0, help="surge: seconds the spike lasts")
     bench.add_argument("--ivr", action="store_true", help="surge: offer the IVR to queued callers")

@@ -349,6 +349,13 @@ async def run_demo(settings: Settings, calls: int = 3, keep_running: bool = True
                 token = sandbox_token(own.tokens_path, role="supervisor")
                 _out(f"\n== the {platform} deployment running: http://{own.http_host}:{own.http_port}/health\n"
                      f"   supervisor page (live): http://{own.http_host}:{own.http_port}/supervisor?token={token}")
+                for own_site in own.sites:
+                    for agent in own_site.webrtc_agents[:1]:  # the desk with its browser phone
+                        desk = sandbox_token(own.tokens_path, role="agent", agent=agent)
+                        _out(f"   agent desk (坐席工作台, agent {agent}, browser phone): "
+                             f"http://{own.http_host}:{own.http_port}/desk?token={desk}\n"
+                             f"     (the browser must accept the sandbox's certificate once: open "
+                             f"https://{own_site.host}:{own_site.wss_port}/ws and accept it)")
             intake = hotline.settings.site("12345")
             _out(f"   register a softphone to {intake.host}:{intake.sip_port} as 1003..1005 (password: "
                  f"agent_password_12345_<agent> in {settings.secrets_file}) and dial 12345; "

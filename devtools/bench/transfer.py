@@ -6,6 +6,9 @@ trace, stamped on arrival). Measured in one run, side by side:
 - ours: ``POST /api/calls/{id}/transfer`` (HTTP, auth, lock, ticket, Setvar, BlindTransfer)
 - floor: the bare AMI ``BlindTransfer`` sent on a panoramisk connection of its own
 - concurrent: ``--concurrent`` transfers requested at the same moment through the API
+- with ``--via`` also ``refer`` (a real softphone's own REFER, baresip) and ``desk`` (the
+  click on 转110 in the desk page, headless Chromium with its browser phone), each at most
+  ``PATH_MAX`` transfers, one at a time (``transfer_paths``)
 Prints one JSON line. Numbers, not a test: nothing here asserts.
 """
 
@@ -25,6 +28,7 @@ import aiohttp
 import panoramisk
 
 from call_control.keys import CALLS
+from devtools.bench.transfer_paths import REFER_AGENT, PathRun
 from devtools.sandbox import Sandbox
 from devtools.sip.contacts import wait_reachable
 from devtools.sip.peers import SipPeers, SippRun, free_udp_port
@@ -38,6 +42,8 @@ from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 
 WAVE = 10
+VIA = ("api", "refer", "desk")
+PATH_MAX = 30  # transfers per extra path: each is one phone, one call at a time
 AGENTS_12345 = tuple(str(n) for n in range(1001, 1021))  # one per concurrent call: no ring-all
 # a free 110 seat for every transfer in flight: a wave's callers stay on the line (hold 8 s)
 # after the transfer, and with one seat the next transfer met target_busy and never rang
@@ -139,10 +145,13 @@ async def online_softphone(server: App, peers: SipPeers, password: str, site_id:
     return run
 
 
-async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: int = 20) -> dict[str, float]:
+async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: int = 20,
+                             via: tuple[str, ...] = ("api",)) -> dict[str, float]:
     if not 1 <= concurrent <= min(len(TARGET_AGENTS), len(AGENTS_12345)) or count < 1:
         raise ConfigError(f"bench transfer: --count must be at least 1 and --concurrent 1 to "
                           f"{min(len(TARGET_AGENTS), len(AGENTS_12345))} (one seat per call on each side)")
+    if not via or set(via) - set(VIA):
+        raise ConfigError(f"bench transfer: --via takes {', '.join(VIA)} (comma-separated), got {','.join(via)}")
     configure_logging("warning", stream=sys.stderr)
     sandbox = Sandbox(settings)
     await asyncio.to_thread(sandbox.up)
@@ -159,16 +168,30 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
                                    username=settings.ami_username, secret=settings.ami_secret,
                                    events="off", ping_delay=3600, loop=asyncio.get_running_loop())
     try:
-        total = 2 * count + 2 * concurrent
+        path_count = min(count, PATH_MAX)
+        total = 2 * count + 2 * concurrent + path_count * (len(via) - 1)
         seats = max(min(WAVE, count), concurrent)  # as many calls as are up at once, no more phones
-        for agent in AGENTS_12345[:seats]:
-            await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
         targets = [await online_softphone(server, peers, agent_password(secrets, "110", agent), "110", agent, total,
                                           trace=True) for agent in TARGET_AGENTS[:seats]]
-        await floor_ami.connect()
-        await floor_ami.authenticated_future
         bench = TransferBench(server, peers)
         base = f"http://{settings.http_host}:{settings.http_port}"
+        by_path: dict[str, list[str]] = {}
+        if set(via) - {"api"}:  # first, while no other 12345 seat is registered
+            with server.bus.subscribe() as events:
+                paths = PathRun(server, peers, events, bench.callers, bench.requested)
+                if "refer" in via:
+                    by_path["refer"] = await paths.via_refer(
+                        path_count, agent_password(secrets, "12345", REFER_AGENT), settings.state_dir / "bench-refer")
+                if "desk" in via:
+                    desk_agent = settings.site("12345").webrtc_agents[:1]
+                    desk_token = sandbox_token(settings.tokens_path, role="agent", agent=desk_agent[0]) \
+                        if desk_agent else ""
+                    by_path["desk"] = await paths.via_desk(path_count, base, desk_token,
+                                                           settings.state_dir / "bench-desk")
+        for agent in AGENTS_12345[:seats]:
+            await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
+        await floor_ami.connect()
+        await floor_ami.authenticated_future
 
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             async def via_api(caller: str, call_id: str) -> None:
@@ -215,5 +238,11 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
         "concurrent_floor_p99_ms": round(percentile(together_floor_ms, 99), 2),
     }
     result["ratio_p50"] = round(result["p50_ms"] / result["floor_p50_ms"], 3)
+    for path, callers in by_path.items():  # click-to-ring of the agent's other ways, same floor
+        path_ms = latencies(callers)
+        result[f"{path}_transfers"] = len(path_ms)
+        result[f"{path}_p50_ms"] = round(percentile(path_ms, 50), 2)
+        result[f"{path}_p99_ms"] = round(percentile(path_ms, 99), 2)
+        result[f"{path}_ratio_p50"] = round(result[f"{path}_p50_ms"] / result["floor_p50_ms"], 3)
     result["concurrent_p99_over_p50"] = round(result["concurrent_p99_ms"] / result["p50_ms"], 3)
     return result

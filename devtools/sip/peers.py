@@ -172,14 +172,23 @@ class SipPeers:
     async def answer(self, site: SiteSettings, agent: str, port: int, calls: int = 1,
                      ring_ms: int = 200, timeout_s: int = 60, trace: bool = False,
                      talk_range_ms: tuple[int, int] | None = None, refer_to: str | None = None,
-                     refer_after_ms: int = 1000) -> SippRun:
+                     refer_after_ms: int = 1000, keys: list[tuple[int, str]] | None = None) -> SippRun:
         """A softphone for ``agent`` listening on ``port`` (register it on that port first).
         It waits for the caller to hang up or, given ``talk_range_ms``, hangs up itself after
         a talk time drawn uniformly from that range. Given ``refer_to``, it transfers the
         caller there with the phone's own transfer key after ``refer_after_ms``: a blind REFER,
-        then it waits for Asterisk's NOTIFYs and BYE.
+        then it waits for Asterisk's NOTIFYs and BYE. Given ``keys`` (``(pause_ms, key)``), it
+        presses them once answered (RFC 4733), then waits for the BYE.
         ``run.messages()`` lists what it logged, e.g. ``INVITE ticket=12345-20261124-000001``."""
-        if refer_to:
+        if keys:  # the agent presses in-call keys (a feature code such as *1), then waits
+            pcaps = key_recordings([key for _, key in keys], self.workdir, f"agent-keys-{self._counter + 1:03d}")
+            presses = "".join(f'  <pause milliseconds="{int(pause_ms)}"/>\n'
+                              f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+                              for (pause_ms, _), pcap in zip(keys, pcaps, strict=True))
+            scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
+                                      calls=calls, **_qualified(calls), dialog_capture="",
+                                      ending=presses + _CALLER_HANGS_UP)
+        elif refer_to:
             scenario = self._scenario("answer.xml", ring_ms=ring_ms, ring_wait_ms=max(ring_ms, 10),
                                       calls=calls, **_qualified(calls), dialog_capture=_DIALOG_CAPTURE,
                                       ending=_AGENT_REFERS.format(after=int(refer_after_ms), target=refer_to,

@@ -138,6 +138,12 @@ def _desk_consult(settings: Settings, site: SiteSettings, duty_numbers: Sequence
                      for number in _routes_out(settings, site, duty_numbers))
 
 
+def _other_platform(settings: Settings, site: SiteSettings) -> str:
+    """The intake the in-call key *1 transfers to: the other call center's (12345 <-> 110)."""
+    others = [s.intake for s in settings.sites if s.intake and s.id != site.id]
+    return others[0] if site.intake and others else ""
+
+
 def _agent_extensions(site: SiteSettings) -> str:
     """Dialling an agent's number: a seat takes one call at a time, so a seat already on a
     call answers busy (a remote seat lent to two centers must not get two callers)."""
@@ -201,6 +207,7 @@ def site_context(settings: Settings, site: SiteSettings, module_dir: str,
         "dial_sites": _dial_sites(settings, site, duty_numbers),
         "to_sites": _to_sites(settings, site, duty_numbers),
         "desk_consult": _desk_consult(settings, site, duty_numbers),
+        "other_platform": _other_platform(settings, site),
         "agent_extensions": _agent_extensions(site),
         "queue_members": _queue_members(site),
         "remote_all": _remote_all(settings, site),

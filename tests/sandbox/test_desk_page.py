@@ -12,45 +12,24 @@ from pathlib import Path
 import pytest
 
 from call_control.keys import CALLS
+from devtools.browser import chromium, chromium_available
+from devtools.browser import click_action as _click
+from devtools.browser import data_state as _data_state
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.conftest import _unavailable
 from tests.helpers import is_event
 from tests.sandbox.callflows import Api, online_agent
-from tests.sandbox.test_supervisor_page import CHROMEDRIVER, CHROMIUM, _screenshot, _wait_until
+from tests.sandbox.test_supervisor_page import _screenshot, _wait_until
 
 pytestmark = pytest.mark.sandbox
 BROWSER_AGENT = "1021"
 
 
 def _desk_browser(profile: Path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if not chromium_available():
         _unavailable("Debian's chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN",
-                 # a microphone that plays a tone, allowed without asking; the sandbox's
-                 # self-signed WSS certificate accepted as an agent would accept it once
-                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                 "--ignore-certificate-errors", "--autoplay-policy=no-user-gesture-required",
-                 # ICE host candidates as addresses, not mDNS names Asterisk cannot resolve
-                 "--disable-features=WebRtcHideLocalIpsWithMdns"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-
-
-def _data_state(driver, element_id: str) -> str | None:
-    return driver.execute_script("const e = document.getElementById(arguments[0]);"
-                                 "return e ? e.dataset.state : null;", element_id)
-
-
-def _click(driver, action: str) -> None:
-    driver.execute_script("document.querySelector(`[data-action='${arguments[0]}']`).click();", action)
+    return chromium(profile, phone=True)
 
 
 async def _rtp_counts(server, site: str, channel: str) -> tuple[int, int]:

@@ -192,3 +192,24 @@ async def test_baresips_attended_transfer_keeps_the_ticket(cc_server, softphones
     status, story = await api.request("GET", f"/api/calls/{call_id}", role="supervisor")
     assert status == 200, story
     assert [e["event"] for e in story["events"] if e["event"].startswith("transfer.")][-1] == "transfer.answered"
+
+
+async def test_the_in_call_key_star_1_hands_the_caller_to_the_other_platform(cc_server, softphones, peers):
+    number = fresh_number()
+    server = cc_server
+    with server.bus.subscribe() as events:
+        site = server.settings.site("12345")
+        port = await softphones.register(site, "1014")
+        await server[SEAT_REGISTRY].wait_for_state("12345", "1014", SeatState.IDLE, 10)
+        agent = await peers.answer(site, "1014", port, keys=[(1200, "*"), (150, "1")])
+        await wait_reachable(server.ami.send, "12345", "1014")
+        agent_110 = await online_agent(server, softphones, peers, "110", "2016")
+        caller = await peers.call(site, number, site.intake, hold_ms=8000)
+        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
+        answered = await events.wait_for(is_event("transfer.answered", call_id=started.data["call_id"]), 15)
+        received = await events.wait_for(is_event("ticket.received", site="110"), 10)
+    assert answered.data["via"] == "phone" and answered.data["agent"] == "1014" and answered.data["target"] == "110"
+    assert received.data["source_ticket"] == answered.data["ticket_id"]
+    assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
+    assert await caller.finished(15) == 0
+    assert await agent.finished(10) == 0 and await agent_110.finished(10) == 0

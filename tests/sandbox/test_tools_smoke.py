@@ -68,9 +68,12 @@ def clean_afterwards(sandbox_settings):
 
 
 def test_bench_transfer(clean_afterwards):
-    done = _run(["-m", "hotline_link.cli", "bench", "transfer", "--count", "3", "--concurrent", "2"], 600)
-    result = _json_line(done.stdout, TRANSFER_FIELDS)
+    done = _run(["-m", "hotline_link.cli", "bench", "transfer", "--count", "3", "--concurrent", "2",
+                 "--via", "api,refer,desk"], 600)
+    result = _json_line(done.stdout, TRANSFER_FIELDS | {f"{path}_{what}" for path in ("refer", "desk")
+                                                        for what in ("transfers", "p50_ms", "p99_ms", "ratio_p50")})
     assert (result["transfers"], result["floor_transfers"], result["concurrent"]) == (3, 3, 2)
+    assert (result["refer_transfers"], result["desk_transfers"]) == (3, 3)  # every path's INVITE reached 110
 
 
 def test_bench_surge(clean_afterwards):
