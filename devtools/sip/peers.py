@@ -413,6 +413,25 @@ _CALLER_HANGS_UP = "".join(f"""  <recv request="INVITE" optional="true" next="re
   <label id="caller_bye"/>
 """ + _OK_TO_BYE
 
+def _bye_from_agent(cseq: int) -> str:
+    """The agent ends the call: a BYE in the dialog the INVITE opened (our tag, their From)."""
+    return f"""  <send retrans="500">
+    <![CDATA[
+      BYE [$remote_contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: {cseq} BYE
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>"""
+
+
 # what the agent needs to end the call itself: the caller's From, our URI, their Contact
 _DIALOG_CAPTURE = """      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>
       <ereg regexp="&lt;[^&gt;]*&gt;" search_in="hdr" header="To:" assign_to="local_uri"/>
@@ -436,21 +455,7 @@ _AGENT_HANGS_UP = (
     </action>
   </nop>
   <nop next="talking" test="more_talk"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [$remote_contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
-      To: [$remote_from]
-      Call-ID: [call_id]
-      CSeq: 1 BYE
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>""")
+""" + _bye_from_agent(1))
 
 
 # the phone's own blind transfer key: REFER in the INVITE's dialog; Asterisk reports the
@@ -458,21 +463,6 @@ _AGENT_HANGS_UP = (
 # once the subscription is terminated, the phone hangs up its leg (RFC 5589), as phones do.
 # Unrolled, not a loop: SIPp mishandles a jump back to an optional receive.
 _REFER_NOTIFIES = 4
-_BYE_FROM_AGENT = """  <send retrans="500">
-    <![CDATA[
-      BYE [$remote_contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: [$local_uri];tag=[pid]SIPpTag01[call_number]
-      To: [$remote_from]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>"""
 _AGENT_REFERS = (
 """  <pause milliseconds="{after}"/>
   <send retrans="500">
@@ -501,7 +491,7 @@ _AGENT_REFERS = (
   <label id="notified{n}"/>
 """ + _OK_TO_BYE.replace("<send>", '<send next="refer_hangup" test="refer_over">') + """
 """ for n in range(_REFER_NOTIFIES)) + """  <label id="refer_hangup"/>
-""" + _BYE_FROM_AGENT + """
+""" + _bye_from_agent(2) + """
   <nop next="done"/>
   <label id="refer_bye"/>
 """ + _OK_TO_BYE)

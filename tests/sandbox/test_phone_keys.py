@@ -10,7 +10,7 @@ from devtools.sip.contacts import wait_reachable
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
-from tests.sandbox.callflows import Api, online_agent
+from tests.sandbox.callflows import Api, answered_call, online_agent
 from tickets.keys import TICKETS, TIMELINE
 
 
@@ -67,11 +67,8 @@ async def test_warm_transfer_completed_hands_the_caller_over(cc_server, softphon
     with server.bus.subscribe() as events:
         agent = await online_agent(server, softphones, peers, "12345", "1010")
         agent_110 = await online_agent(server, softphones, peers, "110", "2010")
-        site = server.settings.site("12345")
-        caller = await peers.call(site, number, site.intake, hold_ms=9000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
-        call_id = started.data["call_id"]
-        await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+        call = await answered_call(server, events, peers, agent, "12345", number, 9000)
+        call_id, caller = call.call_id, call.caller
         status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1010",
                                          json={"target": "110", "category": "治安", "summary": "有人砸车"})
         assert status == 200 and body["state"] == "talking", body
@@ -96,11 +93,8 @@ async def test_warm_transfer_cancelled_or_unanswered_returns_the_caller(cc_serve
     with server.bus.subscribe() as events:
         agent = await online_agent(server, softphones, peers, "12345", "1011")
         await online_agent(server, softphones, peers, "110", "2011")
-        site = server.settings.site("12345")
-        caller = await peers.call(site, number, site.intake, hold_ms=9000)
-        started = await events.wait_for(is_event("call.started", site="12345", caller=number), 10)
-        call_id = started.data["call_id"]
-        await events.wait_for(is_event("call.answered", call_id=call_id), 10)
+        call = await answered_call(server, events, peers, agent, "12345", number, 9000)
+        call_id, caller = call.call_id, call.caller
         status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1011", json={"target": "110"})
         assert status == 200 and body["state"] == "talking", body
         status, body = await api.request("POST", f"/api/calls/{call_id}/transfer", "1011", json={"target": "110"})
@@ -164,6 +158,12 @@ async def test_baresips_blind_transfer_keeps_the_ticket(cc_server, softphones, p
     assert await caller.finished(15) == 0
     assert await agent_110.finished(10) == 0
     assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
+    await server[TIMELINE].flush()
+    status, story = await Api(server).request("GET", f"/api/tickets/{answered.data['ticket_id']}/timeline",
+                                              role="supervisor")
+    assert status == 200, story
+    assert ("transfer.answered", "phone") in [(e["event"], e["data"].get("via")) for e in story["events"]]
+    assert story["related_tickets"] == [received.data["ticket_id"]]
 
 
 async def test_baresips_attended_transfer_keeps_the_ticket(cc_server, softphones, peers, tmp_path):
@@ -213,3 +213,22 @@ async def test_the_in_call_key_star_1_hands_the_caller_to_the_other_platform(cc_
     assert f"INVITE ticket={answered.data['ticket_id']}" in agent_110.messages()
     assert await caller.finished(15) == 0
     assert await agent.finished(10) == 0 and await agent_110.finished(10) == 0
+
+
+async def test_a_consult_the_target_refuses_leaves_the_caller_with_the_agent(cc_server, softphones, peers):
+    number = fresh_number()
+    server, api = cc_server, Api(cc_server)
+    with server.bus.subscribe() as events:
+        agent = await online_agent(server, softphones, peers, "12345", "1015")
+        await online_agent(server, softphones, peers, "110", "2017", busy=True)
+        call = await answered_call(server, events, peers, agent, "12345", number, 8000)
+        call_id, caller = call.call_id, call.caller
+        status, body = await api.request("POST", f"/api/calls/{call_id}/consult", "1015", json={"target": "110"})
+        assert status in (409, 502, 504) and body["error"]["code"] in ("target_busy", "no_answer",
+                                                                       "target_unreachable"), body
+        status, call = await api.request("GET", "/api/agents/1015/call", "1015")
+        assert status == 200 and call["call_id"] == call_id and call["state"] == "talking", call
+        failed = await events.wait_for(is_event("transfer.failed", call_id=call_id), 5)
+    assert failed.data["via"] == "consult"
+    assert await caller.finished(20) == 0  # talked with 1015 to the end: never dropped
+    assert await agent.finished(10) == 0
