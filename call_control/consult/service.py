@@ -259,6 +259,8 @@ class ConsultService:
         if consult is not None:
             if event.name == "Hangup":
                 consult.leg_gone.set()
+            if consult.cancelling:
+                return  # the agent went back: the leg's Dial cancelled and its hangup are that, not the target
             if event.name == "DialEnd":
                 status = event.get("DialStatus").upper()
                 if status == "ANSWER":

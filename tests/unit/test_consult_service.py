@@ -230,6 +230,25 @@ async def test_cancel_waits_for_the_agent_back_in_the_bridge_and_the_leg_gone(de
         await desk.consults.cancel(CALL, "1001")
 
 
+async def test_cancel_while_the_target_still_rings_is_a_cancel(monkeypatch):
+    """CancelAtxfer before the answer: Asterisk ends the leg's Dial (CANCEL) and hangs the
+    leg up; that is the agent going back, not the target failing (nor the caller gone)."""
+    monkeypatch.setattr(consult_service, "REJOIN_WAIT_S", 0.2)  # what a broken cancel costs
+    desk = Desk(transfer_wait_s=0.05)
+    answered_call(desk.book)
+    asterisk_dials(desk)
+    consult = await desk.consults.start(CALL, "1001", "police")
+    assert consult.state is ConsultState.DIALLING  # the desk's 202: still ringing
+    cancel = asyncio.create_task(desk.consults.cancel(CALL, "1001"))
+    await settle()
+    await desk.event("DialEnd", Uniqueid=LEG, DialStatus="CANCEL")
+    await desk.event("Hangup", Uniqueid=LEG)
+    await desk.event("BridgeEnter", Channel=AGENT[1], Uniqueid=AGENT[0], BridgeNumChannels="2")
+    await asyncio.wait_for(cancel, 1)
+    assert (consult.state, consult.reason) == (ConsultState.CANCELLED, "cancelled")
+    assert desk.transfer_events()[-1] == ("transfer.failed", "failed", "cancelled", "consult")
+
+
 async def test_a_caller_gone_while_ami_was_down_ends_the_consult(desk):
     consult = await talking(desk)
     await desk.consults.on_resync(SITE, [{"Uniqueid": AGENT[0]}, {"Uniqueid": LEG}])
