@@ -183,8 +183,12 @@ class ConsultService:
         consult = self._agents_consult(call_id, agent)
         consult.rejoined.clear()
         consult.cancelling = True
-        await self.ctx.ami.send(consult.site, {"Action": "CancelAtxfer", "Channel": consult.agent_channel},
-                                as_list=False)
+        try:
+            await self.ctx.ami.send(consult.site, {"Action": "CancelAtxfer", "Channel": consult.agent_channel},
+                                    as_list=False)
+        except AmiError:
+            consult.cancelling = False  # nothing was cancelled: the target leaving is that again
+            raise
         try:  # and the consult leg is gone: till then Asterisk's transfer still holds the agent's keys
             await asyncio.wait_for(asyncio.gather(consult.rejoined.wait(), consult.leg_gone.wait()), REJOIN_WAIT_S)
         except TimeoutError:

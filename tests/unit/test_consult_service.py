@@ -23,6 +23,7 @@ from call_control.errors import (
     TargetBusy,
     TargetUnreachable,
 )
+from hotline_link.core.errors import AmiError
 from tests.unit.consult_doubles import (
     AGENT,
     CALL,
@@ -247,6 +248,16 @@ async def test_cancel_while_the_target_still_rings_is_a_cancel(monkeypatch):
     await asyncio.wait_for(cancel, 1)
     assert (consult.state, consult.reason) == (ConsultState.CANCELLED, "cancelled")
     assert desk.transfer_events()[-1] == ("transfer.failed", "failed", "cancelled", "consult")
+
+
+async def test_a_cancel_asterisk_refuses_leaves_the_consult_watching_the_target(desk):
+    consult = await talking(desk)
+    desk.ami.refuse.add("CancelAtxfer")
+    with pytest.raises(AmiError):
+        await desk.consults.cancel(CALL, "1001")
+    assert consult.state is ConsultState.TALKING
+    await desk.event("BridgeEnter", Channel=AGENT[1], Uniqueid=AGENT[0], BridgeNumChannels="2")
+    assert (consult.state, consult.reason) == (ConsultState.CANCELLED, "target_left")
 
 
 async def test_a_caller_gone_while_ami_was_down_ends_the_consult(desk):
