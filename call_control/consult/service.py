@@ -183,8 +183,12 @@ class ConsultService:
         consult = self._agents_consult(call_id, agent)
         consult.rejoined.clear()
         consult.cancelling = True
-        await self.ctx.ami.send(consult.site, {"Action": "CancelAtxfer", "Channel": consult.agent_channel},
-                                as_list=False)
+        try:
+            await self.ctx.ami.send(consult.site, {"Action": "CancelAtxfer", "Channel": consult.agent_channel},
+                                    as_list=False)
+        except AmiError:
+            consult.cancelling = False  # nothing was cancelled: the target leaving is that again
+            raise
         try:  # and the consult leg is gone: till then Asterisk's transfer still holds the agent's keys
             await asyncio.wait_for(asyncio.gather(consult.rejoined.wait(), consult.leg_gone.wait()), REJOIN_WAIT_S)
         except TimeoutError:
@@ -259,6 +263,8 @@ class ConsultService:
         if consult is not None:
             if event.name == "Hangup":
                 consult.leg_gone.set()
+            if consult.cancelling:
+                return  # the agent went back: the leg's Dial cancelled and its hangup are that, not the target
             if event.name == "DialEnd":
                 status = event.get("DialStatus").upper()
                 if status == "ANSWER":

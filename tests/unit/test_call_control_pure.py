@@ -1,12 +1,12 @@
 import pytest
 
-from call_control.agent_events import agents_of
+from call_control.agent_events import AgentEvents, agents_of
 from call_control.channel_vars import decode, ticket_variables
 from call_control.conference.service import Conference
 from call_control.conference.state import party_of
 from call_control.directory import resolve_target
 from call_control.errors import SamePlatform, UnknownTarget
-from hotline_link.core.bus import BusEvent
+from hotline_link.core.bus import BusEvent, EventBus
 from hotline_link.core.events import (
     CallAnswered,
     CallEnded,
@@ -59,7 +59,18 @@ def test_caller_alone_rule():
     (CallEnded("c1", "12345", "13812341234", None, "Normal Clearing", "hangup", 0.0), set()),
     (TransferFailed("1001", "x1", "c1", "110", "t1", "failed", "busy"), {"1001"}),
     (ConferenceLeft("1001", "12345", "c1", "r1", "t1", "110", "left", ["caller", "110", "1002"]), {"1001", "1002"}),
-    (SeatChanged("12345", "1001", "idle", "talking"), set()),
+    (SeatChanged("12345", "1001", "idle", "talking"), {"1001"}),  # the desk shows its seat as the server does
+    (SeatChanged("12345", "1003", "idle", "paused"), set()),  # a seat no agent here knows
 ])
 def test_which_agents_hear_an_event(event, agents):
     assert agents_of(BusEvent.of(event), frozenset({"1001", "1002", "2001"})) == agents
+
+
+async def test_a_seat_change_reaches_that_seats_desk_only_as_seat_changed():
+    bus = EventBus()
+    desks = AgentEvents(bus, None, frozenset({"1001", "1002"}))  # type: ignore[arg-type]  # no ringing: no tickets
+    own, other = desks.open("1001"), desks.open("1002")
+    bus.emit(SeatChanged("12345", "1001", "idle", "talking"))
+    assert other.empty() and own.qsize() == 1
+    assert await desks.message(own.get_nowait()) == {"type": "seat_changed", "site": "12345", "seat": "1001",
+                                                     "old": "idle", "new": "talking"}
