@@ -30,8 +30,9 @@ JSON line:
 - ``drain_s`` per fault and ``max_backlog_drain_s``: from the fault lifted until both
   outboxes were empty again (None: not within the timeout);
 - ``transfers``: per transfer, the fault it ran in, its ``outcome`` (``answered``: a 110
-  agent took the caller; else why not) and ``linked``: the 110 deployment holds exactly
-  one ticket naming the 12345 ticket as its source.
+  agent took the caller; else why not), ``attempts`` (110 busy sends the caller back to
+  the agent, who tries again, up to 3 times) and ``linked``: the 110 deployment holds
+  exactly one ticket naming the 12345 ticket as its source.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ from typing import Any
 
 import structlog
 
-from call_control.errors import CallControlError
-from call_control.keys import TRANSFERS
+from call_control.errors import CallControlError, NoAnswer, TargetBusy
+from call_control.keys import CALLS, TRANSFERS
 from devtools.faults import TcpProxy, free_tcp_port
 from devtools.sandbox import Sandbox, deployments
 from devtools.sip.contacts import wait_reachable
@@ -68,7 +69,8 @@ log = structlog.get_logger(__name__)
 AGENTS = {"12345": ("1011", "1012"), "110": ("2011", "2012")}
 FAULTS = ("exchange_link_cut", "server_restart_12345", "server_restart_110")
 TRANSFER_DURING = ("exchange_link_cut", "server_restart_110")  # the 12345 server is up to ask
-TRANSFER_HOLD_MS = 8000  # the transferred caller's whole call
+TRANSFER_HOLD_MS = 15000  # the transferred caller's whole call (room for a retry after busy)
+TRANSFER_ATTEMPTS, BACK_WITH_AGENT_S = 3, 15.0
 DRAIN_TIMEOUT_S = 120.0  # a retry after a partition waits out its back-off (at most a minute)
 TAKEN = ("applied", "refused_at_boundary")
 
@@ -172,12 +174,31 @@ class TwoDeploymentChaos:
             answered = await events.wait_for(
                 lambda e: e.name == "call.answered" and e.data.get("caller") == caller, 30)
         agent = str(answered.data["answered_by"]).removeprefix("PJSIP/")
-        try:
-            transfer = await server[TRANSFERS].blind_transfer(str(answered.data["call_id"]), agent, "110")
-            row.update(ticket=transfer.ticket_id, outcome="answered")
-        except CallControlError as exc:
-            row["outcome"] = type(exc).__name__
-            row["ticket"] = getattr(await server[TICKETS].for_call(str(answered.data["call_id"])), "id", None)
+        # 110's two chaos seats may both be talking (callers keep coming): busy sends the
+        # caller back to the agent, who tries again, as an agent would
+        for attempt in range(1, TRANSFER_ATTEMPTS + 1):
+            row["attempts"] = attempt
+            try:
+                transfer = await server[TRANSFERS].blind_transfer(str(answered.data["call_id"]), agent, "110")
+                row.update(ticket=transfer.ticket_id, outcome="answered")
+                return
+            except (TargetBusy, NoAnswer) as exc:
+                row["outcome"] = type(exc).__name__
+                await self._back_with(server, str(answered.data["call_id"]), agent)
+            except CallControlError as exc:
+                row["outcome"] = type(exc).__name__
+                break
+        row["ticket"] = getattr(await server[TICKETS].for_call(str(answered.data["call_id"])), "id", None)
+
+    async def _back_with(self, server: App, call_id: str, agent: str) -> None:
+        """Until the caller a transfer sent back is talking to ``agent`` again (or a while)."""
+        deadline = time.monotonic() + BACK_WITH_AGENT_S
+        while time.monotonic() < deadline:  # a tool: polling the call book is fine
+            try:
+                server[CALLS].book.on_call(call_id, agent)
+                return
+            except CallControlError:
+                await asyncio.sleep(0.2)
 
     # --- faults -------------------------------------------------------------------------
     async def fault(self, name: str) -> None:
