@@ -178,7 +178,7 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
         by_path: dict[str, list[str]] = {}
         if set(via) - {"api"}:  # first, while no other 12345 seat is registered
             with server.bus.subscribe() as events:
-                paths = PathRun(server, peers, events, bench.callers, bench.requested)
+                paths = PathRun(server, peers, events, bench.callers, bench.requested, TARGET_AGENTS[:seats])
                 if "refer" in via:
                     by_path["refer"] = await paths.via_refer(
                         path_count, agent_password(secrets, "12345", REFER_AGENT), settings.state_dir / "bench-refer")
@@ -188,6 +188,8 @@ async def run_transfer_bench(settings: Settings, count: int = 200, concurrent: i
                         if desk_agent else ""
                     by_path["desk"] = await paths.via_desk(path_count, base, desk_token,
                                                            settings.state_dir / "bench-desk")
+            for agent in TARGET_AGENTS[:seats]:  # their callers hung up: the API's phases find them free
+                await server[SEAT_REGISTRY].wait_for_state("110", agent, SeatState.IDLE, 30)
         for agent in AGENTS_12345[:seats]:
             await online_softphone(server, peers, agent_password(secrets, "12345", agent), "12345", agent, total)
         await floor_ami.connect()

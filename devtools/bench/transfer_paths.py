@@ -33,13 +33,24 @@ class PathRun:
     """One path's transfers: the callers, each with the moment the agent asked."""
 
     def __init__(self, server: App, peers: Any, events: Subscription, new_callers: Callable[[int], list[str]],
-                 requested: dict[str, float]) -> None:
+                 requested: dict[str, float], targets: tuple[str, ...]) -> None:
         self.server = server
         self.peers = peers
         self.events = events
         self.new_callers = new_callers
         self.requested = requested
         self.site = server.settings.site("12345")
+        self.targets = targets
+
+    async def free_target(self) -> None:
+        """Until a 110 seat is idle: an earlier caller may still be talking to each."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a tool: polling the seat pool is fine
+            states = await self.server[SEAT_REGISTRY].states("110")
+            if any(states.get(agent) is SeatState.IDLE for agent in self.targets):
+                return
+            await asyncio.sleep(0.2)
+        raise RuntimeError("bench: no 110 seat came free in 30 s")
 
     async def ring(self, caller: str) -> str:
         """A call from ``caller`` to 12345: its call id once it started."""
@@ -69,6 +80,7 @@ class PathRun:
                 incoming = await phone.wait_incoming(30)
                 await phone.answer(incoming.call_id)
                 await self.answered(call_id)
+                await self.free_target()
                 self.requested[caller] = time.time()
                 await phone.blind_transfer(target, incoming.call_id)
                 await self.at_target(caller)
@@ -98,9 +110,15 @@ class PathRun:
                 await asyncio.to_thread(wait_until, driver,
                                         lambda d: d.find_element("css selector", "[data-action=transfer]").is_enabled(),
                                         30)
+                await self.free_target()
                 self.requested[caller] = time.time()
                 await asyncio.to_thread(click_action, driver, "transfer")
-                await self.at_target(caller)
+                try:
+                    await self.at_target(caller)
+                except TimeoutError:
+                    raise RuntimeError(f"bench: the desk's transfer of {call_id} never rang 110; the page says "
+                                       f"{driver.find_element('id', 'error').text!r} "
+                                       f"{driver.find_element('id', 'notice').text!r}") from None
                 await asyncio.to_thread(wait_until, driver, lambda d: data_state(d, "call-state") == "idle", 30)
                 await self.server[SEAT_REGISTRY].wait_for_state("12345", agent, SeatState.IDLE, 30)
                 done.append(caller)
