@@ -203,6 +203,10 @@ class ConsultService:
         return consult
 
     def _raise_if_failed(self, consult: Consult) -> None:
+        """The error for a consult that ended without the target; one the agent cancelled
+        (from another click while this request waited) is no error: its answer says so."""
+        if consult.state is ConsultState.CANCELLED and consult.reason == "cancelled":
+            return
         if consult.state.final and consult.state is not ConsultState.COMPLETED:
             error = _ERRORS.get(consult.reason, TargetUnreachable)
             raise error(f"consult of {consult.target} on {consult.call_id} failed: {consult.reason}; "

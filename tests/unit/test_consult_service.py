@@ -412,3 +412,23 @@ async def test_the_attended_transfer_right_after_the_leg_hung_up_completes_it(de
     assert desk.handover.sent == [(TICKET.id, "transfer", "110", CALL)]
     assert [e[0] for e in desk.transfer_events()] == ["transfer.dialling", "transfer.ringing", "transfer.answered"]
     assert all(e[3] == "attended" for e in desk.transfer_events())
+
+
+async def test_a_start_still_waiting_when_the_agent_cancels_answers_cancelled_not_an_error(monkeypatch):
+    monkeypatch.setattr(consult_service, "REJOIN_WAIT_S", 0.2)
+    desk = Desk(transfer_wait_s=1.0)
+    answered_call(desk.book)
+    asterisk_dials(desk)
+    start = asyncio.create_task(desk.consults.start(CALL, "1001", "police"))
+    try:
+        await settle()
+        assert not start.done()  # ringing: the first click still waits for the answer
+        cancel = asyncio.create_task(desk.consults.cancel(CALL, "1001"))
+        await settle()
+        await desk.event("Hangup", Uniqueid=LEG)
+        await desk.event("BridgeEnter", Channel=AGENT[1], Uniqueid=AGENT[0], BridgeNumChannels="2")
+        await asyncio.wait_for(cancel, 1)
+        consult = await asyncio.wait_for(start, 1)  # no exception: the agent's own choice
+    finally:
+        start.cancel()
+    assert (consult.state, consult.reason) == (ConsultState.CANCELLED, "cancelled")
