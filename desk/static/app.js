@@ -47,6 +47,8 @@
       done_ready: "已就绪", done_paused: "已暂停：{reason}",
       err_target_busy: "对方忙，来电已回到您这里", err_no_answer: "对方无人接听，来电已回到您这里",
       err_target_unreachable: "对方线路不通，来电已回到您这里", err_caller_gone: "来电人已挂机",
+      err_target_left: "对方已挂断，来电已回到您这里", err_consult_not_answered: "对方尚未接听，请稍候或取消咨询",
+      err_no_consult: "当前没有进行中的咨询",
       err_caller_hung_up: "来电人已挂机", err_not_your_call: "这不是您的通话",
       err_operation_in_progress: "该通话已有操作在进行，请稍候",
       err_caller_would_be_alone: "对方尚未加入，请先陪来电人等待",
@@ -95,6 +97,9 @@
       err_target_busy: "target busy: the caller is back with you",
       err_no_answer: "no answer: the caller is back with you",
       err_target_unreachable: "the other platform cannot be reached: the caller is back with you",
+      err_target_left: "the other side hung up: the caller is back with you",
+      err_consult_not_answered: "the other side has not answered yet: wait, or cancel the consult",
+      err_no_consult: "no consult under way",
       err_caller_gone: "the caller hung up", err_caller_hung_up: "the caller hung up",
       err_not_your_call: "this is not your call", err_operation_in_progress: "another action on this call is under way",
       err_caller_would_be_alone: "the other party has not joined yet: stay with the caller",
@@ -542,7 +547,9 @@
           state.seat = m.new;
         }
         break;
-      case "transfer_failed": // the caller rings this seat again
+      case "transfer_failed": // the caller rings this seat again, or is back from a consult
+        if (m.via === "consult" && ours(m) && state.call.state === "consulting") state.call.state = "talking";
+        if (m.via === "consult" && m.reason === "cancelled") break; // the agent's own click
         fail({ code: m.reason || "target_unreachable" });
         break;
       case "transfer_caller_gone":

@@ -178,6 +178,19 @@ def test_consult_and_three_way_buttons_follow_the_server_answers():
     assert state(left["page"], "call-state") == "idle" and text(by_id(left["page"], "notice")).startswith("已退出三方")
 
 
+def test_a_consult_that_ends_on_the_server_brings_the_buttons_back_and_says_why():
+    routes = {f"POST /api/calls/{CALL}/consult": {"status": 202, "body": {"state": "dialling"}}}
+    ended = {"type": "transfer_failed", "call_id": CALL, "agent": "1001", "via": "consult"}
+    steps = [{"ws": ANSWERED}, {"click": "consult"}, {"ws": {**ended, "reason": "target_left"}},
+             {"click": "consult"}, {"ws": {**ended, "reason": "cancelled"}}]
+    *_, left, again, cancelled = run_desk(steps, routes, config(mode="sip"))
+    assert state(left["page"], "call-state") == "talking"  # the target hung up: the caller is back
+    assert text(by_id(left["page"], "error")) == "对方已挂断，来电已回到您这里"
+    assert state(again["page"], "call-state") == "consulting"
+    assert state(cancelled["page"], "call-state") == "talking"
+    assert by_id(cancelled["page"], "error")["hidden"]  # the agent's own cancel (another tab) is no error
+
+
 def test_a_desk_phone_is_not_registered_and_the_page_controls_the_call_only():
     [start, ringing, talking] = run_desk([{"ws": RINGING}, {"ws": ANSWERED}], cfg=config(mode="sip"))
     assert start["sip"] == [] and state(start["page"], "sip-state") == "desk-phone"
@@ -218,7 +231,8 @@ def test_a_transfer_error_shows_its_words_in_both_languages(code, chinese, engli
 def test_every_documented_error_code_has_words_of_its_own():
     codes = ["target_busy", "no_answer", "target_unreachable", "caller_hung_up", "caller_gone", "operation_in_progress",
              "caller_would_be_alone", "conference_exists", "not_your_call", "forbidden", "asterisk_refused",
-             "asterisk_error", "redis_unavailable", "push_refused", "call_not_found", "unauthorized"]
+             "asterisk_error", "redis_unavailable", "push_refused", "call_not_found", "target_left",
+             "consult_not_answered", "no_consult", "unauthorized"]
     steps = [{"ws": ANSWERED}]
     for code in codes:  # the transfer fails later, after ringing: the socket says why
         steps += [{"ws": {"type": "transfer_failed", "call_id": CALL, "agent": "1001", "reason": code}}]
