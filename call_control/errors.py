@@ -68,3 +68,9 @@ class ConsultNotAnswered(CallControlError):
 
 class NoConsult(CallControlError):
     status, code = 404, "no_consult"
+
+
+# why a transfer or a consult failed (its ``reason``) -> what the agent is answered
+ERROR_OF_REASON: dict[str, type[CallControlError]] = {
+    "target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
+    "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}

@@ -16,12 +16,11 @@ import structlog
 
 from call_control.channel_vars import ticket_variables
 from call_control.consult.service import ConsultService
-from call_control.transfer.service import TransferService
+from call_control.transfer.service import TRANSFER_VARIABLE, TransferService
 from hotline_link.asterisk.agi.server import AgiSession
 
 log = structlog.get_logger(__name__)
 
-TRANSFER_VARIABLE = "HL_XFER"
 MAX_CHANNEL_NAME = 120
 
 

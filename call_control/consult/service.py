@@ -27,23 +27,19 @@ from call_control.consult.state import (
     ConsultState,
     InvalidTransition,
     advance,
-    not_answered_reason,
 )
 from call_control.context import CallControlContext, with_agents_words
 from call_control.directory import Target, receiving_platform, resolve_target, target_of_number
 from call_control.errors import (
-    AsteriskRefused,
-    CallerHungUp,
+    ERROR_OF_REASON,
     ConsultNotAnswered,
-    NoAnswer,
     NoConsult,
     OperationInProgress,
-    TargetBusy,
     TargetUnreachable,
 )
 from call_control.handover import HandoverChannel, send_handover
 from call_control.transfer.service import TRANSFER_EVENTS, require_agent_call
-from call_control.transfer.state import TransferState
+from call_control.transfer.state import TransferState, failure_reason
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
 from hotline_link.core.tasks import wait_until
@@ -60,8 +56,6 @@ REJOIN_WAIT_S = 3.0  # CancelAtxfer answers before the agent is back with the ca
 SETTLE_S = 1.0
 ATTENDED_VERDICT_S = 0.5
 MAX_REMEMBERED = 10_000
-_ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
-           "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
 # the timeline's transfer event for each end of a consult ("cancelled" and "failed" both
 # leave the caller with the agent, as a failed transfer does)
 _AS_TRANSFER = {ConsultState.DIALLING: TransferState.DIALLING, ConsultState.TALKING: TransferState.RINGING,
@@ -208,7 +202,7 @@ class ConsultService:
         if consult.state is ConsultState.CANCELLED and consult.reason == "cancelled":
             return
         if consult.state.final and consult.state is not ConsultState.COMPLETED:
-            error = _ERRORS.get(consult.reason, TargetUnreachable)
+            error = ERROR_OF_REASON.get(consult.reason, TargetUnreachable)
             raise error(f"consult of {consult.target} on {consult.call_id} failed: {consult.reason}; "
                         f"the caller is back with agent {consult.agent}")
 
@@ -324,7 +318,7 @@ class ConsultService:
         consult.state = new_state
         if new_state is ConsultState.FAILED:
             consult.reason = "asterisk_refused" if event.kind == "refused" else (
-                not_answered_reason(event.status) if event.kind == "not_answered" else "target_unreachable")
+                failure_reason(event.status) if event.kind == "not_answered" else "target_unreachable")
         elif new_state is ConsultState.CANCELLED:
             consult.reason = "cancelled" if event.kind == "cancel" else "target_left"
         elif new_state is ConsultState.CALLER_GONE:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from call_control.transfer.state import failure_reason
-
 
 class ConsultState(str, Enum):
     REQUESTED = "requested"  # the desk asked; Asterisk has not taken it yet
@@ -72,7 +70,3 @@ def advance(state: ConsultState, event: ConsultEvent) -> ConsultState:
         raise InvalidTransition(f"{event.kind} in state {state.value}")
     return nxt
 
-
-def not_answered_reason(dial_status: str) -> str:
-    """Why the target did not take the consult, in the one-click transfer's words."""
-    return failure_reason(dial_status)

@@ -21,12 +21,10 @@ from call_control.channel_vars import transfer_bundle
 from call_control.context import CallControlContext, with_agents_words
 from call_control.directory import receiving_platform, resolve_target, target_of_number
 from call_control.errors import (
-    AsteriskRefused,
+    ERROR_OF_REASON,
     CallControlError,
     CallerHungUp,
-    NoAnswer,
     OperationInProgress,
-    TargetBusy,
     TargetUnreachable,
 )
 from call_control.handover import HandoverChannel, send_handover
@@ -61,9 +59,8 @@ TRANSFER_EVENTS: dict[TransferState, type[TransferStateEvent]] = {
     TransferState.FAILED: TransferFailed, TransferState.CALLER_GONE: TransferCallerGone}
 
 TRANSFER_CONTEXT = "transfer-out"
+TRANSFER_VARIABLE = "HL_XFER"  # the bundle transfer-out unpacks (channel_vars.transfer_bundle)
 BRIDGE_RETRIES, BRIDGE_RETRY_S = 10, 0.1
-_ERRORS = {"target_busy": TargetBusy, "no_answer": NoAnswer, "target_unreachable": TargetUnreachable,
-           "caller_gone": CallerHungUp, "asterisk_refused": AsteriskRefused}
 
 
 @dataclass
@@ -125,7 +122,7 @@ class TransferService:
         content = shared_content(ticket)  # a restricted matter travels by its number only
         bundle = transfer_bundle(ticket.id, content.category, content.summary, site,
                                  self.ctx.settings.transfer_ring_s, call_id)
-        await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_XFER",
+        await self.ctx.ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": TRANSFER_VARIABLE,
                                    "Value": bundle})
 
     async def blind_transfer(self, call_id: str, agent: str, target: str, *, wait: str = "answer",
@@ -219,7 +216,7 @@ class TransferService:
         await wait_until(transfer.changed, lambda: transfer.state.final or (
             ringing_is_enough and transfer.state is TransferState.RINGING), self.ctx.settings.transfer_wait_s)
         if transfer.state.final and transfer.state is not TransferState.ANSWERED:
-            error = _ERRORS.get(transfer.reason, TargetUnreachable)
+            error = ERROR_OF_REASON.get(transfer.reason, TargetUnreachable)
             raise error(f"transfer of {transfer.call_id} to {transfer.target} failed: "
                         f"{transfer.reason}; the caller went back to agent {transfer.agent}",
                         ) from None

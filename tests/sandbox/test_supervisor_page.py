@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from devtools.browser import chromium, chromium_available
 from seat_pool.keys import SEAT_REGISTRY, SEATS
 from supervisor.keys import SUPERVISOR
 from tests.conftest import _unavailable
@@ -22,7 +23,6 @@ from tests.helpers import is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent
 
 pytestmark = pytest.mark.sandbox
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -91,18 +91,9 @@ async def test_only_supervisors_reach_the_dashboard(cc_server):
 # --- the page in a real browser ----------------------------------------------------------
 
 def _browser(profile: Path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if not chromium_available():
         _unavailable("Debian's chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    return chromium(profile)
 
 
 def _seat_state(driver, site: str, seat: str) -> str | None:
