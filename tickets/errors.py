@@ -17,3 +17,7 @@ class CallNotOnRecord(TicketError):
     """No story of this call id in the timeline."""
 
     status, code = 404, "call_not_found"
+
+
+class RecordingNotFound(TicketError):
+    status, code = 404, "recording_not_found"

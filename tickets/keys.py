@@ -7,6 +7,7 @@ from aiohttp import web
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
+from tickets.recordings import CallRecordings
 from tickets.store import TicketStore
 from tickets.timeline import TicketTimeline
 
@@ -15,3 +16,4 @@ TIMELINE = web.AppKey("tickets.timeline", TicketTimeline)
 OUTBOX = web.AppKey("tickets.outbox", Outbox)
 PUSH = web.AppKey("tickets.push", PushService)
 RECOMMENDER = web.AppKey("tickets.recommender", RecommenderSource)
+RECORDINGS = web.AppKey("tickets.recordings", CallRecordings)

@@ -3,24 +3,28 @@ and system push, and the catalog recommender."""
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
+from hotline_link.asterisk.layout import recordings_path
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
-from tickets import resources, schema
+from tickets import recording_resources, resources, schema
 from tickets.config import TicketsConfig
-from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
+from tickets.keys import OUTBOX, PUSH, RECOMMENDER, RECORDINGS, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
+from tickets.recordings import CallRecordings
 from tickets.store import TicketStore
 from tickets.timeline import TicketTimeline
 
 
 class TicketsPlugin(Plugin):
     name = "tickets"
-    routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
+    routes = (resources.add_routes, recording_resources.add_routes)
+    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **recording_resources.PATHS},
+                               "schemas": {**schema.SCHEMAS, **recording_resources.SCHEMAS}}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:
@@ -32,15 +36,19 @@ class TicketsPlugin(Plugin):
             allow_http_loopback=settings.push_allow_http_loopback))
         services.provide(PUSH, PushService(settings, store, self.outbox, deps.redis, deps.bus))
         services.provide(RECOMMENDER, RecommenderSource())
+        self.recordings = services.provide(RECORDINGS, CallRecordings(
+            deps.redis, functools.partial(recordings_path, settings), sorted(settings.platform_ids)))
         self.ami = deps.ami
 
 
     async def start(self) -> None:
         self.timeline.start()
+        self.recordings.start()
         self.outbox.start()
         # after the call book's resync: ends the calls no server heard end
         self.ami.on_resync(self.timeline.on_resync, late=True)
 
     async def stop(self) -> None:
+        await self.recordings.stop()
         await self.outbox.stop()
         await self.timeline.stop()

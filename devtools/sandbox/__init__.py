@@ -7,6 +7,7 @@ same sites also serve two deployments, each with a Redis of its own (``deploymen
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets as token_source
@@ -40,6 +41,8 @@ from linkage.feedback_line import pin_key
 from linkage.units import units_for
 
 log = structlog.get_logger(__name__)
+
+RECORDINGS_KEPT_S = 24 * 3600.0  # the sandbox's calls are test calls
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,15 @@ class Sandbox:
         (self.root / "etc/hosts").write_text(
             f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n::1\tlocalhost ip6-localhost\n")
 
+    def prune_recordings(self, before: float) -> None:
+        """The sandbox keeps the calls it recorded for a day, not for the tickets' year."""
+        for site in self.settings.sites:
+            directory = self.root / SiteLayout(site.id).recordings.lstrip("/")
+            for path in directory.glob("*.wav"):
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < before:
+                        path.unlink()
+
     def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> set[str]:
         """Write each site's config files; returns the sites whose files changed."""
         self.write_hosts()
@@ -228,6 +240,7 @@ class Sandbox:
                              [a for site in self.settings.sites for a in site.agents])
         require_free(self._port_needs())
         changed = self.write_site_configs(rendered)
+        self.prune_recordings(time.time() - RECORDINGS_KEPT_S)
         self.install_prompts()
         if self.redis.local:
             self.redis.start()
@@ -241,6 +254,11 @@ class Sandbox:
             if not started and site.id in changed:  # a newer tree's config: the site takes it now
                 process.cli("core reload")
                 log.info("sandbox.site.reloaded", site=site.id)
+            if not started:  # a reload loads no module added to modules.conf since the site started
+                for module in missing_modules(rendered[site.id].get("modules.conf", ""),
+                                              process.cli("module show")):
+                    process.cli(f"module load {module}")
+                    log.info("sandbox.site.module_loaded", site=site.id, module=module)
             process.start()
             if started:
                 log.info("sandbox.site.started", site=site.id, sip_port=site.sip_port,
@@ -309,3 +327,11 @@ class Sandbox:
             sites.append(SiteStatus(s.id, pid, tcp_open(s.host, s.ami_port), channels, contacts))
         return SandboxStatus(rootfs.is_ready(self.root), tuple(sites), self.redis.pid(),
                              {platform: redis.pid() for platform, redis in self.deployment_redis.items()})
+
+
+def missing_modules(modules_conf: str, module_show: str) -> list[str]:
+    """The modules ``modules.conf`` loads that ``module show`` does not list as running."""
+    wanted = [line.split("=>", 1)[1].strip() for line in modules_conf.splitlines()
+              if line.replace(" ", "").startswith("load=>")]
+    running = {line.split()[0] for line in module_show.splitlines() if line.strip()}
+    return [m for m in wanted if m not in running]

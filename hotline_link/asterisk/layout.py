@@ -32,8 +32,14 @@ class SiteLayout:
         """Where the site's Asterisk records the units' voice notes (extensions_feedback.conf)."""
         return f"{self.root}/spool/voice-notes"
 
+    @property
+    def recordings(self) -> str:
+        """Where the site's Asterisk records calls (MixMonitor, extensions_center.conf)."""
+        return f"{self.root}/spool/recordings"
+
     def dirs(self) -> tuple[str, ...]:
-        return tuple(f"{self.root}/{d}" for d in ("etc", "run", "log", "spool", "spool/voice-notes", "lib", "cache"))
+        return tuple(f"{self.root}/{d}" for d in ("etc", "run", "log", "spool", "spool/voice-notes",
+                                                  "spool/recordings", "lib", "cache"))
 
 
 def voice_notes_path(settings: Settings, site: str) -> Path:
@@ -42,3 +48,11 @@ def voice_notes_path(settings: Settings, site: str) -> Path:
     if settings.voice_notes_dir:
         return Path(settings.voice_notes_dir.replace("{site}", site))
     return settings.rootfs_dir / SiteLayout(site).voice_notes.lstrip("/")
+
+
+def recordings_path(settings: Settings, site: str) -> Path:
+    """The directory the calls of ``site`` are recorded into, as this host sees it:
+    ``recordings_dir`` ({site}: the site id), else the sandbox root's."""
+    if settings.recordings_dir:
+        return Path(settings.recordings_dir.replace("{site}", site))
+    return settings.rootfs_dir / SiteLayout(site).recordings.lstrip("/")

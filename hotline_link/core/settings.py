@@ -166,6 +166,8 @@ class SiteSettings:
     # plain HTTP server, which Asterisk cannot run without, listens on loopback at wss_port + 1
     webrtc_agents: tuple[str, ...] = ()
     wss_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    # 全程录音: every call from intake is recorded on the caller's channel (MixMonitor)
+    record_calls: bool = True
 
     _scalars = field_validator("*", mode="before")(_scalar)
 
@@ -311,6 +313,8 @@ class Settings:
     sounds_dir: str = ""
     # where Asterisk records the units' voice notes ({site}: the site id); empty: the sandbox's
     voice_notes_dir: str = ""
+    # where Asterisk records calls ({site}: the site id), as this host sees it; empty: the sandbox's
+    recordings_dir: str = ""
     # --- sites (Asterisk's config is rendered from these) ---
     sites: tuple[SiteSettings, ...] = field(default_factory=_default_sites)
     # transfer and conference targets: name -> number dialled (config: [directory] table)

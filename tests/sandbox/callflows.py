@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,11 @@ class Api:
                 if resp.content_type != "application/json":
                     return resp.status, await resp.read()  # e.g. a voice note (audio/wav)
                 return resp.status, await resp.json()
+
+
+def fresh_number() -> str:
+    """A caller number no earlier run used: a repeat caller would be screened (harassment)."""
+    return f"138{time.time_ns() // 1000 % 10**8:08d}"
 
 
 @dataclass
@@ -85,3 +92,15 @@ def tokens_with_units(path: Path, sandbox_tokens: Path, units: Mapping[str, str]
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return path
+
+
+async def recordings_of(api: Api, ticket_id: str, parts: int = 1) -> list[dict]:
+    """The ticket's recordings once each has its length (written when its channel hangs up)."""
+    body: dict = {}
+    for _ in range(50):
+        status, body = await api.request("GET", f"/api/tickets/{ticket_id}/recordings", role="supervisor")
+        assert status == 200, body
+        if len(body["recordings"]) >= parts and all(r["seconds"] > 0 for r in body["recordings"]):
+            return body["recordings"]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"ticket {ticket_id}: recordings {body}")

@@ -5,7 +5,7 @@ alone."""
 from __future__ import annotations
 
 from tests.helpers import is_event
-from tests.sandbox.callflows import Api, answered_call, online_agent
+from tests.sandbox.callflows import Api, answered_call, online_agent, recordings_of
 from tickets.keys import TICKETS
 
 
@@ -43,6 +43,9 @@ async def test_three_parties_in_one_room_then_the_12345_agent_leaves(cc_server, 
     assert await agent_110.finished(10) == 0
     ticket = await server[TICKETS].for_call(call.call_id)
     assert f"INVITE ticket={ticket.id}" in agent_110.messages()
+    # the caller's channel went into the room: one recording covers the call and the room
+    recorded = await recordings_of(api, ticket.id)
+    assert len(recorded) == 1 and recorded[0]["seconds"] >= 4.0, recorded
 
 
 async def test_last_agent_cannot_leave_the_caller_alone_and_no_answer_keeps_them_talking(

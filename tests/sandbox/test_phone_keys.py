@@ -4,19 +4,12 @@ other platform, the handover, the timeline)."""
 
 from __future__ import annotations
 
-import time
-
 from devtools.sip.contacts import wait_reachable
 from seat_pool.keys import SEAT_REGISTRY
 from seat_pool.state import SeatState
 from tests.helpers import is_event
-from tests.sandbox.callflows import Api, answered_call, online_agent
+from tests.sandbox.callflows import Api, answered_call, fresh_number, online_agent
 from tickets.keys import TICKETS, TIMELINE
-
-
-def fresh_number() -> str:
-    """A caller number no earlier run used: a repeat caller would be screened (harassment)."""
-    return f"138{time.time_ns() // 1000 % 10**8:08d}"
 
 
 async def referring_agent(server, softphones, peers, site_id: str, agent: str, target: str,

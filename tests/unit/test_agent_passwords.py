@@ -3,6 +3,7 @@ that seat and no other (the sandbox test tries it on Asterisk)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -56,3 +57,13 @@ def test_the_secrets_file_names_each_agent_of_each_site():
     assert agent_password(secrets, "110", "2001") == "A" * 16
     with pytest.raises(ConfigError, match="no agent_password_12345_2001"):
         agent_password(secrets, "12345", "2001")
+
+
+def test_recording_follows_each_sites_setting():
+    settings = Settings(ami_secret="x")
+    site = settings.site("12345")
+    common = render_site(settings, site, MODULES, agent_passwords(site))["extensions_common.conf"]
+    assert "RECORD_CALLS = yes" in common and "/spool/recordings/${CHANNEL(linkedid)}-" in common
+    quiet = dataclasses.replace(site, record_calls=False)
+    common = render_site(settings, quiet, MODULES, agent_passwords(quiet))["extensions_common.conf"]
+    assert "RECORD_CALLS = no" in common
