@@ -26,8 +26,9 @@ from tickets.store import TICKET_TTL_S, Ticket
 
 log = structlog.get_logger(__name__)
 
-# a call id as Asterisk makes it (a linkedid, "hl12345-1765123456.42"); the part counts from 1
-RECORDING_NAME = re.compile(r"^(?P<call>[A-Za-z0-9][A-Za-z0-9_-]{0,40}\.[0-9]{1,10})-(?P<part>[0-9]{1,3})\.wav$")
+# a call id (a linkedid: "hl12345-1765123456.42", or the ChannelId of a call the server
+# originated), then the part, counted from 1; no '/' can reach a path
+RECORDING_NAME = re.compile(r"^(?P<call>[A-Za-z0-9][A-Za-z0-9_.-]{0,80})-(?P<part>[0-9]{1,3})\.wav$")
 SWEEP_EVERY_S = 3600.0
 
 

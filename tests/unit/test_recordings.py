@@ -25,7 +25,7 @@ def test_names_are_call_id_and_part():
     assert parse_name("hl12345-1796675436.87-1.wav") == ("hl12345-1796675436.87", 1)
     assert parse_name("1796675436.87-12.wav") == ("1796675436.87", 12)
     for bad in ("../x-1.wav", "hl12345-1796675436.87.wav", "hl12345-1796675436.87-1.mp3",
-                "hl12345-17966.87-1.wav/x", "-1.87-1.wav", "a b.1-1.wav", ""):
+                "hl12345-17966.87-1.wav/x", "-1.87-1.wav", "a b.1-1.wav", "x/y-1.wav", ""):
         assert parse_name(bad) is None, bad
 
 
