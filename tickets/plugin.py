@@ -8,7 +8,7 @@ from typing import ClassVar
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from tickets import resources, schema
-from tickets.config import TicketsConfig
+from tickets.config import TicketsConfig, classify_jurisdiction
 from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -31,7 +31,10 @@ class TicketsPlugin(Plugin):
             deps.redis, deps.bus, "", secrets=settings.push_secrets,
             allow_http_loopback=settings.push_allow_http_loopback))
         services.provide(PUSH, PushService(settings, store, self.outbox, deps.redis, deps.bus))
-        services.provide(RECOMMENDER, RecommenderSource())
+        # the linkage units' jurisdiction, read by key: tickets imports no other capability
+        jurisdiction = classify_jurisdiction(settings.section(TicketsConfig).catalog_jurisdiction,
+                                             getattr(settings, "linkage_jurisdiction", ""))
+        services.provide(RECOMMENDER, RecommenderSource(jurisdiction))
         self.ami = deps.ami
 
 
