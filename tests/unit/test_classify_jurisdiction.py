@@ -19,9 +19,13 @@ from hotline_link.core.errors import ConfigError
 from hotline_link.core.settings import Settings, load_settings
 from hotline_link.web.auth import Principal, TokenBook
 from linkage.config import LinkageConfig
+from linkage.dispatching import Dispatcher
+from linkage.policy import load_config
+from linkage.units import load_jurisdiction_units
 from tickets.config import TicketsConfig, classify_jurisdiction
 from tickets.keys import RECOMMENDER
 from tickets.plugin import TicketsPlugin
+from tickets.store import Ticket
 
 AGENT_TOKEN = "agent-1001-token-0123456789"
 ZOMBIE_CAR = "我们小区里停了一辆僵尸车，好几个月没人动了"  # 泗阳 附件1 一.8 names 僵尸车
@@ -106,3 +110,15 @@ def test_the_tickets_table_sets_the_catalog_and_a_catalog_not_shipped_is_refused
 ])
 def test_which_catalog_a_deployment_classifies_with(configured, units, chosen):
     assert classify_jurisdiction(configured, units) == chosen
+
+
+async def test_dispatch_proposals_rank_with_the_units_jurisdictions_catalog():
+    # the dispatcher's recommender and proposal use only its units directory
+    dispatcher = Dispatcher(None, None, None, None, None, None, units=load_jurisdiction_units("siyang"),
+                            config=load_config(None), clock=lambda: 0.0)
+    recommender = await dispatcher.recommender()
+    assert recommender.catalog.jurisdiction == "siyang"
+    hint = recommender.recommend(ZOMBIE_CAR)
+    ticket = Ticket(id="12345-20261206-000001", site="12345", call_id="c1", category="车辆停放",
+                    summary=ZOMBIE_CAR, created_at=1795530292.5)
+    assert [u.name for u in dispatcher.proposal(ticket, hint.entry_id, hint.responsible_unit)] == ["住建局", "城管局"]
