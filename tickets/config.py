@@ -1,5 +1,5 @@
 """The tickets capability's settings: its ``[tickets]`` table (where system push sends
-tickets, and over what)."""
+tickets, and over what; the transfer catalog ``/api/classify`` ranks with)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from hotline_link.core.net import url_refusal
 from hotline_link.core.settings import Section
+from tickets.catalog import JURISDICTION_NAME, available_jurisdictions
+
+DEFAULT_CATALOG = "default"
 
 
 def _sandbox_targets() -> dict[str, str]:
@@ -24,6 +27,18 @@ class TicketsConfig(Section):
     # where system push sends tickets, per platform ([tickets.push_targets] table); in the
     # sandbox one server plays both platforms, so both point at its own intake endpoint
     push_targets: dict[str, str] = Field(default_factory=_sandbox_targets)
+    # the transfer catalog /api/classify ranks with (tickets/data/catalog/{name}.csv); empty:
+    # the deployment's jurisdiction, the one its linkage units directory names
+    catalog_jurisdiction: str = ""
+
+    @field_validator("catalog_jurisdiction")
+    @classmethod
+    def _shipped(cls, name: str) -> str:
+        """A catalog that is not shipped is refused now, not at the first classification."""
+        if name and name not in available_jurisdictions():
+            raise ValueError(f"catalog_jurisdiction: no catalog {name!r} "
+                             f"(shipped: {', '.join(available_jurisdictions())})")
+        return name
 
     @field_validator("push_targets", mode="before")
     @classmethod
@@ -48,3 +63,15 @@ class TicketsConfig(Section):
     def parse(cls, raw: Any, origins: Any = None) -> TicketsConfig:
         # the default targets must pass the rule too when http is not allowed
         return super().parse({"push_targets": _sandbox_targets(), **raw}, origins)
+
+
+def classify_jurisdiction(configured: str, units_jurisdiction: str) -> str:
+    """The catalog ``/api/classify`` ranks with: ``catalog_jurisdiction`` when set, else the
+    jurisdiction of the linkage units directory (``linkage_jurisdiction``: a deployment has
+    one), else ``default``. A units file of one's own (a ``.csv`` path) names no shipped
+    catalog by itself: its deployment sets ``catalog_jurisdiction`` or gets the default."""
+    if configured:
+        return configured
+    if JURISDICTION_NAME.match(units_jurisdiction) and units_jurisdiction in available_jurisdictions():
+        return units_jurisdiction
+    return DEFAULT_CATALOG

@@ -10,7 +10,7 @@ from hotline_link.asterisk.layout import recordings_path
 from hotline_link.plugin import Deps, Plugin
 from hotline_link.web.openapi import Fragment
 from tickets import recording_resources, resources, schema
-from tickets.config import TicketsConfig
+from tickets.config import TicketsConfig, classify_jurisdiction
 from tickets.keys import OUTBOX, PUSH, RECOMMENDER, RECORDINGS, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
@@ -35,7 +35,10 @@ class TicketsPlugin(Plugin):
             deps.redis, deps.bus, "", secrets=settings.push_secrets,
             allow_http_loopback=settings.push_allow_http_loopback))
         services.provide(PUSH, PushService(settings, store, self.outbox, deps.redis, deps.bus))
-        services.provide(RECOMMENDER, RecommenderSource())
+        # the linkage units' jurisdiction, read by key: tickets imports no other capability
+        jurisdiction = classify_jurisdiction(settings.section(TicketsConfig).catalog_jurisdiction,
+                                             getattr(settings, "linkage_jurisdiction", ""))
+        services.provide(RECOMMENDER, RecommenderSource(jurisdiction))
         self.recordings = services.provide(RECORDINGS, CallRecordings(
             deps.redis, functools.partial(recordings_path, settings), sorted(settings.platform_ids)))
         self.ami = deps.ami
