@@ -23,8 +23,7 @@ from tickets.timeline import TicketTimeline
 class TicketsPlugin(Plugin):
     name = "tickets"
     routes = (resources.add_routes, recording_resources.add_routes)
-    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **recording_resources.PATHS},
-                               "schemas": {**schema.SCHEMAS, **recording_resources.SCHEMAS}}
+    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from pydantic import Field
 
 from hotline_link.web.auth import Forbidden
-from hotline_link.web.bodies import Reply, reply
+from hotline_link.web.bodies import reply
 from hotline_link.web.http import SETTINGS, principal_of
-from hotline_link.web.openapi import COMMON_ERRORS, TICKET_ID, component_schemas, json_doc
 from tickets.access import ticket_of
 from tickets.errors import RecordingNotFound
 from tickets.keys import RECORDINGS, TIMELINE
 from tickets.recordings import RECORDING_NAME, handlers
+from tickets.schema import RecordingView, TicketRecordings
 from tickets.store import Ticket
-
-
-class RecordingView(Reply):
-    name: str = Field(description="{call id}-{part}.wav: a part per stretch the site recorded")
-    call_id: str
-    part: int
-    bytes: int
-    seconds: float
-    started_at: float
-
-
-class TicketRecordings(Reply):
-    ticket_id: str
-    recordings: list[RecordingView]
 
 
 async def _readable(request: web.Request) -> Ticket:
@@ -66,21 +49,3 @@ async def recording(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/tickets/{ticket_id}/recordings", recordings)
     app.router.add_get("/api/tickets/{ticket_id}/recordings/{name}", recording)
-
-
-PATHS: dict[str, Any] = {
-    "/api/tickets/{ticket_id}/recordings": {"get": {
-        "summary": "the ticket's call recordings at this platform (全程录音): supervisors, and agents "
-                   "who handled the ticket",
-        "parameters": [TICKET_ID],
-        "responses": {"200": json_doc(TicketRecordings, "recordings, oldest first"), **COMMON_ERRORS}}},
-    "/api/tickets/{ticket_id}/recordings/{name}": {"get": {
-        "summary": "one recording as WAV",
-        "parameters": [TICKET_ID, {"name": "name", "in": "path", "required": True,
-                                   "schema": {"type": "string", "pattern": RECORDING_NAME.pattern}}],
-        "responses": {"200": {"description": "the recording (audio/wav)",
-                              "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
-                      **COMMON_ERRORS}}},
-}
-
-SCHEMAS: dict[str, Any] = component_schemas(TicketRecordings, RecordingView)

@@ -17,6 +17,7 @@ from hotline_link.web.openapi import (
     error_doc,
     json_doc,
 )
+from tickets.recordings import RECORDING_NAME
 from tickets.store import Ticket
 
 Text200 = Annotated[str, StringConstraints(max_length=200)]
@@ -141,7 +142,22 @@ class Classification(Reply):
     reasons: list[str]
 
 
-REPLIES = (TicketStory, TicketView, PushQueued, PushReceived, PushStats, Classification)
+class RecordingView(Reply):
+    name: str = Field(description="{call id}-{part}.wav: a part per stretch the site recorded")
+    call_id: str
+    part: int
+    bytes: int
+    seconds: float
+    started_at: float
+
+
+class TicketRecordings(Reply):
+    ticket_id: str
+    recordings: list[RecordingView]
+
+
+REPLIES = (TicketStory, TicketView, PushQueued, PushReceived, PushStats, Classification,
+           TicketRecordings)
 
 PATHS: dict[str, Any] = {
     "/api/tickets/{ticket_id}/timeline": {"get": {
@@ -172,6 +188,18 @@ PATHS: dict[str, Any] = {
         "summary": "where a matter belongs: platform, catalog entry, unit, confidence",
         "requestBody": body_doc(ClassifyBody),
         "responses": {"200": json_doc(Classification, "recommendation"), **COMMON_ERRORS}}},
+    "/api/tickets/{ticket_id}/recordings": {"get": {
+        "summary": "the ticket's call recordings at this platform (全程录音): supervisors, and agents "
+                   "who handled the ticket",
+        "parameters": [TICKET_ID],
+        "responses": {"200": json_doc(TicketRecordings, "recordings, oldest first"), **COMMON_ERRORS}}},
+    "/api/tickets/{ticket_id}/recordings/{name}": {"get": {
+        "summary": "one recording as WAV",
+        "parameters": [TICKET_ID, {"name": "name", "in": "path", "required": True,
+                                   "schema": {"type": "string", "pattern": RECORDING_NAME.pattern}}],
+        "responses": {"200": {"description": "the recording (audio/wav)",
+                              "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+                      **COMMON_ERRORS}}},
 }
 
 SCHEMAS: dict[str, Any] = component_schemas(*REPLIES)
