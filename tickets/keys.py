@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tickets.intake import IntakeService
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
@@ -15,3 +16,4 @@ TIMELINE = web.AppKey("tickets.timeline", TicketTimeline)
 OUTBOX = web.AppKey("tickets.outbox", Outbox)
 PUSH = web.AppKey("tickets.push", PushService)
 RECOMMENDER = web.AppKey("tickets.recommender", RecommenderSource)
+INTAKE = web.AppKey("tickets.intake", IntakeService)

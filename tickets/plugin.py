@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from hotline_link.plugin import Deps, Plugin
-from hotline_link.web.openapi import Fragment
-from tickets import resources, schema
+from hotline_link.web.openapi import Fragment, component_schemas
+from tickets import intake_resources, intake_schema, resources, schema
 from tickets.config import TicketsConfig
-from tickets.keys import OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
+from tickets.intake import IntakeService
+from tickets.keys import INTAKE, OUTBOX, PUSH, RECOMMENDER, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
@@ -19,8 +20,9 @@ from tickets.timeline import TicketTimeline
 
 class TicketsPlugin(Plugin):
     name = "tickets"
-    routes = (resources.add_routes,)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
+    routes = (resources.add_routes, intake_resources.add_routes)
+    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **intake_schema.PATHS},
+                               "schemas": component_schemas(*schema.REPLIES, *intake_schema.REPLIES)}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:
@@ -31,7 +33,9 @@ class TicketsPlugin(Plugin):
             deps.redis, deps.bus, "", secrets=settings.push_secrets,
             allow_http_loopback=settings.push_allow_http_loopback))
         services.provide(PUSH, PushService(settings, store, self.outbox, deps.redis, deps.bus))
-        services.provide(RECOMMENDER, RecommenderSource())
+        self.outbox.add_secrets(settings.sms_secrets)  # the SMS replies' (sms_reply_secret_ref)
+        recommender = services.provide(RECOMMENDER, RecommenderSource())
+        services.provide(INTAKE, IntakeService(settings, store, self.outbox, recommender, deps.bus))
         self.ami = deps.ami
 
 
