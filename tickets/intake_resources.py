@@ -3,11 +3,14 @@ signed webhook."""
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
+from hotline_link.core.errors import HttpError
 from hotline_link.core.settings import SMS_INBOUND_SECRET
 from hotline_link.web.auth import Forbidden
-from hotline_link.web.bodies import read_body, reply
+from hotline_link.web.bodies import read_body, reply, validate_body
 from hotline_link.web.http import SETTINGS, principal_of
 from tickets.intake import Report
 from tickets.intake_schema import IntakeBody, IntakeOpened, SmsBody, SmsReceived
@@ -46,7 +49,11 @@ async def receive_sms(request: web.Request) -> web.Response:
     raw = await request.read()
     verify(request.app[SETTINGS].sms_secrets.get(SMS_INBOUND_SECRET, ""), request.headers.get("X-HL-Timestamp", ""),
            request.headers.get("X-HL-Signature", ""), raw, intake.clock())
-    body = await read_body(request, SmsBody)
+    try:  # the body was read to check its signature: parsed here
+        claimed = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise HttpError("the SMS body is not JSON (or nested too deeply)") from None
+    body = validate_body(claimed, SmsBody)
     opened = await intake.open(Report(channel="sms", caller=body.sender, text=body.text,
                                       received_at=body.received_at, external_id=body.message_id),
                                SMS_SOURCE, intake.site_for())
