@@ -363,3 +363,66 @@ async def test_the_sender_gets_a_signed_reply_when_the_gateway_url_is_set(replyi
     # a web report is not answered by SMS
     await replying.client.post("/api/tickets", json=_report(), headers=_auth("channel"))
     assert await replying.redis.zcard(OUTBOX_DUE) == 1
+
+
+# --- settings and the pure parts ----------------------------------------------------------------
+
+
+def test_the_gateway_secrets_come_from_the_secrets_file(tmp_path):
+    from hotline_link.core.settings import load_settings
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'sms_secret = "{SMS_SECRET}"\nsms_secret_replies = "r3plies-secret-0123456789"\n'
+                       'sms_secretive = "not one"\nami_secret = "x"\n')
+    secrets.chmod(0o600)
+    settings = load_settings(env={"HOTLINE_STATE_DIR": str(tmp_path)})
+    assert settings.sms_secrets == {"sms_secret": SMS_SECRET, "sms_secret_replies": "r3plies-secret-0123456789"}
+    assert SMS_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"sms_reply_url": "http://sms.example.test/send"}, "sms_reply_url"),  # signed bodies go over https
+    ({"sms_reply_secret_ref": "push_secret_12345_to_110"}, "sms_reply_secret_ref")])
+def test_a_reply_setting_the_outbox_could_not_use_is_refused_at_start(values, message):
+    from hotline_link.core.errors import ConfigError
+    from tickets.config import TicketsConfig
+
+    with pytest.raises(ConfigError, match=message):
+        Settings(ami_secret="x", **values).section(TicketsConfig)
+
+
+def test_the_intake_platform_is_the_configured_one_or_the_only_one_or_12345():
+    from hotline_link.core.settings import SiteSettings
+    from tickets.intake import intake_site
+
+    def sites(*ids: str) -> tuple[SiteSettings, ...]:
+        return tuple(SiteSettings(p, p, 25060 + i, 25038 + i, 30000 + 1000 * i, 30999 + 1000 * i, ())
+                     for i, p in enumerate(ids))
+
+    assert intake_site(Settings(ami_secret="x")) == "12345"  # both platforms in one deployment
+    assert intake_site(Settings(ami_secret="x", intake_site="110")) == "110"
+    assert intake_site(Settings(ami_secret="x", sites=sites("110"))) == "110"
+    assert intake_site(Settings(ami_secret="x", sites=sites("110"), intake_site="12345")) is None  # not served here
+
+
+async def test_a_deployment_without_the_intake_platform_refuses_channel_reports(private_redis):
+    built = await _stack(private_redis, intake_site="119")
+    try:
+        resp = await built.client.post("/api/tickets", json=_report(), headers=_auth("channel"))
+        assert (resp.status, (await resp.json())["error"]["code"]) == (409, "no_intake_site")
+        resp = await built.client.post("/api/tickets", json=_report(), headers=_auth("agent"))  # own platform
+        assert resp.status == 201
+    finally:
+        await built.client.close()
+
+
+async def test_the_store_opens_a_ticket_without_a_call_only(private_redis):
+    from tickets.store import Ticket
+
+    store = TicketStore(private_redis)
+    with pytest.raises(ValueError, match="open_for_call"):
+        await store.open_without_call(Ticket("12345-20261124-000001", "12345", "c1"))
+    opened, created = await store.open_without_call(Ticket("12345-20261124-000002", "12345", "", channel="web",
+                                                           received_at=NOW))
+    assert created and await store.get(opened.id) == opened  # received_at read back as a number
+    assert await store.for_call("") is None  # no call is linked to it
