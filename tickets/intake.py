@@ -174,8 +174,7 @@ class IntakeService:
         checked = check_report(report, now)
         claim = intake_claim_key(source, report.external_id) if report.external_id else ""
         if claim:
-            first = await self.tickets.redis.get(claim)
-            existing = await self.tickets.get(str(first)) if first else None
+            existing = await self.tickets.claimed(claim)
             if existing is not None:
                 return Opened(existing, await self._advice(existing.summary), created=False)
         advice = await self._advice(checked.text)

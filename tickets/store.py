@@ -161,6 +161,11 @@ class TicketStore:
                 except WatchError:  # another try claimed it meanwhile: read its ticket
                     continue
 
+    async def claimed(self, claim: str) -> Ticket | None:
+        """The ticket ``open_without_call`` opened under ``claim``, if any (and still kept)."""
+        ticket_id = as_str_or_none(await self.redis.get(claim))
+        return await self.get(ticket_id) if ticket_id else None
+
     async def _note_caller(self, ticket: Ticket, caller: str) -> None:
         """A call of ``caller`` joined ``ticket``: the ticket is among the number's."""
         pipe = self.redis.pipeline(transaction=False)
