@@ -59,6 +59,7 @@ from hotline_link.core.events import (
     QueueJoined,
     QueueLeft,
     SeatChanged,
+    TicketIntakeAlert,
     TransferStateEvent,
 )
 from seat_pool.selection import SeatView
@@ -409,12 +410,17 @@ def _on_conference(d: Dashboard, conference: ConferenceEvent, now: float) -> lis
     return counts
 
 
-def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeAlert, now: float) -> list[Count]:
+def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeAlert | TicketIntakeAlert,
+              now: float) -> list[Count]:
     """Something a supervisor must act on: a push or a unit's webhook that will never be
     delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``),
-    the exchange channel's refusals and the other platform's 督办 (``exchange.alert``)."""
+    the exchange channel's refusals and the other platform's 督办 (``exchange.alert``), a
+    report from the web, SMS or an app with danger to life in it (``ticket.intake_alert``)."""
     if isinstance(alert, PushDead):
         detail, site = f"{str(alert.push_id)[:80]}: {str(alert.reason)[:160]}", ""
+    elif isinstance(alert, TicketIntakeAlert):
+        detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.channel, alert.source, alert.reason) if v)
+        site = str(alert.site)
     elif isinstance(alert, ExchangeAlert):
         detail = " ".join(str(v)[:160] for v in (alert.ticket_id, alert.peer_platform, alert.reason, alert.detail)
                           if v)
@@ -446,6 +452,7 @@ HANDLERS: dict[type[Event], Handler] = {
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
     ExchangeAlert: _on_alert,
+    TicketIntakeAlert: _on_alert,
     ExchangeLinkChanged: _on_link,
     CallRouted: _on_routed,
     QueueJoined: _on_queue_joined,

@@ -54,13 +54,13 @@ def web_app_of(stand_in: Any) -> web.Application:
     from linkage.keys import FEEDBACK_LINE, LINKAGE
     from seat_pool.keys import SEAT_REGISTRY
     from supervisor.keys import SUPERVISOR
-    from tickets.keys import PUSH, RECOMMENDER, TICKETS, TIMELINE
+    from tickets.keys import INTAKE, PUSH, RECOMMENDER, TICKETS, TIMELINE
 
     keys = {"tickets": TICKETS, "timeline": TIMELINE, "push": PUSH, "recommender": RECOMMENDER,
             "calls": CALLS, "transfers": TRANSFERS, "conferences": CONFERENCES, "consults": CONSULTS,
             "agent_events": AGENT_EVENTS,
             "linkage": LINKAGE, "feedback_line": FEEDBACK_LINE, "harassment": HARASSMENT,
-            "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR}
+            "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR, "intake": INTAKE}
     services = {key: getattr(stand_in, name) for name, key in keys.items()
                 if getattr(stand_in, name, None) is not None}
     async def no_backends(request: web.Request) -> web.Response:

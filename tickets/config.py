@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 
 from hotline_link.core.net import url_refusal
-from hotline_link.core.settings import Section
+from hotline_link.core.settings import SMS_SECRET, Section
 from tickets.catalog import JURISDICTION_NAME, available_jurisdictions
 
 DEFAULT_CATALOG = "default"
@@ -38,6 +38,32 @@ class TicketsConfig(Section):
         if name and name not in available_jurisdictions():
             raise ValueError(f"catalog_jurisdiction: no catalog {name!r} "
                              f"(shipped: {', '.join(available_jurisdictions())})")
+        return name
+
+    # the platform whose tickets reports from channels open (web, SMS, app, 公众号; POST
+    # /api/tickets): "" is the one platform this deployment serves, or 12345 when it serves both
+    intake_site: str = ""
+    # 受理回执: where a ticket opened from an SMS answers its sender (the SMS gateway's send
+    # URL, through the outbox, signed with the secrets file's entry named by
+    # sms_reply_secret_ref, one of sms_secret or sms_secret_<name>); "": no reply is sent
+    sms_reply_url: str = ""
+    sms_reply_secret_ref: str = "sms_secret"
+
+    @field_validator("sms_reply_url")
+    @classmethod
+    def _reply_url(cls, url: str, info: ValidationInfo) -> str:
+        """A reply URL the outbox would never send to is refused now, not at the first SMS."""
+        if url:
+            refusal = url_refusal(url, info.data.get("push_allow_http_loopback", True))
+            if refusal:
+                raise ValueError(f"sms_reply_url: {refusal}")
+        return url
+
+    @field_validator("sms_reply_secret_ref")
+    @classmethod
+    def _secret_name(cls, name: str) -> str:
+        if not SMS_SECRET.fullmatch(name):
+            raise ValueError("sms_reply_secret_ref: expected sms_secret or sms_secret_<1-32 of A-Z a-z 0-9>")
         return name
 
     @field_validator("push_targets", mode="before")

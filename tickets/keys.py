@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tickets.intake import IntakeService
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
@@ -17,3 +18,4 @@ OUTBOX = web.AppKey("tickets.outbox", Outbox)
 PUSH = web.AppKey("tickets.push", PushService)
 RECOMMENDER = web.AppKey("tickets.recommender", RecommenderSource)
 RECORDINGS = web.AppKey("tickets.recordings", CallRecordings)
+INTAKE = web.AppKey("tickets.intake", IntakeService)

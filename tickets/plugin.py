@@ -8,10 +8,11 @@ from typing import ClassVar
 
 from hotline_link.asterisk.layout import recordings_path
 from hotline_link.plugin import Deps, Plugin
-from hotline_link.web.openapi import Fragment
-from tickets import recording_resources, resources, schema
+from hotline_link.web.openapi import Fragment, component_schemas
+from tickets import intake_resources, intake_schema, recording_resources, resources, schema
 from tickets.config import TicketsConfig, classify_jurisdiction
-from tickets.keys import OUTBOX, PUSH, RECOMMENDER, RECORDINGS, TICKETS, TIMELINE
+from tickets.intake import IntakeService
+from tickets.keys import INTAKE, OUTBOX, PUSH, RECOMMENDER, RECORDINGS, TICKETS, TIMELINE
 from tickets.outbox import Outbox
 from tickets.push import PushService
 from tickets.recommend import RecommenderSource
@@ -22,8 +23,9 @@ from tickets.timeline import TicketTimeline
 
 class TicketsPlugin(Plugin):
     name = "tickets"
-    routes = (resources.add_routes, recording_resources.add_routes)
-    api: ClassVar[Fragment] = {"paths": schema.PATHS, "schemas": schema.SCHEMAS}
+    routes = (resources.add_routes, recording_resources.add_routes, intake_resources.add_routes)
+    api: ClassVar[Fragment] = {"paths": {**schema.PATHS, **intake_schema.PATHS},
+                               "schemas": component_schemas(*schema.REPLIES, *intake_schema.REPLIES)}
     config_model = TicketsConfig
 
     def load(self, deps: Deps) -> None:
@@ -37,7 +39,9 @@ class TicketsPlugin(Plugin):
         # the linkage units' jurisdiction, read by key: tickets imports no other capability
         jurisdiction = classify_jurisdiction(settings.section(TicketsConfig).catalog_jurisdiction,
                                              getattr(settings, "linkage_jurisdiction", ""))
-        services.provide(RECOMMENDER, RecommenderSource(jurisdiction))
+        self.outbox.add_secrets(settings.sms_secrets)  # the SMS replies' (sms_reply_secret_ref)
+        recommender = services.provide(RECOMMENDER, RecommenderSource(jurisdiction))
+        services.provide(INTAKE, IntakeService(settings, store, self.outbox, recommender, deps.bus))
         self.recordings = services.provide(RECORDINGS, CallRecordings(
             deps.redis, functools.partial(recordings_path, settings), sorted(settings.platform_ids)))
         self.ami = deps.ami

@@ -37,6 +37,13 @@ def handover_sent_key(ticket_id: str) -> str:
     return f"hl:handover-sent:{ticket_id}"
 
 
+def intake_claim_key(source: str, external_id: str) -> str:
+    """The ticket opened for a channel's message ``external_id`` from the system ``source``
+    (a channel token's system name): a retried message opens no second ticket."""
+    digest = hashlib.sha256(f"{source}\n{external_id}".encode()).hexdigest()[:32]
+    return f"hl:intake-claim:{digest}"
+
+
 # --- a caller number's history (tickets.number_history) ---------------------------------
 
 

@@ -58,6 +58,10 @@ class TicketView(Reply):
     emergency: bool
     restricted: bool
     handling_unit: str
+    channel: str  # web, sms, app, wechat: the channel a ticket opened without a call came by ("" else)
+    channel_source: str  # the connected system (its channel token's name) or "agent:<id>" that sent it
+    received_at: float  # when the channel got the report (0 if it came by a call or a push)
+    external_id: str  # the channel's own message id ("" if none)
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:

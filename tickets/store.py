@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
@@ -52,6 +53,13 @@ class Ticket:
     emergency: bool = False
     restricted: bool = False  # 涉密、涉稳、涉恐、涉案...: never shared with the other platform
     handling_unit: str = ""
+    # a ticket opened without a call (tickets.intake): the channel it came by (web, sms,
+    # app, wechat; "" for a call or a push), the connected system or agent that delivered
+    # it, when the channel got it, and the channel's own message id
+    channel: str = ""
+    channel_source: str = ""
+    received_at: float = 0.0
+    external_id: str = ""
 
     @property
     def room(self) -> str:
@@ -79,7 +87,8 @@ def _ticket_of(row: dict[str, str]) -> Ticket | None:
         return None
     known = {f.name for f in fields(Ticket)}
     values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
-    values["created_at"] = float(row.get("created_at", 0) or 0)
+    for moment in ("created_at", "received_at"):
+        values[moment] = float(row.get(moment, 0) or 0)
     for flag in ("emergency", "restricted"):
         values[flag] = row.get(flag) == "True"
     return Ticket(**values)
@@ -119,6 +128,43 @@ class TicketStore:
             return await self.for_call(call_id) or ticket
         await self.save(ticket)
         return ticket
+
+    async def open_without_call(self, ticket: Ticket, *, claim: str = "",
+                                stage: Callable[[Pipeline, Ticket], None] | None = None) -> tuple[Ticket, bool]:
+        """Open ``ticket`` (built with ``new_id``; its ``call_id`` empty), a case that came by
+        no call (a web form, an SMS...): (the ticket, whether this call opened it). With
+        ``claim`` (a key of ``tickets.redis_keys``), at most one ticket is ever opened per
+        claim: the claim and the ticket are written in one transaction, so a retry finds
+        the first ticket, whole, and opens none. ``stage`` queues more writes in the same
+        transaction (the ticket's first story entry)."""
+        if ticket.call_id:
+            raise ValueError(f"ticket {ticket.id} names call {ticket.call_id}: use open_for_call")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    if claim:
+                        await pipe.watch(claim)
+                        first = as_str_or_none(await pipe.get(claim))
+                        if first is not None:
+                            existing = await self.get(first)
+                            if existing is not None:
+                                await pipe.reset()
+                                return existing, False
+                            # a claim whose ticket expired or was removed: opened again
+                        pipe.multi()
+                        pipe.set(claim, ticket.id, ex=TICKET_TTL_S)
+                    self.stage_save(pipe, ticket)
+                    if stage is not None:
+                        stage(pipe, ticket)
+                    await pipe.execute()
+                    return ticket, True
+                except WatchError:  # another try claimed it meanwhile: read its ticket
+                    continue
+
+    async def claimed(self, claim: str) -> Ticket | None:
+        """The ticket ``open_without_call`` opened under ``claim``, if any (and still kept)."""
+        ticket_id = as_str_or_none(await self.redis.get(claim))
+        return await self.get(ticket_id) if ticket_id else None
 
     async def _note_caller(self, ticket: Ticket, caller: str) -> None:
         """A call of ``caller`` joined ``ticket``: the ticket is among the number's."""
@@ -195,5 +241,6 @@ class TicketStore:
         await self.save(changed)
         return changed
 
-    async def new_id(self, site: str) -> str:
-        return await self._next_id(site, time.time())
+    async def new_id(self, site: str, now: float | None = None) -> str:
+        """A fresh ticket id of ``site``, dated the day of ``now`` (default: the clock's)."""
+        return await self._next_id(site, time.time() if now is None else now)

@@ -333,6 +333,36 @@ class TicketCallbackRequested(Event):
 
 
 @dataclass(frozen=True)
+class TicketOpened(Event):
+    """A ticket opened without a call, from a channel (web, SMS, app, 公众号; tickets.intake):
+    the first step of its story."""
+
+    NAME: ClassVar[str] = "ticket.opened"
+    ticket_id: str
+    call_id: str  # always "": no call opened it
+    site: str
+    channel: str
+    source: str  # the connected system (channel token's name) or agent:<id>
+    caller: str  # masked
+    category: str
+    emergency: bool
+    received_at: float
+
+
+@dataclass(frozen=True)
+class TicketIntakeAlert(Event):
+    """A report from a channel that must not wait in a list: the recommender found danger
+    to life (an emergency cue). Shown to the supervisors at once."""
+
+    NAME: ClassVar[str] = "ticket.intake_alert"
+    ticket_id: str
+    site: str
+    channel: str
+    source: str
+    reason: str  # the recommender's reasons (the cues it found)
+
+
+@dataclass(frozen=True)
 class PushQueued(Event):
     NAME: ClassVar[str] = "push.queued"
     push_id: str

@@ -21,7 +21,8 @@ NUMBER_KEYS = frozenset({"caller", "callee", "number", "caller_id", "connected_l
 # values that are identifiers, never free text holding a number
 _NOT_TEXT_KEYS = frozenset({"event", "timestamp", "level"})
 SECRET_KEYS = frozenset({"secret", "password", "token", "ami_secret", "push_secret", "agent_password",
-                         "authorization", "redis_password", "push_secrets", "site_ami_secrets"})
+                         "authorization", "redis_password", "push_secrets", "site_ami_secrets", "sms_secrets",
+                         "sms_secret"})
 _DIGITS = re.compile(r"\+?\d{6,}")
 _DIGIT_RUN = re.compile(r"\d{6,}")
 

@@ -332,6 +332,9 @@ class Settings:
     # a site's own AMI secret (secrets file: ami_secret_<site>), where two agencies' sites must
     # not share one: the 110 site's AMI opens to 110's deployment only; else ami_secret
     site_ami_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # the SMS gateway's HMAC secrets (secrets file: sms_secret signs the gateway's inbound
+    # SMS webhook; sms_secret_<name>, any other, e.g. for the replies sent to it)
+    sms_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     # capabilities' sections, as loaded: table -> key -> raw value
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # where each key was written (for messages): "key" (core's), "table.key" -> origin
@@ -486,7 +489,7 @@ def id_list(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
-_NOT_KEYS = ("push_secrets", "site_ami_secrets", "tables", "origins", "overrides")
+_NOT_KEYS = ("push_secrets", "site_ami_secrets", "sms_secrets", "tables", "origins", "overrides")
 CORE_KEYS = tuple(f.name for f in fields(Settings) if f.name not in _NOT_KEYS)  # core's TOML keys
 _KNOWN = {"sites": tuple(f.name for f in fields(SiteSettings))}
 
@@ -548,6 +551,8 @@ def read_secret_file(path: Path) -> dict[str, str]:
 
 
 _PUSH_SECRET = re.compile(r"push_secret_[0-9A-Za-z]{1,16}_to_[0-9A-Za-z]{1,16}")
+SMS_SECRET = re.compile(r"sms_secret(_[0-9A-Za-z]{1,32})?")
+SMS_INBOUND_SECRET = "sms_secret"  # the secrets-file key that signs the SMS gateway's inbound webhook
 
 
 def ami_secret_key(site: str) -> str:
@@ -627,6 +632,7 @@ def load_settings(config_file: Path | None = None, env: Mapping[str, str] | None
                 values[key] = stored[key]
                 origins[key] = f"secrets file {settings.secrets_file}: "
         values["push_secrets"] = {k: v for k, v in stored.items() if _PUSH_SECRET.fullmatch(k)}
+        values["sms_secrets"] = {k: v for k, v in stored.items() if SMS_SECRET.fullmatch(k)}
         values["site_ami_secrets"] = {site.id: stored[ami_secret_key(site.id)] for site in settings.sites
                                       if stored.get(ami_secret_key(site.id))}
         settings = _validated(values, origins)

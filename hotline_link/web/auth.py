@@ -1,4 +1,6 @@
-"""Bearer tokens with roles: agent (bound to one agent id), supervisor, admin, peer.
+"""Bearer tokens with roles: agent (bound to one agent id), supervisor, admin, peer, unit
+(one handling unit), channel (one connected intake system: a web portal, the SMS gateway,
+an app, a 公众号; ``channel = "<system name>"``, recorded as the source of its tickets).
 
 Tokens live in a TOML file that only its owner may read (``tokens_file``), never in code:
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +28,9 @@ from pathlib import Path
 from hotline_link.core.errors import ConfigError, HttpError
 from hotline_link.core.settings import read_toml_private
 
-ROLES = frozenset({"agent", "supervisor", "admin", "peer", "unit"})  # unit: a handling unit (联动单位)
+# unit: a handling unit (联动单位); channel: a connected intake system (web, SMS, app, 公众号)
+ROLES = frozenset({"agent", "supervisor", "admin", "peer", "unit", "channel"})
+_CHANNEL_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,63}", re.ASCII)
 
 
 class AuthError(HttpError):
@@ -41,6 +46,7 @@ class Principal:
     role: str
     agent: str = ""
     unit: str = ""  # a unit token's unit id (linkage units directory)
+    channel: str = ""  # a channel token's system name (the source of the tickets it opens)
 
     def require_agent(self, agent: str) -> None:
         """Agents act only as themselves; supervisors and admins may act for any agent."""
@@ -71,8 +77,8 @@ class TokenBook:
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ConfigError(f"{path}: tokens must be [[tokens]] tables")
         for index, item in enumerate(items):
-            if not all(isinstance(item.get(k, ""), str) for k in ("token", "role", "agent")):
-                raise ConfigError(f"{path}: tokens[{index}]: token, role and agent must be strings")
+            if not all(isinstance(item.get(k, ""), str) for k in ("token", "role", "agent", "channel")):
+                raise ConfigError(f"{path}: tokens[{index}]: token, role, agent and channel must be strings")
             token, role = item.get("token", ""), item.get("role", "")
             if len(token) < 16:
                 raise ConfigError(f"{path}: tokens[{index}]: token missing or shorter than 16 characters")
@@ -82,7 +88,11 @@ class TokenBook:
                 raise ConfigError(f"{path}: tokens[{index}]: an agent token needs agent = \"...\"")
             if role == "unit" and not item.get("unit"):
                 raise ConfigError(f"{path}: tokens[{index}]: a unit token needs unit = \"...\"")
-            entries.append((token, Principal(role, str(item.get("agent", "")), str(item.get("unit", "")))))
+            if role == "channel" and not _CHANNEL_NAME.fullmatch(item.get("channel", "")):
+                raise ConfigError(f"{path}: tokens[{index}]: a channel token needs channel = \"<system name>\" "
+                                  "(1-64 of A-Z a-z 0-9 _ . -)")
+            entries.append((token, Principal(role, str(item.get("agent", "")), str(item.get("unit", "")),
+                                             str(item.get("channel", "")) if role == "channel" else "")))
         return cls(entries)
 
     def authenticate(self, token: str) -> Principal:
@@ -96,17 +106,23 @@ class TokenBook:
         return principal
 
 
+SANDBOX_CHANNEL = "web-portal"  # the sandbox's one connected intake system (a channel token)
+
+
 def write_sandbox_tokens(path: Path, agents: Iterable[str]) -> None:
-    """One token per agent plus a supervisor, an admin and a peer token (mode 600). An
-    existing file keeps its tokens and gains those of agents added since."""
+    """One token per agent plus a supervisor, an admin, a peer and a channel token (the
+    intake system ``SANDBOX_CHANNEL``) (mode 600). An existing file keeps its tokens and
+    gains those of agents (and roles) added since."""
     have: set[tuple[str, str]] = set()
     if path.exists():
         have = {(str(t.get("role")), str(t.get("agent", ""))) for t in read_toml_private(path).get("tokens", [])}
-    wanted = [("agent", a) for a in agents] + [(r, "") for r in ("supervisor", "admin", "peer")]
+    wanted = [("agent", a) for a in agents] + [(r, "") for r in ("supervisor", "admin", "peer", "channel")]
     lines = []
     for role, agent in wanted:
         if (role, agent) not in have:
             lines += ["[[tokens]]", f'token = "{secrets.token_urlsafe(24)}"', f'role = "{role}"']
+            if role == "channel":
+                lines.append(f'channel = "{SANDBOX_CHANNEL}"')
             lines += [f'agent = "{agent}"', ""] if agent else [""]
     if not lines:
         return

@@ -60,7 +60,14 @@ def reply(body: Reply, status: int = 200) -> web.Response:
 
 
 async def read_body(request: web.Request, model: type[B]) -> B:
-    raw = await read_json(request)
+    return validate_body(await read_json(request), model)
+
+
+def validate_body(raw: object, model: type[B]) -> B:
+    """``raw`` (a parsed JSON body; e.g. one a handler read itself to check its signature)
+    validated by ``model``; a 400 ``bad_request`` naming the field otherwise."""
+    if not isinstance(raw, dict):
+        raise HttpError("the request body must be a JSON object")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -26,9 +26,9 @@ TOKENS: web.AppKey[TokenBook | None] = web.AppKey("tokens")
 # aiohttp >= 3.13 has typed request keys; older ones take a plain string
 PRINCIPAL_KEY = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
 # /api/intake/push and the exchange channel's messages and probe are signed by the other
-# platform (HMAC) instead of carrying a token
+# platform (HMAC) instead of carrying a token; so is /api/intake/sms, by the SMS gateway
 PUBLIC_PATHS = frozenset({"/health", "/api/openapi.json", "/api/intake/push", "/api/exchange/v1/messages",
-                          "/api/exchange/v1/hello"})
+                          "/api/exchange/v1/hello", "/api/intake/sms"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

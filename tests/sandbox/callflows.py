@@ -86,6 +86,8 @@ def tokens_with_units(path: Path, sandbox_tokens: Path, units: Mapping[str, str]
         lines += ["[[tokens]]", f'token = "{item["token"]}"', f'role = "{item["role"]}"']
         if item.get("agent"):
             lines.append(f'agent = "{item["agent"]}"')
+        if item.get("channel"):
+            lines.append(f'channel = "{item["channel"]}"')
     for token, unit in units.items():
         lines += ["[[tokens]]", f'token = "{token}"', 'role = "unit"', f'unit = "{unit}"']
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -54,7 +54,8 @@ UNIT_TOKEN = "fuzz-unit-token-of-the-water-company"
 
 def _tokens(path) -> dict[str, str]:
     tokens = {"none": ""}
-    for role, agent in (("agent", "1001"), ("agent", "2001"), ("supervisor", ""), ("admin", ""), ("peer", "")):
+    for role, agent in (("agent", "1001"), ("agent", "2001"), ("supervisor", ""), ("admin", ""), ("peer", ""),
+                        ("channel", "")):
         tokens[f"{role}{agent}"] = sandbox_token(path, role=role, agent=agent)
     tokens["unit"] = UNIT_TOKEN
     return tokens

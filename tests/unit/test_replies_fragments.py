@@ -5,6 +5,8 @@ event stream) say their media type."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from hotline_link.plugin import Plugin
@@ -14,10 +16,13 @@ from linkage.plugin import LinkagePlugin
 from supervisor import schema as supervisor_schema
 from supervisor.plugin import SupervisorPlugin
 from tests.unit.served_replies import REF
+from tickets import intake_schema
 from tickets import schema as tickets_schema
 from tickets.plugin import TicketsPlugin
 
-PLUGINS = [(TicketsPlugin, tickets_schema), (LinkagePlugin, linkage_schema), (SupervisorPlugin, supervisor_schema)]
+# the tickets plugin's fragment: its schema module and that of tickets opened without a call
+TICKETS_SCHEMA = SimpleNamespace(REPLIES=tickets_schema.REPLIES + intake_schema.REPLIES)
+PLUGINS = [(TicketsPlugin, TICKETS_SCHEMA), (LinkagePlugin, linkage_schema), (SupervisorPlugin, supervisor_schema)]
 
 
 @pytest.mark.parametrize("plugin, schema", PLUGINS)

@@ -27,7 +27,8 @@ OPENAPI = openapi_document()
 TOKENS = {"agent": ("agent-1001-token-0123456789", Principal("agent", "1001")),
           "supervisor": ("supervisor-token-0123456789", Principal("supervisor")),
           "admin": ("admin-token-0123456789abcdef", Principal("admin")),
-          "peer": ("peer-token-0123456789abcdefg", Principal("peer"))}
+          "peer": ("peer-token-0123456789abcdefg", Principal("peer")),
+          "channel": ("channel-token-0123456789abcd", Principal("channel", channel="web-portal"))}
 SUPERVISOR_ROUTES = [("GET", "/api/calls"), ("GET", "/api/seats"), ("GET", "/api/push/stats")]
 
 
@@ -80,7 +81,8 @@ ROUTES = _routes()
 
 def test_public_paths_are_exactly_health_openapi_and_signed_push():
     assert PUBLIC_PATHS == {"/health", "/api/openapi.json", "/api/intake/push", "/api/exchange/v1/messages",
-                            "/api/exchange/v1/hello"}  # the signed push and the exchange's signed requests
+                            "/api/exchange/v1/hello", "/api/intake/sms"}
+    # the signed push, the exchange's signed requests and the SMS gateway's signed webhook
     documented_public = {path for path, item in {**OPENAPI["paths"], **exchange_schema.PATHS}.items()
                          for operation in item.values() if operation.get("security") == []}
     assert documented_public == PUBLIC_PATHS
@@ -175,6 +177,23 @@ async def test_a_peer_platform_token_reaches_no_agent_or_ticket_route(method, pa
     try:
         resp = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {TOKENS['peer'][0]}"})
         assert resp.status == 403, await resp.text()
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("method, path, template",
+                         [r for r in ROUTES if r[2] not in PUBLIC_PATHS and (r[0], r[2]) != ("POST", "/api/tickets")])
+async def test_a_channel_token_reaches_nothing_but_opening_a_ticket(method, path, template):
+    """Everywhere else a channel token gets what a peer platform's token gets (refused, or
+    stopped by the same earlier check of the request), and never a success."""
+    client = await _client()
+    try:
+        answers = []
+        for role in ("channel", "peer"):
+            resp = await client.request(method, path, json={"target": "110", "text": "x", "step": "accept"},
+                                        headers={"Authorization": f"Bearer {TOKENS[role][0]}"})
+            answers.append((resp.status, (await resp.json())["error"]["code"] if resp.status >= 400 else None))
+        assert answers[0][0] >= 400 and answers[0] == answers[1], (method, path, answers)
     finally:
         await client.close()
 
