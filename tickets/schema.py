@@ -31,6 +31,7 @@ class TicketChanges(Body, extra="forbid"):
     division_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None  # 行政区划代码
     emergency: bool | None = None
     restricted: bool | None = None  # 110 only; clearing it is for supervisors
+    severity: Literal["normal", "major"] | None = None  # major: leadership is told when it is dispatched
 
 
 class PushBody(Body):
@@ -57,6 +58,7 @@ class TicketView(Reply):
     emergency: bool
     restricted: bool
     handling_unit: str
+    severity: str  # normal or major
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
@@ -151,7 +153,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": json_doc(TicketStory, "timeline"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}": {"patch": {
         "summary": "set a ticket's category, summary, division_code (6 digits), emergency, "
-                   "restricted, handling_unit",
+                   "restricted, handling_unit, severity (normal or major)",
         "parameters": [TICKET_ID], "requestBody": body_doc(TicketChanges),
         "responses": {"200": json_doc(TicketView, "the ticket (caller masked)"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/push": {"post": {

@@ -52,6 +52,7 @@ class Ticket:
     emergency: bool = False
     restricted: bool = False  # 涉密、涉稳、涉恐、涉案...: never shared with the other platform
     handling_unit: str = ""
+    severity: str = "normal"  # normal or major (重大: leadership is told when it is dispatched)
 
     @property
     def room(self) -> str:
@@ -82,6 +83,7 @@ def _ticket_of(row: dict[str, str]) -> Ticket | None:
     values["created_at"] = float(row.get("created_at", 0) or 0)
     for flag in ("emergency", "restricted"):
         values[flag] = row.get(flag) == "True"
+    values["severity"] = row.get("severity") or "normal"  # a ticket stored before severity
     return Ticket(**values)
 
 
