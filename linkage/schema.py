@@ -212,11 +212,14 @@ class PlatformFigures(Reply):
     satisfied: int
     repeat_calls: int
     joint: int
+    refused: int  # cases its units refused (not ours)
+    assisting: int  # 0: a platform's figures follow the lead units
     accept_base: int
     accept_base_accepted: int
     arrive_base: int
     arrive_base_on_time: int
     bounced_in: int
+    joint_cases: int  # 联合调处: tickets with an assisting unit dispatched in the period
     acceptance_rate: float | None  # null: nothing to divide by
     on_time_arrival_rate: float | None
     resolution_rate: float | None
@@ -241,6 +244,8 @@ class UnitFigures(Reply):
     satisfied: int
     repeat_calls: int
     joint: int
+    refused: int  # cases the unit refused (not ours): against it
+    assisting: int  # its dispatches as an assisting unit (joint handling)
     accept_base: int
     accept_base_accepted: int
     arrive_base: int
@@ -262,6 +267,7 @@ class ReportDefinitions(Reply):
     satisfaction: str
     supervised: str
     repeat_calls: str
+    joint: str
     zero: str
     exchange: str
 
