@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 from redis.asyncio import Redis
 
 from hotline_link.core.bus import EventBus
+from hotline_link.core.errors import ConfigError
 from linkage.errors import NoLead, NotDispatched, PoliceNotHandedOver, PoliceOwnPlatform, WrongStep
-from linkage.policy import Leader, LinkageConfig
+from linkage.policy import Leader, LinkageConfig, load_config, parse_leadership
 from linkage.service import LinkageService
 from tests.unit.test_linkage_loop import HOOKED_UNITS, TUESDAY, Clock, Originated, make, new_ticket, story
 from tickets.redis_keys import outbox_job_key
@@ -166,3 +168,21 @@ async def test_dispatching_a_major_ticket_tells_the_leadership(private_redis, bu
 
 def _with_leaders(linkage: LinkageService, leaders: tuple[Leader, ...]) -> LinkageConfig:
     return dataclasses.replace(linkage.config, leadership=leaders)
+
+
+def test_the_shipped_settings_name_a_leadership_contact():
+    assert load_config(None).leadership == (Leader("市政府总值班室", phone="77998"),)
+
+
+@pytest.mark.parametrize("tables, message", [
+    ([{"phone": "1"}], "leadership[1].name: expected a non-empty string"),
+    ([{"name": "a", "phone": "12a"}], "leadership[1].phone: expected digits"),
+    ([{"name": "a"}], "leadership[1]: expected a phone, a webhook_url or both"),
+    ([{"name": "a", "webhook_url": "https://x.example/h"}], "leadership[1]: a webhook_url needs its secret_ref"),
+    ([{"name": "a", "phone": "1"}, {"name": "b", "webhook_url": "ftp://x"}], "leadership[2].webhook_url"),
+    ([{"name": "a", "phone": "1", "email": "x"}], "leadership[1]: unknown keys email"),
+    ({"name": "a"}, "leadership: expected"),
+])
+def test_a_malformed_leadership_table_is_refused_with_its_place(tables, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_leadership(tables)
