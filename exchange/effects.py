@@ -112,6 +112,8 @@ def feedback_of(event: BusEvent, unit_name: Callable[[str], str | None] = no_uni
         return Feedback(arrived.ticket_id, "arrived", named(arrived.unit), arrived.situation, arrived.arrived_at)
     if event.is_(LinkageResolved):
         resolved = event.as_(LinkageResolved)
+        if resolved.role == "assisting":  # joint handling: the lead's result is the case's
+            return None
         verdict = "已办结" if resolved.resolved else "未办结"
         detail = f"{verdict}：{resolved.summary}" if resolved.summary else verdict
         return Feedback(resolved.ticket_id, "result", named(resolved.unit), detail, None)

@@ -90,7 +90,7 @@ from exchange.redis_keys import handed_key, noted_key, opened_by_call_key, opene
 from exchange.redis_state import transact
 from hotline_link.core.bus import BusEvent, BusWorker, EventBus
 from hotline_link.core.errors import ConfigError
-from hotline_link.core.events import CallAnswered, ExchangeAlert, ExchangeLinkChanged
+from hotline_link.core.events import CallAnswered, ExchangeAlert, ExchangeLinkChanged, LinkagePoliceRequested
 from hotline_link.core.redis_client import as_str_entries, as_str_or_none
 from hotline_link.core.settings import Settings, read_secret_file
 from hotline_link.core.tasks import cancel_and_wait
@@ -193,6 +193,8 @@ class ExchangeService:
             if channel is not None else None
         self._answers = BusWorker(bus, "exchange.sign_for", lambda event: event.is_(CallAnswered),
                                   self._sign_for) if channel is not None else None
+        self._police = BusWorker(bus, "exchange.ask_police", lambda event: event.is_(LinkagePoliceRequested),
+                                 self._ask_police) if channel is not None else None
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis, bus: EventBus, tickets: TicketStore,
@@ -700,6 +702,24 @@ class ExchangeService:
     async def _write_back(self, event: BusEvent) -> None:
         await self.write_back(event)
 
+    async def ask_police(self, event: BusEvent) -> Envelope | None:
+        """联动110: a handling unit asked for the police on one of our 12345 tickets
+        (``linkage.police_requested``): the ticket goes to 110 as a system push (系统推送),
+        once per ticket (the message id follows from it). None on a deployment that is not
+        12345's with 110 as its peer, for a ticket not found, or for a restricted one
+        (never handed over; the linkage refuses those before they get here)."""
+        asked = event.as_(LinkagePoliceRequested)
+        channel = self.channel
+        if channel is None or channel.platform != "12345" or channel.peer_platform != "110":
+            return None
+        ticket = await self.tickets.get(asked.ticket_id)
+        if ticket is None or ticket.restricted or ticket.site != channel.platform:
+            return None
+        return await self.hand_over(ticket, "push", "110", message_id=derived_id(ticket.id, "ask_police:110"))
+
+    async def _ask_police(self, event: BusEvent) -> None:
+        await self.ask_police(event)
+
     # --- operating it --------------------------------------------------------------------
 
     async def state(self) -> dict[str, Any]:
@@ -776,14 +796,14 @@ class ExchangeService:
                        asyncio.create_task(self._loop("applier", self._apply_round), name="exchange-applier"),
                        asyncio.create_task(self._loop("link", self._link_round), name="exchange-link"),
                        asyncio.create_task(self._backfill_cases(), name="exchange-cases-backfill")]
-        for worker in (self._events, self._answers):
+        for worker in (self._events, self._answers, self._police):
             if worker is not None:
                 worker.start()
         log.info("exchange.started", platform=channel.platform, peer_platform=channel.peer_platform,
                  peer_url=channel.peer_url)
 
     async def stop(self) -> None:
-        for worker in (self._events, self._answers):
+        for worker in (self._events, self._answers, self._police):
             if worker is not None:
                 await worker.stop(drain_s=2.0)
         await cancel_and_wait(self._tasks)

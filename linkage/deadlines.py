@@ -44,10 +44,17 @@ class Deadline:
     level: int
     due: float
     strikes: int = 0  # 0: not overdue yet; 1: 督办 given
+    assisting: bool = False  # an assisting unit's deadline (joint handling), not the lead's
 
     @property
     def member(self) -> str:
-        return f"{self.ticket_id}|{self.stage}"
+        return member_of(self.ticket_id, self.stage, self.unit if self.assisting else None)
+
+
+def member_of(ticket_id: str, stage: str, assisting: str | None = None) -> str:
+    """The lead's deadline ``{ticket_id}|{stage}``; an assisting unit's has its own,
+    ``{ticket_id}|{stage}|{unit}``."""
+    return f"{ticket_id}|{stage}" if assisting is None else f"{ticket_id}|{stage}|{assisting}"
 
 
 class DeadlineStore:
@@ -66,17 +73,18 @@ class DeadlineStore:
         pipe = self.redis.pipeline()
         pipe.hset(self._info(deadline.member), mapping={
             "ticket_id": deadline.ticket_id, "stage": deadline.stage, "unit": deadline.unit,
-            "level": deadline.level, "due": repr(deadline.due), "strikes": deadline.strikes})
+            "level": deadline.level, "due": repr(deadline.due), "strikes": deadline.strikes,
+            "assisting": "1" if deadline.assisting else ""})
         pipe.zadd(self.due_key, {deadline.member: deadline.due})
         await pipe.execute()
 
-    async def get(self, ticket_id: str, stage: str) -> Deadline | None:
-        row = as_str_hash(await self.redis.hgetall(self._info(f"{ticket_id}|{stage}")))
+    async def get(self, ticket_id: str, stage: str, assisting: str | None = None) -> Deadline | None:
+        row = as_str_hash(await self.redis.hgetall(self._info(member_of(ticket_id, stage, assisting))))
         return _deadline(row) if row else None
 
-    async def clear(self, ticket_id: str, stage: str) -> Deadline | None:
+    async def clear(self, ticket_id: str, stage: str, assisting: str | None = None) -> Deadline | None:
         """The deadline is met: remove it (returns what it was, or None)."""
-        member = f"{ticket_id}|{stage}"
+        member = member_of(ticket_id, stage, assisting)
         pipe = self.redis.pipeline()
         pipe.hgetall(self._info(member))
         pipe.zrem(self.due_key, member)
@@ -117,7 +125,7 @@ class DeadlineStore:
 
 def _deadline(row: dict[str, str]) -> Deadline:
     return Deadline(row["ticket_id"], row["stage"], row["unit"], int(row["level"]), float(row["due"]),
-                    int(row.get("strikes", 0)))
+                    int(row.get("strikes", 0)), bool(row.get("assisting")))
 
 
 class DeadlineScanner:
@@ -155,7 +163,7 @@ class DeadlineScanner:
         if step == SUPERVISED:
             again = self.config.remind_due(deadline.level, deadline.due)
             await self.store.arm(Deadline(deadline.ticket_id, deadline.stage, deadline.unit, deadline.level,
-                                          again, deadline.strikes + 1))
+                                          again, deadline.strikes + 1, deadline.assisting))
             await self.store.flag(deadline.ticket_id, flag)
             await self.journal.record(LinkageSupervised(
                 ticket_id=deadline.ticket_id, unit=deadline.unit, stage=deadline.stage, due=deadline.due,

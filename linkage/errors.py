@@ -43,3 +43,21 @@ class BadNumber(LinkageError):
 
 class VoiceNoteNotFound(LinkageError):
     status, code = 404, "voice_note_not_found"
+
+
+class NoLead(LinkageError):
+    """An assisting unit for a case no lead unit holds."""
+
+    status, code = 409, "no_lead"
+
+
+class PoliceOwnPlatform(LinkageError):
+    """联动110 asked on a 110 ticket: the police centre dispatches police itself."""
+
+    status, code = 409, "police_own_platform"
+
+
+class PoliceNotHandedOver(LinkageError):
+    """联动110 asked on a restricted ticket: it never leaves the platform."""
+
+    status, code = 409, "restricted_ticket"

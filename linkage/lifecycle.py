@@ -15,6 +15,13 @@ round: the earlier round's record goes, its steps stay on the timeline). While a
 holds it (queued, dispatched, accepted, arrived) dispatching that unit again changes
 nothing, and another unit is refused.
 
+Joint handling (联合调处): besides the lead unit, assisting units may join a case a lead
+holds (``assist``); each has its own record, read by the same machine (``Loop.assisting``):
+its result is recorded but asks no 回访, since the lead's result resolves the ticket. A
+unit may also report progress (处置中, repeatable), refuse the case (not ours: its record
+ends ``refused``, and a refused lead frees the ticket for a new dispatch) or ask for the
+police (联动110, on a 12345 ticket that is not restricted).
+
 ``step(loop, event)`` gives the ``Transition``: the next state and the ``Action``s the
 service carries out, in order. A step that cannot be taken raises the error the HTTP API
 answers with (``NotDispatched``, ``NotYourTicket``, ``AlreadyDispatched``, ``WrongStep``,
@@ -32,7 +39,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from linkage.errors import AlreadyDispatched, LinkageError, NoCallback, NotDispatched, NotYourTicket, WrongStep
+from linkage.errors import (
+    AlreadyDispatched,
+    LinkageError,
+    NoCallback,
+    NoLead,
+    NotDispatched,
+    NotYourTicket,
+    PoliceNotHandedOver,
+    PoliceOwnPlatform,
+    WrongStep,
+)
 
 
 class DispatchState(StrEnum):
@@ -44,6 +61,7 @@ class DispatchState(StrEnum):
     RESOLVED = "resolved"  # 办结: the unit reported its result (resolved or not); 回访 follows
     CALLED_BACK = "called_back"  # 回访 done: the caller's answer (or 未回访) is recorded
     SUPERVISOR = "supervisor"  # an emergency for a unit off duty: the supervisor holds it
+    REFUSED = "refused"  # the unit said the case is not its own: the supervisor dispatches anew
 
     @property
     def stored(self) -> str:
@@ -67,7 +85,7 @@ class DispatchState(StrEnum):
     @property
     def with_unit(self) -> bool:
         """Dispatched to a unit, which may report on it (by the API or the feedback line)."""
-        return self not in (DispatchState.NOT_DISPATCHED, DispatchState.SUPERVISOR)
+        return self not in (DispatchState.NOT_DISPATCHED, DispatchState.SUPERVISOR, DispatchState.REFUSED)
 
     @property
     def has_result(self) -> bool:
@@ -96,13 +114,15 @@ class Loop:
     unit: str = ""  # the unit the record names ("" when none)
     resolved: bool = False  # the result recorded (when there is one)
     callback: str = ""  # the 回访 answer recorded
+    assisting: bool = False  # an assisting unit's record (joint handling), not the lead's
+    police_asked: bool = False  # the unit asked for the police (联动110) in this round
 
     @classmethod
-    def of(cls, ticket_id: str, record: Mapping[str, str] | None) -> Loop:
+    def of(cls, ticket_id: str, record: Mapping[str, str] | None, *, assisting: bool = False) -> Loop:
         if not record:
-            return cls(ticket_id)
+            return cls(ticket_id, assisting=assisting)
         return cls(ticket_id, state_of(record), record.get("unit", ""), record.get("resolved") == "True",
-                   record.get("callback", ""))
+                   record.get("callback", ""), assisting, bool(record.get("police_asked_at")))
 
 
 class Kind(StrEnum):
@@ -115,9 +135,13 @@ class Kind(StrEnum):
     CALLBACK = "callback"  # the 回访 answer (满意/基本满意/不满意, or 未回访)
     OVERDUE = "overdue"  # a deadline passed: 督办 or 提级 call
     UNANSWERED = "unanswered"  # the dispatch call: every number tried, none accepted
+    PROGRESS = "progress"  # 处置中: a note of how the handling goes (repeatable)
+    REFUSE = "refuse"  # not ours: the unit gives the case back
+    ASK_POLICE = "ask_police"  # 联动110: the unit asks for the police
 
 
 FEEDBACK = (Kind.ACCEPT, Kind.ARRIVAL, Kind.RESULT)  # in the order the unit reports them
+UNIT_STEPS = (*FEEDBACK, Kind.PROGRESS, Kind.REFUSE, Kind.ASK_POLICE)  # everything a unit may report
 _DISPATCH_TO = {Kind.DISPATCH: DispatchState.DISPATCHED, Kind.QUEUE: DispatchState.QUEUED,
                 Kind.TO_SUPERVISOR: DispatchState.SUPERVISOR}
 
@@ -128,6 +152,8 @@ class LoopEvent:
     unit: str = ""  # dispatch, feedback, unanswered: the unit it concerns
     resolved: object = None  # result: what the unit reports (a bool when well formed)
     eligible: bool = True  # callback: the ticket may be called back (not restricted, the caller known)
+    platform: str = ""  # ask_police: the ticket's platform (12345 or 110)
+    restricted: bool = False  # ask_police: the ticket is restricted (never handed over)
 
 
 class Action(StrEnum):
@@ -143,6 +169,9 @@ class Action(StrEnum):
     RECORD_CALLBACK = "record_callback"
     CALL_OVERDUE = "call_overdue"  # 督办 the unit, or 提级 to the command centre
     ALERT_UNANSWERED = "alert_unanswered"  # flag, alert the supervisor
+    RECORD_PROGRESS = "record_progress"  # the note on the timeline
+    RECORD_REFUSAL = "record_refusal"  # clear the unit's deadlines, record it refused, flag, alert
+    REQUEST_POLICE = "request_police"  # note it on the record and publish it (the exchange hands over)
 
 
 @dataclass(frozen=True)
@@ -164,7 +193,11 @@ def step(loop: Loop, event: LoopEvent) -> Transition:
     kind = event.kind
     if kind in _DISPATCH_TO:
         return _dispatch(loop, event)
-    if kind in FEEDBACK:
+    if kind in UNIT_STEPS:
+        if loop.state is DispatchState.REFUSED and loop.unit == event.unit:
+            if kind is Kind.REFUSE:
+                return Transition(loop.state)  # refused already: nothing new
+            raise WrongStep(f"ticket {loop.ticket_id} was refused by {loop.unit}: it must be dispatched anew")
         check_reporter(loop, event.unit)
         return _FEEDBACK_STEPS[kind](loop, event)
     if kind is Kind.CALLBACK:
@@ -208,6 +241,8 @@ def _arrival(loop: Loop, event: LoopEvent) -> Transition:
 
 def _result(loop: Loop, event: LoopEvent) -> Transition:
     if loop.state in (DispatchState.ACCEPTED, DispatchState.ARRIVED):
+        if loop.assisting:  # an assisting unit's result is its own: the lead's resolves the ticket
+            return Transition(DispatchState.RESOLVED, (Action.RECORD_RESULT, Action.STOP_ASKING))
         return Transition(DispatchState.RESOLVED,
                           (Action.RECORD_RESULT, Action.ASK_SATISFACTION, Action.STOP_ASKING))
     if loop.state.awaiting_accept:
@@ -221,7 +256,52 @@ def _result(loop: Loop, event: LoopEvent) -> Transition:
         "the supervisor may dispatch it anew"))
 
 
-_FEEDBACK_STEPS = {Kind.ACCEPT: _accept, Kind.ARRIVAL: _arrival, Kind.RESULT: _result}
+def _has_result(loop: Loop) -> WrongStep:
+    return WrongStep(f"ticket {loop.ticket_id} is {loop.state.stored}: {loop.unit} reported its result already")
+
+
+def _progress(loop: Loop, event: LoopEvent) -> Transition:
+    if loop.state in (DispatchState.ACCEPTED, DispatchState.ARRIVED):
+        return Transition(loop.state, (Action.RECORD_PROGRESS,))  # each note is recorded
+    if loop.state.awaiting_accept:
+        raise _accept_first(loop)
+    raise _has_result(loop)
+
+
+def _refuse(loop: Loop, event: LoopEvent) -> Transition:
+    if loop.state.held:
+        return Transition(DispatchState.REFUSED, (Action.RECORD_REFUSAL, Action.STOP_ASKING))
+    raise _has_result(loop)
+
+
+def _ask_police(loop: Loop, event: LoopEvent) -> Transition:
+    if not loop.state.held:
+        raise _has_result(loop)
+    if event.platform != "12345":
+        raise PoliceOwnPlatform(f"ticket {loop.ticket_id} is the police centre's own (110): "
+                                "110 dispatches police itself")
+    if event.restricted:
+        raise PoliceNotHandedOver(f"ticket {loop.ticket_id} is restricted: it is never handed over; "
+                                  "ask the supervisor")
+    if loop.police_asked:
+        return Transition(loop.state)  # asked already: the hand-over is on its way
+    return Transition(loop.state, (Action.REQUEST_POLICE,))
+
+
+_FEEDBACK_STEPS = {Kind.ACCEPT: _accept, Kind.ARRIVAL: _arrival, Kind.RESULT: _result, Kind.PROGRESS: _progress,
+                   Kind.REFUSE: _refuse, Kind.ASK_POLICE: _ask_police}
+
+
+def assist(lead: Loop, mine: Loop, event: LoopEvent) -> Transition:
+    """An assisting unit joins the case (``event``: dispatch, queue or to_supervisor to it):
+    only while a lead holds the case. The lead itself, or an assisting unit that holds its
+    part already, is a no-op; one whose part ended (result, refusal) begins a new round."""
+    if not lead.state.held:
+        raise NoLead(f"ticket {lead.ticket_id} has no lead unit holding it "
+                     f"({lead.state.stored}): dispatch a lead first")
+    if event.unit == lead.unit:
+        return Transition(lead.state)  # the lead is in the case already
+    return _dispatch(mine, event)
 
 
 def _callback(loop: Loop, event: LoopEvent) -> Transition:

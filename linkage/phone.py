@@ -236,11 +236,13 @@ def _is_ask_outcome(event: BusEvent) -> bool:
     return any(event.is_(cls) for cls in ASK_OUTCOMES.values())
 
 
-def slot_of(ticket_id: str, kind: str) -> str:
+def slot_of(ticket_id: str, kind: str, own: str = "") -> str:
     """Where a ticket's ask of ``kind`` is kept: the dispatch and the 回访 share the ticket's
     own slot (a new one replaces an unfinished one); a 督办 reminder and a 提级 notice have
-    their own, so they run beside a dispatch still being asked."""
-    return ticket_id if kind in ("dispatch", "callback") else f"{ticket_id}|{kind}"
+    their own, so they run beside a dispatch still being asked. ``own``: an ask with a slot
+    of its own beside those (an assisting unit's, joint handling; a leadership contact's)."""
+    slot = ticket_id if kind in ("dispatch", "callback") else f"{ticket_id}|{kind}"
+    return f"{slot}|{own}" if own else slot
 
 
 def _loaded(raw: bytes | str | None) -> dict[str, Any] | None:
@@ -253,7 +255,8 @@ def _loaded(raw: bytes | str | None) -> dict[str, Any] | None:
 
 def _new_ask(kind: str, ticket_id: str, site: str, numbers: list[str], prompt: str,
              extra: Mapping[str, Any]) -> dict[str, Any]:
-    return {"kind": kind, "ticket_id": ticket_id, "slot": slot_of(ticket_id, kind), "site": site,
+    own = str(extra.get("own_slot", ""))
+    return {"kind": kind, "ticket_id": ticket_id, "slot": slot_of(ticket_id, kind, own), "site": site,
             "numbers": numbers, "prompt": prompt, "attempt": 0, "state": "waiting", "ask_id": "", **extra}
 
 
@@ -282,9 +285,10 @@ class PhoneAsks:
     def _ask_key(self, ask_id: str) -> str:
         return self.keys.ask(ask_id)
 
-    async def get(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
-        """The ticket's ask of ``kind`` (dispatch and 回访 share one: they never overlap)."""
-        return _loaded(await self.redis.get(self._key(slot_of(ticket_id, kind))))
+    async def get(self, ticket_id: str, kind: str = "dispatch", own: str = "") -> dict[str, Any] | None:
+        """The ticket's ask of ``kind`` (dispatch and 回访 share one: they never overlap);
+        ``own``: the ask of that slot of its own (an assisting unit's)."""
+        return _loaded(await self.redis.get(self._key(slot_of(ticket_id, kind, own))))
 
     async def _put(self, ask: dict[str, Any], due: float | None) -> None:
         pipe = self.redis.pipeline()
@@ -314,15 +318,15 @@ class PhoneAsks:
         await self._put(ask, at)
         return ask
 
-    async def active(self, ticket_id: str, kind: str = "dispatch") -> dict[str, Any] | None:
+    async def active(self, ticket_id: str, kind: str = "dispatch", own: str = "") -> dict[str, Any] | None:
         """The ticket's ask of ``kind`` if it is still calling or waiting for its next try."""
-        ask = await self.get(ticket_id, kind)  # dispatch and 回访 share a slot: the kind must match
+        ask = await self.get(ticket_id, kind, own)  # dispatch and 回访 share a slot: the kind must match
         return ask if ask is not None and ask["kind"] == kind and ask["state"] in ("waiting", "calling") else None
 
-    async def cancel(self, ticket_id: str, kind: str, reason: str) -> bool:
+    async def cancel(self, ticket_id: str, kind: str, reason: str, own: str = "") -> bool:
         """Stop asking (the answer came another way): no more tries, and a call still
         ringing is ignored when it reports. False when nothing was being asked."""
-        ask = await self.active(ticket_id, kind)
+        ask = await self.active(ticket_id, kind, own)
         if ask is None:
             return False
         ask.update(state="cancelled", answer=reason)

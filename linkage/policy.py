@@ -34,6 +34,18 @@ class LevelRule:
 
 
 @dataclass(frozen=True)
+class Leader:
+    """A leadership contact told when a major ticket is dispatched (重大事件: 在下达指令的同时
+    上报): by a call to ``phone`` and/or a signed message to ``webhook_url`` (its HMAC secret
+    under ``secret_ref`` in the secrets file)."""
+
+    name: str
+    phone: str = ""
+    webhook_url: str = ""
+    secret_ref: str = ""
+
+
+@dataclass(frozen=True)
 class LinkageConfig:
     version: str
     calendar: WorkingCalendar
@@ -42,6 +54,7 @@ class LinkageConfig:
     escalation_phone: str
     repeat_window_s: float
     repeat_threshold: int
+    leadership: tuple[Leader, ...] = ()  # told when a major ticket is dispatched
 
     def due(self, level: int, stage: str, start: float) -> float:
         """When ``stage`` is due for a unit of ``level``, counted from ``start`` (dispatch
@@ -76,6 +89,35 @@ def _number(table: dict[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
+def parse_leadership(raw: object) -> tuple[Leader, ...]:
+    """The ``[[leadership]]`` tables: each a name and a phone (digits) or a webhook_url
+    (https, with its secret_ref), or both."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError("leadership: expected [[leadership]] tables")
+    out = []
+    for number, item in enumerate(raw, 1):
+        where = f"leadership[{number}]"
+        unknown = set(item) - {"name", "phone", "webhook_url", "secret_ref"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        name, phone = item.get("name"), item.get("phone", "")
+        url, secret_ref = item.get("webhook_url", ""), item.get("secret_ref", "")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: expected a non-empty string")
+        if not isinstance(phone, str) or (phone and not phone.isdigit()):
+            raise ConfigError(f"{where}.phone: expected digits, found {phone!r}")
+        if not isinstance(url, str) or (url and not url.startswith(("https://", "http://"))):
+            raise ConfigError(f"{where}.webhook_url: expected an http(s) URL, found {url!r}")
+        if not isinstance(secret_ref, str) or bool(url) != bool(secret_ref):
+            raise ConfigError(f"{where}: a webhook_url needs its secret_ref (and a secret_ref its webhook_url)")
+        if not phone and not url:
+            raise ConfigError(f"{where}: expected a phone, a webhook_url or both")
+        out.append(Leader(name.strip(), phone, url, secret_ref))
+    return tuple(out)
+
+
 def parse_config(raw: dict[str, Any], origin: str) -> LinkageConfig:
     try:
         if raw.get("schema") != 1:
@@ -102,7 +144,8 @@ def parse_config(raw: dict[str, Any], origin: str) -> LinkageConfig:
             raise ConfigError("calendar: expected a table [calendar]")
         return LinkageConfig(str(raw.get("version", "")), parse_calendar(calendar), levels,
                              str(escalation["contact"]), str(escalation["phone"]),
-                             _number(repeats, "window_s", "repeats"), threshold)
+                             _number(repeats, "window_s", "repeats"), threshold,
+                             parse_leadership(raw.get("leadership")))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
 

@@ -26,6 +26,14 @@ class LinkageKeys:
         """The hash of a ticket's dispatch: unit, state, the times of each step."""
         return f"{self.prefix}dispatch:{ticket_id}"
 
+    def assisting_dispatch(self, ticket_id: str, unit: str) -> str:
+        """The hash of an assisting unit's part of a ticket (joint handling): as a dispatch."""
+        return f"{self.prefix}dispatch:{ticket_id}:{unit}"
+
+    def assisting(self, ticket_id: str) -> str:
+        """The set of a ticket's assisting units (joint handling), in any state."""
+        return f"{self.prefix}assisting:{ticket_id}"
+
     # --- the event log the report reads (linkage.journal) ------------------------------
 
     @property

@@ -11,7 +11,11 @@ In short:
   ticket's steps straddle the period's edge;
 - 解决率 = results marked resolved / results; 满意度 = (满意 + 基本满意) / answered
   callbacks, 未回访 counted apart and not in the denominator;
-- a rate with nothing to divide by is null in JSON, empty in CSV and "—" in HTML.
+- a rate with nothing to divide by is null in JSON, empty in CSV and "—" in HTML;
+- joint handling (联合调处): an assisting unit's steps count in its own figures (``assisting``
+  = its assisting dispatches), a platform's follow its tickets' lead units; ``joint_cases``
+  = a platform's tickets that had an assisting unit dispatched in the period; ``refused`` =
+  the cases a unit refused (not ours), against the unit.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from hotline_link.core.events import (
     LinkageDispatched,
     LinkageEscalated,
     LinkageJoint,
+    LinkageRefused,
     LinkageRepeat,
     LinkageResolved,
     LinkageSupervised,
@@ -51,10 +56,10 @@ MODES = ("一键转接", "三方通话", "系统推送")
 BOUNCED = "回流"  # of the pushes in a handover row, those going back where they came from
 COUNTS = ("dispatched", "accepted", "arrived", "on_time_arrivals", "results", "resolved",
           "supervised", "escalated", "callbacks", "callbacks_answered", "callbacks_unanswered",
-          "satisfied", "repeat_calls", "joint",
+          "satisfied", "repeat_calls", "joint", "refused", "assisting",
           # the bases of the two rates that follow tickets (see DEFINITIONS)
           "accept_base", "accept_base_accepted", "arrive_base", "arrive_base_on_time")
-PLATFORM_COUNTS = COUNTS + ("bounced_in",)
+PLATFORM_COUNTS = COUNTS + ("bounced_in", "joint_cases")
 RATES = ("acceptance_rate", "on_time_arrival_rate", "resolution_rate", "satisfaction")
 MAX_DAYS = 400
 NONE_SHOWN = "—"
@@ -72,6 +77,9 @@ DEFINITIONS = MappingProxyType({
     "repeat_calls": "重复来电 = 同一号码或同一地点同类诉求在时限内再次来电、关联到未结工单的次数；"
                     "按单位统计时归入该工单派往的单位（派单在统计期前、事件未记单位的，只计入平台）。"
                     "双哨联办 = 重复来电达到阈值、转为联办的工单数。",
+    "joint": "联合调处 = 统计期内派出协办单位的工单数（按平台）；协办 = 单位作为协办单位被派单的次数。"
+             "协办单位的签收、到场、办结计入该单位，平台的各项按主办单位计；工单以主办单位办结为准。"
+             "拒收 = 单位以“非本单位职责”退回的次数，计入该单位。",
     "zero": f"分母为零的比率显示为“{NONE_SHOWN}”。",
     "exchange": "两地分别部署、以交互通道相连时（否则为空），平台间转办、回流、签收、反馈回写与督办"
                 "均按交互通道的消息统计，每条消息在对方平台接收时计一次（发送方按对方确认、接收方按本方接收，"
@@ -135,6 +143,15 @@ class _Step:
     unit: str
     ticket: str
 
+    @property
+    def assisting(self) -> bool:
+        return self.data.get("role") == "assisting"
+
+    @property
+    def lead_site(self) -> str:
+        """The platform a step counts for: none for an assisting unit's (the unit's only)."""
+        return "" if self.assisting else self.site
+
 
 @dataclass
 class _Tally:
@@ -148,6 +165,7 @@ class _Tally:
     on_time: dict[str, bool] = field(default_factory=dict)  # ticket -> arrived on time
     closed: set[str] = field(default_factory=set)  # tickets with a result
     linked: list[tuple[str, str, str, str]] = field(default_factory=list)  # (count, ticket, site, unit)
+    joint: set[tuple[str, str]] = field(default_factory=set)  # (site, ticket) with an assisting unit
 
     def bump(self, site: str, unit: str, name: str, by: int = 1) -> None:
         if site:
@@ -167,28 +185,39 @@ def _handover(t: _Tally, e: _Step) -> None:
 
 
 def _dispatched(t: _Tally, e: _Step) -> None:
-    t.bump(e.site, e.unit, "dispatched")
+    t.bump(e.lead_site, e.unit, "dispatched")
+    if e.assisting:  # its own figures; the ticket's rates follow its lead
+        t.bump("", e.unit, "assisting")
+        t.joint.add((e.site, e.ticket))
+        return
     t.dispatched.setdefault(e.ticket, (e.site, e.unit, _due(e.data.get("accept_due"))))
 
 
 def _accepted(t: _Tally, e: _Step) -> None:
-    t.bump(e.site, e.unit, "accepted")
-    t.was_accepted.add(e.ticket)
-    t.accepted.setdefault(e.ticket, (e.site, e.unit, _due(e.data.get("arrive_due"))))
+    t.bump(e.lead_site, e.unit, "accepted")
+    if not e.assisting:
+        t.was_accepted.add(e.ticket)
+        t.accepted.setdefault(e.ticket, (e.site, e.unit, _due(e.data.get("arrive_due"))))
 
 
 def _arrived(t: _Tally, e: _Step) -> None:
-    t.bump(e.site, e.unit, "arrived")
+    t.bump(e.lead_site, e.unit, "arrived")
     if e.data.get("on_time"):
-        t.bump(e.site, e.unit, "on_time_arrivals")
-    t.on_time.setdefault(e.ticket, bool(e.data.get("on_time")))
+        t.bump(e.lead_site, e.unit, "on_time_arrivals")
+    if not e.assisting:
+        t.on_time.setdefault(e.ticket, bool(e.data.get("on_time")))
 
 
 def _resolved(t: _Tally, e: _Step) -> None:
-    t.bump(e.site, e.unit, "results")
+    t.bump(e.lead_site, e.unit, "results")
     if e.data.get("resolved"):
-        t.bump(e.site, e.unit, "resolved")
-    t.closed.add(e.ticket)
+        t.bump(e.lead_site, e.unit, "resolved")
+    if not e.assisting:
+        t.closed.add(e.ticket)
+
+
+def _refused(t: _Tally, e: _Step) -> None:
+    t.bump(e.site, e.unit, "refused")  # against the unit, and its platform's
 
 
 def _overdue(count: str, t: _Tally, e: _Step) -> None:
@@ -223,6 +252,7 @@ _HANDLERS: Mapping[str, Callable[[_Tally, _Step], None]] = MappingProxyType({
     LinkageCallback.NAME: _callback,
     LinkageRepeat.NAME: functools.partial(_linked, "repeat_calls"),
     LinkageJoint.NAME: functools.partial(_linked, "joint"),
+    LinkageRefused.NAME: _refused,
 })
 
 
@@ -230,6 +260,8 @@ def _settle(t: _Tally, end: float) -> None:
     """What needs the whole period: repeat calls on the units, the bases of the rates."""
     for count, ticket, site, unit in t.linked:
         t.bump(site, unit or t.dispatched.get(ticket, ("", "", None))[1], count)
+    for site, _ticket in t.joint:
+        t.bump(site, "", "joint_cases")
     for ticket, (site, unit, due) in t.dispatched.items():
         # in the base unless still unaccepted and within its deadline at the period's end
         if ticket in t.was_accepted or due is None or due < end:
@@ -406,12 +438,13 @@ HTML_HEADERS = MappingProxyType({
 _COLUMNS = (("dispatched", "派单"), ("accepted", "签收"), ("acceptance_rate", "签收率"), ("arrived", "到场"),
             ("on_time_arrival_rate", "按时到场率"), ("results", "办结"), ("resolution_rate", "解决率"),
             ("callbacks_answered", "已回访"), ("callbacks_unanswered", "未回访"), ("satisfaction", "满意度"),
-            ("supervised", "督办"), ("escalated", "提级"), ("repeat_calls", "重复来电"))
-_PLATFORM_COLUMNS = _COLUMNS + (("joint", "双哨联办"), ("bounced_in", "回流"))
+            ("supervised", "督办"), ("escalated", "提级"), ("repeat_calls", "重复来电"), ("refused", "拒收"),
+            ("assisting", "协办"))
+_PLATFORM_COLUMNS = _COLUMNS + (("joint", "双哨联办"), ("joint_cases", "联合调处"), ("bounced_in", "回流"))
 _DEFINITION_TITLES = (("period", "统计口径"), ("handovers", "转办与回流"), ("acceptance_rate", "签收率"),
                       ("on_time_arrival_rate", "按时到场率"), ("resolution_rate", "解决率"),
                       ("satisfaction", "满意度"), ("supervised", "督办、提级"), ("repeat_calls", "重复来电"),
-                      ("zero", "无分母"), ("exchange", "交互通道"))
+                      ("joint", "联合调处、协办、拒收"), ("zero", "无分母"), ("exchange", "交互通道"))
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:

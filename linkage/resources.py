@@ -22,6 +22,7 @@ from linkage.exchange_reader import ways_between
 from linkage.keys import EXCHANGE_LOG, LINKAGE
 from linkage.report import HTML_HEADERS, compute, parse_range, render_csv, render_html
 from linkage.schema import (
+    AssistingDispatch,
     CallbackBody,
     CallbackOptOut,
     DispatchBody,
@@ -63,7 +64,7 @@ def _unit_view(unit: Unit) -> LinkedUnit:
 async def dispatch(request: web.Request) -> web.Response:
     ticket = await ticket_of(request)  # agents: their platform's tickets only
     body = await read_body(request, DispatchBody)
-    record, new = await _linkage(request).dispatch(ticket, body.unit, _who(request))
+    record, new = await _linkage(request).dispatch(ticket, body.unit, _who(request), body.role)
     return reply(DispatchRecord.of(record), status=201 if new else 200)
 
 
@@ -76,15 +77,23 @@ async def dispatch_state(request: web.Request) -> web.Response:
     if text:
         hint = await asyncio.to_thread(recommender.recommend, text[:2000])
         proposed = [_unit_view(u) for u in linkage.dispatcher.proposal(ticket, hint.entry_id, hint.responsible_unit)]
-    deadlines = {stage: (await linkage.deadlines.get(ticket.id, stage)) for stage in ("accept", "arrive", "result")}
     flag = (await linkage.deadlines.flags()).get(ticket.id)
     record = await linkage.record(ticket.id)
+    assisting = [AssistingDispatch(dispatch=DispatchRecord.of(part),
+                                   deadlines=await _deadlines(linkage, ticket.id, part["unit"]))
+                 for part in await linkage.assisting(ticket.id)]
     return reply(DispatchOverview(
         ticket_id=ticket.id, dispatch=None if record is None else DispatchRecord.of(record),
-        proposed_units=proposed,
-        deadlines=DispatchDeadlines.model_validate(
-            {stage: None if deadline is None else asdict(deadline) for stage, deadline in deadlines.items()}),
+        assisting=assisting, proposed_units=proposed, deadlines=await _deadlines(linkage, ticket.id),
         flag=None if flag is None else LinkageFlag.of(flag), repeats=await linkage.repeats(ticket.id)))
+
+
+async def _deadlines(linkage: LinkageService, ticket_id: str, assisting: str | None = None) -> DispatchDeadlines:
+    """The open deadlines of the lead's part, or of an assisting unit's."""
+    deadlines = {stage: (await linkage.deadlines.get(ticket_id, stage, assisting))
+                 for stage in ("accept", "arrive", "result")}
+    return DispatchDeadlines.model_validate(
+        {stage: None if deadline is None else asdict(deadline) for stage, deadline in deadlines.items()})
 
 
 async def feedback(request: web.Request) -> web.Response:

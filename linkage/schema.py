@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -20,16 +20,21 @@ from hotline_link.web.openapi import (
 
 class DispatchBody(Body):
     unit: NonEmptyText  # a unit id of GET /api/units
+    # joint handling (联合调处): an assisting unit joins the case its lead holds
+    role: Literal["lead", "assisting"] = "lead"
 
 
 class FeedbackBody(Body):
     """A unit's step; the service checks the step's order and its fields (wrong_step...)."""
 
-    step: Annotated[NonEmptyText, Field(json_schema_extra={"enum": ["accept", "arrival", "result"]})]
+    step: Annotated[NonEmptyText, Field(json_schema_extra={
+        "enum": ["accept", "arrival", "result", "progress", "refuse", "ask_police"]})]
     situation: Annotated[str, StringConstraints(max_length=500)] | None = None
     at: Annotated[float, Field(description="arrival time, POSIX seconds (default now)")] | None = None
     resolved: bool | None = None
     summary: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None  # progress (required), ask_police
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None  # refuse (required): why not ours
 
 
 class CallbackBody(Body):
@@ -60,6 +65,12 @@ class DispatchRecord(Reply):
     resolved: str | None  # "True" or "False"
     summary: str | None
     callback: str | None  # the 回访 answer: 满意, 基本满意, 不满意 or 未回访
+    role: str | None  # lead or assisting (joint handling); null: a lead dispatched before roles
+    progress: str | None  # the last 处置中 note (each one is on the timeline)
+    progress_at: str | None
+    refused_at: str | None  # state refused: the unit said the case is not its own
+    refusal: str | None  # why
+    police_asked_at: str | None  # the unit asked for the police (联动110)
 
     @classmethod
     def of(cls, record: Mapping[str, str]) -> DispatchRecord:
@@ -87,6 +98,7 @@ class DispatchDeadline(Reply):
     level: int
     due: float
     strikes: int  # 0: not overdue yet; 1: 督办 given
+    assisting: bool  # an assisting unit's deadline (joint handling)
 
 
 class DispatchDeadlines(Reply):
@@ -99,7 +111,8 @@ class DispatchDeadlines(Reply):
 
 class LinkageFlag(Reply):
     """A red flag: 督办 (supervised), 提级 (escalated), 双哨联办 (joint), off_duty_emergency,
-    result_conflict, phone_unanswered, feedback_locked. Fields a kind does not carry are null."""
+    result_conflict, phone_unanswered, feedback_locked, refused (a unit said not ours). Fields a
+    kind does not carry are null."""
 
     flag: str
     at: float
@@ -125,9 +138,17 @@ class LinkageFlags(Reply):
         return cls.model_validate({ticket_id: LinkageFlag.of(flag) for ticket_id, flag in flags.items()})
 
 
+class AssistingDispatch(Reply):
+    """An assisting unit's part of a joint case: its record and its open deadlines."""
+
+    dispatch: DispatchRecord
+    deadlines: DispatchDeadlines
+
+
 class DispatchOverview(Reply):
     ticket_id: str
-    dispatch: DispatchRecord | None  # null: never dispatched
+    dispatch: DispatchRecord | None  # null: never dispatched; the lead unit's in joint handling
+    assisting: list[AssistingDispatch]  # joint handling (联合调处): the assisting units, by id
     proposed_units: list[LinkedUnit]  # by the catalog recommendation of the ticket's category and summary
     deadlines: DispatchDeadlines
     flag: LinkageFlag | None
@@ -191,11 +212,14 @@ class PlatformFigures(Reply):
     satisfied: int
     repeat_calls: int
     joint: int
+    refused: int  # cases its units refused (not ours)
+    assisting: int  # 0: a platform's figures follow the lead units
     accept_base: int
     accept_base_accepted: int
     arrive_base: int
     arrive_base_on_time: int
     bounced_in: int
+    joint_cases: int  # 联合调处: tickets with an assisting unit dispatched in the period
     acceptance_rate: float | None  # null: nothing to divide by
     on_time_arrival_rate: float | None
     resolution_rate: float | None
@@ -220,6 +244,8 @@ class UnitFigures(Reply):
     satisfied: int
     repeat_calls: int
     joint: int
+    refused: int  # cases the unit refused (not ours): against it
+    assisting: int  # its dispatches as an assisting unit (joint handling)
     accept_base: int
     accept_base_accepted: int
     arrive_base: int
@@ -241,6 +267,7 @@ class ReportDefinitions(Reply):
     satisfaction: str
     supervised: str
     repeat_calls: str
+    joint: str
     zero: str
     exchange: str
 
@@ -263,7 +290,9 @@ REPLIES = (DispatchRecord, DispatchOverview, CallbackOptOut, LinkageFlags, Units
 PATHS: dict[str, Any] = {
     "/api/tickets/{ticket_id}/dispatch": {
         "post": {"summary": "dispatch the ticket to a handling unit (下达指令): by its webhook through the "
-                            "outbox (signed, at least once) or by phone; arms the accept deadline",
+                            "outbox (signed, at least once) or by phone; arms the accept deadline. "
+                            "role assisting: the unit joins the case its lead holds (联合调处; 409 no_lead "
+                            "without one); a major ticket tells the leadership contacts",
                  "parameters": [TICKET_ID], "requestBody": body_doc(DispatchBody),
                  "responses": {"201": json_doc(DispatchRecord, "dispatched, queued to the next working period "
                                                              "(level 3), or given to the supervisor (an "
@@ -275,8 +304,10 @@ PATHS: dict[str, Any] = {
                 "parameters": [TICKET_ID],
                 "responses": {"200": json_doc(DispatchOverview, "dispatch state"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/feedback": {"post": {
-        "summary": "a unit's feedback (反馈回写), unit token: accept, arrival (situation, optional at) or "
-                   "result (resolved, summary); repeating a step is a no-op",
+        "summary": "a unit's feedback (反馈回写), unit token: accept, arrival (situation, optional at), "
+                   "result (resolved, summary), progress (note; repeatable), refuse (reason: not ours) or "
+                   "ask_police (联动110, optional note; 409 police_own_platform on a 110 ticket, "
+                   "restricted_ticket on a restricted one); repeating a step is a no-op",
         "parameters": [TICKET_ID], "requestBody": body_doc(FeedbackBody),
         "responses": {"200": json_doc(DispatchRecord, "the dispatch after the step"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/callback": {"post": {

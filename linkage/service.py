@@ -77,7 +77,7 @@ class LinkageService:
                                      units=units, config=config, clock=clock)
         self.unit_feedback = UnitFeedback(self.records, self.journal, self.deadlines, config=config, clock=clock,
                                           ask_satisfaction=self.callbacks.ask_satisfaction,
-                                          forget_summary=self.dispatcher.forget_summary)
+                                          forget_summary=self.dispatcher.forget_summary, tickets=tickets)
         self.supervision = Supervision(self.records, self.journal, self.deadlines, outbox, units=units,
                                        config=config, clock=clock)
         self.scanner = DeadlineScanner(self.deadlines, config, self.journal, clock, tick_s)
@@ -133,8 +133,13 @@ class LinkageService:
         """The ticket's dispatch record, or None when it was never dispatched."""
         return await self.records.get(ticket_id)
 
-    async def dispatch(self, ticket: Ticket, unit_id: str, by: str) -> tuple[dict[str, str], bool]:
-        return await self.dispatcher.dispatch(ticket, unit_id, by)
+    async def dispatch(self, ticket: Ticket, unit_id: str, by: str,
+                       role: str = "lead") -> tuple[dict[str, str], bool]:
+        return await self.dispatcher.dispatch(ticket, unit_id, by, role)
+
+    async def assisting(self, ticket_id: str) -> list[dict[str, str]]:
+        """The records of the ticket's assisting units (joint handling)."""
+        return await self.records.assisting_records(ticket_id)
 
     async def feedback(self, ticket_id: str, unit_id: str, step: str, body: dict[str, Any]) -> dict[str, str]:
         return await self.unit_feedback.feedback(ticket_id, unit_id, step, body)
@@ -157,7 +162,8 @@ class LinkageService:
         elif kind in ("reminder", "escalation"):
             await self.supervision.overdue_call_answered(ask, step)
         elif kind == "dispatch":
-            self.dispatcher.forget_summary(ask["ticket_id"])  # the dispatch call is over
+            if not ask.get("own_slot"):  # an assisting unit's call shares the lead's summary sound
+                self.dispatcher.forget_summary(ask["ticket_id"])  # the dispatch call is over
             if step.action == "done":
                 await self.feedback(ask["ticket_id"], ask["unit"], "accept", {})
             else:

@@ -55,35 +55,40 @@ class Supervision:
         """督办 (``what``: supervised) calls the unit (by phone when it has no webhook; a
         webhook unit gets a ``supervise`` message through the outbox); 提级 calls the command
         centre."""
-        record = await self.records.get(deadline.ticket_id)
+        assisting = deadline.unit if deadline.assisting else None  # an assisting unit's own deadline
+        record = await self.records.get(deadline.ticket_id, assisting)
         unit = self.units.get(deadline.unit)
-        transition = lifecycle.step(Loop.of(deadline.ticket_id, record), LoopEvent(Kind.OVERDUE))
+        transition = lifecycle.step(Loop.of(deadline.ticket_id, record, assisting=assisting is not None),
+                                    LoopEvent(Kind.OVERDUE))
         if record is None or unit is None or Action.CALL_OVERDUE not in transition.actions:
             return
         site = record.get("site", "")
+        own = {} if assisting is None else {"own_slot": assisting}
+        job = f"supervise-{deadline.ticket_id}-{deadline.stage}" + ("" if assisting is None else f"-{assisting}")
         if what == SUPERVISED and unit.by_system:
-            await self.outbox.enqueue(f"supervise-{deadline.ticket_id}-{deadline.stage}", unit.webhook_url, {
+            await self.outbox.enqueue(job, unit.webhook_url, {
                 "kind": "supervise", "dispatch_id": f"{deadline.ticket_id}/{unit.id}", "ticket_id": deadline.ticket_id,
                 "unit": unit.id, "stage": deadline.stage, "due": deadline.due}, secret_ref=unit.secret_ref)
             return
         if self.phone is None:
             return
         if what == SUPERVISED and deadline.stage == "accept":  # key 1 accepts: the dispatch ask, anew
-            if await self.phone.active(deadline.ticket_id) is not None:
+            if await self.phone.active(deadline.ticket_id, "dispatch", assisting or "") is not None:
                 return  # its tries still go on: replacing them would drop a key 1 on the way
             await self.phone.start_ask("dispatch", deadline.ticket_id, site,
                                        dispatch_numbers(unit.duty_phone, unit.backup_phone, 1),
-                                       overdue_prompt("reminder", deadline.ticket_id, "accept"), unit=unit.id)
+                                       overdue_prompt("reminder", deadline.ticket_id, "accept"), unit=unit.id,
+                                       **own)
         elif what == SUPERVISED:
             await self.phone.start_ask("reminder", deadline.ticket_id, site,
                                        dispatch_numbers(unit.duty_phone, unit.backup_phone, 1),
                                        overdue_prompt("reminder", deadline.ticket_id, deadline.stage),
-                                       unit=unit.id, stage=deadline.stage)
+                                       unit=unit.id, stage=deadline.stage, **own)
         else:
             phone = self.config.escalation_phone
             await self.phone.start_ask("escalation", deadline.ticket_id, site, [phone, phone],
                                        overdue_prompt("escalation", deadline.ticket_id, deadline.stage),
-                                       unit=unit.id, stage=deadline.stage)
+                                       unit=unit.id, stage=deadline.stage, **own)
 
     async def overdue_call_answered(self, ask: dict[str, Any], step: Step) -> None:
         """A 督办 reminder's or 提级 notice's last word, on the timeline."""
@@ -96,7 +101,7 @@ class Supervision:
         unless the unit accepted meanwhile (the API, the feedback line) or the case went to
         another unit."""
         ticket_id = ask["ticket_id"]
-        loop = await self.records.loop(ticket_id)
+        loop = await self.records.loop(ticket_id, ask.get("own_slot") or None)
         if Action.ALERT_UNANSWERED not in lifecycle.step(loop, LoopEvent(Kind.UNANSWERED, unit=ask["unit"])).actions:
             return
         await self.deadlines.flag(ticket_id, {"flag": "phone_unanswered", "unit": ask["unit"], "at": self.clock()})

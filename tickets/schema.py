@@ -32,6 +32,7 @@ class TicketChanges(Body, extra="forbid"):
     division_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None  # 行政区划代码
     emergency: bool | None = None
     restricted: bool | None = None  # 110 only; clearing it is for supervisors
+    severity: Literal["normal", "major"] | None = None  # major: leadership is told when it is dispatched
 
 
 class PushBody(Body):
@@ -62,6 +63,7 @@ class TicketView(Reply):
     channel_source: str  # the connected system (its channel token's name) or "agent:<id>" that sent it
     received_at: float  # when the channel got the report (0 if it came by a call or a push)
     external_id: str  # the channel's own message id ("" if none)
+    severity: str  # normal or major
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
@@ -171,7 +173,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": json_doc(TicketStory, "timeline"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}": {"patch": {
         "summary": "set a ticket's category, summary, division_code (6 digits), emergency, "
-                   "restricted, handling_unit",
+                   "restricted, handling_unit, severity (normal or major)",
         "parameters": [TICKET_ID], "requestBody": body_doc(TicketChanges),
         "responses": {"200": json_doc(TicketView, "the ticket (caller masked)"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/push": {"post": {

@@ -60,6 +60,7 @@ class Ticket:
     channel_source: str = ""
     received_at: float = 0.0
     external_id: str = ""
+    severity: str = "normal"  # normal or major (重大: leadership is told when it is dispatched)
 
     @property
     def room(self) -> str:
@@ -91,6 +92,7 @@ def _ticket_of(row: dict[str, str]) -> Ticket | None:
         values[moment] = float(row.get(moment, 0) or 0)
     for flag in ("emergency", "restricted"):
         values[flag] = row.get(flag) == "True"
+    values["severity"] = row.get("severity") or "normal"  # a ticket stored before severity
     return Ticket(**values)
 
 

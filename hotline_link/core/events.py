@@ -464,6 +464,7 @@ class LinkageDispatched(Event):
     by: str
     queued_until: float | None
     accept_due: float
+    role: str = optional("lead")  # joint handling: "assisting" for an assisting unit
 
 
 @dataclass(frozen=True)
@@ -475,6 +476,7 @@ class LinkageAccepted(Event):
     on_time: bool
     arrive_due: float
     result_due: float
+    role: str = optional("lead")  # joint handling: "assisting" for an assisting unit
 
 
 @dataclass(frozen=True)
@@ -486,6 +488,7 @@ class LinkageArrived(Event):
     arrived_at: float
     on_time: bool
     situation: str
+    role: str = optional("lead")  # joint handling: "assisting" for an assisting unit
 
 
 @dataclass(frozen=True)
@@ -497,6 +500,7 @@ class LinkageResolved(Event):
     resolved: bool
     on_time: bool
     summary: str
+    role: str = optional("lead")  # joint handling: "assisting" for an assisting unit
 
 
 @dataclass(frozen=True)
@@ -653,6 +657,53 @@ class LinkageEscalationAcknowledged(OverdueCallAnswered):
 @dataclass(frozen=True)
 class LinkageEscalationUnanswered(OverdueCallAnswered):
     NAME: ClassVar[str] = "linkage.escalation_unanswered"
+
+
+@dataclass(frozen=True)
+class LinkageProgress(Event):
+    """处置中: a unit's note of how the handling goes (each one on the timeline)."""
+
+    NAME: ClassVar[str] = "linkage.progress"
+    ticket_id: str
+    unit: str
+    site: str
+    note: str
+    role: str = optional("lead")
+
+
+@dataclass(frozen=True)
+class LinkageRefused(Event):
+    """A unit refused a case (not ours): the supervisor dispatches it anew."""
+
+    NAME: ClassVar[str] = "linkage.refused"
+    ticket_id: str
+    unit: str
+    site: str
+    reason: str
+    role: str = optional("lead")
+
+
+@dataclass(frozen=True)
+class LinkagePoliceRequested(Event):
+    """联动110: a unit asked for the police on a 12345 ticket; the exchange channel, when it
+    runs, hands the ticket to 110 (系统推送)."""
+
+    NAME: ClassVar[str] = "linkage.police_requested"
+    ticket_id: str
+    unit: str
+    site: str
+    note: str
+
+
+@dataclass(frozen=True)
+class LinkageLeadershipNotified(Event):
+    """A major ticket dispatched: the configured leadership contacts were told (重大事件上报)."""
+
+    NAME: ClassVar[str] = "linkage.leadership_notified"
+    ticket_id: str
+    site: str
+    unit: str
+    contacts: list[str]
 
 
 def _catalogued(base: type[Event]) -> list[type[Event]]:

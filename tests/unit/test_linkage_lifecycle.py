@@ -263,10 +263,10 @@ def test_what_each_state_means():
     assert {s for s in S if s.held} == {Q, D, ACC, ARR}
     assert {s for s in S if not s.open} == {RES, CB}  # a repeat call links to the others
     assert {s for s in S if s.awaiting_accept} == {Q, D}
-    assert {s for s in S if not s.with_unit} == {ND, SUP}
+    assert {s for s in S if not s.with_unit} == {ND, SUP, S.REFUSED}
     assert {s for s in S if s.has_result} == {RES, CB}
     assert {s.stored for s in S if s is not ND} == {"queued", "dispatched", "accepted", "arrived", "resolved",
-                                                     "supervisor"}  # what the records have always held
+                                                     "supervisor", "refused"}  # what the records hold
 
 
 def test_the_feedback_steps_are_the_apis_names():

@@ -93,7 +93,7 @@ def test_figures_match_the_totals_worked_out_by_hand():
         "name": "燃气公司", "dispatched": 3, "accepted": 3, "arrived": 3, "on_time_arrivals": 2,
         "results": 2, "resolved": 1, "supervised": 1, "escalated": 1,
         "callbacks": 2, "callbacks_answered": 2, "callbacks_unanswered": 0, "satisfied": 1,
-        "repeat_calls": 2, "joint": 1,
+        "repeat_calls": 2, "joint": 1, "refused": 0, "assisting": 0,
         "accept_base": 3, "accept_base_accepted": 3, "arrive_base": 3, "arrive_base_on_time": 1,
         "acceptance_rate": 1.0, "on_time_arrival_rate": 0.3333, "resolution_rate": 0.5, "satisfaction": 0.5}
     # U2: dispatched T4 T5 T7 T6 T8 = 5, accepted T4 T5 T8 = 3; arrived T4 on time = 1; results T4 T5
@@ -105,7 +105,7 @@ def test_figures_match_the_totals_worked_out_by_hand():
         "name": "", "dispatched": 5, "accepted": 3, "arrived": 1, "on_time_arrivals": 1,
         "results": 2, "resolved": 2, "supervised": 0, "escalated": 0,
         "callbacks": 2, "callbacks_answered": 1, "callbacks_unanswered": 1, "satisfied": 1,
-        "repeat_calls": 0, "joint": 0,
+        "repeat_calls": 0, "joint": 0, "refused": 0, "assisting": 0,
         "accept_base": 4, "accept_base_accepted": 3, "arrive_base": 2, "arrive_base_on_time": 1,
         "acceptance_rate": 0.75, "on_time_arrival_rate": 0.5, "resolution_rate": 1.0, "satisfaction": 1.0}
     # U3: P1 dispatched, its acceptance due at 1500 and never made: 签收率 0/1; 督办 once; one repeat
@@ -114,7 +114,7 @@ def test_figures_match_the_totals_worked_out_by_hand():
         "name": "", "dispatched": 1, "accepted": 0, "arrived": 0, "on_time_arrivals": 0,
         "results": 0, "resolved": 0, "supervised": 1, "escalated": 0,
         "callbacks": 0, "callbacks_answered": 0, "callbacks_unanswered": 0, "satisfied": 0,
-        "repeat_calls": 1, "joint": 0,
+        "repeat_calls": 1, "joint": 0, "refused": 0, "assisting": 0,
         "accept_base": 1, "accept_base_accepted": 0, "arrive_base": 0, "arrive_base_on_time": 0,
         "acceptance_rate": 0.0, "on_time_arrival_rate": None, "resolution_rate": None, "satisfaction": None}
     # 12345 = U1 + U2, plus T9's repeat call (no unit) and the bounced push it received:
@@ -126,18 +126,18 @@ def test_figures_match_the_totals_worked_out_by_hand():
         "dispatched": 8, "accepted": 6, "arrived": 4, "on_time_arrivals": 3,
         "results": 4, "resolved": 3, "supervised": 1, "escalated": 1,
         "callbacks": 4, "callbacks_answered": 3, "callbacks_unanswered": 1, "satisfied": 2,
-        "repeat_calls": 3, "joint": 1,
+        "repeat_calls": 3, "joint": 1, "refused": 0, "assisting": 0,
         "accept_base": 7, "accept_base_accepted": 6, "arrive_base": 5, "arrive_base_on_time": 2,
-        "bounced_in": 1,
+        "bounced_in": 1, "joint_cases": 0,
         "acceptance_rate": 0.8571, "on_time_arrival_rate": 0.4, "resolution_rate": 0.75, "satisfaction": 0.6667}
     # 110 = U3; it received no bounced push (the bounced one went to 12345)
     assert report["platforms"]["110"] == {
         "dispatched": 1, "accepted": 0, "arrived": 0, "on_time_arrivals": 0,
         "results": 0, "resolved": 0, "supervised": 1, "escalated": 0,
         "callbacks": 0, "callbacks_answered": 0, "callbacks_unanswered": 0, "satisfied": 0,
-        "repeat_calls": 1, "joint": 0,
+        "repeat_calls": 1, "joint": 0, "refused": 0, "assisting": 0,
         "accept_base": 1, "accept_base_accepted": 0, "arrive_base": 0, "arrive_base_on_time": 0,
-        "bounced_in": 0,
+        "bounced_in": 0, "joint_cases": 0,
         "acceptance_rate": 0.0, "on_time_arrival_rate": None, "resolution_rate": None, "satisfaction": None}
     assert set(report) == {"from", "to", "handovers", "platforms", "units", "exchange", "definitions"}
     assert report["exchange"] is None  # one deployment: no exchange channel to count from
@@ -251,3 +251,30 @@ def test_report_command_refuses_a_bad_range_before_reaching_redis(monkeypatch, c
     monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
     assert main(["report", "--from", "2026-11-30", "--to", "2026-11-01"]) == 2
     assert "hotline-link: error: --to 2026-11-01 is before --from 2026-11-30" in capsys.readouterr().err
+
+
+def test_joint_cases_assisting_units_and_refusals():
+    lead = {"site": "12345", "unit": "U1"}
+    helper = {"site": "12345", "unit": "U2", "role": "assisting"}
+    events = [
+        ev(1010, "linkage.dispatched", ticket_id=T1, accept_due=DUE, **lead),
+        ev(1011, "linkage.dispatched", ticket_id=T1, accept_due=DUE, **helper),
+        ev(1012, "linkage.accepted", ticket_id=T1, arrive_due=DUE, **helper),  # U2 first: T1's rates follow U1
+        ev(1013, "linkage.resolved", ticket_id=T1, resolved=False, **helper),
+        ev(1014, "linkage.accepted", ticket_id=T1, arrive_due=DUE, **lead),
+        ev(1015, "linkage.resolved", ticket_id=T1, resolved=True, **lead),
+        ev(1020, "linkage.dispatched", ticket_id=T2, accept_due=DUE, **lead),
+        ev(1021, "linkage.dispatched", ticket_id=T2, accept_due=DUE, **helper),
+        ev(1022, "linkage.refused", ticket_id=T2, reason="not ours", **helper),
+        ev(1023, "linkage.refused", ticket_id=T2, reason="not ours", **lead),
+        ev(1030, "linkage.dispatched", ticket_id=T3, accept_due=DUE, **lead),  # not joint
+    ]
+    report = compute(events, 1000, 2000)
+    platform, u1, u2 = report["platforms"]["12345"], report["units"]["U1"], report["units"]["U2"]
+    assert (platform["joint_cases"], platform["refused"], platform["dispatched"]) == (2, 2, 3)
+    assert (platform["results"], platform["resolved"], platform["resolution_rate"]) == (1, 1, 1.0)
+    assert (u1["dispatched"], u1["assisting"], u1["refused"], u1["accept_base"]) == (3, 0, 1, 3)
+    assert (u2["dispatched"], u2["assisting"], u2["refused"], u2["results"], u2["resolved"]) == (2, 2, 1, 1, 0)
+    assert u2["accept_base"] == 0  # an assisting part is not in the tickets' rates
+    assert "联合调处" in render_html(report, "t", "p") and "拒收" in render_html(report, "t", "p")
+    assert "unit,U2,refused,1" in render_csv(report)

@@ -54,7 +54,8 @@ def test_request_bodies_are_the_validating_models_schemas():
     assert body("/api/tickets/{ticket_id}", "patch") == TicketChanges.model_json_schema()
     assert body("/api/tickets/{ticket_id}", "patch")["additionalProperties"] is False
     assert body("/api/tickets/{ticket_id}/feedback", "post")["required"] == ["step"]
-    assert FeedbackBody.model_json_schema()["properties"]["step"]["enum"] == ["accept", "arrival", "result"]
+    assert FeedbackBody.model_json_schema()["properties"]["step"]["enum"] == [
+        "accept", "arrival", "result", "progress", "refuse", "ask_police"]
     with_bodies = [(p, m) for p, item in OPENAPI["paths"].items() for m, op in item.items() if "requestBody" in op]
     assert len(with_bodies) >= 10  # every JSON body of the API is generated (the signed push is documented apart)
 

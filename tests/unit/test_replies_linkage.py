@@ -180,3 +180,31 @@ def test_the_report_models_name_every_figure_and_keep_the_text_as_it_was():
     served_text = json.dumps(LinkageReport.model_validate(figures).model_dump(mode="json"), ensure_ascii=False,
                              indent=1)
     assert served_text == json.dumps(figures, ensure_ascii=False, indent=1)  # key for key, in the same order
+
+
+async def test_joint_handling_over_http(loop):
+    client, ticket = loop.client, loop.ticket
+    url = f"/api/tickets/{ticket.id}/dispatch"
+    resp = await client.post(url, json={"unit": "QD-GAS", "role": "assisting"}, headers=_auth("agent"))
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "no_lead"
+    resp = await client.post(url, json={"unit": "QD-WATER", "role": "helper"}, headers=_auth("agent"))
+    assert resp.status == 400  # not lead or assisting
+    resp = await client.post(url, json={"unit": "QD-WATER"}, headers=_auth("agent"))
+    assert (await served(resp, DispatchRecord, DISPATCH, 201))["role"] == "lead"
+    resp = await client.post(url, json={"unit": "QD-GAS", "role": "assisting"}, headers=_auth("agent"))
+    part = await served(resp, DispatchRecord, DISPATCH, 201)
+    assert (part["unit"], part["role"], part["state"]) == ("QD-GAS", "assisting", "dispatched")
+    resp = await client.get(url, headers=_auth("agent"))
+    overview = await served(resp, DispatchOverview, DISPATCH, 200)
+    assert overview["dispatch"]["unit"] == "QD-WATER"  # the lead, where the single dispatch always was
+    assert [a["dispatch"]["unit"] for a in overview["assisting"]] == ["QD-GAS"]
+    accept = overview["assisting"][0]["deadlines"]["accept"]
+    assert accept["unit"] == "QD-GAS" and accept["assisting"] is True
+    feedback = f"/api/tickets/{ticket.id}/feedback"
+    resp = await client.post(feedback, json={"step": "refuse"}, headers=_auth("unit"))
+    assert resp.status == 400  # the reason is required
+    resp = await client.post(feedback, json={"step": "refuse", "reason": "不属于本单位"}, headers=_auth("unit"))
+    record = await served(resp, DispatchRecord, FEEDBACK, 200)
+    assert (record["state"], record["refusal"]) == ("refused", "不属于本单位")
+    resp = await client.post(feedback, json={"step": "progress", "note": "x"}, headers=_auth("unit"))
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "wrong_step"
