@@ -352,7 +352,7 @@ class CallbackService:
                              source=request.source if request.missed_only else
                              next(s for s in (request.sources or (request.source,)) if s != "missed"),
                              stage=request.stage.value, step=note.step, attempt=request.attempts,
-                             agent=request.agent, reason=note.reason,
+                             agent=note.agent or request.agent, reason=note.reason,
                              pending=await self.store.pending_count(request.site))
         entry = entry_of(BusEvent.of(event), self.clock())
         pipe = self.redis.pipeline(transaction=False)

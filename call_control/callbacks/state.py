@@ -206,6 +206,7 @@ class Note:
 
     step: str
     reason: str = ""
+    agent: str = ""  # the agent the step was about, when the request no longer names one
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ def _back_to_queue(request: Request, policy: Policy, now: float, step: str, reas
     after = replace(request, stage=Stage.PENDING if request.attempts == 0 else Stage.RETRY, agent="",
                     channel_id="", due_at=now + policy.agent_retry_s, declined=declined, reason=reason,
                     updated_at=now)
-    return after, (ReleaseSeat(request.agent, request.channel_id), Note(step, reason))
+    return after, (ReleaseSeat(request.agent, request.channel_id), Note(step, reason, request.agent))
 
 
 def _unanswered(request: Request, policy: Policy, now: float, status: str) -> Outcome:

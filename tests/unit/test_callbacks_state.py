@@ -89,13 +89,13 @@ def test_agent_no_answer_goes_back_to_the_queue_without_an_attempt(ringing: bool
     assert (after.stage, after.attempts, after.agent, after.channel_id) == (Stage.PENDING, 0, "", "")
     assert after.declined == ("1001",)  # offered to another agent next
     assert after.due_at == 1040.0 + POLICY.agent_retry_s
-    assert actions == (ReleaseSeat("1001", "chan-1"), Note("agent_no_answer", "reason 3"))
+    assert actions == (ReleaseSeat("1001", "chan-1"), Note("agent_no_answer", "reason 3", "1001"))
 
 
 def test_offer_refused_by_asterisk_frees_the_seat_and_waits():
     after, actions = step(_offered(), OfferRefused("chan-1", "AMI not connected", 1011.0), POLICY)
     assert after.stage is Stage.PENDING and after.attempts == 0
-    assert actions == (ReleaseSeat("1001", "chan-1"), Note("offer_refused", "AMI not connected"))
+    assert actions == (ReleaseSeat("1001", "chan-1"), Note("offer_refused", "AMI not connected", "1001"))
 
 
 def test_unanswered_citizen_retries_after_the_spacing():
@@ -132,6 +132,7 @@ def test_retry_is_offered_like_pending():
     retry, _ = step(_connecting(), Unanswered("chan-1", "BUSY", 1050.0), POLICY)
     after, actions = step(retry, Offer("1002", "chan-2", 1400.0), POLICY)
     assert (after.stage, after.agent, after.attempts) == (Stage.OFFERING, "1002", 1)
+    assert actions == (Note("offered"), Originate())
     # an agent letting the second attempt ring out keeps it a retry with its attempt
     back, _ = step(after, AgentNoAnswer("chan-2", "reason 3", 1420.0), POLICY)
     assert (back.stage, back.attempts) == (Stage.RETRY, 1)
