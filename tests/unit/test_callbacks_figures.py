@@ -10,6 +10,7 @@ from hotline_link.core.bus import BusEvent
 from hotline_link.core.events import CallbackStep, payload
 from linkage.report import compute, render_csv, render_html
 from supervisor.figures import Count, Dashboard
+from supervisor.history import COUNTERS
 
 
 def _step(step: str, *, source: str = "ivr", attempt: int = 0, reason: str = "", pending: int = 1,
@@ -55,6 +56,7 @@ def test_the_supervisor_page_counts_the_callbacks_of_the_last_hour():
         ("110", "missed_callbacks_skipped_answered"), ("12345", "callbacks_done"), ("12345", "callbacks_failed"),
         ("12345", "missed_callbacks_made")]
     assert len({c.once for c in counts}) == 4  # each counted once across instances
+    assert {c.field for c in counts} <= set(COUNTERS)  # in the history's CSV export
     later = board.snapshot(1000.0 + 3600 + 100)["sites"]["12345"]  # out of the window
     assert later["callbacks_done_last_hour"] == 0 and later["callbacks_pending"] == 3
 
