@@ -15,6 +15,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from agi_scripts.plugin import RouteHookPlugin
+from call_control.callbacks.plugin import CallbacksPlugin
 from call_control.plugin import CallControlPlugin
 from desk.plugin import DeskPlugin
 from exchange.plugin import ExchangePlugin
@@ -39,7 +40,7 @@ T = TypeVar("T")
 
 BUILTIN_PLUGINS: dict[str, type[Plugin]] = {plugin.name: plugin for plugin in (
     TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, IvrPlugin, SupervisorPlugin,
-    DeskPlugin, RouteHookPlugin)}
+    DeskPlugin, RouteHookPlugin, CallbacksPlugin)}
 
 
 def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,

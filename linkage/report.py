@@ -47,6 +47,7 @@ from hotline_link.core.events import (
 )
 from hotline_link.core.spreadsheet import safe_cell
 from hotline_link.core.zone import HOTLINE_ZONE
+from linkage import callback_figures
 from linkage.errors import BadRange
 from linkage.exchange_figures import FIGURES as EXCHANGE_FIGURES
 from linkage.exchange_figures import Ways
@@ -293,6 +294,7 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
     (``linkage.exchange_figures``; read by ``exchange_reader.ways_between``); None: one
     deployment, or the channel off. Then the figures between the platforms are these."""
     unit_names = unit_names or {}
+    events = list(events)  # read twice: the callback queue's columns are counted apart
     tally = _Tally()
     if exchange is not None:
         _from_messages(tally, exchange)
@@ -314,6 +316,7 @@ def compute(events: Iterable[dict[str, Any]], start: float, end: float,
         "platforms": {k: {**v, **_rates(v)} for k, v in sorted(tally.platforms.items())},
         "units": {k: {"name": unit_names.get(k, ""), **v, **_rates(v)} for k, v in sorted(tally.units.items())},
         "exchange": exchange,
+        "callback_queue": callback_figures.compute(events, start, end),
         "definitions": dict(DEFINITIONS) if exchange is None else {**DEFINITIONS, "handovers": HANDOVERS_FROM_MESSAGES},
     }
 
@@ -329,6 +332,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
             rows += [(scope[:-1], name, key, value) for key, value in figures.items() if key != "name"]
     for way, figures in (report.get("exchange") or {}).items():
         rows += [("exchange", way, key, value) for key, value in figures.items()]
+    rows += callback_figures.rows(report.get("callback_queue") or {})
     return rows
 
 
@@ -492,6 +496,7 @@ def render_html(report: dict[str, Any], title: str, period: str) -> str:
     parts.append(_chart("督办与提级", ("督办", "提级"),
                         [(n, (float(f["supervised"]), float(f["escalated"]))) for n, f in named
                          if f["supervised"] or f["escalated"]], percent=False, stacked=True))
+    parts.append(callback_figures.render_html(report.get("callback_queue") or {}))
     parts.append("<h2>口径</h2><dl>")
     definitions = report.get("definitions", DEFINITIONS)
     parts += [f"<dt>{_esc(name)}</dt><dd>{_esc(definitions.get(key, DEFINITIONS[key]))}</dd>"

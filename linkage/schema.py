@@ -272,6 +272,17 @@ class ReportDefinitions(Reply):
     exchange: str
 
 
+class CallbackQueueFigures(Reply):
+    """One platform's callback queue in the period (``linkage.callback_figures``)."""
+
+    requests: int  # new requests (duplicates of an open one merged, not counted)
+    done: int  # the citizen answered
+    failed: int  # every attempt unanswered
+    agent_no_answer: int  # offers an agent let ring out (no attempt counted)
+    missed_made: int  # missed-call callbacks placed
+    missed_skipped_answered: int  # missed calls not called back: the number called again and was answered
+
+
 class LinkageReport(_ReportRow):
     """The report's JSON form (``format=json``)."""
 
@@ -282,6 +293,7 @@ class LinkageReport(_ReportRow):
     units: dict[str, UnitFigures]  # by unit id
     # by way, 12345->110: the exchange channel's messages (two deployments); null: one deployment
     exchange: dict[str, ExchangeWayFigures] | None
+    callback_queue: dict[str, CallbackQueueFigures]  # by platform: the callback queue's (回电) steps
     definitions: ReportDefinitions
 
 

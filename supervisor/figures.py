@@ -23,6 +23,11 @@ Definitions (the README's "Supervisor dashboard" section repeats them):
   (``conference.*``) begun in the last hour, keyed ``source->target``; the source of a
   transfer is the site of the agent who asked for it. ``answered`` / ``joined`` count
   those the other platform picked up.
+* **callbacks** (回电, ``callback.step``): ``callbacks_pending``, the site's requests waiting
+  or under way after the latest step this instance saw; in the last hour, requests
+  ``done`` (the citizen answered) and ``failed`` (every attempt unanswered), missed-call
+  callbacks ``made`` (an agent took one and the citizen was dialled: once per request) and
+  ``skipped`` because the number called again and was answered.
 * **the exchange link** (交互通道, two deployments): its state as this server instance sees
   it (``exchange.link`` on the bus, and the exchange service's view, ``set_exchange``), the
   messages waiting each way, the age of the oldest one, stopped queues, dead letters, and
@@ -43,6 +48,7 @@ from typing import Any
 from hotline_link.core.events import (
     CATALOG,
     CallAnswered,
+    CallbackStep,
     CallEnded,
     CallRouted,
     ConferenceEvent,
@@ -143,6 +149,7 @@ class Dashboard:
         self._series: dict[str, deque[tuple[float, int, float | None]]] = {
             s: deque(maxlen=points) for s in self.sites}
         self._last_sample: float | None = None
+        self._callbacks_pending: dict[str, int] = dict.fromkeys(self.sites, 0)
 
     # --- input -----------------------------------------------------------------------
 
@@ -198,6 +205,8 @@ class Dashboard:
                 figures["lost_last_hour"] += 1
             elif h.kind == "overflowed":
                 figures["overflowed_last_hour"] += 1
+            elif h.kind in CALLBACK_HAPPENINGS:
+                figures[CALLBACK_HAPPENINGS[h.kind]] += 1
         for figures in per_site.values():
             outcomes = figures["answered_last_hour"] + figures["lost_last_hour"]
             figures["offered_last_hour"] = outcomes
@@ -241,7 +250,13 @@ class Dashboard:
             "answered_last_hour": 0, "answered_within_sl_last_hour": 0, "lost_last_hour": 0,
             "overflowed_last_hour": 0,
             "series": [[t, w, o] for t, w, o in self._series[site] if t >= cutoff],
+            **self._callback_figures(site),
         }
+
+    def _callback_figures(self, site: str) -> dict[str, int]:
+        """The callback queue's figures of a site (the last hour's filled in by ``snapshot``)."""
+        return {"callbacks_pending": self._callbacks_pending[site],
+                **dict.fromkeys(CALLBACK_HAPPENINGS.values(), 0)}
 
     def _occupancy(self, site: str) -> tuple[int, int, float | None]:
         states = [state for state, _ in self._seats[site].values()]
@@ -448,7 +463,41 @@ def _on_link(d: Dashboard, changed: ExchangeLinkChanged, now: float) -> list[Cou
     return []
 
 
+# a callback step's happening kind -> the site figure counting it over the last hour
+CALLBACK_HAPPENINGS = {"callback_done": "callbacks_done_last_hour", "callback_failed": "callbacks_failed_last_hour",
+                       "missed_callback_made": "missed_callbacks_made_last_hour",
+                       "missed_callback_skipped": "missed_callbacks_skipped_answered_last_hour"}
+
+
+def callback_happening(step: CallbackStep) -> str | None:
+    """What a callback step counts for (``CALLBACK_HAPPENINGS``), if anything. Pure."""
+    if step.step == "connected":
+        return "callback_done"
+    if step.step == "failed":
+        return "callback_failed"
+    if step.source == "missed" and step.step == "agent_answered" and step.attempt == 1:
+        return "missed_callback_made"
+    if step.source == "missed" and step.step == "skipped" and step.reason == "answered":
+        return "missed_callback_skipped"
+    return None
+
+
+def _on_callback(d: Dashboard, step: CallbackStep, now: float) -> list[Count]:
+    site = str(step.site)
+    if site not in d._callbacks_pending:
+        return []
+    if isinstance(step.pending, int) and step.pending >= 0:
+        d._callbacks_pending[site] = step.pending
+    kind = callback_happening(step)
+    if kind is None:
+        return []
+    d._happen(now, site, kind)
+    field = CALLBACK_HAPPENINGS[kind].removesuffix("_last_hour")
+    return [Count(site, field, now, once=f"{kind}:{step.request_id}:{step.attempt}")]
+
+
 HANDLERS: dict[type[Event], Handler] = {
+    CallbackStep: _on_callback,
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
     ExchangeAlert: _on_alert,

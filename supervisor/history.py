@@ -26,7 +26,9 @@ MARKER_TTL_S = 2 * 3600  # how long a "counted once" marker is kept
 MAX_HOURS = 31 * 24  # by=hour: at most a month per export
 MAX_DAYS = 400  # by=day: at most the history kept
 COUNTERS = ("offered", "answered", "answered_within_sl", "lost", "wait_s_sum", "overflowed",
-            "ivr_entered", "surges")
+            "ivr_entered", "surges",
+            # the callback queue (回电; supervisor.figures.CALLBACK_HAPPENINGS)
+            "callbacks_done", "callbacks_failed", "missed_callbacks_made", "missed_callbacks_skipped_answered")
 DIRECTED = ("transfers_to_{}", "transfers_answered_to_{}", "conferences_to_{}",
             "conferences_joined_to_{}")
 

@@ -67,6 +67,12 @@ class SiteFigures(Reply):
     offered_last_hour: int  # answered + lost
     answer_rate: float | None  # 接通率 (null: no outcome yet)
     service_level: float | None  # answered within service_level_s / (answered + lost)
+    # the callback queue (回电): requests waiting or under way, and the last hour's outcomes
+    callbacks_pending: int
+    callbacks_done_last_hour: int  # the citizen answered
+    callbacks_failed_last_hour: int  # every attempt unanswered
+    missed_callbacks_made_last_hour: int  # 漏接电话回拨 placed (the agent answered, the citizen dialled)
+    missed_callbacks_skipped_answered_last_hour: int  # not made: the number called again and was answered
 
 
 class DashboardTransfers(Reply):

@@ -706,6 +706,40 @@ class LinkageLeadershipNotified(Event):
     contacts: list[str]
 
 
+# --- the callback queue (call_control.callbacks) --------------------------------------
+
+
+@dataclass(frozen=True)
+class CallMissed(Event):
+    """A caller hung up at intake while waiting for an agent (queued, or an agent's phone
+    ringing): nobody answered. ``caller`` as the call book has it (masked where stored)."""
+
+    NAME: ClassVar[str] = "call.missed"
+    call_id: str
+    site: str
+    caller: str
+    ended_at: float
+
+
+@dataclass(frozen=True)
+class CallbackStep(Event):
+    """A step of a callback request (``stage`` is its state after the step: pending,
+    offering, agent_ringing, connecting, done, retry, failed, skipped); ``pending`` is how
+    many of the site's requests were waiting or under way just after it."""
+
+    NAME: ClassVar[str] = "callback.step"
+    request_id: str
+    site: str
+    ticket_id: str
+    source: str  # ivr, web, missed
+    stage: str
+    step: str  # requested, merged, offered, agent_answered, agent_no_answer, connected, unanswered, ...
+    attempt: int
+    agent: str
+    reason: str
+    pending: int
+
+
 def _catalogued(base: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for cls in base.__subclasses__():

@@ -139,7 +139,9 @@ def test_figures_match_the_totals_worked_out_by_hand():
         "accept_base": 1, "accept_base_accepted": 0, "arrive_base": 0, "arrive_base_on_time": 0,
         "bounced_in": 0, "joint_cases": 0,
         "acceptance_rate": 0.0, "on_time_arrival_rate": None, "resolution_rate": None, "satisfaction": None}
-    assert set(report) == {"from", "to", "handovers", "platforms", "units", "exchange", "definitions"}
+    assert set(report) == {"from", "to", "handovers", "platforms", "units", "exchange", "callback_queue",
+                           "definitions"}
+    assert report["callback_queue"] == {}  # no callback steps logged
     assert report["exchange"] is None  # one deployment: no exchange channel to count from
 
 

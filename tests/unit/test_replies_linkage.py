@@ -157,7 +157,8 @@ async def test_the_reports_json_form_is_its_model(loop):
     resp = await client.get(f"/supervisor/report?from={first_day}&to={_local_day()}&format=json",
                             headers=_auth("supervisor"))
     report = await served(resp, LinkageReport, "/supervisor/report", 200)
-    assert list(report) == ["from", "to", "handovers", "platforms", "units", "exchange", "definitions"]
+    assert list(report) == ["from", "to", "handovers", "platforms", "units", "exchange", "callback_queue",
+                            "definitions"]
     assert report["units"]["QD-WATER"]["name"] == "水务公司" and report["units"]["QD-WATER"]["dispatched"] == 1
     assert report["platforms"]["12345"]["dispatched"] == 1 and report["platforms"]["12345"]["resolution_rate"] is None
 
