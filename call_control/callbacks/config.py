@@ -22,6 +22,9 @@ class CallbacksConfig(Section):
     # a caller who hung up unanswered at intake is called back within this many minutes
     # (漏接电话回拨); 0 turns missed-call callbacks off
     missed_callback_minutes: Annotated[int, Field(ge=0, le=1440)] = 30
+    # ... but not before this many seconds: a caller who hung up often calls again at once,
+    # and a callback ringing while they dial in helps nobody (answered since: no callback)
+    missed_callback_grace_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
     # callbacks go out within the 回访 calling hours (the closed loop's working calendar);
     # outside them a request waits for the next window. False: at any hour
     callback_calling_hours: bool = True

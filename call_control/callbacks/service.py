@@ -141,7 +141,7 @@ class CallbackService:
     # --- requests ---------------------------------------------------------------------
 
     async def request(self, site: str, number: str, *, source: str, ticket_id: str = "", call_id: str = "",
-                      missed_at: float = 0.0, deadline: float = 0.0) -> Request | None:
+                      missed_at: float = 0.0, deadline: float = 0.0, not_before: float = 0.0) -> Request | None:
         """Queue a callback of ``number`` on ``site`` (merged into the number's open request
         if there is one); None when it cannot be made (no number, a site without agents)."""
         caller = CallerNumber.parse_written(number)
@@ -154,7 +154,8 @@ class CallbackService:
             return None
         now = self.clock()
         new = Request(id=f"cb{uuid.uuid4().hex}", site=site, number=caller.identity, masked=caller.masked,
-                      source=source, call_id=call_id, ticket_id=ticket_id, created_at=now, due_at=now,
+                      source=source, call_id=call_id, ticket_id=ticket_id, created_at=now,
+                      due_at=max(now, not_before),
                       deadline=deadline, missed_at=missed_at, sources=(source,), updated_at=now)
         (after, actions), created = await self.store.add(new, state.merge)
         await self._apply(after, actions)
@@ -182,7 +183,8 @@ class CallbackService:
         if minutes <= 0:
             return None
         return await self.request(missed.site, missed.caller, source="missed", call_id=missed.call_id,
-                                  missed_at=missed.ended_at, deadline=missed.ended_at + minutes * 60)
+                                  missed_at=missed.ended_at, deadline=missed.ended_at + minutes * 60,
+                                  not_before=missed.ended_at + self.config.missed_callback_grace_s)
 
     async def open_requests(self, site: str) -> list[Request]:
         return await self.store.open_requests(site)

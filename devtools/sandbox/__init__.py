@@ -21,7 +21,7 @@ import structlog
 from devtools.sandbox import deployments, rootfs
 from devtools.sandbox.ports import PortNeed, require_free, tcp_open
 from devtools.sandbox.processes import AsteriskProcess, RedisProcess
-from devtools.sandbox.residue import agent_contacts, clear_site, count_channels, ready_seats
+from devtools.sandbox.residue import agent_contacts, clear_site, count_channels, forget_callbacks, ready_seats
 from devtools.sandbox.tls import ensure_site_certificate
 from hotline_link.asterisk.layout import SiteLayout
 from hotline_link.asterisk.render import render_site
@@ -297,12 +297,14 @@ class Sandbox:
 
     def ready_seats(self) -> list[str]:
         """Seats an earlier run left paused, logged out, in wrap-up or claimed go back in
-        the pool (a test stopped before its own clean-up leaves them so)."""
+        the pool (a test stopped before its own clean-up leaves them so), and callbacks it
+        queued are forgotten: one would ring an agent in the middle of the next run."""
         import redis
 
         client = redis.Redis.from_url(self.settings.redis_url, password=self.settings.redis_password or None,
                                       decode_responses=True)
         try:
+            forget_callbacks(client)
             readied = ready_seats(client, self.settings.sites, time.time())
         except redis.RedisError as exc:
             raise SandboxError(f"sandbox: cannot reset the seats in Redis: {exc}") from None

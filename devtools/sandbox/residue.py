@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from call_control.callbacks.store import PREFIX as CALLBACK_PREFIX
 from hotline_link.asterisk.render import render_text
 from hotline_link.core.errors import SandboxError
 from hotline_link.core.settings import SiteSettings
@@ -110,3 +111,11 @@ def ready_seats(client: redis.Redis, sites: Iterable[SiteSettings], now: float) 
                 readied.append(f"{site.id}/{agent}")
             client.delete(claim_key(site.id, agent))
     return readied
+
+
+def forget_callbacks(client: redis.Redis) -> int:
+    """Deletes the callback queue (``hl:callback:*``) an earlier run left; the keys deleted."""
+    keys = list(client.scan_iter(match=f"{CALLBACK_PREFIX}*", count=500))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start:start + 500])
+    return len(keys)

@@ -230,6 +230,12 @@ class SipPeers:
         return await self._start(f"call-{caller}", scenario, site, free_udp_port(self.host), 1,
                                  timeout_s)
 
+    async def call_and_give_up(self, site: SiteSettings, caller: str, dialled: str, ring_ms: int,
+                               timeout_s: int = 60) -> SippRun:
+        """A caller who hangs up unanswered: it rings ``ring_ms``, then sends CANCEL."""
+        scenario = self._scenario("call_cancel.xml", caller=caller, dialled=dialled, ring_ms=ring_ms)
+        return await self._start(f"cancel-{caller}", scenario, site, free_udp_port(self.host), 1, timeout_s)
+
     async def calls(self, site: SiteSettings, callers: list[str], dialled: str, hold_ms: int,
                     rate_per_s: float, timeout_s: int = 300,
                     talk_range_ms: tuple[int, int] | None = None) -> SippRun:

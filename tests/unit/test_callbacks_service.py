@@ -247,6 +247,10 @@ async def _missed(world: SimpleNamespace, call_id: str = "missed-1", caller: str
 async def test_a_missed_call_is_called_back_with_a_ticket_opened_then(world: SimpleNamespace):
     request = await _missed(world)
     assert (request.source, request.ticket_id, request.deadline) == ("missed", "", world.clock.now + 1800)
+    # not before the grace: the caller may call again at once
+    assert request.due_at == world.clock.now + world.config.missed_callback_grace_s
+    assert await world.service.offer_due(SITE) == 0 and world.ami.sent == []
+    world.clock.now += world.config.missed_callback_grace_s
     assert await world.service.offer_due(SITE) == 1
     action = world.ami.sent[0][1]
     ticket = await world.tickets.for_call("missed-1")
@@ -264,7 +268,7 @@ async def test_a_missed_call_answered_since_is_skipped(world: SimpleNamespace):
         await timeline.flush()
     finally:
         await timeline.stop()
-    world.clock.now += 60
+    world.clock.now += world.config.missed_callback_grace_s
     assert await world.service.offer_due(SITE) == 0 and world.ami.sent == []
     after = await world.service.store.get(request.id)
     assert (after.stage, after.reason) == (Stage.SKIPPED, "answered")
@@ -275,6 +279,7 @@ async def test_a_missed_call_answered_since_is_skipped(world: SimpleNamespace):
 async def test_a_missed_call_opted_out_is_never_called(world: SimpleNamespace):
     await world.redis.sadd(world.keys.callback_optout, CITIZEN)
     request = await _missed(world)
+    world.clock.now += world.config.missed_callback_grace_s
     assert await world.service.offer_due(SITE) == 0 and world.ami.sent == []
     assert (await world.service.store.get(request.id)).reason == "opted_out"
 
