@@ -207,7 +207,10 @@ class TicketTimeline:
             started = event.as_(CallStarted)
             if started.site:
                 await self.redis.zadd(open_calls_key(started.site), {call_id: at}, nx=True)
-            if started.site in self.center_sites and not started.channel.startswith(ORIGINATED):
+            # a caller's call: not one the server originated (Local/, or an agent's phone rung
+            # first for a callback, which dials no number of ours)
+            if (started.site in self.center_sites and not started.channel.startswith(ORIGINATED)
+                    and started.dialled.isdigit()):
                 pipe = self.redis.pipeline(transaction=False)
                 stage_call(pipe, started.site, started.caller, call_id, at)
                 await pipe.execute()

@@ -68,6 +68,8 @@ async def test_the_timeline_keeps_the_calls_a_number_made_and_who_answered(priva
                                        ("hl12345-4", "Local/110@conference-out-00000001;1", "12345"),
                                        ("hlremote-5", "PJSIP/trunk-05", "remote")):
             bus.emit(CallStarted(call_id, site, CALLER, site, channel, resynced=False))
+        # a callback: the agent's phone rung first, dialling no number of ours
+        bus.emit(CallStarted("cb-7", "12345", CALLER, "s", "PJSIP/1006-00000007", resynced=False))
         for call_id in ("hl12345-1", "hl12345-3"):
             bus.emit(CallAnswered(call_id, "12345", CALLER, "PJSIP/1002", wait_s=3.0))
         bus.emit(CallEnded("hl12345-1", "12345", CALLER, "PJSIP/1002", "Normal Clearing", "hangup", 60.0))
@@ -76,8 +78,9 @@ async def test_the_timeline_keeps_the_calls_a_number_made_and_who_answered(priva
     finally:
         await timeline.stop()
     calls = await store.history.calls("12345", CALLER)
-    # a call we originated (a three-way call's third party presents the caller's number) and
-    # a remote seat site's leg are not calls the number made to a platform
+    # a call we originated (a three-way call's third party presents the caller's number, a
+    # callback rings the agent first) and a remote seat site's leg are not calls the number
+    # made to a platform
     assert [c.call_id for c in calls] == ["hl12345-3", "hl12345-2", "hl12345-1"]
     assert [c.answered_by for c in calls] == ["PJSIP/1002", None, "PJSIP/1002"]
     assert all(NOW - 5 < c.started_at < time.time() + 1 for c in calls)
