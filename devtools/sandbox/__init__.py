@@ -102,7 +102,7 @@ class Sandbox:
         """The sandbox's secrets (mode 600); ones added in later versions are appended."""
         path = self.settings.secrets_file
         values = read_secret_file(path) if path.exists() else {}
-        wanted = {"ami_secret": 24, "redis_password": 24}
+        wanted = {"ami_secret": 24, "redis_password": 24, "sms_secret": 24}  # sms: the gateway's webhook
         wanted.update({push_secret_key(a, b): 24 for a, b in (("12345", "110"), ("110", "12345"))})
         wanted.update(deployments.wanted_secrets())
         wanted.update({agent_password_key(site.id, agent): 12

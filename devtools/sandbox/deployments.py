@@ -104,6 +104,8 @@ def deployment_secrets(plan: DeploymentPlan, shared: Mapping[str, str], settings
                 own[push_secret_key(a.platform, b.platform)] = shared[push_secret_key(a.platform, b.platform)]
                 own[exchange_key(a.platform, b.platform)] = shared[exchange_key(a.platform, b.platform)]
     own.update({k: v for k, v in shared.items() if k.startswith("unit_")})  # the units' PINs and webhook secrets
+    if "12345" in plan.sites and "sms_secret" in shared:  # 12345's SMS gateway (网上12345's SMS channel)
+        own["sms_secret"] = shared["sms_secret"]
     return own
 
 
