@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from hotline_link.app import App
+from hotline_link.asterisk.render import handset_port
 from linkage.keys import LINKAGE
 from tests.helpers import free_tcp_port, is_event
 from tests.sandbox.callflows import Api, answered_call, online_agent, tokens_with_units
@@ -223,3 +224,58 @@ async def test_repeat_calls_from_one_number_are_linked_and_flagged_for_joint_han
     _status, story = await Api(server).request("GET", f"/api/tickets/{opened.id}/timeline", "1001")
     answered = {e["data"].get("call_id") for e in story["events"] if e["event"] == "call.answered"}
     assert answered == {first.call_id, *repeat_calls}  # the repeat calls show on the open ticket's story
+
+
+async def test_a_joint_case_with_a_lead_by_webhook_and_an_assisting_unit_by_phone_that_refuses(
+        linkage_server, peers, sandbox_settings):
+    """联合调处: the gas company leads (its webhook), the water company assists (its duty phone
+    rings through the public network; key 1 accepts), then refuses the case as not its own;
+    the lead's result resolves the ticket, and the report counts the joint case and the
+    refusal against the water company."""
+    server, received = linkage_server
+    api = Api(server)
+    first_day = local_day()
+    public = server.settings.site(server.settings.public_network_site)
+    ticket = await new_ticket(server, category="燃气", summary="燃气管道破裂，附近自来水管也被挖断")
+    handset = await peers.handset(public, handset_port(sandbox_settings), [(1500, "1")])
+    with server.bus.subscribe() as events:
+        status, lead = await api.request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001", json={"unit": "QD-GAS"})
+        assert status == 201 and lead["mode"] == "system", lead
+        assert (await asyncio.wait_for(received.get(), 10))["unit"] == "QD-GAS"
+        status, assisting = await api.request("POST", f"/api/tickets/{ticket.id}/dispatch", "1001",
+                                              json={"unit": "QD-WATER", "role": "assisting"})
+        assert status == 201 and assisting["mode"] == "phone" and assisting["role"] == "assisting", assisting
+        accepted = await events.wait_for(is_event("linkage.accepted", ticket_id=ticket.id, unit="QD-WATER"), 30)
+        assert accepted.data["role"] == "assisting"
+        assert await handset.finished(20) == 0 and handset.messages() == ["INVITE sip:77010"]
+
+        path = f"/api/tickets/{ticket.id}/feedback"
+        status, body = await api.request("POST", path, token=UNIT_TOKEN, json={"step": "accept"})
+        assert status == 200 and body["state"] == "accepted", body
+        status, err = await api.request("POST", path, token=OTHER_UNIT_TOKEN, json={"step": "refuse"})
+        assert status == 400 and "reason" in err["error"]["message"], err
+        status, body = await api.request("POST", path, token=OTHER_UNIT_TOKEN,
+                                         json={"step": "refuse", "reason": "供水管道不在事故范围，不属于本单位职责"})
+        assert status == 200 and body["state"] == "refused", body
+        await events.wait_for(is_event("linkage.refused", ticket_id=ticket.id, unit="QD-WATER"), 5)
+        status, body = await api.request("POST", path, token=UNIT_TOKEN,
+                                         json={"step": "progress", "note": "正在关闭总阀"})
+        assert status == 200, body
+        status, body = await api.request("POST", path, token=UNIT_TOKEN,
+                                         json={"step": "result", "resolved": True, "summary": "管道已修复"})
+        assert status == 200 and body["state"] == "resolved", body
+
+    status, overview = await api.request("GET", f"/api/tickets/{ticket.id}/dispatch", "1001")
+    assert status == 200
+    assert overview["dispatch"]["unit"] == "QD-GAS" and overview["dispatch"]["state"] == "resolved"
+    assert [(a["dispatch"]["unit"], a["dispatch"]["state"]) for a in overview["assisting"]] == [("QD-WATER", "refused")]
+    status, story = await api.request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
+    steps = [(e["event"], e["data"].get("unit")) for e in story["events"] if e["event"].startswith("linkage.")]
+    for step in (("linkage.dispatched", "QD-WATER"), ("linkage.refused", "QD-WATER"), ("linkage.progress", "QD-GAS"),
+                 ("linkage.resolved", "QD-GAS")):
+        assert step in steps, steps
+    status, report = await api.request("GET", f"/supervisor/report?from={first_day}&to={local_day()}&format=json",
+                                       role="supervisor")
+    assert status == 200
+    assert report["units"]["QD-WATER"]["refused"] >= 1 and report["units"]["QD-WATER"]["assisting"] >= 1
+    assert report["platforms"]["12345"]["joint_cases"] >= 1
