@@ -228,3 +228,25 @@ async def test_dispatch_and_feedback_at_110_come_back_into_the_12345_story(two_d
     row = next(r for r in listed["cases"] if r["ticket"] == ticket.id)
     assert (row["peer_ticket"], row["signed_for_by"]) == (police_ticket.id, "system"), row
     assert row["feedback_stage"] in ("result", "callback", "closed"), row  # the last step heard
+
+
+async def test_a_units_request_for_police_reaches_110_as_a_handover(two_deployments):
+    """联动110: a 12345 unit on the scene asks for the police; the 12345 deployment hands the
+    ticket to 110 over the exchange channel, where it opens a ticket naming its source."""
+    hotline, police = two_deployments["12345"], two_deployments["110"]
+    hotline_api = Api(hotline.server)
+    ticket = await hotline.server[TICKETS].open_for_call("12345", f"test-ask-police-{time.time_ns()}")
+    ticket = await hotline.server[TICKETS].update(ticket, category="燃气", summary="燃气泄漏现场有人阻挠抢修",
+                                                  division_code="320681", caller="13900004444")
+    await hotline.server[LINKAGE].dispatch(ticket, "QD-GAS", by="1001")
+    await hotline.server[LINKAGE].feedback(ticket.id, "QD-GAS", "accept", {})
+    with hotline.server.bus.subscribe() as events:
+        await hotline.server[LINKAGE].feedback(ticket.id, "QD-GAS", "ask_police", {"note": "有人阻挠抢修，请民警到场"})
+        await events.wait_for(is_event("linkage.police_requested", ticket_id=ticket.id), 5)
+    signed = await until_in_story(hotline_api, ticket.id, "1001", "exchange.received.received")
+    at_110 = await police.server[TICKETS].get(signed["receiver_ticket"])
+    assert at_110.site == "110" and at_110.source_ticket == ticket.id and at_110.source_platform == "12345"
+    assert at_110.category == "燃气"
+    status, story = await hotline_api.request("GET", f"/api/tickets/{ticket.id}/timeline", "1001")
+    assert status == 200
+    assert "linkage.police_requested" in [e["event"] for e in story["events"]]
