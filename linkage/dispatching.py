@@ -32,6 +32,7 @@ from linkage.phone import (
     PhoneAsks,
     dispatch_numbers,
     dispatch_prompt,
+    major_prompt,
     shipped_categories,
     summary_sound_name,
 )
@@ -180,7 +181,7 @@ class Dispatcher:
                     secret_ref=leader.secret_ref)
             if leader.phone and self.phone is not None:
                 await self.phone.start_ask("leadership", ticket.id, ticket.site, [leader.phone, leader.phone],
-                                           dispatch_prompt(ticket.id, ticket.category, self.spoken_categories),
+                                           major_prompt(ticket.id, ticket.category, self.spoken_categories),
                                            unit=unit.id, contact=leader.name, own_slot=leader.name)
         names = [leader.name for leader in leaders]
         await self.journal.record(LinkageLeadershipNotified(ticket_id=ticket.id, site=ticket.site, unit=unit.id,

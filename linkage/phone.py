@@ -70,6 +70,9 @@ _TEXTS = {
     "stage_result": "尚未反馈办理结果，已超过办结时限。",
     "supervise_press": "请尽快处置并反馈。收到请按1。",
     "escalate_press": "经督办仍然超时，请指挥中心协调处置。收到请按1。",
+    # a major case's lead dispatched: the leadership told (重大事件，在下达指令的同时上报)
+    "major_intro": "您好，这里是12345政务服务便民热线重大事件报告。工单号",
+    "major_press": "已派发处置单位，特此报告。收到请按1。",
     # the units' feedback line (asterisk_conf/extensions_feedback.conf)
     "fb_ticket": "联动单位反馈专线。请输入工单号，按井号键结束。",
     "fb_pin": "请输入单位反馈密码，以井号键结束。",
@@ -136,6 +139,16 @@ def dispatch_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] =
     if summary:
         parts.append(f"{SOUNDS_SUBDIR}/{summary}")
     parts.append(sound("dispatch_press"))
+    return "&".join(parts)
+
+
+def major_prompt(ticket_id: str, category: str = "", spoken: frozenset[str] = frozenset()) -> str:
+    """The Read() file list of a leadership call about a major case: intro, the number digit
+    by digit, the category when spoken, "dispatched; press 1 to acknowledge"."""
+    parts = [sound("major_intro"), *_number_sounds(ticket_id)]
+    if category.strip() and category.strip() in spoken:
+        parts.append(f"{SOUNDS_SUBDIR}/{category_prompt_name(category)}")
+    parts.append(sound("major_press"))
     return "&".join(parts)
 
 

@@ -162,6 +162,8 @@ async def test_dispatching_a_major_ticket_tells_the_leadership(private_redis, bu
     assert job and json.loads(job["body"])["kind"] == "major_incident"
     dialled = [a for a in originated.actions[calls_before:] if "77998" in json.dumps(a)]
     assert dialled, "the leader with a phone is called"
+    said = json.dumps(dialled[0], ensure_ascii=False)  # a report to acknowledge, not a dispatch to accept
+    assert "major_intro" in said and "major_press" in said and "dispatch_press" not in said, said
     await linkage.dispatch(major, "QD-WATER", "1001", "assisting")  # an assisting unit tells no one again
     assert (await story(linkage, major.id)).count("linkage.leadership_notified") == 1
 
