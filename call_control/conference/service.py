@@ -44,6 +44,7 @@ from call_control.conference.state import (
     Room,
     RoomEnded,
     StartFailed,
+    StopRecording,
     TargetFailed,
     parties,
     step,
@@ -58,6 +59,7 @@ from call_control.errors import (
     NotInConference,
 )
 from call_control.handover import HandoverChannel, send_handover
+from call_control.recording import stop_recording
 from call_control.transfer.service import require_agent_call
 from hotline_link.asterisk.ami.manager import AmiEvent
 from hotline_link.core.errors import AmiError
@@ -274,6 +276,8 @@ class ConferenceService:
             elif isinstance(action, HangUpTarget):
                 with contextlib.suppress(AmiError):
                     await self.ctx.ami.send(conf.site, {"Action": "Hangup", "Channel": action.channel})
+            elif isinstance(action, StopRecording):
+                await stop_recording(self.ctx.ami, conf.site, action.channel, conf.call_id)
             elif isinstance(action, Forget):
                 self.rooms.pop((conf.site, conf.room), None)
 

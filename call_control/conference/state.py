@@ -65,6 +65,11 @@ class Room:
     third_party: str  # the uniqueid given to the target's leg (Originate ChannelId)
     members: Mapping[str, str] = field(default_factory=dict)  # uniqueid -> channel, in the room
 
+    @property
+    def local_agents(self) -> int:
+        """This platform's agents in the room (neither the caller nor the dialled target)."""
+        return sum(1 for uid in self.members if uid not in (self.caller, self.third_party))
+
     def agents_left_after(self, uniqueid: str) -> int:
         return sum(1 for uid in self.members if uid not in (uniqueid, self.caller))
 
@@ -189,11 +194,19 @@ class HangUpTarget:
 
 
 @dataclass(frozen=True)
+class StopRecording:
+    """The platform's last agent left: the caller talks on with the other platform only,
+    whose part this site does not record (``call_control.recording``)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
 class Forget:
     """The room is over: drop it from the service's table."""
 
 
-Action = Dial | Publish | ReturnCaller | Kick | HangUpTarget | Forget
+Action = Dial | Publish | ReturnCaller | Kick | HangUpTarget | StopRecording | Forget
 
 
 class InvalidTransition(Exception):
@@ -264,8 +277,11 @@ def step(room: Room, event: Event) -> tuple[Room, list[Action]]:
                        state=S.JOINED if event.uniqueid == room.third_party else room.state)
         return room, [_publish(ConferenceJoined, party_of(event.channel), room)]
     if isinstance(event, Left):
+        had_agents = room.local_agents > 0
         room = replace(room, members={u: ch for u, ch in room.members.items() if u != event.uniqueid})
-        return room, [_publish(ConferenceLeft, party_of(event.channel), room), *_return_if_alone(room)]
+        handed = had_agents and not room.local_agents and {room.caller, room.third_party} <= set(room.members)
+        return room, [_publish(ConferenceLeft, party_of(event.channel), room), *_return_if_alone(room),
+                      *([StopRecording(room.members[room.caller])] if handed else [])]
     if isinstance(event, TargetFailed):
         if room.state not in (S.STARTING, S.DIALLING):
             return room, []  # the target already came, or was already given up on

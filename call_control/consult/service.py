@@ -38,6 +38,7 @@ from call_control.errors import (
     TargetUnreachable,
 )
 from call_control.handover import HandoverChannel, send_handover
+from call_control.recording import stop_recording
 from call_control.transfer.service import TRANSFER_EVENTS, require_agent_call
 from call_control.transfer.state import TransferState, failure_reason
 from hotline_link.asterisk.ami.manager import AmiEvent
@@ -335,6 +336,11 @@ class ConsultService:
         self._publish(consult)
         if new_state is ConsultState.COMPLETED:
             asyncio.get_running_loop().create_task(self._hand_over(consult))
+            call = self.ctx.book.calls.get((consult.site, consult.call_id))
+            caller = call.caller_channel if call is not None else None
+            if caller is not None:  # the caller talks on with the target, not with us
+                asyncio.get_running_loop().create_task(
+                    stop_recording(self.ctx.ami, consult.site, caller[1], consult.call_id))
         elif new_state.final and consult.via == "consult" and new_state is not ConsultState.CALLER_GONE:
             asyncio.get_running_loop().create_task(self._restore_transfer_context(consult))
 

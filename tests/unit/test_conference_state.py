@@ -26,6 +26,7 @@ from call_control.conference.state import (
     Room,
     RoomEnded,
     StartFailed,
+    StopRecording,
     TargetFailed,
     step,
 )
@@ -228,9 +229,13 @@ def test_a_target_answering_after_all_joins():
 def test_one_agent_leaving_leaves_the_caller_with_the_other():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*AGENT))
     assert r == room(S.JOINED, CALLER, THIRD)
-    assert actions == [Publish(ConferenceLeft, "1001", S.JOINED, ("110", "caller"))]
+    # the platform's last agent left: its recording of the caller stops (the other records)
+    assert actions == [Publish(ConferenceLeft, "1001", S.JOINED, ("110", "caller")), StopRecording(CALLER[1])]
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*THIRD))
-    assert actions == [Publish(ConferenceLeft, "110", S.JOINED, ("1001", "caller"))]
+    assert actions == [Publish(ConferenceLeft, "110", S.JOINED, ("1001", "caller"))]  # our agent stays: we record
+    second = ("1700000000.9", "PJSIP/1002-00000009")
+    r, actions = step(room(S.JOINED, CALLER, AGENT, second, THIRD), Left(*AGENT))
+    assert StopRecording(CALLER[1]) not in actions  # another of our agents is still there
 
 
 @pytest.mark.parametrize("state", [S.STARTING, S.JOINED, S.NO_ANSWER])

@@ -173,6 +173,8 @@ async def test_complete_hangs_up_the_agent_and_the_attended_transfer_hands_the_c
         ("transfer.answered", "answered", None, "consult")]
     assert desk.ami.actions("Setvar") == []  # the agent's channel is gone
     assert desk.consults.of_call(CALL) is None
+    # the caller talks on with 110, which records its own part: this site stops recording
+    assert desk.ami.actions("StopMixMonitor") == [{"Action": "StopMixMonitor", "Channel": CALLER[1]}]
 
 
 @pytest.mark.parametrize("fields", [{"Result": "Fail", "OrigTransfererChannel": AGENT[1]},
