@@ -27,7 +27,9 @@ Definitions (the README's "Supervisor dashboard" section repeats them):
   or under way after the latest step this instance saw; in the last hour, requests
   ``done`` (the citizen answered) and ``failed`` (every attempt unanswered), missed-call
   callbacks ``made`` (an agent took one and the citizen was dialled: once per request) and
-  ``skipped`` because the number called again and was answered.
+  ``skipped`` because the number called again and was answered; ``callbacks_last_step_at``,
+  when this instance last saw a step of the site's callbacks (the page then reads the
+  open requests anew, ``GET /api/callbacks``).
 * **the exchange link** (交互通道, two deployments): its state as this server instance sees
   it (``exchange.link`` on the bus, and the exchange service's view, ``set_exchange``), the
   messages waiting each way, the age of the oldest one, stopped queues, dead letters, and
@@ -59,6 +61,9 @@ from hotline_link.core.events import (
     IvrChoice,
     IvrEntered,
     IvrLeft,
+    LinkageLeadershipNotified,
+    LinkagePoliceRequested,
+    LinkageRefused,
     LinkageSupervisorAlert,
     OverflowChanged,
     PushDead,
@@ -150,6 +155,10 @@ class Dashboard:
             s: deque(maxlen=points) for s in self.sites}
         self._last_sample: float | None = None
         self._callbacks_pending: dict[str, int] = dict.fromkeys(self.sites, 0)
+        self._callbacks_step_at: dict[str, float | None] = dict.fromkeys(self.sites)
+        # a closed-loop alert listed in its own words (a refusal, the leadership told) whose
+        # generic linkage.supervisor_alert, published right after it, is not listed again
+        self._said: tuple[str, str, str, float] | None = None
 
     # --- input -----------------------------------------------------------------------
 
@@ -253,9 +262,10 @@ class Dashboard:
             **self._callback_figures(site),
         }
 
-    def _callback_figures(self, site: str) -> dict[str, int]:
+    def _callback_figures(self, site: str) -> dict[str, Any]:
         """The callback queue's figures of a site (the last hour's filled in by ``snapshot``)."""
         return {"callbacks_pending": self._callbacks_pending[site],
+                "callbacks_last_step_at": self._callbacks_step_at[site],
                 **dict.fromkeys(CALLBACK_HAPPENINGS.values(), 0)}
 
     def _occupancy(self, site: str) -> tuple[int, int, float | None]:
@@ -425,12 +435,36 @@ def _on_conference(d: Dashboard, conference: ConferenceEvent, now: float) -> lis
     return counts
 
 
-def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeAlert | TicketIntakeAlert,
+LinkageAlert = LinkageSupervisorAlert | LinkageRefused | LinkagePoliceRequested | LinkageLeadershipNotified
+SAID_WINDOW_S = 5.0  # a generic supervisor alert this soon after its specific one is the same news
+
+
+def _linkage_detail(alert: LinkageAlert) -> str:
+    if isinstance(alert, LinkageRefused):
+        parts = [alert.ticket_id, alert.unit, "" if alert.role == "lead" else alert.role, alert.reason]
+    elif isinstance(alert, LinkagePoliceRequested):
+        parts = [alert.ticket_id, alert.unit, alert.note]
+    elif isinstance(alert, LinkageLeadershipNotified):
+        contacts = alert.contacts if isinstance(alert.contacts, list) else []
+        parts = [alert.ticket_id, alert.unit, "、".join(str(c)[:40] for c in contacts[:10])]
+    else:
+        parts = [alert.ticket_id, alert.unit, alert.reason]
+    return " ".join(str(v)[:80] for v in parts if v)
+
+
+def _on_alert(d: Dashboard, alert: PushDead | LinkageAlert | ExchangeAlert | TicketIntakeAlert,
               now: float) -> list[Count]:
-    """Something a supervisor must act on: a push or a unit's webhook that will never be
-    delivered (``push.dead``), a closed-loop step that needs a person (``linkage.supervisor_alert``),
-    the exchange channel's refusals and the other platform's 督办 (``exchange.alert``), a
-    report from the web, SMS or an app with danger to life in it (``ticket.intake_alert``)."""
+    """Something a supervisor must act on or know at once: a push or a unit's webhook that
+    will never be delivered (``push.dead``), a closed-loop step that needs a person
+    (``linkage.supervisor_alert``), a unit that refused a case (``linkage.refused``: dispatch
+    it anew), a unit that asked for the police (``linkage.police_requested``, 联动110), a major
+    ticket whose leadership was told (``linkage.leadership_notified``), the exchange channel's
+    refusals and the other platform's 督办 (``exchange.alert``), a report from the web, SMS or
+    an app with danger to life in it (``ticket.intake_alert``).
+
+    A refusal and a leadership notice are followed by a ``linkage.supervisor_alert`` saying
+    the same: that one is not listed a second time."""
+    said, d._said = d._said, None
     if isinstance(alert, PushDead):
         detail, site = f"{str(alert.push_id)[:80]}: {str(alert.reason)[:160]}", ""
     elif isinstance(alert, TicketIntakeAlert):
@@ -442,8 +476,13 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageSupervisorAlert | ExchangeA
         site = str(alert.site)
         d._exchange_alert = {"at": now, "kind": alert.NAME, "detail": detail}
     else:
-        detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.unit, alert.reason) if v)
-        site = str(alert.site)
+        site, key = str(alert.site), (str(alert.ticket_id), str(alert.unit), str(alert.site))
+        if isinstance(alert, LinkageSupervisorAlert) and said is not None and said[:3] == key \
+                and now - said[3] <= SAID_WINDOW_S:
+            return []
+        if isinstance(alert, (LinkageRefused, LinkageLeadershipNotified)):
+            d._said = (*key, now)
+        detail = _linkage_detail(alert)
     d._alerts.append({"at": now, "kind": alert.NAME, "site": site, "detail": detail})
     return []
 
@@ -458,6 +497,7 @@ def _on_link(d: Dashboard, changed: ExchangeLinkChanged, now: float) -> list[Cou
     if previous == "unknown" and state == "up":
         return []
     detail = f"{previous} → {state}" + (f": {error}" if error else "")
+    d._said = None
     d._alerts.append({"at": now, "kind": changed.NAME, "site": str(changed.site), "detail": detail})
     d._exchange_alert = {"at": now, "kind": changed.NAME, "detail": detail}
     return []
@@ -486,6 +526,7 @@ def _on_callback(d: Dashboard, step: CallbackStep, now: float) -> list[Count]:
     site = str(step.site)
     if site not in d._callbacks_pending:
         return []
+    d._callbacks_step_at[site] = now
     if isinstance(step.pending, int) and step.pending >= 0:
         d._callbacks_pending[site] = step.pending
     kind = callback_happening(step)
@@ -500,6 +541,9 @@ HANDLERS: dict[type[Event], Handler] = {
     CallbackStep: _on_callback,
     PushDead: _on_alert,
     LinkageSupervisorAlert: _on_alert,
+    LinkageRefused: _on_alert,
+    LinkagePoliceRequested: _on_alert,
+    LinkageLeadershipNotified: _on_alert,
     ExchangeAlert: _on_alert,
     TicketIntakeAlert: _on_alert,
     ExchangeLinkChanged: _on_link,

@@ -73,6 +73,7 @@ class SiteFigures(Reply):
     callbacks_failed_last_hour: int  # every attempt unanswered
     missed_callbacks_made_last_hour: int  # 漏接电话回拨 placed (the agent answered, the citizen dialled)
     missed_callbacks_skipped_answered_last_hour: int  # not made: the number called again and was answered
+    callbacks_last_step_at: float | None  # when this instance last saw a step of the site's callbacks (null: none)
 
 
 class DashboardTransfers(Reply):
@@ -87,7 +88,8 @@ class DashboardConferences(Reply):
 
 class DashboardAlert(Reply):
     at: float
-    kind: str  # push.dead, linkage.supervisor_alert, exchange.alert, exchange.link
+    kind: str  # push.dead, linkage.supervisor_alert, linkage.refused, linkage.police_requested,
+    #            linkage.leadership_notified, ticket.intake_alert, exchange.alert, exchange.link
     site: str
     detail: str
 
@@ -157,7 +159,8 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "the page", "content": {"text/html": {}}}, **COMMON_ERRORS}}},
     "/api/supervisor/state": {"get": {
         "summary": "every figure of the page: per site seats with state and time in state, occupancy, "
-                   "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level; "
+                   "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level, the "
+                   "callback queue (回电: pending, done and failed, missed-call callbacks made and skipped); "
                    "transfers and three-way calls each way in the last hour; alerts; the exchange link to the "
                    "other deployment (交互通道: state, backlog, oldest waiting message)",
         "responses": {"200": json_doc(DashboardState, "the figures"), **COMMON_ERRORS}}},

@@ -26,7 +26,9 @@
       need_listener: "请先在右上角填写您自己的分机号", done: "已执行：{what}", failed: "失败：{what}",
       alerts: "告警（近一小时）", no_alerts: "无", alert_push_dead: "推送失败（已停止重试）",
       alert_linkage_supervisor_alert: "联动需主管处理",
-      alert_ticket_intake_alert: "网络/短信渠道紧急警情",
+      alert_ticket_intake_alert: "网上/短信报事含紧急情形，请立即处置",
+      alert_linkage_refused: "单位拒收，需重新派单", alert_linkage_police_requested: "单位请求联动110",
+      alert_linkage_leadership_notified: "重大事件已上报领导",
       alert_exchange_alert: "交互通道告警", alert_exchange_link: "交互通道状态变化",
       exchange: "交互通道", x_off: "未启用（单一部署，无对端）", x_state: "链路", x_since: "持续",
       x_waiting: "待送达消息", x_oldest: "最久等待", x_stopped: "已停止队列", x_dead: "死信",
@@ -34,6 +36,14 @@
       link_off: "未启用", link_unknown: "检测中", link_up: "正常", link_down: "中断",
       link_refused: "消息被拒收", link_key_alert: "密钥/时钟告警",
       emergency: "紧急", no_seats: "无座席", show_offline: "显示离线座席", offline_hidden: "另有 {n} 个离线座席",
+      callbacks: "回电", cb_pending: "待回电", cb_done: "回电接通（近1小时）", cb_failed: "回电未接通（近1小时）",
+      cb_missed_made: "漏接回拨（近1小时）", cb_missed_skipped: "漏接已接通免回拨（近1小时）",
+      cb_number: "号码", cb_source: "来源", cb_stage: "进度", cb_attempts: "尝试", cb_waited: "已等待",
+      cb_none: "无待回电请求", cb_more: "另有 {n} 条", cb_unavailable: "回电队列暂时读不到，稍后重试",
+      cb_src_ivr: "自助语音", cb_src_web: "网上申请", cb_src_missed: "漏接来电",
+      cb_st_pending: "排队待回", cb_st_offering: "分配座席", cb_st_agent_ringing: "座席振铃",
+      cb_st_connecting: "呼叫市民", cb_st_retry: "待重试", cb_st_done: "已接通", cb_st_failed: "未接通",
+      cb_st_skipped: "免回拨",
     },
     en: {
       title: "Supervisor dashboard", connecting: "connecting…", live: "live", offline_conn: "disconnected, retrying…",
@@ -52,7 +62,10 @@
       need_listener: "Enter your own extension (top right) first", done: "Done: {what}", failed: "Failed: {what}",
       alerts: "Alerts (last hour)", no_alerts: "none", alert_push_dead: "push failed (no more retries)",
       alert_linkage_supervisor_alert: "closed loop needs a supervisor",
-      alert_ticket_intake_alert: "emergency reported by web/SMS/app",
+      alert_ticket_intake_alert: "web/SMS/app report with an emergency cue: act now",
+      alert_linkage_refused: "a unit refused the case: dispatch it anew",
+      alert_linkage_police_requested: "a unit asked for the police (110)",
+      alert_linkage_leadership_notified: "major incident: leadership notified",
       alert_exchange_alert: "exchange link alert", alert_exchange_link: "exchange link changed",
       exchange: "Exchange link", x_off: "off (single deployment, no peer)", x_state: "Link", x_since: "For",
       x_waiting: "Waiting messages", x_oldest: "Oldest waiting", x_stopped: "Stopped queues", x_dead: "Dead letters",
@@ -60,11 +73,28 @@
       link_off: "off", link_unknown: "checking", link_up: "up", link_down: "down",
       link_refused: "refused", link_key_alert: "key alert",
       emergency: "emergency", no_seats: "no seats", show_offline: "Show offline seats", offline_hidden: "{n} more seats offline",
+      callbacks: "Callbacks", cb_pending: "Pending callbacks", cb_done: "Callbacks answered (1 h)",
+      cb_failed: "Callbacks unanswered (1 h)", cb_missed_made: "Missed-call callbacks (1 h)",
+      cb_missed_skipped: "Missed, got through later (1 h)",
+      cb_number: "Number", cb_source: "Source", cb_stage: "Step", cb_attempts: "Attempts", cb_waited: "Waiting",
+      cb_none: "no open callback requests", cb_more: "{n} more", cb_unavailable: "callback queue unreadable, retrying",
+      cb_src_ivr: "IVR", cb_src_web: "web", cb_src_missed: "missed call",
+      cb_st_pending: "waiting", cb_st_offering: "offering", cb_st_agent_ringing: "agent ringing",
+      cb_st_connecting: "dialling citizen", cb_st_retry: "retry", cb_st_done: "answered", cb_st_failed: "unanswered",
+      cb_st_skipped: "skipped",
     },
   };
   let lang = localStorage.getItem("hl-lang") || "zh";
   let snapshot = null;
   let clockSkew = 0; // browser clock minus server clock, seconds
+  // the open callback requests (回电) per site, from GET /api/callbacks: read anew when the
+  // snapshot says a step of the site's callbacks was seen, and every CALLBACKS_EVERY_MS (the
+  // platform's callbacks may be offered by another server instance, whose steps this one
+  // does not see)
+  const CALLBACKS_EVERY_MS = 30000, CALLBACK_ROWS = 8;
+  const callbacks = {}; // site -> {requests, pending} | {absent: true} (no queue here) | {failed: true, ...}
+  const callbackStep = {}; // site -> the callbacks_last_step_at its list was last read for
+  const callbackAsks = {}; // site -> the latest read's number: an older answer arriving late is dropped
 
   const $ = (id) => document.getElementById(id);
   const t = (key, vars) => {
@@ -147,6 +177,73 @@
         seat.state === "talking" ? action("listen", () => listen(seat.seat)) : ""));
   }
 
+  function callbackRow(r) { // the number as the API gives it: masked there, never here
+    const sources = (r.sources && r.sources.length ? r.sources : [r.source]).map((s) => t("cb_src_" + s)).join("、");
+    return el("tr", { "data-callback": r.id, "data-stage": r.stage },
+      el("td", { class: "num", "data-number": "" }, r.number),
+      el("td", {}, sources),
+      el("td", {}, t("cb_st_" + r.stage) + (r.agent ? " " + r.agent : "")),
+      el("td", { class: "num" }, r.attempts + "/" + r.max_attempts),
+      el("td", { class: "num", "data-since": r.created_at }, duration(serverNow() - r.created_at)));
+  }
+
+  function callbackPart(id, f) { // the site's callback queue (回电): figures, then its open requests
+    const queue = callbacks[id] || {};
+    if (queue.absent) return ""; // the site has no callback queue here (remote seats)
+    const part = el("div", { class: "callbacks", "data-callbacks": id }, el("h3", {}, t("callbacks")));
+    part.append(el("div", { class: "kpis" },
+      kpi(t("cb_pending"), f.callbacks_pending, "callbacks_pending"),
+      kpi(t("cb_done"), f.callbacks_done_last_hour, "callbacks_done"),
+      kpi(t("cb_failed"), f.callbacks_failed_last_hour, "callbacks_failed"),
+      kpi(t("cb_missed_made"), f.missed_callbacks_made_last_hour, "missed_callbacks_made"),
+      kpi(t("cb_missed_skipped"), f.missed_callbacks_skipped_answered_last_hour, "missed_callbacks_skipped")));
+    if (queue.failed) part.append(el("p", { class: "cb-note cb-failed" }, t("cb_unavailable")));
+    if (!queue.requests) return part;
+    const table = el("table", { class: "cb-list" }, el("tr", {}, el("th", {}, t("cb_number")),
+      el("th", {}, t("cb_source")), el("th", {}, t("cb_stage")), el("th", {}, t("cb_attempts")),
+      el("th", {}, t("cb_waited"))));
+    for (const r of queue.requests.slice(0, CALLBACK_ROWS)) table.append(callbackRow(r));
+    if (!queue.requests.length) table.append(el("tr", {}, el("td", { colspan: 5 }, t("cb_none"))));
+    if (queue.requests.length > CALLBACK_ROWS) {
+      table.append(el("tr", { class: "cb-more" }, el("td", { colspan: 5 }, t("cb_more", { n: queue.requests.length - CALLBACK_ROWS }))));
+    }
+    part.append(table);
+    return part;
+  }
+
+  async function readCallbacks(site) {
+    const ask = (callbackAsks[site] || 0) + 1;
+    callbackAsks[site] = ask;
+    let fresh;
+    try {
+      const resp = await fetch("/api/callbacks?site=" + encodeURIComponent(site),
+        { headers: { Authorization: "Bearer " + token } });
+      if (resp.status === 403 || resp.status === 404) fresh = { absent: true };
+      else if (!resp.ok) fresh = { ...(callbacks[site] || {}), failed: true };
+      else {
+        const found = ((await resp.json()).sites || []).find((s) => s.site === site);
+        fresh = found ? { requests: found.requests, pending: found.pending } : { absent: true };
+      }
+    } catch (err) {
+      fresh = { ...(callbacks[site] || {}), failed: true };
+    }
+    if (ask !== callbackAsks[site]) return; // a later read is under way or done
+    callbacks[site] = fresh;
+    render();
+  }
+
+  function followCallbacks(everySite) {
+    for (const id of snapshot.site_order) {
+      const f = snapshot.sites[id];
+      if (!f || (callbacks[id] && callbacks[id].absent)) continue;
+      const step = f.callbacks_last_step_at === undefined ? null : f.callbacks_last_step_at;
+      if (everySite || !(id in callbackStep) || callbackStep[id] !== step) {
+        callbackStep[id] = step;
+        readCallbacks(id);
+      }
+    }
+  }
+
   function siteCard(id, f) {
     const card = el("article", { class: "site" + (f.overflow.active ? " overflowing" : ""), "data-site": id });
     card.append(el("h2", {}, t("site_" + id)));
@@ -159,6 +256,7 @@
     card.append(el("div", { class: "legend" }, el("span", { class: "w" }, "— " + t("chart_waiting")), "  ",
       el("span", { class: "o" }, "— " + t("chart_occupancy"))));
     card.append(chart(f.series, snapshot.window_s));
+    card.append(callbackPart(id, f));
     const table = el("table", { class: "seats" }, el("tr", {}, el("th", {}, t("seat")), el("th", {}, t("state")),
       el("th", {}, t("in_state")), el("th", {}, t("actions"))));
     const showOffline = $("show-offline").checked;
@@ -264,6 +362,7 @@
       $("connection").dataset.i18n = "live";
       $("connection").textContent = t("live");
       render();
+      followCallbacks(false);
     });
     source.onerror = () => {
       $("connection").className = "conn conn-down";
@@ -295,4 +394,5 @@
   applyLanguage();
   connect();
   setInterval(tick, 1000);
+  setInterval(() => { if (snapshot) followCallbacks(true); }, CALLBACKS_EVERY_MS);
 })();

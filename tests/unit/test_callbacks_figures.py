@@ -48,10 +48,12 @@ def test_the_supervisor_page_counts_the_callbacks_of_the_last_hour():
     sites = board.snapshot(1200.0)["sites"]
     assert {k: v for k, v in sites["12345"].items() if "callback" in k} == {
         "callbacks_pending": 3, "callbacks_done_last_hour": 1, "callbacks_failed_last_hour": 1,
-        "missed_callbacks_made_last_hour": 1, "missed_callbacks_skipped_answered_last_hour": 0}
+        "missed_callbacks_made_last_hour": 1, "missed_callbacks_skipped_answered_last_hour": 0,
+        "callbacks_last_step_at": 1100.0}
     assert {k: v for k, v in sites["110"].items() if "callback" in k} == {
         "callbacks_pending": 0, "callbacks_done_last_hour": 0, "callbacks_failed_last_hour": 0,
-        "missed_callbacks_made_last_hour": 0, "missed_callbacks_skipped_answered_last_hour": 1}
+        "missed_callbacks_made_last_hour": 0, "missed_callbacks_skipped_answered_last_hour": 1,
+        "callbacks_last_step_at": 1000.0 + len(RUN) - 1}
     assert sorted((c.site, c.field) for c in counts) == [
         ("110", "missed_callbacks_skipped_answered"), ("12345", "callbacks_done"), ("12345", "callbacks_failed"),
         ("12345", "missed_callbacks_made")]
@@ -67,6 +69,22 @@ def test_a_step_of_an_unknown_site_or_a_bad_pending_changes_nothing():
     board.apply(_step("requested", pending=2), 1.0)
     board.apply(CallbackStep(**{**payload(_step("offered")), "pending": -1}), 2.0)
     assert board.snapshot(3.0)["sites"]["12345"]["callbacks_pending"] == 2
+
+
+def test_every_step_of_a_site_marks_when_it_was_seen_so_the_page_reads_its_list_anew():
+    """A step that moves no figure (offered: the request is with an agent now) still changes
+    the open list; the page re-reads it when ``callbacks_last_step_at`` moves."""
+    board = Dashboard(["12345", "110"], {})
+    assert board.snapshot(1.0)["sites"]["12345"]["callbacks_last_step_at"] is None
+    board.apply(_step("requested", pending=1), 10.0)
+    before = {k: v for k, v in board.snapshot(11.0)["sites"]["12345"].items() if k != "callbacks_last_step_at"}
+    board.apply(_step("offered", pending=1), 20.0)
+    after = board.snapshot(21.0)["sites"]["12345"]
+    assert after["callbacks_last_step_at"] == 20.0
+    assert {k: v for k, v in after.items() if k != "callbacks_last_step_at"} == before
+    assert board.snapshot(21.0)["sites"]["110"]["callbacks_last_step_at"] is None  # another site's step
+    board.apply(_step("offered", site="999"), 30.0)  # a site not shown here: nothing
+    assert [s["callbacks_last_step_at"] for s in board.snapshot(31.0)["sites"].values()] == [20.0, None]
 
 
 def test_the_report_has_callback_columns_per_platform():
