@@ -1,6 +1,7 @@
 // The agent's desk page (坐席工作台): the seat, the browser softphone (JsSIP, for a site's
 // webrtc_agents; any other agent's desk phone carries the audio and this page controls the
-// call), the screen pop, the ticket's fields and the one-click actions. The call's state
+// call), the screen pop, the ticket's fields, its recordings and the one-click actions, and
+// the platform's callback queue (回电, re-read every 10 s). The call's state
 // comes from the agent's WebSocket; after each (re)connect the page re-reads the call and
 // the screen, so a dropped connection loses nothing. No library but JsSIP, no build step.
 (function () {
@@ -39,8 +40,18 @@
       restricted: "涉密（不共享）", confidence: "置信度 {pct}%",
       ticket_fields: "工单信息", category: "类别", summary: "地点和情况", division_code: "行政区划代码",
       save: "保存工单", push: "系统推送至{other}", unit: "处置单位", choose_unit: "请选择", dispatch: "派单",
+      severity: "事件等级", severity_normal: "一般", severity_major: "重大（派单时上报领导）", major: "重大",
+      dispatch_role: "承办方式", role_lead: "主办", role_assisting: "协办",
+      recordings: "通话录音", get_recording: "获取录音", download: "下载",
+      callbacks: "回电队列", callback_count: "{n} 条",
+      callbacks_note: "系统在您空闲时拨打您的话机进行回电，接听后弹屏显示工单。",
+      cb_stage_pending: "等待回电", cb_stage_offering: "正在分配坐席", cb_stage_agent_ringing: "坐席振铃",
+      cb_stage_connecting: "正在接通市民", cb_stage_retry: "等待重拨",
+      cb_source_ivr: "IVR", cb_source_web: "网上", cb_source_missed: "漏接",
+      cb_attempts: "已拨 {n}/{max} 次", cb_since: "{at} 起", cb_deadline: "应于 {at} 前回电", cb_yours: "正在呼叫您",
       help: "快捷键：F2 接听 · F4 挂断 · F6 转{other} · F7 咨询转接 · F8 三方通话",
       done_saved: "工单已保存", done_pushed: "已推送至{other}（排队发送）", done_dispatched: "已派单：{unit}",
+      done_dispatched_assisting: "已派协办单位：{unit}",
       done_transferred: "已转至{other}，对方振铃中", done_consulting: "正在咨询{other}，来电人在等待",
       done_consult_completed: "已完成转接", done_consult_cancelled: "已取消咨询，来电人仍在您这里",
       done_conference: "已发起三方通话", done_conference_left: "已退出三方通话，来电人与{other}继续通话",
@@ -59,6 +70,7 @@
       err_unknown_target: "号码簿中没有该目标", err_asterisk_refused: "交换机拒绝了该操作，请重试",
       err_asterisk_error: "交换机暂时不可用，请重试", err_redis_unavailable: "系统暂时不可用，请重试",
       err_unknown_unit: "没有该处置单位", err_already_dispatched: "该工单已派单",
+      err_no_lead: "尚无主办单位：请先派主办单位，再派协办单位", err_recording_not_found: "找不到该录音",
       err_bad_request: "输入有误：{message}", err_network: "网络中断，请重试",
       err_sip_registration_failed: "软电话注册失败", err_softphone_missing: "软电话组件未能加载",
       err_sip_error: "软电话操作失败：{message}", err_other: "操作失败（{code}）{message}",
@@ -87,8 +99,19 @@
       ticket_fields: "Ticket", category: "Category", summary: "Location and situation",
       division_code: "Division code", save: "Save ticket", push: "Push to {other}", unit: "Handling unit",
       choose_unit: "choose", dispatch: "Dispatch",
+      severity: "Severity", severity_normal: "normal", severity_major: "major (the leadership is told on dispatch)",
+      major: "major", dispatch_role: "Role", role_lead: "lead", role_assisting: "assisting",
+      recordings: "Recordings", get_recording: "Get recording", download: "Download",
+      callbacks: "Callback queue", callback_count: "{n} open",
+      callbacks_note: "The server rings your phone for a callback when you are free; once you answer, the screen "
+        + "pop shows the ticket.",
+      cb_stage_pending: "waiting", cb_stage_offering: "finding an agent", cb_stage_agent_ringing: "agent's phone ringing",
+      cb_stage_connecting: "calling the citizen", cb_stage_retry: "waiting to retry",
+      cb_source_ivr: "IVR", cb_source_web: "web", cb_source_missed: "missed call",
+      cb_attempts: "tried {n}/{max}", cb_since: "since {at}", cb_deadline: "call back by {at}", cb_yours: "ringing you",
       help: "Shortcuts: F2 answer · F4 hang up · F6 transfer to {other} · F7 consult · F8 three-way call",
       done_saved: "ticket saved", done_pushed: "pushed to {other} (queued)", done_dispatched: "dispatched to {unit}",
+      done_dispatched_assisting: "assisting unit dispatched: {unit}",
       done_transferred: "transferred to {other}: ringing there",
       done_consulting: "consulting {other}; the caller waits", done_consult_completed: "transfer completed",
       done_consult_cancelled: "consult cancelled: the caller is still with you",
@@ -114,6 +137,8 @@
       err_asterisk_error: "the phone system is unavailable: try again",
       err_redis_unavailable: "the system is unavailable: try again", err_unknown_unit: "no such unit",
       err_already_dispatched: "the ticket is already dispatched", err_bad_request: "bad input: {message}",
+      err_no_lead: "no lead unit holds the case: dispatch the lead first, then the assisting units",
+      err_recording_not_found: "no such recording",
       err_network: "network error: try again", err_sip_registration_failed: "the softphone could not register",
       err_softphone_missing: "the softphone did not load", err_sip_error: "softphone: {message}",
       err_other: "failed ({code}) {message}",
@@ -125,6 +150,7 @@
   const SHORTCUTS = { F2: "answer", F4: "hangup", F6: "transfer", F7: "consult", F8: "conference" };
   const SEAT_STATES = ["offline", "idle", "ringing", "talking", "wrap_up", "paused"];
   const RING_CHECK_MS = 5000; // a ringing that ends without an event (answered elsewhere) is re-read
+  const CALLBACKS_EVERY_MS = 10000; // the callback queue is re-read while the page is open
   const MAX_BACKOFF_MS = 30000;
 
   let lang = localStorage.getItem("hl-lang") || "zh";
@@ -135,6 +161,9 @@
     ticket: null, // the ticket on screen; kept after the call for the after-call work
     screen: null, // GET /api/agents/{agent}/screen
     formShown: {}, units: [], proposed: [], // formShown: the form's fields as last filled from the ticket
+    recordings: null, // the ticket's recordings: null unless the server gave them (403: not this agent's)
+    recordingUrls: {}, // name: blob URL of a recording fetched with the token
+    callbacks: null, // GET /api/callbacks: {pending, requests} of the agent's platform
     busy: "", error: null, notice: null, connected: false, ringCheckAt: 0,
   };
 
@@ -176,6 +205,7 @@
       case "conference-leave": return now === "conference";
       case "save": case "push": return !!state.ticket;
       case "dispatch": return !!state.ticket && !!$("dispatch-unit").value;
+      case "recording": return !!state.ticket;
       case "ready": return ["paused", "wrap_up", "offline"].includes(state.seat);
       case "pause": return state.seat !== "paused";
       case "lang": return true;
@@ -207,7 +237,8 @@
       $("screen-ticket").replaceChildren(el("b", {}, ticket.id),
         ticket.category ? " · " + ticket.category : "", ticket.summary ? " · " + ticket.summary : "",
         ticket.source_ticket ? " · " + t("source_ticket", { id: ticket.source_ticket }) : "",
-        ticket.emergency ? tag(t("emergency")) : "", ticket.restricted ? tag(t("restricted"), "restricted") : "");
+        ticket.emergency ? tag(t("emergency")) : "", ticket.severity === "major" ? tag(t("major"), "major") : "",
+        ticket.restricted ? tag(t("restricted"), "restricted") : "");
     } else {
       $("screen-ticket").replaceChildren(t("none"));
     }
@@ -223,6 +254,44 @@
     const recent = screen.recent_calls || [];
     $("screen-recent-calls").replaceChildren(...(recent.length ? recent.map((c) => el("li", { "data-call": c.call_id },
       `${when(c.started_at)} · ${c.answered_by || t("unanswered")}`)) : [el("li", {}, t("none"))]));
+  }
+
+  const labelOf = (prefix, value) => (known(prefix + value) ? t(prefix + value) : value);
+
+  function renderCallbacks() { // the platform's open callback requests, oldest first, numbers as the server masked them
+    const queue = state.callbacks;
+    $("callback-count").textContent = queue ? t("callback_count", { n: queue.pending }) : "";
+    const items = (queue ? queue.requests : []).map((r) => el("li", { "data-callback": r.id, "data-stage": r.stage },
+      el("b", {}, r.number), " · " + labelOf("cb_stage_", r.stage),
+      " · " + (r.sources && r.sources.length ? r.sources : [r.source]).map((s) => labelOf("cb_source_", s)).join("、"),
+      " · " + t("cb_attempts", { n: r.attempts, max: r.max_attempts }),
+      " · " + t("cb_since", { at: when(r.created_at) }),
+      r.deadline ? " · " + t("cb_deadline", { at: when(r.deadline) }) : "",
+      r.ticket_id ? " · " + r.ticket_id : "",
+      r.agent === agent ? tag(t("cb_yours"), "yours") : ""));
+    $("callback-list").replaceChildren(...(items.length ? items : [el("li", {}, t("none"))]));
+  }
+
+  function renderRecordings() { // rebuilt only when they change: a render must not stop a playing recording
+    const list = state.recordings;
+    $("recordings-block").hidden = !list;
+    $("recordings").replaceChildren(...(list || []).map((r) => {
+      const url = state.recordingUrls[r.name];
+      const item = el("li", { "data-recording": r.name }, r.name + (r.seconds ? ` · ${r.seconds.toFixed(1)} s` : ""),
+        r.started_at ? " · " + when(r.started_at) : "", " ");
+      if (url) {
+        item.append(el("audio", { controls: "", preload: "metadata", src: url }), " ",
+          el("a", { href: url, download: r.name, "data-i18n": "download" }, t("download")));
+      } else {
+        const get = el("button", { type: "button", "data-action": "recording", "data-key": r.name,
+          "data-i18n": "get_recording" }, t("get_recording"));
+        get.disabled = !allowed("recording");
+        get.addEventListener("click", () => run("recording", r.name));
+        item.append(get);
+      }
+      return item;
+    }));
+    if (list && !list.length) $("recordings").replaceChildren(el("li", {}, t("none")));
   }
 
   function render() {
@@ -266,6 +335,8 @@
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     $("lang").textContent = lang === "zh" ? "English" : "中文";
     fillUnits();
+    renderCallbacks();
+    renderRecordings();
     render();
   }
 
@@ -285,8 +356,23 @@
     }
     const data = await resp.json().catch(() => ({}));
     if (resp.ok) return { ok: true, status: resp.status, data };
+    return refusal(resp, data);
+  }
+
+  function refusal(resp, data) {
     const error = (data && data.error) || {};
     return { ok: false, status: resp.status, code: error.code || "http_" + resp.status, message: error.message || "" };
+  }
+
+  async function download(path) { // a file the server gives only with the token: as a blob, for a blob: URL
+    let resp;
+    try {
+      resp = await fetch(path, { method: "GET", headers: { Authorization: "Bearer " + token } });
+      if (resp.ok) return { ok: true, status: resp.status, blob: await resp.blob() };
+    } catch (err) {
+      return { ok: false, status: 0, code: "network", message: String(err) };
+    }
+    return refusal(resp, await resp.json().catch(() => ({})));
   }
 
   const fail = (answer) => { state.error = { code: answer.code, message: answer.message || "" }; };
@@ -302,31 +388,42 @@
     return out;
   }
 
-  const FORM = [["t-category", "category", "value"], ["t-summary", "summary", "value"],
-    ["t-division", "division_code", "value"], ["t-emergency", "emergency", "checked"],
-    ["t-restricted", "restricted", "checked"]];
+  // [element, the ticket's field, the element's property, what it shows for no value]
+  const FORM = [["t-category", "category", "value", ""], ["t-summary", "summary", "value", ""],
+    ["t-division", "division_code", "value", ""], ["t-emergency", "emergency", "checked", false],
+    ["t-restricted", "restricted", "checked", false], ["t-severity", "severity", "value", "normal"]];
 
   function setTicket(ticket) {
     if (!ticket) return;
     const same = state.ticket && state.ticket.id === ticket.id;
     state.ticket = same ? { ...state.ticket, ...ticket } : { ...ticket };
     // the form shows the ticket; a field the agent has changed keeps what they typed
-    for (const [id, field, prop] of FORM) {
-      const shown = prop === "checked" ? !!state.ticket[field] : state.ticket[field] || "";
+    for (const [id, field, prop, blank] of FORM) {
+      const shown = prop === "checked" ? !!state.ticket[field] : state.ticket[field] || blank;
       if (!same || $(id)[prop] === state.formShown[id]) $(id)[prop] = shown;
       if (!same || $(id)[prop] === shown) state.formShown[id] = shown;
     }
     if (!same) {
       state.proposed = [];
       loadProposals(ticket.id);
+      dropRecordings();
+      loadRecordings(ticket.id);
     }
+  }
+
+  function dropRecordings() {
+    for (const url of Object.values(state.recordingUrls)) URL.revokeObjectURL(url);
+    state.recordingUrls = {};
+    state.recordings = null;
+    renderRecordings();
   }
 
   function newCall(call) { // a call other than the one on screen brings its own screen and ticket
     if (!state.call || state.call.call_id !== call.call_id) {
       state.screen = null;
       state.ticket = null;
-      for (const [id, , prop] of FORM) $(id)[prop] = state.formShown[id] = prop === "checked" ? false : "";
+      for (const [id, , prop, blank] of FORM) $(id)[prop] = state.formShown[id] = blank;
+      dropRecordings();
     }
     state.call = call;
   }
@@ -383,6 +480,22 @@
       setTicket(answer.data.ticket);
       render();
     }
+  }
+
+  async function loadRecordings(ticketId) { // listed only when the server shows them (403: not this agent's)
+    const answer = await api("GET", "/api/tickets/" + encodeURIComponent(ticketId) + "/recordings");
+    if (!state.ticket || state.ticket.id !== ticketId) return;
+    state.recordings = answer.ok ? answer.data.recordings || [] : null;
+    renderRecordings();
+  }
+
+  async function loadCallbacks() { // a failed read leaves what was shown: the next one comes soon
+    const answer = await api("GET", "/api/callbacks");
+    if (!answer.ok) return;
+    const sites = answer.data.sites || [];
+    state.callbacks = { pending: sites.reduce((n, s) => n + (s.pending || 0), 0),
+      requests: sites.flatMap((s) => s.requests || []) };
+    renderCallbacks();
   }
 
   async function loadUnits() {
@@ -468,6 +581,8 @@
       if (config.platform === "110" && $("t-restricted").checked !== !!state.ticket.restricted) {
         changes.restricted = $("t-restricted").checked;
       }
+      const severity = $("t-severity").value; // the screen does not say it: sent when the agent changes it
+      if (severity && severity !== (state.ticket.severity || "normal")) changes.severity = severity;
       const answer = await api("PATCH", ticketPath(""), changes);
       if (!answer.ok) return fail(answer);
       setTicket(answer.data);
@@ -479,9 +594,20 @@
       done("done_pushed");
     },
     dispatch: async () => {
-      const answer = await api("POST", ticketPath("/dispatch"), { unit: $("dispatch-unit").value });
+      const role = $("dispatch-role").value; // 主办 lead, 协办 assisting (joint handling)
+      const answer = await api("POST", ticketPath("/dispatch"), { unit: $("dispatch-unit").value, role });
       if (!answer.ok) return fail(answer);
-      done("done_dispatched", { unit: answer.data.unit_name || answer.data.unit });
+      done(role === "assisting" ? "done_dispatched_assisting" : "done_dispatched",
+        { unit: answer.data.unit_name || answer.data.unit });
+    },
+    recording: async (name) => {
+      const ticketId = state.ticket.id;
+      if (state.recordingUrls[name]) return;
+      const answer = await download(ticketPath("/recordings/" + encodeURIComponent(name)));
+      if (!answer.ok) return fail(answer);
+      if (!state.ticket || state.ticket.id !== ticketId || state.recordingUrls[name]) return;
+      state.recordingUrls[name] = URL.createObjectURL(answer.blob);
+      renderRecordings();
     },
     ready: async () => {
       const answer = await api("POST", "/api/agents/" + encodeURIComponent(agent) + "/ready");
@@ -530,6 +656,7 @@
         state.ringCheckAt = Date.now() + RING_CHECK_MS;
         setTicket(m.ticket);
         loadScreen();
+        loadCallbacks(); // a callback is offered by ringing this phone
         break;
       case "answered":
         if (ours(m)) state.call.state = "talking";
@@ -539,7 +666,11 @@
         loadScreen();
         break;
       case "hung_up":
-        if (ours(m)) endCall();
+        if (ours(m)) {
+          endCall();
+          if (state.ticket) loadRecordings(state.ticket.id); // the call's recording is complete now
+        }
+        loadCallbacks(); // a callback's call ending closes or retries its request
         break;
       case "seat_changed": // the seat as the server sees it (the phone registered, a call, wrap-up)
         if (SEAT_STATES.includes(m.new)) {
@@ -580,6 +711,7 @@
       state.connected = true;
       render();
       resync();
+      loadCallbacks();
     };
     socket.onmessage = (event) => {
       let message;
@@ -675,4 +807,5 @@
   connect();
   loadUnits();
   setInterval(tick, 1000);
+  setInterval(loadCallbacks, CALLBACKS_EVERY_MS);
 })();

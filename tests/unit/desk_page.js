@@ -2,8 +2,9 @@
 // tests/unit/test_desk_page_script.py: node desk_page.js <app.js>, with on stdin
 // {"page": <the served page as a tree>, "lang": "zh"|"en", "routes": {"GET /path": reply
 // or [replies...]}, "steps": [...]}. A reply is {"status", "body"}; a list is answered in
-// order, its last reply again after that; a request no route names gets 404. The agent's
-// WebSocket, fetch, JsSIP and the clock are fakes the steps drive:
+// order, its last reply again after that; a request no route names gets 404. A reply read
+// as a blob (a recording) is {"blob": body}. The agent's WebSocket, fetch, JsSIP, blob:
+// URLs and the clock are fakes the steps drive:
 //   {"ws": message}           the open socket delivers a message
 //   {"ws_close": true}        the socket drops (the page reconnects after its backoff)
 //   {"advance": ms}           the clock moves on, running the timers that fall due
@@ -12,8 +13,8 @@
 //   {"value": {id: text}}     an input's value; {"checked": {id: bool}} a checkbox
 //   {"sip": "registered" | "registrationFailed" | "incoming" | "confirmed" | "track" | "ended" | "failed"}
 // After the script starts and after each step, the page and what the fakes saw are written
-// to stdout as JSON: [{"page", "fetches", "sip", "sockets", "replaced"}...], fetches and sip
-// calls since the previous entry. Only what the page uses is stood in for: no layout, no CSS.
+// to stdout as JSON: [{"page", "fetches", "sip", "sockets", "replaced", "urls"}...], fetches
+// and sip calls since the previous entry; urls: the blob: URLs made and revoked so far. Only what the page uses is stood in for: no layout, no CSS.
 "use strict";
 const fs = require("fs");
 const vm = require("vm");
@@ -76,8 +77,18 @@ function fetch(url, init) {
     body: init && init.body !== undefined ? JSON.parse(init.body) : null });
   const answer = reply(method + " " + url);
   return Promise.resolve({ ok: answer.status < 400, status: answer.status,
-    json: () => (answer.body === undefined ? Promise.reject(new Error("no body")) : Promise.resolve(answer.body)) });
+    json: () => (answer.body === undefined ? Promise.reject(new Error("no body")) : Promise.resolve(answer.body)),
+    blob: () => Promise.resolve({ blob: answer.body }) });
 }
+const urls = { made: [], revoked: [] };
+const URL = {
+  createObjectURL: (blob) => {
+    const url = "blob:http://127.0.0.1:8080/" + (urls.made.length + 1);
+    urls.made.push({ url, blob: blob.blob });
+    return url;
+  },
+  revokeObjectURL: (url) => { urls.revoked.push(url); },
+};
 const sockets = [];
 class WebSocket {
   constructor(url) { this.url = url; this.opened = false; this.closed = false; sockets.push(this); }
@@ -140,7 +151,7 @@ const document = {
 };
 const context = {
   document, URLSearchParams, Intl, JSON, Object, Number, String, Array, Math, Set, Promise, Node, console,
-  Date: FakeDate, fetch, WebSocket, JsSIP,
+  Date: FakeDate, fetch, WebSocket, JsSIP, URL,
   location: { search: "?token=t0k-1001", pathname: "/desk", hash: "", host: "127.0.0.1:8080", protocol: "http:" },
   history: { replaceState: (_, __, url) => replaced.push(url) },
   localStorage: { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); } },
@@ -159,7 +170,7 @@ const settle = async () => { // let the page's promise chains run, opening any n
 let fetchesSeen = 0, sipSeen = 0;
 function entry() {
   const out = { page: dump(root), fetches: fetches.slice(fetchesSeen), sip: sip.slice(sipSeen),
-    sockets: sockets.map((s) => s.url), replaced };
+    sockets: sockets.map((s) => s.url), replaced, urls: { made: [...urls.made], revoked: [...urls.revoked] } };
   fetchesSeen = fetches.length;
   sipSeen = sip.length;
   return out;

@@ -72,6 +72,11 @@ function build(tree) {
   const node = new Element(tree.tag);
   for (const [name, value] of Object.entries(tree.attrs)) node.setAttribute(name, value);
   node.append(...tree.children.map(build));
+  if (node.tagName === "SELECT") { // as a browser does: the selected option's value, else the first's
+    const options = [...node.walk()].filter((e) => e.tagName === "OPTION");
+    const chosen = options.find((o) => "selected" in o.attributes) || options[0];
+    node.value = chosen ? chosen.getAttribute("value") ?? chosen.textContent : "";
+  }
   return node;
 }
 

@@ -2,8 +2,9 @@
 node on a stand-in DOM (tests/unit/desk_page.js) with a fake agent WebSocket, fetch, JsSIP
 and clock: the screen pop fills from a ringing message and the screen, the buttons follow
 the call, an action's error shows in words in both languages, a reconnect re-reads the
-call, and every label has both languages. An element the script asks for that the page
-lacks fails here too."""
+call, and every label has both languages; the callback queue, the ticket's recordings (a
+blob: URL fetched with the token), severity and the dispatch's role. An element the script
+asks for that the page lacks fails here too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 import desk
-from desk.page import desk_config, render
+from desk.page import desk_config, headers, render
 from desk.schema import DeskConfig, SoftphoneConfig
 from hotline_link.core.settings import Settings, SiteSettings
 from seat_pool.state import SeatState
@@ -352,7 +353,7 @@ def test_the_ticket_is_saved_pushed_and_dispatched_after_the_call():
     assert text(by_id(saved["page"], "notice")) == "工单已保存"
     assert [(f["url"], f["body"]) for f in pushed["fetches"]] == [(f"/api/tickets/{TICKET}/push", {"target": "110"})]
     assert [(f["url"], f["body"]) for f in dispatched["fetches"]] == [
-        (f"/api/tickets/{TICKET}/dispatch", {"unit": "QD-WATER"})]
+        (f"/api/tickets/{TICKET}/dispatch", {"unit": "QD-WATER", "role": "lead"})]  # 主办 unless chosen otherwise
     assert text(by_id(dispatched["page"], "notice")) == "已派单：自来水公司"
 
 
@@ -400,3 +401,139 @@ def test_the_page_stays_within_its_content_security_policy():
     assert not re.search(r"\son[a-z]+=|\sstyle=|<script|<style", html, re.IGNORECASE)
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|\.style\b|setAttribute\(\"style|eval\(", script)
     assert [html.count(mark) for mark in ("<!--STYLE-->", "<!--CONFIG-->", "<!--SCRIPT-->")] == [1, 1, 1]
+
+
+# --- the callback queue, the ticket's recordings, severity and joint dispatch (issue 19) ---
+
+CALLBACKS_PATH = "GET /api/callbacks"
+RECORDINGS_PATH = f"GET /api/tickets/{TICKET}/recordings"
+RECORDING = "hl12345-1795530292.2-1.wav"
+RECORDINGS = {"status": 200, "body": {"ticket_id": TICKET, "recordings": [
+    {"name": RECORDING, "call_id": CALL, "part": 1, "bytes": 40684, "seconds": 2.54, "started_at": 1_795_530_292.0}]}}
+NOT_HANDLED = {"status": 403, "body": {"error": {"code": "forbidden",
+                                                  "message": f"agent 1001 did not handle {TICKET}"}}}
+HUNG_UP = {"type": "hung_up", "call_id": CALL}
+
+
+def callback(id_: str, number: str, **changes: Any) -> dict[str, Any]:
+    """An open request as GET /api/callbacks lists it."""
+    return {"id": id_, "site": "12345", "number": number, "source": "ivr", "sources": ["ivr"], "ticket_id": None,
+            "other_tickets": [], "call_id": None, "stage": "pending", "attempts": 0, "max_attempts": 3, "agent": None,
+            "created_at": 1_796_000_012.3, "due_at": 1_796_000_012.3, "deadline": None, "reason": "", **changes}
+
+
+def queue(*requests: dict[str, Any]) -> dict[str, Any]:
+    return {"status": 200, "body": {"sites": [{"site": "12345", "pending": len(requests), "requests": list(requests)}]}}
+
+
+def items(page: Tree, id_: str) -> list[str]:
+    return [text(n) for n in by_id(page, id_)["children"]]
+
+
+def test_the_callback_queue_shows_the_platforms_open_requests_as_the_server_gives_them():
+    waiting = callback("cb1", "138****1234", source="missed", sources=["missed"], deadline=1_796_001_812.3)
+    ringing_me = callback("cb2", "0513****66", sources=["ivr", "web"], ticket_id="12345-20261207-000003",
+                          stage="agent_ringing", attempts=1, agent="1001")
+    [start, english] = run_desk([{"click": "lang"}], {CALLBACKS_PATH: queue(waiting, ringing_me)})
+    assert ("GET", "/api/callbacks", f"Bearer {TOKEN}") in [
+        (f["method"], f["url"], f["authorization"]) for f in start["fetches"]]
+    assert text(by_id(start["page"], "callback-count")) == "2 条"
+    first, second = items(start["page"], "callback-list")
+    assert first.startswith("138****1234 · 等待回电 · 漏接 · 已拨 0/3 次 · ")  # the number exactly as masked
+    assert "应于" in first and "前回电" in first and "12345-" not in first  # a missed call's: no ticket yet
+    assert second.startswith("0513****66 · 坐席振铃 · IVR、网上 · 已拨 1/3 次 · ")
+    assert second.endswith("12345-20261207-000003正在呼叫您")  # the offer ringing this agent
+    assert items(english["page"], "callback-list")[0].startswith("138****1234 · waiting · missed call · tried 0/3")
+    assert by_id(start["page"], "error")["hidden"]
+
+
+def test_the_callback_queue_is_read_again_every_ten_seconds_and_when_a_call_ends():
+    routes = {CALLBACKS_PATH: [queue(callback("cb1", "138****1234")), queue(), queue(callback("cb3", "139****0001"))]}
+    start, early, timer, ended = run_desk([{"advance": 9_000}, {"advance": 1_000}, {"ws": HUNG_UP}], routes,
+                                          config(mode="sip"))
+    asked = [[f["url"] for f in e["fetches"]].count("/api/callbacks") for e in (start, early, timer, ended)]
+    assert asked == [1, 0, 1, 1]
+    assert items(start["page"], "callback-list")[0].startswith("138****1234")
+    assert items(timer["page"], "callback-list") == ["无"] and text(by_id(timer["page"], "callback-count")) == "0 条"
+    assert items(ended["page"], "callback-list")[0].startswith("139****0001")
+
+
+def test_a_refused_callback_read_shows_no_error_and_leaves_the_list():
+    refused = {"status": 403, "body": {"error": {"code": "forbidden", "message": "not your platform"}}}
+    start, later = run_desk([{"advance": 10_000}], {CALLBACKS_PATH: [queue(callback("cb1", "138****1234")), refused]})
+    assert items(later["page"], "callback-list") == items(start["page"], "callback-list")
+    assert by_id(later["page"], "error")["hidden"]
+
+
+def test_recordings_are_listed_only_when_the_server_shows_them():
+    routes = {RECORDINGS_PATH: [NOT_HANDLED, RECORDINGS]}  # ringing: not handled yet; after the call: its recording
+    _, ringing, _, ended = run_desk([{"ws": RINGING}, {"ws": ANSWERED}, {"ws": HUNG_UP}], routes, config(mode="sip"))
+    assert f"/api/tickets/{TICKET}/recordings" in [f["url"] for f in ringing["fetches"]]
+    assert by_id(ringing["page"], "recordings-block")["hidden"] and by_id(ringing["page"], "error")["hidden"]
+    assert not by_id(ended["page"], "recordings-block")["hidden"]
+    [listed] = items(ended["page"], "recordings")
+    assert listed.startswith(f"{RECORDING} · 2.5 s · ") and listed.endswith("获取录音")
+
+
+def test_a_recording_is_fetched_with_the_token_and_played_from_a_blob_url():
+    routes = {RECORDINGS_PATH: RECORDINGS, f"GET /api/tickets/{TICKET}/recordings/{RECORDING}": {
+        "status": 200, "body": "RIFF-wav-bytes"}}
+    second = {**RINGING, "call_id": "hl12345-1795530400.9",
+              "ticket": {**RINGING["ticket"], "id": "12345-20261124-000020"}}
+    steps = [{"ws": RINGING}, {"click": "recording", "data_key": RECORDING}, {"ws": second}]
+    _, listed, fetched, next_call = run_desk(steps, routes, config(mode="sip"))
+    assert text(by_id(listed["page"], "recordings")).endswith("获取录音") and listed["urls"]["made"] == []
+    assert [(f["url"], f["authorization"]) for f in fetched["fetches"]] == [
+        (f"/api/tickets/{TICKET}/recordings/{RECORDING}", f"Bearer {TOKEN}")]
+    [made] = fetched["urls"]["made"]
+    assert made == {"url": "blob:http://127.0.0.1:8080/1", "blob": "RIFF-wav-bytes"}
+    [item] = by_id(fetched["page"], "recordings")["children"]
+    audio = [n for n in walk(item) if n["tag"] == "audio"]
+    links = [n for n in walk(item) if n["tag"] == "a"]
+    assert [a["attrs"]["src"] for a in audio] == [made["url"]]
+    assert [(a["attrs"]["href"], a["attrs"]["download"], text(a)) for a in links] == [(made["url"], RECORDING, "下载")]
+    assert next_call["urls"]["revoked"] == [made["url"]]  # another ticket: the blob is let go
+    assert by_id(next_call["page"], "recordings")["children"] != by_id(fetched["page"], "recordings")["children"]
+
+
+def test_a_recording_that_cannot_be_fetched_says_so():
+    routes = {RECORDINGS_PATH: RECORDINGS, f"GET /api/tickets/{TICKET}/recordings/{RECORDING}": {
+        "status": 404, "body": {"error": {"code": "recording_not_found", "message": "gone"}}}}
+    *_, failed = run_desk([{"ws": RINGING}, {"click": "recording", "data_key": RECORDING}], routes, config(mode="sip"))
+    assert text(by_id(failed["page"], "error")) == "找不到该录音" and failed["urls"]["made"] == []
+
+
+def test_the_policy_lets_the_page_play_blob_urls_and_nothing_more_than_it_did():
+    policy = dict(d.strip().split(" ", 1) for d in headers("n0nce", None)["Content-Security-Policy"].split(";"))
+    assert policy["media-src"] == "'self' blob:"  # the <audio> of a recording fetched with the token
+    assert "blob:" not in policy["connect-src"] and "blob:" not in policy["script-src"]
+
+
+def test_severity_is_sent_when_the_agent_changes_it():
+    saved = {"id": TICKET, "category": "燃气泄漏", "summary": "小区燃气泄漏", "severity": "major"}
+    routes = {f"PATCH /api/tickets/{TICKET}": {"status": 200, "body": saved}}
+    steps = [{"ws": RINGING}, {"value": {"t-severity": "major"}}, {"click": "save"}, {"click": "save"}]
+    _, ringing, _, major, again = run_desk(steps, routes, config(mode="sip"))
+    assert by_id(ringing["page"], "t-severity")["value"] == "normal"
+    [patch] = major["fetches"]
+    assert patch["method"] == "PATCH" and patch["body"]["severity"] == "major"
+    assert text(by_id(major["page"], "screen-ticket")).endswith("重大")
+    assert "severity" not in again["fetches"][0]["body"]  # unchanged since: not sent again
+
+
+def test_an_assisting_unit_is_dispatched_with_its_role_and_no_lead_is_said_in_words():
+    units = {"jurisdiction": "qidong", "version": "1", "units": [{"id": "QD-GAS", "name": "燃气公司"}]}
+    no_lead = {"status": 409, "body": {"error": {"code": "no_lead", "message": "no lead unit holds the case"}}}
+    dispatched = {"status": 201, "body": {"unit": "QD-GAS", "unit_name": "燃气公司"}}
+    routes = {"GET /api/units": {"status": 200, "body": units},
+              f"POST /api/tickets/{TICKET}/dispatch": [no_lead, dispatched]}
+    steps = [{"ws": RINGING}, {"value": {"dispatch-unit": "QD-GAS", "dispatch-role": "assisting"}},
+             {"advance": 1_000},  # the page renders: the unit chosen enables 派单 (a browser's change event)
+             {"click": "dispatch"}, {"click": "lang"}, {"click": "lang"}, {"click": "dispatch"}]
+    entries = run_desk(steps, routes, config(mode="sip"))
+    refused, english, done = entries[4], entries[5], entries[7]
+    assert by_id(entries[0]["page"], "dispatch-role")["value"] == "lead"
+    assert [f["body"] for f in refused["fetches"]] == [{"unit": "QD-GAS", "role": "assisting"}]
+    assert text(by_id(refused["page"], "error")) == "尚无主办单位：请先派主办单位，再派协办单位"
+    assert text(by_id(english["page"], "error")).startswith("no lead unit holds the case")
+    assert text(by_id(done["page"], "notice")) == "已派协办单位：燃气公司"
