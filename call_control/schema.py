@@ -60,6 +60,7 @@ class ScreenTicket(Reply):
     summary: str | None
     division_code: str | None  # 行政区划代码, null until known
     emergency: bool | None
+    severity: str | None  # normal or major (重大: the leadership is told when it is dispatched)
     restricted: bool  # 涉密、涉稳...: never shared with the other platform
     source_platform: str | None  # the platform that handed the case over, if any
     source_ticket: str | None  # that platform's ticket id

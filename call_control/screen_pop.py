@@ -73,6 +73,7 @@ def _ticket(ticket: Ticket, source: Ticket | None, platform: str) -> ScreenTicke
         summary=ticket.summary if shown else None,
         division_code=(ticket.division_code or None) if shown else None,
         emergency=ticket.emergency if shown else None,
+        severity=ticket.severity if shown else None,
         restricted=is_restricted(ticket),
         source_platform=ticket.source_platform or None,
         source_ticket=ticket.source_ticket or None,

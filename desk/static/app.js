@@ -581,7 +581,7 @@
       if (config.platform === "110" && $("t-restricted").checked !== !!state.ticket.restricted) {
         changes.restricted = $("t-restricted").checked;
       }
-      const severity = $("t-severity").value; // the screen does not say it: sent when the agent changes it
+      const severity = $("t-severity").value; // sent only when the agent changes it
       if (severity && severity !== (state.ticket.severity || "normal")) changes.severity = severity;
       const answer = await api("PATCH", ticketPath(""), changes);
       if (!answer.ok) return fail(answer);

@@ -91,7 +91,7 @@ async def test_the_agent_gets_the_screen_of_the_call_ringing_at_it(desk: SimpleN
     assert CALLER not in await resp.text()
     assert body["ticket"] == {
         "id": desk.ticket.id, "category": "", "summary": "我家停水了，整栋楼都没水", "division_code": None,
-        "emergency": False, "restricted": False, "source_platform": None, "source_ticket": None,
+        "emergency": False, "severity": "normal", "restricted": False, "source_platform": None, "source_ticket": None,
         "source_category": None, "source_summary": None}
     recommendation = body["recommendation"]
     assert recommendation["platform"] == "12345" and recommendation["emergency"] is False
