@@ -46,7 +46,7 @@ async def test_three_parties_in_one_room_then_the_12345_agent_leaves(cc_server, 
     # the caller's channel went into the room: one recording covers the call and the room
     # until 12345's agent left; the caller's last seconds with 110 are 110's to record
     recorded = await recordings_of(api, ticket.id)
-    assert len(recorded) == 1 and 0.5 <= recorded[0]["seconds"] <= 5.0, recorded
+    assert len(recorded) == 1 and 0 < recorded[0]["seconds"] < 5.0, recorded  # of the 6 s call
 
 
 async def test_last_agent_cannot_leave_the_caller_alone_and_no_answer_keeps_them_talking(

@@ -52,7 +52,8 @@ def test_the_screen_has_exactly_the_documented_shape_and_a_masked_caller():
     assert body == {
         "call_id": CALL_ID, "site": "12345", "caller": "138****5678", "state": "talking",
         "ticket": {"id": OWN.id, "category": "供水", "summary": "小区停水", "division_code": "320681",
-                   "emergency": False, "severity": "normal", "restricted": False, "source_platform": None, "source_ticket": None,
+                   "emergency": False, "severity": "normal", "restricted": False, "source_platform": None,
+                   "source_ticket": None,
                    "source_category": None, "source_summary": None},
         "recommendation": {"platform": "12345", "category": "城乡建设", "emergency": False, "confidence": 0.82},
         "open_tickets": [], "recent_calls": [], "repeat_caller": False}
