@@ -19,6 +19,9 @@ async def stop_recording(ami: AmiManager, site: str, channel: str, call_id: str)
     off for the site) or already gone is no error."""
     try:
         await ami.send(site, {"Action": "StopMixMonitor", "Channel": channel})
+        # a caller sent back to intake later (a three-way call whose other platform left) is
+        # recorded again, in a new part
+        await ami.send(site, {"Action": "Setvar", "Channel": channel, "Variable": "HL_RECORDING", "Value": ""})
         log.info("recording.stopped", call_id=call_id, site=site)
     except AmiError as exc:
         log.info("recording.not_stopped", call_id=call_id, site=site, reason=str(exc)[:200])

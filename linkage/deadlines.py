@@ -118,6 +118,12 @@ class DeadlineStore:
     async def unflag(self, ticket_id: str) -> None:
         await self.redis.hdel(self.flags_key, ticket_id)
 
+    async def unflag_kind(self, ticket_id: str, kind: str) -> None:
+        """Drop the ticket's flag if it is of this kind (another, newer one stays)."""
+        raw = await self.redis.hget(self.flags_key, ticket_id)
+        if raw and json.loads(raw).get("flag") == kind:
+            await self.redis.hdel(self.flags_key, ticket_id)
+
     async def flags(self) -> dict[str, dict[str, Any]]:
         """The red flags (督办, 提级, 双哨联办) the supervisor page shows, by ticket."""
         return {k: json.loads(v) for k, v in as_str_hash(await self.redis.hgetall(self.flags_key)).items()}

@@ -133,6 +133,8 @@ class Dispatcher:
                     by: str, assisting: str | None = None) -> None:
         mode = "system" if unit.by_system else "phone"
         role = "lead" if assisting is None else "assisting"
+        if assisting is None:  # dispatched anew: a refusal's "dispatch it anew" flag is done with
+            await self.deadlines.unflag_kind(ticket.id, "refused")
         prompt = ""  # made before anything is saved: a crash in between leaves no dispatch without its call
         if mode == "phone" and self.phone is not None:
             prompt = dispatch_prompt(ticket.id, ticket.category, self.spoken_categories,

@@ -52,13 +52,21 @@ def parse_name(name: str) -> tuple[str, int] | None:
     return (match["call"], int(match["part"])) if match else None
 
 
+# callback steps that put the agent on the call (an offer rung out names an agent who never was)
+_CALLBACK_ON_CALL = frozenset({"agent_answered", "connected", "unanswered"})
+
+
 def handlers(events: Iterable[Mapping[str, Any]], agents: Iterable[str]) -> set[str]:
-    """The agents a ticket's story names as answering or acting on its calls."""
+    """The agents a ticket's story puts on its calls: who answered, who transferred or
+    conferenced, who took its callback. Not who edited the ticket (any agent of the
+    platform may): an edit must not open its recordings."""
     known = set(agents)
     named: set[str] = set()
     for entry in events:
         data = entry.get("data") or {}
-        for key in ("answered_by", "agent", "by"):
+        if entry.get("event") == "callback.step" and data.get("step") not in _CALLBACK_ON_CALL:
+            continue
+        for key in ("answered_by", "agent"):
             value = str(data.get(key) or "").removeprefix("PJSIP/")  # answered_by names the device
             if value in known:
                 named.add(value)

@@ -152,6 +152,10 @@ class CallbackService:
         if caller.is_anonymous:
             log.info("callback.refused", site=site, ticket_id=ticket_id or None, reason="anonymous")
             return None
+        if not state.callable_number(caller.identity):
+            log.info("callback.refused", site=site, ticket_id=ticket_id or None, reason="not a citizen's number",
+                     caller=caller.masked)
+            return None
         now = self.clock()
         new = Request(id=f"cb{uuid.uuid4().hex}", site=site, number=caller.identity, masked=caller.masked,
                       source=source, call_id=call_id, ticket_id=ticket_id, created_at=now,

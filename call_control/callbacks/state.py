@@ -46,6 +46,13 @@ FINAL = frozenset({Stage.DONE, Stage.FAILED, Stage.SKIPPED})
 SOURCES = ("ivr", "web", "missed")
 
 
+def callable_number(digits: str) -> bool:
+    """A number a callback may ring: a citizen's phone (a mobile or a fixed line, 7 to 12
+    digits), never a short service number (110, 12345, 95598) or an international one; a
+    web form's number must not make an agent call anywhere."""
+    return digits.isdigit() and 7 <= len(digits) <= 12 and not digits.startswith("00")
+
+
 @dataclass(frozen=True)
 class Policy:
     attempts: int = 3  # citizen attempts (an attempt: the agent answered and the citizen was dialled)

@@ -287,8 +287,11 @@ async def test_a_missed_call_opted_out_is_never_called(world: SimpleNamespace):
 async def test_a_withheld_number_is_never_queued(world: SimpleNamespace):
     for caller in ("", "anonymous", "<unknown>"):
         assert await _missed(world, caller=caller) is None
+    for number in ("110", "12345", "95598", "0085212345678", "1234567890123"):  # not a citizen's phone
+        assert await world.service.request(SITE, number, source="web", ticket_id="t") is None, number
     assert await world.service.request(SITE, "", source="web", ticket_id="t") is None
     assert await world.service.open_requests(SITE) == []
+    assert await world.service.request(SITE, "83456789", source="web", ticket_id="t") is not None  # a landline
 
 
 async def test_missed_call_callbacks_can_be_turned_off(world: SimpleNamespace):

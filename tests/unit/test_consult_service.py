@@ -171,10 +171,12 @@ async def test_complete_hangs_up_the_agent_and_the_attended_transfer_hands_the_c
     assert desk.handover.sent == [(TICKET.id, "transfer", "110", CALL)]
     assert [e for e in desk.transfer_events() if e[0] == "transfer.answered"] == [
         ("transfer.answered", "answered", None, "consult")]
-    assert desk.ami.actions("Setvar") == []  # the agent's channel is gone
+    assert [a for a in desk.ami.actions("Setvar") if a["Channel"] == AGENT[1]] == []  # the agent's channel is gone
     assert desk.consults.of_call(CALL) is None
     # the caller talks on with 110, which records its own part: this site stops recording
     assert desk.ami.actions("StopMixMonitor") == [{"Action": "StopMixMonitor", "Channel": CALLER[1]}]
+    assert {"Action": "Setvar", "Channel": CALLER[1], "Variable": "HL_RECORDING", "Value": ""} in \
+        desk.ami.actions("Setvar")
 
 
 @pytest.mark.parametrize("fields", [{"Result": "Fail", "OrigTransfererChannel": AGENT[1]},

@@ -119,6 +119,7 @@ async def test_a_refused_lead_frees_the_ticket_and_alerts_the_supervisor(linkage
     assert "linkage.refused" in events and "linkage.supervisor_alert" in events
     record, new = await linkage.dispatch(ticket, "QD-GAS", "1001")  # a new dispatch
     assert new and record["unit"] == "QD-GAS" and record["state"] == "dispatched"
+    assert ticket.id not in await linkage.deadlines.flags()  # "dispatch it anew" is done with
 
 
 async def test_ask_police_publishes_once_and_is_refused_where_it_cannot_go(linkage, bus, clock):

@@ -29,10 +29,14 @@ def test_names_are_call_id_and_part():
         assert parse_name(bad) is None, bad
 
 
-def test_handlers_are_the_agents_named_by_the_story():
-    story = [{"data": {"answered_by": "PJSIP/1001"}}, {"data": {"agent": "1002", "target": "110"}},
-             {"data": {"by": "supervisor"}}, {"data": {"answered_by": None}}, {"data": {}}, {}]
-    assert handlers(story, ["1001", "1002", "1003"]) == {"1001", "1002"}
+def test_handlers_are_the_agents_the_story_puts_on_its_calls():
+    story = [{"event": "call.answered", "data": {"answered_by": "PJSIP/1001"}},
+             {"event": "transfer.answered", "data": {"agent": "1002", "target": "110"}},
+             {"event": "ticket.updated", "data": {"by": "1004", "changes": {"summary": "x"}}},  # an edit
+             {"event": "callback.step", "data": {"step": "offered", "agent": "1005"}},  # rang out
+             {"event": "callback.step", "data": {"step": "connected", "agent": "1006"}},
+             {"event": "call.ended", "data": {"answered_by": None}}, {"data": {}}, {}]
+    assert handlers(story, ["1001", "1002", "1003", "1004", "1005", "1006"]) == {"1001", "1002", "1006"}
     assert handlers(story, ["1003"]) == set()
     assert handlers([{"data": {"answered_by": "PJSIP/trunk-110"}}], ["110"]) == set()
 
