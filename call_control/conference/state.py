@@ -275,7 +275,10 @@ def step(room: Room, event: Event) -> tuple[Room, list[Action]]:
     if isinstance(event, Joined):
         room = replace(room, members={**room.members, event.uniqueid: event.channel},
                        state=S.JOINED if event.uniqueid == room.third_party else room.state)
-        return room, [_publish(ConferenceJoined, party_of(event.channel), room)]
+        # the target came after our last agent had left: the caller is the other platform's now
+        handed = event.uniqueid == room.third_party and not room.local_agents and room.caller in room.members
+        return room, [_publish(ConferenceJoined, party_of(event.channel), room),
+                      *([StopRecording(room.members[room.caller])] if handed else [])]
     if isinstance(event, Left):
         had_agents = room.local_agents > 0
         room = replace(room, members={u: ch for u, ch in room.members.items() if u != event.uniqueid})

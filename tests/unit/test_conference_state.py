@@ -226,6 +226,13 @@ def test_a_target_answering_after_all_joins():
 
 # parties leave
 
+def test_the_target_coming_after_our_last_agent_left_ends_our_recording():
+    r, actions = step(room(S.DIALLING, CALLER), Joined(*THIRD))
+    assert r.state is S.JOINED and actions[1:] == [StopRecording(CALLER[1])]
+    r, actions = step(room(S.DIALLING, CALLER, AGENT), Joined(*THIRD))
+    assert [a for a in actions if isinstance(a, StopRecording)] == []  # our agent is there: we record
+
+
 def test_one_agent_leaving_leaves_the_caller_with_the_other():
     r, actions = step(room(S.JOINED, CALLER, AGENT, THIRD), Left(*AGENT))
     assert r == room(S.JOINED, CALLER, THIRD)
