@@ -97,7 +97,8 @@ def _scan(directory: Path, call_ids: Iterable[str]) -> list[Recording]:
     return sorted(found, key=lambda r: (r.started_at, r.call_id, r.part))
 
 
-def _sweep(directory: Path, before: float) -> int:
+def sweep_directory(directory: Path, before: float) -> int:
+    """Deletes the recordings in ``directory`` last written before ``before``; how many."""
     removed = 0
     for path in directory.glob("*.wav"):
         with contextlib.suppress(OSError):
@@ -133,7 +134,7 @@ class CallRecordings:
         before = (time.time() if now is None else now) - TICKET_TTL_S
         removed = 0
         for site in self.sites:
-            removed += await asyncio.to_thread(_sweep, self.directory_of(site), before)
+            removed += await asyncio.to_thread(sweep_directory, self.directory_of(site), before)
         if removed:
             log.info("recordings.swept", removed=removed)
         return removed

@@ -336,7 +336,7 @@ class ConsultService:
         self._publish(consult)
         if new_state is ConsultState.COMPLETED:
             asyncio.get_running_loop().create_task(self._hand_over(consult))
-            call = self.ctx.book.calls.get((consult.site, consult.call_id))
+            call = self.ctx.book.get(consult.site, consult.call_id)
             caller = call.caller_channel if call is not None else None
             if caller is not None:  # the caller talks on with the target, not with us
                 asyncio.get_running_loop().create_task(

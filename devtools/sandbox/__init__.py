@@ -7,7 +7,6 @@ same sites also serve two deployments, each with a Redis of its own (``deploymen
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import secrets as token_source
@@ -39,6 +38,7 @@ from ivr.prompts import install_prompts
 from ivr.prompts_cli import prompt_sets
 from linkage.feedback_line import pin_key
 from linkage.units import units_for
+from tickets.recordings import sweep_directory
 
 log = structlog.get_logger(__name__)
 
@@ -169,11 +169,7 @@ class Sandbox:
     def prune_recordings(self, before: float) -> None:
         """The sandbox keeps the calls it recorded for a day, not for the tickets' year."""
         for site in self.settings.sites:
-            directory = self.root / SiteLayout(site.id).recordings.lstrip("/")
-            for path in directory.glob("*.wav"):
-                with contextlib.suppress(OSError):
-                    if path.stat().st_mtime < before:
-                        path.unlink()
+            sweep_directory(self.root / SiteLayout(site.id).recordings.lstrip("/"), before)
 
     def write_site_configs(self, rendered: dict[str, dict[str, str]]) -> set[str]:
         """Write each site's config files; returns the sites whose files changed."""
