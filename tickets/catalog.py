@@ -16,7 +16,9 @@ then one row per matter. ``keywords`` holds words or short example phrases separ
 is ever skipped silently.
 
 The emergency cue lexicon (``data/cues.csv``) uses the same layout with the header
-``term,kind,weight,note``; see ``parse_cues``.
+``term,kind,weight,note``; see ``parse_cues``. The synonym table (``data/synonyms.csv``,
+header ``term,means,note``) maps caller wording to the catalog's own words; see
+``parse_synonyms``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ OPTIONAL_COLUMNS = ("source",)
 REQUIRED_META = ("schema", "version", "jurisdiction")
 OPTIONAL_META = ("title", "source")
 CUE_COLUMNS = ("term", "kind", "weight", "note")
-CUE_KINDS = ("danger", "negator", "urgent", "breaker")
+CUE_KINDS = ("danger", "negator", "urgent", "breaker", "consult")
+SYNONYM_COLUMNS = ("term", "means", "note")
 DATA_PACKAGE = "tickets"
 
 _VERSION = re.compile(r"^\d{4}\.\d{2}\.\d{2}(-\d+)?$")
@@ -104,6 +107,27 @@ class CueLexicon:
 
     def terms(self, kind: str) -> dict[str, float]:
         return {c.term: c.weight for c in self.cues if c.kind == kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Synonym:
+    """Caller wording and the catalog words it means. ``groups`` holds one tuple of
+    alternatives per part of the term: a plain term (偷拿, or 偷拿|顺走) has one group and
+    is matched word by word, so a negation reaches it; a term of several parts joined by
+    ``&`` (电动车|自行车&不见了) needs one alternative of every part anywhere in the note."""
+
+    term: str
+    groups: tuple[tuple[str, ...], ...]
+    means: tuple[str, ...]
+    note: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class SynonymTable:
+    version: str
+    origin: str
+    synonyms: tuple[Synonym, ...]
 
 
 # --- reading rows ---------------------------------------------------------------------
@@ -265,6 +289,28 @@ def parse_cues(text: str, origin: str) -> CueLexicon:
     return CueLexicon(meta["version"], origin, tuple(cues))
 
 
+# --- synonym table --------------------------------------------------------------------
+
+def _alternatives(text: str, origin: str, line: int, column: str) -> tuple[str, ...]:
+    words = tuple(w.strip() for w in text.split("|"))
+    if not text or any(not w for w in words):
+        raise data_error(origin, line, f"empty word in column {column!r} (two '|' in a row, or none)")
+    return words
+
+
+def _synonym(rec: dict[str, str], origin: str, line: int) -> Synonym:
+    groups = tuple(_alternatives(part.strip(), origin, line, "term") for part in rec["term"].split("&"))
+    return Synonym(rec["term"], groups, _alternatives(rec["means"], origin, line, "means"), rec["note"], line)
+
+
+def parse_synonyms(text: str, origin: str) -> SynonymTable:
+    meta, _, synonyms = parse_table(
+        text, origin, header_first="term", meta_keys=("schema", "version", "source"),
+        required_meta=("schema", "version"), columns=SYNONYM_COLUMNS, optional_columns=(), row=_synonym,
+        key=lambda s: s.term, what="term", jurisdiction=False)
+    return SynonymTable(meta["version"], origin, tuple(synonyms))
+
+
 # --- files ----------------------------------------------------------------------------
 
 def read_text(path: Path) -> str:
@@ -307,3 +353,9 @@ def load_default_cues() -> CueLexicon:
     """The shipped emergency cue lexicon."""
     ref = resources.files(DATA_PACKAGE).joinpath("data", "cues.csv")
     return parse_cues(ref.read_text(encoding="utf-8"), "cues.csv")
+
+
+def load_default_synonyms() -> SynonymTable:
+    """The shipped synonym table."""
+    ref = resources.files(DATA_PACKAGE).joinpath("data", "synonyms.csv")
+    return parse_synonyms(ref.read_text(encoding="utf-8"), "synonyms.csv")

@@ -1,12 +1,20 @@
 """Suggest the platform (110 or 12345) and the catalog entry for an agent's note.
 
 The note (what the caller said, in Chinese) is segmented with a private ``jieba``
-tokenizer that knows every catalog keyword and cue word. Catalog entries are ranked with
-BM25 over their keywords, sub-category and matter text. Separately, danger cues (fire,
-violence, injury, a person missing...) are added up, skipping the ones a negation in the
-same clause reaches (没有人受伤). A note whose danger score reaches the threshold is an
-emergency and always goes to 110; a weaker danger signal still tips a close call to 110,
-because a missed emergency costs far more than a false alarm.
+tokenizer that knows every catalog keyword, cue word and synonym. Catalog entries are
+ranked with BM25 over their keywords, sub-category and matter text, and, at a lower
+weight, over the character bigrams of that text, so a word neither the catalog nor the
+tokenizer knows still meets catalog wording that shares its characters. A synonym table
+(``data/synonyms.csv``) adds the catalog's own words for caller wording (顺走 means 被偷;
+a bag nobody owns means 可疑包裹). Separately, danger cues (fire, violence, injury, a
+person missing...) are added up, skipping the ones a negation in the same clause reaches
+(没有人受伤). A note whose danger score reaches the threshold is an emergency and always
+goes to 110; a weaker danger signal still tips a close call to 110, because a missed
+emergency costs far more than a false alarm. A note naming an offence of the 110 list
+(盗窃, 诈骗...) also leans to 110 when a 110 entry is close, urgent or not: a theft
+reported the next day is still a police matter. A question about a procedure or about
+who is in charge (需要什么材料, 归谁管) with no danger in it is a consultation and goes
+to 12345, even when its topic is a police service.
 
 Pure: the only I/O is reading the packaged data when a ``Recommender`` is built.
 """
@@ -27,7 +35,9 @@ from tickets.catalog import (
     Catalog,
     CatalogEntry,
     CueLexicon,
+    SynonymTable,
     load_default_cues,
+    load_default_synonyms,
     load_jurisdiction,
 )
 
@@ -38,6 +48,12 @@ NEGATION_REACH = 3         # tokens after a negator that it negates
 BM25_K1 = 1.2
 BM25_B = 0.3
 FIELD_WEIGHTS = {"keywords": 2.0, "sub_category": 1.5, "matter": 1.0}
+NGRAM_WEIGHT = 0.3         # share of a character bigram's BM25 score against a whole word's
+NGRAM_MARK = "\x02"        # prefix keeping bigram terms apart from words of the same text
+OFFENCE_RATIO = 0.3        # an offence leans to 110 when its entry has this share of the best
+SYNONYM_REACH = 3          # tokens a one-part synonym may span (偷/走 of 被人偷走)
+# 110 entries whose words are no offence of their own: a generic plea, police conduct.
+NOT_OFFENCE_CATEGORIES = ("其他", "涉警")
 NEGATING_CHARS = frozenset("没不无未别")
 CLAUSE_ENDS = frozenset("，。！？；,.!?;：:\n")
 # Words containing 不/没 that do not negate what follows (有没有人受伤 is a question).
@@ -88,14 +104,23 @@ class Recommender:
     """Ranks the entries of one catalog for a free-text note; build once, reuse."""
 
     def __init__(self, catalog: Catalog, cues: CueLexicon | None = None,
-                 emergency_threshold: float = EMERGENCY_THRESHOLD) -> None:
+                 emergency_threshold: float = EMERGENCY_THRESHOLD,
+                 synonyms: SynonymTable | None = None) -> None:
         self.catalog = catalog
         self.cues = cues if cues is not None else load_default_cues()
+        self.synonyms = synonyms if synonyms is not None else load_default_synonyms()
         self.emergency_threshold = emergency_threshold
         self._danger = self.cues.terms("danger")
         self._negators = self.cues.terms("negator")
         self._urgent = self.cues.terms("urgent")
         self._breakers = self.cues.terms("breaker")
+        self._consult = tuple(self.cues.terms("consult"))
+        self._word_synonyms: dict[str, tuple[str, ...]] = {}
+        for synonym in self.synonyms.synonyms:
+            if len(synonym.groups) == 1:
+                for word in synonym.groups[0]:
+                    self._word_synonyms[word] = self._word_synonyms.get(word, ()) + synonym.means
+        self._joint_synonyms = [(s.groups, s.means) for s in self.synonyms.synonyms if len(s.groups) > 1]
         self._singles = frozenset({k for e in catalog.entries for k in e.keywords if len(k) == 1}
                                   | {t for t in self._danger if len(t) == 1})
         self._keywords = frozenset(k for e in catalog.entries for k in e.keywords if len(k) > 1)
@@ -105,6 +130,7 @@ class Recommender:
                                       if e.platform == "110" for t in d)
         self._avg_len = sum(sum(d.values()) for d in self._docs) / len(self._docs)
         self._idf = self._inverse_document_frequency()
+        self._offences = [self._offence_words(e) for e in catalog.entries]
 
     @classmethod
     def for_jurisdiction(cls, name: str = "default") -> Recommender:
@@ -117,6 +143,7 @@ class Recommender:
         tokenizer.initialize()
         words = {k for e in self.catalog.entries for k in e.keywords}
         words.update(c.term for c in self.cues.cues)
+        words.update(self._word_synonyms)
         words.update(NOT_NEGATING)
         for word in sorted(words):
             if len(word) > 1 and " " not in word:
@@ -131,7 +158,18 @@ class Recommender:
                 doc[term] += FIELD_WEIGHTS[name]
         for keyword in entry.keywords:  # whole keywords, not their parts: 抢手机 is no 手机
             doc[keyword] += FIELD_WEIGHTS["keywords"]
+        texts = {"sub_category": [entry.sub_category], "matter": [entry.matter], "keywords": entry.keywords}
+        for name, parts in texts.items():
+            for part in parts:
+                for gram in _bigrams(part):
+                    doc[gram] += FIELD_WEIGHTS[name]
         return doc
+
+    def _offence_words(self, entry: CatalogEntry) -> frozenset[str]:
+        """The words naming an offence of a 110 entry: its keywords and its sub-category."""
+        if entry.platform != "110" or any(c in entry.category for c in NOT_OFFENCE_CATEGORIES):
+            return frozenset()
+        return frozenset(k for k in (*entry.keywords, entry.sub_category) if len(k) > 1)
 
     def _inverse_document_frequency(self) -> dict[str, float]:
         df: Counter[str] = Counter(t for d in self._docs for t in d)
@@ -181,6 +219,42 @@ class Recommender:
                 terms.append(term)
         return terms
 
+    def _synonyms(self, text: str, tokens: list[_Token]) -> list[_Token]:
+        """The catalog words the note's wording stands for, as tokens: a one-part synonym
+        found in up to ``SYNONYM_REACH`` tokens in a row is negated when one of them is
+        (unless the synonym holds the negator itself); a synonym of several parts needs
+        each part somewhere in the note."""
+        found: list[_Token] = []
+        for i in range(len(tokens)):
+            for span in range(1, SYNONYM_REACH + 1):
+                window = tokens[i:i + span]
+                if len(window) < span:
+                    break
+                joined = "".join(t.text for t in window)
+                for word, means in self._word_synonyms.items():
+                    at = joined.find(word)
+                    if at < 0 or at >= len(window[0].text) or at + len(word) <= len(joined) - len(window[-1].text):
+                        continue  # starts in the first token and ends in the last, once
+                    negated = (any(t.negated for t in window)
+                               and not any(n in word for n in self._negators))
+                    found.extend(_Token(m, negated) for m in means)
+        for groups, means in self._joint_synonyms:
+            if all(any(w in text for w in group) for group in groups):
+                found.extend(_Token(m, False) for m in means)
+        return found
+
+    def _ngrams(self, tokens: list[_Token]) -> list[str]:
+        """Character bigrams of the note's words and across neighbouring words, skipping
+        negated words, negators and stopwords."""
+        grams: list[str] = []
+        kept = [t.text if not t.negated and t.text not in self._negators and t.text not in STOPWORDS
+                else "" for t in tokens]
+        for left, right in zip(["", *kept], kept, strict=False):
+            grams.extend(_bigrams(right))
+            if left and right:
+                grams.extend(_bigrams(left[-1] + right[0]))
+        return grams
+
     def _straddling(self, tokens: list[_Token]) -> list[str]:
         """Catalog keywords that jieba split across two tokens (路/灯不亮 holds 路灯)."""
         found: list[str] = []
@@ -203,7 +277,8 @@ class Recommender:
             for term in query:
                 tf = doc.get(term, 0.0)
                 if tf:
-                    score += self._idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
+                    share = NGRAM_WEIGHT if term[0] == NGRAM_MARK else 1.0
+                    score += share * self._idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
             scores.append(score)
         return scores
 
@@ -216,7 +291,7 @@ class Recommender:
             return []
         return [w for w in self._expand(token.text) if w in self._danger]
 
-    def _danger_score(self, tokens: list[_Token]) -> _Danger:
+    def _danger_score(self, tokens: list[_Token], meant: list[_Token]) -> _Danger:
         """Sum of the cues found (times the strongest urgency word) less half the negated
         ones; a single strong cue is never cancelled by a negated other one."""
         found: dict[str, float] = {}
@@ -224,6 +299,9 @@ class Recommender:
         for token in tokens:
             for word in self._cue_words(token):
                 (negated if token.negated else found)[word] = self._danger[word]
+        for token in meant:  # a synonym counts as the cue word it means, never its parts
+            if token.text in self._danger:
+                (negated if token.negated else found)[token.text] = self._danger[token.text]
         urgency = max([self._urgent[t.text] for t in tokens if t.text in self._urgent] or [1.0])
         total = sum(found.values()) * urgency - 0.5 * sum(negated.values())
         strong = [w * urgency for w in found.values() if w * urgency >= self.emergency_threshold]
@@ -235,16 +313,19 @@ class Recommender:
     def recommend(self, text: str) -> Recommendation:
         """The suggested platform and entry for one note."""
         tokens = self._tokenize(text)
-        query = Counter(self._terms(tokens) + self._straddling(tokens))
+        meant = self._synonyms(text, tokens)
+        words = self._terms(tokens) + self._straddling(tokens) + [t.text for t in meant if not t.negated]
+        query = Counter(words + self._ngrams(tokens))
         scores = self._bm25(query)
-        danger = self._danger_score(tokens)
+        danger = self._danger_score(tokens, meant)
         emergency = danger.score >= self.emergency_threshold
-        index, reasons = self._choose(scores, danger, emergency)
+        consult = [w for w in self._consult if w in text]
+        index, reasons = self._choose(scores, danger, emergency, set(words), consult)
         entry = self.catalog.entries[index]
         if not emergency and entry.emergency and danger.score >= LEAN_THRESHOLD:
             emergency = True
             reasons = ["危险迹象且事项属紧急类，转110"]
-        matched = sorted(t for t in query if self._docs[index].get(t))
+        matched = sorted(t for t in query if self._docs[index].get(t) and t[0] != NGRAM_MARK)
         reasons = self._explain(reasons, danger, matched, entry)
         return Recommendation(
             platform="110" if emergency else entry.platform,
@@ -277,10 +358,15 @@ class Recommender:
                 return i
         return candidates[0]
 
-    def _choose(self, scores: list[float], danger: _Danger, emergency: bool) -> tuple[int, list[str]]:
+    def _choose(self, scores: list[float], danger: _Danger, emergency: bool, words: set[str],
+                consult: list[str]) -> tuple[int, list[str]]:
         if emergency:
             best = self._best(scores, "110", prefer_emergency=True)
             return (best if best is not None else self._fallback("110", True)), ["紧急情况转110"]
+        if consult and danger.score < LEAN_THRESHOLD:
+            best12345 = self._best(scores, "12345")
+            reason = "咨询类诉求（" + "、".join(consult[:3]) + "），转12345"
+            return (best12345 if best12345 is not None else self._consultation()), [reason]
         best = self._best(scores)
         if best is None and danger.score >= LEAN_THRESHOLD:
             return self._fallback("110", False), ["未匹配到具体事项但有危险迹象，转110"]
@@ -290,7 +376,19 @@ class Recommender:
         if (danger.score >= LEAN_THRESHOLD and best110 is not None and best110 != best
                 and scores[best110] >= LEAN_RATIO * scores[best]):
             return best110, ["有危险迹象，相近时优先110"]
+        if self.catalog.entries[best].platform != "110":
+            offence = self._best([s if words & self._offences[i] else 0.0 for i, s in enumerate(scores)])
+            if offence is not None and scores[offence] >= OFFENCE_RATIO * scores[best]:
+                named = sorted(words & self._offences[offence])
+                return offence, ["涉及违法犯罪（" + "、".join(named[:3]) + "），转110"]
         return best, []
+
+    def _consultation(self) -> int:
+        """The 12345 entry for questions (its sub-category says 咨询), else the catch-all."""
+        for i, entry in enumerate(self.catalog.entries):
+            if entry.platform == "12345" and "咨询" in entry.sub_category:
+                return i
+        return self._fallback("12345", False)
 
     def _explain(self, reasons: list[str], danger: _Danger, matched: list[str],
                  entry: CatalogEntry) -> list[str]:
@@ -316,6 +414,19 @@ class Recommender:
         elif top <= 0:
             lexical = 0.15
         return round(min(max(lexical, 0.0), 1.0), 3)
+
+
+def _bigrams(text: str) -> list[str]:
+    """The character bigrams of the Han characters runs in ``text``, marked as such."""
+    grams: list[str] = []
+    run = ""
+    for char in text + " ":
+        if "\u4e00" <= char <= "\u9fff":
+            run += char
+            continue
+        grams.extend(NGRAM_MARK + run[i:i + 2] for i in range(len(run) - 1))
+        run = ""
+    return grams
 
 
 class RecommenderSource:

@@ -13,8 +13,10 @@ from tickets.catalog import (
     available_jurisdictions,
     load_catalog,
     load_default_cues,
+    load_default_synonyms,
     load_jurisdiction,
     parse_cues,
+    parse_synonyms,
 )
 
 HEADER = "id,platform,category,sub_category,matter,responsible_unit,emergency,keywords"
@@ -119,3 +121,18 @@ def test_bad_cue_file_is_rejected() -> None:
         parse_cues(text, "cues-test")
     with pytest.raises(ConfigError, match=r"^cues-test:5: unknown cue kind 'scary'"):
         parse_cues(text.replace("1.2,\n着火,danger,1.0", "1.2,\n起火,scary,1.0"), "cues-test")
+
+
+def test_the_synonym_table_loads_and_checks_its_rows() -> None:
+    table = load_default_synonyms()
+    assert table.synonyms and all(s.means for s in table.synonyms)
+    joint = [s for s in table.synonyms if len(s.groups) > 1]
+    assert joint and all(all(group for group in s.groups) for s in joint)
+    head = "schema,1\nversion,2026.12.07-1\nterm,means,note\n"
+    parsed = parse_synonyms(head + "顺走|偷拿,被偷|盗窃,theft\n车&不见了,被偷,a vehicle\n", "s.csv")
+    assert parsed.synonyms[0].groups == (("顺走", "偷拿"),) and parsed.synonyms[0].means == ("被偷", "盗窃")
+    assert parsed.synonyms[1].groups == (("车",), ("不见了",))
+    with pytest.raises(ConfigError, match=r"s\.csv:4: empty word in column 'means'"):
+        parse_synonyms(head + "顺走,,theft\n", "s.csv")
+    with pytest.raises(ConfigError, match=r"s\.csv:4: empty word in column 'term'"):
+        parse_synonyms(head + "车&&不见了,被偷,x\n", "s.csv")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tickets.catalog import load_jurisdiction
+from tickets.catalog import SynonymTable, load_jurisdiction, parse_catalog
 from tickets.recommend import Recommender
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "labelled_cases.jsonl"
@@ -109,3 +109,63 @@ def test_labelled_cases(recommender: Recommender) -> None:
     assert not missed, f"emergencies not sent to 110: {missed}"
     accuracy = sum(r.platform == c["platform"] for c, r in results) / len(results)
     assert accuracy >= ACCURACY_FLOOR, accuracy
+
+
+# --- issue 20: wording the catalog does not use --------------------------------------
+
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "heldout_cases.jsonl"
+TINY_CATALOG = """schema,1
+version,2026.12.07-1
+jurisdiction,tiny
+id,platform,category,sub_category,matter,responsible_unit,emergency,keywords
+T-110-1,110,违法犯罪,飞车抢夺,飞车抢夺,公安局,false,飞车抢夺
+T-12345-1,12345,公共设施,路灯,路灯不亮,城管局,false,路灯
+"""
+
+
+def test_bigrams_match_a_word_the_catalog_does_not_hold() -> None:
+    # 骑车抢夺 holds no catalog keyword and no dictionary word of one; its bigrams 车抢,
+    # 抢夺 are in 飞车抢夺. No synonyms, so only the bigrams can find it.
+    tiny = Recommender(parse_catalog(TINY_CATALOG, "tiny.csv"), synonyms=SynonymTable("1", "none", ()))
+    assert tiny.recommend("有人骑车抢夺").entry_id == "T-110-1"
+    assert tiny.recommend("门口的路灯不亮了").entry_id == "T-12345-1"
+    assert tiny.recommend("嗯嗯好的").entry_id == "T-12345-1"  # the fallback: nothing matched
+
+
+def test_synonyms_bring_the_catalog_word(recommender: Recommender) -> None:
+    got = recommender.recommend("放在桌上的手机被人顺走了")
+    assert (got.platform, got.entry_id) == ("110", "D-110-03"), got.reasons
+    unsaid = recommender.recommend("东西没有被偷拿，就是快递一直没送到")
+    assert unsaid.platform == "12345", unsaid.reasons  # a negation reaches a synonym
+
+
+def test_a_theft_reported_after_the_fact_is_110(recommender: Recommender) -> None:
+    got = recommender.recommend("昨天晚上停在楼下的电瓶车不见了")
+    assert (got.platform, got.entry_id, got.emergency) == ("110", "D-110-03", False), got.reasons
+
+
+def test_an_unattended_object_is_110(recommender: Recommender) -> None:
+    got = recommender.recommend("候车厅有个行李箱放了半天一直没人管")
+    assert got.platform == "110" and got.emergency, got.reasons
+    assert got.entry_id == "D-110-12"
+
+
+def test_a_question_about_household_registration_is_12345(recommender: Recommender) -> None:
+    got = recommender.recommend("想问一下把户口迁过来需要什么材料")
+    assert (got.platform, got.emergency) == ("12345", False), got.reasons
+    assert got.entry_id in ("D-12345-80", "D-12345-81")  # the government-service questions
+    assert any("咨询" in r for r in got.reasons)
+    # Danger outweighs the question: it is no consultation.
+    assert recommender.recommend("请问一下，我家着火了怎么办").platform == "110"
+
+
+def test_the_heldout_file_parses() -> None:
+    with HELDOUT.open(encoding="utf-8") as handle:
+        data = [json.loads(line) for line in handle if line.strip()]
+    assert len(data) >= 100
+    assert {c["platform"] for c in data} == {"110", "12345"}
+    for case in data:
+        assert {"text", "platform", "category", "emergency", "kind"} <= set(case)
+        assert case["text"] and case["kind"] and isinstance(case["emergency"], bool)
+        assert not case["emergency"] or case["platform"] == "110"
+    assert not {c["text"] for c in data} & {c["text"] for c in cases()}  # apart from tuning
