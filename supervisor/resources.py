@@ -1,6 +1,6 @@
-"""HTTP resources of the supervisor dashboard: the page, its event stream, the figures as
-JSON and as Prometheus text, the history as CSV, and the supervisor's actions. Every route
-needs a supervisor or admin token; agents get 403."""
+"""HTTP resources of the supervisor dashboard: the page and its analysis page, its event
+stream, the figures as JSON and as Prometheus text, the history as CSV, and the
+supervisor's actions. Every route needs a supervisor or admin token; agents get 403."""
 
 from __future__ import annotations
 
@@ -37,21 +37,32 @@ def _asset(name: str) -> str:
     return (package_files.files("supervisor") / "static" / name).read_text(encoding="utf-8")
 
 
-async def page(request: web.Request) -> web.Response:
-    """The page, with its stylesheet and script inlined: the browser then needs no other
+def _page(request: web.Request, html: str, script: str) -> web.Response:
+    """A page, with its stylesheet and script inlined: the browser then needs no other
     request that would have to carry the token, and a per-response nonce lets the
     Content-Security-Policy forbid every other script."""
     _service(request)
     nonce = secrets.token_urlsafe(16)
-    html = (_asset("index.html")
+    text = (_asset(html)
             .replace("<!--STYLE-->", f'<style nonce="{nonce}">\n{_asset("style.css")}</style>')
-            .replace("<!--SCRIPT-->", f'<script nonce="{nonce}">\n{_asset("app.js")}</script>'))
+            .replace("<!--SCRIPT-->", f'<script nonce="{nonce}">\n{_asset(script)}</script>'))
     policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
               "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
               "frame-ancestors 'none'")
-    return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
+    return web.Response(text=text, content_type="text/html", charset="utf-8", headers={
         "Content-Security-Policy": policy, "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+
+
+async def page(request: web.Request) -> web.Response:
+    """The live page (坐席监控)."""
+    return _page(request, "index.html", "app.js")
+
+
+async def analysis_page(request: web.Request) -> web.Response:
+    """The joint analysis page (联合分析与风险预警) with its knowledge base panel: it reads
+    the analysis and knowledge APIs with the page's token as a bearer header."""
+    return _page(request, "analysis.html", "analysis.js")
 
 
 async def state(request: web.Request) -> web.Response:
@@ -121,6 +132,7 @@ async def _close_streams(app: web.Application) -> None:
 def add_routes(app: web.Application) -> None:
     app.on_shutdown.append(_close_streams)  # or shutdown would wait for open streams
     app.router.add_get("/supervisor", page)
+    app.router.add_get("/supervisor/analysis", analysis_page)
     app.router.add_get("/api/supervisor/state", state)
     app.router.add_get("/api/supervisor/stream", stream)
     app.router.add_get("/api/supervisor/history.csv", history_csv)

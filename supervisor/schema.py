@@ -157,6 +157,13 @@ PATHS: dict[str, Any] = {
                    "with ?token=<supervisor token>, which it passes on to its stream and actions",
         "parameters": [TOKEN_QUERY],
         "responses": {"200": {"description": "the page", "content": {"text/html": {}}}, **COMMON_ERRORS}}},
+    "/supervisor/analysis": {"get": {
+        "summary": "the supervisor's analysis page (联合分析与风险预警, HTML, Chinese with an English toggle): "
+                   "risk alerts, a period's figures, hot spots, report packs and the knowledge base panel, read "
+                   "from /api/analysis/* and /api/knowledge/* with the token as a bearer header; open it with "
+                   "?token=<supervisor token>",
+        "parameters": [TOKEN_QUERY],
+        "responses": {"200": {"description": "the page", "content": {"text/html": {}}}, **COMMON_ERRORS}}},
     "/api/supervisor/state": {"get": {
         "summary": "every figure of the page: per site seats with state and time in state, occupancy, "
                    "waiting calls and longest wait, overflow, IVR, answer rate (接通率), service level, the "

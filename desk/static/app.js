@@ -1,7 +1,8 @@
 // The agent's desk page (坐席工作台): the seat, the browser softphone (JsSIP, for a site's
 // webrtc_agents; any other agent's desk phone carries the audio and this page controls the
 // call), the screen pop, the ticket's fields, its recordings and the one-click actions, and
-// the platform's callback queue (回电, re-read every 10 s). The call's state
+// the platform's callback queue (回电, re-read every 10 s), and knowledge base entries
+// suggested while the agent types the summary or a search. The call's state
 // comes from the agent's WebSocket; after each (re)connect the page re-reads the call and
 // the screen, so a dropped connection loses nothing. No library but JsSIP, no build step.
 (function () {
@@ -74,6 +75,8 @@
       err_bad_request: "输入有误：{message}", err_network: "网络中断，请重试",
       err_sip_registration_failed: "软电话注册失败", err_softphone_missing: "软电话组件未能加载",
       err_sip_error: "软电话操作失败：{message}", err_other: "操作失败（{code}）{message}",
+      kb_title: "知识库建议", kb_placeholder: "搜索知识库（至少 2 个字）", kb_unavailable: "知识库暂时不可用",
+      kb_none: "没有相关条目", kb_version: "版本 {v}", kb_expand: "展开", kb_collapse: "收起",
     },
     en: {
       title: "Agent desk", agent_label: "Agent {agent} · {platform}",
@@ -142,6 +145,9 @@
       err_network: "network error: try again", err_sip_registration_failed: "the softphone could not register",
       err_softphone_missing: "the softphone did not load", err_sip_error: "softphone: {message}",
       err_other: "failed ({code}) {message}",
+      kb_title: "Knowledge suggestions", kb_placeholder: "search the knowledge base (2 characters or more)",
+      kb_unavailable: "knowledge base unavailable for now", kb_none: "no matching entries", kb_version: "version {v}",
+      kb_expand: "more", kb_collapse: "less",
     },
   };
   // the actions that call the server: one at a time (a double click must not transfer twice)
@@ -152,6 +158,8 @@
   const RING_CHECK_MS = 5000; // a ringing that ends without an event (answered elsewhere) is re-read
   const CALLBACKS_EVERY_MS = 10000; // the callback queue is re-read while the page is open
   const MAX_BACKOFF_MS = 30000;
+  // knowledge suggestions: asked once typing pauses, for 2 characters or more, the 5 best
+  const KB_DEBOUNCE_MS = 300, KB_MIN_CHARS = 2, KB_MAX_CHARS = 200, KB_LIMIT = 5, KB_SNIPPET = 80;
 
   let lang = localStorage.getItem("hl-lang") || "zh";
   const state = {
@@ -165,7 +173,9 @@
     recordingUrls: {}, // name: blob URL of a recording fetched with the token
     callbacks: null, // GET /api/callbacks: {pending, requests} of the agent's platform
     busy: "", error: null, notice: null, connected: false, ringCheckAt: 0,
+    kb: { results: null, open: "", failed: false }, // knowledge suggestions; open: the entry shown whole
   };
+  let kbTimer = null, kbAsk = 0;
 
   const t = (key, vars) => {
     let text = (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key;
@@ -272,6 +282,38 @@
     $("callback-list").replaceChildren(...(items.length ? items : [el("li", {}, t("none"))]));
   }
 
+  function renderKnowledge() { // the suggestions: question, a snippet; a click shows the whole answer
+    const kb = state.kb;
+    $("kb-q").setAttribute("placeholder", t("kb_placeholder"));
+    $("kb-note").hidden = !kb.failed && !(kb.results && !kb.results.length);
+    $("kb-note").textContent = kb.failed ? t("kb_unavailable") : t("kb_none");
+    $("kb-list").replaceChildren(...(kb.results || []).map((r) => {
+      const whole = kb.open === r.id, answer = String(r.answer || "");
+      const toggle = el("button", { type: "button", class: "kb-toggle", "data-entry-toggle": r.id },
+        t(whole ? "kb_collapse" : "kb_expand"));
+      toggle.addEventListener("click", () => { kb.open = whole ? "" : r.id; renderKnowledge(); });
+      return el("li", { "data-entry": r.id, class: whole ? "kb-open" : "" }, el("b", {}, r.question), " ",
+        el("span", { class: "muted" }, [r.category, t("kb_version", { v: r.version })].filter(Boolean).join(" · ")),
+        " ", toggle,
+        el("p", { class: "kb-answer" }, whole || answer.length <= KB_SNIPPET ? answer : answer.slice(0, KB_SNIPPET) + "…"));
+    }));
+  }
+
+  function suggestSoon(id) { // one request once typing pauses, for what the field holds then
+    clearTimeout(kbTimer);
+    kbTimer = setTimeout(() => suggest($(id).value), KB_DEBOUNCE_MS);
+  }
+
+  async function suggest(typed) { // quiet: a failure is a muted note, never the desk's error
+    const q = String(typed || "").trim().slice(0, KB_MAX_CHARS), ask = ++kbAsk;
+    if (q.length < KB_MIN_CHARS) { state.kb = { results: null, open: "", failed: false }; renderKnowledge(); return; }
+    const answer = await api("GET", "/api/knowledge/search?q=" + encodeURIComponent(q) + "&limit=" + KB_LIMIT);
+    if (ask !== kbAsk) return; // a later search was asked meanwhile
+    state.kb = answer.ok ? { results: (answer.data.results || []).slice(0, KB_LIMIT), open: "", failed: false }
+      : { results: state.kb.results, open: state.kb.open, failed: true };
+    renderKnowledge();
+  }
+
   function renderRecordings() { // rebuilt only when they change: a render must not stop a playing recording
     const list = state.recordings;
     $("recordings-block").hidden = !list;
@@ -337,6 +379,7 @@
     fillUnits();
     renderCallbacks();
     renderRecordings();
+    renderKnowledge();
     render();
   }
 
@@ -795,6 +838,8 @@
   }
   $("ticket-form").addEventListener("submit", (event) => { event.preventDefault(); run("save"); });
   $("dispatch-unit").addEventListener("change", render);
+  $("t-summary").addEventListener("input", () => suggestSoon("t-summary"));
+  $("kb-q").addEventListener("input", () => suggestSoon("kb-q"));
   document.addEventListener("keydown", (event) => {
     const action = SHORTCUTS[event.key];
     if (!action) return;

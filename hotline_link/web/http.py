@@ -72,8 +72,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 # a page opened from a link, a download link, EventSource and WebSocket: browsers give them
 # no Authorization header, so the token comes in the query (and the page drops it from the
 # address bar at once); every other route takes a bearer header only
-QUERY_TOKEN_ROUTES = frozenset({"/supervisor", "/supervisor/report", "/api/supervisor/stream",
-                                "/api/supervisor/history.csv", "/desk", "/api/agents/{agent}/events"})
+QUERY_TOKEN_ROUTES = frozenset({"/supervisor", "/supervisor/report", "/supervisor/analysis",
+                                "/api/supervisor/stream", "/api/supervisor/history.csv", "/desk",
+                                "/api/agents/{agent}/events"})
 
 
 def _route_template(request: web.Request) -> str:

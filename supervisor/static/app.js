@@ -30,6 +30,7 @@
       alert_linkage_refused: "单位拒收，需重新派单", alert_linkage_police_requested: "单位请求联动110",
       alert_linkage_leadership_notified: "重大事件已上报领导",
       alert_exchange_alert: "交互通道告警", alert_exchange_link: "交互通道状态变化",
+      alert_analysis_alert: "风险预警：{detail}", analysis_link: "联合分析与风险预警 →",
       exchange: "交互通道", x_off: "未启用（单一部署，无对端）", x_state: "链路", x_since: "持续",
       x_waiting: "待送达消息", x_oldest: "最久等待", x_stopped: "已停止队列", x_dead: "死信",
       x_directions: "各方向", x_error: "原因", x_last_alert: "最近告警", colon: "：",
@@ -67,6 +68,7 @@
       alert_linkage_police_requested: "a unit asked for the police (110)",
       alert_linkage_leadership_notified: "major incident: leadership notified",
       alert_exchange_alert: "exchange link alert", alert_exchange_link: "exchange link changed",
+      alert_analysis_alert: "risk alert: {detail}", analysis_link: "Joint analysis and early warning →",
       exchange: "Exchange link", x_off: "off (single deployment, no peer)", x_state: "Link", x_since: "For",
       x_waiting: "Waiting messages", x_oldest: "Oldest waiting", x_stopped: "Stopped queues", x_dead: "Dead letters",
       x_directions: "Each way", x_error: "Cause", x_last_alert: "Last alert", colon: ": ",
@@ -270,8 +272,12 @@
     return card;
   }
 
-  const alertText = (a) => new Date(a.at * 1000).toLocaleTimeString() + " " + t("alert_" + a.kind.replace(".", "_")) +
-    (a.site ? " [" + a.site + "]" : "") + " " + a.detail;
+  const alertText = (a) => { // the words of a kind hold its detail ({detail}: 风险预警：…) or precede it
+    const key = "alert_" + a.kind.replace(".", "_"), site = a.site ? " [" + a.site + "]" : "";
+    const holds = (I18N.zh[key] || "").includes("{detail}");
+    return new Date(a.at * 1000).toLocaleTimeString() + " " + t(key, { detail: a.detail }) + site +
+      (holds ? "" : " " + a.detail);
+  };
 
   function exchangePanel(x) { // the link to the other deployment (交互通道); off with one deployment
     const bad = x && x.enabled && ["down", "refused", "key_alert"].includes(x.state);
@@ -376,6 +382,8 @@
     localStorage.setItem("hl-lang", lang);
     applyLanguage();
   });
+  // the analysis page opens with the same token (it leaves the address bar there too)
+  $("analysis-link").setAttribute("href", "/supervisor/analysis?token=" + encodeURIComponent(token));
   $("listener").value = localStorage.getItem("hl-listener") || "";
   $("show-offline").checked = localStorage.getItem("hl-show-offline") === "1";
   $("show-offline").addEventListener("change", () => {

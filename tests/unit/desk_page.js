@@ -11,6 +11,8 @@
 //   {"click": action}         a click on [data-action=action] ({"data_key": "5"}: the keypad's 5)
 //   {"key": "F6"}             a key press
 //   {"value": {id: text}}     an input's value; {"checked": {id: bool}} a checkbox
+//   {"type": {id: text}}      the agent types: the value, then the element's input event
+//   {"click_on": [attr, value]} a click on the element whose attr is value
 //   {"sip": "registered" | "registrationFailed" | "incoming" | "confirmed" | "track" | "ended" | "failed"}
 // After the script starts and after each step, the page and what the fakes saw are written
 // to stdout as JSON: [{"page", "fetches", "sip", "sockets", "replaced", "urls"}...], fetches
@@ -157,6 +159,7 @@ const context = {
   localStorage: { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); } },
   setTimeout: (fn, ms) => schedule(fn, ms),
   setInterval: (fn, ms) => schedule(fn, ms, ms),
+  clearTimeout: (id) => { timers = timers.filter((x) => x.id !== id); },
   addEventListener: () => {},
 };
 context.window = context;
@@ -193,6 +196,19 @@ function byAction(action, key) {
     if (step.advance) advance(step.advance);
     if (step.value) for (const [id, v] of Object.entries(step.value)) document.getElementById(id).value = v;
     if (step.checked) for (const [id, v] of Object.entries(step.checked)) document.getElementById(id).checked = v;
+    if (step.type) {
+      for (const [id, v] of Object.entries(step.type)) {
+        const field = document.getElementById(id);
+        field.value = v;
+        for (const fn of field.listeners.input || []) fn({});
+      }
+    }
+    if (step.click_on) {
+      const [attr, value] = step.click_on;
+      const found = root.querySelectorAll("").find((e) => e.getAttribute(attr) === value);
+      if (!found) throw new Error("nothing with " + attr + "=" + value);
+      for (const fn of found.listeners.click || []) fn({ preventDefault() {} });
+    }
     if (step.click) {
       const button = byAction(step.click, step.data_key);
       if (!button.disabled) for (const fn of button.listeners.click || []) fn({ preventDefault() {} });

@@ -3,8 +3,9 @@ node on a stand-in DOM (tests/unit/desk_page.js) with a fake agent WebSocket, fe
 and clock: the screen pop fills from a ringing message and the screen, the buttons follow
 the call, an action's error shows in words in both languages, a reconnect re-reads the
 call, and every label has both languages; the callback queue, the ticket's recordings (a
-blob: URL fetched with the token), severity and the dispatch's role. An element the script
-asks for that the page lacks fails here too."""
+blob: URL fetched with the token), severity and the dispatch's role; knowledge entries
+suggested once typing pauses (one request for several keystrokes), quietly when that fails.
+An element the script asks for that the page lacks fails here too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -537,3 +539,80 @@ def test_an_assisting_unit_is_dispatched_with_its_role_and_no_lead_is_said_in_wo
     assert text(by_id(refused["page"], "error")) == "尚无主办单位：请先派主办单位，再派协办单位"
     assert text(by_id(english["page"], "error")).startswith("no lead unit holds the case")
     assert text(by_id(done["page"], "notice")) == "已派协办单位：燃气公司"
+
+
+# --- knowledge suggestions while the agent types (issue 20) ---------------------------------
+
+def kb_url(q: str, limit: int = 5) -> str:
+    return f"GET /api/knowledge/search?q={quote(q, safe=KB_SAFE)}&limit={limit}"
+
+
+KB_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
+KB_ENTRY = {"id": "kb-7", "question": "停水什么时候恢复", "answer": "请拨打自来水公司热线查询停水公告。" * 8,
+            "category": "供水", "platform": "12345", "source": "市水务局", "shareable": True, "version": 3,
+            "score": 0.9}
+KB_FOUND = {"status": 200, "body": {"query": "停水", "results": [KB_ENTRY]}}
+
+
+def kb_items(page: Tree) -> list[Tree]:
+    return [n for n in walk(by_id(page, "kb-list")) if "data-entry" in n["attrs"]]
+
+
+def test_knowledge_is_asked_once_the_agent_pauses_typing_the_summary():
+    steps = [{"type": {"t-summary": "我"}}, {"advance": 100}, {"type": {"t-summary": "我家停"}}, {"advance": 200},
+             {"type": {"t-summary": " 我家停水了 "}}, {"advance": 299}, {"advance": 1}]
+    routes = {kb_url("我家停水了"): KB_FOUND}
+    entries = run_desk(steps, routes, config(mode="sip"))
+    searched = [[f for f in e["fetches"] if "/api/knowledge/" in f["url"]] for e in entries]
+    assert [len(s) for s in searched] == [0, 0, 0, 0, 0, 0, 0, 1]  # three keystrokes, one request, 300 ms on
+    [ask] = searched[-1]
+    assert ask["url"] == kb_url("我家停水了")[4:] and ask["authorization"] == f"Bearer {TOKEN}"
+    page = entries[-1]["page"]
+    [item] = kb_items(page)
+    shown = text(item)
+    assert shown.startswith("停水什么时候恢复 供水 · 版本 3") and shown.endswith("…")
+    assert len(shown) < 130 and by_id(page, "kb-note")["hidden"] and by_id(page, "error")["hidden"]
+
+
+def test_a_suggestion_expands_to_the_whole_answer_on_a_click():
+    steps = [{"type": {"kb-q": "停水"}}, {"advance": 300}, {"click_on": ["data-entry-toggle", "kb-7"]},
+             {"click_on": ["data-entry-toggle", "kb-7"]}, {"click": "lang"}]
+    *_, listed, opened, closed, english = run_desk(steps, {kb_url("停水"): KB_FOUND}, config(mode="sip"))
+    assert text(kb_items(listed["page"])[0]).endswith("展开" + KB_ENTRY["answer"][:80] + "…")
+    [whole] = kb_items(opened["page"])
+    assert text(whole).endswith("收起" + KB_ENTRY["answer"]) and "kb-open" in whole["attrs"]["class"]
+    assert by_id(opened["page"], "t-summary")["value"] == ""  # expanded, never copied into the ticket
+    assert text(kb_items(closed["page"])[0]).endswith("…")
+    assert text(kb_items(english["page"])[0]).startswith("停水什么时候恢复 供水 · version 3 more")
+    assert by_id(english["page"], "kb-q")["attrs"]["placeholder"].startswith("search the knowledge base")
+    assert all(not e["fetches"] for e in (opened, closed, english))
+
+
+def test_knowledge_is_not_asked_for_fewer_than_two_characters_and_a_summary_is_cut_to_200():
+    long = "市民反映" + "小区" * 150
+    steps = [{"type": {"t-summary": "水"}}, {"advance": 1000}, {"type": {"t-summary": "  "}}, {"advance": 1000},
+             {"type": {"t-summary": long}}, {"advance": 300}]
+    entries = run_desk(steps, {}, config(mode="sip"))
+    urls = [f["url"] for e in entries for f in e["fetches"] if "/api/knowledge/" in f["url"]]
+    assert urls == [kb_url(long[:200])[4:]]
+
+
+@pytest.mark.parametrize("reply", [{"status": 503, "body": {"error": {"code": "unavailable", "message": "down"}}},
+                                   {"status": 401, "body": {"error": {"code": "unauthorized", "message": "x"}}},
+                                   {"status": 500}])
+def test_a_failed_knowledge_search_is_a_quiet_note_and_the_desk_goes_on(reply):
+    steps = [{"type": {"kb-q": "停水"}}, {"advance": 300}, {"type": {"kb-q": "停水公告"}}, {"advance": 300}]
+    routes = {kb_url("停水"): KB_FOUND, kb_url("停水公告"): reply}
+    *_, found, _, failed = run_desk(steps, routes, config(mode="sip"))
+    note = by_id(failed["page"], "kb-note")
+    assert not note["hidden"] and text(note) == "知识库暂时不可用"
+    assert by_id(failed["page"], "error")["hidden"]  # never the desk's error bar
+    assert len(kb_items(failed["page"])) == len(kb_items(found["page"])) == 1  # what was suggested stays
+    assert not enabled(failed["page"], "save") and enabled(failed["page"], "pause") == {"pause"}
+
+
+def test_no_entry_found_is_said():
+    steps = [{"type": {"t-summary": "外星人"}}, {"advance": 300}]
+    *_, empty = run_desk(steps, {kb_url("外星人"): {"status": 200, "body": {"query": "外星人", "results": []}}},
+                         config(mode="sip"))
+    assert text(by_id(empty["page"], "kb-note")) == "没有相关条目" and kb_items(empty["page"]) == []

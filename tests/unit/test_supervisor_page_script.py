@@ -312,3 +312,24 @@ def test_each_new_alert_kind_is_listed_in_clear_words():
             assert words in text(item) and "alert_" not in text(item), text(item)
     [refused] = [n for n in walk(by_id(zh, "alerts")) if n["attrs"].get("data-kind") == "linkage.refused"]
     assert text(refused).endswith("单位拒收，需重新派单 [12345] 12345-20261124-000017 QD-WATER 不属于供水管网")
+
+
+def test_a_risk_alert_is_listed_in_its_words_and_the_analysis_page_is_linked():
+    """``analysis.alert`` (the joint analysis' early warning): 风险预警：… / risk alert: …,
+    emphasised as an intake alert is; the link to the analysis page carries the token."""
+    board = Dashboard(("12345", "110"), {"1001": "12345"})
+    board.apply(TicketIntakeAlert("12345-20261124-000017", "12345", "web", "网站", "有人被困"), T0 - 40)
+    snapshot = snapshot_of(board, T0)
+    snapshot["alerts"].append({"at": T0 - 5, "kind": "analysis.alert", "site": "12345",
+                               "detail": "供水 320602：1 小时 8 件（基线 1.5）"})
+    zh, en = run_page([snapshot])
+    [risk] = [n for n in walk(by_id(zh, "alerts")) if n["attrs"].get("data-kind") == "analysis.alert"]
+    assert text(risk).endswith(" 风险预警：供水 320602：1 小时 8 件（基线 1.5） [12345]")
+    [risk] = [n for n in walk(by_id(en, "alerts")) if n["attrs"].get("data-kind") == "analysis.alert"]
+    assert text(risk).endswith(" risk alert: 供水 320602：1 小时 8 件（基线 1.5） [12345]")
+    link = by_id(zh, "analysis-link")
+    assert link["attrs"]["href"] == "/supervisor/analysis?token=t" and text(link) == "联合分析与风险预警 →"
+    assert text(by_id(en, "analysis-link")) == "Joint analysis and early warning →"
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    [rule] = [r for r in css.split("}") if 'li[data-kind="ticket.intake_alert"]' in r]
+    assert 'li[data-kind="analysis.alert"]' in rule and "font-weight: bold" in rule
