@@ -39,6 +39,13 @@ STOP_CHARS = frozenset("的了我你他她它是在有和就都也还这那吗�
                        "，。？！、；：,.?!;: ")
 
 
+# what callers say -> the words the entries use (added to a query, never to an entry)
+SYNONYMS = {"外地": ("异地",), "看病": ("就医",), "报销": ("结算",), "掉了": ("丢了", "遗失"),
+            "丢失": ("遗失", "丢了"), "几点": ("时间",), "上班": ("工作日", "时间"), "户口": ("户籍",),
+            "挡住": ("堵住", "挪车"), "堵了": ("堵住", "挪车"), "取": ("提取",), "拿出来": ("提取",),
+            "买房": ("购房",), "房产证": ("不动产权证书",), "驾照": ("驾驶证",), "罚单": ("交通违法",)}
+
+
 @functools.cache
 def tokenizer() -> jieba.Tokenizer:
     """jieba's segmenter with a dictionary of its own (built once, about a second)."""
@@ -66,6 +73,16 @@ def terms(text: str) -> Counter[str]:
             if c not in STOP_CHARS:
                 out[f"c:{c}"] += 1
     return out
+
+
+def query_terms(query: str) -> Counter[str]:
+    """A query's terms, and the entries' words for what it says in its own (``SYNONYMS``)."""
+    found = terms(query)
+    for said, meant in SYNONYMS.items():
+        if said in query:
+            for word in meant:
+                found[f"w:{word}"] += 1
+    return found
 
 
 def _weight(term: str) -> float:
@@ -101,7 +118,7 @@ class Index:
     def search(self, query: str, *, limit: int = 10, keep: Sequence[bool] | None = None) -> list[Hit]:
         """The best ``limit`` entries for ``query`` (score above 0), best first; ``keep``
         (one flag per entry) leaves the others out (validity, category, platform, sharing)."""
-        wanted = terms(query)
+        wanted = query_terms(query)
         if not wanted:
             return []
         hits: list[Hit] = []
