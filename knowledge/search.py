@@ -116,7 +116,7 @@ class Index:
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
     def search(self, query: str, *, limit: int = 10, keep: Sequence[bool] | None = None) -> list[Hit]:
-        """The best ``limit`` entries for ``query`` (score above 0), best first; ``keep``
+        """The best ``limit`` entries for ``query`` (sharing a word or a bigram with it), best first; ``keep``
         (one flag per entry) leaves the others out (validity, category, platform, sharing)."""
         wanted = query_terms(query)
         if not wanted:
@@ -126,12 +126,13 @@ class Index:
             if keep is not None and not keep[i]:
                 continue
             norm = BM25_K1 * (1 - BM25_B + BM25_B * self._lengths[i] / self._avg)
-            score = 0.0
+            score, matched = 0.0, False
             for term in wanted:
                 tf = doc.get(term)
                 if tf:
                     score += _weight(term) * self._idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
-            if score > 0:
+                    matched = matched or term[0] != "c"
+            if matched:  # a word or a bigram in common: single characters only refine the order
                 hits.append(Hit(entry, round(score, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]
