@@ -30,6 +30,7 @@ from hotline_link.web.auth import TokenBook
 from hotline_link.web.http import BUS, OPENAPI_DOCUMENT, SETTINGS, TOKENS, Handler, build_web_app
 from hotline_link.web.openapi import document
 from ivr.plugin import IvrPlugin
+from knowledge.plugin import KnowledgePlugin
 from linkage.plugin import LinkagePlugin
 from seat_pool.plugin import SeatPoolPlugin
 from supervisor.plugin import SupervisorPlugin
@@ -39,8 +40,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 BUILTIN_PLUGINS: dict[str, type[Plugin]] = {plugin.name: plugin for plugin in (
-    TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, IvrPlugin, SupervisorPlugin,
-    DeskPlugin, RouteHookPlugin, CallbacksPlugin)}
+    TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, KnowledgePlugin, IvrPlugin,
+    SupervisorPlugin, DeskPlugin, RouteHookPlugin, CallbacksPlugin)}
 
 
 def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,

@@ -1,6 +1,8 @@
 """Recorded prompts of the surge IVR, synthesised at set-up time (never downloaded).
 
 ``PROMPTS`` maps a prompt name to its Mandarin text; the dialplan plays ``hl/ivr/<name>``.
+The self-service prompts (``self_service_menu`` and the four answers) are not here: their
+texts come from the knowledge base (``ivr.answers``), and ``prompts_for`` takes them.
 ``synthesize`` turns one text into an 8 kHz mono 16-bit ``.wav`` (what Asterisk's
 ``format_wav`` plays) with Debian's ``espeak-ng -v cmn`` piped into ``sox``;
 ``install_prompts`` writes a set of prompts into a sounds directory and re-synthesises a
@@ -34,16 +36,6 @@ _TEXTS = {
             "继续等待人工服务请按0，如有紧急警情需要报警请按9。",
     "invalid": "对不起，您的输入有误，请重新选择。",
     "no_input": "对不起，没有收到您的按键，请重新选择。",
-    "self_service_menu": "社保查询请按1，住房公积金提取请按2，户籍业务办理时间请按3，"
-                         "挪车求助请按4，返回上一级请按星号键，转人工服务请按0。",
-    "answer_social_security": "社保缴费和参保记录，可以通过当地人社部门的网上服务平台、"
-                              "掌上人社应用，或者携带身份证到社保经办窗口查询。",
-    "answer_housing_fund": "提取住房公积金，请携带身份证和相关证明材料到公积金管理中心窗口办理，"
-                           "也可以通过公积金网上服务大厅在线申请。",
-    "answer_household_hours": "户籍业务在各派出所户籍窗口办理，工作日上午九点至十二点，"
-                              "下午一点半至五点，节假日除外。",
-    "answer_move_car": "挪车求助，不涉及交通或消防违法的，可以拨打114转挪车专席，"
-                       "或者通过当地公安的微警务公众号自助挪车。",
     "after_answer": "重听请按相应按键，返回主菜单请按星号键，转人工服务请按0，结束请挂机。",
     "web_channel": "您也可以通过{web_channel}在网上咨询和反映诉求，全天受理。",
     "callback_done": "您的回电请求已经登记，我们会尽快按您的来电号码回电，感谢您的来电，再见。",
@@ -56,10 +48,11 @@ _TEXTS = {
 PROMPTS: Mapping[str, str] = MappingProxyType(_TEXTS)
 
 
-def prompts_for(web_channel: str) -> Mapping[str, str]:
-    """The IVR's prompts with the configured web channel filled in."""
-    return MappingProxyType({name: text.replace("{web_channel}", web_channel)
-                             for name, text in PROMPTS.items()})
+def prompts_for(web_channel: str, answers: Mapping[str, str]) -> Mapping[str, str]:
+    """The IVR's prompts with the configured web channel filled in, and the self-service
+    prompts' texts ``answers`` (``ivr.answers.answer_prompts``)."""
+    fixed = {name: text.replace("{web_channel}", web_channel) for name, text in PROMPTS.items()}
+    return MappingProxyType({**fixed, **answers})
 
 
 def prompt_path(name: str) -> str:

@@ -52,6 +52,7 @@ def web_app_of(stand_in: Any) -> web.Application:
     from hotline_link.core.bus import EventBus
     from hotline_link.core.settings import Settings
     from ivr.keys import HARASSMENT
+    from knowledge.keys import KNOWLEDGE
     from linkage.keys import FEEDBACK_LINE, LINKAGE
     from seat_pool.keys import SEAT_REGISTRY
     from supervisor.keys import SUPERVISOR
@@ -61,7 +62,8 @@ def web_app_of(stand_in: Any) -> web.Application:
             "calls": CALLS, "transfers": TRANSFERS, "conferences": CONFERENCES, "consults": CONSULTS,
             "agent_events": AGENT_EVENTS,
             "linkage": LINKAGE, "feedback_line": FEEDBACK_LINE, "harassment": HARASSMENT,
-            "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR, "intake": INTAKE, "callbacks": CALLBACKS}
+            "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR, "intake": INTAKE, "callbacks": CALLBACKS,
+            "knowledge": KNOWLEDGE}
     services = {key: getattr(stand_in, name) for name, key in keys.items()
                 if getattr(stand_in, name, None) is not None}
     async def no_backends(request: web.Request) -> web.Response:

@@ -35,7 +35,7 @@ from hotline_link.core.settings import (
 )
 from hotline_link.web.auth import write_sandbox_tokens
 from ivr.prompts import install_prompts
-from ivr.prompts_cli import prompt_sets
+from ivr.prompts_cli import prompt_sets, self_service_texts
 from linkage.feedback_line import pin_key
 from linkage.units import units_for
 from tickets.recordings import sweep_directory
@@ -213,8 +213,8 @@ class Sandbox:
 
     def install_prompts(self) -> list[Path]:
         """Every Mandarin prompt, synthesised into sounds/hl/ where its text changed."""
-        written = [path for prompts, target in prompt_sets(self.settings.web_channel, self.sounds_dir)
-                   for path in install_prompts(prompts, target)]
+        sets = prompt_sets(self.settings.web_channel, self.sounds_dir, self_service_texts(self.settings))
+        written = [path for prompts, target in sets for path in install_prompts(prompts, target)]
         if written:
             log.info("sandbox.prompts_installed", count=len(written), dir=str(self.sounds_dir / "hl"))
         return written

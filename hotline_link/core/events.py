@@ -740,6 +740,24 @@ class CallbackStep(Event):
     pending: int
 
 
+# --- the knowledge base (knowledge) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeChanged(Event):
+    """A knowledge entry (一问一答) was created, edited or loaded from its data file at a
+    higher version. ``ivr_key`` (1-4, or "") is the IVR self-service key it answers;
+    ``previous_ivr_key`` the key it answered before, sent only when it differs."""
+
+    NAME: ClassVar[str] = "knowledge.changed"
+    entry_id: str
+    version: int
+    by: str
+    ivr_key: str
+    change: str  # created, updated, loaded
+    previous_ivr_key: str = optional("")
+
+
 def _catalogued(base: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for cls in base.__subclasses__():

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hotline_link.cli import main
+from ivr.answers import ANSWER_PROMPTS
 from ivr.prompts import PROMPTS
 from linkage.phone import ask_prompts, shipped_categories
 
@@ -18,7 +19,7 @@ def test_prompts_command_installs_then_skips(tmp_path, capsys, monkeypatch):
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["dir"] == str(tmp_path / "hl") and first["unchanged"] == 0
     asks = ask_prompts(shipped_categories())
-    assert sorted(first["written"]) == sorted([f"hl/ivr/{name}.wav" for name in PROMPTS]
+    assert sorted(first["written"]) == sorted([f"hl/ivr/{name}.wav" for name in [*PROMPTS, *ANSWER_PROMPTS]]
                                               + [f"hl/ask/{name}.wav" for name in asks])
     assert "hl/ask/fb_pin.wav" in first["written"]
     monkeypatch.setenv("HOTLINE_WEB_CHANNEL", "宿迁12345公众号")
