@@ -66,6 +66,8 @@ class Entry:
     ivr_label: str = ""  # its words in the self-service menu prompt (…请按1)
     updated_at: float = 0.0  # when this version was stored (0: not stored yet)
     updated_by: str = ""  # who stored it: "file" for the data file, else the token's holder
+    # the data file's version this entry last took (a file row: its own version); edits keep it
+    file_version: int = 0
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -104,7 +106,7 @@ def _date(column: str, text: str) -> date | None:
 def entry_of(cells: Mapping[str, str]) -> Entry:
     """An entry from its text fields (a file's row, a stored hash), checked; an
     ``EntryError`` names the first bad column."""
-    get = {k: (cells.get(k) or "").strip() for k in (*COLUMNS, "updated_at", "updated_by")}
+    get = {k: (cells.get(k) or "").strip() for k in (*COLUMNS, "updated_at", "updated_by", "file_version")}
     for column in REQUIRED:
         if not get[column]:
             raise EntryError(column, "empty")
@@ -133,9 +135,12 @@ def entry_of(cells: Mapping[str, str]) -> Entry:
         updated_at = float(get["updated_at"] or 0)
     except ValueError:
         raise EntryError("updated_at", "not a number") from None
+    file_version = get["file_version"] or get["version"]
+    if not file_version.isascii() or not file_version.isdigit():
+        raise EntryError("file_version", "not a whole number")
     return Entry(get["id"], int(get["version"]), get["question"], get["answer"], get["category"], get["platform"],
                  valid_from, valid_to, get["source"], _YES_NO[shareable], get["ivr_key"], get["ivr_label"],
-                 updated_at, get["updated_by"])
+                 updated_at, get["updated_by"], int(file_version))
 
 
 def duplicate_ivr_key(entries: Iterable[Entry]) -> tuple[Entry, Entry] | None:

@@ -60,8 +60,8 @@ class KnowledgeService:
     # --- the data file -----------------------------------------------------------------
 
     async def load_file(self, entries: Collection[Entry]) -> dict[str, int]:
-        """Store the file's entries of our platforms; one whose stored version is the same
-        or higher is kept (a supervisor's edit survives until the file is bumped)."""
+        """Store the file's entries of our platforms; one whose row's version was already
+        taken is kept (a supervisor's edit survives until the file's row is bumped)."""
         counts = {"created": 0, "replaced": 0, "kept": 0, "other_platform": 0}
         now = self.clock()
         for entry in entries:

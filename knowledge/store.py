@@ -15,7 +15,7 @@ from redis.exceptions import WatchError
 from hotline_link.core.redis_client import as_str
 from knowledge.entries import Entry, EntryError, entry_of
 from knowledge.redis_keys import KnowledgeKeys
-from knowledge.versions import HistoryRecord, file_replaces, record_of
+from knowledge.versions import HistoryRecord, file_replaces, from_file, record_of
 
 log = structlog.get_logger(__name__)
 
@@ -104,10 +104,10 @@ class KnowledgeStore:
         return done[1]
 
     async def load(self, entry: Entry) -> str:
-        """The data file's ``entry``: stored if there is none or its version is higher.
-        Returns created, replaced or kept."""
+        """The data file's ``entry``: stored if there is none or the file's version is
+        higher than the one last taken from the file. Returns created, replaced or kept."""
         def make(before: Entry | None) -> tuple[Entry, str] | None:
-            return (entry, "loaded") if file_replaces(before, entry) else None
+            return (from_file(before, entry), "loaded") if file_replaces(before, entry) else None
 
         done = await self.change(entry.id, make)
         if done is None:

@@ -14,10 +14,17 @@ COMPARED = tuple(c for c in COLUMNS if c not in ("id", "version"))
 
 
 def file_replaces(stored: Entry | None, from_file: Entry) -> bool:
-    """The file's entry is stored when there is none yet, or when its version is higher:
-    a supervisor's edit (which bumped the stored version) survives restarts until the
-    file is bumped past it."""
-    return stored is None or from_file.version > stored.version
+    """The file's entry is stored when there is none yet, or when the file's version is
+    higher than the one the stored entry last took from the file: a supervisor's edit
+    survives restarts until the file's row is bumped (once, however often it was edited)."""
+    return stored is None or from_file.version > stored.file_version
+
+
+def from_file(stored: Entry | None, row: Entry) -> Entry:
+    """The stored entry a file ``row`` that replaces ``stored`` makes: the row's fields,
+    remembering the row's version, numbered after every version stored before."""
+    version = row.version if stored is None else max(row.version, stored.version + 1)
+    return replace(row, version=version, file_version=row.version)
 
 
 def changes(before: Entry, after: Entry) -> dict[str, list[str]]:
@@ -28,7 +35,8 @@ def changes(before: Entry, after: Entry) -> dict[str, list[str]]:
 
 def next_version(before: Entry, edited: Entry, by: str, at: float) -> Entry:
     """An edit of ``before`` (all its fields given in ``edited``) as the next version."""
-    return replace(edited, id=before.id, version=before.version + 1, updated_at=at, updated_by=by)
+    return replace(edited, id=before.id, version=before.version + 1, updated_at=at, updated_by=by,
+                   file_version=before.file_version)
 
 
 @dataclass(frozen=True)

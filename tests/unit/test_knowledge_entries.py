@@ -102,14 +102,15 @@ def test_the_jurisdiction_follows_the_catalogs_unless_set():
     assert knowledge_jurisdiction("", "elsewhere") == "default"
 
 
-def test_the_file_replaces_a_stored_entry_only_at_a_higher_version():
+def test_the_file_replaces_a_stored_entry_only_at_its_next_edition():
     v1 = entry_of({"id": "A", "version": "1", "question": "q", "answer": "a", "category": "c", "platform": "both"})
     edited = next_version(v1, entry_of({**v1.cells(), "answer": "b"}), "supervisor", 10.0)
     assert edited.version == 2 and edited.updated_by == "supervisor"
     assert file_replaces(None, v1)
+    assert edited.file_version == 1  # an edit keeps the file's edition it was made on
     assert not file_replaces(edited, v1)
-    assert not file_replaces(edited, entry_of({**v1.cells(), "version": "2"}))
-    assert file_replaces(edited, entry_of({**v1.cells(), "version": "3"}))
+    # the file's row bumped once, to 2, replaces the edit: the edit's own version does not count
+    assert file_replaces(edited, entry_of({**v1.cells(), "version": "2"}))
     assert changes(v1, edited) == {"answer": ["a", "b"]}
     record = record_of(v1, edited, "updated")
     assert record.previous is not None and record.previous["answer"] == "a"

@@ -83,6 +83,21 @@ async def test_an_edit_survives_a_restart_until_the_file_is_bumped(service: Know
     assert history[0].previous is not None and history[0].previous["version"] == "2"
 
 
+async def test_the_files_next_edition_replaces_an_entry_edited_several_times(service: KnowledgeService):
+    shipped = load_jurisdiction("qidong")
+    fund = next(e for e in shipped if e.ivr_key == "2")
+    for n in range(3):  # versions 2, 3, 4: all above the file's 1
+        await service.update(fund.id, {**fund.cells(), "answer": f"第{n}次修改的口径。"}, "supervisor")
+    assert (await service.load_file(shipped))["replaced"] == 0  # the same edition: the edit stays
+    bumped = [replace(e, version=2, answer="新一版口径。") if e.id == fund.id else e for e in shipped]
+    assert (await service.load_file(bumped))["replaced"] == 1  # bumped once, to 2: it applies
+    after = await service.get(fund.id)
+    assert (after.version, after.file_version, after.answer) == (5, 2, "新一版口径。")
+    await service.update(fund.id, {**after.cells(), "answer": "再改一次。"}, "supervisor")
+    assert (await service.load_file(bumped))["replaced"] == 0  # and edits after it survive again
+    assert (await service.get(fund.id)).answer == "再改一次。"
+
+
 async def test_an_edit_is_a_new_version_with_history_and_an_event(service: KnowledgeService, clock: Clock):
     with service.bus.subscribe() as events:
         created = await service.create(FIELDS, "supervisor", entry_id="QD-KB-100")
