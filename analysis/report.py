@@ -40,6 +40,14 @@ def parse_name(name: str) -> tuple[str, str, str, str] | None:
     return match["platform"], match["kind"], match["period"], match["format"]
 
 
+def period_start(period: str) -> tuple[int, int]:
+    """(year, first month) of a period: for ordering packs, newest first."""
+    year, _, rest = period.partition("-")
+    if rest.startswith("Q"):
+        return int(year), (int(rest[1:]) - 1) * 3 + 1
+    return int(year), int(rest or 1)
+
+
 def pack_name(platform: str, kind: str, period: str) -> str:
     return f"{platform}-{kind}-{period}"
 

@@ -226,7 +226,8 @@ class AnalysisService:
             pack["written_at"] = max(pack["written_at"], path.stat().st_mtime)
         for pack in packs.values():
             pack["formats"].sort(key=report.FORMATS.index)
-        return sorted(packs.values(), key=lambda p: (p["period"], p["kind"], p["platform"]), reverse=True)
+        return sorted(packs.values(), reverse=True, key=lambda p: (
+            report.period_start(p["period"]), -report.KINDS.index(p["kind"]), p["platform"]))
 
     def report_file(self, name: str) -> tuple[Path, str]:
         """The file of a pack's format by its name, and its format; NoSuchReport else."""
