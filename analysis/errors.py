@@ -10,7 +10,7 @@ class AnalysisError(HttpError):
 
 
 class BadRange(AnalysisError):
-    code = "bad_range"
+    code = "bad_time_range"
 
 
 class BadGrouping(AnalysisError):

@@ -153,7 +153,7 @@ class ReportList(Reply):
 SCHEMAS: dict[str, Any] = component_schemas(Hotspots, Summary, AlertList, ReportList)
 
 _ROLES = " (supervisors and admins)"
-_BAD = {"422": error_doc("bad from, to, since or by (bad_range, bad_grouping)")}
+_BAD = {"422": error_doc("bad from, to, since or by (bad_time_range, bad_grouping)")}
 
 PATHS: dict[str, Any] = {
     "/api/analysis/hotspots": {"get": {
