@@ -17,7 +17,7 @@ def test_the_wheel_has_no_devtools_and_every_capability(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "asterisk_conf",
-                    "tickets", "linkage", "supervisor", "exchange", "desk"}
+                    "tickets", "linkage", "supervisor", "exchange", "desk", "analysis"}
     assert not any(n.startswith(("devtools/", "tests/")) for n in names)
     assert any(n.startswith("supervisor/static/") for n in names)  # the page ships with the wheel
     assert {"desk/static/app.js", "desk/vendor/jssip.min.js"} <= set(names)  # and the desk with its softphone
