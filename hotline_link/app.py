@@ -15,6 +15,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from agi_scripts.plugin import RouteHookPlugin
+from analysis.plugin import AnalysisPlugin
 from call_control.callbacks.plugin import CallbacksPlugin
 from call_control.plugin import CallControlPlugin
 from desk.plugin import DeskPlugin
@@ -41,7 +42,7 @@ T = TypeVar("T")
 
 BUILTIN_PLUGINS: dict[str, type[Plugin]] = {plugin.name: plugin for plugin in (
     TicketsPlugin, LinkagePlugin, ExchangePlugin, SeatPoolPlugin, CallControlPlugin, KnowledgePlugin, IvrPlugin,
-    SupervisorPlugin, DeskPlugin, RouteHookPlugin, CallbacksPlugin)}
+    SupervisorPlugin, DeskPlugin, RouteHookPlugin, CallbacksPlugin, AnalysisPlugin)}
 
 
 def build_app(settings: Settings, tokens: TokenBook | None, bus: EventBus,

@@ -49,6 +49,7 @@ from typing import Any
 
 from hotline_link.core.events import (
     CATALOG,
+    AnalysisAlert,
     CallAnswered,
     CallbackStep,
     CallEnded,
@@ -452,7 +453,16 @@ def _linkage_detail(alert: LinkageAlert) -> str:
     return " ".join(str(v)[:80] for v in parts if v)
 
 
-def _on_alert(d: Dashboard, alert: PushDead | LinkageAlert | ExchangeAlert | TicketIntakeAlert,
+def _analysis_detail(alert: AnalysisAlert) -> str:
+    """燃气泄漏 320602 ×6, or 供水 320602 ×12 (基线 0.4) for a surge."""
+    count = alert.count if isinstance(alert.count, int) else 0
+    baseline = alert.baseline if isinstance(alert.baseline, (int, float)) and math.isfinite(alert.baseline) else 0.0
+    head = str(alert.cue)[:40] or str(alert.category)[:80]
+    text = f"{head} {str(alert.division_code)[:12]} ×{count}".replace("  ", " ")
+    return text if alert.kind == "cue" else f"{text} (基线 {round(baseline, 2):g})"
+
+
+def _on_alert(d: Dashboard, alert: PushDead | LinkageAlert | ExchangeAlert | TicketIntakeAlert | AnalysisAlert,
               now: float) -> list[Count]:
     """Something a supervisor must act on or know at once: a push or a unit's webhook that
     will never be delivered (``push.dead``), a closed-loop step that needs a person
@@ -460,7 +470,8 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageAlert | ExchangeAlert | Tic
     it anew), a unit that asked for the police (``linkage.police_requested``, 联动110), a major
     ticket whose leadership was told (``linkage.leadership_notified``), the exchange channel's
     refusals and the other platform's 督办 (``exchange.alert``), a report from the web, SMS or
-    an app with danger to life in it (``ticket.intake_alert``).
+    an app with danger to life in it (``ticket.intake_alert``), a surge of tickets or a
+    cluster of danger cues in one place (``analysis.alert``, 风险预警).
 
     A refusal and a leadership notice are followed by a ``linkage.supervisor_alert`` saying
     the same: that one is not listed a second time."""
@@ -470,6 +481,8 @@ def _on_alert(d: Dashboard, alert: PushDead | LinkageAlert | ExchangeAlert | Tic
     elif isinstance(alert, TicketIntakeAlert):
         detail = " ".join(str(v)[:80] for v in (alert.ticket_id, alert.channel, alert.source, alert.reason) if v)
         site = str(alert.site)
+    elif isinstance(alert, AnalysisAlert):
+        detail, site = _analysis_detail(alert), str(alert.site)
     elif isinstance(alert, ExchangeAlert):
         detail = " ".join(str(v)[:160] for v in (alert.ticket_id, alert.peer_platform, alert.reason, alert.detail)
                           if v)
@@ -546,6 +559,7 @@ HANDLERS: dict[type[Event], Handler] = {
     LinkageLeadershipNotified: _on_alert,
     ExchangeAlert: _on_alert,
     TicketIntakeAlert: _on_alert,
+    AnalysisAlert: _on_alert,
     ExchangeLinkChanged: _on_link,
     CallRouted: _on_routed,
     QueueJoined: _on_queue_joined,

@@ -46,6 +46,7 @@ def web_app_of(stand_in: Any) -> web.Application:
     ``calls``, ``linkage``...) plus ``tokens`` and, optionally, ``settings`` and ``bus``."""
     from aiohttp import web
 
+    from analysis.keys import ANALYSIS
     from call_control.callbacks.keys import CALLBACKS
     from call_control.keys import AGENT_EVENTS, CALLS, CONFERENCES, CONSULTS, TRANSFERS
     from hotline_link.app import build_app
@@ -63,7 +64,7 @@ def web_app_of(stand_in: Any) -> web.Application:
             "agent_events": AGENT_EVENTS,
             "linkage": LINKAGE, "feedback_line": FEEDBACK_LINE, "harassment": HARASSMENT,
             "registry": SEAT_REGISTRY, "supervisor": SUPERVISOR, "intake": INTAKE, "callbacks": CALLBACKS,
-            "knowledge": KNOWLEDGE}
+            "knowledge": KNOWLEDGE, "analysis": ANALYSIS}
     services = {key: getattr(stand_in, name) for name, key in keys.items()
                 if getattr(stand_in, name, None) is not None}
     async def no_backends(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from hotline_link.core.bus import EventBus
 from hotline_link.core.events import TicketUpdated
 from tickets.store import Ticket
 
-TRACED_FIELDS = ("category", "summary", "handling_unit", "division_code", "emergency", "restricted")
+TRACED_FIELDS = ("category", "summary", "handling_unit", "division_code", "emergency", "restricted", "tags")
 MAX_TRACED_TEXT = 200
 
 
@@ -19,7 +19,8 @@ def changed_fields(before: Ticket, after: Ticket) -> dict[str, Any]:
     for name in TRACED_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
-            out[name] = new[:MAX_TRACED_TEXT] if isinstance(new, str) else new
+            out[name] = new[:MAX_TRACED_TEXT] if isinstance(new, str) else \
+                list(new) if isinstance(new, tuple) else new
     return out
 
 

@@ -37,6 +37,15 @@ def handover_sent_key(ticket_id: str) -> str:
     return f"hl:handover-sent:{ticket_id}"
 
 
+def ticket_time_key(site: str) -> str:
+    """The time index of a platform's tickets: a sorted set of ticket ids scored by when the
+    case came in (``received_at`` when a channel gave it, else ``created_at``)."""
+    return f"hl:ticket-time:{site}"
+
+
+TICKET_KEY_PATTERN = "hl:ticket:*"  # every ticket's hash (a SCAN over tickets saved before the index)
+
+
 def intake_claim_key(source: str, external_id: str) -> str:
     """The ticket opened for a channel's message ``external_id`` from the system ``source``
     (a channel token's system name): a retried message opens no second ticket."""

@@ -45,6 +45,8 @@ async def patch_ticket(request: web.Request) -> web.Response:
     principal = principal_of(request)
     if ticket.restricted and changes.get("restricted") is False and principal.role not in ("supervisor", "admin"):
         raise Forbidden(f"only a supervisor may clear restricted on ticket {ticket.id}")
+    if changes.get("tags") is not None:  # kept once each, in the order given
+        changes["tags"] = tuple(dict.fromkeys(tag.strip() for tag in changes["tags"] if tag.strip()))
     updated = await request.app[TICKETS].update(ticket, **changes)
     publish_changes(request.app[BUS], ticket, updated, by=principal.agent or principal.role)
     return reply(TicketView.of(updated))

@@ -21,6 +21,9 @@ from tickets.recordings import RECORDING_NAME
 from tickets.store import Ticket
 
 Text200 = Annotated[str, StringConstraints(max_length=200)]
+MAX_TAGS = 10
+# a tag (专题/标签): 1 to 20 characters, none of them a control character
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 
 
 class TicketChanges(Body, extra="forbid"):
@@ -33,6 +36,8 @@ class TicketChanges(Body, extra="forbid"):
     emergency: bool | None = None
     restricted: bool | None = None  # 110 only; clearing it is for supervisors
     severity: Literal["normal", "major"] | None = None  # major: leadership is told when it is dispatched
+    # 专题/标签: the whole list (replaces the ticket's), at most 10, each 1-20 characters
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
 
 
 class PushBody(Body):
@@ -64,6 +69,7 @@ class TicketView(Reply):
     received_at: float  # when the channel got the report (0 if it came by a call or a push)
     external_id: str  # the channel's own message id ("" if none)
     severity: str  # normal or major
+    tags: list[str]  # 专题/标签 set by agents and supervisors (rule tags of the analysis are not stored)
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
@@ -173,7 +179,8 @@ PATHS: dict[str, Any] = {
         "responses": {"200": json_doc(TicketStory, "timeline"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}": {"patch": {
         "summary": "set a ticket's category, summary, division_code (6 digits), emergency, "
-                   "restricted, handling_unit, severity (normal or major)",
+                   "restricted, handling_unit, severity (normal or major), tags (at most 10, each 1-20 "
+                   "characters, no control characters; the whole list)",
         "parameters": [TICKET_ID], "requestBody": body_doc(TicketChanges),
         "responses": {"200": json_doc(TicketView, "the ticket (caller masked)"), **COMMON_ERRORS}}},
     "/api/tickets/{ticket_id}/push": {"post": {

@@ -12,9 +12,10 @@ runs in: a ticket opened at 07:00 in Beijing is dated that day, not the UTC day 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,12 +28,14 @@ from hotline_link.core.redis_client import as_str_hash, as_str_or_none
 from hotline_link.core.zone import HOTLINE_ZONE
 from tickets.number_history import NumberHistory, stage_ticket
 from tickets.redis_keys import (
+    TICKET_KEY_PATTERN,
     call_ticket_key,
     handed_over_key,
     handover_sent_key,
     ticket_calls_key,
     ticket_key,
     ticket_seq_key,
+    ticket_time_key,
 )
 
 TICKET_TTL_S = 400 * 24 * 3600  # kept a little over a year, for the yearly review
@@ -61,6 +64,7 @@ class Ticket:
     received_at: float = 0.0
     external_id: str = ""
     severity: str = "normal"  # normal or major (重大: leadership is told when it is dispatched)
+    tags: tuple[str, ...] = ()  # 专题/标签 agents and supervisors set (stored as a JSON list)
 
     @property
     def room(self) -> str:
@@ -93,7 +97,29 @@ def _ticket_of(row: dict[str, str]) -> Ticket | None:
     for flag in ("emergency", "restricted"):
         values[flag] = row.get(flag) == "True"
     values["severity"] = row.get("severity") or "normal"  # a ticket stored before severity
+    values["tags"] = tags_of_stored(row.get("tags", ""))
     return Ticket(**values)
+
+
+def tags_of_stored(raw: str) -> tuple[str, ...]:
+    """A ticket's tags from their stored JSON list (nothing for a ticket stored before tags,
+    or a value that is not a list of text)."""
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ()
+    return tuple(t for t in value if isinstance(t, str)) if isinstance(value, list) else ()
+
+
+def _stored(name: str, value: Any) -> str:
+    return json.dumps(list(value), ensure_ascii=False) if name == "tags" else str(value)
+
+
+def indexed_at(ticket: Ticket) -> float:
+    """A ticket's moment in the time index: when the channel got it, else its opening."""
+    return ticket.received_at or ticket.created_at
 
 
 class TicketStore:
@@ -184,8 +210,14 @@ class TicketStore:
         """``save`` queued on ``pipe``: for a caller that saves a ticket in the same
         transaction as its own keys (the exchange's claim of a handed-over case)."""
         key = ticket_key(ticket.id)
-        pipe.hset(key, mapping={k: str(v) for k, v in asdict(ticket).items()})
+        pipe.hset(key, mapping={k: _stored(k, v) for k, v in asdict(ticket).items()})
         pipe.expire(key, TICKET_TTL_S)
+        # the time index (analysis reads a range of it): a re-save keeps the same score; what
+        # is older than a ticket's lifetime before this one is dropped
+        at, index = indexed_at(ticket), ticket_time_key(ticket.site)
+        pipe.zadd(index, {ticket.id: at})
+        pipe.zremrangebyscore(index, "-inf", f"({at - TICKET_TTL_S}")
+        pipe.expire(index, TICKET_TTL_S)
         if ticket.caller:
             stage_ticket(pipe, ticket.site, ticket.caller, ticket.id, ticket.created_at)
         if ticket.source_ticket:  # so the source ticket's story includes what came of it here
@@ -242,6 +274,43 @@ class TicketStore:
         changed = replace(ticket, **{k: v for k, v in changes.items() if v is not None})
         await self.save(changed)
         return changed
+
+    async def ids_between(self, site: str, start: float, end: float) -> list[str]:
+        """The ids of ``site``'s tickets that came in within [start, end), oldest first (the
+        time index)."""
+        found = await self.redis.zrangebyscore(ticket_time_key(site), start, f"({end}")
+        return [str(m) for m in found]
+
+    async def index_existing(self, batch: int = 500) -> int:
+        """Put tickets saved before the time index existed into it (ZADD NX: an indexed one
+        keeps its score): a SCAN over every ticket's hash in batches. How many were read."""
+        read = 0
+        async for keys in self._scan_batches(batch):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, "id", "site", "received_at", "created_at")
+            rows = await pipe.execute()
+            pipe = self.redis.pipeline(transaction=False)
+            for ticket_id, site, received, created in rows:
+                if not ticket_id or not site:
+                    continue
+                try:
+                    at = float(received or 0) or float(created or 0)
+                except ValueError:
+                    continue
+                pipe.zadd(ticket_time_key(str(site)), {str(ticket_id): at}, nx=True)
+            await pipe.execute()
+            read += len(keys)
+        return read
+
+    async def _scan_batches(self, batch: int) -> AsyncIterator[list[str]]:
+        cursor: int = 0
+        while True:
+            cursor, keys = await self.redis.scan(cursor, match=TICKET_KEY_PATTERN, count=batch)
+            if keys:
+                yield [str(k) for k in keys]
+            if not cursor:
+                return
 
     async def new_id(self, site: str, now: float | None = None) -> str:
         """A fresh ticket id of ``site``, dated the day of ``now`` (default: the clock's)."""

@@ -758,6 +758,29 @@ class KnowledgeChanged(Event):
     previous_ivr_key: str = optional("")
 
 
+# --- joint analysis and early warning (analysis) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalysisAlert(Event):
+    """风险预警: tickets of one category and division surging against their baseline
+    (``surge``), or several tickets of one division naming the same danger cue (``cue``).
+    Raised once per surge."""
+
+    NAME: ClassVar[str] = "analysis.alert"
+    id: str
+    site: str
+    kind: str  # surge or cue
+    category: str
+    division_code: str
+    count: int  # tickets in the window
+    baseline: float  # the mean count of the same window on the days before (0 for cue)
+    window_s: float
+    first_at: float  # the first of those tickets came in
+    ticket_ids: list[str]  # at most 20
+    cue: str  # the danger cue word ("" for a surge)
+
+
 def _catalogued(base: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for cls in base.__subclasses__():

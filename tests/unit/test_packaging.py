@@ -17,7 +17,7 @@ def test_the_wheel_has_no_devtools_and_every_capability(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"hotline_link", "call_control", "seat_pool", "ivr", "agi_scripts", "asterisk_conf",
-                    "tickets", "linkage", "supervisor", "exchange", "desk", "knowledge"}
+                    "tickets", "linkage", "supervisor", "exchange", "desk", "knowledge", "analysis"}
     assert {f"knowledge/data/{name}.csv" for name in ("default", "qidong", "siyang", "huangchuan", "wuqia")} \
         <= set(names)  # the knowledge base's files ship with it
     assert not any(n.startswith(("devtools/", "tests/")) for n in names)
