@@ -283,6 +283,10 @@ class AnalysisService:
         await self._events.stop()
         await cancel_and_wait(self._tasks)
         self._tasks = []
+        try:
+            await self.store.resign(self.instance)
+        except (RedisError, OSError) as exc:  # the lease runs out on its own
+            log.warning("analysis.resign_failed", reason=str(exc))
 
 
 def since_default(now: float) -> float:

@@ -23,6 +23,7 @@ STATE_TTL_S = 7 * 86400  # a key watched but not looked at for a week is forgott
 _LEAD = ("if redis.call('GET', KEYS[1]) == ARGV[1] or "
          "redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
          "redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0")
+_RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 DISPUTE_FIELDS = ("bounced", "refused", "lead_dispatches")
 
 
@@ -33,6 +34,11 @@ class AnalysisStore:
     async def lead(self, instance: str, lease_ms: int) -> bool:
         """Whether ``instance`` leads the deployment's scans (takes or renews the lease)."""
         return bool(await self.redis.eval(_LEAD, 1, keys.LEAD, instance, lease_ms))
+
+    async def resign(self, instance: str) -> None:
+        """Give the lease up if ``instance`` holds it, so another instance (or the next
+        start) leads at once instead of after the lease runs out."""
+        await self.redis.eval(_RESIGN, 1, keys.LEAD, instance)
 
     async def states(self, site: str) -> dict[str, State]:
         raw = await self.redis.hgetall(keys.alert_state_key(site))

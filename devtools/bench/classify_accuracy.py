@@ -8,8 +8,8 @@ By default it measures three sets and prints them side by side,
 ``tests/data/heldout_cases.jsonl`` (written from the seeds before the method changed and
 never used to adjust it, by the engineer who then changed the method) and
 ``tests/data/blind_cases.jsonl`` (written from the seeds alone by someone who never saw
-the code, the data files or the other sets; nothing was adjusted after it was measured). ``--cases FILE`` measures that one file and prints the
-figures of that set alone.
+the code, the data files or the other sets; nothing was adjusted after it was measured).
+``--cases FILE`` measures that one file and prints the figures of that set alone.
 
 ``accuracy`` is the share of cases whose platform matches the label; ``recall_110`` and
 ``precision_110`` are about platform 110 over every case labelled 110;

@@ -164,3 +164,16 @@ async def test_report_packs_are_written_once_per_period(private_redis: Redis, tm
     assert [(r["name"], r["formats"]) for r in listed] == [
         ("12345-monthly-2026-11", ["html", "json"]), ("12345-quarterly-2026-Q3", ["html", "csv", "json"]),
         ("12345-yearly-2025", ["html", "csv", "json"])]
+
+
+async def test_a_stopped_leader_gives_its_lease_up_at_once(private_redis: Redis, tmp_path: Path):
+    first = _service(private_redis, EventBus(), Clock(T0), tmp_path)
+    second = AnalysisService(private_redis, EventBus(), TicketStore(private_redis), config=AnalysisConfig.parse({}),
+                             platforms=("12345",), reports_dir=tmp_path / "reports", cues=CUES, clock=Clock(T0),
+                             instance="two")
+    assert await first.store.lead("one", 90_000)
+    assert not await second.store.lead("two", 90_000)  # held: the second waits
+    await second.store.resign("two")  # resigning a lease one does not hold changes nothing
+    assert not await second.store.lead("two", 90_000)
+    await first.stop()
+    assert await second.store.lead("two", 90_000)  # no 90 s wait after a restart
