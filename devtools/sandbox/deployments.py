@@ -29,7 +29,8 @@ from hotline_link.core.settings import (
     ami_secret_key,
     push_secret_key,
 )
-from hotline_link.web.auth import write_sandbox_tokens
+from hotline_link.web.auth import sandbox_token, write_sandbox_tokens
+from knowledge.config import PEER_TOKEN_SECRET as KNOWLEDGE_PEER_TOKEN
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,15 @@ def write_deployments(settings: Settings, shared: Mapping[str, str]) -> list[Pat
         directory = deployment_dir(settings.state_dir, plan.platform)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory.chmod(0o700)
-        _write_private(directory / "config.toml", deployment_config(plan, settings))
-        _write_private(directory / "secrets.toml", "".join(
-            f"{k} = {json.dumps(v)}\n" for k, v in deployment_secrets(plan, shared, settings).items()))
         write_sandbox_tokens(directory / "tokens.toml",
                              [a for s in plan.sites for a in settings.site(s).agents])
+    for plan in PLANS:
+        directory = deployment_dir(settings.state_dir, plan.platform)
+        _write_private(directory / "config.toml", deployment_config(plan, settings))
+        own = deployment_secrets(plan, shared, settings)
+        # the knowledge base asks the other deployment with the peer token that one issued
+        own[KNOWLEDGE_PEER_TOKEN] = sandbox_token(deployment_dir(settings.state_dir, peer_of(plan).platform)
+                                                  / "tokens.toml", role="peer")
+        _write_private(directory / "secrets.toml", "".join(f"{k} = {json.dumps(v)}\n" for k, v in own.items()))
         written.append(directory / "config.toml")
     return written

@@ -83,3 +83,12 @@ def test_rewriting_keeps_the_tokens_a_running_server_accepts(sandbox) -> None:
     before = path.read_text()
     deployments.write_deployments(replace(box._rendered_settings(shared)), shared)
     assert path.read_text() == before
+
+
+def test_each_deployment_holds_only_the_peer_token_the_other_issued_it(sandbox) -> None:
+    box, _ = sandbox
+    dirs = {p: deployments.deployment_dir(box.settings.state_dir, p) for p in ("12345", "110")}
+    for platform, other in (("12345", "110"), ("110", "12345")):
+        held = read_secret_file(dirs[platform] / "secrets.toml")["knowledge_peer_token"]
+        issued = read_toml_private(dirs[other] / "tokens.toml")["tokens"]
+        assert [t["role"] for t in issued if t["token"] == held] == ["peer"]
