@@ -56,6 +56,9 @@ async def test_the_desk_registers_rings_answers_and_transfers(cc_server, softpho
             await server[SEAT_REGISTRY].wait_for_state("12345", BROWSER_AGENT, SeatState.IDLE, 10)
             assert token not in driver.current_url  # the page drops the token from the address bar
             await asyncio.to_thread(_wait_until, driver, lambda d: _data_state(d, "seat-state") == "idle", 10)
+            # the knowledge base suggests answers while the agent types (the real search API)
+            await asyncio.to_thread(driver.find_element("id", "kb-q").send_keys, "公积金怎么取")
+            await asyncio.to_thread(_wait_until, driver, lambda d: "提取" in d.find_element("id", "kb-list").text, 10)
 
             caller = await peers.call(site, caller_number, site.intake, hold_ms=12000, speaking=True)
             started = await events.wait_for(is_event("call.started", site="12345", caller=caller_number), 10)
