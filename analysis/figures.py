@@ -25,7 +25,7 @@ from typing import Any
 
 from analysis.config import TagRule
 from analysis.errors import BadGrouping, BadRange
-from hotline_link.core.logs import mask_number
+from hotline_link.core.logs import mask_number, mask_numbers_in_text
 from hotline_link.core.zone import HOTLINE_ZONE
 from tickets.store import Ticket, indexed_at
 
@@ -180,8 +180,10 @@ def summary(tickets: Sequence[Ticket], start: float, end: float, rules: Sequence
         if is_consultation(t):
             questions[t.category] += 1
             at = indexed_at(t)
-            if t.summary and (t.category not in examples or at >= examples[t.category][0]):
-                examples[t.category] = (at, t.summary[:EXAMPLE_CHARS])
+            # an example is quoted in packs that leave the centre (月交流): never a restricted
+            # ticket's words, and no phone number in it
+            if t.summary and not t.restricted and (t.category not in examples or at >= examples[t.category][0]):
+                examples[t.category] = (at, mask_numbers_in_text(t.summary)[:EXAMPLE_CHARS])
         d = disputes.get(t.id)
         if d is not None and d.any:
             row = disputed.setdefault(t.category, Counter())

@@ -95,14 +95,15 @@ class AnalysisService:
     async def hotspots(self, start: float, end: float, by: Sequence[str]) -> tuple[int, list[dict[str, Any]]]:
         """(the tickets of the range, their groups by ``by``)."""
         found = await self.tickets_between(start, end)
-        return len(found), figures.hotspots(found, by, self.config.tag_rules)
+        # counting a long range is CPU work: off the event loop, which serves calls
+        return len(found), await asyncio.to_thread(figures.hotspots, found, by, self.config.tag_rules)
 
     async def summary(self, start: float, end: float, sites: Sequence[str] | None = None) -> dict[str, Any]:
         found = await self.tickets_between(start, end, sites)
         disputes = {}
         for i in range(0, len(found), BATCH):
             disputes.update(await self.store.disputes([t.id for t in found[i:i + BATCH]]))
-        return figures.summary(found, start, end, self.config.tag_rules, disputes)
+        return await asyncio.to_thread(figures.summary, found, start, end, self.config.tag_rules, disputes)
 
     async def alerts(self, since: float) -> list[dict[str, Any]]:
         return await self.store.alerts(since)
@@ -191,10 +192,14 @@ class AnalysisService:
                 if not await self.store.claim_report(name, self.instance):
                     continue
                 try:
-                    files = report.render(await self.summary(start, end, [site]), site, kind, period)
+                    summary = await self.summary(start, end, [site])
+                    files = await asyncio.to_thread(report.render, summary, site, kind, period)
                     await asyncio.to_thread(self._write, name, files)
-                except (OSError, RedisError) as exc:
-                    await self.store.release_report(name)
+                except BaseException as exc:  # a bug or a stop mid-way: the next leader writes it
+                    with contextlib.suppress(RedisError, OSError):
+                        await self.store.release_report(name)
+                    if not isinstance(exc, (OSError, RedisError)):
+                        raise
                     log.warning("analysis.report_failed", report=name, error=str(exc)[:200])
                     continue
                 log.info("analysis.report_written", report=name)
@@ -258,7 +263,8 @@ class AnalysisService:
         if not await self.store.lead(self.instance, lease_ms):
             return
         await self.scan()
-        await self.write_reports()
+        if await self.store.backfilled():  # a pack written from half an index would stay wrong
+            await self.write_reports()
 
     async def _run(self) -> None:
         while True:

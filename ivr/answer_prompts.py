@@ -22,6 +22,7 @@ from ivr.prompts import SOUNDS_SUBDIR
 
 log = structlog.get_logger(__name__)
 
+RESYNC_S = 600.0  # validity days begin at midnight: a new day's answer plays within ten minutes
 Install = Callable[[Mapping[str, str], Path], list[Path]]  # ivr.prompts.install_prompts
 
 
@@ -71,6 +72,15 @@ class AnswerPrompts:
             if written:
                 log.info("ivr.answer_prompts_installed", reason=reason, prompts=[p.stem for p in written])
             return written
+
+    async def keep_synced(self, every_s: float = RESYNC_S) -> None:
+        """Sync at start, then every ``every_s``: an entry whose ``valid_from`` or
+        ``valid_to`` day comes changes what a key says with no edit to announce it."""
+        reason = "start"
+        while True:
+            await self.sync(reason)
+            await asyncio.sleep(every_s)
+            reason = "validity"
 
     def start(self) -> None:
         self._events.start()

@@ -50,7 +50,7 @@ class IvrPlugin(Plugin):
         if self.answer_prompts is not None:
             self.answer_prompts.start()
             # after the knowledge plugin loaded its file; in the background: synthesis takes seconds
-            self._tasks.append(asyncio.create_task(self.answer_prompts.sync(), name="ivr-answer-prompts"))
+            self._tasks.append(asyncio.create_task(self.answer_prompts.keep_synced(), name="ivr-answer-prompts"))
         try:  # flags kept by a number as presented, from before flags were kept by identity
             await self.guard.migrate_flags()
         except (RedisError, OSError) as exc:  # screening goes on; the next start tries again

@@ -81,8 +81,7 @@ def synthesize(text: str, dest: Path) -> Path:
     _require_tools()
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part.wav")
-    speak = subprocess.Popen(["espeak-ng", "-v", VOICE, "-s", str(SPEED_WPM), "--stdout", text],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    speak = subprocess.Popen(speak_command(text), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         convert = subprocess.run(
             ["sox", "-q", "-t", "wav", "-", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
@@ -101,6 +100,12 @@ def synthesize(text: str, dest: Path) -> Path:
         raise SandboxError(f"synthesising {dest.name} failed: {detail or 'no output'}")
     partial.replace(dest)  # atomic: Asterisk never plays half a file
     return dest
+
+
+def speak_command(text: str) -> list[str]:
+    """espeak-ng's argv for ``text``. ``--`` ends the options: a text is a supervisor's
+    knowledge entry, and one starting with ``-f`` or ``-w`` must be spoken, not obeyed."""
+    return ["espeak-ng", "-v", VOICE, "-s", str(SPEED_WPM), "--stdout", "--", text]
 
 
 def _digest(text: str) -> str:

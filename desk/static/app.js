@@ -76,7 +76,7 @@
       err_sip_registration_failed: "软电话注册失败", err_softphone_missing: "软电话组件未能加载",
       err_sip_error: "软电话操作失败：{message}", err_other: "操作失败（{code}）{message}",
       kb_title: "知识库建议", kb_placeholder: "搜索知识库（至少 2 个字）", kb_unavailable: "知识库暂时不可用",
-      kb_none: "没有相关条目", kb_version: "版本 {v}", kb_expand: "展开", kb_collapse: "收起",
+      kb_none: "没有相关条目", kb_version: "版本 {v}", kb_from_peer: "对方平台共享", kb_expand: "展开", kb_collapse: "收起",
     },
     en: {
       title: "Agent desk", agent_label: "Agent {agent} · {platform}",
@@ -146,7 +146,7 @@
       err_softphone_missing: "the softphone did not load", err_sip_error: "softphone: {message}",
       err_other: "failed ({code}) {message}",
       kb_title: "Knowledge suggestions", kb_placeholder: "search the knowledge base (2 characters or more)",
-      kb_unavailable: "knowledge base unavailable for now", kb_none: "no matching entries", kb_version: "version {v}",
+      kb_unavailable: "knowledge base unavailable for now", kb_none: "no matching entries", kb_version: "version {v}", kb_from_peer: "shared by the other platform",
       kb_expand: "more", kb_collapse: "less",
     },
   };
@@ -293,7 +293,8 @@
         t(whole ? "kb_collapse" : "kb_expand"));
       toggle.addEventListener("click", () => { kb.open = whole ? "" : r.id; renderKnowledge(); });
       return el("li", { "data-entry": r.id, class: whole ? "kb-open" : "" }, el("b", {}, r.question), " ",
-        el("span", { class: "muted" }, [r.category, t("kb_version", { v: r.version })].filter(Boolean).join(" · ")),
+        el("span", { class: "muted" }, [r.category, t("kb_version", { v: r.version }), r.from_peer ? t("kb_from_peer") : ""]
+          .filter(Boolean).join(" · ")),
         " ", toggle,
         el("p", { class: "kb-answer" }, whole || answer.length <= KB_SNIPPET ? answer : answer.slice(0, KB_SNIPPET) + "…"));
     }));
@@ -307,7 +308,9 @@
   async function suggest(typed) { // quiet: a failure is a muted note, never the desk's error
     const q = String(typed || "").trim().slice(0, KB_MAX_CHARS), ask = ++kbAsk;
     if (q.length < KB_MIN_CHARS) { state.kb = { results: null, open: "", failed: false }; renderKnowledge(); return; }
-    const answer = await api("GET", "/api/knowledge/search?q=" + encodeURIComponent(q) + "&limit=" + KB_LIMIT);
+    // the other platform's shareable entries too (公安服务知识库 at 12345): 可查、可看
+    const answer = await api("GET", "/api/knowledge/search?q=" + encodeURIComponent(q) + "&limit=" + KB_LIMIT +
+      "&include_peer=true");
     if (ask !== kbAsk) return; // a later search was asked meanwhile
     state.kb = answer.ok ? { results: (answer.data.results || []).slice(0, KB_LIMIT), open: "", failed: false }
       : { results: state.kb.results, open: state.kb.open, failed: true };

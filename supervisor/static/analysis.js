@@ -421,11 +421,13 @@
     const body = {};
     for (const [input, field] of KB_FIELDS) {
       const typed = $(input).value.trim(), was = entry[field];
-      // a field left as it was goes back as the server gave it (a number stays a number)
-      body[field] = was !== null && was !== undefined && typed === String(was) ? was : typed === "" &&
-        !["question", "answer", "category", "platform", "source"].includes(field) ? null : typed;
+      // a field left as it was goes back as the server gave it (a number stays a number);
+      // only the validity dates are null when empty (open), every other text is ""
+      body[field] = was !== null && was !== undefined && typed === String(was) ? was
+        : typed === "" && (field === "valid_from" || field === "valid_to") ? null : typed;
     }
     body.shareable = $("kb-shareable").checked;
+    body.expected_version = entry.version;  // another editor's save in between is a 409, not lost
     const answer = await api("PUT", "/api/knowledge/entries/" + encodeURIComponent(entry.id), body);
     if (!answer.ok) { kbFail(answer, "what_save"); return; }
     state.entry = answer.data;

@@ -25,11 +25,11 @@ _seq = iter(range(1, 10**6))
 
 def ticket(at: float, category: str = "供水", division: str = "320602", *, summary: str = "", site: str = "12345",
            channel: str = "", source_platform: str = "", caller: str = "", tags: tuple[str, ...] = (),
-           received: bool = False) -> Ticket:
+           received: bool = False, restricted: bool = False) -> Ticket:
     n = next(_seq)
     return Ticket(f"{site}-20261206-{n:06d}", site, "" if channel else f"c{n}", category, summary, source_platform,
                   0.0 if received else at, caller=caller, division_code=division, channel=channel,
-                  received_at=at if received else 0.0, tags=tags)
+                  received_at=at if received else 0.0, tags=tags, restricted=restricted)
 
 
 # --- hot spots ------------------------------------------------------------------------
@@ -232,3 +232,12 @@ def test_report_rendering_escapes_and_defuses():
     data = json.loads(files["json"])
     assert (data["platform"], data["kind"], data["period"], data["total"]) == ("12345", "monthly", "2026-11", 2)
     assert "月交流" in files["html"]
+
+
+def test_a_frequent_questions_example_is_never_restricted_and_masks_numbers():
+    tickets = [ticket(T0 - H, "政务咨询", "320602", summary="打13812345678问社保怎么转"),
+               ticket(T0 - 30, "政务咨询", "320602", summary="涉密的事情", restricted=True)]
+    s = figures.summary(tickets, T0 - D, T0, (), {})
+    [row] = s["frequent_questions"]
+    assert row["count"] == 2 and "涉密" not in row["example"] and "13812345678" not in row["example"], row
+    assert row["example"].startswith("打138") and row["example"].endswith("问社保怎么转"), row

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from analysis.config import AnalysisConfig
@@ -177,3 +178,31 @@ async def test_a_stopped_leader_gives_its_lease_up_at_once(private_redis: Redis,
     assert not await second.store.lead("two", 90_000)
     await first.stop()
     assert await second.store.lead("two", 90_000)  # no 90 s wait after a restart
+
+
+async def test_a_pack_that_failed_half_way_is_written_by_the_next_try(private_redis: Redis, tmp_path: Path,
+                                                                      monkeypatch):
+    from analysis import report
+
+    await _open(TicketStore(private_redis), dt.datetime(2026, 11, 20, 9, 0, tzinfo=HOTLINE_ZONE).timestamp())
+    service = _service(private_redis, EventBus(), Clock(T0), tmp_path)
+    real = report.render
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in rendering")
+
+    monkeypatch.setattr(report, "render", broken)
+    with pytest.raises(RuntimeError):
+        await service.write_reports()
+    monkeypatch.setattr(report, "render", real)
+    assert "12345-monthly-2026-11" in await service.write_reports()  # its claim was given back
+
+
+async def test_no_pack_is_written_before_old_tickets_are_in_the_index(private_redis: Redis, tmp_path: Path):
+    service = _service(private_redis, EventBus(), Clock(T0), tmp_path)
+    assert await service.store.lead("one", 90_000)
+    await service.tick()
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").iterdir())
+    await service.backfill()
+    await service.tick()
+    assert (tmp_path / "reports" / "12345-monthly-2026-11.json").is_file()

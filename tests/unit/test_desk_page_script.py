@@ -544,7 +544,7 @@ def test_an_assisting_unit_is_dispatched_with_its_role_and_no_lead_is_said_in_wo
 # --- knowledge suggestions while the agent types (issue 20) ---------------------------------
 
 def kb_url(q: str, limit: int = 5) -> str:
-    return f"GET /api/knowledge/search?q={quote(q, safe=KB_SAFE)}&limit={limit}"
+    return f"GET /api/knowledge/search?q={quote(q, safe=KB_SAFE)}&limit={limit}&include_peer=true"
 
 
 KB_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
@@ -616,3 +616,14 @@ def test_no_entry_found_is_said():
     *_, empty = run_desk(steps, {kb_url("外星人"): {"status": 200, "body": {"query": "外星人", "results": []}}},
                          config(mode="sip"))
     assert text(by_id(empty["page"], "kb-note")) == "没有相关条目" and kb_items(empty["page"]) == []
+
+
+def test_an_entry_shared_by_the_other_platform_says_so():
+    police = {**KB_ENTRY, "id": "QD-KB-018", "question": "无犯罪记录证明怎么开", "category": "户籍",
+              "platform": "110", "from_peer": True}
+    found = {"status": 200, "body": {"query": "无犯罪", "results": [KB_ENTRY, police], "peer_error": None}}
+    *_, listed = run_desk([{"type": {"kb-q": "无犯罪"}}, {"advance": 300}], {kb_url("无犯罪"): found},
+                          config(mode="sip"))
+    own, shared = kb_items(listed["page"])
+    assert "对方平台共享" not in text(own)
+    assert text(shared).startswith("无犯罪记录证明怎么开 户籍 · 版本 3 · 对方平台共享")

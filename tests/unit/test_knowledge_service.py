@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -214,3 +214,27 @@ async def test_a_failing_synthesis_is_logged_and_changes_nothing(service: Knowle
     assert "espeak-ng" in failed["error"]
     nowhere = AnswerPrompts(service.bus, service.ivr_answers, tmp_path / "no-asterisk", Synth())
     assert await nowhere.sync() == []
+
+
+async def test_a_new_days_answer_plays_without_an_edit_to_announce_it(service: KnowledgeService, clock: Clock,
+                                                                       tmp_path: Path):
+    today = datetime.fromtimestamp(clock.now, HOTLINE_ZONE).date()
+    car = next(e for e in load_jurisdiction("qidong") if e.ivr_key == "4")
+    await service.update(car.id, {**car.cells(), "valid_to": today.isoformat()}, "supervisor")
+    await service.create({**FIELDS, "question": "挪车怎么办？", "answer": "明天起挪车请用交管12123应用。",
+                          "platform": "12345", "ivr_key": "4", "ivr_label": "挪车服务",
+                          "valid_from": (today + timedelta(days=1)).isoformat()}, "supervisor")
+    synth = Synth()
+    prompts = AnswerPrompts(service.bus, service.ivr_answers, tmp_path, synth)
+    keeping = asyncio.create_task(prompts.keep_synced(every_s=0.01))
+    try:
+        await asyncio.wait_for(synth.done.wait(), 5)
+        assert synth.calls[-1]["answer_move_car"].startswith("挪车求助")  # today's answer
+        clock.now += 24 * 3600  # midnight passes: no event, the periodic sync sees the new day
+        for _ in range(3):  # a sync already under way may have read the old day
+            synth.done.clear()
+            await asyncio.wait_for(synth.done.wait(), 5)
+        assert synth.calls[-1]["answer_move_car"] == "明天起挪车请用交管12123应用。"
+    finally:
+        keeping.cancel()
+        await asyncio.gather(keeping, return_exceptions=True)

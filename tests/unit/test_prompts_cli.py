@@ -33,3 +33,14 @@ def test_prompts_command_needs_a_sounds_dir(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
     assert main(["prompts", "--sounds-dir", str(tmp_path / "nowhere")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("speech_tools")
+def test_a_text_that_looks_like_an_option_is_spoken_not_obeyed(tmp_path):
+    from ivr.prompts import speak_command, synthesize
+
+    evil = tmp_path / "overwritten.wav"
+    text = f"-w{evil}"  # a knowledge entry's answer, typed by a supervisor: not an option
+    assert speak_command(text)[-2:] == ["--", text]
+    spoken = synthesize(text, tmp_path / "answer.wav")
+    assert spoken.stat().st_size > 1000 and not evil.exists()

@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import supervisor
 from hotline_link.web.auth import Principal, TokenBook
+from knowledge.schema import UpdateEntryBody
 from tests.helpers import web_app_of
 from tests.unit.page_tree import Tree, by_id, page_tree, text, walk
 
@@ -163,6 +164,18 @@ def test_no_alerts_is_said_and_a_failed_read_keeps_the_list_and_says_why():
     assert not message["hidden"] and text(message) == "服务器暂时不可用（503），请稍后重试：风险预警"
 
 
+def test_an_entry_without_an_ivr_key_is_saved_in_a_body_the_server_takes():
+    plain = {**ENTRY, "ivr_key": None, "ivr_label": None, "valid_from": None}  # as GET gives it
+    routes = {**KB, "GET /api/knowledge/entries/kb-7": {"status": 200, "body": plain},
+              "PUT /api/knowledge/entries/kb-7": {"status": 200, "body": {**plain, "version": 5}}}
+    steps = [{"value": {"kb-q": "退休金"}}, {"submit": "kb-search"}, {"click": ["data-open", "kb-7"]},
+             {"submit": "kb-form"}]
+    *_, done = run_page(steps, routes)
+    [put] = [f for f in done["fetches"] if f["method"] == "PUT"]
+    assert (put["body"]["ivr_key"], put["body"]["ivr_label"], put["body"]["valid_from"]) == ("", "", None)
+    UpdateEntryBody.model_validate(put["body"])
+
+
 @pytest.mark.parametrize("reply, words", [
     ({"status": 401, "body": {"error": {"code": "unauthorized", "message": "unknown token"}}},
      "登录已失效：请从坐席监控页重新打开本页（统计概况）"),
@@ -247,7 +260,8 @@ def test_a_knowledge_entry_is_searched_opened_edited_and_saved_with_its_history(
     assert put["url"] == "/api/knowledge/entries/kb-7" and put["authorization"] == f"Bearer {TOKEN}"
     assert put["body"] == {"question": "退休金什么时候发放", "answer": "每月10日前发放。", "category": "社保",
                            "platform": "12345", "valid_from": "2026-01-01", "valid_to": None, "source": "市人社局",
-                           "shareable": True, "ivr_key": "3", "ivr_label": "社保咨询"}
+                           "shareable": True, "ivr_key": "3", "ivr_label": "社保咨询", "expected_version": 4}
+    UpdateEntryBody.model_validate(put["body"])  # what the server takes, checked by its own model
     assert text(by_id(done["page"], "kb-message")) == "已保存，版本 5"
     assert text(by_id(done["page"], "kb-version")) == "版本 5"
     assert "GET /api/knowledge/entries/kb-7/history" in asked(done)
