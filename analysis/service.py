@@ -161,14 +161,15 @@ class AnalysisService:
                     to_raise.append((alert_id, action.watched))
                 elif isinstance(action, Clear):
                     log.info("analysis.alert_cleared", site=site, alert_id=action.alert_id)
-        # the state first: an alert is never raised twice, even if what follows fails
-        await self.store.save_states(site, changed, quiet)
         moments = {t.id: indexed_at(t) for t in current}
+        records = [(rules.alert_record(w, alert_id=alert_id, site=site, window_s=window,
+                                       first_at=rules.first_at(moments, w.ticket_ids), raised_at=now), w)
+                   for alert_id, w in to_raise]
+        # states and alerts in one transaction: never raised twice, never marked raised and lost
+        await self.store.save_states(site, changed, quiet, [r for r, _ in records], now)
         out = []
-        for alert_id, w in to_raise:
-            record = rules.alert_record(w, alert_id=alert_id, site=site, window_s=window,
-                                        first_at=rules.first_at(moments, w.ticket_ids), raised_at=now)
-            await self.store.add_alert(record, now)
+        for record, w in records:
+            alert_id = record["id"]
             self.bus.emit(AnalysisAlert(id=alert_id, site=site, kind=w.kind, category=w.category,
                                         division_code=w.division_code, count=w.count, baseline=w.baseline,
                                         window_s=window, first_at=record["first_at"],

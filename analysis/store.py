@@ -50,21 +50,22 @@ class AnalysisStore:
                 log.warning("analysis.bad_state", site=site, key=str(key)[:100])
         return out
 
-    async def save_states(self, site: str, changed: Mapping[str, State], quiet: Iterable[str]) -> None:
+    async def save_states(self, site: str, changed: Mapping[str, State], quiet: Iterable[str],
+                          alerts: Sequence[Mapping[str, Any]] = (), now: float = 0.0) -> None:
+        """A scan's outcome in one transaction: the keys' states and the alerts they raise
+        are kept together or not at all (never a surge marked raised with its alert lost)."""
         key = keys.alert_state_key(site)
         pipe = self.redis.pipeline(transaction=True)
+        for alert in alerts:
+            pipe.zadd(keys.ALERTS, {json.dumps(alert, ensure_ascii=False, sort_keys=True): alert["raised_at"]})
+        if alerts:
+            pipe.zremrangebyscore(keys.ALERTS, "-inf", f"({now - ALERTS_KEPT_S}")
         if changed:
             pipe.hset(key, mapping={k: s.dumps() for k, s in changed.items()})
         gone = list(quiet)
         if gone:
             pipe.hdel(key, *gone)
         pipe.expire(key, STATE_TTL_S)
-        await pipe.execute()
-
-    async def add_alert(self, alert: Mapping[str, Any], now: float) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.zadd(keys.ALERTS, {json.dumps(alert, ensure_ascii=False, sort_keys=True): alert["raised_at"]})
-        pipe.zremrangebyscore(keys.ALERTS, "-inf", f"({now - ALERTS_KEPT_S}")
         await pipe.execute()
 
     async def alerts(self, since: float, limit: int = 500) -> list[dict[str, Any]]:
