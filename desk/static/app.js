@@ -41,7 +41,7 @@
       restricted: "涉密（不共享）", confidence: "置信度 {pct}%",
       ticket_fields: "工单信息", category: "类别", summary: "地点和情况", division_code: "行政区划代码",
       save: "保存工单", push: "系统推送至{other}", unit: "处置单位", choose_unit: "请选择", dispatch: "派单",
-      severity: "事件等级", severity_normal: "一般", severity_major: "重大（派单时上报领导）", major: "重大",
+      tags: "专题标签（逗号分隔）", severity: "事件等级", severity_normal: "一般", severity_major: "重大（派单时上报领导）", major: "重大",
       dispatch_role: "承办方式", role_lead: "主办", role_assisting: "协办",
       recordings: "通话录音", get_recording: "获取录音", download: "下载",
       callbacks: "回电队列", callback_count: "{n} 条",
@@ -102,7 +102,7 @@
       ticket_fields: "Ticket", category: "Category", summary: "Location and situation",
       division_code: "Division code", save: "Save ticket", push: "Push to {other}", unit: "Handling unit",
       choose_unit: "choose", dispatch: "Dispatch",
-      severity: "Severity", severity_normal: "normal", severity_major: "major (the leadership is told on dispatch)",
+      tags: "Topic tags (comma separated)", severity: "Severity", severity_normal: "normal", severity_major: "major (the leadership is told on dispatch)",
       major: "major", dispatch_role: "Role", role_lead: "lead", role_assisting: "assisting",
       recordings: "Recordings", get_recording: "Get recording", download: "Download",
       callbacks: "Callback queue", callback_count: "{n} open",
@@ -437,7 +437,13 @@
   // [element, the ticket's field, the element's property, what it shows for no value]
   const FORM = [["t-category", "category", "value", ""], ["t-summary", "summary", "value", ""],
     ["t-division", "division_code", "value", ""], ["t-emergency", "emergency", "checked", false],
-    ["t-restricted", "restricted", "checked", false], ["t-severity", "severity", "value", "normal"]];
+    ["t-restricted", "restricted", "checked", false], ["t-severity", "severity", "value", "normal"],
+    ["t-tags", "tags", "value", ""]];
+  const TAG_SPLIT = /[,，、;；\s]+/;
+
+  function tagsOf(typed) { // 专题标签 as the agent types them: "燃气安全，冬季" -> ["燃气安全", "冬季"]
+    return [...new Set(String(typed || "").split(TAG_SPLIT).map((x) => x.trim()).filter(Boolean))];
+  }
 
   function setTicket(ticket) {
     if (!ticket) return;
@@ -445,7 +451,8 @@
     state.ticket = same ? { ...state.ticket, ...ticket } : { ...ticket };
     // the form shows the ticket; a field the agent has changed keeps what they typed
     for (const [id, field, prop, blank] of FORM) {
-      const shown = prop === "checked" ? !!state.ticket[field] : state.ticket[field] || blank;
+      const value = state.ticket[field];
+      const shown = prop === "checked" ? !!value : Array.isArray(value) ? value.join("，") : value || blank;
       if (!same || $(id)[prop] === state.formShown[id]) $(id)[prop] = shown;
       if (!same || $(id)[prop] === shown) state.formShown[id] = shown;
     }
@@ -629,6 +636,8 @@
       }
       const severity = $("t-severity").value; // sent only when the agent changes it
       if (severity && severity !== (state.ticket.severity || "normal")) changes.severity = severity;
+      const tags = tagsOf($("t-tags").value); // sent only when they changed
+      if (tags.join("\n") !== (state.ticket.tags || []).join("\n")) changes.tags = tags;
       const answer = await api("PATCH", ticketPath(""), changes);
       if (!answer.ok) return fail(answer);
       setTicket(answer.data);

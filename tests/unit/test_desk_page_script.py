@@ -627,3 +627,14 @@ def test_an_entry_shared_by_the_other_platform_says_so():
     own, shared = kb_items(listed["page"])
     assert "对方平台共享" not in text(own)
     assert text(shared).startswith("无犯罪记录证明怎么开 户籍 · 版本 3 · 对方平台共享")
+
+
+def test_topic_tags_are_typed_in_one_field_and_sent_as_a_list_when_changed():
+    saved = {"id": TICKET, "category": "燃气泄漏", "summary": "小区燃气泄漏", "tags": ["燃气安全", "冬季"]}
+    routes = {f"PATCH /api/tickets/{TICKET}": {"status": 200, "body": saved}}
+    steps = [{"ws": RINGING}, {"value": {"t-tags": " 燃气安全，冬季、燃气安全 "}}, {"click": "save"}, {"click": "save"}]
+    _, ringing, _, tagged, again = run_desk(steps, routes, config(mode="sip"))
+    assert by_id(ringing["page"], "t-tags")["value"] == ""
+    [patch] = tagged["fetches"]
+    assert patch["body"]["tags"] == ["燃气安全", "冬季"]  # split, trimmed, once each
+    assert "tags" not in again["fetches"][0]["body"]  # unchanged since: not sent again
