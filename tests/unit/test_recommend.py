@@ -232,3 +232,14 @@ def test_a_worry_reaches_its_own_clause_only(recommender: Recommender) -> None:
 def test_more_injury_words_are_emergencies(recommender: Recommender, text: str) -> None:
     got = recommender.recommend(text)
     assert (got.platform, got.emergency) == ("110", True), got.reasons
+
+
+@pytest.mark.parametrize("text", ["宿舍柜子里的银行卡和现金都不见了", "公交上有人把手伸到一个大爷的口袋里"])
+def test_property_gone_from_a_home_or_a_hand_in_a_pocket_is_theft(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.sub_category) == ("110", "盗窃"), got.reasons
+
+
+def test_a_lost_purse_is_no_theft(recommender: Recommender) -> None:
+    got = recommender.recommend("我的钱包丢了，不知道掉在哪了")
+    assert got.platform == "12345", got.reasons
