@@ -67,7 +67,7 @@ BM25_B = 0.3
 FIELD_WEIGHTS = {"keywords": 2.0, "sub_category": 1.5, "matter": 1.0}
 NGRAM_WEIGHT = 0.3         # share of a character bigram's BM25 score against a whole word's
 NGRAM_MARK = "\x02"        # prefix keeping bigram terms apart from words of the same text
-OFFENCE_RATIO = 0.3        # an offence leans to 110 when its entry has this share of the best
+OFFENCE_RATIO = 0.2        # an offence leans to 110 when its entry has this share of the best
 SYNONYM_REACH = 3          # tokens a one-part synonym may span (偷/走 of 被人偷走)
 # 110 entries whose words are no offence of their own: a generic plea, police conduct.
 NOT_OFFENCE_CATEGORIES = ("其他", "涉警")

@@ -243,3 +243,9 @@ def test_property_gone_from_a_home_or_a_hand_in_a_pocket_is_theft(recommender: R
 def test_a_lost_purse_is_no_theft(recommender: Recommender) -> None:
     got = recommender.recommend("我的钱包丢了，不知道掉在哪了")
     assert got.platform == "12345", got.reasons
+
+
+@pytest.mark.parametrize("text", ["我的电动车和一辆出租车碰了一下，对方说我全责", "出租车在路口跟我的车擦了"])
+def test_a_collision_named_beside_a_12345_trade_word_is_110(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.sub_category) == ("110", "交通事故（无人员伤亡）"), got.reasons
