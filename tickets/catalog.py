@@ -41,7 +41,7 @@ OPTIONAL_COLUMNS = ("source",)
 REQUIRED_META = ("schema", "version", "jurisdiction")
 OPTIONAL_META = ("title", "source")
 CUE_COLUMNS = ("term", "kind", "weight", "note")
-CUE_KINDS = ("danger", "negator", "urgent", "breaker", "consult")
+CUE_KINDS = ("danger", "negator", "urgent", "breaker", "consult", "report", "harm", "worry")
 SYNONYM_COLUMNS = ("term", "means", "note")
 DATA_PACKAGE = "tickets"
 

@@ -16,6 +16,14 @@ reported the next day is still a police matter. A question about a procedure or 
 who is in charge (需要什么材料, 归谁管) with no danger in it is a consultation and goes
 to 12345, even when its topic is a police service.
 
+Three more signals follow the seeds' duty split (110: 违法犯罪, 治安, 紧急危险; 12345:
+non-emergency 咨询, 求助, 投诉, 建议). A caller who says they want to report to the police
+(报案, 要报警) goes to 110 unless the note asks about paperwork (报案回执怎么补办). A
+victim of an offence, 被 followed in its clause by a harm verb (被人打了, 被跟踪, 被他们骗
+了), goes to 110 unless negated (没有被骗). Worry or prevention words (担心, 预防, 容易)
+turn the danger cues they reach in their clause into a hazard: 担心着火, 容易掉下去
+describe no event, so they are neither danger nor 110 matches.
+
 Pure: the only I/O is reading the packaged data when a ``Recommender`` is built.
 """
 
@@ -45,12 +53,21 @@ EMERGENCY_THRESHOLD = 1.0  # danger score at which a note is an emergency
 LEAN_THRESHOLD = 0.5       # a weaker danger signal: prefer a close 110 match
 LEAN_RATIO = 0.3           # ... when its score is at least this share of the best score
 NEGATION_REACH = 3         # tokens after a negator that it negates
+WORRY_REACH = 4            # tokens after a worry word that it makes a hazard
+VICTIM_REACH = 4           # tokens after 被 in which a harm verb names a victim
+# Question words that do not make a report or a victim's call a consultation: 请问我被骗
+#了 is still a report; 报案回执怎么补办 (a procedure) is not.
+GENERIC_QUESTIONS = frozenset({"请问", "问一下", "想问一下", "想问问", "咨询", "想了解"})
+# Words holding a report word that name a device or a number, not an intent to report.
+NOT_REPORTING = ("报警器", "报警装置", "报警系统", "报警电话", "报警按钮")
+# Words starting like a victim's words that are none (被打扰 is noise, not 被打).
+NOT_HARM = ("被打扰", "打扰", "被打折", "打折", "被打开", "打开", "被打断", "打断")
 BM25_K1 = 1.2
 BM25_B = 0.3
 FIELD_WEIGHTS = {"keywords": 2.0, "sub_category": 1.5, "matter": 1.0}
 NGRAM_WEIGHT = 0.3         # share of a character bigram's BM25 score against a whole word's
 NGRAM_MARK = "\x02"        # prefix keeping bigram terms apart from words of the same text
-OFFENCE_RATIO = 0.3        # an offence leans to 110 when its entry has this share of the best
+OFFENCE_RATIO = 0.2        # an offence leans to 110 when its entry has this share of the best
 SYNONYM_REACH = 3          # tokens a one-part synonym may span (偷/走 of 被人偷走)
 # 110 entries whose words are no offence of their own: a generic plea, police conduct.
 NOT_OFFENCE_CATEGORIES = ("其他", "涉警")
@@ -91,6 +108,7 @@ class Recommendation:
 class _Token:
     text: str
     negated: bool
+    hazard: bool = False  # reached by a worry word (担心着火): no event
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +133,9 @@ class Recommender:
         self._urgent = self.cues.terms("urgent")
         self._breakers = self.cues.terms("breaker")
         self._consult = tuple(self.cues.terms("consult"))
+        self._report = frozenset(self.cues.terms("report"))
+        self._harm = frozenset(self.cues.terms("harm"))
+        self._worry = frozenset(self.cues.terms("worry"))
         self._word_synonyms: dict[str, tuple[str, ...]] = {}
         for synonym in self.synonyms.synonyms:
             if len(synonym.groups) == 1:
@@ -145,6 +166,8 @@ class Recommender:
         words.update(c.term for c in self.cues.cues)
         words.update(self._word_synonyms)
         words.update(NOT_NEGATING)
+        words.update(NOT_REPORTING)
+        words.update(NOT_HARM)
         for word in sorted(words):
             if len(word) > 1 and " " not in word:
                 tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 1000))
@@ -179,24 +202,33 @@ class Recommender:
     # --- text ---------------------------------------------------------------------------
 
     def _tokenize(self, text: str) -> list[_Token]:
-        """Segment ``text`` and mark the tokens a negator reaches in its clause."""
+        """Segment ``text`` and mark the tokens a negator or a worry word reaches in its
+        clause."""
         tokens: list[_Token] = []
-        reach = 0
+        reach = worry = 0
         for word in self._tokenizer.lcut(text.strip()):
-            if word in CLAUSE_ENDS or word in self._breakers or word == "的" or not word.strip():
+            if word in CLAUSE_ENDS or not word.strip():
+                reach = worry = 0
+                continue
+            if word in self._breakers or word == "的":
                 reach = 0
                 continue
             if word in self._negators:
                 reach = NEGATION_REACH
-                tokens.append(_Token(word, False))
+                tokens.append(_Token(word, False, worry > 0))
                 continue
-            tokens.append(_Token(word, reach > 0))
+            if word in self._worry:
+                worry = WORRY_REACH + 1
+            tokens.append(_Token(word, reach > 0, worry > 0 and word not in self._worry))
             reach = max(reach - 1, 0)
+            worry = max(worry - 1, 0)
         return tokens
 
     def _expand(self, word: str) -> Iterable[str]:
         """The word and the dictionary words of two or three characters inside it."""
         yield word
+        if word in NOT_HARM:
+            return  # 被打扰 holds no 被打
         freq = self._tokenizer.FREQ
         for size in (2, 3):
             if len(word) > size:
@@ -208,7 +240,7 @@ class Recommender:
     def _terms(self, tokens: list[_Token], keep_negated: bool = False) -> list[str]:
         terms: list[str] = []
         for token in tokens:
-            if token.negated and not keep_negated and (
+            if (token.negated or token.hazard) and not keep_negated and (
                     self._cue_words(token) or token.text in self._alarm_words):
                 continue  # 没有人受伤, 没有伤人 must not match the 110 entries
             for term in self._expand(token.text):
@@ -237,7 +269,8 @@ class Recommender:
                         continue  # starts in the first token and ends in the last, once
                     negated = (any(t.negated for t in window)
                                and not any(n in word for n in self._negators))
-                    found.extend(_Token(m, negated) for m in means)
+                    hazard = any(t.hazard for t in window)
+                    found.extend(_Token(m, negated, hazard) for m in means)
         for groups, means in self._joint_synonyms:
             if all(any(w in text for w in group) for group in groups):
                 found.extend(_Token(m, False) for m in means)
@@ -247,7 +280,7 @@ class Recommender:
         """Character bigrams of the note's words and across neighbouring words, skipping
         negated words, negators and stopwords."""
         grams: list[str] = []
-        kept = [t.text if not t.negated and t.text not in self._negators and t.text not in STOPWORDS
+        kept = [t.text if not t.negated and not t.hazard and t.text not in self._negators and t.text not in STOPWORDS
                 else "" for t in tokens]
         for left, right in zip(["", *kept], kept, strict=False):
             grams.extend(_bigrams(right))
@@ -262,7 +295,8 @@ class Recommender:
             joined = left.text + right.text
             for keyword in self._keywords:
                 if (keyword in joined and keyword not in left.text and keyword not in right.text
-                        and not ((left.negated or right.negated) and keyword in self._alarm_words)):
+                        and not ((left.negated or right.negated or left.hazard or right.hazard)
+                                 and keyword in self._alarm_words)):
                     found.append(keyword)
         return found
 
@@ -297,10 +331,12 @@ class Recommender:
         found: dict[str, float] = {}
         negated: dict[str, float] = {}
         for token in tokens:
+            if token.hazard:
+                continue  # 担心着火: a hazard, not an event
             for word in self._cue_words(token):
                 (negated if token.negated else found)[word] = self._danger[word]
         for token in meant:  # a synonym counts as the cue word it means, never its parts
-            if token.text in self._danger:
+            if token.text in self._danger and not token.hazard:
                 (negated if token.negated else found)[token.text] = self._danger[token.text]
         urgency = max([self._urgent[t.text] for t in tokens if t.text in self._urgent] or [1.0])
         total = sum(found.values()) * urgency - 0.5 * sum(negated.values())
@@ -314,13 +350,15 @@ class Recommender:
         """The suggested platform and entry for one note."""
         tokens = self._tokenize(text)
         meant = self._synonyms(text, tokens)
-        words = self._terms(tokens) + self._straddling(tokens) + [t.text for t in meant if not t.negated]
+        words = (self._terms(tokens) + self._straddling(tokens)
+                 + [t.text for t in meant if not t.negated and not t.hazard])
         query = Counter(words + self._ngrams(tokens))
         scores = self._bm25(query)
         danger = self._danger_score(tokens, meant)
         emergency = danger.score >= self.emergency_threshold
         consult = [w for w in self._consult if w in text]
-        index, reasons = self._choose(scores, danger, emergency, set(words), consult)
+        police = self._reporting(tokens) + self._victim(tokens)
+        index, reasons = self._choose(scores, danger, emergency, set(words), consult, police)
         entry = self.catalog.entries[index]
         if not emergency and entry.emergency and danger.score >= LEAN_THRESHOLD:
             emergency = True
@@ -358,11 +396,39 @@ class Recommender:
                 return i
         return candidates[0]
 
+    def _reporting(self, tokens: list[_Token]) -> list[str]:
+        """The words saying the caller wants to report to the police (要报警, 想报案)."""
+        return [t.text for t in tokens if t.text in self._report and not t.negated and not t.hazard]
+
+    def _victim(self, tokens: list[_Token]) -> list[str]:
+        """被 and a harm verb after it in its clause (被人打了, 被跟踪, 被骗): the caller or
+        someone else suffered an offence. Negated (没有被骗) or feared (担心被骗) ones are not."""
+        harm = self._harm | self._danger.keys()
+        found: list[str] = []
+        for i, token in enumerate(tokens):
+            if token.negated or token.hazard or not token.text.startswith("被"):
+                continue
+            if token.text != "被":
+                if token.text[1:] in harm:
+                    found.append(token.text)
+                continue
+            for later in tokens[i + 1:i + 1 + VICTIM_REACH]:
+                if later.text in harm and not later.negated and not later.hazard:
+                    found.append("被" + later.text)
+                    break
+        return found
+
     def _choose(self, scores: list[float], danger: _Danger, emergency: bool, words: set[str],
-                consult: list[str]) -> tuple[int, list[str]]:
+                consult: list[str], police: list[str]) -> tuple[int, list[str]]:
         if emergency:
             best = self._best(scores, "110", prefer_emergency=True)
             return (best if best is not None else self._fallback("110", True)), ["紧急情况转110"]
+        if police and not (set(consult) - GENERIC_QUESTIONS):
+            best110 = self._best([s if self._offences[i] else 0.0 for i, s in enumerate(scores)])
+            if best110 is None:
+                best110 = self._best(scores, "110")
+            reason = "报警或受到侵害（" + "、".join(police[:3]) + "），转110"
+            return (best110 if best110 is not None else self._crime_entry()), [reason]
         if consult and danger.score < LEAN_THRESHOLD:
             best12345 = self._best(scores, "12345")
             reason = "咨询类诉求（" + "、".join(consult[:3]) + "），转12345"
@@ -382,6 +448,13 @@ class Recommender:
                 named = sorted(words & self._offences[offence])
                 return offence, ["涉及违法犯罪（" + "、".join(named[:3]) + "），转110"]
         return best, []
+
+    def _crime_entry(self) -> int:
+        """The 110 entry for crime reports (its sub-category says 犯罪), else the catch-all."""
+        for i, entry in enumerate(self.catalog.entries):
+            if entry.platform == "110" and "犯罪" in entry.sub_category:
+                return i
+        return self._fallback("110", False)
 
     def _consultation(self) -> int:
         """The 12345 entry for questions (its sub-category says 咨询), else the catch-all."""

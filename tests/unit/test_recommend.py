@@ -169,3 +169,83 @@ def test_the_heldout_file_parses() -> None:
         assert case["text"] and case["kind"] and isinstance(case["emergency"], bool)
         assert not case["emergency"] or case["platform"] == "110"
     assert not {c["text"] for c in data} & {c["text"] for c in cases()}  # apart from tuning
+
+
+@pytest.mark.parametrize("text", [
+    "我要报警，有人在我店门口闹事",
+    "想报案，我的快递包裹被人冒领了",
+    "我想去派出所立案，合伙人卷款跑了",
+])
+def test_an_intent_to_report_is_110(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert got.platform == "110", got.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "报案回执丢了怎么补办",
+    "家里想装个烟雾报警器，去哪办",
+    "我不想报警，就想找人调解一下邻居纠纷",
+])
+def test_paperwork_about_a_report_or_no_intent_stays_12345(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert got.platform == "12345", got.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "下班路上一直被一个陌生男的跟踪",
+    "他被人勒索了五千块",
+    "我妈在菜市场被人骗了两千块钱",
+    "有人拿我的裸照找我要钱",
+    "请问我被网友骗了该怎么办",
+])
+def test_a_victim_of_an_offence_is_110(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert got.platform == "110", got.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "我没有被骗，只是想咨询一下",
+    "我担心被骗，想问问怎么防范电信诈骗",
+    "楼上装修我被打扰得睡不着",
+])
+def test_a_negated_feared_or_false_victim_is_no_offence(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert got.platform == "12345", got.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "楼道里堆满杂物，担心着火",
+    "路口井盖丢了，晚上容易掉下去",
+    "社区能不能办个预防火灾的讲座",
+])
+def test_a_worry_about_a_hazard_is_no_emergency(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.emergency) == ("12345", False), got.reasons
+
+
+def test_a_worry_reaches_its_own_clause_only(recommender: Recommender) -> None:
+    got = recommender.recommend("一直担心着火，结果今天厨房真的着火了")
+    assert (got.platform, got.emergency) == ("110", True), got.reasons
+
+
+@pytest.mark.parametrize("text", ["他倒在地上不动了", "孩子被同学打得头破血流"])
+def test_more_injury_words_are_emergencies(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.emergency) == ("110", True), got.reasons
+
+
+@pytest.mark.parametrize("text", ["宿舍柜子里的银行卡和现金都不见了", "公交上有人把手伸到一个大爷的口袋里"])
+def test_property_gone_from_a_home_or_a_hand_in_a_pocket_is_theft(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.sub_category) == ("110", "盗窃"), got.reasons
+
+
+def test_a_lost_purse_is_no_theft(recommender: Recommender) -> None:
+    got = recommender.recommend("我的钱包丢了，不知道掉在哪了")
+    assert got.platform == "12345", got.reasons
+
+
+@pytest.mark.parametrize("text", ["我的电动车和一辆出租车碰了一下，对方说我全责", "出租车在路口跟我的车擦了"])
+def test_a_collision_named_beside_a_12345_trade_word_is_110(recommender: Recommender, text: str) -> None:
+    got = recommender.recommend(text)
+    assert (got.platform, got.sub_category) == ("110", "交通事故（无人员伤亡）"), got.reasons
