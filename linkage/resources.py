@@ -75,8 +75,10 @@ async def dispatch_state(request: web.Request) -> web.Response:
     text = f"{ticket.category} {ticket.summary}".strip()
     proposed: list[LinkedUnit] = []
     if text:
-        hint = await asyncio.to_thread(recommender.recommend, text[:2000])
-        proposed = [_unit_view(u) for u in linkage.dispatcher.proposal(ticket, hint.entry_id, hint.responsible_unit)]
+        # the ticket's own platform's entry: its units are the ones this platform dispatches to
+        entry = await asyncio.to_thread(recommender.entry_for, text[:2000], ticket.site)
+        if entry is not None:
+            proposed = [_unit_view(u) for u in linkage.dispatcher.proposal(ticket, entry.id, entry.responsible_unit)]
     flag = (await linkage.deadlines.flags()).get(ticket.id)
     record = await linkage.record(ticket.id)
     assisting = [AssistingDispatch(dispatch=DispatchRecord.of(part),

@@ -372,6 +372,16 @@ class Recommender:
             confidence=self._confidence(scores, index, danger, emergency),
             emergency=emergency, reasons=tuple(reasons))
 
+    def entry_for(self, text: str, platform: str) -> CatalogEntry | None:
+        """The catalog entry of ``platform`` that best matches ``text``, whatever platform
+        the note itself belongs to: a platform dispatches to its own handling units, so a
+        12345 ticket's units come from 12345's entries even when the note sounds urgent."""
+        tokens = self._tokenize(text)
+        meant = self._synonyms(text, tokens)
+        words = self._terms(tokens) + self._straddling(tokens) + [t.text for t in meant if not t.negated]
+        best = self._best(self._bm25(Counter(words + self._ngrams(tokens))), platform)
+        return None if best is None else self.catalog.entries[best]
+
     def _best(self, scores: list[float], platform: str | None = None,
               prefer_emergency: bool = False) -> int | None:
         best: int | None = None

@@ -2,13 +2,14 @@
 
     python devtools/bench/classify_accuracy.py [--cases FILE] [--jurisdiction NAME]
 
-By default it measures three sets and prints them side by side,
-``{"tuning": {...}, "heldout": {...}, "blind": {...}}``: ``tests/data/labelled_cases.jsonl``
+By default it measures four sets and prints them side by side,
+``{"tuning": {...}, "heldout": {...}, "blind": {...}, "blind2": {...}}``: ``tests/data/labelled_cases.jsonl``
 (the tuning set: the cue and keyword lists and the method were adjusted on it),
 ``tests/data/heldout_cases.jsonl`` (written from the seeds before the method changed and
 never used to adjust it, by the engineer who then changed the method) and
 ``tests/data/blind_cases.jsonl`` (written from the seeds alone by someone who never saw
-the code, the data files or the other sets; nothing was adjusted after it was measured).
+the code, the data files or the other sets), and ``tests/data/blind2_cases.jsonl`` (the
+same way, later, measured before and after the method's second round, which never saw it).
 ``--cases FILE`` measures that one file and prints the figures of that set alone.
 
 ``accuracy`` is the share of cases whose platform matches the label; ``recall_110`` and
@@ -33,7 +34,7 @@ from tickets.recommend import Recommender  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SETS = {"tuning": DATA / "labelled_cases.jsonl", "heldout": DATA / "heldout_cases.jsonl",
-        "blind": DATA / "blind_cases.jsonl"}
+        "blind": DATA / "blind_cases.jsonl", "blind2": DATA / "blind2_cases.jsonl"}
 
 
 def read_cases(path: Path) -> list[dict]:

@@ -101,8 +101,8 @@ def test_supervisor_stream_bench(clean_afterwards):
 
 def test_classify_accuracy_bench():
     done = _run(["devtools/bench/classify_accuracy.py"], 120)
-    result = _json_line(done.stdout, {"tuning", "heldout"})
-    for name in ("tuning", "heldout"):
+    result = _json_line(done.stdout, {"tuning", "heldout", "blind", "blind2"})
+    for name in ("tuning", "heldout", "blind", "blind2"):
         assert not CLASSIFY_FIELDS - set(result[name]) and result[name]["cases"] > 0, name
 
 

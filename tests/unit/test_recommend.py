@@ -249,3 +249,13 @@ def test_a_lost_purse_is_no_theft(recommender: Recommender) -> None:
 def test_a_collision_named_beside_a_12345_trade_word_is_110(recommender: Recommender, text: str) -> None:
     got = recommender.recommend(text)
     assert (got.platform, got.sub_category) == ("110", "交通事故（无人员伤亡）"), got.reasons
+
+
+def test_a_platform_dispatches_to_its_own_entry_even_when_the_note_sounds_urgent():
+    qidong = Recommender.for_jurisdiction("qidong")
+    note = "燃气 小区天然气管道漏气需要维修"
+    assert qidong.recommend(note).platform == "110"  # a leak is a danger cue: the call may go to 110
+    at_12345 = qidong.entry_for(note, "12345")
+    assert at_12345 is not None and at_12345.platform == "12345" and at_12345.responsible_unit == "燃气公司"
+    assert qidong.entry_for(note, "110").platform == "110"
+    assert qidong.entry_for("嗯嗯", "12345") is None  # nothing matches: no proposal

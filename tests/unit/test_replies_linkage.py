@@ -65,8 +65,8 @@ async def loop(private_redis: Redis) -> AsyncIterator[SimpleNamespace]:  # tests
                              centers=frozenset({"12345", "110"}), clock=clock)
 
     async def recommender():  # type: ignore[no-untyped-def]  # the catalog points at the water company
-        return SimpleNamespace(recommend=lambda text: SimpleNamespace(entry_id="QD-12345-066",
-                                                                      responsible_unit="水务公司"))
+        entry = SimpleNamespace(id="QD-12345-066", responsible_unit="水务公司")
+        return SimpleNamespace(entry_for=lambda text, platform: entry if platform == "12345" else None)
 
     linkage.dispatcher.recommender = recommender  # type: ignore[method-assign]  # no jieba in this test
     server = SimpleNamespace(tokens=TokenBook(TOKENS.values()), linkage=linkage, tickets=linkage.tickets)
