@@ -10,7 +10,8 @@ Definitions (口径):
 - ``tag``: the ticket's own tags and the rule tags (``[[analysis.tag_rules]]``); a ticket
   with several counts in each, one with none under "";
 - 高频咨询 (``frequent_questions``): tickets whose category names a consultation (contains
-  咨询, as the catalog's 政务咨询, 法律咨询, 政策咨询...);
+  咨询, as the catalog's 政务咨询, 法律咨询, 政策咨询...) or whose words ask one (the
+  recommender's consultation phrases: 需要什么材料, 去哪里办, 怎么办理...), by category;
 - disputed (``disputed``): tickets bounced back between the platforms (回流), refused by a
   unit, or dispatched again to a new lead unit, as heard on the bus.
 """
@@ -152,12 +153,12 @@ def _counted(counter: Counter[str], name: str, limit: int | None = None) -> list
     return [{name: key, "count": n} for key, n in ordered[:limit]]
 
 
-def is_consultation(ticket: Ticket) -> bool:
-    return CONSULTATION in ticket.category
+def is_consultation(ticket: Ticket, phrases: Sequence[str] = ()) -> bool:
+    return CONSULTATION in ticket.category or any(p in ticket.summary for p in phrases)
 
 
 def summary(tickets: Sequence[Ticket], start: float, end: float, rules: Sequence[TagRule] = (),
-            disputes: Mapping[str, Disputes] | None = None) -> dict[str, Any]:
+            disputes: Mapping[str, Disputes] | None = None, consult: Sequence[str] = ()) -> dict[str, Any]:
     """The period's summary (see the module's definitions)."""
     disputes = disputes or {}
     by_category: Counter[str] = Counter()
@@ -177,7 +178,7 @@ def summary(tickets: Sequence[Ticket], start: float, end: float, rules: Sequence
         tags.update(tags_of(t, rules))
         if t.caller:
             callers[t.caller] += 1
-        if is_consultation(t):
+        if is_consultation(t, consult):
             questions[t.category] += 1
             at = indexed_at(t)
             # an example is quoted in packs that leave the centre (月交流): never a restricted

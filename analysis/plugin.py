@@ -32,10 +32,11 @@ class AnalysisPlugin(Plugin):
     def load(self, deps: Deps) -> None:
         settings = deps.settings
         config = settings.section(AnalysisConfig)
-        cues = tuple(load_default_cues().terms("danger"))
+        lexicon = load_default_cues()
         self.service = deps.services.provide(ANALYSIS, AnalysisService(
             deps.redis, deps.bus, deps.services.get(TICKETS), config=config, platforms=sorted(settings.platform_ids),
-            reports_dir=reports_path(settings, config), cues=cues))
+            reports_dir=reports_path(settings, config), cues=tuple(lexicon.terms("danger")),
+            consult=tuple(lexicon.terms("consult"))))
 
     async def start(self) -> None:
         self.service.start()

@@ -61,7 +61,7 @@ def rule_of(config: AnalysisConfig) -> Rule:
 class AnalysisService:
     def __init__(self, redis: Redis, bus: EventBus, tickets: TicketStore, *, config: AnalysisConfig,
                  platforms: Sequence[str], reports_dir: Path, cues: Sequence[str], clock: Clock = time.time,
-                 instance: str = "", debounce_s: float = DEBOUNCE_S) -> None:
+                 instance: str = "", debounce_s: float = DEBOUNCE_S, consult: Sequence[str] = ()) -> None:
         self.bus = bus
         self.tickets = tickets
         self.config = config
@@ -69,6 +69,7 @@ class AnalysisService:
         self.platforms = tuple(sorted(platforms))
         self.reports_dir = reports_dir
         self.cues = tuple(cues)
+        self.consult = tuple(consult)  # the recommender's consultation phrases (高频咨询)
         self.clock = clock
         self.store = AnalysisStore(redis)
         self.instance = instance or uuid.uuid4().hex
@@ -103,7 +104,8 @@ class AnalysisService:
         disputes = {}
         for i in range(0, len(found), BATCH):
             disputes.update(await self.store.disputes([t.id for t in found[i:i + BATCH]]))
-        return await asyncio.to_thread(figures.summary, found, start, end, self.config.tag_rules, disputes)
+        return await asyncio.to_thread(figures.summary, found, start, end, self.config.tag_rules, disputes,
+                                       self.consult)
 
     async def alerts(self, since: float) -> list[dict[str, Any]]:
         return await self.store.alerts(since)

@@ -241,3 +241,11 @@ def test_a_frequent_questions_example_is_never_restricted_and_masks_numbers():
     [row] = s["frequent_questions"]
     assert row["count"] == 2 and "涉密" not in row["example"] and "13812345678" not in row["example"], row
     assert row["example"].startswith("打138") and row["example"].endswith("问社保怎么转"), row
+
+
+def test_a_question_counts_as_a_consultation_by_its_words_too():
+    tickets = [ticket(T0 - H, "户籍", "320602", summary="新生儿落户需要什么材料"),
+               ticket(T0 - 30, "户籍", "320602", summary="户口本丢了")]
+    assert figures.summary(tickets, T0 - D, T0)["frequent_questions"] == []  # no 咨询 category
+    s = figures.summary(tickets, T0 - D, T0, consult=("需要什么材料", "去哪里办"))
+    assert s["frequent_questions"] == [{"category": "户籍", "count": 1, "example": "新生儿落户需要什么材料"}]
