@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TypeVar
 
 import structlog
 
@@ -19,11 +20,13 @@ from knowledge.entries import Entry, EntryError, duplicate_ivr_key, entry_of, iv
 from knowledge.errors import BadEntry, EntryConflict, NoSuchEntry
 from knowledge.peer import PeerHit, PeerSearch, PeerUnavailable
 from knowledge.search import Hit, Index, tokenizer
-from knowledge.store import EntryExists, KnowledgeStore
+from knowledge.store import EntryExists, KnowledgeStore, StaleRevision
 from knowledge.versions import FILE_EDITOR, HistoryRecord, next_version
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+IVR_KEY_TRIES = 5  # checks of an IVR key against a store that keeps changing meanwhile
 EDITABLE = ("question", "answer", "category", "platform", "valid_from", "valid_to", "source", "shareable",
             "ivr_key", "ivr_label")
 
@@ -153,9 +156,8 @@ class KnowledgeService:
 
     async def create(self, fields: Mapping[str, str], by: str, entry_id: str | None = None) -> Entry:
         entry = self._checked({**fields, "id": entry_id or f"KB-{uuid.uuid4().hex[:12]}", "version": "1"}, by)
-        await self._ivr_key_free(entry)
         try:
-            stored = await self.store.create(entry)
+            stored = await self._with_ivr_key_free(entry, lambda revision: self.store.create(entry, revision))
         except EntryExists:
             raise EntryConflict(f"knowledge entry {entry.id!r} exists; edit it with PUT") from None
         self._emit(None, stored, "created")
@@ -166,7 +168,6 @@ class KnowledgeService:
         """A full update: every editable field as given; the version goes up by one."""
         before = await self.get(entry_id)
         edited = self._checked({**fields, "id": entry_id, "version": str(before.version)}, by)
-        await self._ivr_key_free(edited)
         now = self.clock()
 
         def make(stored: Entry | None) -> tuple[Entry, str]:
@@ -177,7 +178,7 @@ class KnowledgeService:
                                     "read it again")
             return next_version(stored, edited, by, now), "updated"
 
-        done = await self.store.change(entry_id, make)
+        done = await self._with_ivr_key_free(edited, lambda revision: self.store.change(entry_id, make, revision))
         assert done is not None
         self._emit(done[0], done[1], "updated")
         return done[1]
@@ -190,9 +191,22 @@ class KnowledgeService:
             raise BadEntry(f"field {exc.column!r}: {exc.reason}") from None
         return replace(entry, updated_at=self.clock(), updated_by=by)
 
-    async def _ivr_key_free(self, entry: Entry) -> None:
+    async def _with_ivr_key_free(self, entry: Entry, write: Callable[[int | None], Awaitable[T]]) -> T:
+        """``write`` once no other entry answers ``entry``'s IVR key in its period, checked
+        and written at the same store revision: two supervisors giving one key at once
+        cannot both succeed (the second checks again and is refused)."""
         if not entry.ivr_key:
-            return
+            return await write(None)
+        for _ in range(IVR_KEY_TRIES):
+            revision = await self.store.revision()
+            await self._ivr_key_free(entry)
+            try:
+                return await write(revision)
+            except StaleRevision:
+                continue
+        raise EntryConflict("the knowledge base kept changing while this edit was checked: try again")
+
+    async def _ivr_key_free(self, entry: Entry) -> None:
         others = [e for e in await self.store.all() if e.id != entry.id]
         clash = duplicate_ivr_key([*others, entry])
         if clash is not None:

@@ -26,6 +26,10 @@ class EntryExists(Exception):
     pass
 
 
+class StaleRevision(Exception):
+    """The store changed after a check across its entries was made: check again."""
+
+
 def _entry(entry_id: str, raw: Mapping[Any, Any]) -> Entry | None:
     if not raw:
         return None
@@ -65,16 +69,21 @@ class KnowledgeStore:
                 log.warning("knowledge.bad_history", entry_id=entry_id, error=str(exc)[:200])
         return out
 
-    async def change(self, entry_id: str, make: Callable[[Entry | None], tuple[Entry, str] | None]
-                     ) -> tuple[Entry | None, Entry] | None:
+    async def change(self, entry_id: str, make: Callable[[Entry | None], tuple[Entry, str] | None],
+                     revision: int | None = None) -> tuple[Entry | None, Entry] | None:
         """Apply ``make`` to the stored entry (None: there is none) atomically. ``make``
         answers the new version and the kind of change (created, updated, loaded), or None
-        to leave it; raising leaves it too. Returns (before, after), or None if unchanged."""
+        to leave it; raising leaves it too. Returns (before, after), or None if unchanged.
+        ``revision``: the store's revision a check across entries was made at; any change
+        since (or meanwhile) is ``StaleRevision``, and the caller checks again."""
         key = self.keys.entry(entry_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(key)
+                    await pipe.watch(key, self.keys.revision)
+                    if revision is not None and int(await pipe.get(self.keys.revision) or 0) != revision:
+                        await pipe.reset()
+                        raise StaleRevision(entry_id)
                     before = _entry(entry_id, await pipe.hgetall(key))
                     made = make(before)
                     if made is None:
@@ -91,15 +100,17 @@ class KnowledgeStore:
                     await pipe.execute()
                     return before, after
                 except WatchError:
+                    if revision is not None:  # another entry changed: the caller's check is stale
+                        raise StaleRevision(entry_id) from None
                     continue
 
-    async def create(self, entry: Entry) -> Entry:
+    async def create(self, entry: Entry, revision: int | None = None) -> Entry:
         def make(before: Entry | None) -> tuple[Entry, str]:
             if before is not None:
                 raise EntryExists(entry.id)
             return entry, "created"
 
-        done = await self.change(entry.id, make)
+        done = await self.change(entry.id, make, revision)
         assert done is not None
         return done[1]
 

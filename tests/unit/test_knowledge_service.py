@@ -238,3 +238,25 @@ async def test_a_new_days_answer_plays_without_an_edit_to_announce_it(service: K
     finally:
         keeping.cancel()
         await asyncio.gather(keeping, return_exceptions=True)
+
+
+async def test_two_supervisors_giving_one_ivr_key_at_once_cannot_both_succeed(service: KnowledgeService):
+    car = next(e for e in load_jurisdiction("qidong") if e.ivr_key == "4")
+    await service.update(car.id, {**car.cells(), "ivr_key": "", "ivr_label": ""}, "supervisor")  # key 4 is free
+    first = await service.create(FIELDS, "supervisor", entry_id="QD-KB-201")
+    second = await service.create({**FIELDS, "question": "电动车怎么挂牌？"}, "supervisor", entry_id="QD-KB-202")
+    take_4 = {"ivr_key": "4", "ivr_label": "挪车服务"}
+    checked = service._ivr_key_free
+    raced = False
+
+    async def check_then_lose_the_race(entry):  # the other supervisor saves between check and write
+        nonlocal raced
+        await checked(entry)
+        if not raced:
+            raced = True
+            await service.update(second.id, {**second.cells(), **take_4}, "admin")
+
+    service._ivr_key_free = check_then_lose_the_race  # type: ignore[method-assign]
+    with pytest.raises(EntryConflict, match="IVR key 4"):
+        await service.update(first.id, {**first.cells(), **take_4}, "supervisor")
+    assert (await service.get(second.id)).ivr_key == "4" and (await service.get(first.id)).ivr_key == ""
