@@ -27,6 +27,7 @@ from knowledge.config import PEER_TOKEN_SECRET, KnowledgeConfig, jurisdiction_of
 from knowledge.entries import load_jurisdiction
 from knowledge.keys import KNOWLEDGE
 from knowledge.peer import PeerSearch
+from knowledge.redis_keys import KnowledgeKeys
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore
 
@@ -71,8 +72,9 @@ class KnowledgePlugin(Plugin):
         missing = "no peer deployment is configured" if not url else \
             f"no {PEER_TOKEN_SECRET} in the secrets file" if not _peer_token(settings) else ""
         self.service = deps.services.provide(KNOWLEDGE, KnowledgeService(
-            KnowledgeStore(deps.redis), deps.bus, clock=time.time, jurisdiction=self.jurisdiction,
-            platforms=settings.platform_ids, peer_missing=missing or "the peer is not connected yet"))
+            KnowledgeStore(deps.redis, KnowledgeKeys.of(self.jurisdiction)), deps.bus, clock=time.time,
+            jurisdiction=self.jurisdiction, platforms=settings.platform_ids,
+            peer_missing=missing or "the peer is not connected yet"))
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
 

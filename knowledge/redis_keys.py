@@ -1,4 +1,8 @@
-"""The knowledge base's Redis keys, built in one place (prefix ``hl:knowledge:``)."""
+"""The knowledge base's Redis keys, built in one place (prefix ``hl:knowledge:{jurisdiction}:``).
+
+A deployment keeps one jurisdiction's entries; keying them by it means servers of another
+jurisdiction on the same Redis (a deployment that changed its jurisdiction, the sandbox's
+tests) never mix their entries, their IVR keys or their histories."""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ PREFIX = "hl:knowledge:"
 @dataclass(frozen=True)
 class KnowledgeKeys:
     prefix: str = PREFIX
+
+    @classmethod
+    def of(cls, jurisdiction: str) -> KnowledgeKeys:
+        return cls(f"{PREFIX}{jurisdiction}:")
 
     def entry(self, entry_id: str) -> str:
         """The entry's current version: a hash of its fields."""

@@ -260,3 +260,20 @@ async def test_two_supervisors_giving_one_ivr_key_at_once_cannot_both_succeed(se
     with pytest.raises(EntryConflict, match="IVR key 4"):
         await service.update(first.id, {**first.cells(), **take_4}, "supervisor")
     assert (await service.get(second.id)).ivr_key == "4" and (await service.get(first.id)).ivr_key == ""
+
+
+async def test_two_jurisdictions_on_one_redis_keep_their_own_entries(private_redis: Redis, clock: Clock):
+    from knowledge.redis_keys import KnowledgeKeys
+
+    def of(jurisdiction: str) -> KnowledgeService:
+        return KnowledgeService(KnowledgeStore(private_redis, KnowledgeKeys.of(jurisdiction)), EventBus(),
+                                clock=clock, jurisdiction=jurisdiction, platforms={"12345"})
+
+    qidong, default = of("qidong"), of("default")
+    await qidong.load_file(load_jurisdiction("qidong"))
+    await default.load_file(load_jurisdiction("default"))
+    assert {e.id[:2] for e in await qidong.entries()} == {"QD"}
+    assert {e.id[:2] for e in await default.entries()} == {"DF"}
+    car = next(e for e in await qidong.entries() if e.ivr_key == "4")  # the other's key 4 is no clash
+    edited = await qidong.update(car.id, {**car.cells(), "answer": "挪车请用交管12123。"}, "supervisor")
+    assert edited.ivr_key == "4" and (await qidong.ivr_answers())["4"].answer == "挪车请用交管12123。"
