@@ -97,8 +97,11 @@ async def test_a_missed_call_is_called_back_unless_the_caller_got_through_meanwh
                    for number in (missed, got_through)]
         for run in gave_up:
             assert await run.finished(20) == 0, run.output()
-        for _ in range(2):
-            await events.wait_for(is_event("callback.step", step="requested", source="missed"), 10)
+        # two requests, one per caller (wait_for looks at what came already: the same event
+        # would answer a second identical wait, so the second wait names another request)
+        missed_request = is_event("callback.step", step="requested", source="missed")
+        first = await events.wait_for(missed_request, 10)
+        await events.wait_for(lambda e: missed_request(e) and e.data["request_id"] != first.data["request_id"], 10)
         queued = await queue_of(api)
         assert {queued[masked(n)]["stage"] for n in (missed, got_through)} == {"pending"}, queued
 
